@@ -1,0 +1,359 @@
+/**
+ * Typed facts about one host, parsed from a Capture by pure functions.
+ * Convention everywhere: `null` = unknown (not captured, or output we could not read — a note says which).
+ * Absence that we *know* is expressed in the value itself (empty arrays, `present: false`).
+ */
+
+export interface Uname {
+  /** e.g. "5.15.108-1-pve" */
+  release: string;
+  nodename: string | null;
+  /** Full `uname -v` style version text, when known. */
+  version: string | null;
+  machine: string | null;
+}
+
+/** `pveversion -v` */
+export interface PveVersions {
+  /** pve-manager version, e.g. "7.4-3" or "8.2.4" */
+  manager: string;
+  /** Kernel the output says is running, e.g. "5.15.102-1-pve" */
+  runningKernel: string | null;
+  /** package name → version, for every "name: version" line (not-installed ones omitted) */
+  packages: Record<string, string>;
+}
+
+/** A kernel command line split into tokens (quotes respected), e.g. ["BOOT_IMAGE=…", "intel_iommu=on"]. */
+export type CmdlineTokens = string[];
+
+/** /etc/default/grub (+ /etc/default/grub.d/*.cfg applied in order) */
+export interface GrubDefaults {
+  /** Every VAR=value assignment, unquoted, last one wins. */
+  vars: Record<string, string>;
+  /** Tokens of GRUB_CMDLINE_LINUX_DEFAULT, [] when unset. */
+  cmdlineLinuxDefault: CmdlineTokens;
+  /** Tokens of GRUB_CMDLINE_LINUX, [] when unset. */
+  cmdlineLinux: CmdlineTokens;
+  /** 1-based line number of the GRUB_CMDLINE_LINUX_DEFAULT assignment in /etc/default/grub, when present. */
+  cmdlineLinuxDefaultLine: number | null;
+}
+
+/** `proxmox-boot-tool status` */
+export interface BootToolStatus {
+  /** "E: /etc/kernel/proxmox-boot-uuids does not exist." style output → false */
+  configured: boolean;
+  mode: "uefi" | "legacy" | null;
+  /** One per ESP, e.g. { uuid: "A1B2-C3D4", bootloader: "systemd-boot", kernels: ["6.8.12-4-pve"] } */
+  esps: Array<{ uuid: string; bootloader: "grub" | "systemd-boot" | null; kernels: string[] }>;
+}
+
+/** Facts read from `dmesg` (kernel ring buffer). */
+export interface DmesgFacts {
+  /** Intel VT-d: "DMAR: IOMMU enabled" / "DMAR: Intel(R) Virtualization Technology for Directed I/O" */
+  dmarEnabled: boolean;
+  /** "AMD-Vi: AMD IOMMUv2 loaded and initialized" / "AMD-Vi: Interrupt remapping enabled" / "pci 0000:00:00.2: AMD-Vi: Found IOMMU" */
+  amdViEnabled: boolean;
+  /** Lines saying the IOMMU is present but disabled or absent ("DMAR: IOMMU disabled", "AMD-Vi: ... disabled"…) */
+  iommuDisabledLines: string[];
+  /** Lines proving the IOMMU is enabled (for evidence). */
+  iommuEnabledLines: string[];
+  /** "NVRM: …" lines, verbatim (without the timestamp). */
+  nvrm: string[];
+  /** nouveau lines ("nouveau 0000:01:00.0: …"). */
+  nouveau: string[];
+  /** vfio lines ("vfio-pci 0000:01:00.0: …", "VFIO - User Level meta-driver…"). */
+  vfio: string[];
+  /** Secure Boot / module signature lines ("Lockdown:", "module verification failed", "Loading of unsigned module is rejected"). */
+  moduleSignature: string[];
+  /** Every line without its "[ 1.234567] " timestamp prefix, for evidence searches. */
+  lines: string[];
+}
+
+/** One function from `lspci -Dnnk` */
+export interface PciFunction {
+  /** "0000:01:00.0" */
+  address: string;
+  /** "VGA compatible controller" */
+  className: string;
+  /** "0300" */
+  classCode: string;
+  /** "NVIDIA Corporation TU102 [GeForce RTX 2080 Ti Rev. A]" — vendor + device text as printed */
+  description: string;
+  vendorId: string;
+  deviceId: string;
+  revision: string | null;
+  /** From the "Subsystem:" line, when present */
+  subsystemVendorId: string | null;
+  subsystemDeviceId: string | null;
+  subsystemName: string | null;
+  /** "Kernel driver in use:" or null */
+  driverInUse: string | null;
+  /** "Kernel modules:" list */
+  kernelModules: string[];
+}
+
+export interface LoadedModule {
+  name: string;
+  size: number;
+  usedBy: string[];
+}
+
+/** One line of `dkms status` (old "nvidia, 525.85.07, 5.15.0-1-pve, x86_64: installed" and new "nvidia/525.85.07, 5.15…, x86_64: installed" forms) */
+export interface DkmsEntry {
+  module: string;
+  version: string;
+  kernel: string | null;
+  arch: string | null;
+  /** "installed" | "built" | "added" | other text as printed */
+  status: string;
+  /** Any trailing warning, e.g. "(WARNING! Diff between built and installed module!)" */
+  warning: string | null;
+}
+
+/** `nvidia-smi` default table */
+export interface NvidiaSmiTable {
+  driverVersion: string | null;
+  cudaVersion: string | null;
+  gpus: Array<{
+    index: number;
+    name: string;
+    /** normalised to "0000:01:00.0" */
+    busId: string;
+    memoryUsedMiB: number | null;
+    memoryTotalMiB: number | null;
+  }>;
+  /** The output is an error instead of a table, e.g. "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver…" */
+  error: string | null;
+}
+
+/** `nvidia-smi -q` */
+export interface NvidiaSmiQuery {
+  driverVersion: string | null;
+  cudaVersion: string | null;
+  /** "vGPU Driver Capability" → "Heterogenous Multi-vGPU": "Supported" etc, when present */
+  gpus: Array<{
+    /** normalised to "0000:01:00.0" */
+    busId: string;
+    productName: string | null;
+    productBrand: string | null;
+    productArchitecture: string | null;
+    /** "Host VGPU Mode": "Non SR-IOV" | "SR-IOV" */
+    hostVgpuMode: string | null;
+    /** "Virtualization Mode": "Host VGPU" | "None" | "Pass-Through" */
+    virtualizationMode: string | null;
+    fbTotalMiB: number | null;
+    fbReservedMiB: number | null;
+    vbiosVersion: string | null;
+    /** Every "key : value" under the GPU, section path joined with " / ", for details not modelled. */
+    fields: Record<string, string>;
+  }>;
+  error: string | null;
+}
+
+/** An active vGPU from `nvidia-smi vgpu -q` (old and new field names both understood). */
+export interface ActiveVgpu {
+  /** GPU bus id, normalised "0000:01:00.0" */
+  gpuBusId: string;
+  vgpuId: string | null;
+  /** MDEV UUID, lowercase */
+  uuid: string | null;
+  vmId: string | null;
+  vmName: string | null;
+  /** "GRID RTX6000-4Q" */
+  typeName: string | null;
+  /** numeric type id, e.g. "259" */
+  typeId: string | null;
+  fbUsageMiB: number | null;
+  licensed: string | null;
+}
+
+export interface NvidiaVgpuQuery {
+  driverVersion: string | null;
+  gpus: Array<{ busId: string; activeVgpus: number | null; vgpus: ActiveVgpu[] }>;
+  error: string | null;
+}
+
+/** A vGPU type offered on a parent device (sysfs mdev_supported_types or `mdevctl types`). */
+export interface MdevType {
+  /** parent PCI address "0000:01:00.0" */
+  parent: string;
+  /** "nvidia-259" */
+  type: string;
+  /** "GRID RTX6000-4Q" */
+  name: string | null;
+  availableInstances: number | null;
+  deviceApi: string | null;
+  /** Parsed from the description ("num_heads=4, frl_config=60, framebuffer=4096M, max_resolution=7680x4320, max_instance=6") */
+  framebufferMiB: number | null;
+  maxInstances: number | null;
+  numHeads: number | null;
+  maxResolution: string | null;
+  frlConfig: number | null;
+  description: string | null;
+}
+
+/** A defined/active mdev from `mdevctl list` (text or --dumpjson) */
+export interface MdevDevice {
+  uuid: string;
+  parent: string;
+  type: string;
+  start: "auto" | "manual" | null;
+  /** `mdevctl list` shows active ones; "(defined)" marks defined-but-inactive. */
+  active: boolean | null;
+}
+
+/** SR-IOV state of a physical function (sysfs) */
+export interface SriovState {
+  address: string;
+  totalVfs: number | null;
+  numVfs: number | null;
+}
+
+/** A modprobe.d file, parsed */
+export interface ModprobeFile {
+  path: string;
+  blacklist: Array<{ module: string; line: number }>;
+  options: Array<{ module: string; args: string; line: number }>;
+  softdeps: Array<{ module: string; spec: string; line: number }>;
+  installs: Array<{ module: string; command: string; line: number }>;
+  aliases: Array<{ alias: string; module: string; line: number }>;
+}
+
+/** A module listed in /etc/modules or /etc/modules-load.d/*.conf */
+export interface ModuleLoadEntry {
+  module: string;
+  path: string;
+  line: number;
+}
+
+/** A systemd drop-in for nvidia-vgpud / nvidia-vgpu-mgr */
+export interface SystemdDropin {
+  /** "nvidia-vgpud.service" */
+  unit: string;
+  path: string;
+  /** Environment= assignments in [Service], e.g. { LD_PRELOAD: "/opt/vgpu_unlock-rs/target/release/libvgpu_unlock_rs.so" } */
+  environment: Record<string, string>;
+  /** section → key → values (repeated keys kept) */
+  sections: Record<string, Record<string, string[]>>;
+}
+
+/** /etc/vgpu_unlock/config.toml */
+export interface UnlockConfig {
+  /** `unlock = false` disables spoofing (natively supported cards); absent key = true (the default) */
+  unlock: boolean;
+  /** Parse error, with 1-based line when known. */
+  error: { message: string; line: number | null } | null;
+}
+
+/** One [section] table of /etc/vgpu_unlock/profile_override.toml */
+export interface OverrideSection {
+  kind: "profile" | "vm" | "mdev";
+  /** "nvidia-259", "100", or the mdev UUID */
+  key: string;
+  /** 1-based line of the [header] */
+  line: number;
+  values: Record<string, number | string | boolean>;
+}
+
+export interface ProfileOverrideFile {
+  sections: OverrideSection[];
+  /** TOML syntax error, if any (then `sections` is empty) */
+  error: { message: string; line: number | null; column: number | null } | null;
+}
+
+/** A hostpciN entry of a VM config */
+export interface HostpciEntry {
+  index: number;
+  /** raw value after "hostpciN: " */
+  raw: string;
+  /** "0000:01:00.0" (normalised; "01:00.0" → "0000:01:00.0"; "01:00" kept as "0000:01:00") */
+  address: string | null;
+  mapping: string | null;
+  /** "nvidia-259" */
+  mdev: string | null;
+  pcie: boolean;
+  xvga: boolean;
+}
+
+/** /etc/pve/qemu-server/<vmid>.conf (current config; [snapshot] sections ignored; pending changes separate) */
+export interface VmConfig {
+  vmid: number;
+  name: string | null;
+  ostype: string | null;
+  /** "q35", "pc-q35-8.1", "pc-i440fx-…", or null (i440fx default) */
+  machine: string | null;
+  memoryMiB: number | null;
+  /** `args:` line — where -uuid for mdev may be set */
+  args: string | null;
+  /** smbios1 uuid, lowercase */
+  smbiosUuid: string | null;
+  hostpci: HostpciEntry[];
+  /** hostpci entries of the [PENDING] section, if any */
+  pendingHostpci: HostpciEntry[];
+}
+
+/** A node of /etc/pve/mapping/pci.cfg */
+export interface PciMapping {
+  id: string;
+  mdev: boolean;
+  entries: Array<{ node: string | null; path: string | null; id: string | null; subsystemId: string | null; iommugroup: number | null }>;
+}
+
+export interface QmListEntry {
+  vmid: number;
+  name: string;
+  status: string;
+}
+
+/** All facts about a host. Each field null = unknown (see `notes`). */
+export interface Facts {
+  host: string;
+  capturedAt: string;
+  /** Human-readable remarks: what was not captured, what could not be parsed. */
+  notes: string[];
+  uname: Uname | null;
+  pve: PveVersions | null;
+  /** "intel" | "amd" from lscpu ("Vendor ID: GenuineIntel / AuthenticAMD"), else null */
+  cpuVendor: "intel" | "amd" | null;
+  /** /proc/cmdline tokens */
+  cmdline: CmdlineTokens | null;
+  /** null = not captured; { present:false } = file absent */
+  grub: ({ present: true } & GrubDefaults) | { present: false } | null;
+  /** /etc/kernel/cmdline (systemd-boot / proxmox-boot-tool) */
+  kernelCmdlineFile: { present: true; tokens: CmdlineTokens } | { present: false } | null;
+  bootTool: BootToolStatus | null;
+  /** true when /sys/firmware/efi exists */
+  efi: boolean | null;
+  dmesg: DmesgFacts | null;
+  pci: PciFunction[] | null;
+  lsmod: LoadedModule[] | null;
+  dkms: DkmsEntry[] | null;
+  secureBoot: boolean | null;
+  /** dpkg-query -W: package → version */
+  packages: Record<string, string> | null;
+  nvidiaSmi: NvidiaSmiTable | null;
+  nvidiaSmiQuery: NvidiaSmiQuery | null;
+  vgpuQuery: NvidiaVgpuQuery | null;
+  /** /proc/driver/nvidia/version first line, e.g. "NVRM version: NVIDIA UNIX x86_64 Kernel Module  525.85.07 …" */
+  loadedDriverVersion: string | null;
+  /** From sysfs when captured, else `mdevctl types` */
+  mdevTypes: MdevType[] | null;
+  mdevs: MdevDevice[] | null;
+  sriov: SriovState[] | null;
+  /** sysfs nvidia/creatable_vgpu_types per VF/PF address → type ids list text */
+  creatableVgpuTypes: Record<string, Array<{ id: string; name: string }>> | null;
+  modulesLoad: ModuleLoadEntry[] | null;
+  modprobe: ModprobeFile[] | null;
+  dropins: SystemdDropin[] | null;
+  unlockConfig: ({ present: true } & UnlockConfig) | { present: false } | null;
+  profileOverride: ({ present: true; text: string } & ProfileOverrideFile) | { present: false } | null;
+  /** Files listed in /opt/vgpu_unlock-rs/target/release (null = unknown) */
+  unlockLibraryFiles: string[] | null;
+  vms: VmConfig[] | null;
+  pciMappings: PciMapping[] | null;
+  qmList: QmListEntry[] | null;
+  /** systemctl is-active for nvidia-vgpud / nvidia-vgpu-mgr */
+  services: Record<string, string> | null;
+  /** journal lines (without the syslog prefix) per unit */
+  journals: { vgpud: string[] | null; vgpuMgr: string[] | null };
+}

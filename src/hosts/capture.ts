@@ -1,0 +1,165 @@
+/**
+ * A Capture is an in-memory support bundle: the raw text of every command and file that
+ * fact gathering looked at. Bundles on disk (DESIGN.md "Bundle format") are its serialised form;
+ * every Host kind can produce one (ssh in a single round trip) and facts/ parses only this.
+ */
+
+export const BUNDLE_FORMAT = "vgpuctl-bundle/1";
+
+export interface CapturedCommand {
+  /** The command line exactly as a person would type it, e.g. "nvidia-smi vgpu -q". */
+  cmd: string;
+  stdout: string;
+  exitCode: number;
+}
+
+export interface Capture {
+  format: typeof BUNDLE_FORMAT;
+  host: string;
+  capturedAt: string;
+  commands: CapturedCommand[];
+  /** Absolute host path → text content. Only files that exist are here. */
+  files: Record<string, string>;
+  /** Files and folders that were looked at: a path under one of them but not in `files` is absent. */
+  capturedPaths: string[];
+  /** What was redacted (kinds of secrets, not their values). */
+  redacted: string[];
+  /** Things gathering noticed (unreadable files, truncated output). */
+  notes: string[];
+}
+
+export interface CaptureSpec {
+  /** Commands to run, as argv. The bundle key is formatCommand(argv). */
+  commands: string[][];
+  /**
+   * Absolute paths of files or folders to capture. Folders are captured recursively
+   * (text files only, size-limited). A `*` may appear in the last segment.
+   */
+  paths: string[];
+  /** Also capture the sysfs files of every NVIDIA PCI function (ids, mdev types, SR-IOV). */
+  nvidiaSysfs: boolean;
+}
+
+/** Max bytes kept per captured file; more is truncated with a note. */
+export const MAX_FILE_BYTES = 1024 * 1024;
+
+/** Files read below each NVIDIA function directory /sys/bus/pci/devices/<addr>/. */
+export const NVIDIA_FUNCTION_FILES = [
+  "vendor",
+  "device",
+  "subsystem_vendor",
+  "subsystem_device",
+  "class",
+  "sriov_totalvfs",
+  "sriov_numvfs",
+  "physfn/uevent",
+  "nvidia/creatable_vgpu_types",
+  "current_link_speed",
+];
+/** Files read below each /sys/bus/pci/devices/<addr>/mdev_supported_types/<type>/. */
+export const MDEV_TYPE_FILES = ["name", "description", "available_instances", "device_api"];
+
+export const SYS_PCI_DEVICES = "/sys/bus/pci/devices";
+
+const SAFE_ARG = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/** argv → the command line a person would type (single quotes only where needed). */
+export function formatCommand(argv: readonly string[]): string {
+  return argv.map((a) => (a !== "" && SAFE_ARG.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(" ");
+}
+
+/** Read access to a Capture that keeps "absent" (null) apart from "not captured" (undefined). */
+export class Evidence {
+  private readonly byCmd = new Map<string, CapturedCommand>();
+
+  constructor(readonly capture: Capture) {
+    for (const c of capture.commands) this.byCmd.set(normaliseCmd(c.cmd), c);
+  }
+
+  get host(): string {
+    return this.capture.host;
+  }
+
+  /** undefined = the command was not captured (unknown). */
+  command(cmd: string): CapturedCommand | undefined {
+    return this.byCmd.get(normaliseCmd(cmd));
+  }
+
+  /** stdout of a command that ran and succeeded (exit 0), else undefined. */
+  stdout(cmd: string): string | undefined {
+    const c = this.command(cmd);
+    return c && c.exitCode === 0 ? c.stdout : undefined;
+  }
+
+  isCaptured(path: string): boolean {
+    return this.capture.capturedPaths.some((root) => isUnder(path, root)) || path in this.capture.files;
+  }
+
+  /** string = content; null = absent on the host; undefined = not captured (unknown). */
+  file(path: string): string | null | undefined {
+    const content = this.capture.files[path];
+    if (content !== undefined) return content;
+    return this.isCaptured(path) ? null : undefined;
+  }
+
+  /**
+   * Names of the direct children of `dir` that have captured files below them.
+   * undefined when `dir` was not captured.
+   */
+  list(dir: string): string[] | undefined {
+    const prefix = dir.endsWith("/") ? dir : `${dir}/`;
+    const names = new Set<string>();
+    for (const p of Object.keys(this.capture.files)) {
+      if (p.startsWith(prefix)) names.add(p.slice(prefix.length).split("/")[0]!);
+    }
+    if (names.size === 0 && !this.isCaptured(dir)) return undefined;
+    return [...names].sort();
+  }
+
+  /** Files whose path matches a glob with `*` segments, e.g. "/etc/modprobe.d/*.conf". */
+  glob(pattern: string): Array<{ path: string; content: string }> {
+    const re = globToRegExp(pattern);
+    return Object.entries(this.capture.files)
+      .filter(([p]) => re.test(p))
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([path, content]) => ({ path, content }));
+  }
+}
+
+export function isUnder(path: string, root: string): boolean {
+  if (root === "/") return true;
+  const r = root.endsWith("/") ? root.slice(0, -1) : root;
+  if (r.includes("*")) return globToRegExp(r).test(path) || globToRegExp(`${r}/**`).test(path);
+  return path === r || path.startsWith(`${r}/`);
+}
+
+export function globToRegExp(pattern: string): RegExp {
+  let re = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]!;
+    if (ch === "*" && pattern[i + 1] === "*") {
+      re += ".*";
+      i++;
+    } else if (ch === "*") re += "[^/]*";
+    else if (ch === "?") re += "[^/]";
+    else re += ch.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+  }
+  return new RegExp(`^${re}$`);
+}
+
+function normaliseCmd(cmd: string): string {
+  return cmd.trim().replace(/\s+/g, " ");
+}
+
+export function emptyCapture(host: string): Capture {
+  return {
+    format: BUNDLE_FORMAT,
+    host,
+    capturedAt: new Date().toISOString(),
+    commands: [],
+    files: {},
+    capturedPaths: [],
+    redacted: [],
+    notes: [],
+  };
+}

@@ -1,0 +1,58 @@
+import type { CaptureSpec } from "./capture.ts";
+
+/**
+ * Everything `inspect`, `doctor` and `support-bundle` look at (DESIGN.md "Capture at least",
+ * plus a few extras that make facts certain instead of guessed).
+ */
+export const GATHER_COMMANDS: string[][] = [
+  ["uname", "-a"],
+  ["uname", "-r"],
+  ["hostname"],
+  ["pveversion", "-v"],
+  ["dmesg"],
+  ["lspci", "-Dnnk"],
+  ["lsmod"],
+  ["lscpu"],
+  ["dkms", "status"],
+  ["mokutil", "--sb-state"],
+  ["nvidia-smi"],
+  ["nvidia-smi", "-q"],
+  ["nvidia-smi", "vgpu"],
+  ["nvidia-smi", "vgpu", "-q"],
+  ["mdevctl", "types"],
+  ["mdevctl", "list"],
+  ["mdevctl", "list", "--dumpjson"],
+  ["journalctl", "--no-pager", "-b", "0", "-u", "nvidia-vgpu-mgr.service"],
+  ["journalctl", "--no-pager", "-b", "0", "-u", "nvidia-vgpud.service"],
+  ["systemctl", "is-active", "nvidia-vgpud.service", "nvidia-vgpu-mgr.service"],
+  ["proxmox-boot-tool", "status"],
+  ["dpkg-query", "-W"],
+  ["qm", "list"],
+  ["ls", "-1", "/opt/vgpu_unlock-rs/target/release"],
+];
+
+export const GATHER_PATHS: string[] = [
+  "/proc/cmdline",
+  "/proc/driver/nvidia/version",
+  "/etc/hostname",
+  "/etc/os-release",
+  "/etc/default/grub",
+  "/etc/default/grub.d",
+  "/etc/kernel/cmdline",
+  "/etc/kernel/proxmox-boot-uuids",
+  "/etc/modules",
+  "/etc/modules-load.d",
+  "/etc/modprobe.d",
+  "/etc/udev/rules.d",
+  "/etc/vgpu_unlock",
+  "/etc/systemd/system/nvidia-vgpud.service.d",
+  "/etc/systemd/system/nvidia-vgpu-mgr.service.d",
+  "/etc/apt/sources.list",
+  "/etc/apt/sources.list.d",
+  "/etc/pve/qemu-server",
+  "/etc/pve/mapping/pci.cfg",
+  "/sys/firmware/efi/fw_platform_size",
+  "/var/lib/vgpuctl/state.json",
+];
+
+export const GATHER_SPEC: CaptureSpec = { commands: GATHER_COMMANDS, paths: GATHER_PATHS, nvidiaSysfs: true };
