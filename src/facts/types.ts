@@ -336,6 +336,8 @@ export interface Facts {
   vgpuQuery: NvidiaVgpuQuery | null;
   /** /proc/driver/nvidia/version first line, e.g. "NVRM version: NVIDIA UNIX x86_64 Kernel Module  525.85.07 …" */
   loadedDriverVersion: string | null;
+  /** true when /proc/driver/nvidia/version says "Open Kernel Module" (vGPU needs the proprietary flavour) */
+  driverModuleOpen: boolean | null;
   /** From sysfs when captured, else `mdevctl types` */
   mdevTypes: MdevType[] | null;
   mdevs: MdevDevice[] | null;

@@ -1,0 +1,95 @@
+import type { InspectReport } from "../../commands/inspect.ts";
+import { runInspect } from "../../commands/inspect.ts";
+import type { GlobalOptions } from "../context.ts";
+import { type Colors, table } from "../output.ts";
+import { printJson, withHost } from "../with-host.ts";
+import type { Registrar } from "./index.ts";
+
+export const registerInspect: Registrar = (program, ctx) => {
+  program
+    .command("inspect")
+    .description("show the host: Proxmox VE, kernel, bootloader, IOMMU, GPUs and their vGPU support, driver, unlock, vGPU types, VMs")
+    .action(async (_opts, cmd) => {
+      const g = cmd.optsWithGlobals() as GlobalOptions;
+      const { report } = await withHost(ctx, g, (host) => runInspect({}, { host }));
+      if (g.json) printJson(ctx, report);
+      else ctx.out(renderInspect(report, ctx.colors));
+    });
+};
+
+const unknown = (c: Colors) => c.dim("unknown");
+
+function yesNo(c: Colors, v: boolean | null, yes = "yes", no = "no"): string {
+  return v === null ? unknown(c) : v ? c.green(yes) : c.yellow(no);
+}
+
+export function renderInspect(r: InspectReport, c: Colors): string {
+  const lines: string[] = [];
+  lines.push(c.bold(`Host ${r.host}`));
+  const drv = r.driver
+    ? `${r.driver.version}${r.driver.vgpuRelease ? ` (vGPU ${r.driver.vgpuRelease})` : ""}${r.driver.flavour ? `, ${r.driver.flavour}` : ""}${
+        r.driver.loaded === false ? c.yellow(", not loaded") : ""
+      }`
+    : c.yellow("not installed");
+  const unlock = r.unlock.enabled
+    ? c.green(`enabled (${r.unlock.library ?? "library path unknown"})`)
+    : r.unlock.installed
+      ? c.yellow("installed, not enabled")
+      : r.unlock.installed === false
+        ? "not installed"
+        : unknown(c);
+  lines.push(
+    table(
+      [
+        ["Proxmox VE", r.pve?.version ?? unknown(c)],
+        ["Kernel", r.kernel.release ?? unknown(c)],
+        ["Bootloader", r.bootloader ?? unknown(c)],
+        ["CPU", r.cpuVendor ?? unknown(c)],
+        ["IOMMU", `${yesNo(c, r.iommu.enabled, "enabled", "not enabled")}${r.iommu.cmdline.length ? c.dim(`  (${r.iommu.cmdline.join(" ")})`) : ""}`],
+        ["Secure Boot", r.secureBoot === null ? unknown(c) : r.secureBoot ? c.yellow("on") : "off"],
+        ["NVIDIA driver", drv],
+        ["vgpu_unlock", unlock],
+      ],
+      "  ",
+    ),
+  );
+  lines.push("");
+  if (r.gpus.length === 0) lines.push(c.yellow("No NVIDIA GPU found."));
+  for (const g of r.gpus) {
+    const support =
+      g.support === "native" ? c.green("native vGPU") : g.support === "unlock" ? c.cyan("vGPU via vgpu_unlock") : c.red("no vGPU");
+    lines.push(
+      `${c.bold(`GPU ${g.address}`)}  ${g.name}  ${c.dim(`[${g.vendorId}:${g.deviceId}]`)}${g.vramMiB ? `  ${fmtMiB(g.vramMiB)}` : ""}`,
+    );
+    lines.push(`  ${support}: ${g.supportReason}${g.spoofAs ? ` ${c.dim(`(presented as ${g.spoofAs.name} [10de:${g.spoofAs.deviceId}])`)}` : ""}`);
+    lines.push(`  driver in use: ${g.driverInUse ?? c.dim("none")}${g.generation ? `, ${g.generation}` : ""}`);
+    if (g.mdevTypes.length > 0) {
+      lines.push(`  vGPU types (${g.mdevTypes.length}):`);
+      const rows = [[c.dim("type"), c.dim("name"), c.dim("framebuffer"), c.dim("available/max")]];
+      for (const t of g.mdevTypes)
+        rows.push([t.type, t.name ?? "?", t.framebufferMiB !== null ? fmtMiB(t.framebufferMiB) : "?", `${t.availableInstances ?? "?"}/${t.maxInstances ?? "?"}`]);
+      lines.push(table(rows, "    "));
+    } else if (g.support !== "unsupported") lines.push(`  vGPU types: ${c.yellow("none offered")}`);
+    if (g.vgpus.length > 0) {
+      lines.push("  active vGPUs:");
+      lines.push(table(g.vgpus.map((v) => [v.uuid, v.type ?? "?", v.vmid !== null ? `VM ${v.vmid}` : ""]), "    "));
+    }
+    lines.push("");
+  }
+  if (r.vms.length > 0) {
+    lines.push(c.bold("VMs"));
+    const rows = [[c.dim("vmid"), c.dim("name"), c.dim("state"), c.dim("vGPU / PCI")]];
+    for (const vm of r.vms) {
+      const pci = vm.hostpci.map((h) => `hostpci${h.index}: ${h.mapping ? `mapping=${h.mapping}` : (h.address ?? "?")}${h.mdev ? ` ${h.mdev}` : ""}`);
+      rows.push([String(vm.vmid), vm.name ?? "", vm.running === null ? "" : vm.running ? "running" : "stopped", pci.join(", ") || c.dim("none")]);
+    }
+    lines.push(table(rows, "  "));
+    lines.push("");
+  }
+  if (r.notes.length > 0) lines.push(c.dim(`Not determined: ${r.notes.length} item(s); see --json "notes".`));
+  return `${lines.join("\n").trimEnd()}\n`;
+}
+
+function fmtMiB(mib: number): string {
+  return mib >= 1024 && mib % 1024 === 0 ? `${mib / 1024} GiB` : mib >= 1024 ? `${(mib / 1024).toFixed(1)} GiB` : `${mib} MiB`;
+}

@@ -1,0 +1,204 @@
+/**
+ * `vgpuctl inspect`: one capture of the host → typed facts → the DESIGN.md inspect report.
+ * buildInspectReport is pure so it is tested on captures without any host.
+ */
+import { deriveBootloader, deriveDriver, deriveIommu, deriveUnlock, nvidiaGpuFunctions, vmidFromMdevUuid } from "../facts/derive.ts";
+import { parseFacts } from "../facts/index.ts";
+import type { Facts, MdevType, PciFunction } from "../facts/types.ts";
+import { GATHER_SPEC } from "../hosts/gather-spec.ts";
+import type { Host } from "../hosts/host.ts";
+import { releaseForDriverVersion } from "../knowledge/drivers.ts";
+import { classifyGpu } from "../knowledge/gpus.ts";
+import { findType } from "../knowledge/vgpu-types.ts";
+
+export interface InspectGpu {
+  address: string;
+  vendorId: string;
+  deviceId: string;
+  subsystemId: string | null;
+  name: string;
+  generation: string | null;
+  vramMiB: number | null;
+  driverInUse: string | null;
+  support: "native" | "unlock" | "unsupported";
+  supportReason: string;
+  spoofAs: { deviceId: string; name: string } | null;
+  mdevTypes: Array<{
+    type: string;
+    name: string | null;
+    framebufferMiB: number | null;
+    maxInstances: number | null;
+    availableInstances: number | null;
+    /** the function offering it (differs from `address` for SR-IOV virtual functions) */
+    parent: string;
+  }>;
+  vgpus: Array<{ uuid: string; type: string | null; vmid: number | null }>;
+  sriov: { totalVfs: number | null; numVfs: number | null } | null;
+}
+
+export interface InspectReport {
+  host: string;
+  pve: { version: string } | null;
+  kernel: { release: string | null };
+  bootloader: "grub" | "systemd-boot" | null;
+  cpuVendor: "intel" | "amd" | null;
+  iommu: { enabled: boolean | null; cmdline: string[] };
+  secureBoot: boolean | null;
+  driver: { version: string; vgpuRelease: string | null; flavour: "proprietary" | "open" | null; loaded: boolean | null } | null;
+  unlock: { installed: boolean | null; enabled: boolean | null; library: string | null };
+  gpus: InspectGpu[];
+  vms: Array<{
+    vmid: number;
+    name: string | null;
+    running: boolean | null;
+    hostpci: Array<{ index: number; mdev: string | null; address: string | null; mapping: string | null }>;
+  }>;
+  /** what could not be determined and why */
+  notes: string[];
+  capturedAt: string;
+}
+
+export async function runInspect(_opts: Record<string, never>, deps: { host: Host }): Promise<{ report: InspectReport; facts: Facts }> {
+  const capture = await deps.host.capture(GATHER_SPEC);
+  const facts = parseFacts(capture);
+  return { report: buildInspectReport(facts), facts };
+}
+
+export function buildInspectReport(f: Facts): InspectReport {
+  const drv = deriveDriver(f);
+  const unlock = deriveUnlock(f);
+  const iommu = deriveIommu(f);
+  return {
+    host: f.host,
+    pve: f.pve ? { version: f.pve.manager } : null,
+    kernel: { release: f.uname?.release ?? f.pve?.runningKernel ?? null },
+    bootloader: deriveBootloader(f),
+    cpuVendor: f.cpuVendor,
+    iommu: { enabled: iommu.enabled, cmdline: iommu.cmdline },
+    secureBoot: f.secureBoot,
+    driver: drv
+      ? { version: drv.version, vgpuRelease: releaseForDriverVersion(drv.version)?.vgpuRelease ?? null, flavour: drv.flavour, loaded: drv.loaded }
+      : null,
+    unlock: { installed: unlock.installed, enabled: unlock.enabled, library: unlock.library },
+    gpus: gpuFunctions(f).map((p) => buildGpu(f, p)),
+    vms: (f.vms ?? []).map((vm) => ({
+      vmid: vm.vmid,
+      name: vm.name,
+      running: f.qmList ? f.qmList.some((q) => q.vmid === vm.vmid && q.status === "running") : null,
+      hostpci: vm.hostpci.map((h) => ({ index: h.index, mdev: h.mdev, address: h.address, mapping: h.mapping })),
+    })),
+    notes: f.notes,
+    capturedAt: f.capturedAt,
+  };
+}
+
+/** GPUs from lspci; when lspci was not captured, from sysfs/nvidia-smi bus ids (fewer details). */
+function gpuFunctions(f: Facts): PciFunction[] {
+  if (f.pci) return nvidiaGpuFunctions(f.pci).filter((p) => !isVirtualFunction(f, p.address));
+  const byAddr = new Map<string, PciFunction>();
+  for (const g of f.nvidiaSmiQuery?.gpus ?? f.nvidiaSmi?.gpus ?? []) {
+    const name = "productName" in g ? g.productName : g.name;
+    byAddr.set(g.busId, stubFunction(g.busId, null, name));
+  }
+  for (const s of f.sriov ?? []) if (!byAddr.has(s.address)) byAddr.set(s.address, stubFunction(s.address, null, null));
+  return [...byAddr.values()];
+}
+
+function stubFunction(address: string, deviceId: string | null, name: string | null): PciFunction {
+  return {
+    address,
+    className: "VGA compatible controller",
+    classCode: "0300",
+    description: name ?? "NVIDIA GPU",
+    vendorId: "10de",
+    deviceId: deviceId ?? "",
+    revision: null,
+    subsystemVendorId: null,
+    subsystemDeviceId: null,
+    subsystemName: null,
+    driverInUse: null,
+    kernelModules: [],
+  };
+}
+
+/** SR-IOV virtual functions share the PF's bus; lspci lists them as separate 3D controllers. */
+function isVirtualFunction(f: Facts, address: string): boolean {
+  const pf = (f.sriov ?? []).find((s) => (s.numVfs ?? 0) > 0 && s.address !== address && sameSlotGroup(s.address, address));
+  return pf !== undefined;
+}
+
+function sameSlotGroup(pf: string, other: string): boolean {
+  // VFs of 0000:41:00.0 appear as 0000:41:00.4 … 0000:41:01.3 on the same bus.
+  return pf.slice(0, 7) === other.slice(0, 7);
+}
+
+function buildGpu(f: Facts, p: PciFunction): InspectGpu {
+  const cls = classifyGpu({ deviceId: p.deviceId, subsystemVendorId: p.subsystemVendorId, subsystemDeviceId: p.subsystemDeviceId });
+  const smiQ = f.nvidiaSmiQuery?.gpus.find((g) => g.busId === p.address);
+  const smi = f.nvidiaSmi?.gpus.find((g) => g.busId === p.address);
+  const sriov = f.sriov?.find((s) => s.address === p.address) ?? null;
+  const parents = new Set([p.address]);
+  if (sriov && (sriov.numVfs ?? 0) > 0) {
+    for (const t of f.mdevTypes ?? []) if (sameSlotGroup(p.address, t.parent)) parents.add(t.parent);
+  }
+  const types = (f.mdevTypes ?? []).filter((t) => parents.has(t.parent));
+  const vgpus: InspectGpu["vgpus"] = [];
+  for (const m of f.mdevs ?? []) {
+    if (!parents.has(m.parent)) continue;
+    vgpus.push({ uuid: m.uuid, type: m.type, vmid: vmidFromMdevUuid(m.uuid)?.vmid ?? null });
+  }
+  // nvidia-smi vgpu -q knows running vGPUs even where mdevctl is not installed.
+  for (const g of f.vgpuQuery?.gpus ?? []) {
+    if (g.busId !== p.address) continue;
+    for (const v of g.vgpus) {
+      if (v.uuid && vgpus.some((x) => x.uuid === v.uuid)) continue;
+      const type = v.typeId ? `nvidia-${v.typeId}` : null;
+      const vmid = (v.uuid ? vmidFromMdevUuid(v.uuid)?.vmid : null) ?? (v.vmId && /^\d+$/.test(v.vmId) ? Number(v.vmId) : null);
+      vgpus.push({ uuid: v.uuid ?? v.vgpuId ?? "", type, vmid });
+    }
+  }
+  return {
+    address: p.address,
+    vendorId: p.vendorId,
+    deviceId: p.deviceId,
+    subsystemId: p.subsystemVendorId && p.subsystemDeviceId ? `${p.subsystemVendorId}:${p.subsystemDeviceId}` : null,
+    name: cls.name ?? bracketName(p.description) ?? p.description,
+    generation: cls.generation,
+    vramMiB: smiQ?.fbTotalMiB ?? smi?.memoryTotalMiB ?? cls.vramMiB ?? null,
+    driverInUse: p.driverInUse,
+    support: cls.support,
+    supportReason: cls.supportReason,
+    spoofAs: cls.spoofAs,
+    mdevTypes: dedupeTypes(types).map((t) => ({
+      type: t.type,
+      name: t.name,
+      framebufferMiB: t.framebufferMiB ?? knownType(t)?.framebufferMiB ?? null,
+      maxInstances: t.maxInstances ?? knownType(t)?.maxInstances ?? null,
+      availableInstances: t.availableInstances,
+      parent: t.parent,
+    })),
+    vgpus,
+    sriov: sriov ? { totalVfs: sriov.totalVfs, numVfs: sriov.numVfs } : null,
+  };
+}
+
+/** On SR-IOV boards every VF offers the same types: list each type once, summing availability. */
+function dedupeTypes(types: MdevType[]): MdevType[] {
+  const out = new Map<string, MdevType>();
+  for (const t of types) {
+    const seen = out.get(t.type);
+    if (!seen) out.set(t.type, { ...t });
+    else if (seen.availableInstances !== null && t.availableInstances !== null) seen.availableInstances += t.availableInstances;
+  }
+  return [...out.values()];
+}
+
+function knownType(t: MdevType): { framebufferMiB: number | null; maxInstances: number | null } | null {
+  const k = findType(t.type) ?? (t.name ? findType(t.name) : null);
+  return k ? { framebufferMiB: k.framebufferMiB ?? null, maxInstances: k.maxInstances ?? null } : null;
+}
+
+function bracketName(desc: string): string | null {
+  const m = /\[([^\]]+)\]\s*$/.exec(desc.replace(/\s*\[[0-9a-f]{4}:[0-9a-f]{4}\].*$/, ""));
+  return m ? m[1]! : null;
+}

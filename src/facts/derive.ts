@@ -1,0 +1,113 @@
+/**
+ * Conclusions drawn from several facts at once (bootloader, IOMMU state, driver, unlock).
+ * Pure; each returns null when the evidence does not settle the question — never a guess.
+ */
+import type { Facts, PciFunction, SystemdDropin } from "./types.ts";
+
+export type Bootloader = "grub" | "systemd-boot";
+
+export function deriveBootloader(f: Facts): Bootloader | null {
+  const bt = f.bootTool;
+  if (bt?.configured) {
+    if (bt.esps.some((e) => e.bootloader === "systemd-boot")) return "systemd-boot";
+    if (bt.esps.some((e) => e.bootloader === "grub")) return "grub";
+  }
+  // Without proxmox-boot-tool managing ESPs, Proxmox VE boots through GRUB.
+  if (bt && !bt.configured) return "grub";
+  if (f.efi === false) return "grub";
+  // GRUB passes BOOT_IMAGE= to the kernel; systemd-boot (from /etc/kernel/cmdline) does not.
+  if (f.cmdline) return f.cmdline.some((t) => t.startsWith("BOOT_IMAGE=")) ? "grub" : "systemd-boot";
+  return null;
+}
+
+export const IOMMU_PARAM = /^(intel_iommu|amd_iommu|iommu)=/;
+
+export interface IommuState {
+  enabled: boolean | null;
+  /** IOMMU parameters on the running kernel's command line */
+  cmdline: string[];
+  /** Lines proving the state */
+  evidence: string[];
+}
+
+export function deriveIommu(f: Facts): IommuState {
+  const cmdline = (f.cmdline ?? []).filter((t) => IOMMU_PARAM.test(t));
+  const d = f.dmesg;
+  if (!d) return { enabled: null, cmdline, evidence: [] };
+  if (d.dmarEnabled || d.amdViEnabled || d.iommuEnabledLines.length > 0)
+    return { enabled: true, cmdline, evidence: d.iommuEnabledLines.slice(0, 3) };
+  if (d.iommuDisabledLines.length > 0) return { enabled: false, cmdline, evidence: d.iommuDisabledLines.slice(0, 3) };
+  // Only conclude "off" when the ring buffer still holds the boot messages (long uptimes rotate them away).
+  const hasBoot = d.lines.some((l) => /^(Linux version|Command line:|Kernel command line:)/.test(l));
+  return hasBoot
+    ? { enabled: false, cmdline, evidence: ["dmesg from boot shows no DMAR/AMD-Vi enablement"] }
+    : { enabled: null, cmdline, evidence: [] };
+}
+
+export interface DriverState {
+  version: string;
+  flavour: "proprietary" | "open" | null;
+  loaded: boolean | null;
+  /** where the version came from */
+  source: "proc" | "nvidia-smi" | "dkms" | "package";
+}
+
+export function deriveDriver(f: Facts): DriverState | null {
+  const open = f.driverModuleOpen;
+  const flavour = open === null ? null : open ? "open" : "proprietary";
+  if (f.loadedDriverVersion) return { version: f.loadedDriverVersion, flavour, loaded: true, source: "proc" };
+  if (f.nvidiaSmi?.driverVersion) return { version: f.nvidiaSmi.driverVersion, flavour, loaded: true, source: "nvidia-smi" };
+  const dk = f.dkms?.find((e) => e.module === "nvidia" || e.module === "nvidia-open");
+  if (dk) {
+    const loaded = f.lsmod ? f.lsmod.some((m) => m.name === "nvidia") : null;
+    return { version: dk.version, flavour: dk.module === "nvidia-open" ? "open" : flavour, loaded, source: "dkms" };
+  }
+  return null;
+}
+
+export const DEFAULT_UNLOCK_LIBRARY = "/opt/vgpu_unlock-rs/target/release/libvgpu_unlock_rs.so";
+export const UNLOCK_UNITS = ["nvidia-vgpud.service", "nvidia-vgpu-mgr.service"] as const;
+
+export interface UnlockState {
+  installed: boolean | null;
+  enabled: boolean | null;
+  library: string | null;
+  /** units whose drop-in preloads the library */
+  preloadedIn: string[];
+  /** `unlock = false` in /etc/vgpu_unlock/config.toml */
+  configDisabled: boolean | null;
+}
+
+export function preloadOf(d: SystemdDropin): string | null {
+  const v = d.environment.LD_PRELOAD;
+  return v && /vgpu_unlock/.test(v) ? v : null;
+}
+
+export function deriveUnlock(f: Facts): UnlockState {
+  const preloads = (f.dropins ?? []).map((d) => ({ unit: d.unit, lib: preloadOf(d) })).filter((p) => p.lib);
+  const library = preloads[0]?.lib ?? (f.unlockLibraryFiles?.includes("libvgpu_unlock_rs.so") ? DEFAULT_UNLOCK_LIBRARY : null);
+  let installed: boolean | null = null;
+  if (library === DEFAULT_UNLOCK_LIBRARY && f.unlockLibraryFiles) installed = f.unlockLibraryFiles.includes("libvgpu_unlock_rs.so");
+  else if (f.unlockLibraryFiles) installed = f.unlockLibraryFiles.includes("libvgpu_unlock_rs.so") || (library !== null ? null : false);
+  else if (f.dropins) installed = preloads.length > 0 ? null : false;
+  if (installed === null && f.unlockLibraryFiles === null && f.dropins !== null && preloads.length === 0) installed = false;
+  const preloadedIn = [...new Set(preloads.map((p) => p.unit))];
+  const configDisabled = f.unlockConfig === null ? null : f.unlockConfig.present ? !f.unlockConfig.unlock : false;
+  let enabled: boolean | null = null;
+  if (f.dropins !== null) {
+    enabled = UNLOCK_UNITS.every((u) => preloadedIn.includes(u)) && installed !== false && configDisabled !== true;
+    if (enabled && configDisabled === null) enabled = null;
+  }
+  return { installed, enabled, library, preloadedIn, configDisabled };
+}
+
+/** NVIDIA display/3D controllers (class 03xx) — the GPUs, without their audio/USB/serial functions. */
+export function nvidiaGpuFunctions(pci: PciFunction[]): PciFunction[] {
+  return pci.filter((p) => p.vendorId === "10de" && p.classCode.startsWith("03"));
+}
+
+/** PVE's deterministic mdev UUID: sprintf("%08d-0000-0000-0000-%012d", index, vmid) (qemu-server, research/proxmox.md). */
+export function vmidFromMdevUuid(uuid: string): { vmid: number; index: number } | null {
+  const m = /^(\d{8})-0000-0000-0000-(\d{12})$/.exec(uuid);
+  return m ? { index: Number(m[1]), vmid: Number(m[2]) } : null;
+}

@@ -1,0 +1,53 @@
+/** Small text helpers shared by the system parsers. Pure. */
+
+/** Split into lines, tolerating CRLF and a missing final newline. */
+export function lines(text: string): string[] {
+  if (typeof text !== "string" || text === "") return [];
+  const out = text.replace(/\r\n?/g, "\n").split("\n");
+  if (out.length > 0 && out[out.length - 1] === "") out.pop();
+  return out;
+}
+
+/** "01:00.0" → "0000:01:00.0"; "0000:01:00.0" kept; lowercased. Anything else → null. */
+export function normalisePciAddress(addr: string): string | null {
+  const a = addr.trim().toLowerCase();
+  const m = /^(?:([0-9a-f]{4,}):)?([0-9a-f]{2}:[0-9a-f]{2}(?:\.[0-7])?)$/.exec(a);
+  if (!m) return null;
+  return `${m[1] ?? "0000"}:${m[2]}`;
+}
+
+/**
+ * Split a shell-like word list: whitespace separates words, single and double quotes group
+ * (and are removed), a backslash escapes the next character outside single quotes.
+ */
+export function shellWords(text: string): string[] {
+  const words: string[] = [];
+  let cur = "";
+  let inWord = false;
+  let quote: '"' | "'" | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quote) {
+      if (ch === quote) quote = null;
+      else if (ch === "\\" && quote === '"' && i + 1 < text.length && /["\\$`]/.test(text[i + 1]!)) cur += text[++i];
+      else cur += ch;
+      continue;
+    }
+    if (ch === '"' || ch === "'") {
+      quote = ch;
+      inWord = true;
+    } else if (ch === "\\" && i + 1 < text.length) {
+      cur += text[++i];
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(cur);
+      cur = "";
+      inWord = false;
+    } else {
+      cur += ch;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(cur);
+  return words;
+}
