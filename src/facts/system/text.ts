@@ -29,7 +29,8 @@ export function shellWords(text: string): string[] {
     const ch = text[i]!;
     if (quote) {
       if (ch === quote) quote = null;
-      else if (ch === "\\" && quote === '"' && i + 1 < text.length && /["\\$`]/.test(text[i + 1]!)) cur += text[++i];
+      else if (ch === "\\" && quote === '"' && i + 1 < text.length && /["\\$`]/.test(text[i + 1]!))
+        cur += text[++i];
       else cur += ch;
       continue;
     }

@@ -1,0 +1,135 @@
+import { type Evidence, SYS_PCI_DEVICES } from "../../hosts/capture.ts";
+import type { MdevType, SriovState } from "../types.ts";
+import { normaliseBusId, parseIntLoose, splitLines } from "./common.ts";
+import { makeMdevType } from "./mdevctl.ts";
+
+const NVIDIA_VENDOR = "0x10de";
+
+/**
+ * Addresses of the NVIDIA functions whose sysfs was captured: vendor file "0x10de", or the function
+ * folder listed in capturedPaths (support-bundle captures only NVIDIA functions), or — for hand-made
+ * bundles without a vendor file — a function with `nvidia-*` mdev types or an `nvidia/` folder.
+ * null when the capture holds no such function (sysfs not captured → unknown).
+ */
+export function nvidiaFunctions(ev: Evidence): string[] | null {
+  const prefix = `${SYS_PCI_DEVICES}/`;
+  const found = new Set<string>();
+  for (const path of Object.keys(ev.capture.files)) {
+    if (!path.startsWith(prefix)) continue;
+    const rest = path.slice(prefix.length).split("/");
+    const addr = rest[0]!;
+    if (normaliseBusId(addr) === null) continue;
+    if (rest[1] === "vendor" && rest.length === 2) {
+      if (ev.capture.files[path]!.trim().toLowerCase() === NVIDIA_VENDOR) found.add(addr);
+    } else if (
+      (rest[1] === "mdev_supported_types" && rest[2]?.startsWith("nvidia-")) ||
+      rest[1] === "nvidia"
+    ) {
+      const vendor = ev.capture.files[`${prefix}${addr}/vendor`];
+      if (vendor === undefined || vendor.trim().toLowerCase() === NVIDIA_VENDOR) found.add(addr);
+    }
+  }
+  for (const root of ev.capture.capturedPaths) {
+    if (!root.startsWith(prefix)) continue;
+    const rest = root.slice(prefix.length).replace(/\/$/, "").split("/");
+    if (rest.length !== 1 || normaliseBusId(rest[0]!) === null) continue;
+    const vendor = ev.capture.files[`${root.replace(/\/$/, "")}/vendor`];
+    if (vendor === undefined || vendor.trim().toLowerCase() === NVIDIA_VENDOR) found.add(rest[0]!);
+  }
+  if (found.size === 0) return null;
+  return [...found].sort();
+}
+
+/**
+ * vGPU types offered through the legacy mdev interface
+ * (`/sys/bus/pci/devices/<addr>/mdev_supported_types/<type>/{name,description,available_instances,device_api}`).
+ * [] when NVIDIA functions were captured but none offers mdev types (e.g. vendor-specific VFIO on
+ * kernel ≥ 6.8 — see creatableTypesFromSysfs); null when no NVIDIA function's sysfs was captured.
+ */
+export function mdevTypesFromSysfs(ev: Evidence): MdevType[] | null {
+  const fns = nvidiaFunctions(ev);
+  if (fns === null) return null;
+  const out: MdevType[] = [];
+  for (const addr of fns) {
+    const base = `${SYS_PCI_DEVICES}/${addr}/mdev_supported_types`;
+    const types = ev.list(base);
+    if (!types) continue;
+    for (const type of types) {
+      const dir = `${base}/${type}`;
+      const read = (f: string) => {
+        const v = ev.file(`${dir}/${f}`);
+        return typeof v === "string" ? v : null;
+      };
+      out.push(
+        makeMdevType(normaliseBusId(addr) ?? addr, type, {
+          name: read("name"),
+          description: read("description"),
+          availableInstances: read("available_instances"),
+          deviceApi: read("device_api"),
+        }),
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * SR-IOV state of each captured NVIDIA physical function that has `sriov_totalvfs`.
+ * [] when none has it (pre-Ampere GPUs); null when no NVIDIA function's sysfs was captured.
+ */
+export function sriovFromSysfs(ev: Evidence): SriovState[] | null {
+  const fns = nvidiaFunctions(ev);
+  if (fns === null) return null;
+  const out: SriovState[] = [];
+  for (const addr of fns) {
+    const dir = `${SYS_PCI_DEVICES}/${addr}`;
+    const total = ev.file(`${dir}/sriov_totalvfs`);
+    const num = ev.file(`${dir}/sriov_numvfs`);
+    if (typeof total !== "string" && typeof num !== "string") continue;
+    out.push({
+      address: normaliseBusId(addr) ?? addr,
+      totalVfs: typeof total === "string" ? parseIntLoose(total) : null,
+      numVfs: typeof num === "string" ? parseIntLoose(num) : null,
+    });
+  }
+  return out;
+}
+
+/**
+ * `nvidia/creatable_vgpu_types` (vendor-specific VFIO, kernel ≥ 6.8):
+ * ```
+ * ID    : vGPU Name
+ * 1145  : NVIDIA L40S-1B
+ * ```
+ * Header skipped, each line split on the first ":". A header-only file (VF busy, or every type
+ * taken) gives []. Never throws.
+ */
+export function parseCreatableVgpuTypes(text: string): Array<{ id: string; name: string }> {
+  const out: Array<{ id: string; name: string }> = [];
+  if (typeof text !== "string") return out;
+  for (const line of splitLines(text)) {
+    const m = /^\s*(\d+)\s*:\s*(.*?)\s*$/.exec(line);
+    if (!m || m[2] === "") continue;
+    out.push({ id: m[1]!, name: m[2]! });
+  }
+  return out;
+}
+
+/**
+ * Per NVIDIA function with a captured `nvidia/creatable_vgpu_types`: address → creatable types.
+ * {} when NVIDIA functions were captured but none has the file (legacy mdev interface);
+ * null when no NVIDIA function's sysfs was captured.
+ */
+export function creatableTypesFromSysfs(
+  ev: Evidence,
+): Record<string, Array<{ id: string; name: string }>> | null {
+  const fns = nvidiaFunctions(ev);
+  if (fns === null) return null;
+  const out: Record<string, Array<{ id: string; name: string }>> = {};
+  for (const addr of fns) {
+    const text = ev.file(`${SYS_PCI_DEVICES}/${addr}/nvidia/creatable_vgpu_types`);
+    if (typeof text !== "string") continue;
+    out[normaliseBusId(addr) ?? addr] = parseCreatableVgpuTypes(text);
+  }
+  return out;
+}

@@ -1,0 +1,85 @@
+import type { DmesgFacts } from "../types.ts";
+import { lines } from "./text.ts";
+
+/** "[    1.234567] ", "[Tue Jan 31 12:00:00 2023] ", optional "<6>" level and "kern  :info  : " facility prefixes. */
+const PREFIX =
+  /^(?:<\d+>)?(?:[a-z]+\s*:[a-z]+\s*:\s*)?(?:\[\s*\d+\.\d+\]\s?|\[[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}\]\s?)/;
+
+/** Remove the timestamp prefix of one dmesg line. */
+export function stripDmesgPrefix(line: string): string {
+  return line.replace(PREFIX, "").replace(/\s+$/, "");
+}
+
+const DMAR_ENABLED = [
+  /\bDMAR: IOMMU enabled\b/,
+  /\bDMAR: Intel\(R\) Virtualization Technology for Directed I\/O\b/,
+  /\bIntel-IOMMU: enabled\b/,
+  /\bDMAR: Intel-IOMMU force enabled\b/,
+];
+const AMD_ENABLED = [
+  /\bAMD-Vi: AMD IOMMUv2 loaded and initialized\b/,
+  /\bAMD-Vi: Interrupt remapping enabled\b/,
+  /\bAMD-Vi: Found IOMMU\b/,
+  /\bAMD-Vi: Lazy IO\/TLB flushing enabled\b/,
+  /\bperf\/amd_iommu: Detected AMD IOMMU\b/,
+];
+const DISABLED = [
+  /\bDMAR: IOMMU disabled\b/,
+  /\bIntel-IOMMU: disabled\b/,
+  /\bDMAR: Intel-IOMMU not enabled\b/,
+  /\bAMD-Vi: AMD IOMMUv2 functionality not available\b/,
+  /\bAMD-Vi: IOMMU (?:is )?disabled\b/,
+  /\bAMD-Vi: Disabling IOMMU\b/,
+  /\bAMD IOMMUv2 functionality not available on this system\b/,
+  /\bNo IOMMU found\b/i,
+];
+const SIGNATURE = [
+  /\bLockdown:/,
+  /\blockdown\b.*\b(?:integrity|confidentiality)\b/i,
+  /module verification failed/,
+  /Loading of unsigned module is (?:rejected|disallowed)/i,
+  /\bsecureboot: Secure boot (?:enabled|disabled|could not be determined)/i,
+  /\bKey was rejected by service\b/,
+  /\bmodule: x86\/modules:/,
+  /\bPKCS#7 signature not signed\b/,
+];
+
+/** Facts from `dmesg` (plain, `-T` or with level prefixes). Never throws. */
+export function parseDmesg(text: string): DmesgFacts {
+  const out: DmesgFacts = {
+    dmarEnabled: false,
+    amdViEnabled: false,
+    iommuDisabledLines: [],
+    iommuEnabledLines: [],
+    nvrm: [],
+    nouveau: [],
+    vfio: [],
+    moduleSignature: [],
+    lines: [],
+  };
+  for (const raw of lines(text)) {
+    const line = stripDmesgPrefix(raw);
+    if (line === "") continue;
+    out.lines.push(line);
+    if (DMAR_ENABLED.some((r) => r.test(line))) {
+      out.dmarEnabled = true;
+      out.iommuEnabledLines.push(line);
+    } else if (AMD_ENABLED.some((r) => r.test(line))) {
+      out.amdViEnabled = true;
+      out.iommuEnabledLines.push(line);
+    } else if (DISABLED.some((r) => r.test(line))) {
+      out.iommuDisabledLines.push(line);
+    }
+    if (/\bNVRM:/.test(line)) out.nvrm.push(line);
+    if (/^nouveau\b/.test(line) || /\bnouveau [0-9a-f]{4}:[0-9a-f]{2}:/.test(line)) out.nouveau.push(line);
+    if (
+      /^vfio[-_]pci\b/.test(line) ||
+      /^VFIO\b/.test(line) ||
+      /^vfio\b/.test(line) ||
+      /\bvfio-pci [0-9a-f]{4}:/.test(line)
+    )
+      out.vfio.push(line);
+    if (SIGNATURE.some((r) => r.test(line))) out.moduleSignature.push(line);
+  }
+  return out;
+}
