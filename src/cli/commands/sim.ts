@@ -1,0 +1,37 @@
+import { simStateDir } from "../../hosts/open.ts";
+import { listScenarios, resetScenario } from "../../hosts/sim/sim-host.ts";
+import type { GlobalOptions } from "../context.ts";
+import { table } from "../output.ts";
+import { printJson } from "../with-host.ts";
+import type { Registrar } from "./index.ts";
+
+export const registerSim: Registrar = (program, ctx) => {
+  const sim = program
+    .command("sim")
+    .description("the built-in simulated Proxmox VE hosts (--host sim:SCENARIO, --host demo)");
+
+  sim
+    .command("list")
+    .description("list the simulated scenarios")
+    .action((_opts, cmd) => {
+      const g = cmd.optsWithGlobals() as GlobalOptions;
+      const scenarios = listScenarios();
+      if (g.json) {
+        printJson(ctx, scenarios);
+        return;
+      }
+      ctx.out(`${table(scenarios.map((s) => [ctx.colors.bold(s.name), s.description]))}\n`);
+      ctx.out(ctx.colors.dim(`\nstate kept in ${simStateDir(ctx.env)}; use with --host sim:NAME\n`));
+    });
+
+  sim
+    .command("reset")
+    .description("forget the changes made to a simulated host; it starts again from its scenario")
+    .argument("<scenario>", "scenario name (see `vgpuctl sim list`)")
+    .action(async (name, _opts, cmd) => {
+      const g = cmd.optsWithGlobals() as GlobalOptions;
+      await resetScenario(simStateDir(ctx.env), name);
+      if (g.json) printJson(ctx, { reset: name });
+      else ctx.out(`sim:${name} reset to its initial state\n`);
+    });
+};

@@ -1,0 +1,132 @@
+/** `lspci -Dnnk` and the sysfs PCI tree /sys/bus/pci/devices/<addr>/… */
+import { offeredTypes } from "../logic.ts";
+import type { SimGpu, SimPciFunction, SimState } from "../state.ts";
+import { typeDescription } from "../vgpu-table.ts";
+
+/** Every PCI function of the host, GPUs expanded into their functions, sorted by address. */
+export function allPciFunctions(s: SimState): SimPciFunction[] {
+  const out: SimPciFunction[] = [...s.pci];
+  for (const g of s.gpus) {
+    const gpuModules = ["nvidiafb", "nouveau", ...(s.driver ? ["nvidia_vgpu_vfio", "nvidia"] : [])];
+    const isVga = g.sysfsClass === "0x030000";
+    out.push({
+      address: g.address,
+      className: isVga ? "VGA compatible controller" : "3D controller",
+      classCode: isVga ? "0300" : "0302",
+      sysfsClass: g.sysfsClass,
+      name: `NVIDIA Corporation ${g.lspciName}`,
+      vendorId: "10de",
+      deviceId: g.deviceId,
+      revision: g.revision,
+      subsystem: {
+        vendorId: g.subsystemVendorId,
+        deviceId: g.subsystemDeviceId,
+        name: `${g.subsystemVendorName} ${g.lspciName}`,
+      },
+      driver: g.driver,
+      modules: gpuModules,
+    });
+    const base = g.address.slice(0, -1);
+    for (const f of g.functions) {
+      out.push({
+        address: `${base}${f.fn}`,
+        className: f.className,
+        classCode: f.classCode,
+        sysfsClass: f.sysfsClass,
+        name: `NVIDIA Corporation ${f.name}`,
+        vendorId: "10de",
+        deviceId: f.deviceId,
+        revision: g.revision,
+        subsystem: {
+          vendorId: g.subsystemVendorId,
+          deviceId: g.subsystemDeviceId,
+          name: `${g.subsystemVendorName} ${f.name}`,
+        },
+        // vfio-pci ids usually list the audio function too; the GPU's binding decides here.
+        driver: g.driver === "vfio-pci" && f.classCode === "0403" ? "vfio-pci" : f.driver,
+        modules: f.modules,
+      });
+    }
+  }
+  return out.sort((a, b) => a.address.localeCompare(b.address));
+}
+
+export function renderLspci(s: SimState): string {
+  let out = "";
+  for (const f of allPciFunctions(s)) {
+    out += `${f.address} ${f.className} [${f.classCode}]: ${f.name} [${f.vendorId}:${f.deviceId}]${f.revision ? ` (rev ${f.revision})` : ""}\n`;
+    if (f.subsystem)
+      out += `\tSubsystem: ${f.subsystem.name} [${f.subsystem.vendorId}:${f.subsystem.deviceId}]\n`;
+    if (f.driver) out += `\tKernel driver in use: ${f.driver}\n`;
+    if (f.modules.length) out += `\tKernel modules: ${f.modules.join(", ")}\n`;
+  }
+  return out;
+}
+
+export const SYS_PCI = "/sys/bus/pci/devices";
+
+function gpuAt(s: SimState, addr: string): SimGpu | undefined {
+  return s.gpus.find((g) => g.address === addr);
+}
+
+/** Content of a sysfs file below /sys/bus/pci/devices, or null when absent. */
+export function readSysPci(s: SimState, path: string): string | null {
+  const rest = path.slice(SYS_PCI.length + 1).split("/");
+  const addr = rest[0]!;
+  const f = allPciFunctions(s).find((x) => x.address === addr);
+  if (!f) return null;
+  const file = rest.slice(1).join("/");
+  switch (file) {
+    case "vendor":
+      return `0x${f.vendorId}\n`;
+    case "device":
+      return `0x${f.deviceId}\n`;
+    case "subsystem_vendor":
+      return `0x${f.subsystem?.vendorId ?? "0000"}\n`;
+    case "subsystem_device":
+      return `0x${f.subsystem?.deviceId ?? "0000"}\n`;
+    case "class":
+      return `${f.sysfsClass}\n`;
+  }
+  const gpu = gpuAt(s, addr);
+  if (!gpu) return null;
+  if (file === "current_link_speed") return `${gpu.linkSpeed}\n`;
+  const m = /^mdev_supported_types\/([^/]+)\/([^/]+)$/.exec(file);
+  if (m) {
+    const t = offeredTypes(s, gpu).find((o) => o.mdevType === m[1]);
+    if (!t) return null;
+    switch (m[2]) {
+      case "name":
+        return `${t.type.name}\n`;
+      case "description":
+        return `${typeDescription(t.type)}\n`;
+      case "available_instances":
+        return `${t.available}\n`;
+      case "device_api":
+        return "vfio-pci\n";
+    }
+  }
+  return null;
+}
+
+/** Directory listing below /sys/bus/pci/devices, or null when absent. */
+export function listSysPci(s: SimState, path: string): string[] | null {
+  if (path === SYS_PCI) return allPciFunctions(s).map((f) => f.address);
+  const rest = path.slice(SYS_PCI.length + 1).split("/");
+  const addr = rest[0]!;
+  const f = allPciFunctions(s).find((x) => x.address === addr);
+  if (!f) return null;
+  const gpu = gpuAt(s, addr);
+  const types = gpu ? offeredTypes(s, gpu) : [];
+  if (rest.length === 1) {
+    const names = ["class", "device", "subsystem_device", "subsystem_vendor", "vendor"];
+    if (gpu) names.push("current_link_speed");
+    if (types.length) names.push("mdev_supported_types");
+    return names.sort();
+  }
+  if (rest[1] !== "mdev_supported_types" || !types.length) return null;
+  if (rest.length === 2) return types.map((t) => t.mdevType).sort();
+  if (rest.length === 3 && types.some((t) => t.mdevType === rest[2]))
+    return ["available_instances", "description", "device_api", "name"];
+  return null;
+}

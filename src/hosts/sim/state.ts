@@ -1,0 +1,195 @@
+/**
+ * The simulated Proxmox VE host's whole state: plain JSON (persisted between CLI runs under
+ * $VGPUCTL_SIM_DIR/<scenario>.json). Renderers turn it into the real text of commands and files;
+ * command handlers (qm set, update-grub, …) and Host writes change it.
+ */
+
+export const SIM_STATE_VERSION = 1;
+
+export type GpuDriverBinding = "nvidia" | "nouveau" | "vfio-pci" | null;
+
+/** A PCI function that is not an NVIDIA GPU function (host bridge, iGPU, NIC…), rendered as-is. */
+export interface SimPciFunction {
+  address: string;
+  /** "Host bridge" */
+  className: string;
+  /** "0600" */
+  classCode: string;
+  /** sysfs class, e.g. "0x060000" */
+  sysfsClass: string;
+  /** "Intel Corporation 8th Gen Core Processor Host Bridge/DRAM Registers" */
+  name: string;
+  vendorId: string;
+  deviceId: string;
+  revision: string | null;
+  subsystem: { vendorId: string; deviceId: string; name: string } | null;
+  driver: string | null;
+  modules: string[];
+}
+
+/** One extra function of a GPU board (HD audio, USB, UCSI), bus/slot taken from the GPU. */
+export interface SimGpuFunction {
+  /** function number, "1" */
+  fn: string;
+  className: string;
+  classCode: string;
+  sysfsClass: string;
+  name: string;
+  deviceId: string;
+  driver: string | null;
+  modules: string[];
+}
+
+export interface SimGpu {
+  /** "0000:01:00.0" */
+  address: string;
+  /** lowercase hex without 0x, "1e07" */
+  deviceId: string;
+  subsystemVendorId: string;
+  subsystemDeviceId: string;
+  /** lspci device text, "TU102 [GeForce RTX 2080 Ti Rev. A]" */
+  lspciName: string;
+  /** lspci subsystem vendor text, "NVIDIA Corporation" */
+  subsystemVendorName: string;
+  /** nvidia-smi product name, "NVIDIA GeForce RTX 2080 Ti" */
+  productName: string;
+  /** "GeForce" | "Tesla" | "Quadro" | "NVIDIA RTX" */
+  productBrand: string;
+  /** "Pascal" | "Turing" | "Ampere" … */
+  architecture: string;
+  /** nouveau chipset, "TU102 (162000a1)" */
+  chipset: string;
+  vramMiB: number;
+  vbios: string;
+  /** max power in W for nvidia-smi, e.g. 260 */
+  powerCapW: number;
+  /** "0x030000" (VGA) or "0x030200" (3D controller, Tesla) */
+  sysfsClass: string;
+  /** "8.0 GT/s PCIe" */
+  linkSpeed: string;
+  revision: string;
+  /** Driver bound right now. */
+  driver: GpuDriverBinding;
+  functions: SimGpuFunction[];
+}
+
+export interface SimDriver {
+  /** "525.85.07" */
+  version: string;
+  /** "15.1" */
+  vgpuRelease: string;
+  flavour: "proprietary" | "open";
+  /** vgpu_unlock patch applied to the .run before install */
+  patched: boolean;
+  /** Kernels the DKMS module was built and installed for. */
+  dkmsKernels: string[];
+  /** Build date string of the kernel module, as in /proc/driver/nvidia/version */
+  buildDate: string;
+  /** Modules are signed with an enrolled MOK (Secure Boot can load them). */
+  signed: boolean;
+}
+
+export interface SimUnlock {
+  /** Cloned repo path, "/opt/vgpu_unlock-rs" */
+  repo: string;
+  /** Library built at <repo>/target/release/libvgpu_unlock_rs.so */
+  built: boolean;
+}
+
+export interface SimMdev {
+  uuid: string;
+  parent: string;
+  /** "nvidia-259" */
+  type: string;
+  /** Owner VM when created by qemu-server at VM start. */
+  vmid: number | null;
+}
+
+export interface SimVm {
+  vmid: number;
+  running: boolean;
+  /** qemu-server config keys in file order ("name", "ostype", "machine", "memory", "hostpci0"…). */
+  config: Record<string, string>;
+  /** Changes waiting for the next start (hostpci is not hot-pluggable). */
+  pending: Record<string, string>;
+  /** Keys deleted while running, applied at the next start. */
+  pendingDelete: string[];
+}
+
+export interface SimState {
+  version: typeof SIM_STATE_VERSION;
+  scenario: string;
+  /** Fixed simulated wall clock (ISO), advanced by reboots so outputs stay deterministic. */
+  clock: string;
+  bootCount: number;
+  hostname: string;
+  pve: {
+    /** proxmox-ve meta package version, "7.4-1" | "8.2.0" */
+    proxmoxVe: string;
+    /** pve-manager version, "7.4-3" | "8.2.7" */
+    manager: string;
+    /** pve-manager build hash shown in "running version" */
+    managerHash: string;
+    /** Debian release, "bullseye" | "bookworm" */
+    debian: string;
+    debianVersion: string;
+  };
+  kernel: {
+    installed: string[];
+    running: string;
+    /** `uname -v`, "#1 SMP PVE 5.15.102-1 (2023-03-14T13:48Z)" */
+    buildInfo: Record<string, string>;
+  };
+  boot: {
+    bootloader: "grub" | "systemd-boot";
+    efi: boolean;
+    secureBoot: boolean;
+    /** ESP UUIDs managed by proxmox-boot-tool (systemd-boot hosts), [] when none. */
+    espUuids: string[];
+    /** Root spec used in generated command lines, "root=/dev/mapper/pve-root ro" */
+    rootArgs: string;
+    /** The command line the bootloader will use at next boot (set by update-grub / proxmox-boot-tool refresh). */
+    nextCmdline: string;
+    /** Modules lists baked into the initramfs (update-initramfs): modprobe.d blacklists apply at boot regardless. */
+    initramfsUpdated: boolean;
+  };
+  cmdline: string;
+  cpu: {
+    vendor: "intel" | "amd";
+    modelName: string;
+    family: number;
+    model: number;
+    stepping: number;
+    cores: number;
+    threadsPerCore: number;
+    addressSizes: string;
+    flags: string;
+  };
+  /** VT-d / AMD-Vi enabled in the firmware setup. */
+  firmwareIommu: boolean;
+  /** Debian package name → version. */
+  packages: Record<string, string>;
+  /** Regular files: absolute path → content. */
+  files: Record<string, string>;
+  /** Directories that exist even when empty. */
+  dirs: string[];
+  /** Names of loaded kernel modules other than the GPU ones (which are derived). */
+  modules: string[];
+  /** Modules the platform always loads at boot (kvm, NIC, storage…); reboot starts from these. */
+  baseModules: string[];
+  pci: SimPciFunction[];
+  gpus: SimGpu[];
+  driver: SimDriver | null;
+  /** nvidia kernel module loaded right now. */
+  driverLoaded: boolean;
+  unlock: SimUnlock | null;
+  mdevs: SimMdev[];
+  vms: SimVm[];
+  /** Extra dmesg lines the scenario wants (verbatim, without timestamp). */
+  extraDmesg: string[];
+}
+
+/** Deep copy through JSON (the state is JSON by construction). */
+export function cloneState(s: SimState): SimState {
+  return JSON.parse(JSON.stringify(s)) as SimState;
+}
