@@ -198,7 +198,10 @@ export interface MdevDevice {
   parent: string;
   type: string;
   start: "auto" | "manual" | null;
-  /** `mdevctl list` shows active ones; "(defined)" marks defined-but-inactive. */
+  /**
+   * true = running. A plain `mdevctl list` lists running devices ("(defined)" = also persistently defined);
+   * `mdevctl list -d` marks running ones "(active)", the rest are false; null when the listing cannot tell.
+   */
   active: boolean | null;
 }
 

@@ -13,16 +13,20 @@ describe("dmesg", () => {
     const d = parseDmesg(fixture("dmesg-seed-intel.txt"));
     expect(d.dmarEnabled).toBe(true);
     expect(d.amdViEnabled).toBe(false);
-    expect(d.iommuEnabledLines).toEqual([
-      "DMAR: IOMMU enabled",
-      "DMAR: Intel(R) Virtualization Technology for Directed I/O",
-    ]);
+    // "DMAR: IOMMU enabled" only echoes intel_iommu=on (printed even with VT-d off in firmware): not proof.
+    expect(d.iommuEnabledLines).toEqual(["DMAR: Intel(R) Virtualization Technology for Directed I/O"]);
     // "x2apic is disabled because BIOS…" is not an IOMMU-disabled line
     expect(d.iommuDisabledLines).toEqual([]);
     expect(d.lines[0]).toBe(
       "ACPI: DMAR 0x000000009CC98B68 0000B8 (v01 INTEL  BDW      00000001 INTL 00000001)",
     );
     expect(d.lines).toHaveLength(24);
+  });
+
+  it("does not take the cmdline echo 'DMAR: IOMMU enabled' as proof (firmware VT-d off)", () => {
+    const d = parseDmesg("[    0.020766] DMAR: IOMMU enabled\n[    0.100000] Linux version 5.15.108-1-pve\n");
+    expect(d.dmarEnabled).toBe(false);
+    expect(d.iommuEnabledLines).toEqual([]);
   });
 
   it("finds AMD-Vi on an AMD host", () => {

@@ -10,12 +10,11 @@ export function stripDmesgPrefix(line: string): string {
   return line.replace(PREFIX, "").replace(/\s+$/, "");
 }
 
-const DMAR_ENABLED = [
-  /\bDMAR: IOMMU enabled\b/,
-  /\bDMAR: Intel\(R\) Virtualization Technology for Directed I\/O\b/,
-  /\bIntel-IOMMU: enabled\b/,
-  /\bDMAR: Intel-IOMMU force enabled\b/,
-];
+// "DMAR: IOMMU enabled" is NOT here: the kernel prints it while parsing intel_iommu=on, even when
+// firmware VT-d is off. Only the driver's own start-up line proves DMA remapping is active.
+const DMAR_ENABLED = [/\bDMAR: Intel\(R\) Virtualization Technology for Directed I\/O\b/, /\bDMAR: Intel-IOMMU force enabled\b/];
+/** Devices placed in IOMMU groups: the IOMMU is active whatever the vendor. */
+const GROUPS = /\bAdding to iommu group \d+/;
 const AMD_ENABLED = [
   /\bAMD-Vi: AMD IOMMUv2 loaded and initialized\b/,
   /\bAMD-Vi: Interrupt remapping enabled\b/,
@@ -67,6 +66,8 @@ export function parseDmesg(text: string): DmesgFacts {
     } else if (AMD_ENABLED.some((r) => r.test(line))) {
       out.amdViEnabled = true;
       out.iommuEnabledLines.push(line);
+    } else if (GROUPS.test(line)) {
+      if (out.iommuEnabledLines.length < 5) out.iommuEnabledLines.push(line);
     } else if (DISABLED.some((r) => r.test(line))) {
       out.iommuDisabledLines.push(line);
     }
