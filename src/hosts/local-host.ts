@@ -1,0 +1,202 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { chmod, lstat, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { hostname, constants as osConstants } from "node:os";
+import { basename, dirname, isAbsolute, join, resolve, sep } from "node:path";
+import { UserError } from "../util/errors.ts";
+import type { Capture, CaptureSpec } from "./capture.ts";
+import { captureViaPrimitives } from "./capture-generic.ts";
+import type { ExecOptions, ExecResult, FileStat, Host } from "./host.ts";
+
+/**
+ * This machine. With `--root DIR` every *file* operation (readFile, writeFile, list, stat,
+ * remove, and so capture's file part) is prefixed with DIR, for offline editing and tests.
+ * `exec` is NOT chrooted: commands always run on this machine as they are.
+ */
+export class LocalHost implements Host {
+  readonly kind = "local" as const;
+  readonly spec: string;
+  readonly name: string;
+  readonly readOnly = false;
+  private readonly root: string | null;
+
+  constructor(opts: { root: string | null; spec: string }) {
+    this.spec = opts.spec;
+    this.root = opts.root === null ? null : resolve(opts.root);
+    this.name = this.root === null ? hostname() : rootHostName(this.root);
+  }
+
+  /** The real path of a host path (prefixed by --root, never escaping it). */
+  private p(path: string): string {
+    if (this.root === null) return path;
+    if (!isAbsolute(path))
+      throw new UserError(`host path ${JSON.stringify(path)} must be absolute with --root`);
+    const real = resolve(join(this.root, path));
+    if (real !== this.root && !real.startsWith(this.root + sep))
+      throw new UserError(`path ${JSON.stringify(path)} points outside --root ${this.root}`);
+    return real;
+  }
+
+  exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    const [prog, ...args] = argv;
+    if (!prog) return Promise.resolve({ stdout: "", stderr: "exec: empty command", exitCode: 127 });
+    return new Promise((resolvePromise) => {
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let timedOut = false;
+      let settled = false;
+      const done = (r: ExecResult) => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        resolvePromise(r);
+      };
+      const child = spawn(prog, args, { stdio: ["pipe", "pipe", "pipe"] });
+      const timer =
+        opts.timeoutMs !== undefined
+          ? setTimeout(() => {
+              timedOut = true;
+              child.kill("SIGKILL");
+            }, opts.timeoutMs)
+          : undefined;
+      child.stdout.on("data", (b: Buffer) => out.push(b));
+      child.stderr.on("data", (b: Buffer) => err.push(b));
+      child.stdin.on("error", () => {}); // the program may exit without reading its input (EPIPE)
+      child.on("error", (e: NodeJS.ErrnoException) => {
+        if (e.code === "ENOENT") done({ stdout: "", stderr: `${prog}: command not found`, exitCode: 127 });
+        else done({ stdout: "", stderr: `${prog}: ${e.message}`, exitCode: 126 });
+      });
+      child.on("close", (code, signal) => {
+        const stderr = Buffer.concat(err).toString("utf8");
+        let exitCode = code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0);
+        if (timedOut) exitCode = 124;
+        done({
+          stdout: Buffer.concat(out).toString("utf8"),
+          stderr: timedOut ? `${stderr}${prog}: timed out after ${opts.timeoutMs} ms\n` : stderr,
+          exitCode,
+        });
+      });
+      child.stdin.end(opts.input ?? "");
+    });
+  }
+
+  async readFile(path: string): Promise<string | null> {
+    try {
+      return await readFile(this.p(path), "utf8");
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return null;
+      throw new UserError(`cannot read ${path}: ${code ?? (e as Error).message}`, hintFor(code));
+    }
+  }
+
+  async writeFile(path: string, content: string, opts: { mode?: number } = {}): Promise<void> {
+    const real = this.p(path);
+    const dir = dirname(real);
+    try {
+      await mkdir(dir, { recursive: true });
+      let mode = opts.mode;
+      if (mode === undefined) {
+        const existing = await stat(real).catch(() => null);
+        mode = existing ? existing.mode & 0o7777 : 0o644;
+      }
+      const tmp = join(
+        dir,
+        `.${basename(real)}.vgpuctl-${process.pid}-${randomBytes(4).toString("hex")}.tmp`,
+      );
+      const fh = await open(tmp, "wx", mode);
+      try {
+        await fh.writeFile(content, "utf8");
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      try {
+        await chmod(tmp, mode); // open()'s mode is filtered by the umask
+        await rename(tmp, real);
+      } catch (e) {
+        await rm(tmp, { force: true });
+        throw e;
+      }
+      await syncDir(dir);
+    } catch (e) {
+      if (e instanceof UserError) throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new UserError(`cannot write ${path}: ${code ?? (e as Error).message}`, hintFor(code));
+    }
+  }
+
+  async list(path: string): Promise<string[] | null> {
+    try {
+      return (await readdir(this.p(path))).sort();
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return null;
+      throw new UserError(`cannot list ${path}: ${code ?? (e as Error).message}`, hintFor(code));
+    }
+  }
+
+  /** Follows symlinks (stat(2)); only a dangling symlink is reported as "symlink". */
+  async stat(path: string): Promise<FileStat | null> {
+    const real = this.p(path);
+    try {
+      const st = await stat(real);
+      const type = st.isFile() ? "file" : st.isDirectory() ? "dir" : "other";
+      return { type, size: st.size, mode: st.mode & 0o7777 };
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR" && code !== "ELOOP") throw e;
+      const l = await lstat(real).catch(() => null);
+      return l?.isSymbolicLink() ? { type: "symlink", size: l.size, mode: l.mode & 0o7777 } : null;
+    }
+  }
+
+  async remove(path: string): Promise<void> {
+    const real = this.p(path);
+    if (real === "/" || real === this.root) throw new UserError(`refusing to remove ${path}`);
+    await rm(real, { recursive: true, force: true });
+  }
+
+  async reboot(): Promise<void> {
+    throw new UserError(
+      "cannot reboot the machine vgpuctl runs on and wait for it",
+      "reboot this machine yourself, then re-run the same command",
+    );
+  }
+
+  capture(spec: CaptureSpec): Promise<Capture> {
+    return captureViaPrimitives(this, spec, this.name);
+  }
+
+  async close(): Promise<void> {}
+}
+
+function rootHostName(root: string): string {
+  try {
+    const h = readFileSync(join(root, "etc", "hostname"), "utf8").trim();
+    if (h) return h;
+  } catch {
+    // no hostname file under the root: name it after the folder
+  }
+  return basename(root) || root;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, "r");
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // some filesystems cannot fsync a directory; the rename is still atomic
+  }
+}
+
+function hintFor(code: string | undefined): string | undefined {
+  if (code === "EACCES" || code === "EPERM") return "run vgpuctl as root (or with sudo) on this machine";
+  if (code === "EROFS") return "the filesystem is read-only";
+  return undefined;
+}
