@@ -11,7 +11,10 @@ export function buildProgram(ctx: CliContext, setExit: (code: ExitCode) => void)
     .description("Set up and run NVIDIA vGPU on Proxmox VE hosts")
     .version("0.1.0")
     .addOption(
-      new Option("-H, --host <spec>", "host: local | ssh://[user@]host[:port] | bundle:PATH | sim:SCENARIO | demo")
+      new Option(
+        "-H, --host <spec>",
+        "host: local | ssh://[user@]host[:port] | bundle:PATH | sim:SCENARIO | demo",
+      )
         .default("local")
         .env("VGPUCTL_HOST"),
     )
@@ -56,7 +59,9 @@ export async function main(argv: string[], partial?: Partial<CliContext>): Promi
       if (e instanceof UserError && e.hint) ctx.err(`  ${c.dim("fix:")} ${e.hint}\n`);
       return 2;
     }
-    ctx.err(`vgpuctl: internal error (please report it with the command you ran):\n${(e as Error)?.stack ?? e}\n`);
+    ctx.err(
+      `vgpuctl: internal error (please report it with the command you ran):\n${(e as Error)?.stack ?? e}\n`,
+    );
     return 2;
   }
 }

@@ -15,10 +15,16 @@ export function colorsFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, f
 export function table(rows: string[][], indent = ""): string {
   const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "").length;
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, visible(c))));
+  for (const r of rows)
+    r.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, visible(c));
+    });
   return rows
     .map((r) =>
-      (indent + r.map((c, i) => (i === r.length - 1 ? c : c + " ".repeat(widths[i]! - visible(c)))).join("  ")).trimEnd(),
+      (
+        indent +
+        r.map((c, i) => (i === r.length - 1 ? c : c + " ".repeat(widths[i]! - visible(c)))).join("  ")
+      ).trimEnd(),
     )
     .join("\n");
 }

@@ -2,7 +2,14 @@
  * `vgpuctl inspect`: one capture of the host → typed facts → the DESIGN.md inspect report.
  * buildInspectReport is pure so it is tested on captures without any host.
  */
-import { deriveBootloader, deriveDriver, deriveIommu, deriveUnlock, nvidiaGpuFunctions, vmidFromMdevUuid } from "../facts/derive.ts";
+import {
+  deriveBootloader,
+  deriveDriver,
+  deriveIommu,
+  deriveUnlock,
+  nvidiaGpuFunctions,
+  vmidFromMdevUuid,
+} from "../facts/derive.ts";
 import { parseFacts } from "../facts/index.ts";
 import type { Facts, MdevType, PciFunction } from "../facts/types.ts";
 import { GATHER_SPEC } from "../hosts/gather-spec.ts";
@@ -44,7 +51,12 @@ export interface InspectReport {
   cpuVendor: "intel" | "amd" | null;
   iommu: { enabled: boolean | null; cmdline: string[] };
   secureBoot: boolean | null;
-  driver: { version: string; vgpuRelease: string | null; flavour: "proprietary" | "open" | null; loaded: boolean | null } | null;
+  driver: {
+    version: string;
+    vgpuRelease: string | null;
+    flavour: "proprietary" | "open" | null;
+    loaded: boolean | null;
+  } | null;
   unlock: { installed: boolean | null; enabled: boolean | null; library: string | null };
   gpus: InspectGpu[];
   vms: Array<{
@@ -58,7 +70,10 @@ export interface InspectReport {
   capturedAt: string;
 }
 
-export async function runInspect(_opts: Record<string, never>, deps: { host: Host }): Promise<{ report: InspectReport; facts: Facts }> {
+export async function runInspect(
+  _opts: Record<string, never>,
+  deps: { host: Host },
+): Promise<{ report: InspectReport; facts: Facts }> {
   const capture = await deps.host.capture(GATHER_SPEC);
   const facts = parseFacts(capture);
   return { report: buildInspectReport(facts), facts };
@@ -77,7 +92,12 @@ export function buildInspectReport(f: Facts): InspectReport {
     iommu: { enabled: iommu.enabled, cmdline: iommu.cmdline },
     secureBoot: f.secureBoot,
     driver: drv
-      ? { version: drv.version, vgpuRelease: releaseForDriverVersion(drv.version)?.vgpuRelease ?? null, flavour: drv.flavour, loaded: drv.loaded }
+      ? {
+          version: drv.version,
+          vgpuRelease: releaseForDriverVersion(drv.version)?.vgpuRelease ?? null,
+          flavour: drv.flavour,
+          loaded: drv.loaded,
+        }
       : null,
     unlock: { installed: unlock.installed, enabled: unlock.enabled, library: unlock.library },
     gpus: gpuFunctions(f).map((p) => buildGpu(f, p)),
@@ -85,7 +105,12 @@ export function buildInspectReport(f: Facts): InspectReport {
       vmid: vm.vmid,
       name: vm.name,
       running: f.qmList ? f.qmList.some((q) => q.vmid === vm.vmid && q.status === "running") : null,
-      hostpci: vm.hostpci.map((h) => ({ index: h.index, mdev: h.mdev, address: h.address, mapping: h.mapping })),
+      hostpci: vm.hostpci.map((h) => ({
+        index: h.index,
+        mdev: h.mdev,
+        address: h.address,
+        mapping: h.mapping,
+      })),
     })),
     notes: f.notes,
     capturedAt: f.capturedAt,
@@ -100,7 +125,8 @@ function gpuFunctions(f: Facts): PciFunction[] {
     const name = "productName" in g ? g.productName : g.name;
     byAddr.set(g.busId, stubFunction(g.busId, null, name));
   }
-  for (const s of f.sriov ?? []) if (!byAddr.has(s.address)) byAddr.set(s.address, stubFunction(s.address, null, null));
+  for (const s of f.sriov ?? [])
+    if (!byAddr.has(s.address)) byAddr.set(s.address, stubFunction(s.address, null, null));
   return [...byAddr.values()];
 }
 
@@ -123,7 +149,9 @@ function stubFunction(address: string, deviceId: string | null, name: string | n
 
 /** SR-IOV virtual functions share the PF's bus; lspci lists them as separate 3D controllers. */
 function isVirtualFunction(f: Facts, address: string): boolean {
-  const pf = (f.sriov ?? []).find((s) => (s.numVfs ?? 0) > 0 && s.address !== address && sameSlotGroup(s.address, address));
+  const pf = (f.sriov ?? []).find(
+    (s) => (s.numVfs ?? 0) > 0 && s.address !== address && sameSlotGroup(s.address, address),
+  );
   return pf !== undefined;
 }
 
@@ -133,7 +161,11 @@ function sameSlotGroup(pf: string, other: string): boolean {
 }
 
 function buildGpu(f: Facts, p: PciFunction): InspectGpu {
-  const cls = classifyGpu({ deviceId: p.deviceId, subsystemVendorId: p.subsystemVendorId, subsystemDeviceId: p.subsystemDeviceId });
+  const cls = classifyGpu({
+    deviceId: p.deviceId,
+    subsystemVendorId: p.subsystemVendorId,
+    subsystemDeviceId: p.subsystemDeviceId,
+  });
   const smiQ = f.nvidiaSmiQuery?.gpus.find((g) => g.busId === p.address);
   const smi = f.nvidiaSmi?.gpus.find((g) => g.busId === p.address);
   const sriov = f.sriov?.find((s) => s.address === p.address) ?? null;
@@ -153,7 +185,9 @@ function buildGpu(f: Facts, p: PciFunction): InspectGpu {
     for (const v of g.vgpus) {
       if (v.uuid && vgpus.some((x) => x.uuid === v.uuid)) continue;
       const type = v.typeId ? `nvidia-${v.typeId}` : null;
-      const vmid = (v.uuid ? vmidFromMdevUuid(v.uuid)?.vmid : null) ?? (v.vmId && /^\d+$/.test(v.vmId) ? Number(v.vmId) : null);
+      const vmid =
+        (v.uuid ? vmidFromMdevUuid(v.uuid)?.vmid : null) ??
+        (v.vmId && /^\d+$/.test(v.vmId) ? Number(v.vmId) : null);
       vgpus.push({ uuid: v.uuid ?? v.vgpuId ?? "", type, vmid });
     }
   }
@@ -161,7 +195,8 @@ function buildGpu(f: Facts, p: PciFunction): InspectGpu {
     address: p.address,
     vendorId: p.vendorId,
     deviceId: p.deviceId,
-    subsystemId: p.subsystemVendorId && p.subsystemDeviceId ? `${p.subsystemVendorId}:${p.subsystemDeviceId}` : null,
+    subsystemId:
+      p.subsystemVendorId && p.subsystemDeviceId ? `${p.subsystemVendorId}:${p.subsystemDeviceId}` : null,
     name: cls.name ?? bracketName(p.description) ?? p.description,
     generation: cls.generation,
     vramMiB: smiQ?.fbTotalMiB ?? smi?.memoryTotalMiB ?? cls.vramMiB ?? null,
@@ -188,7 +223,8 @@ function dedupeTypes(types: MdevType[]): MdevType[] {
   for (const t of types) {
     const seen = out.get(t.type);
     if (!seen) out.set(t.type, { ...t });
-    else if (seen.availableInstances !== null && t.availableInstances !== null) seen.availableInstances += t.availableInstances;
+    else if (seen.availableInstances !== null && t.availableInstances !== null)
+      seen.availableInstances += t.availableInstances;
   }
   return [...out.values()];
 }

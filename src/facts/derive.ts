@@ -36,7 +36,8 @@ export function deriveIommu(f: Facts): IommuState {
   if (!d) return { enabled: null, cmdline, evidence: [] };
   if (d.dmarEnabled || d.amdViEnabled || d.iommuEnabledLines.length > 0)
     return { enabled: true, cmdline, evidence: d.iommuEnabledLines.slice(0, 3) };
-  if (d.iommuDisabledLines.length > 0) return { enabled: false, cmdline, evidence: d.iommuDisabledLines.slice(0, 3) };
+  if (d.iommuDisabledLines.length > 0)
+    return { enabled: false, cmdline, evidence: d.iommuDisabledLines.slice(0, 3) };
   // Only conclude "off" when the ring buffer still holds the boot messages (long uptimes rotate them away).
   const hasBoot = d.lines.some((l) => /^(Linux version|Command line:|Kernel command line:)/.test(l));
   return hasBoot
@@ -56,11 +57,17 @@ export function deriveDriver(f: Facts): DriverState | null {
   const open = f.driverModuleOpen;
   const flavour = open === null ? null : open ? "open" : "proprietary";
   if (f.loadedDriverVersion) return { version: f.loadedDriverVersion, flavour, loaded: true, source: "proc" };
-  if (f.nvidiaSmi?.driverVersion) return { version: f.nvidiaSmi.driverVersion, flavour, loaded: true, source: "nvidia-smi" };
+  if (f.nvidiaSmi?.driverVersion)
+    return { version: f.nvidiaSmi.driverVersion, flavour, loaded: true, source: "nvidia-smi" };
   const dk = f.dkms?.find((e) => e.module === "nvidia" || e.module === "nvidia-open");
   if (dk) {
     const loaded = f.lsmod ? f.lsmod.some((m) => m.name === "nvidia") : null;
-    return { version: dk.version, flavour: dk.module === "nvidia-open" ? "open" : flavour, loaded, source: "dkms" };
+    return {
+      version: dk.version,
+      flavour: dk.module === "nvidia-open" ? "open" : flavour,
+      loaded,
+      source: "dkms",
+    };
   }
   return null;
 }
@@ -85,17 +92,24 @@ export function preloadOf(d: SystemdDropin): string | null {
 
 export function deriveUnlock(f: Facts): UnlockState {
   const preloads = (f.dropins ?? []).map((d) => ({ unit: d.unit, lib: preloadOf(d) })).filter((p) => p.lib);
-  const library = preloads[0]?.lib ?? (f.unlockLibraryFiles?.includes("libvgpu_unlock_rs.so") ? DEFAULT_UNLOCK_LIBRARY : null);
+  const library =
+    preloads[0]?.lib ??
+    (f.unlockLibraryFiles?.includes("libvgpu_unlock_rs.so") ? DEFAULT_UNLOCK_LIBRARY : null);
   let installed: boolean | null = null;
-  if (library === DEFAULT_UNLOCK_LIBRARY && f.unlockLibraryFiles) installed = f.unlockLibraryFiles.includes("libvgpu_unlock_rs.so");
-  else if (f.unlockLibraryFiles) installed = f.unlockLibraryFiles.includes("libvgpu_unlock_rs.so") || (library !== null ? null : false);
+  if (library === DEFAULT_UNLOCK_LIBRARY && f.unlockLibraryFiles)
+    installed = f.unlockLibraryFiles.includes("libvgpu_unlock_rs.so");
+  else if (f.unlockLibraryFiles)
+    installed = f.unlockLibraryFiles.includes("libvgpu_unlock_rs.so") || (library !== null ? null : false);
   else if (f.dropins) installed = preloads.length > 0 ? null : false;
-  if (installed === null && f.unlockLibraryFiles === null && f.dropins !== null && preloads.length === 0) installed = false;
+  if (installed === null && f.unlockLibraryFiles === null && f.dropins !== null && preloads.length === 0)
+    installed = false;
   const preloadedIn = [...new Set(preloads.map((p) => p.unit))];
-  const configDisabled = f.unlockConfig === null ? null : f.unlockConfig.present ? !f.unlockConfig.unlock : false;
+  const configDisabled =
+    f.unlockConfig === null ? null : f.unlockConfig.present ? !f.unlockConfig.unlock : false;
   let enabled: boolean | null = null;
   if (f.dropins !== null) {
-    enabled = UNLOCK_UNITS.every((u) => preloadedIn.includes(u)) && installed !== false && configDisabled !== true;
+    enabled =
+      UNLOCK_UNITS.every((u) => preloadedIn.includes(u)) && installed !== false && configDisabled !== true;
     if (enabled && configDisabled === null) enabled = null;
   }
   return { installed, enabled, library, preloadedIn, configDisabled };

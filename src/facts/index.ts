@@ -209,6 +209,11 @@ export function parseFacts(capture: Capture): Facts {
   if (mok) secureBoot = safe(CMD.mokutil, () => parseMokutilSbState(mok.stdout));
   // Legacy BIOS boot has no Secure Boot ("EFI variables are not supported" goes to stderr).
   if (secureBoot === null && efi === false) secureBoot = false;
+  // Without mokutil (not installed by default on PVE 7), the kernel's own boot line says it.
+  if (secureBoot === null && dmesg) {
+    const sb = dmesg.lines.map((l) => /^secureboot: Secure boot (enabled|disabled)/.exec(l)).find(Boolean);
+    if (sb) secureBoot = sb[1] === "enabled";
+  }
   if (mok && secureBoot === null) notes.push(`could not read ${CMD.mokutil} (exit ${mok.exitCode})`);
 
   let packages: Facts["packages"] = null;

@@ -299,7 +299,13 @@ export interface VmConfig {
 export interface PciMapping {
   id: string;
   mdev: boolean;
-  entries: Array<{ node: string | null; path: string | null; id: string | null; subsystemId: string | null; iommugroup: number | null }>;
+  entries: Array<{
+    node: string | null;
+    path: string | null;
+    id: string | null;
+    subsystemId: string | null;
+    iommugroup: number | null;
+  }>;
 }
 
 export interface QmListEntry {

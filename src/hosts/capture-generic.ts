@@ -14,7 +14,11 @@ import type { Host } from "./host.ts";
  * Capture through a host's primitives (exec/readFile/list). Right for hosts where each call is
  * cheap (local, sim); the ssh host uses one gather script instead.
  */
-export async function captureViaPrimitives(host: Host, spec: CaptureSpec, hostName: string): Promise<Capture> {
+export async function captureViaPrimitives(
+  host: Host,
+  spec: CaptureSpec,
+  hostName: string,
+): Promise<Capture> {
   const cap = emptyCapture(hostName);
   for (const argv of spec.commands) {
     const r = await host.exec(argv);
@@ -29,9 +33,15 @@ export async function captureViaPrimitives(host: Host, spec: CaptureSpec, hostNa
 async function capturePath(host: Host, path: string, cap: Capture, depth: number): Promise<void> {
   if (path.includes("*")) {
     const dir = path.slice(0, path.lastIndexOf("/")) || "/";
-    const re = new RegExp(`^${path.slice(dir.length + 1).replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*")}$`);
+    const re = new RegExp(
+      `^${path
+        .slice(dir.length + 1)
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replaceAll("*", ".*")}$`,
+    );
     cap.capturedPaths.push(path);
-    for (const name of (await host.list(dir)) ?? []) if (re.test(name)) await capturePath(host, `${dir}/${name}`, cap, depth + 1);
+    for (const name of (await host.list(dir)) ?? [])
+      if (re.test(name)) await capturePath(host, `${dir}/${name}`, cap, depth + 1);
     return;
   }
   if (depth === 0) cap.capturedPaths.push(path);
@@ -39,7 +49,8 @@ async function capturePath(host: Host, path: string, cap: Capture, depth: number
   if (!st) return;
   if (st.type === "dir") {
     if (depth > 4) return;
-    for (const name of (await host.list(path)) ?? []) await capturePath(host, `${path}/${name}`, cap, depth + 1);
+    for (const name of (await host.list(path)) ?? [])
+      await capturePath(host, `${path}/${name}`, cap, depth + 1);
     return;
   }
   if (st.type !== "file") return;
@@ -73,6 +84,7 @@ async function captureNvidiaSysfs(host: Host, cap: Capture): Promise<void> {
     cap.capturedPaths.push(dir);
     for (const f of NVIDIA_FUNCTION_FILES) await captureFile(host, `${dir}/${f}`, cap);
     const types = await host.list(`${dir}/mdev_supported_types`);
-    for (const t of types ?? []) for (const f of MDEV_TYPE_FILES) await captureFile(host, `${dir}/mdev_supported_types/${t}/${f}`, cap);
+    for (const t of types ?? [])
+      for (const f of MDEV_TYPE_FILES) await captureFile(host, `${dir}/mdev_supported_types/${t}/${f}`, cap);
   }
 }

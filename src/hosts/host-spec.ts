@@ -20,19 +20,31 @@ export function parseHostSpec(spec: string, root?: string | null): HostSpec {
   if (s.startsWith("sim:")) {
     const scenario = s.slice(4);
     if (!/^[a-z0-9][a-z0-9-]*$/.test(scenario))
-      throw new UserError(`malformed --host ${JSON.stringify(spec)}: bad scenario name`, "run `vgpuctl sim list` to see the scenarios");
+      throw new UserError(
+        `malformed --host ${JSON.stringify(spec)}: bad scenario name`,
+        "run `vgpuctl sim list` to see the scenarios",
+      );
     return { kind: "sim", scenario };
   }
   if (s.startsWith("bundle:")) {
     const path = s.slice(7);
-    if (!path) throw new UserError(`malformed --host ${JSON.stringify(spec)}: no path after bundle:`, "e.g. --host bundle:./pve1.tar.gz");
+    if (!path)
+      throw new UserError(
+        `malformed --host ${JSON.stringify(spec)}: no path after bundle:`,
+        "e.g. --host bundle:./pve1.tar.gz",
+      );
     return { kind: "bundle", path };
   }
   if (s.startsWith("ssh://")) {
     const m = /^ssh:\/\/(?:([^@/:\s]+)@)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+)(?::(\d+))?\/?$/.exec(s);
-    if (!m) throw new UserError(`malformed --host ${JSON.stringify(spec)}`, `expected ssh://[user@]host[:port], e.g. ssh://root@pve1:22`);
+    if (!m)
+      throw new UserError(
+        `malformed --host ${JSON.stringify(spec)}`,
+        `expected ssh://[user@]host[:port], e.g. ssh://root@pve1:22`,
+      );
     const port = m[3] ? Number(m[3]) : 22;
-    if (!(port >= 1 && port <= 65535)) throw new UserError(`malformed --host ${JSON.stringify(spec)}: port ${m[3]} is out of range 1-65535`);
+    if (!(port >= 1 && port <= 65535))
+      throw new UserError(`malformed --host ${JSON.stringify(spec)}: port ${m[3]} is out of range 1-65535`);
     const hostname = m[2]!.startsWith("[") ? m[2]!.slice(1, -1) : m[2]!;
     return { kind: "ssh", user: m[1] ?? null, hostname, port };
   }

@@ -9,7 +9,20 @@ describe("vgpuctl inspect (built CLI against sim hosts)", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const j = r.json();
-    for (const k of ["host", "pve", "kernel", "bootloader", "cpuVendor", "iommu", "secureBoot", "driver", "unlock", "gpus", "vms"]) expect(j).toHaveProperty(k);
+    for (const k of [
+      "host",
+      "pve",
+      "kernel",
+      "bootloader",
+      "cpuVendor",
+      "iommu",
+      "secureBoot",
+      "driver",
+      "unlock",
+      "gpus",
+      "vms",
+    ])
+      expect(j).toHaveProperty(k);
     expect(j.gpus[0]).toMatchObject({ address: "0000:01:00.0", vendorId: "10de", deviceId: "1e07" });
   });
 
@@ -34,7 +47,11 @@ describe("vgpuctl inspect (built CLI against sim hosts)", () => {
     expect(j.iommu.enabled).toBe(true);
     const types = j.gpus[0].mdevTypes;
     const byName = Object.fromEntries(types.map((t: any) => [t.name, t]));
-    expect(byName["GRID RTX6000-1Q"]).toMatchObject({ framebufferMiB: 1024, maxInstances: 24, availableInstances: 24 });
+    expect(byName["GRID RTX6000-1Q"]).toMatchObject({
+      framebufferMiB: 1024,
+      maxInstances: 24,
+      availableInstances: 24,
+    });
     expect(byName["GRID RTX6000-2Q"]).toMatchObject({ framebufferMiB: 2048, maxInstances: 12 });
     expect(byName["GRID RTX6000-3Q"]).toMatchObject({ framebufferMiB: 3072, maxInstances: 8 });
     expect(j.vms.map((v: any) => v.vmid)).toEqual([100, 101]);

@@ -189,3 +189,19 @@ describe("parseFacts", () => {
     expect(f.uname).toEqual({ release: "6.8.12-4-pve", nodename: "pve1", version: null, machine: null });
   });
 });
+
+describe("secure boot without mokutil", () => {
+  it("falls back to the kernel's 'secureboot:' boot line", async () => {
+    const { parseFacts } = await import("../../src/facts/index.ts");
+    const { emptyCapture } = await import("../../src/hosts/capture.ts");
+    const cap = emptyCapture("h");
+    cap.commands.push({
+      cmd: "dmesg",
+      stdout: "[    0.000000] secureboot: Secure boot enabled\n",
+      exitCode: 0,
+    });
+    expect(parseFacts(cap).secureBoot).toBe(true);
+    cap.commands[0]!.stdout = "[    0.000000] secureboot: Secure boot disabled\n";
+    expect(parseFacts(cap).secureBoot).toBe(false);
+  });
+});

@@ -8,7 +8,9 @@ import type { Registrar } from "./index.ts";
 export const registerInspect: Registrar = (program, ctx) => {
   program
     .command("inspect")
-    .description("show the host: Proxmox VE, kernel, bootloader, IOMMU, GPUs and their vGPU support, driver, unlock, vGPU types, VMs")
+    .description(
+      "show the host: Proxmox VE, kernel, bootloader, IOMMU, GPUs and their vGPU support, driver, unlock, vGPU types, VMs",
+    )
     .action(async (_opts, cmd) => {
       const g = cmd.optsWithGlobals() as GlobalOptions;
       const { report } = await withHost(ctx, g, (host) => runInspect({}, { host }));
@@ -45,7 +47,10 @@ export function renderInspect(r: InspectReport, c: Colors): string {
         ["Kernel", r.kernel.release ?? unknown(c)],
         ["Bootloader", r.bootloader ?? unknown(c)],
         ["CPU", r.cpuVendor ?? unknown(c)],
-        ["IOMMU", `${yesNo(c, r.iommu.enabled, "enabled", "not enabled")}${r.iommu.cmdline.length ? c.dim(`  (${r.iommu.cmdline.join(" ")})`) : ""}`],
+        [
+          "IOMMU",
+          `${yesNo(c, r.iommu.enabled, "enabled", "not enabled")}${r.iommu.cmdline.length ? c.dim(`  (${r.iommu.cmdline.join(" ")})`) : ""}`,
+        ],
         ["Secure Boot", r.secureBoot === null ? unknown(c) : r.secureBoot ? c.yellow("on") : "off"],
         ["NVIDIA driver", drv],
         ["vgpu_unlock", unlock],
@@ -57,22 +62,42 @@ export function renderInspect(r: InspectReport, c: Colors): string {
   if (r.gpus.length === 0) lines.push(c.yellow("No NVIDIA GPU found."));
   for (const g of r.gpus) {
     const support =
-      g.support === "native" ? c.green("native vGPU") : g.support === "unlock" ? c.cyan("vGPU via vgpu_unlock") : c.red("no vGPU");
+      g.support === "native"
+        ? c.green("native vGPU")
+        : g.support === "unlock"
+          ? c.cyan("vGPU via vgpu_unlock")
+          : c.red("no vGPU");
     lines.push(
       `${c.bold(`GPU ${g.address}`)}  ${g.name}  ${c.dim(`[${g.vendorId}:${g.deviceId}]`)}${g.vramMiB ? `  ${fmtMiB(g.vramMiB)}` : ""}`,
     );
-    lines.push(`  ${support}: ${g.supportReason}${g.spoofAs ? ` ${c.dim(`(presented as ${g.spoofAs.name} [10de:${g.spoofAs.deviceId}])`)}` : ""}`);
-    lines.push(`  driver in use: ${g.driverInUse ?? c.dim("none")}${g.generation ? `, ${g.generation}` : ""}`);
+    const spoof =
+      g.spoofAs && !g.supportReason.includes(g.spoofAs.name)
+        ? ` ${c.dim(`(presented as ${g.spoofAs.name} [10de:${g.spoofAs.deviceId}])`)}`
+        : "";
+    lines.push(`  ${support}: ${g.supportReason}${spoof}`);
+    lines.push(
+      `  driver in use: ${g.driverInUse ?? c.dim("none")}${g.generation ? `, ${g.generation}` : ""}`,
+    );
     if (g.mdevTypes.length > 0) {
       lines.push(`  vGPU types (${g.mdevTypes.length}):`);
       const rows = [[c.dim("type"), c.dim("name"), c.dim("framebuffer"), c.dim("available/max")]];
       for (const t of g.mdevTypes)
-        rows.push([t.type, t.name ?? "?", t.framebufferMiB !== null ? fmtMiB(t.framebufferMiB) : "?", `${t.availableInstances ?? "?"}/${t.maxInstances ?? "?"}`]);
+        rows.push([
+          t.type,
+          t.name ?? "?",
+          t.framebufferMiB !== null ? fmtMiB(t.framebufferMiB) : "?",
+          `${t.availableInstances ?? "?"}/${t.maxInstances ?? "?"}`,
+        ]);
       lines.push(table(rows, "    "));
     } else if (g.support !== "unsupported") lines.push(`  vGPU types: ${c.yellow("none offered")}`);
     if (g.vgpus.length > 0) {
       lines.push("  active vGPUs:");
-      lines.push(table(g.vgpus.map((v) => [v.uuid, v.type ?? "?", v.vmid !== null ? `VM ${v.vmid}` : ""]), "    "));
+      lines.push(
+        table(
+          g.vgpus.map((v) => [v.uuid, v.type ?? "?", v.vmid !== null ? `VM ${v.vmid}` : ""]),
+          "    ",
+        ),
+      );
     }
     lines.push("");
   }
@@ -80,8 +105,16 @@ export function renderInspect(r: InspectReport, c: Colors): string {
     lines.push(c.bold("VMs"));
     const rows = [[c.dim("vmid"), c.dim("name"), c.dim("state"), c.dim("vGPU / PCI")]];
     for (const vm of r.vms) {
-      const pci = vm.hostpci.map((h) => `hostpci${h.index}: ${h.mapping ? `mapping=${h.mapping}` : (h.address ?? "?")}${h.mdev ? ` ${h.mdev}` : ""}`);
-      rows.push([String(vm.vmid), vm.name ?? "", vm.running === null ? "" : vm.running ? "running" : "stopped", pci.join(", ") || c.dim("none")]);
+      const pci = vm.hostpci.map(
+        (h) =>
+          `hostpci${h.index}: ${h.mapping ? `mapping=${h.mapping}` : (h.address ?? "?")}${h.mdev ? ` ${h.mdev}` : ""}`,
+      );
+      rows.push([
+        String(vm.vmid),
+        vm.name ?? "",
+        vm.running === null ? "" : vm.running ? "running" : "stopped",
+        pci.join(", ") || c.dim("none"),
+      ]);
     }
     lines.push(table(rows, "  "));
     lines.push("");
@@ -91,5 +124,9 @@ export function renderInspect(r: InspectReport, c: Colors): string {
 }
 
 function fmtMiB(mib: number): string {
-  return mib >= 1024 && mib % 1024 === 0 ? `${mib / 1024} GiB` : mib >= 1024 ? `${(mib / 1024).toFixed(1)} GiB` : `${mib} MiB`;
+  return mib >= 1024 && mib % 1024 === 0
+    ? `${mib / 1024} GiB`
+    : mib >= 1024
+      ? `${(mib / 1024).toFixed(1)} GiB`
+      : `${mib} MiB`;
 }

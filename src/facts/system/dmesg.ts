@@ -12,7 +12,10 @@ export function stripDmesgPrefix(line: string): string {
 
 // "DMAR: IOMMU enabled" is NOT here: the kernel prints it while parsing intel_iommu=on, even when
 // firmware VT-d is off. Only the driver's own start-up line proves DMA remapping is active.
-const DMAR_ENABLED = [/\bDMAR: Intel\(R\) Virtualization Technology for Directed I\/O\b/, /\bDMAR: Intel-IOMMU force enabled\b/];
+const DMAR_ENABLED = [
+  /\bDMAR: Intel\(R\) Virtualization Technology for Directed I\/O\b/,
+  /\bDMAR: Intel-IOMMU force enabled\b/,
+];
 /** Devices placed in IOMMU groups: the IOMMU is active whatever the vendor. */
 const GROUPS = /\bAdding to iommu group \d+/;
 const AMD_ENABLED = [
