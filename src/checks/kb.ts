@@ -1,0 +1,48 @@
+/** The knowledge base the checks use by default: src/knowledge and the profile-override validator. */
+import { validateOverride } from "../formats/profile-override/validate.ts";
+import {
+  compatibleReleases,
+  type DriverRelease,
+  kernelInRange,
+  releaseDropsGeneration,
+  releaseForDriverVersion,
+} from "../knowledge/drivers.ts";
+import { classifyGpu, GENERATION_LABEL, type Generation } from "../knowledge/gpus.ts";
+import { findType } from "../knowledge/vgpu-types.ts";
+import type { Kb, KbRelease } from "./types.ts";
+
+const toRelease = (r: DriverRelease): KbRelease => ({
+  vgpuRelease: r.vgpuRelease,
+  driverVersion: r.driverVersion,
+  kernelRange: r.kernelRange,
+});
+
+export const defaultKb: Kb = {
+  classifyGpu(input) {
+    const c = classifyGpu(input);
+    return {
+      deviceId: c.deviceId,
+      name: c.name,
+      generation: c.generation,
+      generationLabel: c.generation ? GENERATION_LABEL[c.generation] : null,
+      vramMiB: c.vramMiB,
+      support: c.support,
+      supportReason: c.supportReason,
+      spoofAs: c.spoofAs ? { deviceId: c.spoofAs.deviceId, name: c.spoofAs.name } : null,
+      needsSriov: c.needsSriov,
+    };
+  },
+  releaseForDriverVersion(v) {
+    const r = releaseForDriverVersion(v);
+    return r ? toRelease(r) : null;
+  },
+  kernelInRange: (release, kernel) => kernelInRange(release, kernel),
+  releaseDropsGeneration: (release, generation, deviceId) =>
+    releaseDropsGeneration(release, generation as Generation, deviceId),
+  compatibleReleases: (kernel, opts) => compatibleReleases(kernel, opts ?? {}).map(toRelease),
+  findType(idOrName) {
+    const t = findType(idOrName);
+    return t ? { type: t.type, name: t.name, profileMiB: t.profileMiB, maxInstances: t.maxInstances } : null;
+  },
+  validateOverride: (text) => validateOverride(text),
+};

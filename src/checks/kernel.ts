@@ -1,0 +1,168 @@
+/**
+ * kernel-unsupported: the running kernel is outside the kernels the installed driver builds/works on
+ *   (research/installers.md §4 matrix; seed guide "5.14 up to 6.0 should work. Newer kernels like 6.1 or
+ *   6.2 do NOT work" for 15.1). Fix: pin an installed kernel that fits, naming the hazards of going back
+ *   (ZFS pool features, Secure Boot needs the -signed kernel) — research/installers.md §5 #13.
+ * headers-missing: no headers package for the running kernel (DKMS cannot build: "Your kernel headers
+ *   for kernel … cannot be found", §5 #2).
+ * dkms-not-built (extra): the nvidia DKMS module exists but is not installed for the running kernel.
+ */
+import type { Facts } from "../facts/types.ts";
+import {
+  compareKernels,
+  finding,
+  type HostView,
+  hostView,
+  installedKernels,
+  vgpuPossible,
+} from "./context.ts";
+import { suggestedReleases } from "./driver.ts";
+import type { Finding, Kb } from "./types.ts";
+
+export function checkKernel(f: Facts, kb: Kb): Finding[] {
+  const v = hostView(f, kb);
+  return [...kernelUnsupported(v), ...headersMissing(v), ...dkmsNotBuilt(v)];
+}
+
+function kernelUnsupported(v: HostView): Finding[] {
+  const { facts: f, kb, kernel, release } = v;
+  if (!kernel || !release || !v.driver) return [];
+  let inRange: boolean | null;
+  try {
+    inRange = kb.kernelInRange(release, kernel);
+  } catch {
+    inRange = null;
+  }
+  if (inRange !== false) return [];
+  const evidence = [
+    `uname -r: ${kernel}`,
+    `NVIDIA driver ${v.driver.version} = vGPU ${release.vgpuRelease}${release.kernelRange ? `, known to work on kernels ${release.kernelRange}` : ""}`,
+  ];
+  const nvrm = (f.dmesg?.nvrm ?? []).slice(0, 2);
+  evidence.push(...nvrm.map((l) => `dmesg: ${l}`));
+  const dk = (f.dkms ?? []).filter((e) => e.module.startsWith("nvidia"));
+  for (const e of dk) evidence.push(`dkms status: ${e.module}/${e.version}, ${e.kernel ?? "?"}: ${e.status}`);
+
+  const fits = installedKernels(f).filter((k) => k !== kernel && safeInRange(kb, release, k) === true);
+  const fix: string[] = [];
+  const pick = fits.sort(compareKernels).at(-1);
+  if (pick) {
+    fix.push(`proxmox-boot-tool kernel pin ${pick}`, "reboot");
+    fix.push(...hazards(v, pick));
+  } else {
+    fix.push(
+      `No installed kernel fits vGPU ${release.vgpuRelease}${release.kernelRange ? ` (${release.kernelRange})` : ""}: install one (apt install proxmox-kernel-<version>), then proxmox-boot-tool kernel pin <version> and reboot`,
+    );
+    if (installedKernels(f).length > 0) fix.push(`Installed kernels: ${installedKernels(f).join(", ")}`);
+  }
+  const better = suggestedReleases(v).map((r) => `${r.vgpuRelease} (${r.driverVersion})`);
+  if (better.length > 0)
+    fix.push(
+      `Or keep kernel ${kernel} and install a driver release that supports it: ${better.slice(0, 4).join(", ")}`,
+    );
+  return [
+    finding(
+      "kernel-unsupported",
+      "error",
+      `Kernel ${kernel} is outside what vGPU ${release.vgpuRelease} (driver ${v.driver.version}) supports`,
+      evidence,
+      fix,
+    ),
+  ];
+}
+
+function safeInRange(kb: Kb, release: Parameters<Kb["kernelInRange"]>[0], k: string): boolean | null {
+  try {
+    return kb.kernelInRange(release, k);
+  } catch {
+    return null;
+  }
+}
+
+/** What can go wrong booting an older kernel on this host. */
+function hazards(v: HostView, target: string): string[] {
+  const f = v.facts;
+  const out: string[] = [];
+  const older = v.kernel ? compareKernels(target, v.kernel) < 0 : false;
+  const zfsRoot = (f.cmdline ?? []).some((t) => /^root=ZFS=/.test(t) || t === "boot=zfs");
+  if (older && zfsRoot)
+    out.push(
+      `Hazard: root is on ZFS — ${target}'s ZFS module must support every feature enabled on the pool, or the host will not boot ("cannot import 'rpool': unsupported version or feature"). Check first: zpool get all rpool | grep 'feature@.*active'`,
+    );
+  if (f.secureBoot === true)
+    out.push(
+      `Hazard: Secure Boot is on — boot only the signed kernel package (proxmox-kernel-${target}-signed) and a signed NVIDIA module`,
+    );
+  if (out.length > 0) out.push("Undo: proxmox-boot-tool kernel unpin");
+  return out;
+}
+
+function headersMissing(v: HostView): Finding[] {
+  const f = v.facts;
+  const kernel = v.kernel;
+  if (!kernel || !/-pve$/.test(kernel) || !vgpuPossible(v)) return [];
+  // Only dpkg-query -W lists every package; pveversion -v does not list headers.
+  const pkgs = f.packages;
+  if (!pkgs) return [];
+  const names = [`proxmox-headers-${kernel}`, `pve-headers-${kernel}`];
+  if (names.some((n) => n in pkgs)) return [];
+  const other = Object.keys(pkgs)
+    .filter((n) => /^(proxmox|pve)-headers-\d/.test(n))
+    .sort();
+  const loadedForKernel = v.driver?.loaded === true;
+  const pveMajor = Number(/^(\d+)/.exec(f.pve?.manager ?? "")?.[1] ?? 0);
+  const pkgName =
+    pveMajor >= 8 || (pveMajor === 0 && kernelAtLeast6(kernel))
+      ? `proxmox-headers-${kernel}`
+      : `pve-headers-${kernel}`;
+  return [
+    finding(
+      "headers-missing",
+      loadedForKernel ? "warning" : "error",
+      `No kernel headers for the running kernel ${kernel}: DKMS cannot build the NVIDIA module for it`,
+      [
+        `dpkg: neither ${names.join(" nor ")} is installed`,
+        other.length
+          ? `headers installed for other kernels: ${other.join(", ")}`
+          : "no kernel headers package is installed",
+        ...(loadedForKernel
+          ? ["the driver is loaded now, but the next driver install or kernel update will fail to build"]
+          : []),
+      ],
+      [
+        `apt install ${pkgName}`,
+        ...(v.driver && !loadedForKernel ? [`dkms autoinstall -k ${kernel}`, "reboot"] : []),
+      ],
+    ),
+  ];
+}
+
+function kernelAtLeast6(k: string): boolean {
+  return Number(/^(\d+)/.exec(k)?.[1] ?? 0) >= 6;
+}
+
+function dkmsNotBuilt(v: HostView): Finding[] {
+  const f = v.facts;
+  if (!f.dkms || !v.kernel) return [];
+  const nv = f.dkms.filter((e) => e.module === "nvidia" || e.module === "nvidia-open");
+  if (nv.length === 0) return [];
+  const forKernel = nv.filter((e) => e.kernel === v.kernel);
+  if (forKernel.some((e) => e.status === "installed" && !e.warning)) return [];
+  if (v.driver?.loaded === true && forKernel.length === 0) return []; // installed without DKMS for this kernel and working
+  const line = (e: (typeof nv)[number]) =>
+    `dkms status: ${e.module}/${e.version}, ${e.kernel ?? "(no kernel)"}, ${e.arch ?? ""}: ${e.status}${e.warning ? ` ${e.warning}` : ""}`;
+  const ver = nv[0]!.version;
+  return [
+    finding(
+      "dkms-not-built",
+      "error",
+      `The NVIDIA DKMS module ${ver} is not built and installed for the running kernel ${v.kernel}`,
+      nv.map(line),
+      [
+        `dkms install ${nv[0]!.module}/${ver} -k ${v.kernel}`,
+        `If the build fails, read /var/lib/dkms/${nv[0]!.module}/${ver}/build/make.log (kernel too new for this driver → see kernel-unsupported; headers missing → apt install proxmox-headers-${v.kernel})`,
+        "reboot",
+      ],
+    ),
+  ];
+}

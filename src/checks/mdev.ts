@@ -1,0 +1,77 @@
+/**
+ * mdev-types-empty: the driver is up but offers no vGPU types for a capable GPU ("mdevctl types doesn't
+ *   output anything" — seed guide; research/installers.md §5 #8). The finding names the most likely cause
+ *   from the other facts (unlock inactive/disabled, vgpud rejection, Pascal on ≥ 17, SR-IOV off).
+ */
+import { deriveUnlock } from "../facts/derive.ts";
+import type { Facts } from "../facts/types.ts";
+import { finding, type GpuView, grep, type HostView, hostView, sameBus } from "./context.ts";
+import type { Finding, Kb } from "./types.ts";
+
+export function typesFor(v: HostView, g: GpuView) {
+  const f = v.facts;
+  const types = (f.mdevTypes ?? []).filter((t) => t.parent === g.address || sameBus(t.parent, g.address));
+  const creatable = Object.entries(f.creatableVgpuTypes ?? {})
+    .filter(([addr]) => addr === g.address || sameBus(addr, g.address))
+    .flatMap(([, list]) => list);
+  return { types, creatable };
+}
+
+export function checkMdev(f: Facts, kb: Kb): Finding[] {
+  const v = hostView(f, kb);
+  if (!f.mdevTypes || !v.gpus || !v.driver || v.driver.loaded === false) return [];
+  const out: Finding[] = [];
+  for (const g of v.gpus) {
+    if (!g.cls || g.cls.support === "unsupported") continue;
+    if (g.fn.driverInUse !== null && g.fn.driverInUse !== "nvidia") continue; // vfio-bound / nouveau-loaded say why
+    const { types, creatable } = typesFor(v, g);
+    if (types.length > 0 || creatable.length > 0) continue;
+    const sriov = f.sriov?.find((s) => s.address === g.address);
+    if (g.cls.needsSriov && sriov && (sriov.numVfs ?? 0) === 0) continue; // sriov-vfs-missing covers it
+    const evidence = [
+      `${g.label}: no vGPU types offered (mdev_supported_types / mdevctl types are empty for it)`,
+    ];
+    const fix: string[] = [];
+    const causes: string[] = [];
+    const rejected = grep(
+      f.journals.vgpud,
+      /GPU not supported by vGPU|failed to send vGPU configuration/i,
+      2,
+    );
+    if (rejected.length) {
+      evidence.push(...rejected.map((l) => `journal nvidia-vgpud: ${l}`));
+      causes.push("nvidia-vgpud rejected the GPU (see vgpud-rejected-gpu)");
+    }
+    if (g.cls.support === "unlock") {
+      const u = deriveUnlock(f);
+      if (u.configDisabled === true)
+        causes.push("unlock = false in /etc/vgpu_unlock/config.toml (see unlock-disabled-consumer)");
+      else if (u.enabled === false)
+        causes.push("vgpu_unlock is not preloaded into nvidia-vgpud (see unlock-missing)");
+    }
+    const rel = /^(\d+)/.exec(v.release?.vgpuRelease ?? "");
+    if (rel && Number(rel[1]) >= 17 && /pascal|maxwell/i.test(g.cls.generation ?? "")) {
+      causes.push(`${g.cls.generationLabel} was dropped from vgpuConfig.xml in 17.0`);
+      fix.push(
+        "Extract a 16.x driver (./NVIDIA-Linux-x86_64-535.<x>-vgpu-kvm.run -x) and copy its vgpuConfig.xml to /usr/share/nvidia/vgpu/vgpuConfig.xml, or install 16.x",
+      );
+    }
+    if (causes.length) evidence.push(`likely cause: ${causes.join("; ")}`);
+    fix.push(
+      "systemctl restart nvidia-vgpud.service",
+      'journalctl --no-pager -b 0 -u nvidia-vgpud.service   ("GPU not supported by vGPU" = unlock not applied or unsupported card)',
+      "mdevctl types",
+    );
+    out.push(
+      finding(
+        "mdev-types-empty",
+        "error",
+        `No vGPU types are offered for ${g.label}`,
+        evidence,
+        fix,
+        g.address,
+      ),
+    );
+  }
+  return out;
+}

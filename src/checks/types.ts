@@ -1,0 +1,90 @@
+/**
+ * Findings: what `vgpuctl doctor` reports (DESIGN.md "Finding codes" — codes are stable, never renamed).
+ * A check is a pure function of the host's Facts plus the knowledge base; it never does I/O.
+ */
+import type { Facts } from "../facts/types.ts";
+
+export type Severity = "error" | "warning" | "info";
+
+export interface Finding {
+  /** Stable kebab-case code, e.g. "iommu-disabled" */
+  code: string;
+  severity: Severity;
+  /** One line, specific to this host ("IOMMU is not enabled: intel_iommu=on is not on the kernel command line") */
+  title: string;
+  /** Quoted lines that prove it: dmesg lines, cmdline, "file:line: text", command output */
+  evidence: string[];
+  /** What to do, in order: exact commands or file edits for THIS host */
+  fix: string[];
+  /** PCI address of the GPU concerned, when the finding is about one GPU */
+  gpu?: string;
+}
+
+export const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+
+/** What the knowledge base says about one GPU (src/knowledge/gpus.ts classifyGpu). */
+export interface KbGpu {
+  deviceId: string;
+  name: string | null;
+  /** knowledge-base id, e.g. "turing" */
+  generation: string | null;
+  /** display form, e.g. "Turing" */
+  generationLabel: string | null;
+  vramMiB: number | null;
+  support: "native" | "unlock" | "unsupported";
+  supportReason: string;
+  spoofAs: { deviceId: string; name: string } | null;
+  needsSriov: boolean;
+}
+
+/** A vGPU software release (src/knowledge/drivers.ts), reduced to what checks need. */
+export interface KbRelease {
+  /** "15.1" */
+  vgpuRelease: string;
+  /** "525.85.07" */
+  driverVersion: string;
+  /** Human text of the kernels it is known to build on, e.g. "5.14 – 6.0" */
+  kernelRange: string | null;
+}
+
+/** A vGPU type (src/knowledge/vgpu-types.ts), reduced to what checks need. */
+export interface KbType {
+  /** "nvidia-259" */
+  type: string;
+  name: string;
+  /** profile size: framebuffer + reservation, MiB */
+  profileMiB: number | null;
+  maxInstances: number | null;
+}
+
+export interface OverrideIssueLike {
+  severity: "error" | "warning" | "info";
+  line: number | null;
+  column: number | null;
+  key: string | null;
+  message: string;
+  fix: string | null;
+}
+
+/** The knowledge a check may consult. `defaultKb` binds it to src/knowledge; tests may pass another. */
+export interface Kb {
+  classifyGpu(input: {
+    deviceId: string;
+    subsystemVendorId?: string | null;
+    subsystemDeviceId?: string | null;
+  }): KbGpu | null;
+  releaseForDriverVersion(version: string): KbRelease | null;
+  /** true/false when known, null when the knowledge base has no data for that release */
+  kernelInRange(release: KbRelease, kernel: string): boolean | null;
+  /** `deviceId`: the board whose profiles are used (the spoof target for unlocked cards) */
+  releaseDropsGeneration(release: KbRelease, generation: string, deviceId?: string | null): boolean;
+  /** Releases known to work on this kernel, newest first; `unlock` keeps only releases with an unlock patch */
+  compatibleReleases(
+    kernel: string,
+    opts?: { unlock?: boolean; generation?: string; deviceId?: string },
+  ): KbRelease[];
+  findType(idOrName: string): KbType | null;
+  validateOverride(text: string): OverrideIssueLike[];
+}
+
+export type Check = (facts: Facts, kb: Kb) => Finding[];

@@ -1,0 +1,390 @@
+/**
+ * VM configurations (/etc/pve/qemu-server/*.conf) against the GPUs:
+ *  mixed-types               VMs put different vGPU types on one GPU; the driver allows one type per GPU
+ *                            (equal-size mode) unless heterogeneous mode is on — research/proxmox.md §3.
+ *  vram-overcommit           the VMs on one GPU ask for more VRAM (type size or framebuffer+reservation
+ *                            overrides) than the GPU has, or more instances than the type allows.
+ *  duplicate-mdev-uuid       two VMs would use the same mdev/VM UUID (cloned `args: -uuid …` or sysfsdev
+ *                            lines — anomixer/proxmox-vgpu-installer#22).
+ *  vm-mdev-type-unavailable (extra) a VM asks for a type its GPU does not offer.
+ *  vm-full-passthrough (extra) a VM passes a vGPU GPU through whole; starting it takes the GPU from vGPU.
+ *  vm-uses-physical-function (extra) an SR-IOV GPU's physical function is assigned instead of a VF.
+ *  stale-mdev (extra)        an mdev with a VM's UUID exists while that VM is stopped (next start fails).
+ */
+import { vmidFromMdevUuid } from "../facts/derive.ts";
+import type { Facts, HostpciEntry, OverrideSection, VmConfig } from "../facts/types.ts";
+import {
+  finding,
+  type GpuView,
+  gpuForAddress,
+  type HostView,
+  hostpciAddress,
+  hostView,
+  vmConfPath,
+} from "./context.ts";
+import { typesFor } from "./mdev.ts";
+import type { Finding, Kb } from "./types.ts";
+
+interface Assignment {
+  vm: VmConfig;
+  h: HostpciEntry;
+  gpu: GpuView;
+  address: string;
+  type: string;
+  uuid: string;
+  running: boolean | null;
+}
+
+export function pveMdevUuid(index: number, vmid: number): string {
+  return `${String(index).padStart(8, "0")}-0000-0000-0000-${String(vmid).padStart(12, "0")}`;
+}
+
+function assignments(v: HostView): Assignment[] {
+  const f = v.facts;
+  const out: Assignment[] = [];
+  for (const vm of f.vms ?? []) {
+    for (const h of vm.hostpci) {
+      if (!h.mdev) continue;
+      const address = hostpciAddress(f, h);
+      const gpu = gpuForAddress(v, address);
+      if (!gpu || !address) continue;
+      const running = f.qmList ? f.qmList.some((q) => q.vmid === vm.vmid && q.status === "running") : null;
+      out.push({ vm, h, gpu, address, type: h.mdev, uuid: pveMdevUuid(h.index, vm.vmid), running });
+    }
+  }
+  return out;
+}
+
+const line = (a: { vm: VmConfig; h: HostpciEntry }) =>
+  `${vmConfPath(a.vm.vmid)}: hostpci${a.h.index}: ${a.h.raw}`;
+
+export function checkVms(f: Facts, kb: Kb): Finding[] {
+  const v = hostView(f, kb);
+  if (!f.vms) return [];
+  const as = assignments(v);
+  return [
+    ...mixedTypes(v, as),
+    ...vramOvercommit(v, as),
+    ...typeUnavailable(v, as),
+    ...physicalFunction(v, as),
+    ...duplicateUuids(v),
+    ...fullPassthrough(v),
+    ...staleMdevs(v, as),
+  ];
+}
+
+function byGpu(as: Assignment[]): Map<string, Assignment[]> {
+  const m = new Map<string, Assignment[]>();
+  for (const a of as) m.set(a.gpu.address, [...(m.get(a.gpu.address) ?? []), a]);
+  return m;
+}
+
+function typeName(v: HostView, g: GpuView, type: string): string {
+  const t = typesFor(v, g).types.find((x) => x.type === type);
+  if (t?.name) return `${type} (${t.name})`;
+  try {
+    const k = v.kb.findType(type);
+    return k ? `${type} (${k.name})` : type;
+  } catch {
+    return type;
+  }
+}
+
+function mixedTypes(v: HostView, as: Assignment[]): Finding[] {
+  const out: Finding[] = [];
+  for (const [addr, list] of byGpu(as)) {
+    const types = [...new Set(list.map((a) => a.type))];
+    if (types.length < 2) continue;
+    const g = list[0]!.gpu;
+    const q = v.facts.nvidiaSmiQuery?.gpus.find((x) => x.busId === addr);
+    const hetero = q
+      ? Object.entries(q.fields).find(([k]) => /Heterogeneous Mode$/i.test(k))?.[1]
+      : undefined;
+    if (hetero && /enabled/i.test(hetero)) continue;
+    const consumer = g.cls?.support === "unlock";
+    const first = types[0]!;
+    out.push(
+      finding(
+        "mixed-types",
+        "warning",
+        `VMs use ${types.length} different vGPU types on ${g.label}; only one type can run on a GPU at a time, so the VMs of the other types fail to start while one runs`,
+        [...list.map(line), `types: ${types.map((t) => typeName(v, g, t)).join(", ")}`],
+        [
+          `Use one type for every VM on ${addr}, e.g. qm set <vmid> --hostpci<N> ${addr},mdev=${first}`,
+          consumer
+            ? `To give VMs different VRAM with one type, add per-VM sections to /etc/vgpu_unlock/profile_override.toml: [vm.<vmid>] framebuffer = … framebuffer_reservation = … (vgpuctl can compute them)`
+            : `On vGPU 17+ with "Heterogeneous Time-Slice Sizes: Supported": nvidia-smi vgpu -i <gpu index> -shm 1 (mixed-size mode; not persistent across reboots)`,
+        ],
+        addr,
+      ),
+    );
+  }
+  return out;
+}
+
+/** "2GiB", "512MiB", "1G", 1073741824 → bytes */
+export function sizeBytes(x: number | string | boolean | undefined): number | null {
+  if (typeof x === "number") return x;
+  if (typeof x !== "string") return null;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt])?(i)?b?\s*$/i.exec(x);
+  if (!m) return null;
+  const pow = { k: 1, m: 2, g: 3, t: 4 }[(m[2] ?? "").toLowerCase() as "k"] ?? 0;
+  return Number(m[1]) * (m[3] || pow ? 1024 : 1) ** pow;
+}
+
+function overrideValue(
+  sections: OverrideSection[],
+  a: Assignment,
+  key: string,
+): number | string | boolean | undefined {
+  const pick = (kind: OverrideSection["kind"], k: string) =>
+    sections.find((s) => s.kind === kind && s.key.toLowerCase() === k.toLowerCase())?.values[key];
+  return pick("vm", String(a.vm.vmid)) ?? pick("mdev", a.uuid) ?? pick("profile", a.type);
+}
+
+/** VRAM one assignment takes, MiB, and how it was determined. */
+function vramOf(v: HostView, a: Assignment): { mib: number; how: string } | null {
+  const po = v.facts.profileOverride;
+  const sections = po?.present ? po.sections : [];
+  const fb = sizeBytes(overrideValue(sections, a, "framebuffer"));
+  const res = sizeBytes(overrideValue(sections, a, "framebuffer_reservation"));
+  if (fb !== null && res !== null) {
+    const mib = Math.round((fb + res) / 1048576);
+    return { mib, how: `override framebuffer+framebuffer_reservation = ${mib} MiB` };
+  }
+  const t = typesFor(v, a.gpu).types.find((x) => x.type === a.type);
+  if (t?.framebufferMiB)
+    return { mib: t.framebufferMiB, how: `${t.name ?? a.type} = ${t.framebufferMiB} MiB` };
+  try {
+    const k = v.kb.findType(a.type);
+    if (k?.profileMiB) return { mib: k.profileMiB, how: `${k.name} = ${k.profileMiB} MiB` };
+  } catch {
+    /* unknown type */
+  }
+  return null;
+}
+
+function vramOvercommit(v: HostView, as: Assignment[]): Finding[] {
+  const out: Finding[] = [];
+  for (const [addr, list] of byGpu(as)) {
+    const g = list[0]!.gpu;
+    const evidence: string[] = [];
+    let severity: "warning" | "error" = "warning";
+    let title = "";
+    if (g.vramMiB) {
+      const sizes = list.map((a) => ({ a, s: vramOf(v, a) }));
+      if (sizes.every((x) => x.s)) {
+        const total = sizes.reduce((n, x) => n + x.s!.mib, 0);
+        const runningTotal = sizes.filter((x) => x.a.running).reduce((n, x) => n + x.s!.mib, 0);
+        if (total > g.vramMiB) {
+          evidence.push(
+            ...sizes.map((x) => `VM ${x.a.vm.vmid}${x.a.running ? " (running)" : ""}: ${x.s!.how}`),
+          );
+          evidence.push(`total ${total} MiB > ${g.vramMiB} MiB on ${g.label}`);
+          title = `The VMs on ${g.label} ask for ${total} MiB of VRAM; the GPU has ${g.vramMiB} MiB`;
+          if (runningTotal > g.vramMiB) severity = "error";
+        }
+      }
+    }
+    // Instance limits per type
+    for (const type of new Set(list.map((a) => a.type))) {
+      const n = list.filter((a) => a.type === type).length;
+      const t = typesFor(v, g).types.find((x) => x.type === type);
+      if (t?.maxInstances && n > t.maxInstances) {
+        evidence.push(`${n} VMs use ${typeName(v, g, type)}, max_instance=${t.maxInstances}`);
+        if (!title) title = `${n} VMs use ${type} on ${g.label}, which allows ${t.maxInstances}`;
+      }
+    }
+    if (!title) continue;
+    out.push(
+      finding(
+        "vram-overcommit",
+        severity,
+        title,
+        [...list.map(line), ...evidence],
+        [
+          "Not all of these VMs can run at the same time: move some to another GPU, pick a smaller type, or lower the per-VM framebuffer overrides",
+          ...(g.cls?.support === "unlock"
+            ? [
+                "Remember the spoofed board's max_instance ignores this card's real VRAM: only the total matters",
+              ]
+            : []),
+        ],
+        addr,
+      ),
+    );
+  }
+  return out;
+}
+
+function typeUnavailable(v: HostView, as: Assignment[]): Finding[] {
+  if (!v.facts.mdevTypes) return [];
+  const out: Finding[] = [];
+  for (const a of as) {
+    const { types, creatable } = typesFor(v, a.gpu);
+    if (types.length === 0 && creatable.length === 0) continue; // mdev-types-empty says why
+    if (
+      types.some((t) => t.type === a.type) ||
+      creatable.some((t) => `nvidia-${t.id}` === a.type || t.id === a.type)
+    )
+      continue;
+    out.push(
+      finding(
+        "vm-mdev-type-unavailable",
+        "error",
+        `VM ${a.vm.vmid} asks for ${a.type}, which ${a.gpu.label} does not offer`,
+        [
+          line(a),
+          `offered: ${types
+            .slice(0, 8)
+            .map((t) => `${t.type}${t.name ? ` (${t.name})` : ""}`)
+            .join(", ")}${types.length > 8 ? ", …" : ""}`,
+        ],
+        [
+          `qm set ${a.vm.vmid} --hostpci${a.h.index} ${a.h.raw.replace(/mdev=[^,]+/, `mdev=${types[0]?.type ?? "<type>"}`)}   (pick a type from mdevctl types)`,
+        ],
+        a.gpu.address,
+      ),
+    );
+  }
+  return out;
+}
+
+function physicalFunction(v: HostView, as: Assignment[]): Finding[] {
+  const out: Finding[] = [];
+  for (const a of as) {
+    if (!a.gpu.cls?.needsSriov || a.address !== a.gpu.address) continue;
+    const sr = v.facts.sriov?.find((s) => s.address === a.gpu.address);
+    if (!sr || (sr.numVfs ?? 0) === 0) continue;
+    out.push(
+      finding(
+        "vm-uses-physical-function",
+        "error",
+        `VM ${a.vm.vmid} is assigned the physical function ${a.address}; on SR-IOV GPUs vGPUs live on the virtual functions`,
+        [line(a), `${a.gpu.label}: ${sr.numVfs} virtual functions enabled`],
+        [
+          `Assign a free virtual function (not .0), e.g. via a PCI resource mapping of the VFs with mdev=1: qm set ${a.vm.vmid} --hostpci${a.h.index} mapping=<map>,mdev=${a.type}`,
+        ],
+        a.gpu.address,
+      ),
+    );
+  }
+  return out;
+}
+
+function duplicateUuids(v: HostView): Finding[] {
+  const f = v.facts;
+  const uses = new Map<string, Array<{ vmid: number; how: string }>>();
+  const add = (uuid: string, vmid: number, how: string) =>
+    uses.set(uuid.toLowerCase(), [...(uses.get(uuid.toLowerCase()) ?? []), { vmid, how }]);
+  for (const vm of f.vms ?? []) {
+    const args = vm.args ?? "";
+    for (const m of args.matchAll(/sysfsdev=\/sys\/bus\/mdev\/devices\/([0-9a-fA-F-]{36})/g))
+      add(m[1]!, vm.vmid, `${vmConfPath(vm.vmid)}: args: … sysfsdev=/sys/bus/mdev/devices/${m[1]} …`);
+    for (const m of args.matchAll(/-uuid\s+([0-9a-fA-F-]{36})/g))
+      add(m[1]!, vm.vmid, `${vmConfPath(vm.vmid)}: args: … -uuid ${m[1]} …`);
+    // PVE's own mdev UUIDs are unique per (index, vmid); an explicit one equal to another VM's counts too.
+    if (vm.hostpci.some((h) => h.mdev))
+      for (const h of vm.hostpci)
+        if (h.mdev)
+          add(
+            pveMdevUuid(h.index, vm.vmid),
+            vm.vmid,
+            `${vmConfPath(vm.vmid)}: hostpci${h.index}: ${h.raw} (mdev ${pveMdevUuid(h.index, vm.vmid)})`,
+          );
+  }
+  const out: Finding[] = [];
+  for (const [uuid, list] of uses) {
+    const vms = [...new Set(list.map((x) => x.vmid))];
+    if (vms.length < 2) continue;
+    const owner = vmidFromMdevUuid(uuid)?.vmid;
+    const copies = list.filter((x) => x.vmid !== owner);
+    out.push(
+      finding(
+        "duplicate-mdev-uuid",
+        "error",
+        `VMs ${vms.join(" and ")} would use the same mdev/VM UUID ${uuid}: only one can start`,
+        list.map((x) => x.how),
+        [
+          ...[...new Set(copies.map((x) => x.vmid))].map(
+            (vmid) =>
+              `Edit ${vmConfPath(vmid)}: remove the copied UUID from args: (Proxmox derives a unique mdev UUID from the VM id; cloned VMs keep the original's)`,
+          ),
+        ],
+      ),
+    );
+  }
+  // Same SMBIOS UUID on several vGPU VMs (clones): vGPU manager and licensing key on the VM UUID.
+  const smbios = new Map<string, number[]>();
+  for (const vm of f.vms ?? [])
+    if (vm.smbiosUuid && vm.hostpci.some((h) => h.mdev))
+      smbios.set(vm.smbiosUuid, [...(smbios.get(vm.smbiosUuid) ?? []), vm.vmid]);
+  for (const [u, vms] of smbios) {
+    if (vms.length < 2) continue;
+    out.push(
+      finding(
+        "duplicate-smbios-uuid",
+        "warning",
+        `vGPU VMs ${vms.join(" and ")} share the SMBIOS UUID ${u} (cloned without a new UUID)`,
+        vms.map((id) => `${vmConfPath(id)}: smbios1: uuid=${u}`),
+        vms.slice(1).map((id) => `qm set ${id} --smbios1 uuid=$(cat /proc/sys/kernel/random/uuid)`),
+      ),
+    );
+  }
+  return out;
+}
+
+function fullPassthrough(v: HostView): Finding[] {
+  const f = v.facts;
+  const out: Finding[] = [];
+  for (const vm of f.vms ?? []) {
+    for (const h of vm.hostpci) {
+      if (h.mdev) continue;
+      const g = gpuForAddress(v, hostpciAddress(f, h));
+      if (!g || g.fn.driverInUse === "vfio-pci" || !g.cls || g.cls.support === "unsupported") continue;
+      if (g.cls.needsSriov && hostpciAddress(f, h) !== g.address) continue; // a VF passed through is fine
+      out.push(
+        finding(
+          "vm-full-passthrough",
+          "warning",
+          `VM ${vm.vmid} passes ${g.label} through whole: starting it takes the GPU away from every vGPU VM`,
+          [`${vmConfPath(vm.vmid)}: hostpci${h.index}: ${h.raw}`],
+          [
+            `For a vGPU instead: qm set ${vm.vmid} --hostpci${h.index} ${g.address},mdev=<type>   (see mdevctl types)`,
+            `Or remove it: qm set ${vm.vmid} --delete hostpci${h.index}`,
+          ],
+          g.address,
+        ),
+      );
+    }
+  }
+  return out;
+}
+
+function staleMdevs(v: HostView, as: Assignment[]): Finding[] {
+  const f = v.facts;
+  if (!f.mdevs || !f.qmList) return [];
+  const out: Finding[] = [];
+  for (const m of f.mdevs) {
+    const id = vmidFromMdevUuid(m.uuid);
+    if (!id || m.active === false) continue;
+    const q = f.qmList.find((x) => x.vmid === id.vmid);
+    if (!q || q.status === "running") continue;
+    const a = as.find((x) => x.uuid === m.uuid);
+    out.push(
+      finding(
+        "stale-mdev",
+        "warning",
+        `mdev ${m.uuid} of VM ${id.vmid} still exists although the VM is ${q.status}: its next start may fail`,
+        [
+          `mdevctl list: ${m.uuid} ${m.parent} ${m.type}`,
+          `qm list: ${id.vmid} ${q.name} ${q.status}`,
+          ...(a ? [line(a)] : []),
+        ],
+        [`mdevctl stop -u ${m.uuid}   (or: echo 1 > /sys/bus/mdev/devices/${m.uuid}/remove)`],
+        m.parent,
+      ),
+    );
+  }
+  return out;
+}

@@ -1,0 +1,94 @@
+import type { Command } from "@commander-js/extra-typings";
+import { planJson, runPlan } from "../../commands/plan.ts";
+import { formatCommand } from "../../hosts/capture.ts";
+import type { Change, Plan } from "../../plan/types.ts";
+import type { CliContext, GlobalOptions } from "../context.ts";
+import type { Colors } from "../output.ts";
+import { printJson } from "../with-host.ts";
+import type { Registrar } from "./index.ts";
+
+/** The --host given on the command line or in VGPUCTL_HOST (not the "local" default), else null. */
+export function explicitHost(
+  cmd: Command<unknown[], Record<string, unknown>, Record<string, unknown>>,
+  g: GlobalOptions,
+): string | null {
+  const src = cmd.getOptionValueSourceWithGlobals("host");
+  return src === "cli" || src === "env" ? g.host : null;
+}
+
+export function hostOpener(ctx: CliContext, g: GlobalOptions) {
+  return (spec: string) => ctx.openHost(spec, { root: spec === "local" ? g.root : undefined });
+}
+
+export const registerPlan: Registrar = (program, ctx, setExit) => {
+  program
+    .command("plan")
+    .description(
+      "show what `apply` would change on each host of vgpu.yaml: file diffs, packages, commands, reboots",
+    )
+    .option("-f, --file <path>", "desired state file", "vgpu.yaml")
+    .action(async (opts, cmd) => {
+      const g = cmd.optsWithGlobals() as unknown as GlobalOptions;
+      const plans = await runPlan(
+        { file: opts.file, hostSpec: explicitHost(cmd as never, g) },
+        { cwd: ctx.cwd, openHost: hostOpener(ctx, g) },
+      );
+      if (g.json)
+        printJson(ctx, plans.length === 1 ? planJson(plans[0]!.plan) : plans.map((p) => planJson(p.plan)));
+      else for (const p of plans) ctx.out(renderPlan(p.plan, ctx.colors));
+      if (plans.some((p) => p.plan.blockers.length > 0)) setExit(1);
+    });
+};
+
+export function renderChange(c: Change, col: Colors): string[] {
+  switch (c.kind) {
+    case "file":
+      return c.diff
+        .split("\n")
+        .filter((l) => !/^(Index:|={10,})/.test(l) && l !== "")
+        .map((l) =>
+          l.startsWith("+++") || l.startsWith("---")
+            ? col.bold(l)
+            : l.startsWith("+")
+              ? col.green(l)
+              : l.startsWith("-")
+                ? col.red(l)
+                : l.startsWith("@@")
+                  ? col.cyan(l)
+                  : l,
+        );
+    case "package":
+      return "install" in c
+        ? [`${col.green("+ packages:")} ${c.install.join(" ")}`]
+        : [`${col.red("- packages:")} ${c.remove.join(" ")}`];
+    case "command":
+      return [`$ ${formatCommand(c.argv)}`];
+  }
+}
+
+export function renderPlan(p: Plan, col: Colors, verb = "Plan"): string {
+  const L: string[] = [];
+  L.push(col.bold(`${verb} for ${p.host}: ${p.steps.length} step(s), ${p.reboots} reboot(s)`));
+  if (p.blockers.length > 0) {
+    L.push(col.red(`Cannot apply — ${p.blockers.length} problem(s) the plan cannot fix:`));
+    for (const b of p.blockers) {
+      L.push(`  ${col.red("✗")} [${b.code}] ${b.title}`);
+      for (const e of b.evidence) L.push(`      ${col.dim(e)}`);
+      for (const f of b.fix) L.push(`      ${col.cyan("fix:")} ${f}`);
+    }
+  }
+  if (p.steps.length === 0 && p.blockers.length === 0)
+    L.push(col.green("Nothing to do: the host is in the desired state."));
+  p.steps.forEach((s, i) => {
+    L.push("");
+    L.push(
+      `${col.bold(`${i + 1}. ${s.title}`)}${s.reboot ? col.yellow("  [takes effect after reboot]") : ""}  ${col.dim(`(${s.id})`)}`,
+    );
+    L.push(`   ${col.dim(s.why)}`);
+    for (const c of s.changes) for (const l of renderChange(c, col)) L.push(`   ${l}`);
+  });
+  if (p.reboots > 0)
+    L.push("", col.yellow(`One reboot at the end (apply --reboot does it and then verifies).`));
+  for (const n of p.notes) L.push(col.dim(`note: ${n}`));
+  return `${L.join("\n")}\n`;
+}
