@@ -1,15 +1,29 @@
 import type { Command } from "@commander-js/extra-typings";
 import type { CliContext, ExitCode } from "../context.ts";
+import { registerApply } from "./apply.ts";
 import { registerCatalog } from "./catalog.ts";
 import { registerDoctor } from "./doctor.ts";
+import { registerInit } from "./init.ts";
 import { registerInspect } from "./inspect.ts";
+import { registerPlan } from "./plan.ts";
 import { registerSim } from "./sim.ts";
 import { registerSupportBundle } from "./support-bundle.ts";
+import { registerUninstall } from "./uninstall.ts";
 
 export type Registrar = (program: Command, ctx: CliContext, setExit: (code: ExitCode) => void) => void;
 
 /** Every subcommand, in the order `vgpuctl --help` lists them. */
-const REGISTRARS: Registrar[] = [registerInspect, registerDoctor, registerSupportBundle, registerCatalog, registerSim];
+const REGISTRARS: Registrar[] = [
+  registerInspect,
+  registerDoctor,
+  registerSupportBundle,
+  registerInit,
+  registerPlan,
+  registerApply,
+  registerUninstall,
+  registerCatalog,
+  registerSim,
+];
 
 export function registerCommands(program: Command, ctx: CliContext, setExit: (code: ExitCode) => void): void {
   for (const register of REGISTRARS) register(program, ctx, setExit);

@@ -1,0 +1,328 @@
+/**
+ * apply / uninstall on one host: plan → refuse on blockers (before anything is written) → lock →
+ * resume an interrupted step → run the steps → reboot (with --reboot) → verify. Only needs a Host
+ * and a `gather` function (capture + parseFacts + probes), so tests run it on an in-memory host.
+ */
+import type { HostEntry } from "../desired/schema.ts";
+import type { Facts } from "../facts/types.ts";
+import type { Host } from "../hosts/host.ts";
+import { buildPlan, STATE_DIR } from "../plan/build.ts";
+import type { Blocker, FileProbe, Plan, Step } from "../plan/types.ts";
+import { ReadOnlyHostError, UserError } from "../util/errors.ts";
+import { type ExecContext, executeStep, type Faults, InjectedCrash } from "./executor.ts";
+import {
+  BACKUP_DIR,
+  JOURNAL_PATH,
+  type Journal,
+  LOCK_PATH,
+  loadJournal,
+  pendingFrom,
+  readBootId,
+  saveJournal,
+} from "./journal.ts";
+import { acquireLock, forgetLock, type LockHandle, type LockOptions } from "./lock.ts";
+import { buildUninstallPlan } from "./uninstall.ts";
+import { type DoctorFn, type Verification, verifyHost } from "./verify.ts";
+
+export interface Gathered {
+  facts: Facts;
+  file: (path: string) => string | null | undefined;
+  probes: Record<string, FileProbe>;
+}
+
+export interface RunDeps {
+  host: Host;
+  gather: (host: Host, entry: HostEntry) => Promise<Gathered>;
+  now?: () => Date;
+  faults?: Faults;
+  lock?: Omit<LockOptions, "command" | "now">;
+  doctor?: DoctorFn;
+  log?: (line: string) => void;
+}
+
+export interface ApplyResult {
+  host: string;
+  applied: string[];
+  /** reboots this apply needed (and did not perform) or performed */
+  reboots: number;
+  rebooted: boolean;
+  verified: boolean;
+  verification: Verification | null;
+  /** the plan as first computed */
+  plan: Plan;
+  /** what to do next when not verified */
+  next: string | null;
+}
+
+export class BlockedError extends UserError {
+  constructor(
+    readonly host: string,
+    readonly blockers: Blocker[],
+  ) {
+    super(
+      `${host}: cannot apply — ${blockers.length} problem(s) the plan cannot fix:\n${blockers
+        .map(
+          (b) =>
+            `  [${b.code}] ${b.title}${b.evidence.length ? `\n      ${b.evidence.join("\n      ")}` : ""}`,
+        )
+        .join("\n")}`,
+      blockers.flatMap((b) => b.fix).join("; "),
+    );
+    this.name = "BlockedError";
+  }
+}
+
+/** Plan for one host, including what the journal knows (pending initramfs/reboot). Read-only. */
+export async function planHost(
+  entry: HostEntry,
+  deps: RunDeps,
+): Promise<{ plan: Plan; gathered: Gathered; journal: Journal }> {
+  const now = deps.now ?? (() => new Date());
+  const gathered = await deps.gather(deps.host, entry);
+  const journal = await loadJournal(deps.host, now());
+  const pending = pendingFrom(journal, await readBootId(deps.host));
+  // The host rebooted since a reboot became due (someone ran `reboot`): nothing is owed any more.
+  if (journal.reboot.required && !pending.reboot) journal.reboot = { required: false, bootId: null };
+  const plan = buildPlan(entry, { ...gathered, pending });
+  if (journal.inProgress?.mode === "apply" && !plan.steps.some((s) => s.id === journal.inProgress!.step.id))
+    plan.steps.unshift(journal.inProgress.step);
+  if (journal.inProgress)
+    plan.notes.push(`resuming the interrupted step "${journal.inProgress.step.id}" from the journal`);
+  plan.reboots = plan.steps.some((s) => s.reboot) ? 1 : 0;
+  return { plan, gathered, journal };
+}
+
+export async function applyHost(
+  entry: HostEntry,
+  deps: RunDeps,
+  opts: { reboot: boolean },
+): Promise<ApplyResult> {
+  const { host } = deps;
+  const now = deps.now ?? (() => new Date());
+  if (host.readOnly) throw new ReadOnlyHostError(host.spec);
+  let { plan, gathered, journal } = await planHost(entry, deps);
+  const firstPlan = plan;
+  if (plan.blockers.length > 0) throw new BlockedError(plan.host, plan.blockers);
+  if (journal.uninstall)
+    throw new UserError(
+      `an uninstall on ${host.name} did not finish`,
+      "run `vgpuctl uninstall` again to complete it before applying",
+    );
+
+  const lock = await acquireLock(host, { ...deps.lock, command: "apply", now });
+  const ctx: ExecContext = {
+    host,
+    journal,
+    now,
+    mode: "apply",
+    faults: deps.faults,
+    afterStep: () => lock.heartbeat(),
+    log: deps.log,
+    completed: [],
+    stepCount: 0,
+  };
+  let crashed = false;
+  try {
+    // An interrupted step resumes first (it may be invisible to facts: e.g. update-grub after the edit).
+    if (journal.inProgress?.mode === "apply") {
+      const resumed = journal.inProgress.step;
+      plan = { ...plan, steps: plan.steps.filter((s) => s.id !== resumed.id) };
+      await executeStep(ctx, resumed);
+      ({ plan, gathered, journal } = await replan(entry, deps, ctx));
+      if (plan.blockers.length > 0) throw new BlockedError(plan.host, plan.blockers);
+    }
+    for (const step of plan.steps) await executeStep(ctx, step);
+
+    let rebooted = false;
+    let reboots = 0;
+    if (ctx.journal.reboot.required) {
+      reboots = 1;
+      if (!opts.reboot) {
+        return {
+          host: plan.host,
+          applied: ctx.completed,
+          reboots,
+          rebooted,
+          verified: false,
+          verification: null,
+          plan: firstPlan,
+          next: `reboot ${host.name} to finish (or re-run with --reboot); then run \`vgpuctl apply\` again to verify`,
+        };
+      }
+      deps.log?.(`↻ rebooting ${host.name}`);
+      await host.reboot();
+      rebooted = true;
+      ctx.journal.reboot = { required: false, bootId: await readBootId(host) };
+      await saveJournal(host, ctx.journal, now());
+      await lock.heartbeat();
+      // Anything left after the reboot (nothing, normally) runs without another reboot.
+      ({ plan, gathered, journal } = await replan(entry, deps, ctx));
+      const left = plan.steps.filter((s) => s.id !== "reboot");
+      for (const step of left) await executeStep(ctx, step);
+      if (left.length > 0) ({ gathered } = await replan(entry, deps, ctx));
+    } else if (ctx.completed.length > 0) ({ gathered } = await replan(entry, deps, ctx));
+    const verification = verifyHost(entry, gathered.facts, deps.doctor);
+    return {
+      host: plan.host,
+      applied: ctx.completed,
+      reboots,
+      rebooted,
+      verified: verification.ok,
+      verification,
+      plan: firstPlan,
+      next: verification.ok ? null : "run `vgpuctl doctor` to see why",
+    };
+  } catch (e) {
+    if (e instanceof InjectedCrash) {
+      crashed = true;
+      forgetLock(lock.token);
+    }
+    throw e;
+  } finally {
+    if (!crashed) await lock.release();
+  }
+}
+
+async function replan(
+  entry: HostEntry,
+  deps: RunDeps,
+  ctx: ExecContext,
+): Promise<{ plan: Plan; gathered: Gathered; journal: Journal }> {
+  const r = await planHost(entry, deps);
+  ctx.journal = r.journal;
+  return r;
+}
+
+export interface UninstallResult {
+  host: string;
+  undone: string[];
+  reboots: number;
+  rebooted: boolean;
+  /** nothing was recorded: vgpuctl never changed this host */
+  nothingToDo: boolean;
+  plan: Plan;
+  next: string | null;
+}
+
+/** Build the uninstall plan from the journal and the backups on the host. Read-only. */
+export async function planUninstall(
+  host: Host,
+  now: () => Date = () => new Date(),
+): Promise<{ plan: Plan; journal: Journal }> {
+  const journal = await loadJournal(host, now());
+  const originals: Record<string, string | null> = {};
+  const current: Record<string, string | null> = {};
+  for (const [path, rec] of Object.entries(journal.backups)) {
+    current[path] = await host.readFile(path);
+    if (rec.existed) {
+      const content = rec.backup ? await host.readFile(rec.backup) : null;
+      if (content === null)
+        throw new UserError(
+          `the backup of ${path} (${rec.backup}) is missing on ${host.name}`,
+          "restore it by hand; nothing was changed",
+        );
+      originals[path] = content;
+    } else originals[path] = null;
+  }
+  return { plan: buildUninstallPlan(host.name, journal, originals, current), journal };
+}
+
+export async function uninstallHost(deps: RunDeps, opts: { reboot: boolean }): Promise<UninstallResult> {
+  const { host } = deps;
+  const now = deps.now ?? (() => new Date());
+  if (host.readOnly) throw new ReadOnlyHostError(host.spec);
+  const { plan, journal } = await planUninstall(host, now);
+  const nothing =
+    plan.steps.length === 0 && Object.keys(journal.backups).length === 0 && journal.entries.length === 0;
+  if (nothing && !(await host.readFile(JOURNAL_PATH)))
+    return { host: plan.host, undone: [], reboots: 0, rebooted: false, nothingToDo: true, plan, next: null };
+  const lock: LockHandle = await acquireLock(host, { ...deps.lock, command: "uninstall", now });
+  journal.uninstall ??= { regenerate: [], reboot: false };
+  if (journal.inProgress?.mode === "apply") {
+    // an apply step that never completed: its files are restored below; its regeneration is owed too
+    for (const c of journal.inProgress.step.undo.regenerate)
+      if (!journal.uninstall.regenerate.some((r) => r.join("\0") === c.join("\0")))
+        journal.uninstall.regenerate.push(c);
+    journal.uninstall.reboot ||= journal.inProgress.step.reboot;
+  }
+  journal.inProgress = null; // undo steps are rebuilt from the journal on every run
+  const ctx: ExecContext = {
+    host,
+    journal,
+    now,
+    mode: "undo",
+    faults: deps.faults,
+    log: deps.log,
+    completed: [],
+    stepCount: 0,
+    afterStep: async (step: Step) => {
+      const j = ctx.journal;
+      if (step.id.startsWith("undo-")) {
+        const id = step.id.slice(5);
+        if (j.inProgress === null && j.entries.length > 0 && j.entries[j.entries.length - 1]!.id === id) {
+          const e = j.entries.pop()!;
+          for (const c of e.undo.regenerate)
+            if (!j.uninstall!.regenerate.some((r) => r.join("\0") === c.join("\0")))
+              j.uninstall!.regenerate.push(c);
+          j.uninstall!.reboot ||= e.reboot;
+        }
+      }
+      if (step.id === "regenerate") j.uninstall!.regenerate = [];
+      await saveJournal(host, j, now());
+      await lock.heartbeat();
+    },
+  };
+  let crashed = false;
+  let released = false;
+  try {
+    await saveJournal(host, journal, now());
+    for (const step of plan.steps) await executeStep(ctx, step);
+    const rebootNeeded = plan.reboots > 0 || ctx.journal.uninstall?.reboot === true;
+    // Everything is back: remove vgpuctl's own state (backups, journal; the lock last).
+    for (const rec of Object.values(ctx.journal.backups)) if (rec.backup) await host.remove(rec.backup);
+    await removeTree(host, BACKUP_DIR);
+    await host.remove(JOURNAL_PATH);
+    let rebooted = false;
+    if (rebootNeeded && opts.reboot) {
+      await lock.release();
+      released = true;
+      await removeTree(host, STATE_DIR);
+      deps.log?.(`↻ rebooting ${host.name}`);
+      await host.reboot();
+      rebooted = true;
+    }
+    return {
+      host: plan.host,
+      undone: ctx.completed,
+      reboots: rebootNeeded ? 1 : 0,
+      rebooted,
+      nothingToDo: false,
+      plan,
+      next: rebootNeeded && !rebooted ? `reboot ${host.name} to finish (or re-run with --reboot)` : null,
+    };
+  } catch (e) {
+    if (e instanceof InjectedCrash) {
+      crashed = true;
+      forgetLock(lock.token);
+    }
+    throw e;
+  } finally {
+    if (!crashed && !released) {
+      await lock.release();
+      if (!(await host.readFile(JOURNAL_PATH))) await removeTree(host, STATE_DIR);
+    }
+  }
+}
+
+/** Remove a directory vgpuctl owns, deepest entries first (Host.remove takes one path). */
+async function removeTree(host: Host, dir: string): Promise<void> {
+  const names = await host.list(dir);
+  if (names === null) return;
+  for (const n of names) {
+    const p = `${dir}/${n}`;
+    const st = await host.stat(p);
+    if (st?.type === "dir") await removeTree(host, p);
+    else if (p !== LOCK_PATH) await host.remove(p);
+  }
+  if (dir !== STATE_DIR || (await host.list(dir))?.length === 0) await host.remove(dir);
+}

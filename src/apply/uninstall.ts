@@ -1,0 +1,102 @@
+/**
+ * The uninstall plan: the journal replayed backwards. Files are restored byte-for-byte from their
+ * backups (or deleted when vgpuctl created them), packages vgpuctl installed are removed, undo
+ * commands run (nvidia-uninstall …), then each regeneration command once (update-grub, update-initramfs…).
+ */
+import { fileChange } from "../plan/build.ts";
+import type { Change, Plan, Step } from "../plan/types.ts";
+import type { Journal } from "./journal.ts";
+import { sha256 } from "./journal.ts";
+
+/**
+ * `originals`: content of each backup (null when vgpuctl created the file);
+ * `current`: what each file holds now (null = absent).
+ */
+export function buildUninstallPlan(
+  host: string,
+  j: Journal,
+  originals: Record<string, string | null>,
+  current: Record<string, string | null>,
+): Plan {
+  const notes: string[] = [];
+  const steps: Step[] = [];
+  const restored = new Set<string>();
+  const restore = (path: string): Change | null => {
+    if (restored.has(path)) return null;
+    restored.add(path);
+    const rec = j.backups[path]!;
+    const before = current[path] ?? null;
+    const after = rec.existed ? (originals[path] ?? null) : null;
+    if (rec.writtenSha256 !== null && before !== null && sha256(before) !== rec.writtenSha256)
+      notes.push(`${path} was changed after vgpuctl wrote it; restoring the original discards those changes`);
+    if (before === after) return null;
+    return fileChange(path, before, after, rec.mode ?? undefined);
+  };
+  const regenerate: string[][] = [...(j.uninstall?.regenerate ?? [])];
+  let reboot = j.uninstall?.reboot ?? false;
+  const addRegen = (cmds: string[][]) => {
+    for (const c of cmds) if (!regenerate.some((r) => r.join("\0") === c.join("\0"))) regenerate.push(c);
+  };
+  // A step that was interrupted: revert its files too, best effort.
+  const pendingStep = j.inProgress?.mode === "apply" ? j.inProgress.step : null;
+  const owner = (path: string) => j.backups[path]!.step;
+  if (pendingStep) {
+    const changes = Object.keys(j.backups)
+      .filter((p) => owner(p) === pendingStep.id && !j.entries.some((e) => e.id === pendingStep.id))
+      .map(restore)
+      .filter((c): c is Change => c !== null);
+    steps.push({
+      id: `revert-${pendingStep.id}`,
+      title: `Revert the interrupted step: ${pendingStep.title}`,
+      why: "it did not complete; its files are restored",
+      changes,
+      reboot: pendingStep.reboot,
+      undo: { description: "", commands: [], regenerate: [] },
+    });
+    addRegen(pendingStep.undo.regenerate);
+    reboot ||= pendingStep.reboot;
+  }
+  for (let i = j.entries.length - 1; i >= 0; i--) {
+    const e = j.entries[i]!;
+    // files are restored with the earliest entry that touched them (the last one undone)
+    const mine = Object.keys(j.backups).filter(
+      (p) => owner(p) === e.id && j.entries.findIndex((x) => x.id === e.id) === i,
+    );
+    const changes: Change[] = mine.map(restore).filter((c): c is Change => c !== null);
+    for (const argv of e.undo.commands) changes.push({ kind: "command", argv });
+    if (e.installedPackages.length > 0) changes.push({ kind: "package", remove: e.installedPackages });
+    addRegen(e.undo.regenerate);
+    reboot ||= e.reboot;
+    steps.push({
+      id: `undo-${e.id}`,
+      title: `Undo: ${e.title}`,
+      why: e.undo.description || "revert what this step changed",
+      changes,
+      reboot: e.reboot,
+      undo: { description: "", commands: [], regenerate: [] },
+    });
+  }
+  // backups not owned by any entry (e.g. from an aborted step already undone)
+  const orphan = Object.keys(j.backups)
+    .map(restore)
+    .filter((c): c is Change => c !== null);
+  if (orphan.length > 0)
+    steps.push({
+      id: "undo-files",
+      title: "Restore remaining files",
+      why: "backed up by vgpuctl",
+      changes: orphan,
+      reboot: false,
+      undo: { description: "", commands: [], regenerate: [] },
+    });
+  if (regenerate.length > 0)
+    steps.push({
+      id: "regenerate",
+      title: "Regenerate boot configuration",
+      why: "the restored files are read from the bootloader configuration, the initramfs and systemd",
+      changes: regenerate.map((argv) => ({ kind: "command", argv })),
+      reboot,
+      undo: { description: "", commands: [], regenerate: [] },
+    });
+  return { host, steps, reboots: reboot || steps.some((s) => s.reboot) ? 1 : 0, blockers: [], notes };
+}

@@ -1,0 +1,122 @@
+/**
+ * `vgpuctl plan -f vgpu.yaml`: what apply would do on each host (file diffs, packages, commands,
+ * reboots), or why it cannot. Also the helpers apply/uninstall share: loading vgpu.yaml, choosing
+ * host entries, and gathering facts + probes from a Host.
+ */
+import { readFile } from "node:fs/promises";
+import { basename, resolve } from "node:path";
+import { type Gathered, planHost } from "../apply/run.ts";
+import { parseDesired } from "../desired/parse.ts";
+import type { Desired, HostEntry } from "../desired/schema.ts";
+import { parseFacts } from "../facts/index.ts";
+import { Evidence } from "../hosts/capture.ts";
+import { GATHER_SPEC } from "../hosts/gather-spec.ts";
+import type { Host } from "../hosts/host.ts";
+import { probeRequests } from "../plan/build.ts";
+import type { FileProbe, Plan } from "../plan/types.ts";
+import { UserError } from "../util/errors.ts";
+
+export interface DesiredDeps {
+  cwd: string;
+  openHost: (spec: string) => Promise<Host>;
+}
+
+export async function loadDesired(file: string, cwd: string): Promise<Desired> {
+  const path = resolve(cwd, file);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(
+      `cannot read ${file}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`,
+      code === "ENOENT" ? "create one with `vgpuctl init`, or pass -f PATH" : undefined,
+    );
+  }
+  return parseDesired(text, basename(path));
+}
+
+/**
+ * The entries to act on. An explicit --host picks the entry naming it; with a single entry it
+ * stands in for that entry's `host:` (so one file works against sim:, ssh:// or local).
+ */
+export function selectEntries(d: Desired, hostSpec: string | null): HostEntry[] {
+  if (hostSpec === null) return d.hosts;
+  const named = d.hosts.filter((h) => h.host === hostSpec);
+  if (named.length > 0) return named;
+  if (d.hosts.length === 1) return [{ ...d.hosts[0]!, host: hostSpec }];
+  throw new UserError(
+    `--host ${hostSpec} is not one of the hosts in the file (${d.hosts.map((h) => h.host).join(", ")})`,
+  );
+}
+
+/** Capture + parseFacts + the probes the planner needs (sha256 and first bytes of the driver files…). */
+export async function gatherForPlan(host: Host, entry: HostEntry): Promise<Gathered> {
+  const capture = await host.capture(GATHER_SPEC);
+  const facts = parseFacts(capture);
+  const ev = new Evidence(capture);
+  const probes: Record<string, FileProbe> = {};
+  for (const r of probeRequests(entry)) {
+    const st = await host.stat(r.path);
+    if (!st) {
+      probes[r.path] = { exists: false, sha256: null, head: null };
+      continue;
+    }
+    let sha: string | null = null;
+    let head: string | null = null;
+    if (r.sha256) {
+      const out = await host.exec(["sha256sum", r.path]);
+      if (out.exitCode === 0) sha = /^([0-9a-f]{64})\b/i.exec(out.stdout.trim())?.[1]?.toLowerCase() ?? null;
+    }
+    if (r.head) {
+      const out = await host.exec(["head", "-c", "512", r.path]);
+      if (out.exitCode === 0) head = out.stdout;
+    }
+    probes[r.path] = { exists: true, sha256: sha, head };
+  }
+  return { facts, file: (p) => ev.file(p), probes };
+}
+
+export interface HostPlan {
+  host: string;
+  spec: string;
+  plan: Plan;
+}
+
+/** Plan every selected host in parallel. */
+export async function runPlan(
+  opts: { file: string; hostSpec: string | null },
+  deps: DesiredDeps,
+): Promise<HostPlan[]> {
+  const desired = await loadDesired(opts.file, deps.cwd);
+  const entries = selectEntries(desired, opts.hostSpec);
+  return Promise.all(
+    entries.map(async (entry) => {
+      const host = await deps.openHost(entry.host);
+      try {
+        const { plan } = await planHost(entry, { host, gather: gatherForPlan });
+        return { host: plan.host, spec: entry.host, plan };
+      } finally {
+        await host.close();
+      }
+    }),
+  );
+}
+
+/** DESIGN.md `vgpuctl plan --json` shape (+ blockers and notes). */
+export function planJson(p: Plan) {
+  return {
+    host: p.host,
+    steps: p.steps.map((s) => ({
+      id: s.id,
+      title: s.title,
+      why: s.why,
+      changes: s.changes,
+      reboot: s.reboot,
+      undo: s.undo,
+    })),
+    reboots: p.reboots,
+    blockers: p.blockers,
+    notes: p.notes,
+  };
+}

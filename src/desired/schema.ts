@@ -1,0 +1,162 @@
+/**
+ * The desired-state file `vgpu.yaml` (DESIGN.md "Desired state"): one valibot schema that validates
+ * the file and generates the published `schema.json` (scripts/… via @valibot/to-json-schema).
+ */
+import * as v from "valibot";
+
+const SHA256 = v.pipe(
+  v.string(),
+  v.regex(
+    /^[0-9a-fA-F]{64}$/,
+    "must be a SHA-256 hex digest (64 hex characters, e.g. from `sha256sum FILE`)",
+  ),
+  v.toLowerCase(),
+  v.description("SHA-256 of the file, as printed by `sha256sum`"),
+);
+
+const ABS_PATH = v.pipe(v.string(), v.regex(/^\//, "must be an absolute path on the host"));
+
+const MODE = v.picklist(["auto", "on", "off"], "must be one of auto, on, off");
+
+const PCI_ADDRESS = v.pipe(
+  v.string(),
+  v.regex(
+    /^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/,
+    'must be a PCI address like "0000:01:00.0"',
+  ),
+);
+
+export const DriverSchema = v.pipe(
+  v.strictObject({
+    installer: v.pipe(
+      ABS_PATH,
+      v.description(
+        "The NVIDIA vGPU host driver installer on the host, e.g. /root/NVIDIA-Linux-x86_64-525.85.07-vgpu-kvm.run",
+      ),
+    ),
+    sha256: SHA256,
+    version: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^\d+\.\d+(\.\d+)?$/, 'must be a driver version like "525.85.07"'),
+        v.description("Driver version; read from the installer's file name when omitted"),
+      ),
+    ),
+    patch: v.optional(
+      v.pipe(
+        v.strictObject({
+          path: v.pipe(
+            ABS_PATH,
+            v.description(
+              "vgpu-proxmox patch for exactly this driver version, e.g. /root/vgpu-proxmox/525.85.07.patch",
+            ),
+          ),
+          sha256: SHA256,
+        }),
+        v.description("Binary patch for consumer GPUs (applied with the installer's --apply-patch)"),
+      ),
+    ),
+  }),
+  v.description("The vGPU host driver to install (with DKMS, proprietary kernel modules)"),
+);
+
+export const VgpuUnlockSchema = v.pipe(
+  v.strictObject({
+    source: v.optional(
+      v.pipe(
+        ABS_PATH,
+        v.description("vgpu_unlock-rs source checkout to build with cargo (default /opt/vgpu_unlock-rs)"),
+      ),
+    ),
+    git: v.optional(
+      v.pipe(v.string(), v.description("Clone the source from this URL when the checkout is missing")),
+    ),
+    ref: v.optional(v.pipe(v.string(), v.description("Branch, tag or commit to check out after cloning"))),
+    library: v.optional(
+      v.pipe(ABS_PATH, v.description("A prebuilt libvgpu_unlock_rs.so to preload instead of building")),
+    ),
+  }),
+  v.description("Where vgpu_unlock-rs comes from"),
+);
+
+export const GpuSchema = v.strictObject({
+  address: v.optional(
+    v.pipe(PCI_ADDRESS, v.description("PCI address; omit when the host has one NVIDIA GPU")),
+  ),
+  type: v.pipe(
+    v.string(),
+    v.minLength(1),
+    v.description('vGPU type id or name, e.g. "nvidia-259" or "GRID RTX6000-4Q"'),
+  ),
+});
+
+export const VmSchema = v.pipe(
+  v.strictObject({
+    vmid: v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(100, "must be a Proxmox VM id (100 or more)"),
+      v.maxValue(999999999),
+    ),
+    type: v.optional(
+      v.pipe(v.string(), v.minLength(1), v.description('vGPU type id or name, e.g. "nvidia-259"')),
+    ),
+    vram: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^\d+(\.\d+)?\s*(M|MiB|MB|G|GiB|GB)$/i, 'must be a size like "4G" or "512M"'),
+      ),
+    ),
+    displays: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4))),
+    resolution: v.optional(v.pipe(v.string(), v.regex(/^\d+x\d+$/, 'must look like "1920x1080"'))),
+    os: v.optional(v.picklist(["windows", "linux"], "must be windows or linux")),
+    workload: v.optional(
+      v.picklist(["desktop", "graphics", "compute"], "must be desktop, graphics or compute"),
+    ),
+    gpu: v.optional(PCI_ADDRESS),
+  }),
+  v.check(
+    (vm) => (vm.type === undefined) !== (vm.vram === undefined),
+    "a VM needs either `type` or `vram` (not both)",
+  ),
+);
+
+export const HostEntrySchema = v.strictObject({
+  host: v.pipe(
+    v.string(),
+    v.minLength(1),
+    v.description("--host spec: local, ssh://root@pve1, sim:seed-fresh …"),
+  ),
+  driver: v.optional(DriverSchema),
+  unlock: v.optional(v.pipe(MODE, v.description("vgpu_unlock: auto = only for GPUs that need it")), "auto"),
+  vgpuUnlock: v.optional(VgpuUnlockSchema),
+  iommu: v.optional(
+    v.pipe(MODE, v.description("IOMMU kernel parameters: auto = add them when the IOMMU is not active")),
+    "auto",
+  ),
+  repository: v.optional(
+    v.pipe(
+      v.nullable(v.literal("no-subscription", 'must be "no-subscription" or null')),
+      v.description(
+        '"no-subscription" switches apt from the enterprise to the no-subscription repository; null leaves apt sources alone',
+      ),
+    ),
+    null,
+  ),
+  gpus: v.optional(v.array(GpuSchema)),
+  sriov: v.optional(
+    v.pipe(v.boolean(), v.description("Enable SR-IOV virtual functions (Ampere and newer native boards)")),
+  ),
+  vms: v.optional(v.array(VmSchema)),
+});
+
+export const DesiredSchema = v.strictObject({
+  $schema: v.optional(v.string()),
+  hosts: v.pipe(v.array(HostEntrySchema), v.minLength(1, "name at least one host")),
+});
+
+export type Desired = v.InferOutput<typeof DesiredSchema>;
+export type HostEntry = v.InferOutput<typeof HostEntrySchema>;
+export type DriverSpec = v.InferOutput<typeof DriverSchema>;
+export type GpuSpec = v.InferOutput<typeof GpuSchema>;
+export type VmSpec = v.InferOutput<typeof VmSchema>;
