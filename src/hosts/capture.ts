@@ -80,9 +80,20 @@ export class Evidence {
     return this.capture.host;
   }
 
-  /** undefined = the command was not captured (unknown). */
+  /**
+   * undefined = the command was not captured (unknown). Hand-assembled bundles often hold a variant
+   * of the command (`lspci -nnk`, `dmesg -T`, `journalctl -u nvidia-vgpud`): an equivalent whose
+   * output the same parser reads is used when the exact command line is missing.
+   */
   command(cmd: string): CapturedCommand | undefined {
-    return this.byCmd.get(normaliseCmd(cmd));
+    const key = normaliseCmd(cmd);
+    const exact = this.byCmd.get(key);
+    if (exact) return exact;
+    for (const alias of COMMAND_ALIASES[key] ?? []) {
+      const c = this.byCmd.get(normaliseCmd(alias));
+      if (c) return c;
+    }
+    return undefined;
   }
 
   /** stdout of a command that ran and succeeded (exit 0), else undefined. */
@@ -99,7 +110,16 @@ export class Evidence {
   file(path: string): string | null | undefined {
     const content = this.capture.files[path];
     if (content !== undefined) return content;
-    return this.isCaptured(path) ? null : undefined;
+    if (this.isCaptured(path)) return null;
+    // A pasted `cat /proc/cmdline` is as good as the file itself.
+    const cat = this.byCmd.get(normaliseCmd(`cat ${path}`));
+    if (cat)
+      return cat.exitCode === 0
+        ? cat.stdout
+        : /No such file/.test(cat.stdout) || cat.exitCode === 1
+          ? null
+          : undefined;
+    return undefined;
   }
 
   /**
@@ -146,6 +166,55 @@ export function globToRegExp(pattern: string): RegExp {
   }
   return new RegExp(`^${re}$`);
 }
+
+/**
+ * Equivalent command lines, by the canonical command of gather-spec.ts: their output is read by the
+ * same parser (lspci without -D lacks the PCI domain, which the parser fills in as 0000).
+ */
+export const COMMAND_ALIASES: Record<string, string[]> = {
+  "lspci -Dnnk": [
+    "lspci -nnk",
+    "lspci -k -nn",
+    "lspci -nn -k",
+    "lspci -Dnn -k",
+    "lspci -nnkD",
+    "lspci -Dkn",
+    "lspci -knn",
+    "lspci -nkk",
+  ],
+  dmesg: [
+    "dmesg -T",
+    "dmesg --ctime",
+    "journalctl -k",
+    "journalctl -k -b 0",
+    "journalctl --no-pager -k",
+    "journalctl -k -b",
+    "sudo dmesg",
+  ],
+  "uname -a": ["uname -ar"],
+  "pveversion -v": ["pveversion --verbose"],
+  "nvidia-smi -q": ["nvidia-smi --query"],
+  "nvidia-smi vgpu -q": ["nvidia-smi vgpu --query"],
+  "mdevctl list --dumpjson": ["mdevctl list -d --dumpjson"],
+  "journalctl --no-pager -b 0 -u nvidia-vgpu-mgr.service": [
+    "journalctl -u nvidia-vgpu-mgr",
+    "journalctl -u nvidia-vgpu-mgr.service",
+    "journalctl -b -u nvidia-vgpu-mgr",
+    "journalctl -b 0 -u nvidia-vgpu-mgr.service",
+    "journalctl --no-pager -u nvidia-vgpu-mgr",
+    "journalctl --no-pager -u nvidia-vgpu-mgr.service",
+  ],
+  "journalctl --no-pager -b 0 -u nvidia-vgpud.service": [
+    "journalctl -u nvidia-vgpud",
+    "journalctl -u nvidia-vgpud.service",
+    "journalctl -b -u nvidia-vgpud",
+    "journalctl -b 0 -u nvidia-vgpud.service",
+    "journalctl --no-pager -u nvidia-vgpud",
+    "journalctl --no-pager -u nvidia-vgpud.service",
+  ],
+  lscpu: ["cat /proc/cpuinfo"],
+  "dpkg-query -W": ["dpkg-query -W -f='${Package}\t${Version}\n'"],
+};
 
 function normaliseCmd(cmd: string): string {
   return cmd.trim().replace(/\s+/g, " ");

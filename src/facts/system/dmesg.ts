@@ -6,8 +6,12 @@ const PREFIX =
   /^(?:<\d+>)?(?:[a-z]+\s*:[a-z]+\s*:\s*)?(?:\[\s*\d+\.\d+\]\s?|\[[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}\]\s?)/;
 
 /** Remove the timestamp prefix of one dmesg line. */
+/** `journalctl -k` prefix: "Jan 31 12:00:00 pve1 kernel: " (ISO timestamps with -o short-iso too). */
+const JOURNAL_PREFIX =
+  /^(?:[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}|\d{4}-\d{2}-\d{2}T[\d:.+-]+) \S+ kernel: /;
+
 export function stripDmesgPrefix(line: string): string {
-  return line.replace(PREFIX, "").replace(/\s+$/, "");
+  return line.replace(JOURNAL_PREFIX, "").replace(PREFIX, "").replace(/\s+$/, "");
 }
 
 // "DMAR: IOMMU enabled" is NOT here: the kernel prints it while parsing intel_iommu=on, even when
