@@ -5,10 +5,13 @@ import { registerCatalog } from "./catalog.ts";
 import { registerDoctor } from "./doctor.ts";
 import { registerInit } from "./init.ts";
 import { registerInspect } from "./inspect.ts";
+import { registerOverride } from "./override.ts";
 import { registerPlan } from "./plan.ts";
+import { registerProfile } from "./profile.ts";
 import { registerSim } from "./sim.ts";
 import { registerSupportBundle } from "./support-bundle.ts";
 import { registerUninstall } from "./uninstall.ts";
+import { registerVm } from "./vm.ts";
 
 export type Registrar = (program: Command, ctx: CliContext, setExit: (code: ExitCode) => void) => void;
 
@@ -21,6 +24,9 @@ const REGISTRARS: Registrar[] = [
   registerPlan,
   registerApply,
   registerUninstall,
+  registerOverride,
+  registerProfile,
+  registerVm,
   registerCatalog,
   registerSim,
 ];

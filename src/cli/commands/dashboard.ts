@@ -1,0 +1,91 @@
+import { spawn } from "node:child_process";
+import { DEFAULT_DASHBOARD_PORT, startDashboard } from "../../commands/dashboard.ts";
+import { UserError } from "../../util/errors.ts";
+import { loadUiAssets } from "../../web/assets.ts";
+import type { GlobalOptions } from "../context.ts";
+import { printJson } from "../with-host.ts";
+import type { Registrar } from "./index.ts";
+
+function collectHosts(value: string, previous: string[]): string[] {
+  return [
+    ...previous,
+    ...value
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ];
+}
+
+function parsePort(value: string): number {
+  if (!/^\d+$/.test(value.trim()))
+    throw new UserError(`--port ${value} is not a port number`, "use 0 … 65535 (0 picks a free port)");
+  return Number(value);
+}
+
+/** Best effort: the dashboard keeps running (and printed its URL) whether or not a browser opens. */
+function openBrowser(url: string): void {
+  const cmd =
+    process.platform === "darwin"
+      ? ["open", url]
+      : process.platform === "win32"
+        ? ["cmd", "/c", "start", "", url]
+        : ["xdg-open", url];
+  try {
+    const child = spawn(cmd[0]!, cmd.slice(1), { stdio: "ignore", detached: true });
+    child.on("error", () => {});
+    child.unref();
+  } catch {
+    // no browser opener: the URL is printed
+  }
+}
+
+export const registerDashboard: Registrar = (program, ctx) => {
+  program
+    .command("dashboard")
+    .description(
+      "serve a read-only web dashboard: per host its status, each GPU's vGPU split (which VM has which share), and the doctor's findings",
+    )
+    .option(
+      "--hosts <specs>",
+      "hosts to show, comma-separated or repeated (default: the --host)",
+      collectHosts,
+      [] as string[],
+    )
+    .option("--port <n>", `port to listen on; 0 picks a free one (default ${DEFAULT_DASHBOARD_PORT})`)
+    .option("--listen <addr>", "address to bind (default 127.0.0.1: only this machine can connect)")
+    .option("--open", "open the dashboard in a web browser")
+    .action(async (opts, cmd) => {
+      const g = cmd.optsWithGlobals() as unknown as GlobalOptions;
+      const hostFromGlobal = program.getOptionValueSource("host") !== "default";
+      const hosts = opts.hosts.length > 0 ? [...opts.hosts] : [g.host];
+      if (opts.hosts.length > 0 && hostFromGlobal && !hosts.includes(g.host)) hosts.unshift(g.host);
+      const port = opts.port === undefined ? DEFAULT_DASHBOARD_PORT : parsePort(opts.port);
+      const listen = opts.listen ?? "127.0.0.1";
+      const running = await startDashboard(
+        { hosts, port, listen },
+        { openHost: (spec) => ctx.openHost(spec, { root: g.root }), assets: loadUiAssets },
+      );
+      if (g.json) printJson(ctx, { url: running.url, hosts, readOnly: true });
+      else {
+        ctx.out(`vgpuctl dashboard: ${running.url}\n`);
+        ctx.out(`  hosts: ${hosts.join(", ")} (read-only; press Ctrl-C to stop)\n`);
+      }
+      if (!running.loopbackOnly)
+        ctx.err(
+          `warning: listening on ${listen}: anyone who can reach this address sees the hosts' details (there is no login)\n`,
+        );
+      // read the hosts now so the first page load is quick
+      void Promise.resolve(running.app.request(new URL("/api/hosts", running.url).href)).catch(() => {});
+      if (opts.open) openBrowser(running.url);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off("SIGINT", stop);
+          process.off("SIGTERM", stop);
+          resolve();
+        };
+        process.on("SIGINT", stop);
+        process.on("SIGTERM", stop);
+      });
+      await running.close();
+    });
+};

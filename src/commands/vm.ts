@@ -1,0 +1,466 @@
+/**
+ * `vgpuctl vm list|attach|detach`: vGPUs of VMs.
+ *
+ * On one host: the host is inspected, src/place decides (or refuses, with the reason), and the
+ * change is made with `qm set VMID --hostpciN …` through the Host; --vram/--display also write a
+ * [vm.VMID] section of profile_override.toml through the comment-keeping editor. A running VM
+ * gets the hostpci change as pending (hostpci is not hot-pluggable — research/proxmox.md §1b).
+ * Cluster: `--api URL --token-file F` sets `hostpciN: mapping=ID,mdev=nvidia-N` through the
+ * Proxmox VE API (src/pve) with the config digest.
+ */
+import { readFile } from "node:fs/promises";
+import { parseHostpci } from "../facts/system/qemu-server.ts";
+import type { Facts, HostpciEntry } from "../facts/types.ts";
+import { OVERRIDE_PATH, setOverride } from "../formats/profile-override/index.ts";
+import { formatCommand } from "../hosts/capture.ts";
+import type { Host } from "../hosts/host.ts";
+import {
+  type AttachPlan,
+  buildPlacementModel,
+  checkResolution,
+  type DetachPlan,
+  effectiveVramMiB,
+  mergeHostpci,
+  type PlaceGpu,
+  type PlacementModel,
+  PlacementRefusal,
+  planAttach,
+  planDetach,
+  resolveType,
+  typeMiB,
+} from "../place/index.ts";
+import { createPveClient, type PveClient, type PveToken } from "../pve/index.ts";
+import { UserError } from "../util/errors.ts";
+import { runInspect } from "./inspect.ts";
+import { overrideChangesFrom, unifiedDiff, writeWithBackup } from "./override.ts";
+
+export interface VmListEntry {
+  vmid: number;
+  name: string | null;
+  running: boolean | null;
+  ostype: string | null;
+  machine: string | null;
+  vgpus: Array<{
+    index: number;
+    type: string;
+    typeName: string | null;
+    gpu: string | null;
+    mapping: string | null;
+    pending: boolean;
+    /** VRAM after overrides, MiB */
+    vramMiB: number | null;
+    /** the override section that sets it, e.g. "[vm.100]" */
+    vramFrom: string | null;
+  }>;
+  otherPci: Array<{ index: number; raw: string }>;
+}
+
+export interface VmListReport {
+  host: string;
+  vms: VmListEntry[];
+  gpus: Array<{
+    address: string;
+    name: string;
+    vramMiB: number | null;
+    types: string[];
+    assignedMiB: number;
+  }>;
+}
+
+export async function loadPlacement(host: Host): Promise<{ model: PlacementModel; facts: Facts }> {
+  const { report, facts } = await runInspect({}, { host });
+  return { model: buildPlacementModel(report, facts), facts };
+}
+
+export function buildVmList(model: PlacementModel): VmListReport {
+  const gpuOf = (addr: string | null): PlaceGpu | null =>
+    addr
+      ? (model.gpus.find((g) => g.parents.some((p) => p === addr || p.startsWith(`${addr}.`))) ?? null)
+      : null;
+  const assigned = new Map<string, number>();
+  const vms = model.vms.map((vm) => {
+    const vgpus: VmListEntry["vgpus"] = [];
+    const otherPci: VmListEntry["otherPci"] = [];
+    for (const h of vm.hostpci) {
+      if (!h.mdev) {
+        otherPci.push({ index: h.index, raw: h.raw });
+        continue;
+      }
+      const gpu = gpuOf(h.address);
+      const uuid = `${String(h.index).padStart(8, "0")}-0000-0000-0000-${String(vm.vmid).padStart(12, "0")}`;
+      const v = effectiveVramMiB(model, { vmid: vm.vmid, uuid, type: h.mdev }, typeMiB(gpu, h.mdev));
+      if (gpu && v.mib !== null) assigned.set(gpu.address, (assigned.get(gpu.address) ?? 0) + v.mib);
+      vgpus.push({
+        index: h.index,
+        type: h.mdev,
+        typeName: gpu?.types.find((t) => t.type === h.mdev)?.name ?? null,
+        gpu: gpu?.address ?? h.address,
+        mapping: h.mapping,
+        pending: h.pending,
+        vramMiB: v.mib,
+        vramFrom: v.from,
+      });
+    }
+    return {
+      vmid: vm.vmid,
+      name: vm.name,
+      running: vm.running,
+      ostype: vm.ostype,
+      machine: vm.machine,
+      vgpus,
+      otherPci,
+    };
+  });
+  return {
+    host: model.host,
+    vms,
+    gpus: model.gpus.map((g) => ({
+      address: g.address,
+      name: g.name,
+      vramMiB: g.vramMiB,
+      types: [...new Set(vms.flatMap((v) => v.vgpus.filter((x) => x.gpu === g.address).map((x) => x.type)))],
+      assignedMiB: assigned.get(g.address) ?? 0,
+    })),
+  };
+}
+
+export async function runVmList(_o: Record<string, never>, deps: { host: Host }): Promise<VmListReport> {
+  const { model } = await loadPlacement(deps.host);
+  return buildVmList(model);
+}
+
+export interface VmAttachOptions {
+  vmid: string;
+  type: string;
+  gpu?: string;
+  mapping?: string;
+  index?: string | number;
+  vram?: string;
+  display?: string;
+  displays?: string | number;
+  /** true = --pcie, false = --no-pcie, undefined = pcie=1 exactly on q35 */
+  pcie?: boolean;
+  dryRun?: boolean;
+  now?: () => Date;
+}
+
+export interface VmAttachResult {
+  host: string;
+  vmid: number;
+  /** "hostpci0" */
+  key: string;
+  /** "0000:01:00.0,mdev=nvidia-259,pcie=1" */
+  value: string;
+  type: string;
+  typeName: string | null;
+  gpu: string | null;
+  mapping: string | null;
+  pending: boolean;
+  command: string | null;
+  override: { diff: string; backup: string | null; written: boolean } | null;
+  notes: string[];
+  dryRun: boolean;
+  /** what to tell the user, one line */
+  message: string;
+}
+
+export function parseVmid(text: string | number): number {
+  const s = String(text).trim();
+  if (!/^[1-9]\d{2,8}$/.test(s))
+    throw new UserError(
+      `${JSON.stringify(String(text))} is not a VMID`,
+      "Proxmox VE VMIDs are 100 … 999999999",
+    );
+  return Number(s);
+}
+
+function parseIndex(v: string | number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const s = String(v).trim();
+  if (!/^\d+$/.test(s)) throw new UserError(`--index must be a number 0…15, got ${JSON.stringify(s)}`);
+  return Number(s);
+}
+
+function attachMessage(plan: AttachPlan): string {
+  const where = plan.gpu ? `on GPU ${plan.gpu}` : `through mapping ${plan.mapping}`;
+  const base = `VM ${plan.vmid}: ${plan.key} = ${plan.type.type}${plan.type.name ? ` (${plan.type.name})` : ""} ${where}`;
+  return plan.pending
+    ? `${base} — VM ${plan.vmid} is running: the change is pending and takes effect at next VM start`
+    : `${base}; the vGPU is created when the VM starts`;
+}
+
+export async function runVmAttach(o: VmAttachOptions, deps: { host: Host }): Promise<VmAttachResult> {
+  const { host } = deps;
+  const vmid = parseVmid(o.vmid);
+  const index = parseIndex(o.index);
+  const changes = overrideChangesFrom({ vram: o.vram, display: o.display, displays: o.displays });
+  const { model } = await loadPlacement(host);
+  const plan = planAttach(model, {
+    vmid,
+    type: o.type,
+    gpu: o.gpu,
+    mapping: o.mapping,
+    index,
+    vramMiB: changes.vramMiB,
+    pcie: o.pcie,
+  });
+  if (changes.display)
+    checkResolution(changes.display, plan.type.maxResolution, plan.type.type, "its mdev type");
+
+  // Prepare (and validate) the override before anything changes.
+  let override: { before: string | null; after: string; diff: string } | null = null;
+  if (Object.keys(changes).length > 0) {
+    const before = await host.readFile(OVERRIDE_PATH);
+    const edit = setOverride(before ?? "", { kind: "vm", key: String(vmid) }, changes);
+    override = { before, after: edit.text, diff: unifiedDiff(OVERRIDE_PATH, before ?? "", edit.text) };
+  }
+  const argv = ["qm", "set", String(vmid), `--${plan.key}`, plan.value];
+  const result: VmAttachResult = {
+    host: model.host,
+    vmid,
+    key: plan.key,
+    value: plan.value,
+    type: plan.type.type,
+    typeName: plan.type.name,
+    gpu: plan.gpu,
+    mapping: plan.mapping,
+    pending: plan.pending,
+    command: formatCommand(argv),
+    override: override ? { diff: override.diff, backup: null, written: false } : null,
+    notes: plan.notes,
+    dryRun: Boolean(o.dryRun),
+    message: attachMessage(plan),
+  };
+  if (o.dryRun) return result;
+
+  const r = await host.exec(argv);
+  if (r.exitCode !== 0) {
+    throw new UserError(
+      `${formatCommand(argv)} failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim() || "no output"}; nothing else was changed`,
+    );
+  }
+  if (override && result.override && override.after !== (override.before ?? "")) {
+    result.override.backup = await writeWithBackup(
+      host,
+      OVERRIDE_PATH,
+      override.before,
+      override.after,
+      o.now,
+    );
+    result.override.written = true;
+  }
+  return result;
+}
+
+export interface VmDetachOptions {
+  vmid: string;
+  index?: string | number;
+  dryRun?: boolean;
+}
+
+export interface VmDetachResult {
+  host: string;
+  vmid: number;
+  removed: DetachPlan["removed"];
+  pending: boolean;
+  command: string;
+  dryRun: boolean;
+  message: string;
+}
+
+export async function runVmDetach(o: VmDetachOptions, deps: { host: Host }): Promise<VmDetachResult> {
+  const vmid = parseVmid(o.vmid);
+  const { model } = await loadPlacement(deps.host);
+  const plan = planDetach(model, vmid, parseIndex(o.index));
+  const argv = ["qm", "set", String(vmid), "--delete", plan.keys.join(",")];
+  const message = plan.pending
+    ? `VM ${vmid}: ${plan.keys.join(", ")} removed as a pending change — VM ${vmid} is running; takes effect at next VM start`
+    : `VM ${vmid}: ${plan.keys.join(", ")} removed`;
+  const res: VmDetachResult = {
+    host: model.host,
+    vmid,
+    removed: plan.removed,
+    pending: plan.pending,
+    command: formatCommand(argv),
+    dryRun: Boolean(o.dryRun),
+    message,
+  };
+  if (o.dryRun) return res;
+  const r = await deps.host.exec(argv);
+  if (r.exitCode !== 0)
+    throw new UserError(
+      `${formatCommand(argv)} failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim()}`,
+    );
+  return res;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cluster mode through the Proxmox VE API
+
+/** `user@realm!tokenid=secret` (the form `pveum user token add` prints as full-tokenid + value). */
+export function parseTokenFile(text: string): PveToken {
+  const line = text
+    .split("\n")
+    .map((l) => l.trim())
+    .find((l) => l !== "" && !l.startsWith("#"));
+  const m = line ? /^([^\s!=]+@[^\s!=]+)!([^\s=]+)=(\S+)$/.exec(line) : null;
+  if (!m) {
+    throw new UserError(
+      "the token file must hold one line user@realm!tokenid=secret",
+      "e.g. root@pam!vgpuctl=01234567-89ab-cdef-0123-456789abcdef (pveum user token add root@pam vgpuctl)",
+    );
+  }
+  return { user: m[1]!, tokenId: m[2]!, secret: m[3]! };
+}
+
+export interface VmAttachApiOptions extends VmAttachOptions {
+  api: string;
+  tokenFile: string;
+  fingerprint?: string;
+  /** PEM file of the cluster CA */
+  caFile?: string;
+  node?: string;
+}
+
+/** Attach through the Proxmox VE API; the client is injectable for tests. */
+export async function runVmAttachApi(
+  o: VmAttachApiOptions,
+  deps: { client?: PveClient; readLocalFile?: (p: string) => Promise<string> } = {},
+): Promise<VmAttachResult> {
+  const vmid = parseVmid(o.vmid);
+  if (o.vram !== undefined || o.display !== undefined || o.displays !== undefined) {
+    throw new UserError(
+      "--vram/--display need profile_override.toml on the node, which the API cannot write",
+      `attach through the API, then: vgpuctl override set --host ssh://root@NODE --vm ${vmid} --vram …`,
+    );
+  }
+  if (o.mapping === undefined && o.gpu === undefined)
+    throw new UserError("with --api give --mapping ID (cluster resource mapping) or --gpu ADDR");
+  const readLocal = deps.readLocalFile ?? ((p: string) => readFile(p, "utf8"));
+  const client =
+    deps.client ??
+    createPveClient({
+      baseUrl: o.api,
+      token: parseTokenFile(await readLocal(o.tokenFile)),
+      tls: o.fingerprint
+        ? { fingerprint: o.fingerprint }
+        : o.caFile
+          ? { ca: await readLocal(o.caFile) }
+          : undefined,
+    });
+  try {
+    let node = o.node;
+    if (!node) {
+      const nodes = await client.listNodes();
+      if (nodes.length !== 1)
+        throw new UserError(
+          `the cluster has ${nodes.length} nodes; say which one runs VM ${vmid}`,
+          `add --node (${nodes.map((n) => n.node).join(", ")})`,
+        );
+      node = nodes[0]!.node;
+    }
+    let cfg: Awaited<ReturnType<PveClient["getVmConfig"]>>;
+    try {
+      cfg = await client.getVmConfig(node, vmid);
+    } catch (e) {
+      if (e instanceof UserError && /does not exist|500/.test(e.message))
+        throw new PlacementRefusal("unknown-vm", `VM ${vmid} does not exist on node ${node}`, e.message);
+      throw e;
+    }
+    let running: boolean | null = null;
+    try {
+      const st = await client.get<{ status?: string }>(
+        `/nodes/${encodeURIComponent(node)}/qemu/${vmid}/status/current`,
+      );
+      running = st?.status === "running";
+    } catch {
+      running = null;
+    }
+    const hostpci: HostpciEntry[] = Object.entries(cfg.config)
+      .filter(([k]) => /^hostpci\d+$/.test(k))
+      .map(([k, v]) => parseHostpci(Number(k.slice(7)), String(v)));
+    const target = o.mapping ?? o.gpu!;
+    const types = await client.listPciMdevTypes(node, target);
+    const mappings = o.mapping ? await client.listPciMappings() : null;
+    const gpu: PlaceGpu = {
+      address: o.gpu ? normalizeAddr(o.gpu) : `mapping:${o.mapping}`,
+      name: o.mapping ? `mapping ${o.mapping}` : o.gpu!,
+      vramMiB: null,
+      parents: o.gpu ? [normalizeAddr(o.gpu)] : [],
+      types: types.map((t) => ({
+        type: t.type,
+        name: t.name,
+        series: null,
+        framebufferMiB: t.framebufferMiB,
+        maxInstances: t.maxInstances,
+        availableInstances: t.available,
+        maxResolution: t.maxResolution,
+        numHeads: t.numHeads,
+        offered: true,
+      })),
+      mdevs: [],
+    };
+    const model: PlacementModel = {
+      host: node,
+      gpus: [gpu],
+      vms: [
+        {
+          vmid,
+          name: typeof cfg.config.name === "string" ? cfg.config.name : null,
+          ostype: typeof cfg.config.ostype === "string" ? cfg.config.ostype : null,
+          machine: typeof cfg.config.machine === "string" ? cfg.config.machine : null,
+          running,
+          args: typeof cfg.config.args === "string" ? cfg.config.args : null,
+          hostpci: mergeHostpci(hostpci, []),
+        },
+      ],
+      overrides: [],
+      mappings,
+    };
+    if (o.mapping && types.length > 0) {
+      const wanted = resolveType(model, o.type);
+      if (!types.some((t) => t.type === wanted.type))
+        throw new PlacementRefusal(
+          "type-not-offered",
+          `the devices of mapping ${o.mapping} on ${node} do not offer ${wanted.type}`,
+          `they offer: ${types
+            .map((t) => t.type)
+            .slice(0, 10)
+            .join(", ")}`,
+        );
+    }
+    const plan = planAttach(model, {
+      vmid,
+      type: o.type,
+      mapping: o.mapping,
+      gpu: o.mapping ? undefined : gpu.address,
+      index: parseIndex(o.index),
+      pcie: o.pcie,
+    });
+    const result: VmAttachResult = {
+      host: node,
+      vmid,
+      key: plan.key,
+      value: plan.value,
+      type: plan.type.type,
+      typeName: plan.type.name,
+      gpu: plan.gpu,
+      mapping: plan.mapping,
+      pending: plan.pending,
+      command: `PUT /nodes/${node}/qemu/${vmid}/config ${plan.key}=${plan.value}`,
+      override: null,
+      notes: plan.notes,
+      dryRun: Boolean(o.dryRun),
+      message: attachMessage(plan),
+    };
+    if (!o.dryRun) await client.setVmConfig(node, vmid, { [plan.key]: plan.value }, cfg.digest);
+    return result;
+  } finally {
+    if (!deps.client) await client.close();
+  }
+}
+
+function normalizeAddr(a: string): string {
+  const s = a.trim().toLowerCase();
+  return /^[0-9a-f]{4}:/.test(s) ? s : `0000:${s}`;
+}

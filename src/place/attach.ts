@@ -1,0 +1,470 @@
+/**
+ * Where a vGPU goes and whether it can: `vm attach` / `vm detach` decisions. Pure.
+ *
+ * Refused, with the reason, is whatever would make the VM fail at start (research/proxmox.md §1b,
+ * §3; research/unlock.md §4): a second type on a GPU (time-sliced vGPU allows one type per physical
+ * GPU — "When a vGPU is created, the content of the available_instances for all other vGPU types
+ * on the physical GPU is set to 0"), more instances than the type allows, more VRAM than the GPU
+ * has once overrides are counted, `pcie=1` on a non-q35 VM ("q35 machine model is not enabled"),
+ * a hostpci slot already in use or a VM that already has a vGPU, an mdev UUID that already exists,
+ * an unknown VM, and an unknown type or one the GPU does not offer.
+ */
+import { proxmoxMdevUuid } from "../formats/profile-override/schema.ts";
+import { findType } from "../knowledge/vgpu-types.ts";
+import { UserError } from "../util/errors.ts";
+import {
+  effectiveVramMiB,
+  isQ35,
+  type PlaceGpu,
+  type PlacementModel,
+  type PlaceType,
+  type PlaceVm,
+  typeMiB,
+  usersOf,
+} from "./model.ts";
+
+export const MAX_HOSTPCI = 16;
+
+export type RefusalCode =
+  | "unknown-vm"
+  | "unknown-type"
+  | "unknown-gpu"
+  | "unknown-mapping"
+  | "mapping-not-mdev"
+  | "type-not-offered"
+  | "mixed-types"
+  | "no-instances"
+  | "vram-overcommit"
+  | "pcie-non-q35"
+  | "slot-in-use"
+  | "vm-has-vgpu"
+  | "duplicate-mdev-uuid"
+  | "no-vgpu";
+
+/** A refused attach/detach: a UserError that also says which rule refused it. */
+export class PlacementRefusal extends UserError {
+  constructor(
+    readonly code: RefusalCode,
+    message: string,
+    hint?: string,
+  ) {
+    super(message, hint);
+    this.name = "PlacementRefusal";
+  }
+}
+
+export interface AttachRequest {
+  vmid: number;
+  /** "nvidia-259", "259", "GRID RTX6000-4Q" or "RTX6000-4Q" */
+  type: string;
+  /** GPU address; omitted = choose */
+  gpu?: string;
+  /** cluster resource mapping id (instead of a GPU) */
+  mapping?: string;
+  /** hostpci slot; omitted = the lowest free one */
+  index?: number;
+  /** requested VRAM (a [vm.N] override), MiB */
+  vramMiB?: number;
+  /** true = require pcie=1, false = never, undefined = pcie=1 exactly when the VM is q35 */
+  pcie?: boolean;
+}
+
+export interface ResolvedType {
+  type: string;
+  name: string | null;
+  maxResolution: string | null;
+  numHeads: number | null;
+  framebufferMiB: number | null;
+}
+
+export interface AttachPlan {
+  vmid: number;
+  index: number;
+  /** "hostpci0" */
+  key: string;
+  /** "0000:01:00.0,mdev=nvidia-259,pcie=1" or "mapping=gpu,mdev=nvidia-259" */
+  value: string;
+  type: ResolvedType;
+  gpu: string | null;
+  mapping: string | null;
+  pcie: boolean;
+  /** the VM runs: the change is pending until its next start */
+  pending: boolean;
+  /** the mdev UUID PVE will create for it */
+  uuid: string;
+  /** VRAM the vGPU will take (after the requested override), MiB */
+  vramMiB: number | null;
+  /** why this GPU, and what was checked */
+  notes: string[];
+}
+
+const PREFIX = /^(GRID|NVIDIA)\s+/i;
+
+function sameName(a: string | null, b: string): boolean {
+  if (!a) return false;
+  const n = (s: string) => s.trim().toLowerCase().replace(PREFIX, "").replace(/\s+/g, " ");
+  return n(a) === n(b);
+}
+
+/** The canonical "nvidia-N" of what the user typed, from the host's offered types first, then knowledge. */
+export function resolveType(model: PlacementModel, input: string): ResolvedType {
+  const s = input.trim();
+  const asId = /^(?:nvidia-)?([1-9]\d*)$/i.exec(s);
+  const wanted = asId ? `nvidia-${asId[1]}` : null;
+  for (const g of model.gpus) {
+    const t = g.types.find((x) => (wanted ? x.type === wanted : sameName(x.name, s)));
+    if (t) return fromPlaceType(t);
+  }
+  const k = findType(s);
+  if (k) {
+    return {
+      type: k.type,
+      name: k.name,
+      maxResolution: k.maxResolution,
+      numHeads: k.numHeads,
+      framebufferMiB: k.framebufferMiB,
+    };
+  }
+  const offered = [...new Set(model.gpus.flatMap((g) => g.types.map((t) => `${t.type} (${t.name ?? "?"})`)))];
+  throw new PlacementRefusal(
+    "unknown-type",
+    `unknown vGPU type ${JSON.stringify(input)}: not offered by this host and not in the NVIDIA type table`,
+    offered.length > 0
+      ? `offered here: ${offered.slice(0, 8).join(", ")}${offered.length > 8 ? ", …" : ""}`
+      : "give the mdev type as nvidia-N (see `mdevctl types` or `vgpuctl inspect`)",
+  );
+}
+
+function fromPlaceType(t: PlaceType): ResolvedType {
+  return {
+    type: t.type,
+    name: t.name,
+    maxResolution: t.maxResolution,
+    numHeads: t.numHeads,
+    framebufferMiB: t.framebufferMiB,
+  };
+}
+
+export function findVm(model: PlacementModel, vmid: number): PlaceVm {
+  const vm = model.vms.find((v) => v.vmid === vmid);
+  if (!vm) {
+    const ids = model.vms.map((v) => v.vmid);
+    throw new PlacementRefusal(
+      "unknown-vm",
+      `VM ${vmid} does not exist on ${model.host} (no /etc/pve/qemu-server/${vmid}.conf)`,
+      ids.length > 0
+        ? `VMs on this host: ${ids.join(", ")}`
+        : "create the VM first (qm create or the web UI)",
+    );
+  }
+  return vm;
+}
+
+function label(t: { type: string; name: string | null }): string {
+  return t.name ? `${t.type} (${t.name})` : t.type;
+}
+
+function who(u: { vmid: number | null; uuid: string | null }): string {
+  return u.vmid !== null ? `VM ${u.vmid}` : `mdev ${u.uuid}`;
+}
+
+/** Why this GPU cannot take one more vGPU of `type` for `vm`, or null when it can. */
+export function gpuRefusal(
+  model: PlacementModel,
+  gpu: PlaceGpu,
+  type: ResolvedType,
+  vm: PlaceVm,
+  vramMiB: number | null,
+): PlacementRefusal | null {
+  const offered = gpu.types.find((t) => t.type === type.type);
+  if (!offered) {
+    const list = gpu.types.map((t) => t.type);
+    return new PlacementRefusal(
+      "type-not-offered",
+      gpu.types.length === 0
+        ? `GPU ${gpu.address} offers no vGPU types (driver not loaded, unlock missing, or not a vGPU GPU)`
+        : `GPU ${gpu.address} does not offer ${label(type)}`,
+      gpu.types.length === 0
+        ? "run `vgpuctl doctor` to see why no types are offered"
+        : `it offers: ${list.slice(0, 10).join(", ")}${list.length > 10 ? ", …" : ""}`,
+    );
+  }
+  const users = usersOf(model, gpu).filter((u) => u.vmid !== vm.vmid);
+  const others = users.filter((u) => u.type !== type.type);
+  if (others.length > 0) {
+    const kinds = [...new Set(others.map((u) => u.type))];
+    return new PlacementRefusal(
+      "mixed-types",
+      `GPU ${gpu.address} already carries ${kinds.join(", ")} (${others.map(who).join(", ")}); time-sliced vGPU allows one type per physical GPU, so a ${type.type} would fail to start`,
+      `use ${kinds[0]} for VM ${vm.vmid} too (its VRAM can differ through an override: --vram), or another GPU`,
+    );
+  }
+  const same = users.filter((u) => u.type === type.type);
+  const cap =
+    offered.maxInstances ??
+    (offered.availableInstances !== null
+      ? offered.availableInstances + gpu.mdevs.filter((m) => m.type === type.type).length
+      : null);
+  if (cap !== null && same.length + 1 > cap) {
+    return new PlacementRefusal(
+      "no-instances",
+      `GPU ${gpu.address} holds at most ${cap} × ${label(type)} and ${same.length} are already assigned (${same.map(who).join(", ")})`,
+      "detach one (vgpuctl vm detach VMID), or use a smaller type",
+    );
+  }
+  if (gpu.vramMiB !== null) {
+    let total = 0;
+    const parts: string[] = [];
+    for (const u of users) {
+      const v = effectiveVramMiB(model, u, typeMiB(gpu, u.type));
+      if (v.mib === null) continue;
+      total += v.mib;
+      parts.push(`${who(u)} ${v.mib} MiB${v.from ? ` via ${v.from}` : ""}`);
+    }
+    const mine = vramMiB ?? typeMiB(gpu, type.type);
+    if (mine !== null && total + mine > gpu.vramMiB) {
+      return new PlacementRefusal(
+        "vram-overcommit",
+        `GPU ${gpu.address} has ${gpu.vramMiB} MiB of VRAM; ${parts.length > 0 ? `${parts.join(", ")} plus ` : ""}${mine} MiB for VM ${vm.vmid} is ${total + mine} MiB — a VM would fail to start ("error allocating framebuffer")`,
+        "give VMs less VRAM (vgpuctl override set --vm VMID --vram 2G), or detach one",
+      );
+    }
+  }
+  return null;
+}
+
+function freeIndex(vm: PlaceVm): number | null {
+  for (let i = 0; i < MAX_HOSTPCI; i++) if (!vm.hostpci.some((h) => h.index === i)) return i;
+  return null;
+}
+
+/** The attach decision; throws PlacementRefusal with the reason when it would fail. */
+export function planAttach(model: PlacementModel, req: AttachRequest): AttachPlan {
+  const vm = findVm(model, req.vmid);
+  const type = resolveType(model, req.type);
+  const notes: string[] = [];
+
+  const existing = vm.hostpci.find((h) => h.mdev !== null);
+  if (existing) {
+    throw new PlacementRefusal(
+      "vm-has-vgpu",
+      `VM ${vm.vmid} already has a vGPU: hostpci${existing.index}: ${existing.raw}${existing.pending ? " (pending)" : ""}`,
+      `detach it first: vgpuctl vm detach ${vm.vmid} --index ${existing.index}`,
+    );
+  }
+  let index: number;
+  if (req.index !== undefined) {
+    if (!Number.isInteger(req.index) || req.index < 0 || req.index >= MAX_HOSTPCI)
+      throw new UserError(`--index must be 0…${MAX_HOSTPCI - 1}, got ${req.index}`);
+    const used = vm.hostpci.find((h) => h.index === req.index);
+    if (used) {
+      throw new PlacementRefusal(
+        "slot-in-use",
+        `hostpci${req.index} of VM ${vm.vmid} is in use: ${used.raw}`,
+        `leave out --index to take the lowest free slot${freeIndex(vm) !== null ? ` (hostpci${freeIndex(vm)})` : ""}`,
+      );
+    }
+    index = req.index;
+  } else {
+    const free = freeIndex(vm);
+    if (free === null)
+      throw new PlacementRefusal(
+        "slot-in-use",
+        `VM ${vm.vmid} uses all ${MAX_HOSTPCI} hostpci slots`,
+        "remove a PCI device first",
+      );
+    index = free;
+  }
+
+  const q35 = isQ35(vm.machine);
+  if (req.pcie === true && !q35) {
+    throw new PlacementRefusal(
+      "pcie-non-q35",
+      `pcie=1 needs a q35 machine, but VM ${vm.vmid} is ${vm.machine ?? "i440fx (the default)"}; Proxmox VE would refuse to start it ("q35 machine model is not enabled")`,
+      `leave out --pcie, or switch the VM to q35 first (qm set ${vm.vmid} --machine q35; the guest sees new hardware)`,
+    );
+  }
+  const pcie = req.pcie ?? q35;
+
+  const uuid = proxmoxMdevUuid(index, vm.vmid);
+  const clash = model.gpus.flatMap((g) => g.mdevs).find((m) => m.uuid === uuid) ?? null;
+  const argsClash = model.vms.find((v) => v.vmid !== vm.vmid && v.args?.toLowerCase().includes(uuid));
+  if (clash || argsClash) {
+    throw new PlacementRefusal(
+      "duplicate-mdev-uuid",
+      `mdev ${uuid} (the UUID Proxmox VE gives hostpci${index} of VM ${vm.vmid}) ${clash ? "already exists" : `is used by VM ${argsClash!.vmid} (args)`}; a second one with the same UUID cannot be created`,
+      clash
+        ? `remove the stray mdev (mdevctl stop -u ${uuid}; mdevctl undefine -u ${uuid}) or use another slot (--index)`
+        : `use another slot (--index) or fix the args: line of VM ${argsClash!.vmid}`,
+    );
+  }
+
+  const tail = `mdev=${type.type}${pcie ? ",pcie=1" : ""}`;
+  let gpuAddr: string | null = null;
+  let value: string;
+  let vramMiB: number | null = req.vramMiB ?? type.framebufferMiB;
+  if (req.mapping !== undefined) {
+    if (req.gpu !== undefined) throw new UserError("give either --gpu or --mapping, not both");
+    checkMapping(model, req.mapping);
+    value = `mapping=${req.mapping},${tail}`;
+    notes.push(
+      `mapping ${req.mapping}: Proxmox VE creates the ${type.type} on the first mapped device with a free instance at VM start`,
+    );
+  } else {
+    const gpu = chooseGpu(model, vm, type, req, notes);
+    gpuAddr = gpu.address;
+    vramMiB = req.vramMiB ?? typeMiB(gpu, type.type);
+    value = `${gpu.address},${tail}`;
+  }
+  if (pcie) notes.push(`pcie=1: VM ${vm.vmid} is q35`);
+  if (vm.running)
+    notes.push(`VM ${vm.vmid} is running: the change is pending and takes effect at its next start`);
+  return {
+    vmid: vm.vmid,
+    index,
+    key: `hostpci${index}`,
+    value,
+    type,
+    gpu: gpuAddr,
+    mapping: req.mapping ?? null,
+    pcie,
+    pending: vm.running === true,
+    uuid,
+    vramMiB,
+    notes,
+  };
+}
+
+function checkMapping(model: PlacementModel, id: string): void {
+  if (model.mappings === null) return;
+  const m = model.mappings.find((x) => x.id === id);
+  if (!m) {
+    throw new PlacementRefusal(
+      "unknown-mapping",
+      `there is no PCI resource mapping ${JSON.stringify(id)} (/etc/pve/mapping/pci.cfg)`,
+      model.mappings.length > 0
+        ? `mappings: ${model.mappings.map((x) => x.id).join(", ")}`
+        : "create one under Datacenter → Resource Mappings → PCI with “Use with Mediated Devices”",
+    );
+  }
+  if (!m.mdev) {
+    throw new PlacementRefusal(
+      "mapping-not-mdev",
+      `PCI mapping ${id} is not marked for mediated devices (mdev=1), so Proxmox VE refuses an mdev type on it`,
+      "tick “Use with Mediated Devices” on the mapping (Datacenter → Resource Mappings)",
+    );
+  }
+}
+
+function chooseGpu(
+  model: PlacementModel,
+  vm: PlaceVm,
+  type: ResolvedType,
+  req: AttachRequest,
+  notes: string[],
+): PlaceGpu {
+  if (req.gpu !== undefined) {
+    const a = req.gpu.trim().toLowerCase();
+    const full = /^[0-9a-f]{4}:/.test(a) ? a : `0000:${a}`;
+    const gpu = model.gpus.find((g) => g.address === full || g.parents.includes(full));
+    if (!gpu) {
+      throw new PlacementRefusal(
+        "unknown-gpu",
+        `${req.gpu} is not an NVIDIA GPU on ${model.host}`,
+        model.gpus.length > 0
+          ? `GPUs: ${model.gpus.map((g) => g.address).join(", ")}`
+          : "no NVIDIA GPU was found",
+      );
+    }
+    const why = gpuRefusal(model, gpu, type, vm, req.vramMiB ?? null);
+    if (why) throw why;
+    notes.push(`GPU ${gpu.address} (as asked)`);
+    return gpu;
+  }
+  const offering = model.gpus.filter((g) => g.types.some((t) => t.type === type.type));
+  if (offering.length === 0) {
+    const all = model.gpus.flatMap((g) => g.types.map((t) => t.type));
+    throw new PlacementRefusal(
+      "type-not-offered",
+      model.gpus.length === 0
+        ? `no NVIDIA GPU on ${model.host} offers vGPU types`
+        : `no GPU on ${model.host} offers ${label(type)}`,
+      all.length > 0
+        ? `offered: ${[...new Set(all)].slice(0, 10).join(", ")}`
+        : "run `vgpuctl doctor` to see why no types are offered",
+    );
+  }
+  // Keep one type per GPU: a GPU already carrying this type first, then an empty one; among
+  // equals the one with the most room left, so the most VMs fit.
+  const ranked = offering
+    .map((g) => {
+      const users = usersOf(model, g).filter((u) => u.vmid !== vm.vmid);
+      const carries = users.length > 0 && users.every((u) => u.type === type.type);
+      const empty = users.length === 0;
+      return { g, rank: carries ? 0 : empty ? 1 : 2, room: roomFor(model, g, type) };
+    })
+    .sort((a, b) => a.rank - b.rank || b.room - a.room);
+  let first: PlacementRefusal | null = null;
+  for (const c of ranked) {
+    const why = gpuRefusal(model, c.g, type, vm, req.vramMiB ?? null);
+    if (!why) {
+      notes.push(
+        c.rank === 0
+          ? `GPU ${c.g.address}: already carries ${type.type}`
+          : `GPU ${c.g.address}: no vGPU yet and offers ${type.type}`,
+      );
+      return c.g;
+    }
+    first ??= why;
+  }
+  throw first!;
+}
+
+function roomFor(model: PlacementModel, gpu: PlaceGpu, type: ResolvedType): number {
+  const t = gpu.types.find((x) => x.type === type.type);
+  const used = usersOf(model, gpu).filter((u) => u.type === type.type).length;
+  const byCount = t?.maxInstances !== null && t?.maxInstances !== undefined ? t.maxInstances - used : 99;
+  const size = typeMiB(gpu, type.type);
+  const byVram = gpu.vramMiB !== null && size ? Math.floor(gpu.vramMiB / size) - used : 99;
+  return Math.min(byCount, byVram);
+}
+
+export interface DetachPlan {
+  vmid: number;
+  /** hostpci keys to delete, e.g. ["hostpci0"] */
+  keys: string[];
+  pending: boolean;
+  removed: Array<{ index: number; raw: string }>;
+}
+
+/** Which hostpci entries `vm detach` removes; refuses when there is no vGPU to remove. */
+export function planDetach(model: PlacementModel, vmid: number, index?: number): DetachPlan {
+  const vm = findVm(model, vmid);
+  const vgpus = vm.hostpci.filter((h) => h.mdev !== null);
+  let chosen = vgpus;
+  if (index !== undefined) {
+    const h = vm.hostpci.find((x) => x.index === index);
+    if (!h) {
+      throw new PlacementRefusal(
+        "no-vgpu",
+        `VM ${vmid} has no hostpci${index}`,
+        vgpus.length > 0 ? `its vGPUs: ${vgpus.map((v) => `hostpci${v.index}`).join(", ")}` : undefined,
+      );
+    }
+    if (h.mdev === null) {
+      throw new PlacementRefusal(
+        "no-vgpu",
+        `hostpci${index} of VM ${vmid} is not a vGPU (${h.raw}); vgpuctl only detaches vGPUs`,
+        `remove a passthrough device with qm set ${vmid} --delete hostpci${index}`,
+      );
+    }
+    chosen = [h];
+  }
+  if (chosen.length === 0) throw new PlacementRefusal("no-vgpu", `VM ${vmid} has no vGPU to detach`);
+  return {
+    vmid,
+    keys: chosen.map((h) => `hostpci${h.index}`),
+    pending: vm.running === true,
+    removed: chosen.map((h) => ({ index: h.index, raw: h.raw })),
+  };
+}

@@ -1,0 +1,238 @@
+/**
+ * The placement model: what `vm attach`, `vm detach`, `vm list` and `profile suggest` reason about —
+ * GPUs with the vGPU types they offer and who uses them, VMs with their hostpci entries, and the
+ * profile_override.toml sections that change how much VRAM each vGPU takes. Pure: built from the
+ * inspect report and facts, no I/O.
+ */
+import type { InspectReport } from "../commands/inspect.ts";
+import type { Facts, HostpciEntry, OverrideSection, PciMapping } from "../facts/types.ts";
+import { humanSizeBytes, proxmoxMdevUuid } from "../formats/profile-override/schema.ts";
+import { findType, type Series, seriesOf } from "../knowledge/vgpu-types.ts";
+
+const MIB = 1024 * 1024;
+
+export interface PlaceType {
+  /** "nvidia-259" */
+  type: string;
+  /** "GRID RTX6000-4Q" */
+  name: string | null;
+  series: Series | null;
+  /** VRAM one instance takes (profile size), MiB */
+  framebufferMiB: number | null;
+  maxInstances: number | null;
+  availableInstances: number | null;
+  /** "7680x4320" */
+  maxResolution: string | null;
+  numHeads: number | null;
+  /** true when the host offers it; false when it only comes from the knowledge table */
+  offered: boolean;
+}
+
+export interface PlaceMdev {
+  uuid: string;
+  type: string | null;
+  vmid: number | null;
+}
+
+export interface PlaceGpu {
+  address: string;
+  name: string;
+  /** physical VRAM, MiB (null = unknown) */
+  vramMiB: number | null;
+  /** functions offering the types (the GPU itself, or its SR-IOV virtual functions) */
+  parents: string[];
+  types: PlaceType[];
+  /** mdevs that exist now (running VMs, or created by hand) */
+  mdevs: PlaceMdev[];
+}
+
+export interface PlaceHostpci {
+  index: number;
+  raw: string;
+  mdev: string | null;
+  address: string | null;
+  mapping: string | null;
+  pcie: boolean;
+  /** only in the [PENDING] section (applied at the next VM start) */
+  pending: boolean;
+}
+
+export interface PlaceVm {
+  vmid: number;
+  name: string | null;
+  ostype: string | null;
+  machine: string | null;
+  running: boolean | null;
+  args: string | null;
+  /** current config with pending entries laid over it (pending wins for the same index) */
+  hostpci: PlaceHostpci[];
+}
+
+export interface PlacementModel {
+  host: string;
+  gpus: PlaceGpu[];
+  vms: PlaceVm[];
+  overrides: OverrideSection[];
+  /** null = /etc/pve/mapping/pci.cfg unknown */
+  mappings: PciMapping[] | null;
+}
+
+/** Build the model from an inspect report and the facts it was built from. */
+export function buildPlacementModel(report: InspectReport, facts: Facts): PlacementModel {
+  const gpus: PlaceGpu[] = report.gpus.map((g) => {
+    const parents = [...new Set([g.address, ...g.mdevTypes.map((t) => t.parent)])];
+    const types: PlaceType[] = g.mdevTypes.map((t) => {
+      const raw = (facts.mdevTypes ?? []).find((m) => m.type === t.type && m.parent === t.parent);
+      const known = findType(t.type);
+      const name = t.name ?? known?.name ?? null;
+      return {
+        type: t.type,
+        name,
+        series: name ? seriesOf(name) : null,
+        framebufferMiB: t.framebufferMiB,
+        maxInstances: t.maxInstances,
+        availableInstances: t.availableInstances,
+        maxResolution: raw?.maxResolution ?? known?.maxResolution ?? null,
+        numHeads: raw?.numHeads ?? known?.numHeads ?? null,
+        offered: true,
+      };
+    });
+    return {
+      address: g.address,
+      name: g.name,
+      vramMiB: g.vramMiB,
+      parents,
+      types,
+      mdevs: g.vgpus.map((v) => ({ uuid: v.uuid, type: v.type, vmid: v.vmid })),
+    };
+  });
+  const running = new Map(report.vms.map((v) => [v.vmid, v.running]));
+  const vms: PlaceVm[] = (facts.vms ?? []).map((vm) => ({
+    vmid: vm.vmid,
+    name: vm.name,
+    ostype: vm.ostype,
+    machine: vm.machine,
+    running: running.get(vm.vmid) ?? null,
+    args: vm.args,
+    hostpci: mergeHostpci(vm.hostpci, vm.pendingHostpci),
+  }));
+  const po = facts.profileOverride;
+  return {
+    host: report.host,
+    gpus,
+    vms,
+    overrides: po?.present ? po.sections : [],
+    mappings: facts.pciMappings,
+  };
+}
+
+export function mergeHostpci(current: HostpciEntry[], pending: HostpciEntry[]): PlaceHostpci[] {
+  const out = new Map<number, PlaceHostpci>();
+  const conv = (h: HostpciEntry, p: boolean): PlaceHostpci => ({
+    index: h.index,
+    raw: h.raw,
+    mdev: h.mdev,
+    address: h.address,
+    mapping: h.mapping,
+    pcie: h.pcie,
+    pending: p,
+  });
+  for (const h of current) out.set(h.index, conv(h, false));
+  for (const h of pending) out.set(h.index, conv(h, true));
+  return [...out.values()].sort((a, b) => a.index - b.index);
+}
+
+/** q35 machines ("q35", "pc-q35-8.1", "pc-q35-7.2+pve0"); PVE's default (no `machine:`) is i440fx. */
+export function isQ35(machine: string | null): boolean {
+  if (!machine) return false;
+  const type = machine.split(",")[0]!.replace(/^type=/, "");
+  return /(^|-)q35(-|$)/.test(type);
+}
+
+/** Does a hostpci address ("0000:01:00.0", or "0000:01:00" = all functions) point at this GPU? */
+export function addressOnGpu(address: string | null, gpu: PlaceGpu): boolean {
+  if (!address) return false;
+  const a = address.toLowerCase();
+  return gpu.parents.some((p) => p === a || p.startsWith(`${a}.`));
+}
+
+/** Someone who takes (or will take, at VM start) a vGPU on a GPU. */
+export interface GpuUser {
+  /** null = an mdev no VM config refers to (created by hand) */
+  vmid: number | null;
+  index: number | null;
+  type: string;
+  uuid: string | null;
+  pending: boolean;
+}
+
+/** Every configured vGPU on the GPU (running or not) plus existing mdevs no VM config explains. */
+export function usersOf(model: PlacementModel, gpu: PlaceGpu): GpuUser[] {
+  const users: GpuUser[] = [];
+  for (const vm of model.vms) {
+    for (const h of vm.hostpci) {
+      if (!h.mdev || !addressOnGpu(h.address, gpu)) continue;
+      users.push({
+        vmid: vm.vmid,
+        index: h.index,
+        type: h.mdev,
+        uuid: proxmoxMdevUuid(h.index, vm.vmid),
+        pending: h.pending,
+      });
+    }
+  }
+  for (const m of gpu.mdevs) {
+    if (!m.type) continue;
+    if (users.some((u) => u.uuid === m.uuid)) continue;
+    if (m.vmid !== null && model.vms.some((v) => v.vmid === m.vmid && v.running)) {
+      // a running VM whose config changed since it started still holds its old vGPU
+      users.push({ vmid: m.vmid, index: null, type: m.type, uuid: m.uuid, pending: false });
+      continue;
+    }
+    users.push({ vmid: null, index: null, type: m.type, uuid: m.uuid, pending: false });
+  }
+  return users;
+}
+
+function overrideValue(
+  model: PlacementModel,
+  key: "framebuffer" | "framebuffer_reservation",
+  vmid: number | null,
+  uuid: string | null,
+  type: string,
+): { bytes: number; from: string } | null {
+  const look = (kind: OverrideSection["kind"], name: string | null) => {
+    if (name === null) return null;
+    const s = model.overrides.find((o) => o.kind === kind && o.key === name);
+    const v = s?.values[key];
+    if (v === undefined) return null;
+    const bytes = typeof v === "number" ? v : typeof v === "string" ? humanSizeBytes(v) : null;
+    return bytes === null ? null : { bytes, from: `[${kind}.${name}]` };
+  };
+  return look("vm", vmid === null ? null : String(vmid)) ?? look("mdev", uuid) ?? look("profile", type);
+}
+
+/**
+ * The VRAM a vGPU takes: framebuffer + framebuffer_reservation after overrides
+ * (vm > mdev > profile, per key — research/unlock.md §1.4), else the type's profile size.
+ */
+export function effectiveVramMiB(
+  model: PlacementModel,
+  user: { vmid: number | null; uuid: string | null; type: string },
+  typeMiB: number | null,
+): { mib: number | null; from: string | null } {
+  const fb = overrideValue(model, "framebuffer", user.vmid, user.uuid, user.type);
+  const res = overrideValue(model, "framebuffer_reservation", user.vmid, user.uuid, user.type);
+  if (!fb && !res) return { mib: typeMiB, from: null };
+  const known = findType(user.type);
+  const fbBytes = fb?.bytes ?? known?.framebufferBytes ?? null;
+  const resBytes = res?.bytes ?? known?.reservationBytes ?? null;
+  if (fbBytes === null || resBytes === null) return { mib: typeMiB, from: null };
+  return { mib: Math.round((fbBytes + resBytes) / MIB), from: (fb ?? res)!.from };
+}
+
+/** The profile size of a type on a GPU (offered description first, then the knowledge table). */
+export function typeMiB(gpu: PlaceGpu | null, type: string): number | null {
+  const offered = gpu?.types.find((t) => t.type === type);
+  return offered?.framebufferMiB ?? findType(type)?.framebufferMiB ?? null;
+}
