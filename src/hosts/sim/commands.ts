@@ -196,8 +196,8 @@ function qm(ctx: CmdContext, args: string[]): CmdResult {
       return ok(renderQmConfig(vm, rest.includes("--current")));
     case "start": {
       const err = startVm(s, vm);
+      ctx.changed = true; // a refused start still leaves journal history
       if (err) return fail(`${err}\n`, 255);
-      ctx.changed = true;
       return ok("");
     }
     case "stop":

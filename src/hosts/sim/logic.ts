@@ -2,6 +2,7 @@
  * Derived facts of the simulated host: what the kernel, driver and services would make of the
  * state. Pure functions; renderers and state transitions share them so outputs stay consistent.
  */
+import { parse, TomlError } from "smol-toml";
 import type { SimGpu, SimState } from "./state.ts";
 import { findPgpu, type SimPgpu, type SimVgpuType } from "./vgpu-table.ts";
 
@@ -124,15 +125,69 @@ export function preloadOf(s: SimState, service: "nvidia-vgpud" | "nvidia-vgpu-mg
 
 /** vgpu_unlock-rs is preloaded into both services, the library exists and `unlock` is not false. */
 export function unlockActive(s: SimState): boolean {
-  const a = preloadOf(s, "nvidia-vgpud");
-  const b = preloadOf(s, "nvidia-vgpu-mgr");
-  if (!a || !b || s.files[a] === undefined || s.files[b] === undefined) return false;
+  return unlockActiveIn(s, "nvidia-vgpud") && unlockActiveIn(s, "nvidia-vgpu-mgr");
+}
+
+/** vgpu_unlock-rs is preloaded into one service (the library exists, `unlock` is not false). */
+export function unlockActiveIn(s: SimState, service: "nvidia-vgpud" | "nvidia-vgpu-mgr"): boolean {
+  const lib = preloadOf(s, service);
+  if (!lib || s.files[lib] === undefined) return false;
   return unlockConfigEnabled(s);
+}
+
+/** RM control struct sizes per driver branch (mbilker/vgpu_unlock-rs #43 R570, #51 R580). */
+const TYPE_INFO_SIZE: Array<[branch: number, bytes: number]> = [
+  [550, 4960],
+  [570, 5232],
+  [580, 5424],
+];
+
+function typeInfoSize(branch: number): number {
+  let size = TYPE_INFO_SIZE[0]![1];
+  for (const [b, n] of TYPE_INFO_SIZE) if (branch >= b) size = n;
+  return size;
+}
+
+/**
+ * The struct-size complaint vgpu_unlock-rs logs in nvidia-vgpu-mgr when it is older than the driver
+ * (it then leaves the call unpatched), or null when it knows the driver's structures.
+ */
+export function unlockSizeMismatch(s: SimState): { param: string; was: number; expected: number } | null {
+  const known = s.unlock?.knownDriverBranch;
+  if (known === undefined || !s.driver || !preloadOf(s, "nvidia-vgpu-mgr")) return null;
+  const major = driverMajor(s);
+  if (major <= known) return null;
+  const was = typeInfoSize(major);
+  const expected = typeInfoSize(known);
+  if (was === expected) return null;
+  return { param: "NVA081_CTRL_CMD_VGPU_CONFIG_GET_VGPU_TYPE_INFO", was, expected };
 }
 
 export function unlockConfigEnabled(s: SimState): boolean {
   const cfg = s.files["/etc/vgpu_unlock/config.toml"];
+  if (unlockConfigError(s)) return false;
   return !(cfg && /^\s*unlock\s*=\s*false\b/m.test(cfg));
+}
+
+/**
+ * The decode error of /etc/vgpu_unlock/config.toml, or null when it is absent or parses. vgpu_unlock-rs
+ * reads it when the library loads and abort()s the daemon on a decode error (research/unlock.md §1.2).
+ */
+export function unlockConfigError(s: SimState): string | null {
+  const cfg = s.files["/etc/vgpu_unlock/config.toml"];
+  if (cfg === undefined) return null;
+  try {
+    parse(cfg);
+    return null;
+  } catch (e) {
+    if (e instanceof TomlError) return `TOML parse error at line ${e.line}, column ${e.column}`;
+    return String(e);
+  }
+}
+
+/** The service preloads vgpu_unlock-rs and its config does not decode: the process aborts at start. */
+export function abortedByUnlockConfig(s: SimState, service: "nvidia-vgpud" | "nvidia-vgpu-mgr"): boolean {
+  return preloadOf(s, service) !== null && unlockConfigError(s) !== null;
 }
 
 /** Device ids vgpu_unlock-rs spoofs to the Quadro RTX 6000 (Turing, research/unlock.md §1.8). */
@@ -148,13 +203,23 @@ export type VgpuVerdict =
   | { ok: true; pgpu: SimPgpu; via: "native" | "unlock" }
   | {
       ok: false;
-      reason: "no-driver" | "not-bound" | "open-driver" | "unsupported" | "branch-dropped" | "not-unlocked";
+      reason:
+        | "no-driver"
+        | "not-bound"
+        | "open-driver"
+        | "not-vgpu-driver"
+        | "vgpud-aborted"
+        | "unsupported"
+        | "branch-dropped"
+        | "not-unlocked";
     };
 
 /** Whether nvidia-vgpud registers vGPU types for this GPU, and which board's table it uses. */
 export function vgpuVerdict(s: SimState, gpu: SimGpu): VgpuVerdict {
   if (!s.driver || !s.driverLoaded) return { ok: false, reason: "no-driver" };
+  if (abortedByUnlockConfig(s, "nvidia-vgpud")) return { ok: false, reason: "vgpud-aborted" };
   if (gpu.driver !== "nvidia") return { ok: false, reason: "not-bound" };
+  if (s.driver.kind === "plain") return { ok: false, reason: "not-vgpu-driver" };
   if (s.driver.flavour === "open") return { ok: false, reason: "open-driver" };
   const dev = Number.parseInt(gpu.deviceId, 16);
   const native = findPgpu(dev, Number.parseInt(gpu.subsystemDeviceId, 16));
@@ -165,7 +230,8 @@ export function vgpuVerdict(s: SimState, gpu: SimGpu): VgpuVerdict {
     return { ok: true, pgpu: native, via: "native" };
   }
   if (isTuringConsumer(gpu.deviceId)) {
-    if (!unlockActive(s) || !s.driver.patched) return { ok: false, reason: "not-unlocked" };
+    // nvidia-vgpud registers the types: its preload decides (nvidia-vgpu-mgr's matters at VM start).
+    if (!unlockActiveIn(s, "nvidia-vgpud") || !s.driver.patched) return { ok: false, reason: "not-unlocked" };
     const target = findPgpu(0x1e30, 0x12ba);
     return target ? { ok: true, pgpu: target, via: "unlock" } : { ok: false, reason: "unsupported" };
   }
@@ -181,7 +247,7 @@ export interface OfferedType {
 /** mdev types under /sys/bus/pci/devices/<gpu>/mdev_supported_types, with available_instances. */
 export function offeredTypes(s: SimState, gpu: SimGpu): OfferedType[] {
   const v = vgpuVerdict(s, gpu);
-  if (!v.ok) return [];
+  if (!v.ok || gpu.sriov) return []; // SR-IOV boards offer their types on the virtual functions
   const active = s.mdevs.filter((m) => m.parent === gpu.address);
   return v.pgpu.types.map((t) => {
     const mdevType = `nvidia-${t.id}`;
@@ -192,16 +258,43 @@ export function offeredTypes(s: SimState, gpu: SimGpu): OfferedType[] {
   });
 }
 
+/** Addresses of the enabled SR-IOV virtual functions of a GPU (first VF offset 4, stride 1). */
+export function virtualFunctions(gpu: SimGpu): string[] {
+  const n = gpu.sriov?.numVfs ?? 0;
+  const base = gpu.address.slice(0, 8); // "0000:01:"
+  const pfDev = Number.parseInt(gpu.address.slice(8, 10), 16);
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const devfn = pfDev * 8 + 4 + i;
+    out.push(`${base}${(devfn >> 3).toString(16).padStart(2, "0")}.${devfn & 7}`);
+  }
+  return out;
+}
+
+/** vGPU types a virtual function of an SR-IOV GPU can create (nvidia/creatable_vgpu_types), [] when none. */
+export function vfCreatableTypes(s: SimState, gpu: SimGpu, vf: string): SimVgpuType[] {
+  const v = vgpuVerdict(s, gpu);
+  if (!v.ok || !virtualFunctions(gpu).includes(vf)) return [];
+  const used = s.mdevs.find((m) => m.parent === vf);
+  return used ? [] : v.pgpu.types;
+}
+
 /** True when a systemd unit of the NVIDIA vGPU services is installed. */
 export function vgpuServicesInstalled(s: SimState): boolean {
-  return s.driver !== null;
+  return s.driver !== null && s.driver.kind !== "plain";
+}
+
+/** The unit is enabled (its multi-user.target.wants link exists, as the installer creates it). */
+export function unitEnabled(s: SimState, unit: "nvidia-vgpud" | "nvidia-vgpu-mgr"): boolean {
+  return s.files[`/etc/systemd/system/multi-user.target.wants/${unit}.service`] !== undefined;
 }
 
 export type UnitState = "active" | "inactive" | "failed";
 
 export function unitState(s: SimState, unit: "nvidia-vgpud" | "nvidia-vgpu-mgr"): UnitState {
   if (!vgpuServicesInstalled(s)) return "inactive";
-  if (!s.driverLoaded) return "failed";
+  if (unit === "nvidia-vgpu-mgr" && !unitEnabled(s, unit)) return "inactive";
+  if (!s.driverLoaded || abortedByUnlockConfig(s, unit)) return "failed";
   if (unit === "nvidia-vgpu-mgr") return "active";
   // vgpud registers the types and exits: inactive on success, failed when no GPU could be used.
   return s.gpus.some((g) => vgpuVerdict(s, g).ok) ? "inactive" : "failed";
@@ -210,6 +303,8 @@ export function unitState(s: SimState, unit: "nvidia-vgpud" | "nvidia-vgpu-mgr")
 export const KERNEL_MODULE_SIZES: Record<string, number> = {
   nvidia_vgpu_vfio: 57344,
   nvidia: 56700928,
+  nvidia_drm: 77824,
+  nvidia_modeset: 1314816,
   nouveau: 2461696,
   mxm_wmi: 16384,
   drm_ttm_helper: 16384,
@@ -248,6 +343,8 @@ export const KERNEL_MODULE_SIZES: Record<string, number> = {
 export const KERNEL_MODULE_DEPS: Record<string, string[]> = {
   nvidia_vgpu_vfio: ["nvidia", "mdev", "vfio", "kvm"],
   nvidia: [],
+  nvidia_modeset: ["nvidia"],
+  nvidia_drm: ["nvidia_modeset", "drm_kms_helper", "drm"],
   nouveau: [
     "mxm_wmi",
     "drm_ttm_helper",
@@ -274,7 +371,11 @@ export const KERNEL_MODULE_DEPS: Record<string, string[]> = {
 /** Everything loaded right now (state.modules + GPU modules + dependencies), without duplicates. */
 export function loadedModules(s: SimState): string[] {
   const want = [...s.modules];
-  if (s.driverLoaded) want.unshift("nvidia_vgpu_vfio", "nvidia");
+  if (s.driverLoaded)
+    want.unshift(
+      ...(s.driver?.kind === "plain" ? ["nvidia_drm", "nvidia_modeset"] : ["nvidia_vgpu_vfio"]),
+      "nvidia",
+    );
   if (s.gpus.some((g) => g.driver === "nouveau")) want.unshift("nouveau");
   if (s.gpus.some((g) => g.driver === "vfio-pci")) want.unshift("vfio_pci");
   const seen = new Set<string>();

@@ -71,6 +71,11 @@ export interface SimGpu {
   /** Driver bound right now. */
   driver: GpuDriverBinding;
   functions: SimGpuFunction[];
+  /**
+   * SR-IOV capable board (Ampere and newer data-center cards): sysfs sriov_totalvfs/sriov_numvfs.
+   * vGPUs live on the virtual functions (rendered after the PF when numVfs > 0), never on the PF.
+   */
+  sriov?: { totalVfs: number; numVfs: number };
 }
 
 export interface SimDriver {
@@ -87,6 +92,11 @@ export interface SimDriver {
   buildDate: string;
   /** Modules are signed with an enrolled MOK (Secure Boot can load them). */
   signed: boolean;
+  /**
+   * "plain": a regular (desktop/data-center) NVIDIA driver, not the vgpu-kvm host driver: no
+   * nvidia_vgpu_vfio, no nvidia-vgpud/nvidia-vgpu-mgr, no vGPU types. Absent = "vgpu-kvm".
+   */
+  kind?: "vgpu-kvm" | "plain";
 }
 
 export interface SimUnlock {
@@ -94,6 +104,22 @@ export interface SimUnlock {
   repo: string;
   /** Library built at <repo>/target/release/libvgpu_unlock_rs.so */
   built: boolean;
+  /**
+   * Newest driver branch (R number, e.g. 550) whose RM structure sizes this build of the library
+   * knows; a newer driver makes it log "Parameters size for … was N bytes, expected M bytes" and skip
+   * the patch (mbilker/vgpu_unlock-rs#47/#51/#53). Absent = up to date.
+   */
+  knownDriverBranch?: number;
+}
+
+/** A vGPU start nvidia-vgpu-mgr refused this boot (journal history; cleared by a reboot). */
+export interface SimFailedStart {
+  uuid: string;
+  parent: string;
+  type: string;
+  vmid: number;
+  /** "not-vgx": nvidia-vgpu-mgr runs without vgpu_unlock for a consumer card ("VGX capable boards"). */
+  reason: "not-vgx";
 }
 
 export interface SimMdev {
@@ -187,6 +213,16 @@ export interface SimState {
   vms: SimVm[];
   /** Extra dmesg lines the scenario wants (verbatim, without timestamp). */
   extraDmesg: string[];
+  /** vGPU starts refused by nvidia-vgpu-mgr since boot (absent = none). */
+  failedVgpuStarts?: SimFailedStart[];
+  /**
+   * apt (absent = as installed: Debian lists fetched, Proxmox lists only from a no-subscription
+   * repository): origins whose package lists `apt-get update` fetched, packages installed only as
+   * dependencies (apt's "auto" mark).
+   */
+  apt?: { lists: string[]; auto: string[] };
+  /** Injected faults in VGPUCTL_SIM_FAULT syntax (src/hosts/sim/inject.ts), kept across runs. */
+  faults?: string[];
 }
 
 /** Deep copy through JSON (the state is JSON by construction). */

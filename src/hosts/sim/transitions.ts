@@ -9,7 +9,9 @@ import {
   kernelAtLeast,
   offeredTypes,
   secureBootActive,
+  unlockActiveIn,
   vfioIds,
+  vgpuVerdict,
 } from "./logic.ts";
 import type { SimState, SimVm } from "./state.ts";
 
@@ -50,6 +52,7 @@ export function reboot(s: SimState): void {
   s.clock = new Date(Date.parse(s.clock) + 15 * 60 * 1000).toISOString();
   s.cmdline = s.boot.nextCmdline;
   s.mdevs = [];
+  delete s.failedVgpuStarts;
   for (const vm of s.vms) {
     vm.running = false;
     applyPending(vm);
@@ -111,6 +114,18 @@ export function startVm(s: SimState, vm: SimVm): string | null {
     if (!offered || offered.available - taken <= 0)
       return `no available mediated device of type '${mdev}' on '${addr}'`;
     const uuid = `${String(Number(idx[1])).padStart(8, "0")}-0000-0000-0000-${String(vm.vmid).padStart(12, "0")}`;
+    const verdict = vgpuVerdict(s, gpu);
+    if (verdict.ok && verdict.via === "unlock" && !unlockActiveIn(s, "nvidia-vgpu-mgr")) {
+      // vgpud registered the spoofed types, but the manager sees the real consumer board.
+      s.failedVgpuStarts = [
+        ...(s.failedVgpuStarts ?? []),
+        { uuid, parent: addr, type: mdev, vmid: vm.vmid, reason: "not-vgx" },
+      ];
+      const group = s.pci.length + s.gpus.indexOf(gpu);
+      return `kvm: -device vfio-pci,sysfsdev=/sys/bus/mdev/devices/${uuid},id=hostpci${idx[1]},bus=ich9-pcie-port-${Number(idx[1]) + 1},addr=0x0: vfio ${uuid}: error getting device from group ${group}: Input/output error
+Verify all devices in group ${group} are bound to vfio-<bus> or pci-stub and not already in use
+start failed: QEMU exited with code 1`;
+    }
     created.push({ uuid, parent: addr, type: mdev, vmid: vm.vmid });
   }
   s.mdevs.push(...created);

@@ -1,5 +1,5 @@
 /** `lspci -Dnnk` and the sysfs PCI tree /sys/bus/pci/devices/<addr>/… */
-import { offeredTypes } from "../logic.ts";
+import { offeredTypes, vfCreatableTypes, virtualFunctions } from "../logic.ts";
 import type { SimGpu, SimPciFunction, SimState } from "../state.ts";
 import { typeDescription } from "../vgpu-table.ts";
 
@@ -47,6 +47,26 @@ export function allPciFunctions(s: SimState): SimPciFunction[] {
         modules: f.modules,
       });
     }
+    // SR-IOV virtual functions: same ids as the PF, always a 3D controller.
+    for (const vf of virtualFunctions(g)) {
+      out.push({
+        address: vf,
+        className: "3D controller",
+        classCode: "0302",
+        sysfsClass: "0x030200",
+        name: `NVIDIA Corporation ${g.lspciName}`,
+        vendorId: "10de",
+        deviceId: g.deviceId,
+        revision: g.revision,
+        subsystem: {
+          vendorId: g.subsystemVendorId,
+          deviceId: g.subsystemDeviceId,
+          name: `${g.subsystemVendorName} ${g.lspciName}`,
+        },
+        driver: g.driver === "nvidia" ? "nvidia" : null,
+        modules: gpuModules,
+      });
+    }
   }
   return out.sort((a, b) => a.address.localeCompare(b.address));
 }
@@ -69,6 +89,17 @@ function gpuAt(s: SimState, addr: string): SimGpu | undefined {
   return s.gpus.find((g) => g.address === addr);
 }
 
+/** The SR-IOV GPU whose enabled virtual function `addr` is. */
+function pfOfVf(s: SimState, addr: string): SimGpu | undefined {
+  return s.gpus.find((g) => virtualFunctions(g).includes(addr));
+}
+
+/** `nvidia/creatable_vgpu_types` of a VF (vendor-specific VFIO): header, then "ID : name" rows. */
+function creatableTypes(s: SimState, pf: SimGpu, vf: string): string {
+  const rows = vfCreatableTypes(s, pf, vf).map((t) => `${String(t.id).padEnd(6)}: ${t.name}\n`);
+  return `ID    : vGPU Name\n${rows.join("")}`;
+}
+
 /** Content of a sysfs file below /sys/bus/pci/devices, or null when absent. */
 export function readSysPci(s: SimState, path: string): string | null {
   const rest = path.slice(SYS_PCI.length + 1).split("/");
@@ -88,9 +119,13 @@ export function readSysPci(s: SimState, path: string): string | null {
     case "class":
       return `${f.sysfsClass}\n`;
   }
+  const pf = pfOfVf(s, addr);
+  if (pf) return file === "nvidia/creatable_vgpu_types" ? creatableTypes(s, pf, addr) : null;
   const gpu = gpuAt(s, addr);
   if (!gpu) return null;
   if (file === "current_link_speed") return `${gpu.linkSpeed}\n`;
+  if (gpu.sriov && file === "sriov_totalvfs") return `${gpu.sriov.totalVfs}\n`;
+  if (gpu.sriov && file === "sriov_numvfs") return `${gpu.sriov.numVfs}\n`;
   const m = /^mdev_supported_types\/([^/]+)\/([^/]+)$/.exec(file);
   if (m) {
     const t = offeredTypes(s, gpu).find((o) => o.mdevType === m[1]);
@@ -118,9 +153,16 @@ export function listSysPci(s: SimState, path: string): string[] | null {
   if (!f) return null;
   const gpu = gpuAt(s, addr);
   const types = gpu ? offeredTypes(s, gpu) : [];
+  const vfOf = pfOfVf(s, addr);
+  if (vfOf) {
+    if (rest.length === 1)
+      return ["class", "device", "nvidia", "subsystem_device", "subsystem_vendor", "vendor"];
+    return rest.length === 2 && rest[1] === "nvidia" ? ["creatable_vgpu_types"] : null;
+  }
   if (rest.length === 1) {
     const names = ["class", "device", "subsystem_device", "subsystem_vendor", "vendor"];
     if (gpu) names.push("current_link_speed");
+    if (gpu?.sriov) names.push("sriov_numvfs", "sriov_totalvfs");
     if (types.length) names.push("mdev_supported_types");
     return names.sort();
   }

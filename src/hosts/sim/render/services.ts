@@ -1,5 +1,14 @@
 /** `systemctl is-active`, `journalctl -u nvidia-vgpud/nvidia-vgpu-mgr`. */
-import { pveMajor, unitState, vgpuServicesInstalled, vgpuVerdict } from "../logic.ts";
+import {
+  abortedByUnlockConfig,
+  pveMajor,
+  unitEnabled,
+  unitState,
+  unlockConfigError,
+  unlockSizeMismatch,
+  vgpuServicesInstalled,
+  vgpuVerdict,
+} from "../logic.ts";
 import type { SimState } from "../state.ts";
 import { findSimType } from "../vgpu-table.ts";
 import type { CmdResult } from "./types.ts";
@@ -57,6 +66,13 @@ export function renderJournal(s: SimState, unit: string): CmdResult {
         `${syslogTime(s, off)} ${host} nvidia-vgpud[${pid}]: ${msg.replaceAll("\n", `\n${indent}`)}`.trimEnd(),
       );
     sys(20, "Starting NVIDIA vGPU Daemon...");
+    if (abortedByUnlockConfig(s, "nvidia-vgpud")) {
+      sys(20, "Started NVIDIA vGPU Daemon.");
+      log(20, `Failed to decode config: ${unlockConfigError(s)}`);
+      sys(20, "nvidia-vgpud.service: Main process exited, code=dumped, status=6/ABRT");
+      sys(20, "nvidia-vgpud.service: Failed with result 'core-dump'.");
+      return { stdout: `${header}${lines.join("\n")}\n`, stderr: "", exitCode: 0 };
+    }
     if (!s.driverLoaded) {
       log(20, "Verbose syslog connection opened");
       log(20, `Started (${pid})`);
@@ -133,7 +149,17 @@ export function renderJournal(s: SimState, unit: string): CmdResult {
   const pid = 1130;
   const log = (off: number, msg: string, p = pid) =>
     lines.push(`${syslogTime(s, off)} ${host} nvidia-vgpu-mgr[${p}]: ${msg}`);
+  // Not enabled: never started this boot.
+  if (!unitEnabled(s, "nvidia-vgpu-mgr"))
+    return { stdout: `${header}-- No entries --\n`, stderr: "", exitCode: 0 };
   sys(20, "Starting NVIDIA vGPU Manager Daemon...");
+  if (abortedByUnlockConfig(s, "nvidia-vgpu-mgr")) {
+    sys(20, "Started NVIDIA vGPU Manager Daemon.");
+    log(20, `Failed to decode config: ${unlockConfigError(s)}`);
+    sys(20, "nvidia-vgpu-mgr.service: Main process exited, code=dumped, status=6/ABRT");
+    sys(20, "nvidia-vgpu-mgr.service: Failed with result 'core-dump'.");
+    return { stdout: `${header}${lines.join("\n")}\n`, stderr: "", exitCode: 0 };
+  }
   if (!s.driverLoaded) {
     log(20, "error: vmiop_env_log: Failed to open /dev/nvidiactl: No such file or directory");
     sys(20, "nvidia-vgpu-mgr.service: Control process exited, code=exited, status=1/FAILURE");
@@ -143,17 +169,38 @@ export function renderJournal(s: SimState, unit: string): CmdResult {
   }
   sys(20, "Started NVIDIA vGPU Manager Daemon.");
   log(21, "notice: vmiop_env_log: nvidia-vgpu-mgr daemon started");
-  s.mdevs.forEach((m, i) => {
-    const p = 4200 + i;
+  const mismatch = unlockSizeMismatch(s);
+  const startCall = (off: number, m: { uuid: string; parent: string; type: string }, p: number) => {
     const bdf = m.parent.slice(5);
     const id = m.type.replace("nvidia-", "");
     log(
-      600 + i,
+      off,
       `notice: vmiop_env_log: (0x0): Received start call from nvidia-vgpu-vfio module: mdev uuid ${m.uuid} GPU PCI id ${bdf} config params vgpu_type_id=${id}`,
       p,
     );
-    log(600 + i, `notice: vmiop_env_log: (0x0): pluginconfig: vgpu_type_id=${id}`, p);
-    log(600 + i, "notice: vmiop_env_log: Successfully updated env symbols!", p);
+    log(off, `notice: vmiop_env_log: (0x0): pluginconfig: vgpu_type_id=${id}`, p);
+    log(off, "notice: vmiop_env_log: Successfully updated env symbols!", p);
+    if (mismatch) {
+      const text = `Parameters size for ${mismatch.param} was ${mismatch.was} bytes, expected ${mismatch.expected} bytes`;
+      log(off, text, p);
+      log(off, "cmd: 0x2080014b failed.", p);
+      log(off, text, p);
+    }
+  };
+  (s.failedVgpuStarts ?? []).forEach((m, i) => {
+    const p = 4100 + i;
+    startCall(500 + i, m, p);
+    log(500 + i, "error: vmiop_log: (0x0): vGPU is supported only on VGX capable boards", p);
+    log(
+      500 + i,
+      "error: vmiop_log: (0x0): init_device_instance failed for inst 0 with error 1 (vGPU validation of the GPU failed)",
+      p,
+    );
+    log(500 + i, "error: vmiop_log: (0x0): Initialization: init_device_instance failed error 1", p);
+  });
+  s.mdevs.forEach((m, i) => {
+    const p = 4200 + i;
+    startCall(600 + i, m, p);
     log(601 + i, "notice: vmiop_log: (0x0): vGPU license state: Unlicensed (Unrestricted)", p);
   });
   return { stdout: `${header}${lines.join("\n")}\n`, stderr: "", exitCode: 0 };

@@ -4,6 +4,7 @@
  */
 import type { SimState } from "../state.ts";
 import { settleDrivers } from "../transitions.ts";
+import { faultScenarios } from "./faults.ts";
 import {
   freshHost,
   installDriver,
@@ -177,6 +178,7 @@ const SCENARIOS: Scenario[] = [
       return s;
     },
   },
+  ...faultScenarios({ seedFresh, seedConfigured, p4Fresh, p4Configured }),
 ];
 
 export function listScenarios(): ScenarioInfo[] {
