@@ -261,6 +261,8 @@ function notVgpu(v: HostView): Finding[] {
 function mgrInactive(v: HostView): Finding[] {
   const f = v.facts;
   if (!f.services || !v.driver || v.driver.loaded === false) return [];
+  // A plain (non vgpu-kvm) driver has no nvidia-vgpu-mgr unit; driver-not-vgpu already says so.
+  if (!v.release) return [];
   const state = f.services["nvidia-vgpu-mgr.service"];
   if (state === undefined || state === "active" || state === "activating" || state === "reloading") return [];
   const errors = grep(f.journals.vgpuMgr, /error|failed/i, 4);

@@ -250,3 +250,11 @@ describe("gpu-missing (from a bundle: the sim always has a GPU)", () => {
     expect(r2.json<{ findings: JsonFinding[] }>().findings.map((f) => f.code)).not.toContain("gpu-missing");
   });
 });
+
+describe("no follow-on noise", () => {
+  it("a plain (non vgpu-kvm) driver is not also blamed for a missing nvidia-vgpu-mgr service", () => {
+    const { findings } = doctorJson("sim:driver-not-vgpu");
+    expect(findings.map((f) => f.code)).toContain("driver-not-vgpu");
+    expect(findings.map((f) => f.code)).not.toContain("vgpu-mgr-inactive");
+  });
+});
