@@ -6,9 +6,9 @@ import type { GlobalOptions } from "../context.ts";
 import { printJson } from "../with-host.ts";
 import type { Registrar } from "./index.ts";
 
-function collectHosts(value: string, previous: string[]): string[] {
+function collectHosts(value: string, previous: string[] | undefined): string[] {
   return [
-    ...previous,
+    ...(previous ?? []),
     ...value
       .split(",")
       .map((s) => s.trim())
@@ -49,7 +49,6 @@ export const registerDashboard: Registrar = (program, ctx) => {
       "--hosts <specs>",
       "hosts to show, comma-separated or repeated (default: the --host)",
       collectHosts,
-      [] as string[],
     )
     .option("--port <n>", `port to listen on; 0 picks a free one (default ${DEFAULT_DASHBOARD_PORT})`)
     .option("--listen <addr>", "address to bind (default 127.0.0.1: only this machine can connect)")
@@ -57,8 +56,9 @@ export const registerDashboard: Registrar = (program, ctx) => {
     .action(async (opts, cmd) => {
       const g = cmd.optsWithGlobals() as unknown as GlobalOptions;
       const hostFromGlobal = program.getOptionValueSource("host") !== "default";
-      const hosts = opts.hosts.length > 0 ? [...opts.hosts] : [g.host];
-      if (opts.hosts.length > 0 && hostFromGlobal && !hosts.includes(g.host)) hosts.unshift(g.host);
+      const listed = opts.hosts ?? [];
+      const hosts = listed.length > 0 ? [...listed] : [g.host];
+      if (listed.length > 0 && hostFromGlobal && !hosts.includes(g.host)) hosts.unshift(g.host);
       const port = opts.port === undefined ? DEFAULT_DASHBOARD_PORT : parsePort(opts.port);
       const listen = opts.listen ?? "127.0.0.1";
       const running = await startDashboard(

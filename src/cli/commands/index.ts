@@ -2,6 +2,7 @@ import type { Command } from "@commander-js/extra-typings";
 import type { CliContext, ExitCode } from "../context.ts";
 import { registerApply } from "./apply.ts";
 import { registerCatalog } from "./catalog.ts";
+import { registerDashboard } from "./dashboard.ts";
 import { registerDoctor } from "./doctor.ts";
 import { registerInit } from "./init.ts";
 import { registerInspect } from "./inspect.ts";
@@ -27,6 +28,7 @@ const REGISTRARS: Registrar[] = [
   registerOverride,
   registerProfile,
   registerVm,
+  registerDashboard,
   registerCatalog,
   registerSim,
 ];
