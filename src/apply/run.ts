@@ -131,7 +131,8 @@ export async function applyHost(
       ({ plan, gathered, journal } = await replan(entry, deps, ctx));
       if (plan.blockers.length > 0) throw new BlockedError(plan.host, plan.blockers);
     }
-    for (const step of plan.steps) await executeStep(ctx, step);
+    // Steps marked afterReboot (VMs on a host being set up) are re-planned and run after the reboot.
+    for (const step of plan.steps) if (!step.afterReboot) await executeStep(ctx, step);
 
     let rebooted = false;
     let reboots = 0;
@@ -157,6 +158,7 @@ export async function applyHost(
       await lock.heartbeat();
       // Anything left after the reboot (nothing, normally) runs without another reboot.
       ({ plan, gathered, journal } = await replan(entry, deps, ctx));
+      if (plan.blockers.length > 0) throw new BlockedError(plan.host, plan.blockers);
       const left = plan.steps.filter((s) => s.id !== "reboot");
       for (const step of left) await executeStep(ctx, step);
       if (left.length > 0) ({ gathered } = await replan(entry, deps, ctx));

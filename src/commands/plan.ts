@@ -103,7 +103,7 @@ export async function runPlan(
   );
 }
 
-/** DESIGN.md `vgpuctl plan --json` shape (+ blockers and notes). */
+/** DESIGN.md `vgpuctl plan --json` shape (+ blockers, notes, and `split` when vgpu.yaml lists VMs). */
 export function planJson(p: Plan) {
   return {
     host: p.host,
@@ -113,10 +113,41 @@ export function planJson(p: Plan) {
       why: s.why,
       changes: s.changes,
       reboot: s.reboot,
+      ...(s.afterReboot ? { afterReboot: true } : {}),
       undo: s.undo,
     })),
     reboots: p.reboots,
     blockers: p.blockers,
     notes: p.notes,
+    ...(p.split ? { split: p.split } : {}),
   };
+}
+
+function gib(mib: number): string {
+  if (mib >= 1024 && mib % 1024 === 0) return `${mib / 1024} GiB`;
+  if (mib >= 1024) return `${(mib / 1024).toFixed(1)} GiB`;
+  return `${mib} MiB`;
+}
+
+/**
+ * One line per GPU: "GPU 0000:01:00.0 RTX6000-4Q: VM 100 (4 GiB), VM 101 (4 GiB) — 3 GiB free,
+ * 4 instances left" (vGPUs vgpu.yaml does not manage are listed as "(not in vgpu.yaml)").
+ */
+export function splitLines(split: NonNullable<Plan["split"]>): string[] {
+  return split.map((g) => {
+    const type = g.typeName ? g.typeName.replace(/^(GRID|NVIDIA)\s+/i, "") : (g.type ?? "no vGPU type");
+    const size = (m: number | null) => (m === null ? "?" : gib(m));
+    const vms = [
+      ...g.vms.map((v) => `VM ${v.vmid} (${size(v.vramMiB)})`),
+      ...g.others.map(
+        (o) =>
+          `${o.vmid !== null ? `VM ${o.vmid}` : `mdev ${o.uuid}`} (${size(o.vramMiB)}, not in vgpu.yaml)`,
+      ),
+    ];
+    const tail = [
+      g.freeMiB !== null ? `${gib(g.freeMiB)} free` : null,
+      g.instancesLeft !== null ? `${g.instancesLeft} instance${g.instancesLeft === 1 ? "" : "s"} left` : null,
+    ].filter(Boolean);
+    return `GPU ${g.gpu} ${type}: ${vms.length > 0 ? vms.join(", ") : "no VMs"}${tail.length ? ` — ${tail.join(", ")}` : ""}`;
+  });
 }

@@ -98,6 +98,12 @@ export const VmSchema = v.pipe(
       v.minValue(100, "must be a Proxmox VM id (100 or more)"),
       v.maxValue(999999999),
     ),
+    vgpu: v.optional(
+      v.pipe(
+        v.literal("none", 'must be "none" (the VM has no vGPU)'),
+        v.description('"none": the VM must have no vGPU — plan/apply detach the one it has'),
+      ),
+    ),
     type: v.optional(
       v.pipe(v.string(), v.minLength(1), v.description('vGPU type id or name, e.g. "nvidia-259"')),
     ),
@@ -105,22 +111,41 @@ export const VmSchema = v.pipe(
       v.pipe(
         v.string(),
         v.regex(/^\d+(\.\d+)?\s*(M|MiB|MB|G|GiB|GB)$/i, 'must be a size like "4G" or "512M"'),
+        v.description(
+          "VRAM the VM gets; the type is chosen (os, workload) and a per-VM override sets the size",
+        ),
       ),
     ),
     displays: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4))),
     resolution: v.optional(v.pipe(v.string(), v.regex(/^\d+x\d+$/, 'must look like "1920x1080"'))),
-    os: v.optional(v.picklist(["windows", "linux"], "must be windows or linux")),
-    workload: v.optional(
-      v.picklist(["desktop", "graphics", "compute"], "must be desktop, graphics or compute"),
+    os: v.optional(
+      v.pipe(
+        v.picklist(["windows", "linux"], "must be windows or linux"),
+        v.description("Guest OS; read from the VM's ostype when omitted"),
+      ),
     ),
-    gpu: v.optional(PCI_ADDRESS),
+    workload: v.optional(
+      v.pipe(
+        v.picklist(["desktop", "cad", "gaming", "compute"], "must be desktop, cad, gaming or compute"),
+        v.description("What the VM does, to choose the vGPU series (default desktop)"),
+      ),
+    ),
+    gpu: v.optional(
+      v.pipe(PCI_ADDRESS, v.description("GPU to use; omitted = chosen so that the most VMs fit")),
+    ),
+    pcie: v.optional(
+      v.pipe(v.boolean(), v.description("pcie=1 (needs a q35 VM); default: exactly when the VM is q35")),
+    ),
   }),
   v.check(
-    (vm) => (vm.type === undefined) !== (vm.vram === undefined),
+    (vm) => vm.vgpu === "none" || (vm.type === undefined) !== (vm.vram === undefined),
     "a VM needs either `type` or `vram` (not both)",
   ),
+  v.check(
+    (vm) => vm.vgpu !== "none" || Object.keys(vm).every((k) => k === "vmid" || k === "vgpu"),
+    "`vgpu: none` removes the VM's vGPU: leave out type, vram, displays, resolution, os, workload, gpu and pcie",
+  ),
 );
-
 export const HostEntrySchema = v.strictObject({
   host: v.pipe(
     v.string(),
@@ -147,7 +172,13 @@ export const HostEntrySchema = v.strictObject({
   sriov: v.optional(
     v.pipe(v.boolean(), v.description("Enable SR-IOV virtual functions (Ampere and newer native boards)")),
   ),
-  vms: v.optional(v.array(VmSchema)),
+  vms: v.optional(
+    v.pipe(
+      v.array(VmSchema),
+      v.check((vms) => new Set(vms.map((vm) => vm.vmid)).size === vms.length, "each VM may be listed once"),
+      v.description("VMs and their vGPUs; VMs not listed are left alone"),
+    ),
+  ),
 });
 
 export const DesiredSchema = v.strictObject({

@@ -32,6 +32,7 @@ import { compareKernel, kernelInRange, releaseForDriverVersion } from "../knowle
 import { classifyGpu, type GpuClassification } from "../knowledge/gpus.ts";
 import type { Blocker, Change, FileProbe, Plan, PlanInput, Step } from "./types.ts";
 import { setUnlock, unlockValue } from "./unlock-config.ts";
+import { planVms } from "./vms.ts";
 
 export const STATE_DIR = "/var/lib/vgpuctl";
 export const NOUVEAU_BLACKLIST = "/etc/modprobe.d/vgpuctl-blacklist-nouveau.conf";
@@ -700,6 +701,22 @@ export function buildPlan(entry: HostEntry, input: PlanInput): Plan {
       reboot: true,
       undo: noUndo("nothing to undo"),
     });
+  }
+  // 15. VMs: attach / override / detach (after the reboot when the setup still needs one)
+  if (entry.vms && entry.vms.length > 0) {
+    const vms = planVms(entry, {
+      facts: f,
+      file: input.file,
+      priorSteps: steps,
+      afterReboot: steps.some((s) => s.reboot),
+      unlock: useUnlock || unlockState.preloadedIn.length > 0,
+    });
+    steps.push(...vms.steps);
+    blockers.push(...vms.blockers);
+    notes.push(...vms.notes);
+    const plan = finish(f.host, steps, blockers, notes);
+    if (vms.split) plan.split = vms.split.gpus;
+    return plan;
   }
   return finish(f.host, steps, blockers, notes);
 }

@@ -3,6 +3,8 @@
  * `vgpuctl plan --json`: { host, steps: [{id, title, why, changes, reboot}], reboots }).
  */
 
+import type { SplitGpu } from "../place/split.ts";
+
 export type Change =
   /** `before`/`after` null = the file is absent / removed. `diff` is a unified diff. */
   | { kind: "file"; path: string; before: string | null; after: string | null; diff: string; mode?: number }
@@ -43,6 +45,11 @@ export interface Step {
   changes: Change[];
   /** Takes effect only after a reboot. */
   reboot: boolean;
+  /**
+   * Runs only after the setup's reboot (VM steps need the vGPU types the driver offers then):
+   * apply skips it before the reboot and re-plans it afterwards.
+   */
+  afterReboot?: boolean;
   undo: Undo;
 }
 
@@ -62,6 +69,8 @@ export interface Plan {
   blockers: Blocker[];
   /** Things the planner assumed or could not check. */
   notes: string[];
+  /** How the GPUs are split between the VMs of vgpu.yaml once applied (only when it lists VMs). */
+  split?: SplitGpu[];
 }
 
 /** What the host says about a file the plan depends on but facts do not cover (driver installer, patch…). */

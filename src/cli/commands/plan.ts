@@ -1,5 +1,5 @@
 import type { Command } from "@commander-js/extra-typings";
-import { planJson, runPlan } from "../../commands/plan.ts";
+import { planJson, runPlan, splitLines } from "../../commands/plan.ts";
 import { formatCommand } from "../../hosts/capture.ts";
 import type { Change, Plan } from "../../plan/types.ts";
 import type { CliContext, GlobalOptions } from "../context.ts";
@@ -82,11 +82,15 @@ export function renderPlan(p: Plan, col: Colors, verb = "Plan"): string {
   p.steps.forEach((s, i) => {
     L.push("");
     L.push(
-      `${col.bold(`${i + 1}. ${s.title}`)}${s.reboot ? col.yellow("  [takes effect after reboot]") : ""}  ${col.dim(`(${s.id})`)}`,
+      `${col.bold(`${i + 1}. ${s.title}`)}${s.reboot ? col.yellow("  [takes effect after reboot]") : ""}${s.afterReboot ? col.yellow("  [runs after the reboot]") : ""}  ${col.dim(`(${s.id})`)}`,
     );
     L.push(`   ${col.dim(s.why)}`);
     for (const c of s.changes) for (const l of renderChange(c, col)) L.push(`   ${l}`);
   });
+  if (p.split && p.split.length > 0) {
+    L.push("", col.bold("vGPU split once applied:"));
+    for (const l of splitLines(p.split)) L.push(`  ${l}`);
+  }
   if (p.reboots > 0)
     L.push("", col.yellow(`One reboot at the end (apply --reboot does it and then verifies).`));
   for (const n of p.notes) L.push(col.dim(`note: ${n}`));
