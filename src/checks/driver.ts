@@ -9,6 +9,7 @@
  *  vgpu-mgr-inactive (extra) nvidia-vgpu-mgr.service is not running (nvidia-vgpud being inactive is normal:
  *                           it registers the types and exits — mbilker/vgpu_unlock-rs#31).
  */
+import { pciDriversKnown } from "../facts/derive.ts";
 import type { Facts } from "../facts/types.ts";
 import { finding, grep, type HostView, hostView } from "./context.ts";
 import type { Finding, Kb, KbRelease } from "./types.ts";
@@ -90,6 +91,31 @@ function installSteps(v: HostView): string[] {
 
 function missing(v: HostView): Finding[] {
   const f = v.facts;
+  // The vGPU host driver installs nvidia-vgpud/nvidia-vgpu-mgr; their unit files missing means it is not
+  // installed, whatever plain driver is (mbilker/vgpu_unlock-rs#31).
+  const noUnits = ["nvidia-vgpud.service", "nvidia-vgpu-mgr.service"].filter(
+    (u) => f.services?.[u] === "not-found",
+  );
+  if (noUnits.length > 0 && !(v.gpus && capableGpus(v).length === 0)) {
+    const evidence = noUnits.map((u) => `systemctl: unit ${u} does not exist`);
+    if (v.driver)
+      evidence.push(
+        `NVIDIA driver ${v.driver.version} is installed, but it is ${v.release ? "missing its vGPU daemons" : "not the vGPU host (vgpu-kvm) driver"}`,
+      );
+    return [
+      finding(
+        "driver-missing",
+        "error",
+        "The NVIDIA vGPU host driver is not installed: its nvidia-vgpud / nvidia-vgpu-mgr services do not exist",
+        evidence,
+        [
+          "The services come only with the vGPU host driver (NVIDIA-Linux-x86_64-<version>-vgpu-kvm.run), not with the data-center/GRID guest or desktop drivers",
+          ...(v.driver && !v.release ? ["nvidia-uninstall   (remove the non-vGPU driver first)"] : []),
+          ...installSteps(v),
+        ],
+      ),
+    ];
+  }
   if (v.driver) return [];
   // DKMS absent altogether (dpkg knows every package) means no DKMS-installed driver either.
   const noDkms = f.dkms === null && f.packages !== null && !("dkms" in f.packages);
@@ -113,7 +139,8 @@ function notLoaded(v: HostView): Finding[] {
   const smiError = f.nvidiaSmi?.error ?? null;
   const notInLsmod = f.lsmod ? !f.lsmod.some((m) => m.name === "nvidia") : null;
   const capable = capableGpus(v);
-  const unbound = capable.filter((g) => g.fn.driverInUse !== "nvidia");
+  // `lspci -nn` (no -k) shows no drivers: then nothing is known to be unbound.
+  const unbound = pciDriversKnown(f) ? capable.filter((g) => g.fn.driverInUse !== "nvidia") : [];
   const blockedElsewhere =
     unbound.length > 0 &&
     unbound.every((g) => g.fn.driverInUse === "vfio-pci" || g.fn.driverInUse === "nouveau");
@@ -264,7 +291,14 @@ function mgrInactive(v: HostView): Finding[] {
   // A plain (non vgpu-kvm) driver has no nvidia-vgpu-mgr unit; driver-not-vgpu already says so.
   if (!v.release) return [];
   const state = f.services["nvidia-vgpu-mgr.service"];
-  if (state === undefined || state === "active" || state === "activating" || state === "reloading") return [];
+  if (
+    state === undefined ||
+    state === "active" ||
+    state === "activating" ||
+    state === "reloading" ||
+    state === "not-found" // driver-missing says why
+  )
+    return [];
   const errors = grep(f.journals.vgpuMgr, /error|failed/i, 4);
   return [
     finding(

@@ -4,13 +4,14 @@
  *   extra unsupported card next to a usable one (it just cannot be split).
  * gpu-missing (extra): lspci shows no NVIDIA GPU at all.
  */
+import { vgpudRejections } from "../facts/derive.ts";
 import type { Facts } from "../facts/types.ts";
 import { finding, hostView } from "./context.ts";
 import type { Finding, Kb } from "./types.ts";
 
 export function checkGpus(f: Facts, kb: Kb): Finding[] {
   const v = hostView(f, kb);
-  if (!v.gpus) return [];
+  if (!v.gpus) return fromVgpudJournal(f, kb);
   if (v.gpus.length === 0) {
     const nvidia = (f.pci ?? []).filter((p) => p.vendorId === "10de");
     return [
@@ -56,6 +57,48 @@ export function checkGpus(f: Facts, kb: Kb): Finding[] {
               `${g.address} can still be passed through whole to one VM (hostpciN: ${g.address},pcie=1)`,
             ],
         g.address,
+      ),
+    );
+  }
+  return out;
+}
+
+/**
+ * lspci not captured (a pasted journal only): nvidia-vgpud's "GPU not supported by vGPU … DevID: 0x10de /
+ * 0x103a / …" still names the card. Reported only for cards the knowledge base knows to be unable.
+ */
+function fromVgpudJournal(f: Facts, kb: Kb): Finding[] {
+  const out: Finding[] = [];
+  const seen = new Set<string>();
+  for (const r of vgpudRejections(f)) {
+    if (!r.deviceId || seen.has(r.address)) continue;
+    seen.add(r.address);
+    let cls: ReturnType<Kb["classifyGpu"]> = null;
+    try {
+      cls = kb.classifyGpu({
+        deviceId: r.deviceId,
+        subsystemVendorId: r.subsystemVendorId,
+        subsystemDeviceId: r.subsystemDeviceId,
+      });
+    } catch {
+      cls = null;
+    }
+    if (cls?.support !== "unsupported" || !cls.name) continue;
+    const label = `${r.address} ${cls.name} [10de:${r.deviceId}]`;
+    out.push(
+      finding(
+        "gpu-unsupported",
+        "error",
+        `${label} cannot do vGPU: ${cls.supportReason}`,
+        [
+          `journal nvidia-vgpud: ${r.line}`,
+          `${cls.name}${cls.generationLabel ? `: ${cls.generationLabel} generation` : ""}`,
+        ],
+        [
+          "No software fix: vGPU needs a Maxwell 2.0 (not GTX 970), Pascal or Turing consumer card with vgpu_unlock, or an NVIDIA vGPU-certified data-center card",
+          `${r.address} can still be passed through whole to one VM (hostpciN: ${r.address},pcie=1)`,
+        ],
+        r.address,
       ),
     );
   }

@@ -9,7 +9,7 @@
  *                      each attributed to its VM through the preceding "mdev uuid" line.
  * "cmd: 0x2080014b failed." style lines are informational on consumer boards and never reported.
  */
-import { vmidFromMdevUuid } from "../facts/derive.ts";
+import { type VgpudRejection, vgpudRejections, vmidFromMdevUuid } from "../facts/derive.ts";
 import type { Facts } from "../facts/types.ts";
 import { finding, grep, type HostView, hostView } from "./context.ts";
 import { typesFor } from "./mdev.ts";
@@ -20,41 +20,32 @@ export function checkJournal(f: Facts, kb: Kb): Finding[] {
   return [...vgpudRejected(v), ...vmStartFailed(v)];
 }
 
-/** "0:1:0:0" (domain:bus:device:function, hex without padding) → "0000:01:00.0" */
-function pciFromVgpud(id: string): string | null {
-  const m = /^([0-9a-f]+):([0-9a-f]+):([0-9a-f]+):([0-7])$/i.exec(id);
-  if (!m) return null;
-  const h = (s: string, n: number) => s.toLowerCase().padStart(n, "0");
-  return `${h(m[1]!, 4)}:${h(m[2]!, 2)}:${h(m[3]!, 2)}.${m[4]}`;
-}
-
 function vgpudRejected(v: HostView): Finding[] {
   const lines = v.facts.journals.vgpud;
   if (!lines) return [];
-  const byGpu = new Map<string, string[]>();
-  for (const l of lines) {
-    const m = /GPU not supported by vGPU at PCI Id: (\S+)/.exec(l);
-    if (!m) continue;
-    const addr = pciFromVgpud(m[1]!) ?? m[1]!;
-    byGpu.set(addr, [...(byGpu.get(addr) ?? []), l.trim()]);
-  }
+  const byGpu = new Map<string, VgpudRejection[]>();
+  for (const r of vgpudRejections(v.facts)) byGpu.set(r.address, [...(byGpu.get(r.address) ?? []), r]);
   const out: Finding[] = [];
   const tail = grep(lines, /failed to send vGPU configuration info|status=\d+\/NOTCONFIGURED/, 2);
   for (const [addr, hits] of byGpu) {
     const g = v.gpus?.find((x) => x.address === addr) ?? null;
     if (g && v.facts.mdevTypes && typesFor(v, g).types.length > 0) continue; // fixed since
-    const support = g?.cls?.support;
+    // Without lspci, the line's own "DevID: 0x10de / 0x1e89 / …" names the card.
+    const devId = hits.find((h) => h.deviceId)?.deviceId ?? null;
+    const cls = g?.cls ?? (devId ? classifyFromJournal(v, hits) : null);
+    const label =
+      g?.label ??
+      (cls?.name ? `${addr} ${cls.name} [10de:${devId}]` : devId ? `${addr} [10de:${devId}]` : addr);
+    const support = cls?.support;
     const fix =
       support === "unlock"
         ? [
-            "The GPU is a consumer card: nvidia-vgpud must run with vgpu_unlock-rs preloaded and the driver must be the patched one (see unlock-missing / unlock-disabled-consumer)",
-            "systemctl restart nvidia-vgpud.service",
+            `${label} is a consumer card: nvidia-vgpud must run with vgpu_unlock-rs preloaded (LD_PRELOAD drop-in in /etc/systemd/system/nvidia-vgpud.service.d/) and the driver must be the patched one (see unlock-missing / unlock-disabled-consumer)`,
+            "systemctl daemon-reload && systemctl restart nvidia-vgpud.service",
             "journalctl --no-pager -b 0 -u nvidia-vgpud.service",
           ]
         : support === "unsupported"
-          ? [
-              `${g!.label} cannot do vGPU (${g!.cls!.supportReason}); use it for whole-GPU passthrough instead`,
-            ]
+          ? [`${label} cannot do vGPU (${cls!.supportReason}); use it for whole-GPU passthrough instead`]
           : support === "native"
             ? [
                 `The installed driver${v.release ? ` (vGPU ${v.release.vgpuRelease})` : ""} does not list this board in its vgpuConfig.xml: install a branch that supports it (see driver-branch-drops-gpu)`,
@@ -64,10 +55,11 @@ function vgpudRejected(v: HostView): Finding[] {
       finding(
         "vgpud-rejected-gpu",
         "error",
-        `nvidia-vgpud rejected ${g?.label ?? addr}: "GPU not supported by vGPU"`,
+        `nvidia-vgpud rejected ${label}: "GPU not supported by vGPU"`,
         [
-          ...hits.slice(0, 2).map((l) => `journal nvidia-vgpud: ${l}`),
+          ...hits.slice(0, 2).map((h) => `journal nvidia-vgpud: ${h.line}`),
           ...tail.map((l) => `journal nvidia-vgpud: ${l}`),
+          ...(!g && cls ? [`10de:${devId}: ${cls.name ?? "unknown card"} — ${cls.supportReason}`] : []),
         ],
         fix,
         g?.address ?? addr,
@@ -75,6 +67,19 @@ function vgpudRejected(v: HostView): Finding[] {
     );
   }
   return out;
+}
+
+function classifyFromJournal(v: HostView, hits: VgpudRejection[]) {
+  const h = hits.find((x) => x.deviceId)!;
+  try {
+    return v.kb.classifyGpu({
+      deviceId: h.deviceId!,
+      subsystemVendorId: h.subsystemVendorId,
+      subsystemDeviceId: h.subsystemDeviceId,
+    });
+  } catch {
+    return null;
+  }
 }
 
 interface Failure {

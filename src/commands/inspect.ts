@@ -8,6 +8,7 @@ import {
   deriveIommu,
   deriveUnlock,
   nvidiaGpuFunctions,
+  vgpudRejections,
   vmidFromMdevUuid,
 } from "../facts/derive.ts";
 import { parseFacts } from "../facts/index.ts";
@@ -15,7 +16,7 @@ import type { Facts, MdevType, PciFunction } from "../facts/types.ts";
 import { GATHER_SPEC } from "../hosts/gather-spec.ts";
 import type { Host } from "../hosts/host.ts";
 import { releaseForDriverVersion } from "../knowledge/drivers.ts";
-import { classifyGpu } from "../knowledge/gpus.ts";
+import { classifyGpu, deviceIdForName } from "../knowledge/gpus.ts";
 import { findType } from "../knowledge/vgpu-types.ts";
 
 export interface InspectGpu {
@@ -127,6 +128,13 @@ function gpuFunctions(f: Facts): PciFunction[] {
   }
   for (const s of f.sriov ?? [])
     if (!byAddr.has(s.address)) byAddr.set(s.address, stubFunction(s.address, null, null));
+  // nvidia-vgpud names the cards it rejects ("… at PCI Id: 0:1:0:0 DevID: 0x10de / 0x1e89 / …").
+  for (const r of vgpudRejections(f)) {
+    if (!/^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(r.address)) continue;
+    const seen = byAddr.get(r.address);
+    if (!seen) byAddr.set(r.address, stubFunction(r.address, r.deviceId, null));
+    else if (!seen.deviceId && r.deviceId) seen.deviceId = r.deviceId;
+  }
   return [...byAddr.values()];
 }
 
@@ -161,11 +169,18 @@ function sameSlotGroup(pf: string, other: string): boolean {
 }
 
 function buildGpu(f: Facts, p: PciFunction): InspectGpu {
+  // Without lspci (a pasted nvidia-smi only) the device id is unknown: an exact board name still identifies it.
+  const byName = p.deviceId ? null : deviceIdForName(p.description);
   const cls = classifyGpu({
-    deviceId: p.deviceId,
+    deviceId: p.deviceId || byName || p.deviceId,
     subsystemVendorId: p.subsystemVendorId,
     subsystemDeviceId: p.subsystemDeviceId,
   });
+  if (!p.deviceId) {
+    cls.supportReason = byName
+      ? `${cls.supportReason} (identified by its name "${p.description}": lspci was not captured)`
+      : `not identified: lspci was not captured, and the name "${p.description}" does not name one board`;
+  }
   const smiQ = f.nvidiaSmiQuery?.gpus.find((g) => g.busId === p.address);
   const smi = f.nvidiaSmi?.gpus.find((g) => g.busId === p.address);
   const sriov = f.sriov?.find((s) => s.address === p.address) ?? null;

@@ -50,7 +50,78 @@ export interface DriverState {
   flavour: "proprietary" | "open" | null;
   loaded: boolean | null;
   /** where the version came from */
-  source: "proc" | "nvidia-smi" | "dkms" | "package";
+  source: "proc" | "nvidia-smi" | "dkms" | "package" | "dmesg";
+}
+
+/**
+ * The driver version the kernel log names: "NVRM: loading NVIDIA UNIX x86_64 Kernel Module  535.230.02 …",
+ * "NVRM:  The 595.71.03 NVIDIA driver will ignore" (legacy GPU), "NVRM: NVIDIA 465.31 driver release."
+ * `ignoring`: the module refused every GPU ("No NVIDIA GPU found", "will ignore this GPU").
+ */
+export function dmesgDriver(f: Facts): { version: string; ignoring: boolean } | null {
+  const nvrm = f.dmesg?.nvrm ?? [];
+  let version: string | null = null;
+  for (const l of nvrm) {
+    const m =
+      /Kernel Module(?: for \S+)?\s+(\d+\.\d+(?:\.\d+)?)\b/.exec(l) ??
+      /\bThe (\d+\.\d+(?:\.\d+)?) NVIDIA driver\b/.exec(l) ??
+      /\bNVIDIA (\d+\.\d+(?:\.\d+)?) driver release\b/.exec(l);
+    if (m) version = m[1]!;
+  }
+  if (!version) return null;
+  const ignoring = nvrm.some((l) => /No NVIDIA GPU found|will ignore\b/i.test(l));
+  return { version, ignoring };
+}
+
+/**
+ * Whether the captured lspci shows kernel drivers (`-k`): a paste of `lspci -nn` or `lspci -nn | grep …`
+ * has no "Kernel driver in use" / "Kernel modules" lines, so a null driverInUse means unknown, not none.
+ */
+export function pciDriversKnown(f: Facts): boolean {
+  return (f.pci ?? []).some((p) => p.driverInUse !== null || p.kernelModules.length > 0);
+}
+
+/** One "GPU not supported by vGPU at PCI Id: 0:1:0:0 DevID: 0x10de / 0x1e89 / 0x10de / 0x12ae" line of nvidia-vgpud. */
+export interface VgpudRejection {
+  /** "0000:01:00.0", or the id as printed when it is not a PCI address */
+  address: string;
+  /** "1e89", when the line names it */
+  deviceId: string | null;
+  /** subsystem vendor and device ids, when printed (the journal may cut the line short: "/ >") */
+  subsystemVendorId: string | null;
+  subsystemDeviceId: string | null;
+  line: string;
+}
+
+/** nvidia-vgpud's rejections in the captured journal (any boot the paste holds). */
+export function vgpudRejections(f: Facts): VgpudRejection[] {
+  const out: VgpudRejection[] = [];
+  for (const raw of f.journals.vgpud ?? []) {
+    const l = raw.trim();
+    const m = /GPU not supported by vGPU at PCI Id: (\S+)(?:\s+DevID:\s*(.*))?/.exec(l);
+    if (!m) continue;
+    const ids = (m[2] ?? "").split("/").map((s) => s.trim().toLowerCase());
+    const hex = (s: string | undefined) => {
+      const h = /^0x([0-9a-f]{1,4})$/.exec(s ?? "");
+      return h ? h[1]!.padStart(4, "0") : null;
+    };
+    out.push({
+      address: pciFromVgpud(m[1]!) ?? m[1]!,
+      deviceId: ids[0] === "0x10de" ? hex(ids[1]) : null,
+      subsystemVendorId: ids[0] === "0x10de" ? hex(ids[2]) : null,
+      subsystemDeviceId: ids[0] === "0x10de" ? hex(ids[3]) : null,
+      line: l,
+    });
+  }
+  return out;
+}
+
+/** "0:1:0:0" (domain:bus:device:function, hex without padding) → "0000:01:00.0" */
+export function pciFromVgpud(id: string): string | null {
+  const m = /^([0-9a-f]+):([0-9a-f]+):([0-9a-f]+):([0-7])$/i.exec(id);
+  if (!m) return null;
+  const h = (s: string, n: number) => s.toLowerCase().padStart(n, "0");
+  return `${h(m[1]!, 4)}:${h(m[2]!, 2)}:${h(m[3]!, 2)}.${m[4]}`;
 }
 
 export function deriveDriver(f: Facts): DriverState | null {
@@ -68,6 +139,12 @@ export function deriveDriver(f: Facts): DriverState | null {
       loaded,
       source: "dkms",
     };
+  }
+  // Only when the package side is unknown: a boot log outlives an uninstall (dkms status says it is gone).
+  const dm = f.dkms === null ? dmesgDriver(f) : null;
+  const inLsmod = f.lsmod ? f.lsmod.some((m) => m.name === "nvidia") : null;
+  if (dm && (inLsmod !== false || dm.ignoring)) {
+    return { version: dm.version, flavour, loaded: dm.ignoring ? false : inLsmod, source: "dmesg" };
   }
   return null;
 }

@@ -26,7 +26,7 @@ import { parsePciMappingCfg } from "./system/pci-mapping.ts";
 import { parsePveversion } from "./system/pveversion.ts";
 import { parseVmConfig } from "./system/qemu-server.ts";
 import { parseQmList } from "./system/qm.ts";
-import { parseSystemctlIsActive } from "./system/systemctl.ts";
+import { parseSystemctlIsActive, statusJournalLines, unitStateFromSystemctl } from "./system/systemctl.ts";
 import { parseDropin } from "./system/systemd.ts";
 import { parseUnameA, parseUnameR } from "./system/uname.ts";
 import type {
@@ -356,12 +356,37 @@ export function parseFacts(capture: Capture): Facts {
     if (s && Object.keys(s).length > 0) services = s;
     else notes.push(`could not read ${CMD.services} (exit ${sc.exitCode})`);
   }
+  // Hand-assembled bundles: `systemctl status nvidia-vgpud`, a failed `systemctl enable nvidia-vgpu-mgr`.
+  const pastedSystemctl = (unit: string) =>
+    capture.commands.filter((c) =>
+      new RegExp(
+        `^(?:sudo\\s+)?systemctl\\s+(?:[-\\w=]+\\s+)*(?:status|enable|start|restart)\\s+(?:[-\\w=]+\\s+)*(?:\\S+\\s+)*${unit.replace(/\.service$/, "").replace(/[.]/g, "\\.")}(?:\\.service)?(?:\\s|$)`,
+      ).test(c.cmd.trim()),
+    );
+  for (const unit of SERVICE_UNITS) {
+    if (services?.[unit] !== undefined) continue;
+    for (const c of pastedSystemctl(unit)) {
+      const st = safe(c.cmd, () => unitStateFromSystemctl(unit, c.stdout));
+      if (st) {
+        services = { ...(services ?? {}), [unit]: st };
+        break;
+      }
+    }
+  }
 
-  const journal = (cmd: string): string[] | null => {
-    const t = okStdout(cmd);
-    return t === undefined ? null : safe(cmd, () => journalMessages(t));
+  const journal = (cmd: string, unit: string): string[] | null => {
+    const t = ev.stdout(cmd);
+    if (t !== undefined) return safe(cmd, () => journalMessages(t));
+    // the journal tail of a pasted `systemctl status <unit>`
+    const st = pastedSystemctl(unit).find((c) => /\bstatus\b/.test(c.cmd));
+    if (st) return safe(st.cmd, () => journalMessages(statusJournalLines(st.stdout)));
+    okStdout(cmd); // notes why it is unknown
+    return null;
   };
-  const journals = { vgpud: journal(CMD.journalVgpud), vgpuMgr: journal(CMD.journalVgpuMgr) };
+  const journals = {
+    vgpud: journal(CMD.journalVgpud, "nvidia-vgpud.service"),
+    vgpuMgr: journal(CMD.journalVgpuMgr, "nvidia-vgpu-mgr.service"),
+  };
 
   return {
     host: capture.host,

@@ -71,9 +71,18 @@ export function formatCommand(argv: readonly string[]): string {
 /** Read access to a Capture that keeps "absent" (null) apart from "not captured" (undefined). */
 export class Evidence {
   private readonly byCmd = new Map<string, CapturedCommand>();
+  /** Commands pasted with `sudo` and/or piped through a filter, by the command line they filter. */
+  private readonly byBase = new Map<string, { c: CapturedCommand; filtered: boolean }>();
 
   constructor(readonly capture: Capture) {
     for (const c of capture.commands) this.byCmd.set(normaliseCmd(c.cmd), c);
+    for (const c of capture.commands) {
+      const b = baseCommand(c.cmd);
+      if (!b) continue;
+      const seen = this.byBase.get(b.base);
+      // an unfiltered paste beats a filtered one
+      if (!seen || (seen.filtered && !b.filtered)) this.byBase.set(b.base, { c, filtered: b.filtered });
+    }
   }
 
   get host(): string {
@@ -92,6 +101,12 @@ export class Evidence {
     for (const alias of COMMAND_ALIASES[key] ?? []) {
       const c = this.byCmd.get(normaliseCmd(alias));
       if (c) return c;
+    }
+    // `sudo dmesg`, `dmesg | grep -i nvrm`, `lspci -nn | grep -i nvidia`: same parser, but a filtered
+    // output only counts for commands whose parsers never conclude from a line being absent.
+    for (const k of [key, ...(COMMAND_ALIASES[key] ?? []).map(normaliseCmd)]) {
+      const b = this.byBase.get(k);
+      if (b && (!b.filtered || FILTERABLE.has(key))) return b.c;
     }
     return undefined;
   }
@@ -174,6 +189,11 @@ export function globToRegExp(pattern: string): RegExp {
 export const COMMAND_ALIASES: Record<string, string[]> = {
   "lspci -Dnnk": [
     "lspci -nnk",
+    // without -k: no "Kernel driver in use" lines (derive.ts pciDriversKnown tells the checks)
+    "lspci -nn",
+    "lspci -Dnn",
+    "lspci -nnv",
+    "lspci -vnn",
     "lspci -k -nn",
     "lspci -nn -k",
     "lspci -Dnn -k",
@@ -198,6 +218,11 @@ export const COMMAND_ALIASES: Record<string, string[]> = {
   "mdevctl list --dumpjson": ["mdevctl list -d --dumpjson"],
   "journalctl --no-pager -b 0 -u nvidia-vgpu-mgr.service": [
     "journalctl -u nvidia-vgpu-mgr",
+    "journalctl -u nvidia-vgpu-mgr.service -b",
+    "journalctl -u nvidia-vgpu-mgr -b",
+    "journalctl -b 0 -u nvidia-vgpu-mgr",
+    "journalctl -xeu nvidia-vgpu-mgr.service",
+    "journalctl -xeu nvidia-vgpu-mgr",
     "journalctl -u nvidia-vgpu-mgr.service",
     "journalctl -b -u nvidia-vgpu-mgr",
     "journalctl -b 0 -u nvidia-vgpu-mgr.service",
@@ -206,6 +231,11 @@ export const COMMAND_ALIASES: Record<string, string[]> = {
   ],
   "journalctl --no-pager -b 0 -u nvidia-vgpud.service": [
     "journalctl -u nvidia-vgpud",
+    "journalctl -u nvidia-vgpud.service -b",
+    "journalctl -u nvidia-vgpud -b",
+    "journalctl -b 0 -u nvidia-vgpud",
+    "journalctl -xeu nvidia-vgpud.service",
+    "journalctl -xeu nvidia-vgpud",
     "journalctl -u nvidia-vgpud.service",
     "journalctl -b -u nvidia-vgpud",
     "journalctl -b 0 -u nvidia-vgpud.service",
@@ -218,6 +248,67 @@ export const COMMAND_ALIASES: Record<string, string[]> = {
 
 function normaliseCmd(cmd: string): string {
   return cmd.trim().replace(/\s+/g, " ");
+}
+
+/**
+ * Canonical commands whose output may be read from a filtered paste (`… | grep …`): their parsers only
+ * use the lines present (GPU lines of lspci, NVRM/IOMMU lines of dmesg, daemon messages), and a
+ * conclusion from absence (IOMMU off) needs boot lines a filter removes anyway.
+ */
+export const FILTERABLE: ReadonlySet<string> = new Set([
+  "lspci -Dnnk",
+  "dmesg",
+  "journalctl --no-pager -b 0 -u nvidia-vgpu-mgr.service",
+  "journalctl --no-pager -b 0 -u nvidia-vgpud.service",
+]);
+
+/** Pipe stages that only select, page or trim lines. */
+const FILTER_STAGE = /^(?:grep|egrep|fgrep|head|tail|less|more|cat)(?:\s|$)/;
+/** Pipe stages that pass every line through unchanged. */
+const PASS_STAGE = /^(?:less|more|cat)(?:\s+-\w+)*$/;
+
+/**
+ * "sudo dmesg -T | grep -i nvrm" → { base: "dmesg -T", filtered: true }; null when the line is neither
+ * prefixed with sudo nor piped through a filter (or pipes through something else, e.g. `| sort`).
+ */
+export function baseCommand(cmd: string): { base: string; filtered: boolean } | null {
+  let c = normaliseCmd(cmd).replace(/^(?:[#$§%>] )/, "");
+  let changed = false;
+  if (/^sudo\s/.test(c)) {
+    c = c.replace(/^sudo\s+(?:-\S+\s+)*/, "");
+    changed = true;
+  }
+  const stages = splitPipes(c);
+  if (stages === null) return null;
+  if (stages.length > 1) {
+    const rest = stages.slice(1);
+    if (!rest.every((s) => FILTER_STAGE.test(s))) return null;
+    return { base: stages[0]!, filtered: !rest.every((s) => PASS_STAGE.test(s)) };
+  }
+  return changed ? { base: c, filtered: false } : null;
+}
+
+/** Split at `|` outside quotes; null for `||`. */
+function splitPipes(cmd: string): string[] | null {
+  const out: string[] = [];
+  let cur = "";
+  let q: string | null = null;
+  for (let i = 0; i < cmd.length; i++) {
+    const ch = cmd[i]!;
+    if (q) {
+      if (ch === q) q = null;
+      cur += ch;
+    } else if (ch === "'" || ch === '"') {
+      q = ch;
+      cur += ch;
+    } else if (ch === "|") {
+      if (cmd[i + 1] === "|") return null;
+      out.push(cur.trim());
+      cur = "";
+    } else cur += ch;
+  }
+  out.push(cur.trim());
+  return out.map((s) => s.replace(/^sudo\s+/, ""));
 }
 
 export function emptyCapture(host: string): Capture {

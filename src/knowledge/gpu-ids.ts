@@ -426,6 +426,8 @@ export const EXTRA_IDS: readonly PciIdRow[] = [
   ["102d", "GK210GL [Tesla K80]"],
   ["1023", "GK110BGL [Tesla K40m]"],
   ["1024", "GK180GL [Tesla K40c]"],
+  // pci.ids "GK110GL [Quadro K6000]"; seen as "DevID: 0x10de / 0x103a" in DualCoder/vgpu_unlock#108.
+  ["103a", "GK110GL [Quadro K6000]"],
   ["1180", "GK104 [GeForce GTX 680]"],
   ["1189", "GK104 [GeForce GTX 670]"],
   ["1184", "GK104 [GeForce GTX 770]"],

@@ -224,6 +224,7 @@ const VRAM_MIB: Record<string, number> = {
   "102d": 12288,
   "1023": 12288,
   "1024": 12288,
+  "103a": 12288,
   "1180": 2048,
   "1004": 3072,
   "100a": 3072,
@@ -612,4 +613,23 @@ export function pciIdsName(pciIdsText: string, deviceId: string): string | null 
     if (m && m[1]!.toLowerCase() === id) return m[2]!;
   }
   return null;
+}
+
+/**
+ * The device id of a GPU known by its marketing name, as `nvidia-smi` prints it ("NVIDIA GeForce GTX 1080",
+ * "Tesla P4", "Quadro P2000"). Only an exact, unambiguous match counts: truncated names
+ * ("GeForce GTX 105...") and names shared by several boards give null.
+ */
+export function deviceIdForName(name: string | null | undefined): string | null {
+  if (typeof name !== "string") return null;
+  const norm = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/^nvidia\s+/, "")
+      .replace(/\s+/g, " ")
+      .trim();
+  const want = norm(name);
+  if (want === "" || want.endsWith("...")) return null;
+  const hits = [...GPU_TABLE.values()].filter((m) => norm(m.name) === want);
+  return hits.length === 1 ? hits[0]!.deviceId : null;
 }
