@@ -17,6 +17,7 @@ import type { Host } from "../src/hosts/host.ts";
 import { openHost } from "../src/hosts/open.ts";
 import { SshHost } from "../src/hosts/ssh/ssh-host.ts";
 import { startSshd } from "../test/helpers/sshd.ts";
+import { benchApply } from "./apply.ts";
 
 const REPO = resolve(import.meta.dirname, "..");
 const CLI = join(REPO, "dist", "vgpuctl.cjs");
@@ -158,12 +159,15 @@ async function run(): Promise<void> {
     rmSync(simDir, { recursive: true, force: true });
   }
 
+  // a full apply over SSH: reboots and round trips, next to the seed guide's manual procedure (bench/apply.ts)
+  const apply = await benchApply();
   const out = {
     date: new Date().toISOString(),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     n: N,
     results,
+    apply,
   };
   writeFileSync(join(REPO, "bench", "results.json"), `${JSON.stringify(out, null, 2)}\n`);
 
@@ -184,6 +188,11 @@ async function run(): Promise<void> {
   console.log(line(head));
   console.log(line(widths.map((w) => "-".repeat(w))));
   for (const r of rows) console.log(line(r));
+  console.log("\napply (seed-fresh over ssh) vs the seed guide by hand:");
+  for (const a of apply)
+    console.log(
+      `  ${a.name.padEnd(46)} reboots ${a.reboots}  ${a.roundTrips !== null ? `round trips ${a.roundTrips}` : `commands typed ${a.commands}`}${a.wallMs !== null ? `  ${a.wallMs} ms` : ""}${a.error ? `  error: ${a.error}` : ""}`,
+    );
   console.log(`\nwritten: bench/results.json`);
 }
 

@@ -28,6 +28,7 @@ import {
 } from "./render/system.ts";
 import { type CmdResult, fail, ok } from "./render/types.ts";
 import type { SimState } from "./state.ts";
+import { installTools, pathProgramExists } from "./tools.ts";
 import { bootToolRefresh, hostpciAddress, startVm, stopVm, updateGrub } from "./transitions.ts";
 
 export interface CmdContext {
@@ -35,9 +36,15 @@ export interface CmdContext {
   /** Set by handlers that changed the state. */
   changed: boolean;
   input?: string;
+  /** Working directory (default "/root", root's home, where ssh and `sh -c` start). */
+  cwd?: string;
+  /** Asked before every program runs (fault injection): a result replaces the run. Inherited by sub-commands. */
+  before?: (argv: readonly string[]) => CmdResult | null;
+  /** Run a sub-command (env -C, timeout, sh -c …) on the same state; set by runCommand. */
+  spawn?: (argv: readonly string[], opts?: { input?: string; cwd?: string }) => CmdResult;
 }
 
-type Handler = (ctx: CmdContext, args: string[]) => CmdResult;
+export type Handler = (ctx: CmdContext, args: string[]) => CmdResult;
 
 const usage = (prog: string, args: string[]) =>
   fail(`${prog}: simulated host does not implement '${[prog, ...args].join(" ")}'\n`, 2);
@@ -178,6 +185,8 @@ const HANDLERS: Record<string, Handler> = {
   },
   qm: (ctx, args) => qm(ctx, args),
 };
+// apt-get, the NVIDIA installer, cargo, git, systemctl enable…, modprobe, coreutils (tools.ts).
+installTools(HANDLERS);
 
 function qmNoConf(s: SimState, vmid: string): CmdResult {
   return fail(`Configuration file 'nodes/${s.hostname}/qemu-server/${vmid}.conf' does not exist\n`, 2);
@@ -268,6 +277,22 @@ export function runCommand(ctx: CmdContext, argv: readonly string[]): CmdResult 
   const [prog, ...args] = argv;
   if (!prog) return fail("", 0);
   const name = prog.includes("/") ? prog.slice(prog.lastIndexOf("/") + 1) : prog;
+  ctx.spawn ??= (sub, o = {}) => {
+    const child: CmdContext = {
+      state: ctx.state,
+      changed: false,
+      input: o.input,
+      cwd: o.cwd ?? ctx.cwd,
+      before: ctx.before,
+    };
+    const r = runCommand(child, sub);
+    if (child.changed) ctx.changed = true;
+    return r;
+  };
+  const injected = ctx.before?.(argv);
+  if (injected) return injected;
+  if (prog.includes("/") && !pathProgramExists(ctx.state, prog))
+    return fail(`bash: ${prog}: No such file or directory\n`, 127);
   if (!programInstalled(ctx.state, name)) return fail(`bash: ${prog}: command not found\n`, 127);
   const h = HANDLERS[name];
   if (!h) return fail(`bash: ${prog}: command not found\n`, 127);

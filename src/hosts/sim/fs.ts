@@ -2,6 +2,7 @@
  * The simulated host's filesystem: state.files/dirs plus rendered /proc, /sys and
  * /etc/pve/qemu-server. Paths are absolute and normalised ("/a/b", no trailing slash).
  */
+import { createHash } from "node:crypto";
 import type { FileStat } from "../host.ts";
 import { renderFwPlatformSize } from "./render/boot.ts";
 import { listSysPci, readSysPci, SYS_PCI } from "./render/pci.ts";
@@ -30,8 +31,15 @@ export function isVirtualPath(path: string): boolean {
   return isUnder(path, "/proc") || isUnder(path, "/sys");
 }
 
+/** /proc/sys/kernel/random/boot_id: a UUID that changes with every boot (derived, so outputs stay deterministic). */
+export function renderBootId(s: SimState): string {
+  const h = createHash("sha256").update(`${s.scenario}/${s.hostname}/boot/${s.bootCount}`).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((Number.parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}\n`;
+}
+
 export function readVirtual(s: SimState, path: string): string | null {
   if (path === "/proc/cmdline") return renderProcCmdline(s);
+  if (path === "/proc/sys/kernel/random/boot_id") return renderBootId(s);
   if (path === "/proc/driver/nvidia/version") return renderNvidiaProcVersion(s);
   if (path === "/sys/firmware/efi/fw_platform_size") return renderFwPlatformSize(s);
   if (isUnder(path, SYS_PCI) && path !== SYS_PCI) return readSysPci(s, path);

@@ -397,6 +397,8 @@ const PROGRAM_PACKAGES: Record<string, string> = {
   cargo: "cargo",
   gcc: "gcc",
   make: "make",
+  curl: "curl",
+  patch: "patch",
 };
 
 export function programInstalled(s: SimState, prog: string): boolean {

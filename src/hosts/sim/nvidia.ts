@@ -22,7 +22,9 @@ const INSTALLER_LOG = "/var/log/nvidia-installer.log";
 /** What a .run file is: its driver version and whether it carries an applied patch. */
 export function parseRunfile(text: string): { version: string; patched: boolean } | null {
   if (!text.startsWith("#!/bin/sh")) return null;
-  const m = /label="NVIDIA Accelerated Graphics Driver for Linux-x86_64 (\d{3}\.\d{1,3}(?:\.\d{1,3})?)"/.exec(text);
+  const m = /label="NVIDIA Accelerated Graphics Driver for Linux-x86_64 (\d{3}\.\d{1,3}(?:\.\d{1,3})?)"/.exec(
+    text,
+  );
   if (!m) return null;
   return { version: m[1]!, patched: /Applied patch file: /.test(text) };
 }
@@ -36,12 +38,21 @@ function makeselfHeader(version: string): string {
 }
 
 /** `sh X.run --apply-patch P` in directory `cwd`. */
-export function applyPatch(s: SimState, cwd: string, run: string, text: string, patchPath: string): CmdResult {
+export function applyPatch(
+  s: SimState,
+  cwd: string,
+  run: string,
+  text: string,
+  patchPath: string,
+): CmdResult {
   const info = parseRunfile(text)!;
   let out = makeselfHeader(info.version);
-  if (s.packages.patch === undefined) return { stdout: `${out}Couldn't locate the 'patch' utility.\n`, stderr: "", exitCode: 0 };
+  if (s.packages.patch === undefined)
+    return { stdout: `${out}Couldn't locate the 'patch' utility.\n`, stderr: "", exitCode: 0 };
   const patch = s.files[patchPath];
-  const dir = base(run).replace(/\.run$/, "").replace(/-custom$/, "");
+  const dir = base(run)
+    .replace(/\.run$/, "")
+    .replace(/-custom$/, "");
   if (patch === undefined) {
     return {
       stdout: `${out}Failed to apply patch file "${patchPath}".\n`,
@@ -52,7 +63,11 @@ export function applyPatch(s: SimState, cwd: string, run: string, text: string, 
   const targets = [...patch.matchAll(/^(?:---|\+\+\+) (\S+)/gm)].map((m) => m[1]!);
   const applies = targets.length > 0 && targets.every((t) => t.startsWith(`${dir}/`));
   if (!applies) {
-    const first = patch.split("\n").slice(0, 3).map((l) => `|${l}\n`).join("");
+    const first = patch
+      .split("\n")
+      .slice(0, 3)
+      .map((l) => `|${l}\n`)
+      .join("");
     out += `can't find file to patch at input line ${Math.min(3, patch.split("\n").length)}\nPerhaps you should have used the -p or --strip option?\nThe text leading up to this was:\n--------------------------\n${first}--------------------------\nNo file to patch.  Skipping patch.\n1 out of 1 hunk ignored\n`;
     // NVIDIA's makeself stub reports the failure but its exit status stays 0 and no -custom.run is made.
     return { stdout: `${out}Failed to apply patch file "${patchPath}".\n`, stderr: "", exitCode: 0 };
@@ -94,7 +109,8 @@ export function dkmsAutoinstall(s: SimState, kernel: string): string {
   if (!d || d.dkmsKernels.includes(kernel) || s.files[`/usr/src/nvidia-${d.version}/dkms.conf`] === undefined)
     return "";
   const problem = buildProblem(s, d.version, kernel);
-  if (problem) return `/etc/kernel/header_postinst.d/dkms:\n * dkms: running auto installation service for kernel ${kernel}\n${problem}   ...failed!\n`;
+  if (problem)
+    return `/etc/kernel/header_postinst.d/dkms:\n * dkms: running auto installation service for kernel ${kernel}\n${problem}   ...failed!\n`;
   buildFor(s, kernel);
   return `/etc/kernel/header_postinst.d/dkms:\n * dkms: running auto installation service for kernel ${kernel}\n   ...done.\n`;
 }
@@ -111,7 +127,12 @@ export function dkmsInstall(s: SimState, args: string[]): CmdResult {
   if (!mod && mv) [mod, ver] = mv.split("/");
   const kernel = opt("-k") ?? s.kernel.running;
   const d = s.driver;
-  if (mod !== "nvidia" || !d || d.version !== ver || s.files[`/usr/src/nvidia-${d.version}/dkms.conf`] === undefined)
+  if (
+    mod !== "nvidia" ||
+    !d ||
+    d.version !== ver ||
+    s.files[`/usr/src/nvidia-${d.version}/dkms.conf`] === undefined
+  )
     return fail(`Error! The module/version combo: ${mod}-${ver} is not located in the DKMS tree.\n`, 3);
   if (!s.kernel.installed.includes(kernel))
     return fail(`Error! Your kernel headers for kernel ${kernel} cannot be found.\n`, 1);
@@ -197,14 +218,22 @@ export function installDriverRun(s: SimState, run: string, text: string, args: s
   // A driver already installed is uninstalled first (nvidia-installer does that itself).
   if (s.driver) uninstallDriverFiles(s);
   const mflag = args.find((a) => a.startsWith("-m=") || a.startsWith("--kernel-module-type="));
-  const flavour = mflag ? (/open/.test(mflag) ? "open" : "proprietary") : Number.parseInt(version, 10) >= 560 ? "open" : "proprietary";
+  const flavour = mflag
+    ? /open/.test(mflag)
+      ? "open"
+      : "proprietary"
+    : Number.parseInt(version, 10) >= 560
+      ? "open"
+      : "proprietary";
   s.driver = {
     version,
     vgpuRelease: rel?.vgpuRelease ?? "unknown",
     flavour,
     patched: info.patched,
     dkmsKernels: [],
-    buildDate: new Date(Date.parse(s.clock)).toUTCString().replace(/^(\w+), (\d+) (\w+) (\d+) (\S+) GMT$/, "$1 $3 $2 $5 UTC $4"),
+    buildDate: new Date(Date.parse(s.clock))
+      .toUTCString()
+      .replace(/^(\w+), (\d+) (\w+) (\d+) (\S+) GMT$/, "$1 $3 $2 $5 UTC $4"),
     signed: false,
     ...(/vgpu-kvm/.test(run) ? {} : { kind: "plain" as const }),
   };
@@ -222,7 +251,9 @@ export function installDriverRun(s: SimState, run: string, text: string, args: s
     s.driverLoaded = true;
     for (const g of s.gpus) if (g.driver === null) g.driver = "nvidia";
   }
-  log(`Installation of the NVIDIA Accelerated Graphics Driver for Linux-x86_64 (version: ${version}) is now complete.\n`);
+  log(
+    `Installation of the NVIDIA Accelerated Graphics Driver for Linux-x86_64 (version: ${version}) is now complete.\n`,
+  );
   const x =
     "\nWARNING: nvidia-installer was forced to guess the X library path '/usr/lib' and X module path '/usr/lib/xorg/modules'; these paths were not queryable from the system.  If X fails to find the NVIDIA X driver module, please install the `pkg-config` utility and the X.Org SDK/development package for your distribution and reinstall the driver.\n";
   return { stdout: head, stderr: `${warn}${x}`, exitCode: 0 };

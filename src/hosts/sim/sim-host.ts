@@ -1,10 +1,11 @@
+import { renameSync, writeFileSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../../util/errors.ts";
 import type { Capture, CaptureSpec } from "../capture.ts";
 import { captureViaPrimitives } from "../capture-generic.ts";
 import type { ExecOptions, ExecResult, FileStat, Host, HostKind } from "../host.ts";
-import { runCommand } from "./commands.ts";
+import { type CmdContext, runCommand } from "./commands.ts";
 import {
   isVirtualPath,
   listDir,
@@ -15,6 +16,7 @@ import {
   statPath,
   writePath,
 } from "./fs.ts";
+import { FaultState, parseFaults } from "./inject.ts";
 import { findScenario, listScenarios, type ScenarioInfo } from "./scenarios/index.ts";
 import { SIM_STATE_VERSION, type SimState } from "./state.ts";
 import { reboot as rebootTransition } from "./transitions.ts";
@@ -52,22 +54,80 @@ export async function resetScenario(stateDir: string, name: string): Promise<voi
   await rm(statePath(stateDir, name), { force: true });
 }
 
+/** Where vgpuctl keeps its journal on a host (src/apply/journal.ts); watched for crash-after:N. */
+const JOURNAL = "/var/lib/vgpuctl/journal.json";
+
+export interface SimHostOptions {
+  /** Fault specs (inject.ts). Default: $VGPUCTL_SIM_FAULT; the state's `faults` always apply too. */
+  faults?: readonly string[];
+  /** What "the process dies" does. Default: SIGKILL this process (state is saved first, as the host keeps it). */
+  onCrash?: (why: string) => void;
+  /** Counter of host operations for drop-connection:N (default: counted per SimHost). */
+  nextOp?: () => number;
+}
+
+/** The simulated connection to the host is gone (VGPUCTL_SIM_FAULT drop-connection). */
+export class SimConnectionLost extends UserError {
+  constructor(host: string) {
+    super(
+      `the connection to ${host} was lost (simulated: VGPUCTL_SIM_FAULT drop-connection)`,
+      "check that the host is up, then re-run the same command: it continues where it stopped",
+    );
+    this.name = "SimConnectionLost";
+  }
+}
+
+/**
+ * Set (or clear, with []) the faults kept in a scenario's state (`vgpuctl sim fault NAME SPEC…`):
+ * every later run against it gets them, in addition to $VGPUCTL_SIM_FAULT. Returns the faults now set.
+ */
+export async function setScenarioFaults(
+  stateDir: string,
+  name: string,
+  specs: readonly string[],
+): Promise<string[]> {
+  const host = await SimHost.open(name, { stateDir, spec: `sim:${name}`, faults: [] });
+  const state = host.snapshot();
+  const plan = parseFaults(specs);
+  if (plan.unknown.length > 0)
+    throw new UserError(
+      `unknown fault ${plan.unknown.map((u) => JSON.stringify(u)).join(", ")}`,
+      "faults: fail:PROG[:N], crash-after:N, crash-before:PROG, drop-connection[:N]",
+    );
+  if (specs.length === 0) delete state.faults;
+  else state.faults = [...specs];
+  await mkdir(stateDir, { recursive: true });
+  await writeAtomic(statePath(stateDir, name), `${JSON.stringify(state, null, 2)}\n`);
+  return state.faults ?? [];
+}
+
 /** The built-in simulated Proxmox VE host (DESIGN.md "Host specs": sim:SCENARIO, demo). */
 export class SimHost implements Host {
   readonly kind: HostKind = "sim";
   readonly readOnly = false;
   readonly name: string;
+  private readonly faults: FaultState;
+  private gone = false;
 
   private constructor(
     readonly spec: string,
     private state: SimState,
     private readonly file: string | null,
+    private readonly opts: SimHostOptions = {},
   ) {
     this.name = state.scenario;
+    const specs = [
+      ...(opts.faults ?? (process.env.VGPUCTL_SIM_FAULT ?? "").split(/[\s,]+/)),
+      ...(state.faults ?? []),
+    ];
+    this.faults = new FaultState(parseFaults(specs.filter(Boolean)), opts.nextOp);
   }
 
   /** Load `<stateDir>/<scenario>.json`, or create it from the scenario definition. */
-  static async open(scenario: string, opts: { stateDir: string; spec: string }): Promise<SimHost> {
+  static async open(
+    scenario: string,
+    opts: { stateDir: string; spec: string } & SimHostOptions,
+  ): Promise<SimHost> {
     const sc = findScenario(scenario);
     if (!sc) throw unknownScenario(scenario);
     const file = statePath(opts.stateDir, scenario);
@@ -79,7 +139,7 @@ export class SimHost implements Host {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== "ENOENT" && !(e instanceof SyntaxError)) throw e;
     }
-    const host = new SimHost(opts.spec, state ?? sc.build(), file);
+    const host = new SimHost(opts.spec, state ?? sc.build(), file, opts);
     if (!state) {
       await mkdir(opts.stateDir, { recursive: true });
       await host.persist();
@@ -88,8 +148,8 @@ export class SimHost implements Host {
   }
 
   /** A host over an in-memory state that is never persisted (tests, previews). */
-  static fromState(state: SimState, spec = `sim:${state.scenario}`): SimHost {
-    return new SimHost(spec, state, null);
+  static fromState(state: SimState, spec = `sim:${state.scenario}`, opts: SimHostOptions = {}): SimHost {
+    return new SimHost(spec, state, null, { faults: [], ...opts });
   }
 
   /** A copy of the current state (for tests and `sim` tooling). */
@@ -101,33 +161,91 @@ export class SimHost implements Host {
     if (this.file) await writeAtomic(this.file, `${JSON.stringify(this.state, null, 2)}\n`);
   }
 
-  async exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
-    const ctx = { state: this.state, changed: false, input: opts?.input };
+  /** Every host operation first checks the (simulated) connection. */
+  private connected(): void {
+    if (this.gone || this.faults.dropped()) {
+      this.gone = true;
+      throw new SimConnectionLost(this.name);
+    }
+  }
+
+  /** The client process dies here (the host keeps what it did so far). */
+  private crash(why: string): never {
+    if (this.file) {
+      const tmp = `${this.file}.${process.pid}.crash.tmp`;
+      writeFileSync(tmp, `${JSON.stringify(this.state, null, 2)}\n`, { mode: 0o600 });
+      renameSync(tmp, this.file);
+    }
+    (this.opts.onCrash ?? (() => process.kill(process.pid, "SIGKILL")))(why);
+    throw new Error(`simulated crash ${why}`);
+  }
+
+  private run(
+    argv: readonly string[],
+    input: string | undefined,
+    cwd?: string,
+  ): { r: ExecResult; changed: boolean } {
+    const ctx: CmdContext = {
+      state: this.state,
+      changed: false,
+      input,
+      cwd,
+      before: (a) => {
+        const f = this.faults.beforeExec(a);
+        if (f === "crash") this.crash(`before ${a.join(" ")}`);
+        return f;
+      },
+    };
     const r = runCommand(ctx, argv);
-    if (ctx.changed) await this.persist();
-    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode };
+    return { r: { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode }, changed: ctx.changed };
+  }
+
+  async exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+    this.connected();
+    const { r, changed } = this.run(argv, opts?.input);
+    if (changed) await this.persist();
+    return r;
+  }
+
+  /**
+   * Run a command line the way sshd does (`sh -c LINE` in root's home, stdin = `input`): what the
+   * ssh sim-shell uses. `rebooted` tells the caller the host went down for a reboot.
+   */
+  async shell(line: string, input = ""): Promise<ExecResult & { rebooted: boolean }> {
+    this.connected();
+    const boots = this.state.bootCount;
+    const { r, changed } = this.run(["sh", "-c", line], input, "/root");
+    if (changed) await this.persist();
+    return { ...r, rebooted: this.state.bootCount !== boots };
   }
 
   async readFile(path: string): Promise<string | null> {
+    this.connected();
     return readVirtual(this.state, normalisePath(path));
   }
 
   async writeFile(path: string, content: string, _opts?: { mode?: number }): Promise<void> {
+    this.connected();
     const p = normalisePath(path);
     if (!writePath(this.state, p, content))
       throw new Error(`EACCES: cannot write ${p} on the simulated host`);
     await this.persist();
+    if (p === JOURNAL && this.faults.journalWritten(content))
+      this.crash("after a completed step (crash-after)");
   }
 
   async list(path: string): Promise<string[] | null> {
+    this.connected();
     return listDir(this.state, normalisePath(path));
   }
 
   async stat(path: string): Promise<FileStat | null> {
+    this.connected();
     return statPath(this.state, normalisePath(path));
   }
 
   async remove(path: string): Promise<void> {
+    this.connected();
     const p = normalisePath(path);
     if (isVirtualPath(p)) throw new Error(`EACCES: cannot remove ${p} on the simulated host`);
     removePath(this.state, p);
@@ -141,6 +259,7 @@ export class SimHost implements Host {
   }
 
   async reboot(): Promise<void> {
+    this.connected();
     rebootTransition(this.state);
     await this.persist();
   }

@@ -13,6 +13,7 @@ import {
   vfioIds,
   vgpuVerdict,
 } from "./logic.ts";
+import { dkmsAutoinstall } from "./nvidia.ts";
 import type { SimState, SimVm } from "./state.ts";
 
 /** Modules that no longer exist on newer kernels (vfio_virqfd was merged into vfio in 6.2). */
@@ -37,8 +38,9 @@ export function settleDrivers(s: SimState): void {
   const nouveauAllowed = !isBlacklisted(s, "nouveau");
   for (const g of s.gpus) {
     if (ids.includes(`10de:${g.deviceId}`)) g.driver = "vfio-pci";
-    else if (loadable) g.driver = "nvidia";
+    // nouveau (not blacklisted) claims the GPU first; nvidia then finds it taken ("already bound to nouveau")
     else if (nouveauAllowed) g.driver = "nouveau";
+    else if (loadable) g.driver = "nvidia";
     else g.driver = null;
   }
   s.driverLoaded = loadable;
@@ -57,6 +59,8 @@ export function reboot(s: SimState): void {
     vm.running = false;
     applyPending(vm);
   }
+  // dkms.service: build registered DKMS modules for the booted kernel when its headers are there
+  dkmsAutoinstall(s, s.kernel.running);
   settleDrivers(s);
 }
 

@@ -13,6 +13,7 @@ import {
   rtx2080ti,
   rtx3080,
   seedVms,
+  stageDriverFiles,
   teslaP4,
 } from "./parts.ts";
 
@@ -39,6 +40,7 @@ function seedFresh(name = "seed-fresh"): SimState {
     gpus: [rtx2080ti()],
   });
   s.vms = seedVms();
+  stageDriverFiles(s, { version: DRIVER_15_1.version, vgpuRelease: DRIVER_15_1.vgpuRelease, patch: true });
   return s;
 }
 
@@ -51,7 +53,7 @@ function seedConfigured(name = "seed-configured"): SimState {
 }
 
 function p4Fresh(name = "p4-fresh"): SimState {
-  return freshHost({
+  const s = freshHost({
     scenario: name,
     pve: 8,
     cpu: "amd",
@@ -59,6 +61,8 @@ function p4Fresh(name = "p4-fresh"): SimState {
     efi: true,
     gpus: [teslaP4()],
   });
+  stageDriverFiles(s, { version: DRIVER_16_8.version, vgpuRelease: DRIVER_16_8.vgpuRelease, patch: false });
+  return s;
 }
 
 function p4Configured(name = "p4-configured"): SimState {

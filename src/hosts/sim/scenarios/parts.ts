@@ -5,6 +5,29 @@ import { SIM_STATE_VERSION } from "../state.ts";
 import { settleDrivers } from "../transitions.ts";
 
 export const UNLOCK_REPO = "/opt/vgpu_unlock-rs";
+
+/**
+ * Stand-ins for the NVIDIA vGPU host driver installer and polloloco's patch, copied to /root as the
+ * guide does: a makeself shell header is all vgpuctl probes (sha256, first bytes) and the simulated
+ * `sh X.run` reads (the driver version from its label). Byte-identical to test/apply/world.ts, whose
+ * sha256 examples/seed-host.yaml names.
+ */
+export function driverRunfile(version: string): string {
+  return `#!/bin/sh\n# This script was generated using Makeself 2.1.5\nlabel="NVIDIA Accelerated Graphics Driver for Linux-x86_64 ${version}"\n`;
+}
+
+export function driverPatch(vgpuRelease: string, version: string): string {
+  return `# ONLY for ${vgpuRelease} GRID driver (${version})\n--- NVIDIA-Linux-x86_64-${version}-vgpu-kvm/kernel/nvidia/nv-kernel.o_binary\n`;
+}
+
+/** Put the driver installer (and its unlock patch) where the guide downloads them. */
+export function stageDriverFiles(
+  s: SimState,
+  d: { version: string; vgpuRelease: string; patch: boolean },
+): void {
+  s.files[`/root/NVIDIA-Linux-x86_64-${d.version}-vgpu-kvm.run`] = driverRunfile(d.version);
+  if (d.patch) s.files[`/root/vgpu-proxmox/${d.version}.patch`] = driverPatch(d.vgpuRelease, d.version);
+}
 export const UNLOCK_SO = `${UNLOCK_REPO}/target/release/libvgpu_unlock_rs.so`;
 /** Not text: capture skips it like any binary. */
 const ELF = "\u007fELF\u0002\u0001\u0001\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000";
@@ -472,6 +495,9 @@ export function freshHost(o: PlatformOpts): SimState {
     "/etc/apt/sources.list": `deb http://ftp.debian.org/debian ${debian} main contrib\n\ndeb http://ftp.debian.org/debian ${debian}-updates main contrib\n\n# security updates\ndeb http://security.debian.org ${debian}-security main contrib\n`,
     "/etc/apt/sources.list.d/pve-enterprise.list": `deb https://enterprise.proxmox.com/debian/pve ${debian} pve-enterprise\n`,
     "/root/.bashrc": "# ~/.bashrc: executed by bash(1) for non-login shells.\n",
+    // Debian's /usr/share/base-files/dot.profile, which base-files installs as /root/.profile
+    "/root/.profile":
+      '# ~/.profile: executed by Bourne-compatible login shells.\n\nif [ "$BASH" ]; then\n  if [ -f ~/.bashrc ]; then\n    . ~/.bashrc\n  fi\nfi\n\nmesg n 2> /dev/null || true\n',
   };
   if (zfs) {
     files["/etc/kernel/cmdline"] = "root=ZFS=rpool/ROOT/pve-1 boot=zfs\n";

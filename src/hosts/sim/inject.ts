@@ -1,0 +1,136 @@
+/**
+ * Fault injection for the simulated host, from $VGPUCTL_SIM_FAULT and/or the state's `faults` list.
+ * Specs (separated by "," or spaces):
+ *   fail:PROG          every run of PROG fails the way it really fails (apt-get: dpkg lock held, exit 100)
+ *   fail:PROG:N        only the Nth run of PROG (1-based, counted per process)
+ *   crash-after:N      the process dies right after the Nth plan step is journaled complete (apply/uninstall)
+ *   crash-before:PROG  the process dies when PROG is about to run (in the middle of a step)
+ *   drop-connection:N  the Nth host operation finds the connection gone (and every later one)
+ * PROG is a program's base name; "nvidia-installer" names `sh <driver>.run` (not --apply-patch).
+ */
+import type { CmdResult } from "./render/types.ts";
+
+export interface FaultPlan {
+  fail: Array<{ prog: string; nth: number | null }>;
+  crashAfter: number | null;
+  crashBefore: string[];
+  dropAt: number | null;
+  /** Specs that could not be read (reported, otherwise ignored). */
+  unknown: string[];
+}
+
+export function parseFaults(specs: readonly string[]): FaultPlan {
+  const plan: FaultPlan = { fail: [], crashAfter: null, crashBefore: [], dropAt: null, unknown: [] };
+  for (const spec of specs.flatMap((s) => s.split(/[\s,]+/)).filter(Boolean)) {
+    const [kind, a, b] = spec.split(":");
+    const num = (x: string | undefined) => (x !== undefined && /^\d+$/.test(x) ? Number(x) : null);
+    if (kind === "fail" && a) plan.fail.push({ prog: a, nth: num(b) });
+    else if (kind === "crash-after" && num(a) !== null) plan.crashAfter = num(a);
+    else if (kind === "crash-before" && a) plan.crashBefore.push(a);
+    else if (kind === "drop-connection") plan.dropAt = num(a) ?? 1;
+    else plan.unknown.push(spec);
+  }
+  return plan;
+}
+
+/** The program name a fault spec matches for this argv. */
+export function faultProgram(argv: readonly string[]): string {
+  const base = (p: string) => p.slice(p.lastIndexOf("/") + 1);
+  const prog = base(argv[0] ?? "");
+  if ((prog === "sh" || prog === "bash") && /\.run$/.test(argv[1] ?? "") && !argv.includes("--apply-patch"))
+    return "nvidia-installer";
+  if (prog === "env") {
+    let i = 1;
+    while (i < argv.length && (argv[i]!.startsWith("-") || argv[i]!.includes("=")))
+      i += argv[i] === "-C" ? 2 : 1;
+    return i < argv.length ? faultProgram(argv.slice(i)) : prog;
+  }
+  return prog;
+}
+
+/** How a program fails when a fault says so: its real-world failure for the common ones. */
+export function injectedFailure(argv: readonly string[]): CmdResult {
+  const prog = faultProgram(argv);
+  if (prog === "apt-get" || prog === "apt") {
+    const update = argv.includes("update");
+    return {
+      stdout: update ? "" : "Reading package lists...\n",
+      stderr: update
+        ? "E: Could not get lock /var/lib/apt/lists/lock. It is held by process 2741 (apt-get)\nE: Unable to lock directory /var/lib/apt/lists/\n"
+        : "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 2741 (apt-get)\nE: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?\n",
+      exitCode: 100,
+    };
+  }
+  if (prog === "nvidia-installer")
+    return {
+      stdout: "",
+      stderr:
+        "\nERROR: An error occurred while performing the step: \"Building kernel modules\". See /var/log/nvidia-installer.log for details.\n\nERROR: Installation has failed.  Please see the file '/var/log/nvidia-installer.log' for details.  You may find suggestions on fixing installation problems in the README available on the Linux driver download page at www.nvidia.com.\n",
+      exitCode: 1,
+    };
+  if (prog === "cargo")
+    return {
+      stdout: "",
+      stderr:
+        "    Updating crates.io index\nwarning: spurious network error (3 tries remaining): [6] Couldn't resolve host name (Could not resolve host: index.crates.io)\nerror: failed to get `ctor` as a dependency of package `vgpu_unlock-rs v2.5.0`\n",
+      exitCode: 101,
+    };
+  if (prog === "git")
+    return {
+      stdout: "",
+      stderr: `fatal: unable to access '${argv.find((a) => /^https?:/.test(a)) ?? "https://github.com/"}': Could not resolve host: github.com\n`,
+      exitCode: 128,
+    };
+  return { stdout: "", stderr: `${prog}: failed (injected by VGPUCTL_SIM_FAULT)\n`, exitCode: 1 };
+}
+
+export class FaultState {
+  private readonly runs = new Map<string, number>();
+  private ops = 0;
+  private wasInProgress = false;
+  private completed = 0;
+
+  constructor(
+    readonly plan: FaultPlan,
+    /** Host operations counter (per process by default; the ssh sim-shell persists it). */
+    private readonly nextOp: () => number = () => ++this.ops,
+  ) {}
+
+  get active(): boolean {
+    const p = this.plan;
+    return p.fail.length > 0 || p.crashAfter !== null || p.crashBefore.length > 0 || p.dropAt !== null;
+  }
+
+  /** Before a program runs: a failure to return instead, "crash", or null to run it. */
+  beforeExec(argv: readonly string[]): CmdResult | "crash" | null {
+    const prog = faultProgram(argv);
+    if (this.plan.crashBefore.includes(prog)) return "crash";
+    const n = (this.runs.get(prog) ?? 0) + 1;
+    this.runs.set(prog, n);
+    if (this.plan.fail.some((f) => f.prog === prog && (f.nth === null || f.nth === n)))
+      return injectedFailure(argv);
+    return null;
+  }
+
+  /** Before any host operation: true when the connection is (now) gone. */
+  dropped(): boolean {
+    if (this.plan.dropAt === null) return false;
+    return this.nextOp() >= this.plan.dropAt;
+  }
+
+  /** After vgpuctl's journal was written: true when the process should die now (crash-after:N). */
+  journalWritten(text: string): boolean {
+    if (this.plan.crashAfter === null) return false;
+    let inProgress = false;
+    try {
+      inProgress = (JSON.parse(text) as { inProgress?: unknown }).inProgress != null;
+    } catch {
+      return false;
+    }
+    const finished = this.wasInProgress && !inProgress;
+    this.wasInProgress = inProgress;
+    if (!finished) return false;
+    this.completed++;
+    return this.completed === this.plan.crashAfter;
+  }
+}
