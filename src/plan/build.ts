@@ -411,7 +411,11 @@ export function buildPlan(entry: HostEntry, input: PlanInput): Plan {
       changes: [
         {
           kind: "command",
-          argv: ["sh", "-c", "curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal"],
+          argv: [
+            "sh",
+            "-c",
+            "curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --no-modify-path",
+          ],
         },
       ],
       reboot: false,
@@ -519,6 +523,8 @@ export function buildPlan(entry: HostEntry, input: PlanInput): Plan {
         changes: [
           { kind: "command", argv: ["rm", "-f", runfile] },
           { kind: "command", argv: ["env", "-C", dir, "sh", d.installer, "--apply-patch", d.patch.path] },
+          // NVIDIA's installer stub exits 0 even when the patch does not apply: prove the patched copy exists.
+          { kind: "command", argv: ["sha256sum", runfile] },
         ],
         reboot: false,
         undo: { description: `remove ${runfile}`, commands: [["rm", "-f", runfile]], regenerate: [] },
@@ -797,7 +803,9 @@ function repositoryStep(
     why: "without a subscription the enterprise repository refuses apt (401); the headers and tools come from pve-no-subscription",
     changes,
     reboot: false,
-    undo: { description: "restore the apt sources", commands: [["apt-get", "update"]], regenerate: [] },
+    // No `apt-get update` here: with the enterprise repository back and no subscription it fails (401),
+    // which must not stop an uninstall; the next apt run refreshes the lists anyway.
+    undo: { description: "restore the apt sources", commands: [], regenerate: [] },
   };
 }
 

@@ -118,6 +118,12 @@ export function seedFreshWorld(): { host: MemoryHost; world: World } {
       if (argv[1] === "disable") for (const u of argv.slice(2)) world.enabled.delete(u);
       return ok();
     })
+    .on("sha256sum", (argv, h) => {
+      const f = h.files.get(argv[1]!);
+      return f
+        ? ok(`${sha256(f.content)}  ${argv[1]}\n`)
+        : fail(`sha256sum: ${argv[1]}: No such file or directory\n`);
+    })
     .on("rm", (argv, h) => {
       const target = argv[argv.length - 1]!;
       for (const p of [...h.files.keys()]) if (p === target || p.startsWith(`${target}/`)) h.files.delete(p);

@@ -1,5 +1,5 @@
 import { simStateDir } from "../../hosts/open.ts";
-import { listScenarios, resetScenario } from "../../hosts/sim/sim-host.ts";
+import { listScenarios, resetScenario, setScenarioFaults } from "../../hosts/sim/sim-host.ts";
 import type { GlobalOptions } from "../context.ts";
 import { table } from "../output.ts";
 import { printJson } from "../with-host.ts";
@@ -33,5 +33,19 @@ export const registerSim: Registrar = (program, ctx) => {
       await resetScenario(simStateDir(ctx.env), name);
       if (g.json) printJson(ctx, { reset: name });
       else ctx.out(`sim:${name} reset to its initial state\n`);
+    });
+
+  sim
+    .command("fault")
+    .description(
+      "make a simulated host misbehave, for trying out failure handling (no SPEC clears the faults)",
+    )
+    .argument("<scenario>", "scenario name")
+    .argument("[spec...]", "fail:PROG[:N] | crash-after:N | crash-before:PROG | drop-connection[:N]")
+    .action(async (name, specs, _opts, cmd) => {
+      const g = cmd.optsWithGlobals() as GlobalOptions;
+      const active = await setScenarioFaults(simStateDir(ctx.env), name, specs);
+      if (g.json) printJson(ctx, { scenario: name, faults: active });
+      else ctx.out(active.length ? `sim:${name} faults: ${active.join(", ")}\n` : `sim:${name}: no faults\n`);
     });
 };
