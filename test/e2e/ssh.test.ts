@@ -137,6 +137,28 @@ describe("SshHost against a real sshd", () => {
     expect(err.hint).toMatch(/sshd/);
   });
 
+  it("without any credentials, an unreachable host is still reported as unreachable", async () => {
+    const port = sshd.port === 1 ? 2 : 1;
+    const bare = {
+      HOME: join(sshd.dir, "empty-home"),
+      USER: sshd.user,
+      VGPUCTL_KNOWN_HOSTS: envFor(sshd).VGPUCTL_KNOWN_HOSTS,
+    };
+    const err = await connectError(bare, port);
+    expect(err.message).toBe(`cannot reach 127.0.0.1:${port}: ECONNREFUSED`);
+  });
+
+  it("without any credentials, a reachable known host says so after checking its key", async () => {
+    const bare = {
+      HOME: join(sshd.dir, "empty-home"),
+      USER: sshd.user,
+      VGPUCTL_KNOWN_HOSTS: envFor(sshd).VGPUCTL_KNOWN_HOSTS,
+    };
+    const err = await connectError(bare);
+    expect(err.message).toMatch(/^no SSH credentials to log in to /);
+    expect(err.hint).toMatch(/ssh-add|VGPUCTL_SSH_IDENTITY/);
+  });
+
   it("reports a rejected key as an authentication failure", async () => {
     const stranger = makeKeyPair(sshd.dir, "stranger");
     const err = await connectError({ ...envFor(sshd), VGPUCTL_SSH_IDENTITY: stranger.path });

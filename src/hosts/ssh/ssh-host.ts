@@ -390,14 +390,14 @@ function openConnection(target: SshTarget & { user: string }, opts: SshConnectOp
   const khPath = knownHostsPath(opts.env);
   const entries = parseKnownHosts(readKnownHosts(khPath));
   const creds = loadCredentials(opts.env, user);
-  if (creds.auth.length === 0) {
-    return Promise.reject(
-      new UserError(
-        `no SSH credentials to log in to ${user}@${where}${creds.tried.length ? ` (${creds.tried.join(", ")})` : ""}`,
-        "start ssh-agent and `ssh-add` your key, or set VGPUCTL_SSH_IDENTITY=/path/to/private_key",
-      ),
-    );
-  }
+  // Without credentials still connect: reachability and the host key are checked (and reported) first.
+  const noCreds =
+    creds.auth.length === 0
+      ? new UserError(
+          `no SSH credentials to log in to ${user}@${where}${creds.tried.length ? ` (${creds.tried.join(", ")})` : ""}`,
+          "start ssh-agent and `ssh-add` your key, or set VGPUCTL_SSH_IDENTITY=/path/to/private_key",
+        )
+      : null;
   // ask first for the key types known_hosts has for this host (as OpenSSH does)
   const prefer = preferredHostKeyAlgorithms(entries, hostname, port).filter(
     (a): a is ServerHostKeyAlgorithm => HOST_KEY_ALGS.includes(a as ServerHostKeyAlgorithm),
@@ -411,7 +411,7 @@ function openConnection(target: SshTarget & { user: string }, opts: SshConnectOp
     username: user,
     readyTimeout: opts.readyTimeoutMs ?? 15_000,
     keepaliveInterval: 15_000,
-    authHandler: creds.auth,
+    authHandler: noCreds ? ["none"] : creds.auth,
     hostVerifier: (key: Buffer) => {
       offered = Buffer.from(key);
       verdict = verifyHostKey(entries, hostname, port, offered);
@@ -438,6 +438,10 @@ function openConnection(target: SshTarget & { user: string }, opts: SshConnectOp
         return;
       }
       if (err.level === "client-authentication") {
+        if (noCreds) {
+          reject(noCreds);
+          return;
+        }
         reject(
           new UserError(
             `ssh authentication as ${user}@${where} failed (tried ${creds.tried.join(", ")})`,
