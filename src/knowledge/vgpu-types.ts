@@ -101,7 +101,7 @@ export function findType(idOrName: string): VgpuType | null {
   return BY_NAME.get(key) ?? BY_NAME.get(key.replace(PREFIX, "")) ?? null;
 }
 
-/** Types offered by one physical board (pgpu id + subsystem; pgpu subsystem "0000" matches any). */
+/** Types offered by one physical board (pgpu id + subsystem; pgpu subsystem "0000" matches any), in ascending type id. */
 export function typesForBoard(deviceId: string, subsystemId?: string | null): VgpuType[] {
   const dev = normalizeDeviceId(deviceId);
   if (!dev) return [];
@@ -121,10 +121,60 @@ export function typesForBoard(deviceId: string, subsystemId?: string | null): Vg
  * their C-series types are not in the data.
  */
 export function typesForGpu(deviceId: string, subsystemDeviceId?: string | null): VgpuType[] {
+  return vgpuBoardFor(deviceId, subsystemDeviceId)?.types ?? [];
+}
+
+/** The board whose vGPU types the host driver registers for a GPU (see vgpuBoardFor). */
+export interface VgpuBoard {
+  /** "native": the GPU's own board; "unlock": the board vgpu_unlock-rs presents it as */
+  via: "native" | "unlock";
+  /** the board's PCI device id, 4 lowercase hex digits ("1e30") */
+  deviceId: string;
+  /**
+   * The subsystem id the driver sees: the one vgpu_unlock-rs forces (Quadro RTX 6000 "12ba" for Turing),
+   * else the GPU's own; null when not given. 4 lowercase hex digits.
+   */
+  subsystemId: string | null;
+  /** the types, in ascending type id (the order of VGPU_TYPES) */
+  types: VgpuType[];
+}
+
+/**
+ * Which board's type table the vGPU host driver uses for a GPU, and its types: a native board's own
+ * (told apart by subsystem where boards share an id), an unlock card's spoof target's (classifyGpu().spoofAs).
+ * null when the GPU gets no types (unsupported, unknown, or a compute-only board whose C types are not in the data).
+ */
+export function vgpuBoardFor(deviceId: string, subsystemDeviceId?: string | null): VgpuBoard | null {
   const c = classifyGpu({ deviceId, subsystemDeviceId: subsystemDeviceId ?? null });
-  if (c.support === "native") return typesForBoard(c.deviceId, subsystemDeviceId);
-  if (c.support === "unlock" && c.spoofAs) {
-    return typesForBoard(c.spoofAs.deviceId, c.spoofAs.subsystemId ?? subsystemDeviceId ?? null);
+  const own = normalizeDeviceId(subsystemDeviceId ?? null);
+  let board: Omit<VgpuBoard, "types"> | null = null;
+  if (c.support === "native") board = { via: "native", deviceId: c.deviceId, subsystemId: own };
+  else if (c.support === "unlock" && c.spoofAs) {
+    const forced = normalizeDeviceId(c.spoofAs.subsystemId);
+    board = { via: "unlock", deviceId: c.spoofAs.deviceId, subsystemId: forced ?? own };
   }
-  return [];
+  if (!board) return null;
+  const types = typesForBoard(board.deviceId, board.subsystemId);
+  return types.length > 0 ? { ...board, types } : null;
+}
+
+/** "7680x4320" → { width: 7680, height: 4320 }; null when the text is not "<width>x<height>". */
+export function parseResolution(text: string): { width: number; height: number } | null {
+  if (typeof text !== "string") return null;
+  const m = /^\s*(\d+)x(\d+)\s*$/i.exec(text);
+  return m ? { width: Number(m[1]), height: Number(m[2]) } : null;
+}
+
+/**
+ * The text the vGPU host driver puts in sysfs `mdev_supported_types/nvidia-N/description`, which
+ * `mdevctl types` prints after "Description:":
+ * "num_heads=4, frl_config=60, framebuffer=1024M, max_resolution=5120x2880, max_instance=24".
+ * framebuffer = the profile size in MiB, frl_config = the frame rate limit in fps, max_instance = the
+ * instances one physical GPU holds. Sources: seed guide lines 308–319 (GRID RTX6000-1Q/2Q/3Q);
+ * openstack/charm-guide doc/source/admin/vgpu.rst (GRID V100 A/B/Q types, driver 510.47.03).
+ */
+export function sysfsDescription(
+  t: Pick<VgpuType, "numHeads" | "frlFps" | "profileMiB" | "maxResolution" | "maxInstances">,
+): string {
+  return `num_heads=${t.numHeads ?? 0}, frl_config=${t.frlFps ?? 0}, framebuffer=${t.profileMiB}M, max_resolution=${t.maxResolution}, max_instance=${t.maxInstances}`;
 }

@@ -3,8 +3,8 @@
  * state. Pure functions; renderers and state transitions share them so outputs stay consistent.
  */
 import { parse, TomlError } from "smol-toml";
+import { type VgpuBoard, type VgpuType, vgpuBoardFor } from "../../knowledge/vgpu-types.ts";
 import type { SimGpu, SimState } from "./state.ts";
-import { findPgpu, type SimPgpu, type SimVgpuType } from "./vgpu-table.ts";
 
 export const UNLOCK_LIB = "target/release/libvgpu_unlock_rs.so";
 
@@ -190,17 +190,8 @@ export function abortedByUnlockConfig(s: SimState, service: "nvidia-vgpud" | "nv
   return preloadOf(s, service) !== null && unlockConfigError(s) !== null;
 }
 
-/** Device ids vgpu_unlock-rs spoofs to the Quadro RTX 6000 (Turing, research/unlock.md §1.8). */
-export function isTuringConsumer(deviceId: string): boolean {
-  const d = Number.parseInt(deviceId, 16);
-  return (
-    (d >= 0x1e02 && d <= 0x1ff9 && d !== 0x1e30 && d !== 0x1eb8 && d !== 0x1e78) ||
-    (d >= 0x2182 && d <= 0x21d1)
-  );
-}
-
 export type VgpuVerdict =
-  | { ok: true; pgpu: SimPgpu; via: "native" | "unlock" }
+  | { ok: true; pgpu: VgpuBoard; via: "native" | "unlock" }
   | {
       ok: false;
       reason:
@@ -214,32 +205,29 @@ export type VgpuVerdict =
         | "not-unlocked";
     };
 
-/** Whether nvidia-vgpud registers vGPU types for this GPU, and which board's table it uses. */
+/**
+ * Whether nvidia-vgpud registers vGPU types for this GPU, and which board's table it uses: the
+ * knowledge base decides (vgpuBoardFor: a native board's own types, an unlock card's spoof target's).
+ */
 export function vgpuVerdict(s: SimState, gpu: SimGpu): VgpuVerdict {
   if (!s.driver || !s.driverLoaded) return { ok: false, reason: "no-driver" };
   if (abortedByUnlockConfig(s, "nvidia-vgpud")) return { ok: false, reason: "vgpud-aborted" };
   if (gpu.driver !== "nvidia") return { ok: false, reason: "not-bound" };
   if (s.driver.kind === "plain") return { ok: false, reason: "not-vgpu-driver" };
   if (s.driver.flavour === "open") return { ok: false, reason: "open-driver" };
-  const dev = Number.parseInt(gpu.deviceId, 16);
-  const native = findPgpu(dev, Number.parseInt(gpu.subsystemDeviceId, 16));
-  if (native) {
-    // Pascal boards were dropped in vGPU 17 (R550).
-    if (gpu.architecture === "Pascal" && driverMajor(s) >= 550)
-      return { ok: false, reason: "branch-dropped" };
-    return { ok: true, pgpu: native, via: "native" };
-  }
-  if (isTuringConsumer(gpu.deviceId)) {
-    // nvidia-vgpud registers the types: its preload decides (nvidia-vgpu-mgr's matters at VM start).
-    if (!unlockActiveIn(s, "nvidia-vgpud") || !s.driver.patched) return { ok: false, reason: "not-unlocked" };
-    const target = findPgpu(0x1e30, 0x12ba);
-    return target ? { ok: true, pgpu: target, via: "unlock" } : { ok: false, reason: "unsupported" };
-  }
-  return { ok: false, reason: "unsupported" };
+  const board = vgpuBoardFor(gpu.deviceId, gpu.subsystemDeviceId);
+  if (!board) return { ok: false, reason: "unsupported" };
+  // Pascal was dropped in vGPU 17 (R550): neither its boards nor unlocked Pascal cards get types.
+  if (gpu.architecture === "Pascal" && driverMajor(s) >= 550) return { ok: false, reason: "branch-dropped" };
+  if (board.via === "native") return { ok: true, pgpu: board, via: "native" };
+  // nvidia-vgpud registers the types: its preload decides (nvidia-vgpu-mgr's matters at VM start).
+  if (!unlockActiveIn(s, "nvidia-vgpud") || !s.driver.patched) return { ok: false, reason: "not-unlocked" };
+  return { ok: true, pgpu: board, via: "unlock" };
 }
 
 export interface OfferedType {
-  type: SimVgpuType;
+  type: VgpuType;
+  /** "nvidia-259" */
   mdevType: string;
   available: number;
 }
@@ -250,7 +238,7 @@ export function offeredTypes(s: SimState, gpu: SimGpu): OfferedType[] {
   if (!v.ok || gpu.sriov) return []; // SR-IOV boards offer their types on the virtual functions
   const active = s.mdevs.filter((m) => m.parent === gpu.address);
   return v.pgpu.types.map((t) => {
-    const mdevType = `nvidia-${t.id}`;
+    const mdevType = t.type;
     const sameType = active.filter((m) => m.type === mdevType).length;
     // Classic homogeneous rule: once a vGPU exists, other types offer 0 instances.
     const available = active.length > sameType ? 0 : Math.max(0, t.maxInstances - sameType);
@@ -272,7 +260,7 @@ export function virtualFunctions(gpu: SimGpu): string[] {
 }
 
 /** vGPU types a virtual function of an SR-IOV GPU can create (nvidia/creatable_vgpu_types), [] when none. */
-export function vfCreatableTypes(s: SimState, gpu: SimGpu, vf: string): SimVgpuType[] {
+export function vfCreatableTypes(s: SimState, gpu: SimGpu, vf: string): VgpuType[] {
   const v = vgpuVerdict(s, gpu);
   if (!v.ok || !virtualFunctions(gpu).includes(vf)) return [];
   const used = s.mdevs.find((m) => m.parent === vf);

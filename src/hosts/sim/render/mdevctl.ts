@@ -1,7 +1,7 @@
 /** `mdevctl types`, `mdevctl list`, `mdevctl list --dumpjson` (mdevctl 0.81 / 1.x share the layout). */
+import { sysfsDescription } from "../../../knowledge/vgpu-types.ts";
 import { offeredTypes } from "../logic.ts";
 import type { SimState } from "../state.ts";
-import { typeDescription } from "../vgpu-table.ts";
 
 export function renderMdevctlTypes(s: SimState): string {
   let out = "";
@@ -14,7 +14,7 @@ export function renderMdevctlTypes(s: SimState): string {
       out += `    Available instances: ${t.available}\n`;
       out += "    Device API: vfio-pci\n";
       out += `    Name: ${t.type.name}\n`;
-      out += `    Description: ${typeDescription(t.type)}\n`;
+      out += `    Description: ${sysfsDescription(t.type)}\n`;
     }
   }
   return out;

@@ -1,7 +1,7 @@
 /** `lspci -Dnnk` and the sysfs PCI tree /sys/bus/pci/devices/<addr>/… */
+import { sysfsDescription } from "../../../knowledge/vgpu-types.ts";
 import { offeredTypes, vfCreatableTypes, virtualFunctions } from "../logic.ts";
 import type { SimGpu, SimPciFunction, SimState } from "../state.ts";
-import { typeDescription } from "../vgpu-table.ts";
 
 /** Every PCI function of the host, GPUs expanded into their functions, sorted by address. */
 export function allPciFunctions(s: SimState): SimPciFunction[] {
@@ -134,7 +134,7 @@ export function readSysPci(s: SimState, path: string): string | null {
       case "name":
         return `${t.type.name}\n`;
       case "description":
-        return `${typeDescription(t.type)}\n`;
+        return `${sysfsDescription(t.type)}\n`;
       case "available_instances":
         return `${t.available}\n`;
       case "device_api":

@@ -1,4 +1,6 @@
 /** `systemctl is-active`, `journalctl -u nvidia-vgpud/nvidia-vgpu-mgr`. */
+
+import { parseResolution } from "../../../knowledge/vgpu-types.ts";
 import {
   abortedByUnlockConfig,
   pveMajor,
@@ -10,7 +12,6 @@ import {
   vgpuVerdict,
 } from "../logic.ts";
 import type { SimState } from "../state.ts";
-import { findSimType } from "../vgpu-table.ts";
 import type { CmdResult } from "./types.ts";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -47,6 +48,11 @@ function journalHeader(s: SimState): string {
 
 function hx(n: number): string {
   return `0x${n.toString(16)}`;
+}
+
+/** "12ba" / "012b" (hex text) → "0x12ba" / "0x12b", as vgpud prints ids */
+function hxs(hex: string): string {
+  return hx(Number.parseInt(hex, 16));
 }
 
 export function renderJournal(s: SimState, unit: string): CmdResult {
@@ -107,23 +113,25 @@ export function renderJournal(s: SimState, unit: string): CmdResult {
       log(21, "Physical GPU:");
       log(21, `PciID: 0x0000 / 0x${bus.toString(16).padStart(4, "0")} / 0x0000 / 0x0000`);
       log(21, "Size: 52\nVersion 1");
-      const sub = v.pgpu.subsystemId || Number.parseInt(g.subsystemDeviceId, 16);
-      log(21, `DevID: 0x10de / ${hx(v.pgpu.deviceId)} / 0x10de / ${hx(sub)}`);
+      log(
+        21,
+        `DevID: 0x10de / ${hxs(v.pgpu.deviceId)} / 0x10de / ${hxs(v.pgpu.subsystemId ?? g.subsystemDeviceId)}`,
+      );
       log(21, `Supported vGPUs count: ${v.pgpu.types.length}`);
       log(21, "");
       for (const t of v.pgpu.types) log(21, `Supported VGPU ${hx(t.id)}: max ${t.maxInstances}`);
       log(21, "");
       for (const t of v.pgpu.types) {
-        const full = findSimType(t.id)!;
+        const res = parseResolution(t.maxResolution);
         log(21, `VGPU Type ${hx(t.id)}: ${t.name} Class: ${t.vgpuClass}`);
-        log(21, `DevId: 0x10de / ${hx(v.pgpu.deviceId)} / 0x10de / ${hx(full.vdevSubsys)}`);
-        log(21, `Framebuffer: ${hx(t.framebuffer)}`);
-        log(21, `Framebuffer reservation: ${hx(t.fbReservation)}`);
-        log(21, `FRL configuration: ${hx(t.frl)}`);
+        log(21, `DevId: 0x10de / ${hxs(t.vdevId)} / 0x10de / ${hxs(t.vdevSubsystemId)}`);
+        log(21, `Framebuffer: ${hx(t.framebufferBytes ?? 0)}`);
+        log(21, `Framebuffer reservation: ${hx(t.reservationBytes ?? 0)}`);
+        log(21, `FRL configuration: ${hx(t.frlFps ?? 0)}`);
         log(21, `Number of Displays: ${t.numHeads}`);
         log(21, `Max pixels: ${t.maxPixels}`);
-        log(21, `Display: width ${t.maxResX}, height ${t.maxResY}`);
-        log(21, `License: ${t.license}`);
+        log(21, `Display: width ${res?.width}, height ${res?.height}`);
+        log(21, `License: ${t.licenses.join(";")}`);
       }
     });
     if (failed && !s.gpus.some((g) => vgpuVerdict(s, g).ok)) {
