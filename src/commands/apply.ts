@@ -1,13 +1,19 @@
 /**
  * `vgpuctl apply -f vgpu.yaml [--reboot]`: plan, refuse on blockers, run the steps through the
  * host (journal, backups, lock), reboot once when asked, verify. Hosts run in parallel.
+ *
+ * With several hosts (or a confirmation to ask) every host is planned first: when one of them is
+ * blocked or cannot be reached, nothing is changed on any host. Then the hosts are applied in
+ * parallel, each independently: one failing does not stop (nor hide) the others.
  */
 
 import type { Faults } from "../apply/executor.ts";
-import { type ApplyResult, applyHost, planHost } from "../apply/run.ts";
+import { type ApplyResult, applyHost, BlockedError, planHost, type RunDeps } from "../apply/run.ts";
 import { runChecks } from "../checks/index.ts";
 import type { HostEntry } from "../desired/schema.ts";
-import type { Plan } from "../plan/types.ts";
+import { formatCommand } from "../hosts/capture.ts";
+import type { Host } from "../hosts/host.ts";
+import type { Blocker, Plan } from "../plan/types.ts";
 import { type DesiredDeps, gatherForPlan, loadDesired, selectEntries } from "./plan.ts";
 
 export interface ApplyOptions {
@@ -18,59 +24,172 @@ export interface ApplyOptions {
   faults?: Faults;
 }
 
+export interface HostPlanForConfirm {
+  host: string;
+  spec: string;
+  plan: Plan;
+}
+
 export interface ApplyCommandDeps extends DesiredDeps {
-  /** Asked once per host with its plan before anything changes; false = skip the host. */
-  confirm?: (host: string, plan: Plan) => Promise<boolean>;
+  /**
+   * Asked once, with the plans of every host that has something to do, before anything changes;
+   * false = change nothing.
+   */
+  confirm?: (plans: HostPlanForConfirm[]) => Promise<boolean>;
   log?: (host: string, line: string) => void;
 }
 
-export async function runApply(opts: ApplyOptions, deps: ApplyCommandDeps): Promise<ApplyResult[]> {
+export type ApplyOutcome =
+  /** The apply ran (it may have stopped before the reboot: see result.next). */
+  | { kind: "done"; spec: string; host: string; result: ApplyResult }
+  /** The plan cannot fix these: nothing was changed on this host. */
+  | { kind: "blocked"; spec: string; host: string; blockers: Blocker[] }
+  /** Not applied: not confirmed, or another host of the file is blocked / unreachable. */
+  | { kind: "held"; spec: string; host: string; reason: string }
+  /** The apply (or reaching the host) failed; what was done is in the host's journal. */
+  | { kind: "failed"; spec: string; host: string; error: Error };
+
+export async function runApply(opts: ApplyOptions, deps: ApplyCommandDeps): Promise<ApplyOutcome[]> {
   const desired = await loadDesired(opts.file, deps.cwd);
   const entries = selectEntries(desired, opts.hostSpec);
-  return Promise.all(entries.map((entry) => applyOne(entry, opts, deps)));
-}
-
-async function applyOne(entry: HostEntry, opts: ApplyOptions, deps: ApplyCommandDeps): Promise<ApplyResult> {
-  const host = await deps.openHost(entry.host);
+  const opened = await Promise.allSettled(entries.map((e) => deps.openHost(e.host)));
+  const slots = entries.map((entry, i) => {
+    const o = opened[i]!;
+    return o.status === "fulfilled"
+      ? { entry, host: o.value as Host | null, error: null }
+      : { entry, host: null, error: o.reason as Error };
+  });
+  const runDeps = (host: Host): RunDeps => ({
+    host,
+    gather: gatherForPlan,
+    faults: opts.faults,
+    lock: { breakLock: opts.breakLock },
+    doctor: (f) => runChecks(f),
+    log: deps.log ? (l: string) => deps.log!(host.name, l) : undefined,
+  });
   try {
-    const runDeps = {
-      host,
-      gather: gatherForPlan,
-      faults: opts.faults,
-      lock: { breakLock: opts.breakLock },
-      doctor: (f: Parameters<typeof runChecks>[0]) => runChecks(f),
-      log: deps.log ? (l: string) => deps.log!(host.name, l) : undefined,
-    };
-    if (deps.confirm) {
-      const { plan } = await planHost(entry, runDeps);
-      if (plan.blockers.length === 0 && plan.steps.length > 0 && !(await deps.confirm(host.name, plan)))
-        return {
-          host: plan.host,
-          applied: [],
-          reboots: 0,
-          rebooted: false,
-          verified: false,
-          verification: null,
-          plan,
-          next: "not confirmed",
-        };
+    // Phase 1: plan every host first when there are several (or a question to ask).
+    if (slots.length > 1 || deps.confirm) {
+      const planned = await Promise.allSettled(
+        slots.map((s) => (s.host ? planHost(s.entry, runDeps(s.host)) : Promise.reject(s.error))),
+      );
+      const early: Array<ApplyOutcome | null> = planned.map((p, i) => {
+        const s = slots[i]!;
+        const name = s.host?.name ?? s.entry.host;
+        if (p.status === "rejected")
+          return { kind: "failed", spec: s.entry.host, host: name, error: p.reason as Error };
+        if (p.value.plan.blockers.length > 0)
+          return {
+            kind: "blocked",
+            spec: s.entry.host,
+            host: p.value.plan.host,
+            blockers: p.value.plan.blockers,
+          };
+        return null;
+      });
+      const stopped = early.filter((o): o is ApplyOutcome => o !== null);
+      if (stopped.length > 0) {
+        const names = stopped.map((o) => o.host).join(", ");
+        return early.map((o, i) => {
+          if (o) return o;
+          const s = slots[i]!;
+          return {
+            kind: "held",
+            spec: s.entry.host,
+            host: s.host?.name ?? s.entry.host,
+            reason: `nothing changed: ${names} cannot be applied (see above), so no host of ${opts.file} was touched; to apply this host alone: ${formatCommand(["vgpuctl", "apply", "-f", opts.file, "--host", s.entry.host])}`,
+          };
+        });
+      }
+      if (deps.confirm) {
+        const withSteps = planned.flatMap((p, i) =>
+          p.status === "fulfilled" && p.value.plan.steps.length > 0
+            ? [{ host: p.value.plan.host, spec: slots[i]!.entry.host, plan: p.value.plan }]
+            : [],
+        );
+        if (withSteps.length > 0 && !(await deps.confirm(withSteps)))
+          return slots.map((s) => ({
+            kind: "held",
+            spec: s.entry.host,
+            host: s.host?.name ?? s.entry.host,
+            reason: "not confirmed: nothing changed",
+          }));
+      }
     }
-    return await applyHost(entry, runDeps, { reboot: opts.reboot });
+    // Phase 2: apply every host in parallel, each on its own.
+    const applied = await Promise.allSettled(
+      slots.map((s) =>
+        s.host ? applyHost(s.entry, runDeps(s.host), { reboot: opts.reboot }) : Promise.reject(s.error),
+      ),
+    );
+    return applied.map((a, i): ApplyOutcome => {
+      const s = slots[i]!;
+      const name = s.host?.name ?? s.entry.host;
+      if (a.status === "fulfilled")
+        return {
+          kind: "done",
+          spec: s.entry.host,
+          host: a.value.host,
+          result: withNext(a.value, s.entry, opts),
+        };
+      if (a.reason instanceof BlockedError)
+        return { kind: "blocked", spec: s.entry.host, host: a.reason.host, blockers: a.reason.blockers };
+      return { kind: "failed", spec: s.entry.host, host: name, error: a.reason as Error };
+    });
   } finally {
-    await host.close();
+    await Promise.allSettled(slots.map((s) => s.host?.close()));
   }
 }
 
+/** "What to run next" with the exact command lines for this file and host. */
+function withNext(r: ApplyResult, entry: HostEntry, opts: ApplyOptions): ApplyResult {
+  const apply = (...extra: string[]) =>
+    `\`${formatCommand(["vgpuctl", "apply", "-f", opts.file, "--host", entry.host, ...extra])}\``;
+  if (r.reboots > 0 && !r.rebooted)
+    return {
+      ...r,
+      next: `reboot ${r.host} to finish: run ${apply("--yes", "--reboot")} (it reboots the host, waits for it and verifies), or reboot it yourself and then run ${apply("--yes")} to verify`,
+    };
+  if (!r.verified && r.next)
+    return { ...r, next: `run \`${formatCommand(["vgpuctl", "doctor", "--host", entry.host])}\` to see why` };
+  return r;
+}
+
 /** DESIGN.md `vgpuctl apply --json`: { host, applied, reboots, verified } (+ details). */
-export function applyJson(r: ApplyResult) {
-  return {
-    host: r.host,
-    applied: r.applied,
-    reboots: r.reboots,
-    verified: r.verified,
-    rebooted: r.rebooted,
-    gpus: r.verification?.gpus ?? [],
-    problems: r.verification?.problems ?? [],
-    next: r.next,
-  };
+export function applyJson(o: ApplyOutcome) {
+  switch (o.kind) {
+    case "done": {
+      const r = o.result;
+      return {
+        host: r.host,
+        applied: r.applied,
+        reboots: r.reboots,
+        verified: r.verified,
+        rebooted: r.rebooted,
+        gpus: r.verification?.gpus ?? [],
+        problems: r.verification?.problems ?? [],
+        next: r.next,
+      };
+    }
+    case "blocked":
+      return {
+        host: o.host,
+        applied: [],
+        reboots: 0,
+        verified: false,
+        blockers: o.blockers,
+        next: "fix the blockers, then run apply again (nothing was changed)",
+      };
+    case "held":
+      return { host: o.host, applied: [], reboots: 0, verified: false, next: o.reason };
+    case "failed":
+      return {
+        host: o.host,
+        applied: [],
+        reboots: 0,
+        verified: false,
+        error: o.error.message,
+        next: (o.error as { hint?: string }).hint ?? null,
+      };
+  }
 }

@@ -5,30 +5,42 @@
 import { deriveBootloader, deriveDriver, deriveIommu, nvidiaGpuFunctions } from "../facts/derive.ts";
 import { parseFacts } from "../facts/index.ts";
 import type { Facts } from "../facts/types.ts";
+import { formatCommand } from "../hosts/capture.ts";
 import { GATHER_SPEC } from "../hosts/gather-spec.ts";
 import type { Host } from "../hosts/host.ts";
 import { compatibleReleases } from "../knowledge/drivers.ts";
 import { classifyGpu } from "../knowledge/gpus.ts";
 import { typesForGpu } from "../knowledge/vgpu-types.ts";
 
-export async function runInit(deps: { host: Host }): Promise<{ yaml: string; facts: Facts }> {
+export interface InitOptions {
+  /** `$schema=` reference for editors (path relative to the written file, or a URL); default "schema.json" */
+  schema?: string;
+  /** The file name the user will pass to `plan -f` (default vgpu.yaml) */
+  file?: string;
+}
+
+export async function runInit(
+  deps: { host: Host },
+  opts: InitOptions = {},
+): Promise<{ yaml: string; facts: Facts }> {
   const capture = await deps.host.capture(GATHER_SPEC);
   const facts = parseFacts(capture);
-  return { yaml: buildInitYaml(facts, deps.host.spec), facts };
+  return { yaml: buildInitYaml(facts, deps.host.spec, opts), facts };
 }
 
 const q = (s: string) => JSON.stringify(s);
 
-export function buildInitYaml(f: Facts, spec: string): string {
+export function buildInitYaml(f: Facts, spec: string, opts: InitOptions = {}): string {
   const L: string[] = [];
   const kernel = f.uname?.release ?? f.pve?.runningKernel ?? null;
   const iommu = deriveIommu(f);
   const driver = deriveDriver(f);
-  L.push("# yaml-language-server: $schema=schema.json");
+  L.push(`# yaml-language-server: $schema=${opts.schema ?? "schema.json"}`);
   L.push(
     `# Desired state for vgpuctl, written by \`vgpuctl init\` from ${spec} on ${f.capturedAt.slice(0, 10)}.`,
   );
-  L.push("# Review it, then: vgpuctl plan -f vgpu.yaml   and   vgpuctl apply -f vgpu.yaml --reboot");
+  const file = formatCommand([opts.file ?? "vgpu.yaml"]);
+  L.push(`# Review it, then: vgpuctl plan -f ${file}   and   vgpuctl apply -f ${file} --reboot`);
   L.push("hosts:");
   L.push(`  - host: ${q(spec)}`);
   L.push(

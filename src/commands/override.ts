@@ -12,7 +12,10 @@ import { makeMdevType } from "../facts/nvidia/mdevctl.ts";
 import { parseVmConfig } from "../facts/system/qemu-server.ts";
 import type { MdevType, OverrideSection } from "../facts/types.ts";
 import {
+  closestName,
+  isOverrideKey,
   normalizeTargetKey,
+  OVERRIDE_KEY_NAMES,
   OVERRIDE_PATH,
   type OverrideChanges,
   type OverrideIssue,
@@ -311,7 +314,23 @@ export async function runOverrideUnset(
       notes: [...info.notes, `${OVERRIDE_PATH} does not exist: nothing to remove`],
     };
   }
-  const keys = o.keys && o.keys.length > 0 ? o.keys : undefined;
+  const keys = o.keys && o.keys.length > 0 ? o.keys.map((k) => k.trim()) : undefined;
+  if (keys) {
+    const section = readOverrideFile(before).sections.find(
+      (x) => x.kind === info.target.kind && x.key === info.target.key,
+    );
+    for (const k of keys) {
+      if (section && k in section.values) continue;
+      if (!isOverrideKey(k)) {
+        const near = closestName(k, OVERRIDE_KEY_NAMES);
+        throw new UserError(
+          `${JSON.stringify(k)} is not a profile_override.toml key${near ? ` (did you mean ${near}?)` : ""} and [${info.target.kind}.${info.target.key}] does not set it; nothing was written`,
+          `known keys: ${OVERRIDE_KEY_NAMES.join(", ")}`,
+        );
+      }
+      info.notes.push(`[${info.target.kind}.${info.target.key}] does not set ${k}`);
+    }
+  }
   const edit = unsetOverride(before, info.target, keys);
   return finish(host, before, edit, info, Boolean(o.dryRun), o.now);
 }

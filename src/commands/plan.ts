@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { type Gathered, planHost } from "../apply/run.ts";
+import { runChecks } from "../checks/index.ts";
 import { parseDesired } from "../desired/parse.ts";
 import type { Desired, HostEntry } from "../desired/schema.ts";
 import { parseFacts } from "../facts/index.ts";
@@ -83,23 +84,35 @@ export interface HostPlan {
   plan: Plan;
 }
 
-/** Plan every selected host in parallel. */
+export interface HostPlanError {
+  host: string;
+  spec: string;
+  error: Error;
+}
+
+/** Plan every selected host in parallel; a host that cannot be planned does not hide the others. */
 export async function runPlan(
   opts: { file: string; hostSpec: string | null },
   deps: DesiredDeps,
-): Promise<HostPlan[]> {
+): Promise<Array<HostPlan | HostPlanError>> {
   const desired = await loadDesired(opts.file, deps.cwd);
   const entries = selectEntries(desired, opts.hostSpec);
-  return Promise.all(
+  const settled = await Promise.allSettled(
     entries.map(async (entry) => {
       const host = await deps.openHost(entry.host);
       try {
-        const { plan } = await planHost(entry, { host, gather: gatherForPlan });
+        // The same doctor-derived blockers apply uses: plan shows exactly what apply would do or refuse.
+        const { plan } = await planHost(entry, { host, gather: gatherForPlan, doctor: (f) => runChecks(f) });
         return { host: plan.host, spec: entry.host, plan };
       } finally {
         await host.close();
       }
     }),
+  );
+  return settled.map((s, i) =>
+    s.status === "fulfilled"
+      ? s.value
+      : { host: entries[i]!.host, spec: entries[i]!.host, error: s.reason as Error },
   );
 }
 

@@ -47,3 +47,83 @@ export async function runUninstall(
     { reboot: opts.reboot },
   );
 }
+
+export type UninstallOutcome =
+  | { kind: "done"; spec: string; host: string; result: UninstallResult }
+  | { kind: "held"; spec: string; host: string; reason: string }
+  | { kind: "failed"; spec: string; host: string; error: Error };
+
+/**
+ * Uninstall on several hosts (the hosts of a vgpu.yaml, or one --host) in parallel. With a question to
+ * ask, every host's undo plan is shown first and one answer covers them all.
+ */
+export async function runUninstallHosts(
+  specs: string[],
+  opts: UninstallOptions,
+  deps: {
+    openHost: (spec: string) => Promise<Host>;
+    confirm?: (plans: Array<{ host: string; plan: Plan }>) => Promise<boolean>;
+    log?: (host: string, line: string) => void;
+  },
+): Promise<UninstallOutcome[]> {
+  const opened = await Promise.allSettled(specs.map((s) => deps.openHost(s)));
+  const hosts = opened.map((o) => (o.status === "fulfilled" ? o.value : null));
+  const failed = (i: number, e: unknown): UninstallOutcome => ({
+    kind: "failed",
+    spec: specs[i]!,
+    host: hosts[i]?.name ?? specs[i]!,
+    error: e as Error,
+  });
+  try {
+    if (deps.confirm && !opts.dryRun) {
+      const dry = await Promise.allSettled(
+        opened.map((o) =>
+          o.status === "fulfilled"
+            ? runUninstall({ ...opts, dryRun: true }, { host: o.value })
+            : Promise.reject(o.reason),
+        ),
+      );
+      const bad = dry.flatMap((d, i) => (d.status === "rejected" ? [failed(i, d.reason)] : []));
+      if (bad.length > 0)
+        return dry.map((d, i) =>
+          d.status === "rejected"
+            ? failed(i, d.reason)
+            : {
+                kind: "held",
+                spec: specs[i]!,
+                host: d.value.host,
+                reason: "nothing undone: another host failed",
+              },
+        );
+      const withSteps = dry.flatMap((d) =>
+        d.status === "fulfilled" && d.value.plan.steps.length > 0
+          ? [{ host: d.value.host, plan: d.value.plan }]
+          : [],
+      );
+      if (withSteps.length > 0 && !(await deps.confirm(withSteps)))
+        return dry.map((d, i) => ({
+          kind: "held",
+          spec: specs[i]!,
+          host: d.status === "fulfilled" ? d.value.host : specs[i]!,
+          reason: "not confirmed: nothing undone",
+        }));
+    }
+    const done = await Promise.allSettled(
+      opened.map((o) =>
+        o.status === "fulfilled"
+          ? runUninstall(opts, {
+              host: o.value,
+              log: deps.log ? (l) => deps.log!(o.value.name, l) : undefined,
+            })
+          : Promise.reject(o.reason),
+      ),
+    );
+    return done.map((d, i) =>
+      d.status === "fulfilled"
+        ? { kind: "done", spec: specs[i]!, host: d.value.host, result: d.value }
+        : failed(i, d.reason),
+    );
+  } finally {
+    await Promise.allSettled(hosts.map((h) => h?.close()));
+  }
+}

@@ -20,10 +20,12 @@ import {
   checkResolution,
   type DetachPlan,
   effectiveVramMiB,
+  markPendingDeletes,
   mergeHostpci,
   type PlaceGpu,
   type PlacementModel,
   PlacementRefusal,
+  pendingDeletes,
   planAttach,
   planDetach,
   resolveType,
@@ -47,6 +49,8 @@ export interface VmListEntry {
     gpu: string | null;
     mapping: string | null;
     pending: boolean;
+    /** a pending `delete:` removes it at the VM's next start */
+    pendingRemoval: boolean;
     /** VRAM after overrides, MiB */
     vramMiB: number | null;
     /** the override section that sets it, e.g. "[vm.100]" */
@@ -69,7 +73,20 @@ export interface VmListReport {
 
 export async function loadPlacement(host: Host): Promise<{ model: PlacementModel; facts: Facts }> {
   const { report, facts } = await runInspect({}, { host });
-  return { model: buildPlacementModel(report, facts), facts };
+  const model = buildPlacementModel(report, facts);
+  // The facts keep [PENDING] hostpci values but not its `delete:` line: read it for VMs whose
+  // vGPU removal may be pending (running VMs with hostpci entries).
+  for (const vm of model.vms) {
+    if (vm.running === false || vm.hostpci.length === 0) continue;
+    let text: string | null = null;
+    try {
+      text = await host.readFile(`/etc/pve/qemu-server/${vm.vmid}.conf`);
+    } catch {
+      text = null;
+    }
+    if (text) markPendingDeletes(vm, pendingDeletes(text));
+  }
+  return { model, facts };
 }
 
 export function buildVmList(model: PlacementModel): VmListReport {
@@ -97,6 +114,7 @@ export function buildVmList(model: PlacementModel): VmListReport {
         gpu: gpu?.address ?? h.address,
         mapping: h.mapping,
         pending: h.pending,
+        pendingRemoval: h.pendingDelete === true,
         vramMiB: v.mib,
         vramFrom: v.from,
       });
@@ -334,18 +352,36 @@ export async function runVmAttachApi(
       `attach through the API, then: vgpuctl override set --host ssh://root@NODE --vm ${vmid} --vram …`,
     );
   }
+  if (o.fingerprint !== undefined && o.caFile !== undefined)
+    throw new UserError(
+      "give either --fingerprint or --ca, not both",
+      "--ca verifies against the cluster CA; --fingerprint pins one node's certificate",
+    );
   if (o.mapping === undefined && o.gpu === undefined)
     throw new UserError("with --api give --mapping ID (cluster resource mapping) or --gpu ADDR");
-  const readLocal = deps.readLocalFile ?? ((p: string) => readFile(p, "utf8"));
+  const readFileOf = deps.readLocalFile ?? ((p: string) => readFile(p, "utf8"));
+  const readLocal = async (p: string, what: string): Promise<string> => {
+    try {
+      return await readFileOf(p);
+    } catch (e) {
+      const code = (e as { code?: string })?.code;
+      throw new UserError(
+        `cannot read the ${what} ${p}${code ? ` (${code})` : ""}; nothing was sent`,
+        what === "token file"
+          ? "create it with one line user@realm!tokenid=secret (pveum user token add root@pam vgpuctl), readable only by you"
+          : "copy /etc/pve/pve-root-ca.pem from a cluster node, or pin the certificate with --fingerprint",
+      );
+    }
+  };
   const client =
     deps.client ??
     createPveClient({
       baseUrl: o.api,
-      token: parseTokenFile(await readLocal(o.tokenFile)),
+      token: parseTokenFile(await readLocal(o.tokenFile, "token file")),
       tls: o.fingerprint
         ? { fingerprint: o.fingerprint }
         : o.caFile
-          ? { ca: await readLocal(o.caFile) }
+          ? { ca: await readLocal(o.caFile, "CA file") }
           : undefined,
     });
   try {
@@ -447,13 +483,18 @@ export async function runVmAttachApi(
       gpu: plan.gpu,
       mapping: plan.mapping,
       pending: plan.pending,
-      command: `PUT /nodes/${node}/qemu/${vmid}/config ${plan.key}=${plan.value}`,
+      command: `POST /nodes/${node}/qemu/${vmid}/config ${plan.key}=${plan.value}`,
       override: null,
       notes: plan.notes,
       dryRun: Boolean(o.dryRun),
       message: attachMessage(plan),
     };
-    if (!o.dryRun) await client.setVmConfig(node, vmid, { [plan.key]: plan.value }, cfg.digest);
+    if (!o.dryRun) {
+      // the asynchronous config API: a failing worker task is reported with its log
+      const task = await client.updateVmConfig(node, vmid, { [plan.key]: plan.value }, cfg.digest);
+      if (task?.exitstatus && task.exitstatus !== "OK")
+        result.notes.push(`Proxmox VE task ${task.upid}: ${task.exitstatus}`);
+    }
     return result;
   } finally {
     if (!deps.client) await client.close();

@@ -248,8 +248,10 @@ export function planAttach(model: PlacementModel, req: AttachRequest): AttachPla
   if (existing) {
     throw new PlacementRefusal(
       "vm-has-vgpu",
-      `VM ${vm.vmid} already has a vGPU: hostpci${existing.index}: ${existing.raw}${existing.pending ? " (pending)" : ""}`,
-      `detach it first: vgpuctl vm detach ${vm.vmid} --index ${existing.index}`,
+      `VM ${vm.vmid} already has a vGPU: hostpci${existing.index}: ${existing.raw}${existing.pendingDelete ? " (removal pending until the VM restarts)" : existing.pending ? " (pending)" : ""}`,
+      existing.pendingDelete
+        ? `restart VM ${vm.vmid} so the pending removal takes effect, then attach`
+        : `detach it first: vgpuctl vm detach ${vm.vmid} --index ${existing.index}`,
     );
   }
   let index: number;
@@ -440,7 +442,7 @@ export interface DetachPlan {
 /** Which hostpci entries `vm detach` removes; refuses when there is no vGPU to remove. */
 export function planDetach(model: PlacementModel, vmid: number, index?: number): DetachPlan {
   const vm = findVm(model, vmid);
-  const vgpus = vm.hostpci.filter((h) => h.mdev !== null);
+  const vgpus = vm.hostpci.filter((h) => h.mdev !== null && !h.pendingDelete);
   let chosen = vgpus;
   if (index !== undefined) {
     const h = vm.hostpci.find((x) => x.index === index);
@@ -449,6 +451,13 @@ export function planDetach(model: PlacementModel, vmid: number, index?: number):
         "no-vgpu",
         `VM ${vmid} has no hostpci${index}`,
         vgpus.length > 0 ? `its vGPUs: ${vgpus.map((v) => `hostpci${v.index}`).join(", ")}` : undefined,
+      );
+    }
+    if (h.pendingDelete) {
+      throw new PlacementRefusal(
+        "no-vgpu",
+        `hostpci${index} of VM ${vmid} is already removed as a pending change; it goes at the VM's next start`,
+        `restart VM ${vmid} (qm reboot ${vmid}) to apply it`,
       );
     }
     if (h.mdev === null) {
@@ -460,7 +469,16 @@ export function planDetach(model: PlacementModel, vmid: number, index?: number):
     }
     chosen = [h];
   }
-  if (chosen.length === 0) throw new PlacementRefusal("no-vgpu", `VM ${vmid} has no vGPU to detach`);
+  if (chosen.length === 0) {
+    const going = vm.hostpci.filter((h) => h.mdev !== null && h.pendingDelete);
+    throw new PlacementRefusal(
+      "no-vgpu",
+      going.length > 0
+        ? `VM ${vmid} has no vGPU to detach: ${going.map((h) => `hostpci${h.index}`).join(", ")} already removed as a pending change (applied at the VM's next start)`
+        : `VM ${vmid} has no vGPU to detach`,
+      going.length > 0 ? `restart VM ${vmid} (qm reboot ${vmid}) to apply it` : undefined,
+    );
+  }
   return {
     vmid,
     keys: chosen.map((h) => `hostpci${h.index}`),

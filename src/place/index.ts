@@ -20,6 +20,7 @@ export {
   effectiveVramMiB,
   type GpuUser,
   isQ35,
+  markPendingDeletes,
   mergeHostpci,
   type PlaceGpu,
   type PlaceHostpci,
@@ -27,8 +28,10 @@ export {
   type PlacementModel,
   type PlaceType,
   type PlaceVm,
+  pendingDeletes,
   typeMiB,
   usersOf,
+  vgpuBudgetMiB,
 } from "./model.ts";
 export {
   GUEST_OSES,

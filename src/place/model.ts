@@ -37,7 +37,12 @@ export interface PlaceMdev {
 export interface PlaceGpu {
   address: string;
   name: string;
-  /** physical VRAM, MiB (null = unknown) */
+  /**
+   * VRAM the vGPUs of this GPU can share, MiB (null = unknown): nvidia-smi's total, or — on boards
+   * with native vGPU support, where nvidia-smi reports a little less than the nominal size the
+   * profiles divide (Tesla P4: 7680 MiB, yet 1 × P4-8Q or 2 × P4-4Q) — the driver's own budget.
+   * See vgpuBudgetMiB.
+   */
   vramMiB: number | null;
   /** functions offering the types (the GPU itself, or its SR-IOV virtual functions) */
   parents: string[];
@@ -55,6 +60,8 @@ export interface PlaceHostpci {
   pcie: boolean;
   /** only in the [PENDING] section (applied at the next VM start) */
   pending: boolean;
+  /** listed in the [PENDING] section's `delete:` (removed at the next VM start) */
+  pendingDelete?: boolean;
 }
 
 export interface PlaceVm {
@@ -100,7 +107,7 @@ export function buildPlacementModel(report: InspectReport, facts: Facts): Placem
     return {
       address: g.address,
       name: g.name,
-      vramMiB: g.vramMiB,
+      vramMiB: vgpuBudgetMiB(g.vramMiB, types),
       parents,
       types,
       mdevs: g.vgpus.map((v) => ({ uuid: v.uuid, type: v.type, vmid: v.vmid })),
@@ -126,6 +133,23 @@ export function buildPlacementModel(report: InspectReport, facts: Facts): Placem
   };
 }
 
+/**
+ * The VRAM the vGPU manager can hand out on a GPU, MiB. The driver's budget is the largest
+ * profile size × max_instance of the types it offers (P4: 8 × 1024 MiB = 1 × 8192 MiB). nvidia-smi
+ * reports the usable memory, a few percent below the nominal size (ECC, driver reservation: P4
+ * 7680 MiB, T4 15360 MiB, A40 46068 MiB), so a budget up to 12.5 % above it is the real limit. A
+ * budget far above it is a spoofed card (vgpu_unlock presents a 2080 Ti's 11264 MiB as an RTX 6000
+ * with max_instance=24 of 1Q — seed guide lines 308-319): there the physical VRAM is the limit.
+ */
+export function vgpuBudgetMiB(physicalMiB: number | null, types: readonly PlaceType[]): number | null {
+  if (physicalMiB === null) return null;
+  let budget = 0;
+  for (const t of types) {
+    if (t.framebufferMiB && t.maxInstances) budget = Math.max(budget, t.framebufferMiB * t.maxInstances);
+  }
+  return budget > physicalMiB && budget <= physicalMiB * 1.125 ? budget : physicalMiB;
+}
+
 export function mergeHostpci(current: HostpciEntry[], pending: HostpciEntry[]): PlaceHostpci[] {
   const out = new Map<number, PlaceHostpci>();
   const conv = (h: HostpciEntry, p: boolean): PlaceHostpci => ({
@@ -140,6 +164,34 @@ export function mergeHostpci(current: HostpciEntry[], pending: HostpciEntry[]): 
   for (const h of current) out.set(h.index, conv(h, false));
   for (const h of pending) out.set(h.index, conv(h, true));
   return [...out.values()].sort((a, b) => a.index - b.index);
+}
+
+/**
+ * Keys a VM config's [PENDING] section deletes at the next start (`delete: hostpci0,!net1`; `!` =
+ * force). Pure; [] for anything else.
+ */
+export function pendingDeletes(confText: string): string[] {
+  let inPending = false;
+  const out: string[] = [];
+  for (const line of confText.split(/\r?\n/)) {
+    const head = /^\s*\[([^\]]*)\]\s*$/.exec(line);
+    if (head) {
+      inPending = head[1]!.trim().toUpperCase() === "PENDING";
+      continue;
+    }
+    const m = inPending ? /^delete:\s*(.*)$/.exec(line.trim()) : null;
+    if (!m) continue;
+    for (const k of m[1]!.split(/[,;\s]+/)) {
+      const key = k.replace(/^!/, "").trim();
+      if (key) out.push(key);
+    }
+  }
+  return out;
+}
+
+/** Mark the hostpci entries a pending `delete:` removes at the next VM start. */
+export function markPendingDeletes(vm: PlaceVm, deleted: readonly string[]): void {
+  for (const h of vm.hostpci) if (deleted.includes(`hostpci${h.index}`)) h.pendingDelete = true;
 }
 
 /** q35 machines ("q35", "pc-q35-8.1", "pc-q35-7.2+pve0"); PVE's default (no `machine:`) is i440fx. */

@@ -98,7 +98,10 @@ function why(series: Series, workload: Workload): string {
   }
 }
 
-/** Pick the type; throws nothing — when nothing fits, `type` is "" and `warnings` say why. */
+/**
+ * Pick the type; throws nothing — when nothing fits (no usable series, or more VRAM asked than the
+ * GPU has), `type` is "" and `warnings` say why.
+ */
 export function suggestProfile(input: SuggestInput): Suggestion {
   const { os, workload } = input;
   const wanted = input.vramMiB ?? DEFAULT_VRAM[workload];
@@ -110,6 +113,23 @@ export function suggestProfile(input: SuggestInput): Suggestion {
   const source = input.offered ? "offered" : "knowledge";
   if (!input.offered)
     reasons.push("the GPU offers no types yet: chosen from NVIDIA's type table for this GPU");
+  const phys = input.gpu?.vramMiB ?? null;
+  if (phys !== null && wanted > phys) {
+    // no type can give a VM more VRAM than the GPU has: the VM would not start
+    vramWarnings(input, wanted, warnings);
+    return {
+      type: "",
+      name: null,
+      series: null,
+      vramMiB: wanted,
+      overrideVramMiB: null,
+      overrideArgs,
+      reasons,
+      warnings,
+      alternatives: [],
+      source,
+    };
+  }
 
   const sized = (t: SuggestType) => t.framebufferMiB ?? 0;
   const usable = input.types.filter((t) => t.series !== null && allowed.includes(t.series));

@@ -114,6 +114,18 @@ export interface PveClient {
   getVmConfig(node: string, vmid: number): Promise<VmConfig>;
   /** PUT the config; `digest` from getVmConfig (null = no concurrency check). Throws PveConcurrentEditError on a digest mismatch. */
   setVmConfig(node: string, vmid: number, params: PveParams, digest: string | null): Promise<void>;
+  /**
+   * POST the config (the asynchronous API): when Proxmox VE answers with a task id (UPID) the task is
+   * waited for, and a failed task throws PveTaskError with the last lines of its log. Resolves to the
+   * task status, or null when PVE finished within its background delay and returned no task.
+   */
+  updateVmConfig(
+    node: string,
+    vmid: number,
+    params: PveParams,
+    digest: string | null,
+    wait?: WaitForTaskOptions,
+  ): Promise<TaskStatus | null>;
   listPciDevices(node: string): Promise<PciDevice[]>;
   /** mdev types of a PCI device ("0000:01:00.0") or of a mapping id, normalised over the three API dialects. */
   listPciMdevTypes(node: string, pciIdOrMapping: string): Promise<PveMdevType[]>;
@@ -458,13 +470,40 @@ export function createPveClient(options: PveClientOptions): PveClient {
     try {
       await put<null>(path, { ...params, ...(digest ? { digest } : {}) });
     } catch (e) {
-      if (e instanceof PveConcurrentEditError) {
-        throw new PveConcurrentEditError(
-          `VM ${vmid} on ${node} was changed by someone else after vgpuctl read its configuration; nothing was changed`,
-          { status: e.status, method: e.method, path: e.path, pveMessage: e.pveMessage, errors: e.errors },
-          "run the command again to re-read the configuration",
-        );
-      }
+      if (e instanceof PveConcurrentEditError) throw concurrentEdit(e, node, vmid);
+      throw e;
+    }
+  }
+
+  function concurrentEdit(e: PveConcurrentEditError, node: string, vmid: number): PveConcurrentEditError {
+    return new PveConcurrentEditError(
+      `VM ${vmid} on ${node} was changed by someone else after vgpuctl read its configuration; nothing was changed`,
+      { status: e.status, method: e.method, path: e.path, pveMessage: e.pveMessage, errors: e.errors },
+      "run the command again to re-read the configuration",
+    );
+  }
+
+  async function updateVmConfig(
+    node: string,
+    vmid: number,
+    params: PveParams,
+    digest: string | null,
+    wait?: WaitForTaskOptions,
+  ): Promise<TaskStatus | null> {
+    const path = `/nodes/${seg(node)}/qemu/${seg(vmid)}/config`;
+    let upid: unknown;
+    try {
+      upid = await post<unknown>(path, { ...params, ...(digest ? { digest } : {}) });
+    } catch (e) {
+      if (e instanceof PveConcurrentEditError) throw concurrentEdit(e, node, vmid);
+      throw e;
+    }
+    if (typeof upid !== "string" || upid === "") return null;
+    const taskNode = parseUpid(upid)?.node ?? node;
+    try {
+      return await waitForTask(taskNode, upid, wait);
+    } catch (e) {
+      if (e instanceof PveConcurrentEditError) throw concurrentEdit(e, node, vmid);
       throw e;
     }
   }
@@ -499,6 +538,7 @@ export function createPveClient(options: PveClientOptions): PveClient {
     listNodes: () => get<PveNode[]>("/nodes").then((d) => (Array.isArray(d) ? d : [])),
     getVmConfig,
     setVmConfig,
+    updateVmConfig,
     listPciDevices: (node) =>
       get<PciDevice[]>(`/nodes/${seg(node)}/hardware/pci`, { "pci-class-blacklist": "" }).then((d) =>
         Array.isArray(d) ? d : [],

@@ -45,7 +45,7 @@ async function fake(
     .on("GET /api2/json/nodes/pve1/hardware/pci/someGpu/mdev", { json: fixture("mdev-era1-mdev-sysfs.json") })
     .on("GET /api2/json/nodes/pve1/hardware/pci/l40s/mdev", { json: fixture("mdev-era1-mdev-sysfs.json") })
     .on("GET /api2/json/cluster/mapping/pci", { json: fixture("mapping-pci-list.json") })
-    .on("PUT /api2/json/nodes/pve1/qemu/100/config", (req) =>
+    .on("POST /api2/json/nodes/pve1/qemu/100/config", (req) =>
       new URLSearchParams(req.body).get("digest") === DIGEST
         ? { json: { data: null } }
         : {
@@ -77,7 +77,7 @@ describe("vm attach through the Proxmox VE API", () => {
       key: "hostpci0",
       value: "mapping=someGpu,mdev=nvidia-257,pcie=1",
     });
-    const put = f.requests.find((q) => q.method === "PUT")!;
+    const put = f.requests.find((q) => q.method === "POST")!;
     expect(put.authorization).toBe(`PVEAPIToken=root@pam!vgpuctl=${SECRET}`);
     expect(Object.fromEntries(new URLSearchParams(put.body))).toEqual({
       hostpci0: "mapping=someGpu,mdev=nvidia-257,pcie=1",
@@ -108,7 +108,7 @@ describe("vm attach through the Proxmox VE API", () => {
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
     expect(r.out).toContain("hostpci0 = nvidia-256");
-    expect(f.requests.some((q) => q.method === "PUT")).toBe(true);
+    expect(f.requests.some((q) => q.method === "POST")).toBe(true);
   });
 
   it("a wrong fingerprint stops before anything is sent", async () => {
@@ -142,7 +142,7 @@ describe("vm attach through the Proxmox VE API", () => {
     await expect(runVmAttachApi({ ...base, api: url2, type: "nvidia-257", mapping: "l40s" })).rejects.toThrow(
       /not marked for mediated devices/,
     );
-    expect(f.requests.some((q) => q.method === "PUT")).toBe(false);
+    expect(f.requests.some((q) => q.method === "POST")).toBe(false);
   });
 
   it("--vram with --api is refused (the override file lives on the node)", async () => {

@@ -140,5 +140,8 @@ describe("suggestProfile", () => {
       gpu: GPU,
     });
     expect(s.warnings.join("\n")).toContain("more than the GPU's 11264 MiB");
+    // nothing is suggested: no type (nor override) can give a VM more VRAM than the GPU has
+    expect(s.type).toBe("");
+    expect(s.overrideVramMiB).toBeNull();
   });
 });

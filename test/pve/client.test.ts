@@ -238,6 +238,56 @@ describe("VM config digest", () => {
   });
 });
 
+describe("updateVmConfig (asynchronous config API)", () => {
+  // source: test/fixtures/pve/SOURCES.md (task-status-config-locked.json, task-log-config-locked.json)
+  const CFG_UPID = "UPID:pve1:0000A1B2:0003C4D5:6650B2C3:qmconfig:100:root@pam!vgpuctl:";
+
+  it("POSTs with the digest, waits for the task and resolves on OK", async () => {
+    const digest = "4f6c8a9e2b1d3c5e7f9a0b2c4d6e8f0a1b3c5d7e";
+    const { fake, pve } = await setup((f) =>
+      f
+        .on("POST /api2/json/nodes/pve1/qemu/100/config", { json: { data: CFG_UPID } })
+        .on(`GET /api2/json/nodes/pve1/tasks/${CFG_UPID}/status`, {
+          json: { data: { upid: CFG_UPID, node: "pve1", status: "stopped", exitstatus: "OK" } },
+        }),
+    );
+    const st = await pve.updateVmConfig("pve1", 100, { hostpci0: "mapping=gpu,mdev=nvidia-259" }, digest);
+    expect(st?.exitstatus).toBe("OK");
+    const post = fake.requests.find((r) => r.method === "POST")!;
+    expect(Object.fromEntries(new URLSearchParams(post.body))).toEqual({
+      hostpci0: "mapping=gpu,mdev=nvidia-259",
+      digest,
+    });
+  });
+
+  it("resolves null when PVE finished without a task", async () => {
+    const { pve } = await setup((f) =>
+      f.on("POST /api2/json/nodes/pve1/qemu/100/config", { json: { data: null } }),
+    );
+    expect(await pve.updateVmConfig("pve1", 100, { hostpci0: "x" }, null)).toBeNull();
+  });
+
+  it("a failed task throws PveTaskError with its log", async () => {
+    const { pve } = await setup((f) =>
+      f
+        .on("POST /api2/json/nodes/pve1/qemu/100/config", { json: { data: CFG_UPID } })
+        .on(`GET /api2/json/nodes/pve1/tasks/${CFG_UPID}/status`, {
+          json: fixture("task-status-config-locked.json"),
+        })
+        .on(`GET /api2/json/nodes/pve1/tasks/${CFG_UPID}/log`, {
+          json: fixture("task-log-config-locked.json"),
+        }),
+    );
+    const err = (await rejection(
+      pve.updateVmConfig("pve1", 100, { hostpci0: "x" }, null, { intervalMs: 1 }),
+    )) as PveTaskError;
+    expect(err).toBeInstanceOf(PveTaskError);
+    expect(err.exitstatus).toBe("VM is locked (backup)");
+    expect(err.message).toContain("task qmconfig 100 on pve1 failed: VM is locked (backup)");
+    expect(err.message).toContain("| update VM 100: -hostpci0 mapping=someGpu,mdev=nvidia-257,pcie=1");
+  });
+});
+
 describe("waitForTask", () => {
   it("polls until stopped and resolves on OK", async () => {
     let polls = 0;

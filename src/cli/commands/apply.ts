@@ -1,15 +1,15 @@
 import { createInterface } from "node:readline/promises";
 import type { ApplyResult } from "../../apply/run.ts";
-import { applyJson, runApply } from "../../commands/apply.ts";
+import { type ApplyOutcome, applyJson, runApply } from "../../commands/apply.ts";
 import type { Plan } from "../../plan/types.ts";
 import { UserError } from "../../util/errors.ts";
-import type { CliContext, GlobalOptions } from "../context.ts";
+import type { CliContext, ExitCode, GlobalOptions } from "../context.ts";
 import type { Colors } from "../output.ts";
 import { printJson } from "../with-host.ts";
 import type { Registrar } from "./index.ts";
 import { explicitHost, hostOpener, renderPlan } from "./plan.ts";
 
-/** Ask on the terminal; refuse (UserError) when there is none and --yes was not given. */
+/** Ask on the terminal (once, for every host); refuse (UserError) when there is none and --yes was not given. */
 export function confirmer(ctx: CliContext, g: GlobalOptions, yes: boolean, what: string) {
   if (yes) return undefined;
   if (g.json || !process.stdin.isTTY)
@@ -17,11 +17,13 @@ export function confirmer(ctx: CliContext, g: GlobalOptions, yes: boolean, what:
       `${what} changes the host and needs confirmation`,
       `review the plan, then re-run with --yes`,
     );
-  return async (host: string, plan: Plan): Promise<boolean> => {
-    ctx.out(renderPlan(plan, ctx.colors));
+  return async (plans: Array<{ host: string; plan: Plan }>): Promise<boolean> => {
+    for (const p of plans)
+      ctx.out(renderPlan(p.plan, ctx.colors, what === "uninstall" ? "Uninstall plan" : "Plan"));
+    const where = plans.map((p) => `${p.host} (${p.plan.steps.length} step(s))`).join(", ");
     const rl = createInterface({ input: process.stdin, output: process.stdout });
     try {
-      const a = await rl.question(`Apply these ${plan.steps.length} step(s) to ${host}? [y/N] `);
+      const a = await rl.question(`${what === "uninstall" ? "Undo" : "Apply"} on ${where}? [y/N] `);
       return /^y(es)?$/i.test(a.trim());
     } finally {
       rl.close();
@@ -41,7 +43,7 @@ export const registerApply: Registrar = (program, ctx, setExit) => {
     .option("--break-lock", "take the host's lock even if another run seems to hold it")
     .action(async (opts, cmd) => {
       const g = cmd.optsWithGlobals() as unknown as GlobalOptions;
-      const results = await runApply(
+      const outcomes = await runApply(
         {
           file: opts.file,
           hostSpec: explicitHost(cmd as never, g),
@@ -55,15 +57,61 @@ export const registerApply: Registrar = (program, ctx, setExit) => {
           log: g.json ? undefined : (host, line) => ctx.err(`${ctx.colors.dim(`[${host}]`)} ${line}\n`),
         },
       );
-      if (g.json) printJson(ctx, results.length === 1 ? applyJson(results[0]!) : results.map(applyJson));
-      else for (const r of results) ctx.out(renderApply(r, ctx.colors));
-      if (results.some((r) => !r.verified && r.reboots === 0 && r.next !== "not confirmed")) setExit(1);
+      // One host that could not be applied: the single error boundary reports it (exit 2).
+      if (outcomes.length === 1 && outcomes[0]!.kind === "failed") throw outcomes[0]!.error;
+      if (g.json) printJson(ctx, outcomes.length === 1 ? applyJson(outcomes[0]!) : outcomes.map(applyJson));
+      for (const o of outcomes) {
+        if (o.kind === "done") {
+          if (!g.json) ctx.out(renderApply(o.result, ctx.colors));
+        } else ctx.err(renderNotApplied(o, ctx.colors));
+      }
+      setExit(applyExit(outcomes));
     });
 };
 
+/** 2 when a host could not be applied, 1 when one is blocked or failed verification, else 0. */
+export function applyExit(outcomes: ApplyOutcome[]): ExitCode {
+  let code: ExitCode = 0;
+  for (const o of outcomes) {
+    if (o.kind === "failed") code = 2;
+    else if (o.kind === "blocked" && code < 1) code = 1;
+    else if (
+      o.kind === "done" &&
+      !o.result.verified &&
+      !(o.result.reboots > 0 && !o.result.rebooted) &&
+      code < 1
+    )
+      code = 1;
+  }
+  return code;
+}
+
+export function renderNotApplied(o: Exclude<ApplyOutcome, { kind: "done" }>, c: Colors): string {
+  if (o.kind === "blocked") {
+    const L = [
+      `${c.red("error:")} ${o.host}: cannot apply — ${o.blockers.length} problem(s) the plan cannot fix; nothing was changed:`,
+    ];
+    for (const b of o.blockers) {
+      L.push(`  ${c.red("✗")} [${b.code}] ${b.title}`);
+      for (const e of b.evidence) L.push(`      ${c.dim(e)}`);
+      for (const f of b.fix) L.push(`      ${c.cyan("fix:")} ${f}`);
+    }
+    return `${L.join("\n")}\n`;
+  }
+  if (o.kind === "held") return `${c.yellow(`${o.host}:`)} ${o.reason}\n`;
+  const hint = (o.error as { hint?: string }).hint;
+  return `${c.red("error:")} ${o.host}: ${o.error.message}\n${hint ? `  ${c.dim("fix:")} ${hint}\n` : ""}`;
+}
+
 export function renderApply(r: ApplyResult, c: Colors): string {
   const L: string[] = [];
-  L.push(c.bold(`Applied to ${r.host}: ${r.applied.length} step(s)${r.rebooted ? ", rebooted once" : ""}`));
+  L.push(
+    c.bold(
+      r.applied.length === 0 && !r.rebooted
+        ? `No changes on ${r.host}: 0 steps applied, 0 reboots`
+        : `Applied to ${r.host}: ${r.applied.length} step(s), ${r.rebooted ? "rebooted once" : r.reboots > 0 ? "1 reboot needed" : "0 reboots"}`,
+    ),
+  );
   if (r.applied.length > 0) L.push(`  ${r.applied.join(", ")}`);
   if (r.verification) {
     for (const gpu of r.verification.gpus)

@@ -32,6 +32,17 @@ export const registerOverride: Registrar = (program, ctx) => {
     .option("--frl <on|off>", "frame rate limiter")
     .option("--cuda <on|off>", "CUDA in the guest")
     .option("--dry-run", "only show the diff")
+    .addHelpText(
+      "after",
+      `
+Only the new or changed lines are written; comments, order and hex literals stay. The file is
+validated first and the previous version copied to /var/lib/vgpuctl/backups/.
+
+Examples:
+  vgpuctl override set --vm 100 --vram 3G --display 1920x1080
+  vgpuctl override set --type nvidia-259 --frl off --dry-run
+  vgpuctl override set --host local --root /srv/copy --vm 100 --vram 2G   (edit a copy offline)`,
+    )
     .action(async (opts, c) => {
       const g = c.optsWithGlobals() as unknown as GlobalOptions;
       const r = await withHost(ctx, g, (host) => runOverrideSet(opts, { host }));

@@ -33,10 +33,20 @@ export const registerPlan: Registrar = (program, ctx, setExit) => {
         { file: opts.file, hostSpec: explicitHost(cmd as never, g) },
         { cwd: ctx.cwd, openHost: hostOpener(ctx, g) },
       );
-      if (g.json)
-        printJson(ctx, plans.length === 1 ? planJson(plans[0]!.plan) : plans.map((p) => planJson(p.plan)));
-      else for (const p of plans) ctx.out(renderPlan(p.plan, ctx.colors));
-      if (plans.some((p) => p.plan.blockers.length > 0)) setExit(1);
+      if (plans.length === 1 && "error" in plans[0]!) throw plans[0].error;
+      const json = (p: (typeof plans)[number]) =>
+        "error" in p ? { host: p.host, steps: [], reboots: 0, error: p.error.message } : planJson(p.plan);
+      if (g.json) printJson(ctx, plans.length === 1 ? json(plans[0]!) : plans.map(json));
+      for (const p of plans) {
+        if ("error" in p) {
+          const hint = (p.error as { hint?: string }).hint;
+          ctx.err(
+            `${ctx.colors.red("error:")} ${p.host}: ${p.error.message}\n${hint ? `  ${ctx.colors.dim("fix:")} ${hint}\n` : ""}`,
+          );
+        } else if (!g.json) ctx.out(renderPlan(p.plan, ctx.colors));
+      }
+      if (plans.some((p) => "error" in p)) setExit(2);
+      else if (plans.some((p) => "plan" in p && p.plan.blockers.length > 0)) setExit(1);
     });
 };
 

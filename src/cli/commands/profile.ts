@@ -13,6 +13,16 @@ export const registerProfile: Registrar = (program, ctx, setExit) => {
     .requiredOption("--workload <w>", "desktop | cad | gaming | compute")
     .option("--vram <size>", "VRAM the VM should get, e.g. 4G")
     .option("--gpu <addr>", "GPU address (default: the first GPU offering vGPU types)")
+    .addHelpText(
+      "after",
+      `
+Rules (seed guide "Important notes"): Q can be slow in OpenGL/games (B or A instead); C works on
+Linux guests only, A on Windows guests only; one type per GPU, so a VM that needs another size gets
+the GPU's type with a per-VM VRAM override. Exit code 1 when no type fits.
+
+Example:
+  vgpuctl profile suggest --os windows --workload gaming --vram 4G`,
+    )
     .action(async (opts, c) => {
       const g = c.optsWithGlobals() as unknown as GlobalOptions;
       const r = await withHost(ctx, g, (host) => runProfileSuggest(opts, { host }));

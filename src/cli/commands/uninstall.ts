@@ -1,47 +1,97 @@
-import { runUninstall } from "../../commands/uninstall.ts";
+import type { UninstallResult } from "../../apply/run.ts";
+import { loadDesired, selectEntries } from "../../commands/plan.ts";
+import { runUninstallHosts, type UninstallOutcome } from "../../commands/uninstall.ts";
+import { formatCommand } from "../../hosts/capture.ts";
 import type { GlobalOptions } from "../context.ts";
-import { printJson, withHost } from "../with-host.ts";
+import type { Colors } from "../output.ts";
+import { printJson } from "../with-host.ts";
 import { confirmer } from "./apply.ts";
 import type { Registrar } from "./index.ts";
-import { renderPlan } from "./plan.ts";
+import { explicitHost, hostOpener, renderPlan } from "./plan.ts";
 
-export const registerUninstall: Registrar = (program, ctx) => {
+export const registerUninstall: Registrar = (program, ctx, setExit) => {
   program
     .command("uninstall")
     .description(
-      "revert everything vgpuctl did on the host: files restored byte-for-byte, its packages removed, driver uninstalled",
+      "revert everything vgpuctl did on the host (or every host of -f FILE): files restored byte-for-byte, its packages removed, driver uninstalled",
     )
+    .option("-f, --file <path>", "undo on every host of this desired state file (with --host: that one)")
     .option("-y, --yes", "do not ask for confirmation")
     .option("--reboot", "reboot when needed")
     .option("--dry-run", "only show what would be undone")
     .option("--break-lock", "take the host's lock even if another run seems to hold it")
     .action(async (opts, cmd) => {
       const g = cmd.optsWithGlobals() as unknown as GlobalOptions;
-      const r = await withHost(ctx, g, (host) =>
-        runUninstall(
-          { reboot: Boolean(opts.reboot), dryRun: Boolean(opts.dryRun), breakLock: Boolean(opts.breakLock) },
-          {
-            host,
-            confirm: opts.dryRun ? undefined : confirmer(ctx, g, Boolean(opts.yes), "uninstall"),
-            log: g.json ? undefined : (line) => ctx.err(`${ctx.colors.dim(`[${host.name}]`)} ${line}\n`),
-          },
-        ),
+      const specs = opts.file
+        ? selectEntries(await loadDesired(opts.file, ctx.cwd), explicitHost(cmd as never, g)).map(
+            (e) => e.host,
+          )
+        : [g.host];
+      const outcomes = await runUninstallHosts(
+        specs,
+        { reboot: Boolean(opts.reboot), dryRun: Boolean(opts.dryRun), breakLock: Boolean(opts.breakLock) },
+        {
+          openHost: hostOpener(ctx, g),
+          confirm: opts.dryRun ? undefined : confirmer(ctx, g, Boolean(opts.yes), "uninstall"),
+          log: g.json ? undefined : (host, line) => ctx.err(`${ctx.colors.dim(`[${host}]`)} ${line}\n`),
+        },
       );
-      if (g.json)
-        printJson(ctx, {
+      if (outcomes.length === 1 && outcomes[0]!.kind === "failed") throw outcomes[0]!.error;
+      const json = (o: UninstallOutcome) => {
+        if (o.kind !== "done")
+          return {
+            host: o.host,
+            undone: [],
+            reboots: 0,
+            rebooted: false,
+            nothingToDo: false,
+            ...(o.kind === "failed" ? { error: o.error.message } : {}),
+            next: o.kind === "held" ? o.reason : ((o.error as { hint?: string }).hint ?? null),
+          };
+        const r = o.result;
+        return {
           host: r.host,
           undone: r.undone,
           reboots: r.reboots,
           rebooted: r.rebooted,
           nothingToDo: r.nothingToDo,
-          next: r.next,
+          next: withNext(r, o.spec),
           ...(opts.dryRun ? { steps: r.plan.steps } : {}),
-        });
-      else if (opts.dryRun) ctx.out(renderPlan(r.plan, ctx.colors, "Uninstall plan"));
-      else if (r.nothingToDo) ctx.out(`Nothing to undo on ${r.host}: vgpuctl has not changed it.\n`);
-      else
-        ctx.out(
-          `${ctx.colors.bold(`Uninstalled from ${r.host}: ${r.undone.length} step(s) undone${r.rebooted ? ", rebooted" : ""}`)}\n${r.next ? `${ctx.colors.yellow(`Next: ${r.next}`)}\n` : ""}`,
-        );
+        };
+      };
+      if (g.json) printJson(ctx, outcomes.length === 1 ? json(outcomes[0]!) : outcomes.map(json));
+      for (const o of outcomes) {
+        if (o.kind === "done") {
+          if (!g.json) ctx.out(renderUninstall(o.result, o.spec, Boolean(opts.dryRun), ctx.colors));
+        } else if (o.kind === "held") ctx.err(`${ctx.colors.yellow(`${o.host}:`)} ${o.reason}\n`);
+        else {
+          const hint = (o.error as { hint?: string }).hint;
+          ctx.err(
+            `${ctx.colors.red("error:")} ${o.host}: ${o.error.message}\n${hint ? `  ${ctx.colors.dim("fix:")} ${hint}\n` : ""}`,
+          );
+        }
+      }
+      if (outcomes.some((o) => o.kind === "failed")) setExit(2);
     });
 };
+
+/** The exact way on when a reboot is still owed. */
+function withNext(r: UninstallResult, spec: string): string | null {
+  if (!r.next) return null;
+  if (r.reboots > 0 && !r.rebooted)
+    return `reboot ${r.host} to finish (the restored boot configuration, modules and blacklist take effect then): run \`reboot\` on it${sshReboot(spec)}`;
+  return r.next;
+}
+
+function sshReboot(spec: string): string {
+  const m = /^ssh:\/\/([^:/]+)(?::(\d+))?/.exec(spec);
+  if (!m) return "";
+  return ` (e.g. \`${formatCommand(["ssh", ...(m[2] ? ["-p", m[2]] : []), m[1]!, "reboot"])}\`)`;
+}
+
+function renderUninstall(r: UninstallResult, spec: string, dryRun: boolean, c: Colors): string {
+  if (dryRun) return renderPlan(r.plan, c, "Uninstall plan");
+  if (r.nothingToDo) return `Nothing to undo on ${r.host}: vgpuctl has not changed it.\n`;
+  const next = withNext(r, spec);
+  return `${c.bold(`Uninstalled from ${r.host}: ${r.undone.length} step(s) undone${r.rebooted ? ", rebooted" : ""}`)}\n${next ? `${c.yellow(`Next: ${next}`)}\n` : ""}`;
+}

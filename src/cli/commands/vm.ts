@@ -44,6 +44,19 @@ export const registerVm: Registrar = (program, ctx) => {
     .option("--fingerprint <sha256>", "with --api: pinned SHA-256 fingerprint of the node certificate")
     .option("--ca <file>", "with --api: cluster CA (PEM), e.g. a copy of /etc/pve/pve-root-ca.pem")
     .option("--node <node>", "with --api: the node the VM is on")
+    .addHelpText(
+      "after",
+      `
+Refused, with the reason: a second vGPU type on a GPU, more instances than the type allows, more
+VRAM than the GPU has (overrides counted), pcie=1 on a non-q35 VM, a hostpci slot in use, an mdev
+UUID that already exists. A running VM gets the change as pending (applied at its next start).
+
+Examples:
+  vgpuctl vm attach 100 --type nvidia-259
+  vgpuctl vm attach 101 --type RTX6000-4Q --vram 2G --display 1920x1080
+  vgpuctl vm attach 100 --type nvidia-259 --mapping vgpu --api https://pve1:8006 \\
+      --token-file ~/.config/vgpuctl/token --fingerprint AA:BB:…`,
+    )
     .action(async (vmid, o, c) => {
       const g = c.optsWithGlobals() as unknown as GlobalOptions;
       const base = {
@@ -113,7 +126,7 @@ export function renderVmList(r: VmListReport, c: Colors): string {
         String(vm.vmid),
         vm.name ?? "",
         state,
-        `hostpci${v.index}: ${v.type}${v.typeName ? ` (${v.typeName})` : ""}${v.pending ? c.yellow(" pending") : ""}`,
+        `hostpci${v.index}: ${v.type}${v.typeName ? ` (${v.typeName})` : ""}${v.pendingRemoval ? c.yellow(" removal pending (next VM start)") : v.pending ? c.yellow(" pending") : ""}`,
         v.mapping ? `mapping=${v.mapping}` : (v.gpu ?? "?"),
         v.vramMiB !== null ? `${v.vramMiB} MiB${v.vramFrom ? c.dim(` ${v.vramFrom}`) : ""}` : "?",
       ]);
