@@ -7,6 +7,7 @@ import type { HostEntry } from "../desired/schema.ts";
 import type { Facts } from "../facts/types.ts";
 import type { Host } from "../hosts/host.ts";
 import { buildPlan, STATE_DIR } from "../plan/build.ts";
+import { doctorBlockers } from "../plan/doctor-blockers.ts";
 import type { Blocker, FileProbe, Plan, Step } from "../plan/types.ts";
 import { ReadOnlyHostError, UserError } from "../util/errors.ts";
 import { type ExecContext, executeStep, type Faults, InjectedCrash } from "./executor.ts";
@@ -72,10 +73,15 @@ export class BlockedError extends UserError {
   }
 }
 
-/** Plan for one host, including what the journal knows (pending initramfs/reboot). Read-only. */
+/**
+ * Plan for one host, including what the journal knows (pending initramfs/reboot). Read-only.
+ * With `deps.doctor`, doctor errors that stop the setup and that no step fixes become blockers
+ * (not on the re-plans during an apply: `opts.doctor = false`).
+ */
 export async function planHost(
   entry: HostEntry,
   deps: RunDeps,
+  opts: { doctor?: boolean } = {},
 ): Promise<{ plan: Plan; gathered: Gathered; journal: Journal }> {
   const now = deps.now ?? (() => new Date());
   const gathered = await deps.gather(deps.host, entry);
@@ -89,6 +95,8 @@ export async function planHost(
   if (journal.inProgress)
     plan.notes.push(`resuming the interrupted step "${journal.inProgress.step.id}" from the journal`);
   plan.reboots = plan.steps.some((s) => s.reboot) ? 1 : 0;
+  if (deps.doctor && opts.doctor !== false)
+    plan.blockers.push(...doctorBlockers(plan, deps.doctor(gathered.facts)));
   return { plan, gathered, journal };
 }
 
@@ -132,7 +140,16 @@ export async function applyHost(
       if (plan.blockers.length > 0) throw new BlockedError(plan.host, plan.blockers);
     }
     // Steps marked afterReboot (VMs on a host being set up) are re-planned and run after the reboot.
-    for (const step of plan.steps) if (!step.afterReboot) await executeStep(ctx, step);
+    for (const step of plan.steps) {
+      if (step.afterReboot) continue;
+      if (step.id === "reboot") {
+        // Only a reboot is owed (changes made earlier, a driver not loaded yet): nothing to run or journal.
+        if (!ctx.journal.reboot.required)
+          ctx.journal.reboot = { required: true, bootId: await readBootId(host) };
+        continue;
+      }
+      await executeStep(ctx, step);
+    }
 
     let rebooted = false;
     let reboots = 0;
@@ -190,7 +207,7 @@ async function replan(
   deps: RunDeps,
   ctx: ExecContext,
 ): Promise<{ plan: Plan; gathered: Gathered; journal: Journal }> {
-  const r = await planHost(entry, deps);
+  const r = await planHost(entry, deps, { doctor: false });
   ctx.journal = r.journal;
   return r;
 }

@@ -6,6 +6,7 @@ import type { HostEntry } from "../desired/schema.ts";
 import { deriveDriver, nvidiaGpuFunctions } from "../facts/derive.ts";
 import type { Facts } from "../facts/types.ts";
 import { normAddress } from "../plan/build.ts";
+import type { DoctorFinding } from "../plan/doctor-blockers.ts";
 
 export interface GpuVerification {
   address: string;
@@ -25,9 +26,7 @@ export interface Verification {
 }
 
 /** Optional doctor hook: error findings fail verification. */
-export type DoctorFn = (
-  f: Facts,
-) => Array<{ code: string; severity: "error" | "warning" | "info"; title: string }>;
+export type DoctorFn = (f: Facts) => DoctorFinding[];
 
 export function verifyHost(entry: HostEntry, f: Facts, doctor?: DoctorFn): Verification {
   const problems: string[] = [];

@@ -577,6 +577,27 @@ export function buildPlan(entry: HostEntry, input: PlanInput): Plan {
       });
     }
   }
+  // 9b. nvidia-vgpu-mgr: the driver is in place and loaded, but its manager was stopped/disabled
+  const mgrState = f.services?.["nvidia-vgpu-mgr.service"];
+  if (
+    installed &&
+    !needDriver &&
+    installed.loaded === true &&
+    releaseForDriverVersion(installed.version) !== null &&
+    mgrState === "inactive"
+  )
+    steps.push({
+      id: "services",
+      title: "Enable and start nvidia-vgpu-mgr.service",
+      why: "nvidia-vgpu-mgr is inactive: no VM can start with a vGPU until it runs (and it must start at every boot)",
+      changes: [{ kind: "command", argv: ["systemctl", "enable", "--now", "nvidia-vgpu-mgr.service"] }],
+      reboot: false,
+      undo: {
+        description: "disable nvidia-vgpu-mgr.service again",
+        commands: [["systemctl", "disable", "--now", "nvidia-vgpu-mgr.service"]],
+        regenerate: [],
+      },
+    });
   // 10. IOMMU kernel parameters
   let configuredButNotLive = false;
   if (iommuParams.length > 0 && bootloader) {

@@ -105,8 +105,10 @@ describe("apply on seed-fresh", () => {
     expect(r).toMatchObject({ reboots: 1, rebooted: false, verified: false });
     expect(r.next).toMatch(/reboot seed-fresh/);
     const pending = await applyHost(seedEntry(), deps, { reboot: false });
-    expect(pending.applied).toEqual(["reboot"]);
+    // only the reboot is owed: nothing runs, nothing is journaled, and apply says the reboot is still due
+    expect(pending.applied).toEqual([]);
     expect(pending.reboots).toBe(1);
+    expect(pending.next).toMatch(/reboot seed-fresh/);
     await host.reboot();
     const after = await applyHost(seedEntry(), deps, { reboot: false });
     expect(after).toMatchObject({ applied: [], reboots: 0, verified: true });
@@ -137,7 +139,7 @@ describe("faults", () => {
       const r = await applyHost(seedEntry(), deps, { reboot: true });
       // The patched copy is made again (its content cannot be checked); after the last step only the reboot is owed.
       const expected =
-        n === 5 ? ["driver-patch", ...STEPS.slice(n)] : n === STEPS.length ? ["reboot"] : STEPS.slice(n);
+        n === 5 ? ["driver-patch", ...STEPS.slice(n)] : n === STEPS.length ? [] : STEPS.slice(n);
       expect(r.applied).toEqual(expected);
       expect(r.verified).toBe(true);
       expect(host.reboots).toBe(1);
