@@ -31,6 +31,8 @@ export function buildProgram(ctx: CliContext, setExit: (code: ExitCode) => void)
 /** The single error boundary: user errors are one clear line and exit 2; bugs keep their stack. */
 export async function main(argv: string[], partial?: Partial<CliContext>): Promise<ExitCode> {
   const env = partial?.env ?? process.env;
+  // `vgpuctl … | head`: a closed pipe ends the output quietly, as git and coreutils do.
+  if (!partial?.out) process.stdout.on("error", exitQuietlyOnEpipe);
   const noColorFlag = argv.includes("--no-color") ? false : undefined;
   const ctx: CliContext = {
     out: (s) => process.stdout.write(s),
@@ -64,4 +66,9 @@ export async function main(argv: string[], partial?: Partial<CliContext>): Promi
     );
     return 2;
   }
+}
+
+function exitQuietlyOnEpipe(e: NodeJS.ErrnoException): void {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
 }

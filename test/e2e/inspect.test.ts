@@ -1,5 +1,6 @@
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { runCli, tempSimDir } from "../helpers/cli.ts";
+import { BUNDLED_CLI, runCli, tempSimDir } from "../helpers/cli.ts";
 
 describe("vgpuctl inspect (built CLI against sim hosts)", () => {
   const env = { VGPUCTL_SIM_DIR: tempSimDir() };
@@ -92,5 +93,16 @@ describe("bad input exits 2 with one clear line", () => {
     expect(r.stderr).toMatch(msg);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(r.stdout).toBe("");
+  });
+});
+
+describe("output into a closed pipe", () => {
+  it("`vgpuctl sim list | head -1` ends quietly (no EPIPE stack trace)", () => {
+    const r = spawnSync("sh", ["-c", `"${process.execPath}" "${BUNDLED_CLI}" sim list | head -1; exit 0`], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", VGPUCTL_SIM_DIR: tempSimDir() },
+    });
+    expect(r.stdout.split("\n").filter(Boolean)).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/EPIPE|Unhandled/);
   });
 });
