@@ -18,7 +18,10 @@ export function buildProgram(ctx: CliContext, setExit: (code: ExitCode) => void)
         .default("local")
         .env("VGPUCTL_HOST"),
     )
-    .option("--root <dir>", "with --host local: prefix every file path with DIR (offline editing, tests)")
+    .option(
+      "--root <dir>",
+      "with --host local: prefix every file path with DIR (offline editing, tests): files only; no commands are run",
+    )
     .option("--json", "machine-readable JSON output")
     .option("--no-color", "never colour the output")
     .showHelpAfterError("(run with --help for usage)")

@@ -5,7 +5,7 @@
  */
 
 import { writeBundle } from "../hosts/bundle/bundle-io.ts";
-import { type Capture, formatCommand } from "../hosts/capture.ts";
+import { type Capture, formatCommand, isUnder, parseNotInstalledNote } from "../hosts/capture.ts";
 import { GATHER_SPEC } from "../hosts/gather-spec.ts";
 import type { Host } from "../hosts/host.ts";
 import { redactCapture } from "../redact/index.ts";
@@ -17,13 +17,17 @@ export interface SupportBundleSummary {
   capturedAt: string;
   /** commands that ran and exited 0 */
   commands: string[];
-  /** commands that ran but failed, with the exit code (127 = not installed on the host) */
+  /** commands that ran but failed, with the exit code (their output is in the bundle) */
   failed: Array<{ cmd: string; exitCode: number }>;
-  /** commands of the gather spec that are not in the capture at all */
+  /** commands whose program is not installed on the host (not in the bundle: unknown when replayed) */
+  notInstalled: string[];
+  /** other commands of the gather spec that are not in the capture (not run, or lost) */
   notCaptured: string[];
   files: number;
   /** gather paths with nothing under them (absent on the host) */
   absentPaths: string[];
+  /** paths that exist but could not be read (unknown when replayed: run as root to include them) */
+  unreadablePaths: string[];
   /** kinds of secrets replaced by placeholders */
   redacted: string[];
   notes: string[];
@@ -45,14 +49,22 @@ export async function runSupportBundle(
 export function summarize(capture: Capture, path: string): SupportBundleSummary {
   const byCmd = new Map(capture.commands.map((c) => [c.cmd.trim().replace(/\s+/g, " "), c]));
   const wanted = GATHER_SPEC.commands.map((a) => formatCommand(a));
-  const notCaptured = wanted.filter((c) => !byCmd.has(c));
+  const notInstalledNotes = new Set(
+    capture.notes.map(parseNotInstalledNote).filter((c): c is string => c !== null),
+  );
+  const missing = wanted.filter((c) => !byCmd.has(c));
+  const notInstalled = missing.filter((c) => notInstalledNotes.has(c));
+  const notCaptured = missing.filter((c) => !notInstalledNotes.has(c));
   const failed = capture.commands
     .filter((c) => c.exitCode !== 0)
     .map((c) => ({ cmd: c.cmd, exitCode: c.exitCode }));
   const files = Object.keys(capture.files);
+  const unreadablePaths = capture.unreadable ?? [];
   const absentPaths = GATHER_SPEC.paths.filter(
     (p) =>
-      capture.capturedPaths.some((cp) => cp === p) && !files.some((f) => f === p || f.startsWith(`${p}/`)),
+      capture.capturedPaths.some((cp) => cp === p) &&
+      !files.some((f) => f === p || f.startsWith(`${p}/`)) &&
+      !unreadablePaths.some((u) => isUnder(p, u) || isUnder(u, p)),
   );
   return {
     path,
@@ -60,9 +72,11 @@ export function summarize(capture: Capture, path: string): SupportBundleSummary 
     capturedAt: capture.capturedAt,
     commands: capture.commands.filter((c) => c.exitCode === 0).map((c) => c.cmd),
     failed,
+    notInstalled,
     notCaptured,
     files: files.length,
     absentPaths,
+    unreadablePaths,
     redacted: capture.redacted,
     notes: capture.notes,
   };

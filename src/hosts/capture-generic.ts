@@ -2,89 +2,160 @@ import {
   type Capture,
   type CaptureSpec,
   emptyCapture,
+  finishUnreadable,
   formatCommand,
+  GATHER_COMMAND_TIMEOUT_S,
+  MAX_CAPTURE_DEPTH,
   MAX_FILE_BYTES,
   MDEV_TYPE_FILES,
+  NOT_INSTALLED_EXIT,
   NVIDIA_FUNCTION_FILES,
+  notInstalledNote,
   SYS_PCI_DEVICES,
 } from "./capture.ts";
 import type { Host } from "./host.ts";
 
+export interface CaptureOptions {
+  /** Per-command time limit (default GATHER_COMMAND_TIMEOUT_S, like the gather script's `timeout`). */
+  commandTimeoutMs?: number;
+}
+
 /**
- * Capture through a host's primitives (exec/readFile/list). Right for hosts where each call is
- * cheap (local, sim); the ssh host uses one gather script instead.
+ * Capture through a host's primitives (exec/readFile/list/stat). Right for hosts where each call is
+ * cheap (local, sim); the ssh host uses one gather script instead, and both give the same Capture:
+ * the same folder depth (MAX_CAPTURE_DEPTH), the same per-command time limit, a program that is not
+ * installed left out with a note, and a path that exists but cannot be read recorded in `unreadable`
+ * (unknown, never absent). Never throws for what one path or command does: a capture is partial,
+ * not aborted.
  */
 export async function captureViaPrimitives(
   host: Host,
   spec: CaptureSpec,
   hostName: string,
+  opts: CaptureOptions = {},
 ): Promise<Capture> {
   const cap = emptyCapture(hostName);
+  const timeoutMs = opts.commandTimeoutMs ?? GATHER_COMMAND_TIMEOUT_S * 1000;
   for (const argv of spec.commands) {
-    const r = await host.exec(argv);
-    if (r.exitCode === 127) continue; // program absent: nothing to show (the fact stays unknown)
-    cap.commands.push({ cmd: formatCommand(argv), stdout: r.stdout, exitCode: r.exitCode });
+    const cmd = formatCommand(argv);
+    let r: Awaited<ReturnType<Host["exec"]>>;
+    try {
+      r = await host.exec(argv, { timeoutMs });
+    } catch (e) {
+      cap.notes.push(`could not run ${cmd}: ${(e as Error).message}`);
+      continue;
+    }
+    if (r.exitCode === NOT_INSTALLED_EXIT) {
+      // program absent (or not runnable here): nothing to show, the fact stays unknown
+      cap.notes.push(
+        isNotFound(r.stderr) ? notInstalledNote(cmd) : `not run: ${cmd} (${firstLine(r.stderr)})`,
+      );
+      continue;
+    }
+    cap.commands.push({ cmd, stdout: r.stdout, exitCode: r.exitCode });
+    if (r.exitCode === 124)
+      cap.notes.push(
+        `${cmd} timed out after ${timeoutMs % 1000 === 0 ? `${timeoutMs / 1000}s` : `${timeoutMs} ms`}`,
+      );
   }
-  for (const p of spec.paths) await capturePath(host, p, cap, 0);
-  if (spec.nvidiaSysfs) await captureNvidiaSysfs(host, cap);
+  const unreadable: string[] = [];
+  const w: Walk = { host, cap, unreadable };
+  for (const p of spec.paths) await capturePath(w, p);
+  if (spec.nvidiaSysfs) await captureNvidiaSysfs(w);
+  finishUnreadable(cap, unreadable);
   return cap;
 }
 
-async function capturePath(host: Host, path: string, cap: Capture, depth: number): Promise<void> {
-  if (path.includes("*")) {
-    const dir = path.slice(0, path.lastIndexOf("/")) || "/";
-    const re = new RegExp(
-      `^${path
-        .slice(dir.length + 1)
-        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-        .replaceAll("*", ".*")}$`,
-    );
-    cap.capturedPaths.push(path);
-    for (const name of (await host.list(dir)) ?? [])
-      if (re.test(name)) await capturePath(host, `${dir}/${name}`, cap, depth + 1);
-    return;
-  }
-  if (depth === 0) cap.capturedPaths.push(path);
-  const st = await host.stat(path);
-  if (!st) return;
-  if (st.type === "dir") {
-    if (depth > 4) return;
-    for (const name of (await host.list(path)) ?? [])
-      await capturePath(host, `${path}/${name}`, cap, depth + 1);
-    return;
-  }
-  if (st.type !== "file") return;
-  await captureFile(host, path, cap);
+interface Walk {
+  host: Host;
+  cap: Capture;
+  unreadable: string[];
 }
 
-async function captureFile(host: Host, path: string, cap: Capture): Promise<void> {
-  let content: string | null;
+/** Empty stderr, or the shell's / LocalHost's "command not found" / "No such file". */
+function isNotFound(stderr: string): boolean {
+  return stderr.trim() === "" || /not found|no such file/i.test(stderr);
+}
+
+function firstLine(s: string): string {
+  return s.trim().split("\n")[0] ?? "";
+}
+
+/** A host call that fails (EACCES, EIO, …) marks `path` unreadable instead of aborting the capture. */
+async function attempt<T>(
+  w: Walk,
+  path: string,
+  f: () => Promise<T>,
+): Promise<{ ok: true; v: T } | { ok: false }> {
   try {
-    content = await host.readFile(path);
-  } catch (e) {
-    cap.notes.push(`could not read ${path}: ${(e as Error).message}`);
+    return { ok: true, v: await f() };
+  } catch {
+    w.unreadable.push(path);
+    return { ok: false };
+  }
+}
+
+async function capturePath(w: Walk, path: string): Promise<void> {
+  w.cap.capturedPaths.push(path);
+  if (!path.includes("*")) {
+    await captureTree(w, path, 0);
     return;
   }
+  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+  const re = new RegExp(
+    `^${path
+      .slice(dir.length + 1)
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replaceAll("*", ".*")}$`,
+  );
+  const names = await attempt(w, dir, () => w.host.list(dir));
+  if (!names.ok) return;
+  // each match is captured like a path of its own (the gather script runs `p` on it)
+  for (const name of names.v ?? []) if (re.test(name)) await captureTree(w, `${dir}/${name}`, 0);
+}
+
+/** A file, or a folder down to MAX_CAPTURE_DEPTH levels (files at depth ≤ MAX_CAPTURE_DEPTH). */
+async function captureTree(w: Walk, path: string, depth: number): Promise<void> {
+  const st = await attempt(w, path, () => w.host.stat(path));
+  if (!st.ok || !st.v) return;
+  if (st.v.type === "dir") {
+    if (depth >= MAX_CAPTURE_DEPTH) return;
+    const names = await attempt(w, path, () => w.host.list(path));
+    if (!names.ok) return;
+    for (const name of names.v ?? []) await captureTree(w, `${path}/${name}`, depth + 1);
+    return;
+  }
+  if (st.v.type !== "file") return;
+  await captureFile(w, path);
+}
+
+async function captureFile(w: Walk, path: string): Promise<void> {
+  const read = await attempt(w, path, () => w.host.readFile(path));
+  if (!read.ok) return;
+  let content = read.v;
   if (content === null) return;
   if (content.includes("\u0000")) return; // binary: not evidence we can read
   if (content.length > MAX_FILE_BYTES) {
-    cap.notes.push(`${path} truncated to ${MAX_FILE_BYTES} bytes`);
+    w.cap.notes.push(`${path} truncated to ${MAX_FILE_BYTES} bytes`);
     content = content.slice(0, MAX_FILE_BYTES);
   }
-  cap.files[path] = content;
+  w.cap.files[path] = content;
 }
 
-async function captureNvidiaSysfs(host: Host, cap: Capture): Promise<void> {
-  const addrs = await host.list(SYS_PCI_DEVICES);
-  if (!addrs) return;
-  for (const addr of addrs) {
+async function captureNvidiaSysfs(w: Walk): Promise<void> {
+  const addrs = await attempt(w, SYS_PCI_DEVICES, () => w.host.list(SYS_PCI_DEVICES));
+  if (!addrs.ok || !addrs.v) return;
+  for (const addr of addrs.v) {
     const dir = `${SYS_PCI_DEVICES}/${addr}`;
-    const vendor = await host.readFile(`${dir}/vendor`).catch(() => null);
+    // an unreadable vendor file: not known to be NVIDIA, skipped (as the gather script does)
+    const vendor = await w.host.readFile(`${dir}/vendor`).catch(() => null);
     if (vendor?.trim() !== "0x10de") continue;
-    cap.capturedPaths.push(dir);
-    for (const f of NVIDIA_FUNCTION_FILES) await captureFile(host, `${dir}/${f}`, cap);
-    const types = await host.list(`${dir}/mdev_supported_types`);
-    for (const t of types ?? [])
-      for (const f of MDEV_TYPE_FILES) await captureFile(host, `${dir}/mdev_supported_types/${t}/${f}`, cap);
+    w.cap.capturedPaths.push(dir);
+    for (const f of NVIDIA_FUNCTION_FILES) await captureFile(w, `${dir}/${f}`);
+    const typesDir = `${dir}/mdev_supported_types`;
+    const types = await attempt(w, typesDir, () => w.host.list(typesDir));
+    if (!types.ok) continue;
+    for (const t of types.v ?? [])
+      for (const f of MDEV_TYPE_FILES) await captureFile(w, `${typesDir}/${t}/${f}`);
   }
 }

@@ -22,9 +22,15 @@ export interface Capture {
   files: Record<string, string>;
   /** Files and folders that were looked at: a path under one of them but not in `files` is absent. */
   capturedPaths: string[];
+  /**
+   * Files and folders that exist but could not be read (permission denied, I/O error, a folder where
+   * a file was expected): everything at or below them is unknown, never absent. Optional: bundles
+   * written before this field existed have none.
+   */
+  unreadable?: string[];
   /** What was redacted (kinds of secrets, not their values). */
   redacted: string[];
-  /** Things gathering noticed (unreadable files, truncated output). */
+  /** Things gathering noticed (unreadable paths, programs not installed, timeouts, truncated output). */
   notes: string[];
 }
 
@@ -42,6 +48,41 @@ export interface CaptureSpec {
 
 /** Max bytes kept per captured file; more is truncated with a note. */
 export const MAX_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Folders are captured this many levels deep: a file at most MAX_CAPTURE_DEPTH names below a captured
+ * folder (or below a folder a glob matched) is captured (`find -maxdepth` in the gather script,
+ * the recursion of captureViaPrimitives).
+ */
+export const MAX_CAPTURE_DEPTH = 5;
+
+/** Seconds a single gathered command may run before it is killed (exit 124, with a note). */
+export const GATHER_COMMAND_TIMEOUT_S = 60;
+
+/** Exit code of a command whose program does not exist on the host (sh, LocalHost, ssh). */
+export const NOT_INSTALLED_EXIT = 127;
+
+/** The note a capture records for a command whose program is not installed on the host (exit 127). */
+export function notInstalledNote(cmd: string): string {
+  return `not installed on the host: ${cmd}`;
+}
+
+/** The command line of a notInstalledNote, else null. */
+export function parseNotInstalledNote(note: string): string | null {
+  const prefix = "not installed on the host: ";
+  return note.startsWith(prefix) ? note.slice(prefix.length) : null;
+}
+
+/**
+ * Finish the unreadable list of a capture: sorted, without duplicates, one note per path
+ * (both capture implementations call this last, so they agree on order).
+ */
+export function finishUnreadable(cap: Capture, unreadable: Iterable<string>): void {
+  const list = [...new Set(unreadable)].sort();
+  if (list.length === 0) return;
+  cap.unreadable = list;
+  for (const p of list) cap.notes.push(`could not read ${p}`);
+}
 
 /** Files read below each NVIDIA function directory /sys/bus/pci/devices/<addr>/. */
 export const NVIDIA_FUNCTION_FILES = [
@@ -117,14 +158,31 @@ export class Evidence {
     return c && c.exitCode === 0 ? c.stdout : undefined;
   }
 
+  /**
+   * Everything at and below `path` is known: it lies under a captured path (or is a captured file)
+   * and neither it nor anything below it was unreadable. A folder with one unreadable file is not
+   * fully captured: its listing of configs could be missing that one.
+   */
   isCaptured(path: string): boolean {
+    if (this.isUnreadable(path) || this.hasUnreadableBelow(path)) return false;
     return this.capture.capturedPaths.some((root) => isUnder(path, root)) || path in this.capture.files;
   }
 
-  /** string = content; null = absent on the host; undefined = not captured (unknown). */
+  /** `path` is at or below a path that exists but could not be read: its content is unknown. */
+  isUnreadable(path: string): boolean {
+    return (this.capture.unreadable ?? []).some((u) => isUnder(path, u));
+  }
+
+  private hasUnreadableBelow(path: string): boolean {
+    const prefix = path.endsWith("/") ? path : `${path}/`;
+    return (this.capture.unreadable ?? []).some((u) => u.startsWith(prefix));
+  }
+
+  /** string = content; null = absent on the host; undefined = not captured or unreadable (unknown). */
   file(path: string): string | null | undefined {
     const content = this.capture.files[path];
     if (content !== undefined) return content;
+    if (this.isUnreadable(path)) return undefined;
     if (this.isCaptured(path)) return null;
     // A pasted `cat /proc/cmdline` is as good as the file itself.
     const cat = this.byCmd.get(normaliseCmd(`cat ${path}`));
@@ -138,16 +196,23 @@ export class Evidence {
   }
 
   /**
-   * Names of the direct children of `dir` that have captured files below them.
-   * undefined when `dir` was not captured.
+   * Names of the direct children of `dir` that have captured (or unreadable) files below them:
+   * an unreadable child is listed, and reading it gives undefined.
+   * undefined when `dir` was not captured, or is at or below an unreadable folder.
    */
   list(dir: string): string[] | undefined {
+    if (this.isUnreadable(dir)) return undefined;
     const prefix = dir.endsWith("/") ? dir : `${dir}/`;
     const names = new Set<string>();
-    for (const p of Object.keys(this.capture.files)) {
+    for (const p of [...Object.keys(this.capture.files), ...(this.capture.unreadable ?? [])]) {
       if (p.startsWith(prefix)) names.add(p.slice(prefix.length).split("/")[0]!);
     }
-    if (names.size === 0 && !this.isCaptured(dir)) return undefined;
+    if (
+      names.size === 0 &&
+      !this.capture.capturedPaths.some((root) => isUnder(dir, root)) &&
+      !(dir in this.capture.files)
+    )
+      return undefined;
     return [...names].sort();
   }
 

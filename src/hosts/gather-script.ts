@@ -3,12 +3,19 @@ import {
   type Capture,
   type CaptureSpec,
   emptyCapture,
+  finishUnreadable,
   formatCommand,
+  GATHER_COMMAND_TIMEOUT_S,
+  MAX_CAPTURE_DEPTH,
   MAX_FILE_BYTES,
   MDEV_TYPE_FILES,
+  NOT_INSTALLED_EXIT,
   NVIDIA_FUNCTION_FILES,
+  notInstalledNote,
   SYS_PCI_DEVICES,
 } from "./capture.ts";
+
+export { GATHER_COMMAND_TIMEOUT_S };
 
 /**
  * One POSIX sh script that gathers a whole CaptureSpec, so a remote host costs one round trip.
@@ -17,16 +24,13 @@ import {
  *   `B C <i>\n<stdout of command i>\nB E <exit code>\n`      one per command of spec.commands
  *   `B F <path>\n<content, at most MAX_FILE_BYTES+1 bytes>\nB E <exit code of head>\n`
  *   `B N <dir>\n`                                              an NVIDIA PCI function directory
+ *   `B U <path>\n`                                             a file or folder that exists but cannot be
+ *                                                              read (no permission; a folder above it
+ *                                                              cannot be searched)
  *   `B Z\n`                                                    the script reached its end
  * A payload is everything between its header line and the `\nB E` line (the newline before
  * `B E` is the script's, not the payload's), so output without a final newline stays exact.
  */
-
-/** Seconds a single gathered command may run (when `timeout` exists on the host). */
-export const GATHER_COMMAND_TIMEOUT_S = 60;
-
-/** Folders are captured this many levels deep (as captureViaPrimitives does). */
-const MAX_DEPTH = 5;
 
 /** A fresh boundary marker: letters and digits only, so it needs no quoting. */
 export function newBoundary(): string {
@@ -60,18 +64,36 @@ export function gatherScript(spec: CaptureSpec, boundary: string, opts: GatherSc
     "LC_ALL=C; export LC_ALL",
     `B=${boundary}`,
     `T=; if command -v timeout >/dev/null 2>&1; then T="timeout ${GATHER_COMMAND_TIMEOUT_S}"; fi`,
-    // f PATH: emit one file (absent files are skipped; unreadable ones are reported by a non-zero code)
+    // u PATH: PATH exists but cannot be read (everything below it is unknown, not absent)
+    `u() { printf '%s U %s\\n' "$B" "$1"; }`,
+    // f PATH: emit one file (absent files are skipped; a failing head - no permission, I/O error,
+    // a folder where a file was expected - is reported by its non-zero code)
     "f() {",
     '  [ -e "$1" ] || return 0',
     `  printf '%s F %s\\n' "$B" "$1"`,
     `  head -c ${MAX_FILE_BYTES + 1} -- "$1" 2>/dev/null`,
     `  printf '\\n%s E %s\\n' "$B" "$?"`,
     "}",
-    // d DIR: every regular file below DIR (following symlinks, depth-limited), sorted
+    // s DIR: DIR can be listed and searched (a subshell cd tests the search permission)
+    's() { [ -r "$1" ] && ( cd "$1" ) 2>/dev/null; }',
+    // d DIR: every folder below DIR that cannot be read, then every regular file below DIR
+    // (following symlinks, depth-limited), sorted
     "d() {",
-    `  find -L "$1" -maxdepth ${MAX_DEPTH} -type f 2>/dev/null | sort | while IFS= read -r x; do f "$x"; done`,
+    `  find -L "$1" -maxdepth ${MAX_CAPTURE_DEPTH} -type d 2>/dev/null | sort | while IFS= read -r x; do s "$x" || u "$x"; done`,
+    `  find -L "$1" -maxdepth ${MAX_CAPTURE_DEPTH} -type f 2>/dev/null | sort | while IFS= read -r x; do f "$x"; done`,
     "}",
-    'p() { if [ -d "$1" ]; then d "$1"; elif [ -f "$1" ]; then f "$1"; fi; }',
+    // a PATH: PATH is not there. Absent, unless the nearest folder above it that exists cannot be
+    // searched: then nobody can tell, and PATH is unreadable.
+    "a() {",
+    "  y=$1",
+    '  while [ "$y" != / ] && [ -n "$y" ]; do',
+    '    y=$(dirname "$y")',
+    '    if [ -e "$y" ]; then s "$y" || u "$1"; return 0; fi',
+    "  done",
+    "}",
+    'p() { if [ -d "$1" ]; then d "$1"; elif [ -f "$1" ]; then f "$1"; elif [ ! -e "$1" ]; then a "$1"; fi; }',
+    // g DIR: the folder of a glob: when it cannot be read, nothing it holds is known
+    'g() { if [ -d "$1" ]; then s "$1" || u "$1"; elif [ ! -e "$1" ]; then a "$1"; fi; }',
     "c() {",
     `  printf '%s C %s\\n' "$B" "$1"`,
     "}",
@@ -83,8 +105,10 @@ export function gatherScript(spec: CaptureSpec, boundary: string, opts: GatherSc
     lines.push(`c ${i}; $T ${formatCommand(argv)} </dev/null 2>/dev/null; e $?`);
   });
   for (const path of spec.paths) {
-    if (path.includes("*")) lines.push(`for x in ${globWord(path)}; do [ -e "$x" ] && p "$x"; done`);
-    else lines.push(`p ${shQuote(path)}`);
+    if (path.includes("*")) {
+      const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+      lines.push(`g ${shQuote(dir)}; for x in ${globWord(path)}; do [ -e "$x" ] && p "$x"; done`);
+    } else lines.push(`p ${shQuote(path)}`);
   }
   if (spec.nvidiaSysfs) {
     lines.push(
@@ -117,6 +141,7 @@ export function parseGatherOutput(
 ): Capture {
   const cap = emptyCapture(hostName);
   cap.capturedPaths.push(...spec.paths);
+  const unreadable: string[] = [];
   const header = `${boundary} `;
   const endMarker = `\n${boundary} E `;
   let pos = 0;
@@ -143,6 +168,10 @@ export function parseGatherOutput(
       cap.capturedPaths.push(arg);
       continue;
     }
+    if (kind === "U") {
+      unreadable.push(arg);
+      continue;
+    }
     if (kind !== "C" && kind !== "F") continue;
     const end = stdout.indexOf(endMarker, pos);
     if (end < 0) {
@@ -156,7 +185,11 @@ export function parseGatherOutput(
     if (kind === "C") {
       const argv = spec.commands[Number(arg)];
       if (!argv) continue;
-      if (code === 127) continue; // program absent on the host: the fact stays unknown
+      if (code === NOT_INSTALLED_EXIT) {
+        // program absent on the host: left out (the fact stays unknown), named in a note
+        cap.notes.push(notInstalledNote(formatCommand(argv)));
+        continue;
+      }
       cap.commands.push({
         cmd: formatCommand(argv),
         stdout: payload,
@@ -165,7 +198,7 @@ export function parseGatherOutput(
       if (code === 124) cap.notes.push(`${formatCommand(argv)} timed out after ${GATHER_COMMAND_TIMEOUT_S}s`);
     } else {
       if (code !== 0) {
-        cap.notes.push(`could not read ${arg}`);
+        unreadable.push(arg); // exists, but head failed: unknown, not absent
         continue;
       }
       if (payload.includes("\u0000")) continue; // binary: not evidence we can read
@@ -177,6 +210,7 @@ export function parseGatherOutput(
       cap.files[arg] = content;
     }
   }
+  finishUnreadable(cap, unreadable);
   if (!complete)
     cap.notes.push("gather output incomplete: the connection ended before the gather script finished");
   return cap;

@@ -52,7 +52,10 @@ export const GATHER_PATHS: string[] = [
   "/etc/pve/qemu-server",
   "/etc/pve/mapping/pci.cfg",
   "/sys/firmware/efi/fw_platform_size",
-  "/var/lib/vgpuctl/state.json",
+  // vgpuctl's own state (src/apply/journal.ts JOURNAL_PATH, LOCK_PATH): what it did, and whether a
+  // run holds the host. Both are mode 0600: a non-root capture records them as unreadable (unknown).
+  "/var/lib/vgpuctl/journal.json",
+  "/var/lib/vgpuctl/lock",
 ];
 
 export const GATHER_SPEC: CaptureSpec = { commands: GATHER_COMMANDS, paths: GATHER_PATHS, nvidiaSysfs: true };

@@ -10,9 +10,13 @@ import { captureViaPrimitives } from "./capture-generic.ts";
 import type { ExecOptions, ExecResult, FileStat, Host } from "./host.ts";
 
 /**
- * This machine. With `--root DIR` every *file* operation (readFile, writeFile, list, stat,
- * remove, and so capture's file part) is prefixed with DIR, for offline editing and tests.
- * `exec` is NOT chrooted: commands always run on this machine as they are.
+ * This machine. With `--root DIR` the host is the files under DIR only, for offline editing and
+ * tests: every *file* operation (readFile, writeFile, list, stat, remove, and so capture's file part)
+ * is prefixed with DIR, and `exec` runs nothing at all — it answers exit 127 with
+ * "<prog>: commands do not run under --root (files only)". Running commands on this machine would
+ * mix two machines' facts (inspect/doctor/plan), and apply would install packages, rebuild the
+ * initramfs or run the driver installer here while writing its files into DIR. Captures leave such
+ * commands out (not captured: unknown).
  */
 export class LocalHost implements Host {
   readonly kind = "local" as const;
@@ -41,6 +45,12 @@ export class LocalHost implements Host {
   exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const [prog, ...args] = argv;
     if (!prog) return Promise.resolve({ stdout: "", stderr: "exec: empty command", exitCode: 127 });
+    if (this.root !== null)
+      return Promise.resolve({
+        stdout: "",
+        stderr: `${prog}: commands do not run under --root (files only)`,
+        exitCode: 127,
+      });
     return new Promise((resolvePromise) => {
       const out: Buffer[] = [];
       const err: Buffer[] = [];

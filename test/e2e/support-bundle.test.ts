@@ -349,3 +349,111 @@ describe("bad bundles are refused: exit 2, one clear line, nothing read outside"
     expectRefused(`bundle:${join(tmp, "no-such-bundle.tar.gz")}`, /cannot read bundle .*ENOENT/);
   });
 });
+
+describe("what the summary says is true", () => {
+  interface Summary {
+    notInstalled: string[];
+    notCaptured: string[];
+    failed: Array<{ cmd: string; exitCode: number }>;
+    absentPaths: string[];
+    unreadablePaths: string[];
+  }
+
+  it("programs that are not installed are named as such, apart from what was not captured", () => {
+    const out = join(tmp, "fresh.tar.gz");
+    const r = runCli(["support-bundle", "--host", "sim:seed-fresh", "-o", out, "--json"], env());
+    expect(r.code, r.stderr).toBe(0);
+    const s = r.json<Summary>();
+    // seed-fresh has no NVIDIA driver and no mdevctl yet (seed guide line 61 installs mdevctl)
+    expect(s.notInstalled).toEqual(
+      expect.arrayContaining(["nvidia-smi", "nvidia-smi vgpu -q", "mdevctl types"]),
+    );
+    expect(s.notCaptured).toEqual([]);
+    expect(s.failed.map((f) => f.exitCode)).not.toContain(127);
+    const human = runCli(
+      ["support-bundle", "--host", "sim:seed-fresh", "-o", join(tmp, "fresh2.tar.gz")],
+      env(),
+    );
+    expect(human.stdout).toMatch(
+      /\n {2}not installed on the host \(left out; unknown when replayed\):\n(?: {4}\S.*\n)*? {4}nvidia-smi\n/,
+    );
+    expect(human.stdout).not.toContain("127 = not installed");
+    expect(human.stdout).not.toContain("note: not installed"); // said once, in its own section
+  });
+
+  it("--host local --root DIR: no command runs, vgpuctl's journal and lock are kept (redacted, still JSON), an unreadable file is not 'absent'", async () => {
+    const { emptyJournal } = await import("../../src/apply/journal.ts");
+    const root = join(tmp, "root-host");
+    const put = (p: string, content: string) => {
+      mkdirSync(dirname(join(root, p)), { recursive: true });
+      writeFileSync(join(root, p), content);
+    };
+    put("etc/hostname", "pve1\n");
+    // a VM config change in flight (MAC of Proxmox's BC:24:11 range, as in test/redact)
+    const journal = emptyJournal(new Date("2026-01-31T12:00:00.000Z"));
+    const before = "memory: 4096\nnet0: virtio=BC:24:11:2A:3B:4C,bridge=vmbr0\n";
+    journal.inProgress = {
+      step: {
+        id: "vm-100",
+        title: "Give VM 100 a vGPU",
+        why: "vgpu.yaml lists VM 100",
+        changes: [
+          {
+            kind: "file",
+            path: "/etc/pve/qemu-server/100.conf",
+            before,
+            after: `${before}hostpci0: 0000:01:00.0,mdev=nvidia-259\n`,
+            diff: "+hostpci0: 0000:01:00.0,mdev=nvidia-259\n",
+          },
+        ],
+        reboot: false,
+        undo: { description: "remove hostpci0", commands: [], regenerate: [] },
+      },
+      mode: "apply",
+      startedAt: "2026-01-31T12:00:01.000Z",
+    };
+    put("var/lib/vgpuctl/journal.json", `${JSON.stringify(journal, null, 2)}\n`);
+    const lock = {
+      token: "3f1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b",
+      owner: { hostname: "admin-laptop", pid: 4242 },
+      command: "apply",
+      startedAt: "2026-01-31T12:00:00.000Z",
+      heartbeatAt: "2026-01-31T12:00:30.000Z",
+    };
+    put("var/lib/vgpuctl/lock", `${JSON.stringify(lock)}\n`);
+    // reading /proc/self/mem fails with EIO (for root too): the PCI mapping file is unreadable
+    mkdirSync(join(root, "etc/pve/mapping"), { recursive: true });
+    symlinkSync("/proc/self/mem", join(root, "etc/pve/mapping/pci.cfg"));
+
+    const out = join(tmp, "root-host-bundle");
+    const r = runCli(["support-bundle", "--host", "local", "--root", root, "-o", out, "--json"], env());
+    expect(r.code, r.stderr).toBe(0);
+    const s = r.json<Summary>();
+    expect(s.notInstalled).toEqual([]); // nothing ran, so nothing is known to be missing
+    expect(s.notCaptured).toContain("uname -r");
+    expect(s.notCaptured).toContain("qm list");
+    expect(s.unreadablePaths).toEqual(["/etc/pve/mapping/pci.cfg"]);
+    expect(s.absentPaths).not.toContain("/etc/pve/mapping/pci.cfg");
+    expect(s.absentPaths).toContain("/etc/kernel/cmdline");
+    expect(readdirSync(out).sort()).toEqual(["bundle.json", "files"]); // no command output at all
+
+    const j = JSON.parse(readFileSync(join(out, "files/var/lib/vgpuctl/journal.json"), "utf8"));
+    expect(j.format).toBe("vgpuctl-journal/1");
+    expect(j.inProgress.step.id).toBe("vm-100");
+    expect(JSON.stringify(j)).not.toMatch(/BC:24:11:2A:3B:4C/i);
+    expect(j.inProgress.step.changes[0].before).toMatch(/^net0: virtio=[0-9A-F:]{17},bridge=vmbr0$/m);
+    const l = JSON.parse(readFileSync(join(out, "files/var/lib/vgpuctl/lock"), "utf8"));
+    expect(l).toMatchObject({ command: "apply", owner: { hostname: "admin-laptop", pid: 4242 } });
+    expect(l.token).toMatch(/^REDACTED-/);
+
+    // replayed: the unreadable mapping file is unknown, not "no mappings"
+    const meta = JSON.parse(readFileSync(join(out, "bundle.json"), "utf8"));
+    expect(meta.unreadable).toEqual(["/etc/pve/mapping/pci.cfg"]);
+    const human = runCli(["support-bundle", "--host", "local", "--root", root, "-o", `${out}-2`], env());
+    expect(human.stdout).toContain(
+      "could not read (unknown when replayed; run as root to include them):\n    /etc/pve/mapping/pci.cfg\n",
+    );
+    expect(human.stdout).toContain("    uname -r  uname: commands do not run under --root (files only)\n");
+    expect(human.stdout).not.toContain("note:");
+  });
+});

@@ -1,12 +1,21 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import * as tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BundleHost, readBundle, writeBundle } from "../../src/hosts/bundle/bundle-host.ts";
-import { BUNDLE_FORMAT, type Capture } from "../../src/hosts/capture.ts";
+import { BUNDLE_FORMAT, type Capture, Evidence } from "../../src/hosts/capture.ts";
 import { NotCapturedError, ReadOnlyHostError, UserError } from "../../src/util/errors.ts";
 
 // source: command outputs from /work/shared/seed/vgpu-split-passthrough-guide.txt
@@ -116,6 +125,59 @@ describe("bundle round trip", () => {
     const p = join(tmp, "packed.tgz");
     execFileSync("tar", ["czf", p, "-C", parent, "pve1"]);
     expect(await readBundle(p)).toEqual(CAPTURE);
+  });
+
+  it("keeps unreadable paths (an extra bundle.json field): they replay as not captured, never absent", async () => {
+    const withUnreadable: Capture = {
+      ...CAPTURE,
+      capturedPaths: [...CAPTURE.capturedPaths, "/etc/pve/qemu-server"],
+      unreadable: ["/etc/pve/qemu-server/101.conf", "/etc/vgpu_unlock"],
+      notes: [
+        ...CAPTURE.notes,
+        "could not read /etc/pve/qemu-server/101.conf",
+        "could not read /etc/vgpu_unlock",
+      ],
+    };
+    const dir = join(tmp, "rt-unreadable");
+    await writeBundle(withUnreadable, dir);
+    expect(JSON.parse(readFileSync(join(dir, "bundle.json"), "utf8")).unreadable).toEqual(
+      withUnreadable.unreadable,
+    );
+    const tgz = join(tmp, "rt-unreadable.tar.gz");
+    await writeBundle(withUnreadable, tgz);
+    for (const p of [dir, tgz]) {
+      const back = await readBundle(p);
+      expect(back).toEqual(withUnreadable);
+      const host = await BundleHost.open(p, `bundle:${p}`);
+      await expect(host.readFile("/etc/pve/qemu-server/101.conf")).rejects.toBeInstanceOf(NotCapturedError);
+      await expect(host.readFile("/etc/vgpu_unlock/config.toml")).rejects.toBeInstanceOf(NotCapturedError);
+      expect(await host.readFile("/etc/pve/qemu-server/102.conf")).toBeNull();
+      expect(new Evidence(back).list("/etc/pve/qemu-server")).toEqual(["101.conf"]);
+    }
+    // bundles without the field (older ones) read as before
+    expect((await readBundle(join(tmp, "rt-dir"))).unreadable).toBeUndefined();
+  });
+
+  it("a directory bundle is written whole or not at all (no partial bundle that replays files as absent)", async () => {
+    // "/etc/modules" is a file and also a folder of another file: writing the second one fails midway
+    const clash: Capture = {
+      ...CAPTURE,
+      files: { ...CAPTURE.files, "/etc/modules": "vfio\n", "/etc/modules/x.conf": "y\n" },
+    };
+    const parent = join(tmp, "atomic");
+    mkdirSync(parent);
+    await expect(writeBundle(clash, join(parent, "b"))).rejects.toBeInstanceOf(UserError);
+    expect(readdirSync(parent)).toEqual([]); // neither a partial bundle nor a temp folder is left
+    const empty = join(parent, "empty");
+    mkdirSync(empty);
+    await expect(writeBundle(clash, empty)).rejects.toBeInstanceOf(UserError);
+    expect(readdirSync(empty)).toEqual([]);
+    expect(readdirSync(parent)).toEqual(["empty"]);
+    // and a good one lands complete in the empty folder, with no temp folder beside it
+    await writeBundle(CAPTURE, empty);
+    expect(await readBundle(empty)).toEqual(CAPTURE);
+    expect(readdirSync(parent)).toEqual(["empty"]);
+    expect(existsSync(join(empty, "files/etc/modprobe.d/blacklist.conf"))).toBe(true);
   });
 
   it("refuses to write into a non-empty folder", async () => {

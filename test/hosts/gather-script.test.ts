@@ -59,7 +59,11 @@ describe("gatherScript run with sh, parsed back", () => {
       { cmd: "printf '%s\\n' 'it'\\''s quoted; $HOME `x`'", stdout: "it's quoted; $HOME `x`\n", exitCode: 0 },
       { cmd: "cat", stdout: "", exitCode: 0 },
     ]);
-    expect(cap.notes).toEqual([`${root}/etc/vgpu_unlock/big.toml truncated to ${MAX_FILE_BYTES} bytes`]);
+    expect(cap.notes).toEqual([
+      "not installed on the host: vgpuctl-definitely-absent-program",
+      `${root}/etc/vgpu_unlock/big.toml truncated to ${MAX_FILE_BYTES} bytes`,
+    ]);
+    expect(cap.unreadable).toBeUndefined();
   });
 
   it("captures files, folders (recursive, symlinks followed, binaries dropped) and globs", () => {
@@ -122,6 +126,7 @@ describe("gatherScript run with sh, parsed back", () => {
     expect(viaScript.files).toEqual(viaLocal.files);
     expect(viaScript.capturedPaths).toEqual(viaLocal.capturedPaths);
     expect(viaScript.notes).toEqual(viaLocal.notes);
+    expect(viaScript.unreadable).toEqual(viaLocal.unreadable);
   });
 });
 

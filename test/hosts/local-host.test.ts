@@ -83,17 +83,36 @@ describe("LocalHost with --root", () => {
     await expect(host.remove("/")).rejects.toBeInstanceOf(UserError);
   });
 
-  it("execs without a shell; a missing program is exit 127", async () => {
-    const r = await host.exec(["sh", "-c", 'printf "%s|" "$@"; echo; exit 4', "sh", "a b", "$HOME", "it's"]);
-    expect(r).toEqual({ stdout: "a b|$HOME|it's|\n", stderr: "", exitCode: 4 });
-    expect(await host.exec(["vgpuctl-no-such-program", "x"])).toEqual({
-      stdout: "",
-      stderr: "vgpuctl-no-such-program: command not found",
-      exitCode: 127,
+  it("runs no command at all: exit 127, 'commands do not run under --root (files only)'", async () => {
+    const outside = mkdtempSync(join(tmpdir(), "vgpuctl-local-outside-"));
+    try {
+      const marker = join(outside, "ran");
+      expect(await host.exec(["touch", marker])).toEqual({
+        stdout: "",
+        stderr: "touch: commands do not run under --root (files only)",
+        exitCode: 127,
+      });
+      expect(await host.exec(["sh", "-c", `echo x > ${marker}`], { input: "y" })).toMatchObject({
+        exitCode: 127,
+      });
+      expect(existsSync(marker)).toBe(false); // nothing ran on this machine
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it("captures leave commands out (not captured, with a note) instead of mixing in this machine", async () => {
+    const cap = await host.capture({
+      commands: [["uname", "-r"], ["hostname"]],
+      paths: [],
+      nvidiaSysfs: false,
     });
-    expect((await host.exec(["cat"], { input: "piped\n" })).stdout).toBe("piped\n");
-    const slow = await host.exec(["sleep", "5"], { timeoutMs: 100 });
-    expect(slow.exitCode).toBe(124);
+    expect(cap.commands).toEqual([]);
+    expect(new Evidence(cap).command("uname -r")).toBeUndefined();
+    expect(cap.notes).toEqual([
+      "not run: uname -r (uname: commands do not run under --root (files only))",
+      "not run: hostname (hostname: commands do not run under --root (files only))",
+    ]);
   });
 
   it("captures GATHER_SPEC paths below the root, NVIDIA sysfs included", async () => {
@@ -112,5 +131,32 @@ describe("LocalHost with --root", () => {
 
   it("will not reboot the machine it runs on", async () => {
     await expect(host.reboot()).rejects.toThrow(/reboot/);
+  });
+});
+
+describe("LocalHost without --root", () => {
+  const here = new LocalHost({ root: null, spec: "local" });
+
+  it("execs without a shell; a missing program is exit 127", async () => {
+    const r = await here.exec(["sh", "-c", 'printf "%s|" "$@"; echo; exit 4', "sh", "a b", "$HOME", "it's"]);
+    expect(r).toEqual({ stdout: "a b|$HOME|it's|\n", stderr: "", exitCode: 4 });
+    expect(await here.exec(["vgpuctl-no-such-program", "x"])).toEqual({
+      stdout: "",
+      stderr: "vgpuctl-no-such-program: command not found",
+      exitCode: 127,
+    });
+    expect((await here.exec(["cat"], { input: "piped\n" })).stdout).toBe("piped\n");
+    const slow = await here.exec(["sleep", "5"], { timeoutMs: 100 });
+    expect(slow.exitCode).toBe(124);
+  });
+
+  it("captures a missing program as a note, not as a command", async () => {
+    const cap = await here.capture({
+      commands: [["vgpuctl-no-such-program"], ["echo", "hi"]],
+      paths: [],
+      nvidiaSysfs: false,
+    });
+    expect(cap.commands).toEqual([{ cmd: "echo hi", stdout: "hi\n", exitCode: 0 }]);
+    expect(cap.notes).toEqual(["not installed on the host: vgpuctl-no-such-program"]);
   });
 });

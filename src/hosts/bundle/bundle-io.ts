@@ -285,7 +285,7 @@ function entriesToCapture(all: Entries, path: string): Capture {
     if (hostPath === "/") continue;
     files[hostPath] = data.toString("utf8");
   }
-  return {
+  const capture: Capture = {
     format: BUNDLE_FORMAT,
     host:
       typeof meta.host === "string" && meta.host ? meta.host : basename(path).replace(/\.(tar\.gz|tgz)$/, ""),
@@ -296,6 +296,10 @@ function entriesToCapture(all: Entries, path: string): Capture {
     redacted: strings(meta.redacted, "redacted"),
     notes: strings(meta.notes, "notes"),
   };
+  // an extra field of vgpuctl-bundle/1 (older bundles have none): paths that exist but were unreadable
+  const unreadable = strings(meta.unreadable, "unreadable");
+  if (unreadable.length > 0) capture.unreadable = unreadable;
+  return capture;
 }
 
 /** A command line → a file name: "nvidia-smi vgpu -q" → "nvidia-smi-vgpu-q". */
@@ -339,6 +343,7 @@ function bundleEntries(capture: Capture): Array<{ name: string; data: Buffer }> 
     capturedAt: capture.capturedAt,
     commands,
     capturedPaths: capture.capturedPaths,
+    ...(capture.unreadable?.length ? { unreadable: capture.unreadable } : {}),
     redacted: capture.redacted,
     notes,
   };
@@ -348,7 +353,7 @@ function bundleEntries(capture: Capture): Array<{ name: string; data: Buffer }> 
 
 /**
  * Write a Capture as a bundle: a .tar.gz when `outPath` ends in .tar.gz/.tgz (replaced atomically),
- * else a new directory (which must not exist or be empty).
+ * else a new directory (which must not exist or be empty), written whole or not at all.
  */
 export async function writeBundle(capture: Capture, outPath: string): Promise<void> {
   const entries = bundleEntries(capture);
@@ -375,13 +380,22 @@ export async function writeBundle(capture: Capture, outPath: string): Promise<vo
       `cannot write bundle ${outPath}: the folder exists and is not empty`,
       "choose a new path, or end it in .tar.gz",
     );
+  // Written into a sibling temp folder, renamed into place at the end: a failure never leaves a
+  // partial bundle, whose missing files would replay as "absent".
+  const parent = dirname(resolve(outPath));
+  const tmp = join(parent, `.tmp-${basename(resolve(outPath))}-${randomBytes(4).toString("hex")}`);
   try {
+    await mkdir(parent, { recursive: true });
+    await mkdir(tmp);
     for (const { name, data } of entries) {
-      const file = join(outPath, name);
+      const file = join(tmp, name);
       await mkdir(dirname(file), { recursive: true });
       await writeFile(file, data, { mode: 0o600 });
     }
+    // rename(2) replaces an empty folder
+    await rename(tmp, outPath);
   } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
     throw new UserError(`cannot write bundle ${outPath}: ${errCode(e)}`);
   }
 }
