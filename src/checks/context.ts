@@ -8,10 +8,12 @@ import {
   type DriverState,
   deriveBootloader,
   deriveDriver,
-  nvidiaGpuFunctions,
+  pciProductName,
+  physicalGpuFunctions,
 } from "../facts/derive.ts";
+import { normalisePciAddress, sameBus } from "../facts/pci.ts";
 import type { Facts, PciFunction, VmConfig } from "../facts/types.ts";
-import type { Kb, KbGpu, KbRelease } from "./types.ts";
+import type { Finding, FindingCode, Kb, KbGpu, KbRelease } from "./types.ts";
 
 export interface GpuView {
   address: string;
@@ -53,7 +55,7 @@ export function hostView(facts: Facts, kb: Kb): HostView {
     bootloader: deriveBootloader(facts),
     driver,
     release: driver ? safe(() => kb.releaseForDriverVersion(driver.version)) : null,
-    gpus: facts.pci ? physicalGpus(facts).map((fn) => gpuView(facts, kb, fn)) : null,
+    gpus: facts.pci ? physicalGpuFunctions(facts).map((fn) => gpuView(facts, kb, fn)) : null,
   };
   byKb.set(kb, view);
   return view;
@@ -72,17 +74,6 @@ export function vgpuPossible(v: HostView): boolean {
   return v.gpus === null || v.gpus.some((g) => g.cls === null || g.cls.support !== "unsupported");
 }
 
-/** NVIDIA display functions, minus SR-IOV virtual functions (same bus as a PF that has VFs enabled). */
-export function physicalGpus(f: Facts): PciFunction[] {
-  const all = nvidiaGpuFunctions(f.pci ?? []);
-  const pfs = new Set((f.sriov ?? []).filter((s) => (s.numVfs ?? 0) > 0).map((s) => s.address));
-  return all.filter((p) => pfs.has(p.address) || ![...pfs].some((pf) => sameBus(pf, p.address)));
-}
-
-export function sameBus(a: string, b: string): boolean {
-  return a.slice(0, 7) === b.slice(0, 7);
-}
-
 function gpuView(f: Facts, kb: Kb, fn: PciFunction): GpuView {
   const cls = safe(() =>
     kb.classifyGpu({
@@ -93,7 +84,7 @@ function gpuView(f: Facts, kb: Kb, fn: PciFunction): GpuView {
   );
   const smi = f.nvidiaSmi?.gpus.find((g) => g.busId === fn.address)?.memoryTotalMiB ?? null;
   const q = f.nvidiaSmiQuery?.gpus.find((g) => g.busId === fn.address)?.fbTotalMiB ?? null;
-  const name = cls?.name ?? bracketName(fn.description) ?? fn.description;
+  const name = cls?.name ?? pciProductName(fn.description) ?? fn.description;
   return {
     address: fn.address,
     fn,
@@ -103,67 +94,23 @@ function gpuView(f: Facts, kb: Kb, fn: PciFunction): GpuView {
   };
 }
 
-function bracketName(desc: string): string | null {
-  const m = /\[([^\]]+)\][^[]*$/.exec(desc.replace(/\s*\[[0-9a-f]{4}:[0-9a-f]{4}\].*$/, ""));
-  return m ? m[1]! : null;
-}
-
 /** The GPU (PF) a PCI address belongs to: exact match, or a VF on the same bus. */
 export function gpuForAddress(v: HostView, address: string | null): GpuView | null {
-  if (!address || !v.gpus) return null;
-  const a = /\.[0-7]$/.test(address) ? address : `${address}.0`;
+  const a = address ? normalisePciAddress(address, "zero") : null;
+  if (!a || !v.gpus) return null;
   return v.gpus.find((g) => g.address === a) ?? v.gpus.find((g) => sameBus(g.address, a)) ?? null;
 }
 
 /** The PCI address a VM's hostpci entry points at (resolving a resource mapping for this node). */
 export function hostpciAddress(f: Facts, h: VmConfig["hostpci"][number]): string | null {
-  if (h.address) return /\.[0-7]$/.test(h.address) ? h.address : `${h.address}.0`;
+  if (h.address) return normalisePciAddress(h.address, "zero");
   if (!h.mapping || !f.pciMappings) return null;
   const m = f.pciMappings.find((x) => x.id === h.mapping);
   if (!m) return null;
   const node = f.uname?.nodename ?? f.host;
   const e =
     m.entries.find((x) => x.node === node && x.path) ?? (m.entries.length === 1 ? m.entries[0] : undefined);
-  if (!e?.path) return null;
-  const p = e.path.toLowerCase();
-  const full = /^[0-9a-f]{4,}:/.test(p) && p.split(":").length === 3 ? p : `0000:${p}`;
-  return /\.[0-7]$/.test(full) ? full : `${full}.0`;
-}
-
-// ── kernel versions ───────────────────────────────────────────────────────────
-
-/** "6.8.12-4-pve" → [6, 8, 12]; null when unreadable. */
-export function kernelVersion(release: string | null): [number, number, number] | null {
-  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release ?? "");
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : null;
-}
-
-export function kernelAtLeast(release: string | null, major: number, minor: number): boolean | null {
-  const v = kernelVersion(release);
-  if (!v) return null;
-  return v[0] > major || (v[0] === major && v[1] >= minor);
-}
-
-export function compareKernels(a: string, b: string): number {
-  const va = kernelVersion(a) ?? [0, 0, 0];
-  const vb = kernelVersion(b) ?? [0, 0, 0];
-  for (let i = 0; i < 3; i++) if (va[i] !== vb[i]) return va[i]! - vb[i]!;
-  const ra = Number(/-(\d+)-/.exec(a)?.[1] ?? 0);
-  const rb = Number(/-(\d+)-/.exec(b)?.[1] ?? 0);
-  return ra - rb;
-}
-
-/** Kernel releases installed on the host ("6.5.13-5-pve"), from pveversion/dpkg package names and the ESPs. */
-export function installedKernels(f: Facts): string[] {
-  const out = new Set<string>();
-  const names = [...Object.keys(f.pve?.packages ?? {}), ...Object.keys(f.packages ?? {})];
-  for (const n of names) {
-    const m = /^(?:pve|proxmox)-kernel-(\d+\.\d+\.\d+-\d+-pve)(?:-signed)?$/.exec(n);
-    if (m) out.add(m[1]!);
-  }
-  for (const e of f.bootTool?.esps ?? [])
-    for (const k of e.kernels) if (/^\d+\.\d+\.\d+-\d+-pve$/.test(k)) out.add(k);
-  return [...out].sort(compareKernels);
+  return e?.path ? normalisePciAddress(e.path, "zero") : null;
 }
 
 // ── fixes ─────────────────────────────────────────────────────────────────────
@@ -216,10 +163,6 @@ export function vmConfPath(vmid: number): string {
   return `/etc/pve/qemu-server/${vmid}.conf`;
 }
 
-export function runningKernelText(v: HostView): string {
-  return v.kernel ? `running kernel ${v.kernel}` : "running kernel unknown";
-}
-
 export function driverText(v: HostView): string {
   if (!v.driver) return "no NVIDIA driver";
   return `NVIDIA driver ${v.driver.version}${v.release ? ` (vGPU ${v.release.vgpuRelease})` : ""}`;
@@ -237,12 +180,12 @@ export function grep(lines: readonly string[] | null | undefined, re: RegExp, ma
 }
 
 export function finding(
-  code: string,
+  code: FindingCode,
   severity: "error" | "warning" | "info",
   title: string,
   evidence: string[],
   fix: string[],
   gpu?: string,
-): import("./types.ts").Finding {
+): Finding {
   return gpu ? { code, severity, title, evidence, fix, gpu } : { code, severity, title, evidence, fix };
 }

@@ -19,7 +19,7 @@ import { type Check, type Finding, type Kb, SEVERITY_ORDER } from "./types.ts";
 import { checkUnlock } from "./unlock.ts";
 import { checkVms } from "./vms.ts";
 
-export type { Finding, Kb, Severity } from "./types.ts";
+export { FINDING_CODES, type Finding, type FindingCode, type Kb, type Severity } from "./types.ts";
 
 /** In the order a person would fix things: hardware, boot, kernel, driver, unlock, types, VMs. */
 export const CHECKS: ReadonlyArray<[name: string, check: Check]> = [
@@ -37,49 +37,6 @@ export const CHECKS: ReadonlyArray<[name: string, check: Check]> = [
   ["overrides", checkOverrides],
   ["vms", checkVms],
 ];
-
-/** Every code a check can emit (DESIGN.md table + additions). */
-export const FINDING_CODES = [
-  "gpu-unsupported",
-  "kernel-unsupported",
-  "headers-missing",
-  "secure-boot",
-  "iommu-disabled",
-  "iommu-cmdline-wrong-bootloader",
-  "vfio-module-missing",
-  "nouveau-loaded",
-  "vfio-bound",
-  "driver-missing",
-  "driver-not-loaded",
-  "driver-open-flavour",
-  "driver-branch-drops-gpu",
-  "unlock-missing",
-  "unlock-disabled-consumer",
-  "unlock-enabled-native",
-  "unlock-version-mismatch",
-  "mdev-types-empty",
-  "sriov-vfs-missing",
-  "vgpud-rejected-gpu",
-  "mixed-types",
-  "vram-overcommit",
-  "override-invalid",
-  "duplicate-mdev-uuid",
-  "vm-start-failed",
-  // additions
-  "gpu-missing",
-  "cmdline-not-applied",
-  "dkms-not-built",
-  "vfio-config-leftover",
-  "driver-not-vgpu",
-  "vgpu-mgr-inactive",
-  "unlock-config-invalid",
-  "vm-mdev-type-unavailable",
-  "vm-full-passthrough",
-  "vm-uses-physical-function",
-  "duplicate-smbios-uuid",
-  "stale-mdev",
-  "check-failed",
-] as const;
 
 export function runChecks(facts: Facts, kb: Kb = defaultKb): Finding[] {
   const out: Finding[] = [];

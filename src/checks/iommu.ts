@@ -12,7 +12,8 @@
  */
 import { deriveIommu } from "../facts/derive.ts";
 import type { Facts } from "../facts/types.ts";
-import { cmdlineFix, finding, hostView, kernelAtLeast } from "./context.ts";
+import { kernelAtLeast } from "../knowledge/drivers.ts";
+import { cmdlineFix, finding, hostView } from "./context.ts";
 import type { Finding, Kb } from "./types.ts";
 
 const OFF = /^(intel_iommu|amd_iommu|iommu)=off$/;

@@ -42,7 +42,16 @@ export const defaultKb: Kb = {
   compatibleReleases: (kernel, opts) => compatibleReleases(kernel, opts ?? {}).map(toRelease),
   findType(idOrName) {
     const t = findType(idOrName);
-    return t ? { type: t.type, name: t.name, profileMiB: t.profileMiB, maxInstances: t.maxInstances } : null;
+    return t
+      ? {
+          type: t.type,
+          name: t.name,
+          profileMiB: t.profileMiB,
+          framebufferBytes: t.framebufferBytes,
+          reservationBytes: t.reservationBytes,
+          maxInstances: t.maxInstances,
+        }
+      : null;
   },
   validateOverride: (text) => validateOverride(text),
 };

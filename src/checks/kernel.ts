@@ -8,14 +8,8 @@
  * dkms-not-built (extra): the nvidia DKMS module exists but is not installed for the running kernel.
  */
 import type { Facts } from "../facts/types.ts";
-import {
-  compareKernels,
-  finding,
-  type HostView,
-  hostView,
-  installedKernels,
-  vgpuPossible,
-} from "./context.ts";
+import { compareKernel, installedKernels, kernelAtLeast } from "../knowledge/drivers.ts";
+import { finding, type HostView, hostView, vgpuPossible } from "./context.ts";
 import { suggestedReleases } from "./driver.ts";
 import type { Finding, Kb } from "./types.ts";
 
@@ -45,7 +39,7 @@ function kernelUnsupported(v: HostView): Finding[] {
 
   const fits = installedKernels(f).filter((k) => k !== kernel && safeInRange(kb, release, k) === true);
   const fix: string[] = [];
-  const pick = fits.sort(compareKernels).at(-1);
+  const pick = fits.sort(compareKernel).at(-1);
   if (pick) {
     fix.push(`proxmox-boot-tool kernel pin ${pick}`, "reboot");
     fix.push(...hazards(v, pick));
@@ -83,7 +77,7 @@ function safeInRange(kb: Kb, release: Parameters<Kb["kernelInRange"]>[0], k: str
 function hazards(v: HostView, target: string): string[] {
   const f = v.facts;
   const out: string[] = [];
-  const older = v.kernel ? compareKernels(target, v.kernel) < 0 : false;
+  const older = v.kernel ? compareKernel(target, v.kernel) < 0 : false;
   const zfsRoot = (f.cmdline ?? []).some((t) => /^root=ZFS=/.test(t) || t === "boot=zfs");
   if (older && zfsRoot)
     out.push(
@@ -112,7 +106,7 @@ function headersMissing(v: HostView): Finding[] {
   const loadedForKernel = v.driver?.loaded === true;
   const pveMajor = Number(/^(\d+)/.exec(f.pve?.manager ?? "")?.[1] ?? 0);
   const pkgName =
-    pveMajor >= 8 || (pveMajor === 0 && kernelAtLeast6(kernel))
+    pveMajor >= 8 || (pveMajor === 0 && kernelAtLeast(kernel, 6) === true)
       ? `proxmox-headers-${kernel}`
       : `pve-headers-${kernel}`;
   return [
@@ -135,10 +129,6 @@ function headersMissing(v: HostView): Finding[] {
       ],
     ),
   ];
-}
-
-function kernelAtLeast6(k: string): boolean {
-  return Number(/^(\d+)/.exec(k)?.[1] ?? 0) >= 6;
 }
 
 function dkmsNotBuilt(v: HostView): Finding[] {

@@ -4,8 +4,9 @@
  *   from the other facts (unlock inactive/disabled, vgpud rejection, Pascal on ≥ 17, SR-IOV off).
  */
 import { deriveUnlock } from "../facts/derive.ts";
+import { sameBus } from "../facts/pci.ts";
 import type { Facts } from "../facts/types.ts";
-import { finding, type GpuView, grep, type HostView, hostView, sameBus } from "./context.ts";
+import { finding, type GpuView, grep, type HostView, hostView } from "./context.ts";
 import type { Finding, Kb } from "./types.ts";
 
 export function typesFor(v: HostView, g: GpuView) {

@@ -10,6 +10,7 @@
  *  vfio-config-leftover  (extra) that config exists but has not taken effect yet (next boot/initramfs).
  */
 import type { Facts, ModprobeFile } from "../facts/types.ts";
+import { kernelAtLeast } from "../knowledge/drivers.ts";
 import {
   cmdlineFix,
   deleteLines,
@@ -18,7 +19,6 @@ import {
   grep,
   hostpciAddress,
   hostView,
-  kernelAtLeast,
   REBUILD_INITRAMFS,
   vgpuPossible,
   vmConfPath,

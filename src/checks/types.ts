@@ -6,9 +6,54 @@ import type { Facts } from "../facts/types.ts";
 
 export type Severity = "error" | "warning" | "info";
 
+/** Every code a check can emit (DESIGN.md table + additions). A new code is added here, never renamed. */
+export const FINDING_CODES = [
+  "gpu-unsupported",
+  "kernel-unsupported",
+  "headers-missing",
+  "secure-boot",
+  "iommu-disabled",
+  "iommu-cmdline-wrong-bootloader",
+  "vfio-module-missing",
+  "nouveau-loaded",
+  "vfio-bound",
+  "driver-missing",
+  "driver-not-loaded",
+  "driver-open-flavour",
+  "driver-branch-drops-gpu",
+  "unlock-missing",
+  "unlock-disabled-consumer",
+  "unlock-enabled-native",
+  "unlock-version-mismatch",
+  "mdev-types-empty",
+  "sriov-vfs-missing",
+  "vgpud-rejected-gpu",
+  "mixed-types",
+  "vram-overcommit",
+  "override-invalid",
+  "duplicate-mdev-uuid",
+  "vm-start-failed",
+  // additions
+  "gpu-missing",
+  "cmdline-not-applied",
+  "dkms-not-built",
+  "vfio-config-leftover",
+  "driver-not-vgpu",
+  "vgpu-mgr-inactive",
+  "unlock-config-invalid",
+  "vm-mdev-type-unavailable",
+  "vm-full-passthrough",
+  "vm-uses-physical-function",
+  "duplicate-smbios-uuid",
+  "stale-mdev",
+  "check-failed",
+] as const;
+
+export type FindingCode = (typeof FINDING_CODES)[number];
+
 export interface Finding {
-  /** Stable kebab-case code, e.g. "iommu-disabled" */
-  code: string;
+  /** Stable kebab-case code, e.g. "iommu-disabled" (one of FINDING_CODES) */
+  code: FindingCode;
   severity: Severity;
   /** One line, specific to this host ("IOMMU is not enabled: intel_iommu=on is not on the kernel command line") */
   title: string;
@@ -54,6 +99,9 @@ export interface KbType {
   name: string;
   /** profile size: framebuffer + reservation, MiB */
   profileMiB: number | null;
+  /** the profile's own framebuffer / framebuffer_reservation, bytes (what a partial override keeps) */
+  framebufferBytes: number | null;
+  reservationBytes: number | null;
   maxInstances: number | null;
 }
 

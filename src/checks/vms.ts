@@ -11,8 +11,9 @@
  *  vm-uses-physical-function (extra) an SR-IOV GPU's physical function is assigned instead of a VF.
  *  stale-mdev (extra)        an mdev with a VM's UUID exists while that VM is stopped (next start fails).
  */
-import { vmidFromMdevUuid } from "../facts/derive.ts";
-import type { Facts, HostpciEntry, OverrideSection, VmConfig } from "../facts/types.ts";
+import { mdevUuidFor, vmidFromMdevUuid } from "../facts/derive.ts";
+import type { Facts, HostpciEntry, VmConfig } from "../facts/types.ts";
+import { effectiveVramMiB } from "../knowledge/vram.ts";
 import {
   finding,
   type GpuView,
@@ -35,10 +36,6 @@ interface Assignment {
   running: boolean | null;
 }
 
-export function pveMdevUuid(index: number, vmid: number): string {
-  return `${String(index).padStart(8, "0")}-0000-0000-0000-${String(vmid).padStart(12, "0")}`;
-}
-
 function assignments(v: HostView): Assignment[] {
   const f = v.facts;
   const out: Assignment[] = [];
@@ -49,7 +46,7 @@ function assignments(v: HostView): Assignment[] {
       const gpu = gpuForAddress(v, address);
       if (!gpu || !address) continue;
       const running = f.qmList ? f.qmList.some((q) => q.vmid === vm.vmid && q.status === "running") : null;
-      out.push({ vm, h, gpu, address, type: h.mdev, uuid: pveMdevUuid(h.index, vm.vmid), running });
+      out.push({ vm, h, gpu, address, type: h.mdev, uuid: mdevUuidFor(vm.vmid, h.index), running });
     }
   }
   return out;
@@ -82,12 +79,8 @@ function byGpu(as: Assignment[]): Map<string, Assignment[]> {
 function typeName(v: HostView, g: GpuView, type: string): string {
   const t = typesFor(v, g).types.find((x) => x.type === type);
   if (t?.name) return `${type} (${t.name})`;
-  try {
-    const k = v.kb.findType(type);
-    return k ? `${type} (${k.name})` : type;
-  } catch {
-    return type;
-  }
+  const k = knownType(v, type);
+  return k ? `${type} (${k.name})` : type;
 }
 
 function mixedTypes(v: HostView, as: Assignment[]): Finding[] {
@@ -122,46 +115,36 @@ function mixedTypes(v: HostView, as: Assignment[]): Finding[] {
   return out;
 }
 
-/** "2GiB", "512MiB", "1G", 1073741824 → bytes */
-export function sizeBytes(x: number | string | boolean | undefined): number | null {
-  if (typeof x === "number") return x;
-  if (typeof x !== "string") return null;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt])?(i)?b?\s*$/i.exec(x);
-  if (!m) return null;
-  const pow = { k: 1, m: 2, g: 3, t: 4 }[(m[2] ?? "").toLowerCase() as "k"] ?? 0;
-  return Number(m[1]) * (m[3] || pow ? 1024 : 1) ** pow;
-}
-
-function overrideValue(
-  sections: OverrideSection[],
-  a: Assignment,
-  key: string,
-): number | string | boolean | undefined {
-  const pick = (kind: OverrideSection["kind"], k: string) =>
-    sections.find((s) => s.kind === kind && s.key.toLowerCase() === k.toLowerCase())?.values[key];
-  return pick("vm", String(a.vm.vmid)) ?? pick("mdev", a.uuid) ?? pick("profile", a.type);
-}
-
-/** VRAM one assignment takes, MiB, and how it was determined. */
+/** VRAM one assignment takes, MiB, and how it was determined (overrides: knowledge/vram.ts effectiveVramMiB). */
 function vramOf(v: HostView, a: Assignment): { mib: number; how: string } | null {
   const po = v.facts.profileOverride;
   const sections = po?.present ? po.sections : [];
-  const fb = sizeBytes(overrideValue(sections, a, "framebuffer"));
-  const res = sizeBytes(overrideValue(sections, a, "framebuffer_reservation"));
-  if (fb !== null && res !== null) {
-    const mib = Math.round((fb + res) / 1048576);
-    return { mib, how: `override framebuffer+framebuffer_reservation = ${mib} MiB` };
+  const offered = typesFor(v, a.gpu).types.find((x) => x.type === a.type);
+  const known = knownType(v, a.type);
+  const typeMiB = offered?.framebufferMiB || known?.profileMiB || null;
+  const e = effectiveVramMiB(sections, { type: a.type, uuid: a.uuid, vmid: a.vm.vmid }, typeMiB, () =>
+    known ? { ...known, profileBytes: known.profileMiB === null ? null : known.profileMiB * 1048576 } : null,
+  );
+  if (e.mib === null) return null;
+  if (e.framebuffer && e.reservation) {
+    const keys =
+      e.framebuffer.from && e.reservation.from
+        ? "framebuffer+framebuffer_reservation"
+        : e.framebuffer.from
+          ? `framebuffer (${e.framebuffer.from}) + the type's framebuffer_reservation`
+          : `the type's framebuffer + framebuffer_reservation (${e.reservation.from})`;
+    return { mib: e.mib, how: `override ${keys} = ${e.mib} MiB` };
   }
-  const t = typesFor(v, a.gpu).types.find((x) => x.type === a.type);
-  if (t?.framebufferMiB)
-    return { mib: t.framebufferMiB, how: `${t.name ?? a.type} = ${t.framebufferMiB} MiB` };
+  const name = offered?.name ?? known?.name ?? a.type;
+  return { mib: e.mib, how: `${name} = ${e.mib} MiB` };
+}
+
+function knownType(v: HostView, type: string) {
   try {
-    const k = v.kb.findType(a.type);
-    if (k?.profileMiB) return { mib: k.profileMiB, how: `${k.name} = ${k.profileMiB} MiB` };
+    return v.kb.findType(type);
   } catch {
-    /* unknown type */
+    return null; // unknown type
   }
-  return null;
 }
 
 function vramOvercommit(v: HostView, as: Assignment[]): Finding[] {
@@ -288,9 +271,9 @@ function duplicateUuids(v: HostView): Finding[] {
       for (const h of vm.hostpci)
         if (h.mdev)
           add(
-            pveMdevUuid(h.index, vm.vmid),
+            mdevUuidFor(vm.vmid, h.index),
             vm.vmid,
-            `${vmConfPath(vm.vmid)}: hostpci${h.index}: ${h.raw} (mdev ${pveMdevUuid(h.index, vm.vmid)})`,
+            `${vmConfPath(vm.vmid)}: hostpci${h.index}: ${h.raw} (mdev ${mdevUuidFor(vm.vmid, h.index)})`,
           );
   }
   const out: Finding[] = [];

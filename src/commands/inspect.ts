@@ -7,17 +7,30 @@ import {
   deriveDriver,
   deriveIommu,
   deriveUnlock,
-  nvidiaGpuFunctions,
+  mdevUuidFor,
+  pciProductName,
+  physicalGpuFunctions,
   vgpudRejections,
   vmidFromMdevUuid,
 } from "../facts/derive.ts";
 import { parseFacts } from "../facts/index.ts";
+import { sameBus } from "../facts/pci.ts";
 import type { Facts, MdevType, PciFunction } from "../facts/types.ts";
 import { GATHER_SPEC } from "../hosts/gather-spec.ts";
 import type { Host } from "../hosts/host.ts";
 import { releaseForDriverVersion } from "../knowledge/drivers.ts";
 import { classifyGpu, deviceIdForName } from "../knowledge/gpus.ts";
 import { findType } from "../knowledge/vgpu-types.ts";
+import { effectiveVramMiB, type VgpuRef } from "../knowledge/vram.ts";
+
+/**
+ * VRAM one vGPU takes after profile_override.toml (knowledge/vram.ts effectiveVramMiB), MiB, and the
+ * table(s) that set it ("[vm.100]"; null = the type's own size). Extra fields of the inspect report.
+ */
+export interface InspectVram {
+  vramMiB?: number | null;
+  vramFrom?: string | null;
+}
 
 export interface InspectGpu {
   address: string;
@@ -40,7 +53,7 @@ export interface InspectGpu {
     /** the function offering it (differs from `address` for SR-IOV virtual functions) */
     parent: string;
   }>;
-  vgpus: Array<{ uuid: string; type: string | null; vmid: number | null }>;
+  vgpus: Array<{ uuid: string; type: string | null; vmid: number | null } & InspectVram>;
   sriov: { totalVfs: number | null; numVfs: number | null } | null;
 }
 
@@ -64,7 +77,9 @@ export interface InspectReport {
     vmid: number;
     name: string | null;
     running: boolean | null;
-    hostpci: Array<{ index: number; mdev: string | null; address: string | null; mapping: string | null }>;
+    hostpci: Array<
+      { index: number; mdev: string | null; address: string | null; mapping: string | null } & InspectVram
+    >;
   }>;
   /** what could not be determined and why */
   notes: string[];
@@ -111,6 +126,7 @@ export function buildInspectReport(f: Facts): InspectReport {
         mdev: h.mdev,
         address: h.address,
         mapping: h.mapping,
+        ...(h.mdev ? vgpuVram(f, { type: h.mdev, uuid: mdevUuidFor(vm.vmid, h.index), vmid: vm.vmid }) : {}),
       })),
     })),
     notes: f.notes,
@@ -120,7 +136,7 @@ export function buildInspectReport(f: Facts): InspectReport {
 
 /** GPUs from lspci; when lspci was not captured, from sysfs/nvidia-smi bus ids (fewer details). */
 function gpuFunctions(f: Facts): PciFunction[] {
-  if (f.pci) return nvidiaGpuFunctions(f.pci).filter((p) => !isVirtualFunction(f, p.address));
+  if (f.pci) return physicalGpuFunctions(f);
   const byAddr = new Map<string, PciFunction>();
   for (const g of f.nvidiaSmiQuery?.gpus ?? f.nvidiaSmi?.gpus ?? []) {
     const name = "productName" in g ? g.productName : g.name;
@@ -155,17 +171,15 @@ function stubFunction(address: string, deviceId: string | null, name: string | n
   };
 }
 
-/** SR-IOV virtual functions share the PF's bus; lspci lists them as separate 3D controllers. */
-function isVirtualFunction(f: Facts, address: string): boolean {
-  const pf = (f.sriov ?? []).find(
-    (s) => (s.numVfs ?? 0) > 0 && s.address !== address && sameSlotGroup(s.address, address),
-  );
-  return pf !== undefined;
-}
-
-function sameSlotGroup(pf: string, other: string): boolean {
-  // VFs of 0000:41:00.0 appear as 0000:41:00.4 … 0000:41:01.3 on the same bus.
-  return pf.slice(0, 7) === other.slice(0, 7);
+/** The effective VRAM of one vGPU (see InspectVram); the type's size from what the host offers, else the table. */
+function vgpuVram(f: Facts, ref: VgpuRef): Required<InspectVram> {
+  const po = f.profileOverride;
+  const typeMiB =
+    (f.mdevTypes ?? []).find((t) => t.type === ref.type && t.framebufferMiB !== null)?.framebufferMiB ??
+    findType(ref.type)?.framebufferMiB ??
+    null;
+  const e = effectiveVramMiB(po?.present ? po.sections : [], ref, typeMiB, findType);
+  return { vramMiB: e.mib, vramFrom: e.from };
 }
 
 function buildGpu(f: Facts, p: PciFunction): InspectGpu {
@@ -186,13 +200,20 @@ function buildGpu(f: Facts, p: PciFunction): InspectGpu {
   const sriov = f.sriov?.find((s) => s.address === p.address) ?? null;
   const parents = new Set([p.address]);
   if (sriov && (sriov.numVfs ?? 0) > 0) {
-    for (const t of f.mdevTypes ?? []) if (sameSlotGroup(p.address, t.parent)) parents.add(t.parent);
+    // VFs of 0000:41:00.0 appear as 0000:41:00.4 … 0000:41:01.3 on the same bus.
+    for (const t of f.mdevTypes ?? []) if (sameBus(p.address, t.parent)) parents.add(t.parent);
   }
   const types = (f.mdevTypes ?? []).filter((t) => parents.has(t.parent));
   const vgpus: InspectGpu["vgpus"] = [];
   for (const m of f.mdevs ?? []) {
     if (!parents.has(m.parent)) continue;
-    vgpus.push({ uuid: m.uuid, type: m.type, vmid: vmidFromMdevUuid(m.uuid)?.vmid ?? null });
+    const vmid = vmidFromMdevUuid(m.uuid)?.vmid ?? null;
+    vgpus.push({
+      uuid: m.uuid,
+      type: m.type,
+      vmid,
+      ...(m.type ? vgpuVram(f, { type: m.type, uuid: m.uuid, vmid }) : {}),
+    });
   }
   // nvidia-smi vgpu -q knows running vGPUs even where mdevctl is not installed.
   for (const g of f.vgpuQuery?.gpus ?? []) {
@@ -203,7 +224,19 @@ function buildGpu(f: Facts, p: PciFunction): InspectGpu {
       const vmid =
         (v.uuid ? vmidFromMdevUuid(v.uuid)?.vmid : null) ??
         (v.vmId && /^\d+$/.test(v.vmId) ? Number(v.vmId) : null);
-      vgpus.push({ uuid: v.uuid ?? v.vgpuId ?? "", type, vmid });
+      vgpus.push({
+        uuid: v.uuid ?? v.vgpuId ?? "",
+        type,
+        vmid,
+        // [vm.N] matches the VMID the mdev UUID encodes, not nvidia-smi's "VM ID"
+        ...(type
+          ? vgpuVram(f, {
+              type,
+              uuid: v.uuid,
+              vmid: v.uuid ? (vmidFromMdevUuid(v.uuid)?.vmid ?? null) : null,
+            })
+          : {}),
+      });
     }
   }
   return {
@@ -212,7 +245,7 @@ function buildGpu(f: Facts, p: PciFunction): InspectGpu {
     deviceId: p.deviceId,
     subsystemId:
       p.subsystemVendorId && p.subsystemDeviceId ? `${p.subsystemVendorId}:${p.subsystemDeviceId}` : null,
-    name: cls.name ?? bracketName(p.description) ?? p.description,
+    name: cls.name ?? pciProductName(p.description) ?? p.description,
     generation: cls.generation,
     vramMiB: smiQ?.fbTotalMiB ?? smi?.memoryTotalMiB ?? cls.vramMiB ?? null,
     driverInUse: p.driverInUse,
@@ -247,9 +280,4 @@ function dedupeTypes(types: MdevType[]): MdevType[] {
 function knownType(t: MdevType): { framebufferMiB: number | null; maxInstances: number | null } | null {
   const k = findType(t.type) ?? (t.name ? findType(t.name) : null);
   return k ? { framebufferMiB: k.framebufferMiB ?? null, maxInstances: k.maxInstances ?? null } : null;
-}
-
-function bracketName(desc: string): string | null {
-  const m = /\[([^\]]+)\]\s*$/.exec(desc.replace(/\s*\[[0-9a-f]{4}:[0-9a-f]{4}\].*$/, ""));
-  return m ? m[1]! : null;
 }

@@ -7,8 +7,10 @@
  * max_resolution, and the edited file validates. The previous file is copied to
  * /var/lib/vgpuctl/backups/ first; the change is shown as a unified diff.
  */
+
 import { createTwoFilesPatch } from "diff";
 import { makeMdevType } from "../facts/nvidia/mdevctl.ts";
+import { parseProfileOverride } from "../facts/nvidia/unlock.ts";
 import { parseVmConfig } from "../facts/system/qemu-server.ts";
 import type { MdevType, OverrideSection } from "../facts/types.ts";
 import {
@@ -20,7 +22,6 @@ import {
   type OverrideChanges,
   type OverrideIssue,
   type OverrideTarget,
-  readOverrideFile,
   sectionNameProblem,
   setOverride,
   unsetOverride,
@@ -316,7 +317,7 @@ export async function runOverrideUnset(
   }
   const keys = o.keys && o.keys.length > 0 ? o.keys.map((k) => k.trim()) : undefined;
   if (keys) {
-    const section = readOverrideFile(before).sections.find(
+    const section = parseProfileOverride(before).sections.find(
       (x) => x.kind === info.target.kind && x.key === info.target.key,
     );
     for (const k of keys) {
@@ -372,7 +373,7 @@ export async function runOverrideShow(
 ): Promise<OverrideShowResult> {
   const text = await deps.host.readFile(OVERRIDE_PATH);
   if (text === null) return { path: OVERRIDE_PATH, present: false, sections: [], issues: [], error: null };
-  const parsed = readOverrideFile(text);
+  const parsed = parseProfileOverride(text);
   return {
     path: OVERRIDE_PATH,
     present: true,

@@ -3,6 +3,7 @@
  * from the types the GPU offers (or NVIDIA's table for it when it offers none yet). The decision
  * is src/place/suggest.ts; this module only gathers the GPU's types and current use.
  */
+import { normalisePciAddress } from "../facts/pci.ts";
 import type { Host } from "../hosts/host.ts";
 import { typesForGpu } from "../knowledge/vgpu-types.ts";
 import { parseSize } from "../knowledge/vram.ts";
@@ -58,8 +59,7 @@ export async function runProfileSuggest(
   const vramMiB = o.vram !== undefined ? parseSize(o.vram) : undefined;
   const { report, facts } = await runInspect({}, { host: deps.host });
   const model = buildPlacementModel(report, facts);
-  const wanted = o.gpu?.trim().toLowerCase();
-  const full = wanted && !/^[0-9a-f]{4}:/.test(wanted) ? `0000:${wanted}` : wanted;
+  const full = o.gpu === undefined ? undefined : (normalisePciAddress(o.gpu) ?? o.gpu);
   const rg = full
     ? report.gpus.find((g) => g.address === full)
     : (report.gpus.find((g) => g.mdevTypes.length > 0) ??

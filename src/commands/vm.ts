@@ -9,17 +9,21 @@
  * Proxmox VE API (src/pve) with the config digest.
  */
 import { readFile } from "node:fs/promises";
+import { mdevUuidFor } from "../facts/derive.ts";
+import { normalisePciAddress } from "../facts/pci.ts";
 import { parseHostpci } from "../facts/system/qemu-server.ts";
 import type { Facts, HostpciEntry } from "../facts/types.ts";
 import { OVERRIDE_PATH, setOverride } from "../formats/profile-override/index.ts";
 import { formatCommand } from "../hosts/capture.ts";
 import type { Host } from "../hosts/host.ts";
+import { findType } from "../knowledge/vgpu-types.ts";
+import { effectiveVramMiB } from "../knowledge/vram.ts";
 import {
   type AttachPlan,
+  addressOnGpu,
   buildPlacementModel,
   checkResolution,
   type DetachPlan,
-  effectiveVramMiB,
   markPendingDeletes,
   mergeHostpci,
   type PlaceGpu,
@@ -91,9 +95,7 @@ export async function loadPlacement(host: Host): Promise<{ model: PlacementModel
 
 export function buildVmList(model: PlacementModel): VmListReport {
   const gpuOf = (addr: string | null): PlaceGpu | null =>
-    addr
-      ? (model.gpus.find((g) => g.parents.some((p) => p === addr || p.startsWith(`${addr}.`))) ?? null)
-      : null;
+    addr ? (model.gpus.find((g) => addressOnGpu(addr, g)) ?? null) : null;
   const assigned = new Map<string, number>();
   const vms = model.vms.map((vm) => {
     const vgpus: VmListEntry["vgpus"] = [];
@@ -104,8 +106,13 @@ export function buildVmList(model: PlacementModel): VmListReport {
         continue;
       }
       const gpu = gpuOf(h.address);
-      const uuid = `${String(h.index).padStart(8, "0")}-0000-0000-0000-${String(vm.vmid).padStart(12, "0")}`;
-      const v = effectiveVramMiB(model, { vmid: vm.vmid, uuid, type: h.mdev }, typeMiB(gpu, h.mdev));
+      const uuid = mdevUuidFor(vm.vmid, h.index);
+      const v = effectiveVramMiB(
+        model.overrides,
+        { vmid: vm.vmid, uuid, type: h.mdev },
+        typeMiB(gpu, h.mdev),
+        findType,
+      );
       if (gpu && v.mib !== null) assigned.set(gpu.address, (assigned.get(gpu.address) ?? 0) + v.mib);
       vgpus.push({
         index: h.index,
@@ -419,10 +426,10 @@ export async function runVmAttachApi(
     const types = await client.listPciMdevTypes(node, target);
     const mappings = o.mapping ? await client.listPciMappings() : null;
     const gpu: PlaceGpu = {
-      address: o.gpu ? normalizeAddr(o.gpu) : `mapping:${o.mapping}`,
+      address: o.gpu ? (normalisePciAddress(o.gpu) ?? o.gpu) : `mapping:${o.mapping}`,
       name: o.mapping ? `mapping ${o.mapping}` : o.gpu!,
       vramMiB: null,
-      parents: o.gpu ? [normalizeAddr(o.gpu)] : [],
+      parents: o.gpu ? [normalisePciAddress(o.gpu) ?? o.gpu] : [],
       types: types.map((t) => ({
         type: t.type,
         name: t.name,
@@ -499,9 +506,4 @@ export async function runVmAttachApi(
   } finally {
     if (!deps.client) await client.close();
   }
-}
-
-function normalizeAddr(a: string): string {
-  const s = a.trim().toLowerCase();
-  return /^[0-9a-f]{4}:/.test(s) ? s : `0000:${s}`;
 }

@@ -2,6 +2,7 @@
  * Conclusions drawn from several facts at once (bootloader, IOMMU state, driver, unlock).
  * Pure; each returns null when the evidence does not settle the question — never a guess.
  */
+import { sameBus } from "./pci.ts";
 import type { Facts, PciFunction, SystemdDropin } from "./types.ts";
 
 export type Bootloader = "grub" | "systemd-boot";
@@ -197,8 +198,39 @@ export function nvidiaGpuFunctions(pci: PciFunction[]): PciFunction[] {
   return pci.filter((p) => p.vendorId === "10de" && p.classCode.startsWith("03"));
 }
 
+/**
+ * The physical NVIDIA GPUs lspci shows, SR-IOV virtual functions folded into their physical function:
+ * lspci lists every VF (0000:41:00.4 … 0000:41:01.3 for the PF 0000:41:00.0) as a 3D controller of
+ * its own on the PF's bus. A function is a VF when a PF with VFs enabled sits on its bus and it is
+ * not that PF. [] when lspci was not captured.
+ */
+export function physicalGpuFunctions(f: Facts): PciFunction[] {
+  const pfs = (f.sriov ?? []).filter((s) => (s.numVfs ?? 0) > 0).map((s) => s.address);
+  const isVf = (a: string) => !pfs.includes(a) && pfs.some((pf) => sameBus(pf, a));
+  return nvidiaGpuFunctions(f.pci ?? []).filter((p) => !isVf(p.address));
+}
+
+/**
+ * The product name lspci puts in the last brackets of a device description (the "[10de:1e07]" ids
+ * and what follows them ignored): "NVIDIA Corporation TU102 [GeForce RTX 2080 Ti Rev. A]" →
+ * "GeForce RTX 2080 Ti Rev. A"; null when there is none.
+ */
+export function pciProductName(description: string): string | null {
+  const m = /\[([^\]]+)\][^[]*$/.exec(description.replace(/\s*\[[0-9a-f]{4}:[0-9a-f]{4}\].*$/, ""));
+  return m ? m[1]! : null;
+}
+
 /** PVE's deterministic mdev UUID: sprintf("%08d-0000-0000-0000-%012d", index, vmid) (qemu-server, research/proxmox.md). */
 export function vmidFromMdevUuid(uuid: string): { vmid: number; index: number } | null {
   const m = /^(\d{8})-0000-0000-0000-(\d{12})$/.exec(uuid);
   return m ? { index: Number(m[1]), vmid: Number(m[2]) } : null;
+}
+
+/**
+ * The mdev UUID Proxmox VE gives hostpci<index> of VM <vmid> (qemu-server generate_mdev_uuid,
+ * research/unlock.md §1.6): "00000001-0000-0000-0000-000000000100" for hostpci1 of VM 100. The inverse
+ * of vmidFromMdevUuid; vgpu_unlock-rs decodes the VMID of `[vm.N]` from it.
+ */
+export function mdevUuidFor(vmid: number, index: number): string {
+  return `${String(index).padStart(8, "0")}-0000-0000-0000-${String(vmid).padStart(12, "0")}`;
 }

@@ -17,6 +17,7 @@
  * exists) is reported to build and run on. `max: null` = no upper limit is established by our sources:
  * kernelInRange() then answers null (unknown), never a guess.
  */
+import type { Facts } from "../facts/types.ts";
 import type { Generation } from "./gpus.ts";
 
 export interface UnlockPatch {
@@ -332,6 +333,31 @@ export function compareKernel(a: string, b: string): -1 | 0 | 1 {
     if (x !== y) return x < y ? -1 : 1;
   }
   return 0;
+}
+
+/** Is the kernel release ("6.8.12-4-pve") at least major.minor? null when it does not start with a version. */
+export function kernelAtLeast(kernel: string | null, major: number, minor = 0): boolean | null {
+  const p = kernel === null ? null : kernelParts(kernel);
+  if (!p) return null;
+  const [a = 0, b = 0] = p;
+  return a > major || (a === major && b >= minor);
+}
+
+const PVE_KERNEL = /^\d+\.\d+\.\d+-\d+-pve$/;
+
+/**
+ * Kernel releases installed on a Proxmox VE host ("6.5.13-5-pve"), oldest first: the
+ * pve-kernel-X / proxmox-kernel-X[-signed] packages (pveversion -v, dpkg-query) and the kernels
+ * proxmox-boot-tool keeps on the ESPs. [] when none of that was captured.
+ */
+export function installedKernels(f: Pick<Facts, "pve" | "packages" | "bootTool">): string[] {
+  const out = new Set<string>();
+  for (const n of [...Object.keys(f.pve?.packages ?? {}), ...Object.keys(f.packages ?? {})]) {
+    const m = /^(?:pve|proxmox)-kernel-(\d+\.\d+\.\d+-\d+-pve)(?:-signed)?$/.exec(n);
+    if (m) out.add(m[1]!);
+  }
+  for (const e of f.bootTool?.esps ?? []) for (const k of e.kernels) if (PVE_KERNEL.test(k)) out.add(k);
+  return [...out].sort(compareKernel);
 }
 
 function seriesCompare(kernel: number[], series: string): number {

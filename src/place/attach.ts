@@ -9,11 +9,12 @@
  * a hostpci slot already in use or a VM that already has a vGPU, an mdev UUID that already exists,
  * an unknown VM, and an unknown type or one the GPU does not offer.
  */
-import { proxmoxMdevUuid } from "../formats/profile-override/schema.ts";
+import { mdevUuidFor } from "../facts/derive.ts";
+import { normalisePciAddress } from "../facts/pci.ts";
 import { findType } from "../knowledge/vgpu-types.ts";
+import { effectiveVramMiB } from "../knowledge/vram.ts";
 import { UserError } from "../util/errors.ts";
 import {
-  effectiveVramMiB,
   isQ35,
   type PlaceGpu,
   type PlacementModel,
@@ -216,7 +217,7 @@ export function gpuRefusal(
     let total = 0;
     const parts: string[] = [];
     for (const u of users) {
-      const v = effectiveVramMiB(model, u, typeMiB(gpu, u.type));
+      const v = effectiveVramMiB(model.overrides, u, typeMiB(gpu, u.type), findType);
       if (v.mib === null) continue;
       total += v.mib;
       parts.push(`${who(u)} ${v.mib} MiB${v.from ? ` via ${v.from}` : ""}`);
@@ -288,7 +289,7 @@ export function planAttach(model: PlacementModel, req: AttachRequest): AttachPla
   }
   const pcie = req.pcie ?? q35;
 
-  const uuid = proxmoxMdevUuid(index, vm.vmid);
+  const uuid = mdevUuidFor(vm.vmid, index);
   const clash = model.gpus.flatMap((g) => g.mdevs).find((m) => m.uuid === uuid) ?? null;
   const argsClash = model.vms.find((v) => v.vmid !== vm.vmid && v.args?.toLowerCase().includes(uuid));
   if (clash || argsClash) {
@@ -366,8 +367,7 @@ function chooseGpu(
   notes: string[],
 ): PlaceGpu {
   if (req.gpu !== undefined) {
-    const a = req.gpu.trim().toLowerCase();
-    const full = /^[0-9a-f]{4}:/.test(a) ? a : `0000:${a}`;
+    const full = normalisePciAddress(req.gpu) ?? req.gpu;
     const gpu = model.gpus.find((g) => g.address === full || g.parents.includes(full));
     if (!gpu) {
       throw new PlacementRefusal(

@@ -17,7 +17,6 @@ export { checkResolution, parseMaxResolution, parseResolution, type Resolution }
 export {
   addressOnGpu,
   buildPlacementModel,
-  effectiveVramMiB,
   type GpuUser,
   isQ35,
   markPendingDeletes,

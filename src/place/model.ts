@@ -5,11 +5,10 @@
  * inspect report and facts, no I/O.
  */
 import type { InspectReport } from "../commands/inspect.ts";
+import { mdevUuidFor } from "../facts/derive.ts";
+import { pciAddressCovers } from "../facts/pci.ts";
 import type { Facts, HostpciEntry, OverrideSection, PciMapping } from "../facts/types.ts";
-import { humanSizeBytes, proxmoxMdevUuid } from "../formats/profile-override/schema.ts";
 import { findType, type Series, seriesOf } from "../knowledge/vgpu-types.ts";
-
-const MIB = 1024 * 1024;
 
 export interface PlaceType {
   /** "nvidia-259" */
@@ -203,9 +202,7 @@ export function isQ35(machine: string | null): boolean {
 
 /** Does a hostpci address ("0000:01:00.0", or "0000:01:00" = all functions) point at this GPU? */
 export function addressOnGpu(address: string | null, gpu: PlaceGpu): boolean {
-  if (!address) return false;
-  const a = address.toLowerCase();
-  return gpu.parents.some((p) => p === a || p.startsWith(`${a}.`));
+  return gpu.parents.some((p) => pciAddressCovers(address, p));
 }
 
 /** Someone who takes (or will take, at VM start) a vGPU on a GPU. */
@@ -228,7 +225,7 @@ export function usersOf(model: PlacementModel, gpu: PlaceGpu): GpuUser[] {
         vmid: vm.vmid,
         index: h.index,
         type: h.mdev,
-        uuid: proxmoxMdevUuid(h.index, vm.vmid),
+        uuid: mdevUuidFor(vm.vmid, h.index),
         pending: h.pending,
       });
     }
@@ -244,43 +241,6 @@ export function usersOf(model: PlacementModel, gpu: PlaceGpu): GpuUser[] {
     users.push({ vmid: null, index: null, type: m.type, uuid: m.uuid, pending: false });
   }
   return users;
-}
-
-function overrideValue(
-  model: PlacementModel,
-  key: "framebuffer" | "framebuffer_reservation",
-  vmid: number | null,
-  uuid: string | null,
-  type: string,
-): { bytes: number; from: string } | null {
-  const look = (kind: OverrideSection["kind"], name: string | null) => {
-    if (name === null) return null;
-    const s = model.overrides.find((o) => o.kind === kind && o.key === name);
-    const v = s?.values[key];
-    if (v === undefined) return null;
-    const bytes = typeof v === "number" ? v : typeof v === "string" ? humanSizeBytes(v) : null;
-    return bytes === null ? null : { bytes, from: `[${kind}.${name}]` };
-  };
-  return look("vm", vmid === null ? null : String(vmid)) ?? look("mdev", uuid) ?? look("profile", type);
-}
-
-/**
- * The VRAM a vGPU takes: framebuffer + framebuffer_reservation after overrides
- * (vm > mdev > profile, per key — research/unlock.md §1.4), else the type's profile size.
- */
-export function effectiveVramMiB(
-  model: PlacementModel,
-  user: { vmid: number | null; uuid: string | null; type: string },
-  typeMiB: number | null,
-): { mib: number | null; from: string | null } {
-  const fb = overrideValue(model, "framebuffer", user.vmid, user.uuid, user.type);
-  const res = overrideValue(model, "framebuffer_reservation", user.vmid, user.uuid, user.type);
-  if (!fb && !res) return { mib: typeMiB, from: null };
-  const known = findType(user.type);
-  const fbBytes = fb?.bytes ?? known?.framebufferBytes ?? null;
-  const resBytes = res?.bytes ?? known?.reservationBytes ?? null;
-  if (fbBytes === null || resBytes === null) return { mib: typeMiB, from: null };
-  return { mib: Math.round((fbBytes + resBytes) / MIB), from: (fb ?? res)!.from };
 }
 
 /** The profile size of a type on a GPU (offered description first, then the knowledge table). */

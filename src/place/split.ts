@@ -13,11 +13,12 @@
  * the first combination in a fixed order (GPUs by address, types by id), so the result is
  * deterministic. VMs that fit nowhere are reported with a refusal code and the reason.
  */
-import type { Series } from "../knowledge/vgpu-types.ts";
+import { normalisePciAddress } from "../facts/pci.ts";
+import { findType, type Series } from "../knowledge/vgpu-types.ts";
+import { effectiveVramMiB, formatMiB } from "../knowledge/vram.ts";
 import { findVm, PlacementRefusal, type RefusalCode, type ResolvedType, resolveType } from "./attach.ts";
 import {
   addressOnGpu,
-  effectiveVramMiB,
   type PlaceGpu,
   type PlacementModel,
   type PlaceType,
@@ -165,13 +166,8 @@ function typeNum(t: string | null): number {
   return m ? Number(m[1]) : Number.MAX_SAFE_INTEGER;
 }
 
-function normAddr(a: string): string {
-  const s = a.trim().toLowerCase();
-  return /^[0-9a-f]{4}:/.test(s) ? s : `0000:${s}`;
-}
-
 function findGpu(model: PlacementModel, address: string): PlaceGpu | null {
-  const a = normAddr(address);
+  const a = normalisePciAddress(address) ?? address;
   return model.gpus.find((g) => g.address === a || g.parents.includes(a)) ?? null;
 }
 
@@ -183,12 +179,6 @@ function capacity(gpu: PlaceGpu, type: string): number | null {
   if (t.availableInstances !== null)
     return t.availableInstances + gpu.mdevs.filter((m) => m.type === type).length;
   return null;
-}
-
-function fmt(mib: number): string {
-  if (mib >= 1024 && mib % 1024 === 0) return `${mib / 1024} GiB`;
-  if (mib >= 1024) return `${(mib / 1024).toFixed(1)} GiB`;
-  return `${mib} MiB`;
 }
 
 function label(gpu: PlaceGpu | null, type: string): string {
@@ -261,7 +251,7 @@ export function planSplit(
       let othersMiB = 0;
       for (const u of usersOf(model, gpu)) {
         if (u.vmid !== null && managed.has(u.vmid)) continue;
-        const v = effectiveVramMiB(model, u, typeMiB(gpu, u.type)).mib;
+        const v = effectiveVramMiB(model.overrides, u, typeMiB(gpu, u.type), findType).mib;
         others.push({ vmid: u.vmid, uuid: u.uuid, type: u.type, vramMiB: v });
         othersMiB += v ?? 0;
       }
@@ -379,7 +369,9 @@ export function planSplit(
     }
     const override = !r.type && r.vramMiB !== null && size !== r.vramMiB ? r.vramMiB : null;
     if (override !== null)
-      reasons.push(`${type} is ${size ?? "?"} MiB; a per-VM override gives VM ${r.vmid} ${fmt(override)}`);
+      reasons.push(
+        `${type} is ${size ?? "?"} MiB; a per-VM override gives VM ${r.vmid} ${formatMiB(override)}`,
+      );
     placements.push({
       vmid: r.vmid,
       gpu: slot.bin.gpu.address,

@@ -16,10 +16,6 @@ export interface UiAsset {
 /** URL path ("/index.html", "/assets/index-abc123.js") → file */
 export type UiAssets = Record<string, UiAsset>;
 
-export function embeddedUiAssets(): UiAssets | null {
-  return EMBEDDED_UI;
-}
-
 export async function loadUiAssets(): Promise<UiAssets> {
   if (EMBEDDED_UI) return EMBEDDED_UI;
   const { buildUiFromSources } = await import("./ui-dev-build.ts");

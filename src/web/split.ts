@@ -1,8 +1,14 @@
 /**
  * How one GPU's framebuffer is split between VMs: the data behind the dashboard's bar.
  * Pure (no I/O, no DOM) so it is unit-tested and shared by the server tests and the browser UI.
+ * A vGPU's size is the inspect report's `vramMiB` (profile_override.toml applied on the server by
+ * knowledge/vram.ts effectiveVramMiB), else the type's profile size.
  */
 import type { InspectGpu, InspectReport } from "../commands/inspect.ts";
+import { pciAddressCovers } from "../facts/pci.ts";
+import { formatMiB } from "../knowledge/vram.ts";
+
+export { formatMiB };
 
 export interface SplitSegment {
   /** "active": a vGPU exists now; "assigned": a stopped VM's config names this GPU + type (created on start) */
@@ -13,8 +19,10 @@ export interface SplitSegment {
   type: string | null;
   /** "RTX6000-4Q" (the "GRID " prefix dropped), or the type id when the name is unknown */
   typeLabel: string;
-  /** null when the type's framebuffer is unknown */
+  /** VRAM the vGPU takes (profile_override.toml applied); null when unknown */
   framebufferMiB: number | null;
+  /** the override table(s) that set the size ("[vm.100]"); null = the type's own size */
+  vramFrom: string | null;
   /** mdev UUID for active vGPUs */
   uuid: string | null;
   /** "VM 100 (win11) · RTX6000-4Q · 4 GiB" */
@@ -38,29 +46,10 @@ export interface GpuSplit {
   maxInstances: number | null;
 }
 
-/** "4 GiB", "1.5 GiB", "512 MiB" */
-export function formatMiB(mib: number): string {
-  if (mib >= 1024) {
-    const gib = mib / 1024;
-    return Number.isInteger(gib) ? `${gib} GiB` : `${gib.toFixed(1)} GiB`;
-  }
-  return `${mib} MiB`;
-}
-
 /** "GRID RTX6000-4Q" → "RTX6000-4Q"; null/empty → the type id or "unknown type" */
 export function typeLabel(name: string | null, type: string | null): string {
   const n = name?.replace(/^\s*GRID\s+/i, "").trim();
   return n || type || "unknown type";
-}
-
-/** "0000:01:00.0" and "01:00.0" / "01:00" name the same device (hostpci may omit domain and function). */
-function addressMatches(gpuAddress: string, hostpciAddress: string): boolean {
-  const norm = (a: string) => (/^[0-9a-f]{4}:/i.test(a) ? a : `0000:${a}`).toLowerCase();
-  const g = norm(gpuAddress);
-  const h = norm(hostpciAddress);
-  if (h === g) return true;
-  // "0000:01:00" (all functions) matches "0000:01:00.0"
-  return !h.includes(".") && g.startsWith(`${h}.`);
 }
 
 export function gpuSplit(gpu: InspectGpu, vms: InspectReport["vms"]): GpuSplit {
@@ -73,13 +62,16 @@ export function gpuSplit(gpu: InspectGpu, vms: InspectReport["vms"]): GpuSplit {
     vmid: number | null,
     type: string | null,
     uuid: string | null,
+    vram: { vramMiB?: number | null; vramFrom?: string | null },
   ): SplitSegment => {
     const info = typeInfo(type);
     const name = vmName(vmid);
     const tl = typeLabel(info?.name ?? null, type);
-    const fb = info?.framebufferMiB ?? null;
+    const vramFrom = vram.vramFrom ?? null;
+    const fb = vram.vramMiB !== undefined ? vram.vramMiB : (info?.framebufferMiB ?? null);
     const who = vmid === null ? "no VM" : `VM ${vmid}${name ? ` (${name})` : ""}`;
-    const parts = [who, tl, fb === null ? "size unknown" : formatMiB(fb)];
+    const size = fb === null ? "size unknown" : formatMiB(fb);
+    const parts = [who, tl, vramFrom ? `${size} (${vramFrom})` : size];
     if (state === "assigned") parts.push("VM stopped");
     return {
       state,
@@ -88,18 +80,19 @@ export function gpuSplit(gpu: InspectGpu, vms: InspectReport["vms"]): GpuSplit {
       type,
       typeLabel: tl,
       framebufferMiB: fb,
+      vramFrom,
       uuid,
       label: parts.join(" · "),
     };
   };
 
-  for (const v of gpu.vgpus) segments.push(make("active", v.vmid, v.type, v.uuid || null));
+  for (const v of gpu.vgpus) segments.push(make("active", v.vmid, v.type, v.uuid || null, v));
   // Stopped VMs whose config gives them a vGPU on this GPU: their share is spoken for.
   for (const vm of vms) {
     if (segments.some((s) => s.vmid === vm.vmid)) continue;
     for (const h of vm.hostpci) {
-      if (!h.mdev || !h.address || !addressMatches(gpu.address, h.address)) continue;
-      segments.push(make("assigned", vm.vmid, h.mdev, null));
+      if (!h.mdev || !pciAddressCovers(h.address, gpu.address)) continue;
+      segments.push(make("assigned", vm.vmid, h.mdev, null, h));
     }
   }
 

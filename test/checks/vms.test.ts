@@ -50,6 +50,25 @@ describe("VM checks", () => {
     );
   });
 
+  it("vram-overcommit: a framebuffer-only override keeps the type's reservation (per-key fallback)", () => {
+    // research/unlock.md §1.4: each table patches only the keys it holds. [vm.100] framebuffer = 2 GB pair's
+    // framebuffer (seed guide line 399) + RTX6000-4Q's own 0x14000000 reservation = 2176 MiB.
+    const text = "[vm.100]\nframebuffer = 0x74000000\n";
+    const f = facts(healthyFacts, (f) => {
+      withVgpus({ 100: "nvidia-259", 101: "nvidia-259", 102: "nvidia-259" })(f);
+      f.profileOverride = { present: true, text, ...parseProfileOverride(text) };
+    });
+    expect(codes(f)).not.toContain("vram-overcommit"); // 2176 + 2 × 4096 = 10368 MiB ≤ 11264 MiB
+    const more = "[vm.100]\nframebuffer = 0x2CC000000\n"; // 12 GB pair's framebuffer alone
+    const g = facts(healthyFacts, (f) => {
+      withVgpus({ 100: "nvidia-259", 101: "nvidia-259" })(f);
+      f.profileOverride = { present: true, text: more, ...parseProfileOverride(more) };
+    });
+    expect(only(g, "vram-overcommit").evidence).toContain(
+      "VM 100: override framebuffer ([vm.100]) + the type's framebuffer_reservation = 11776 MiB",
+    );
+  });
+
   it("vm-mdev-type-unavailable", () => {
     const f = facts(healthyFacts, withVgpus({ 100: "nvidia-999" }));
     const x = only(f, "vm-mdev-type-unavailable");

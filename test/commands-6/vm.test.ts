@@ -149,7 +149,13 @@ describe("vm attach/detach (commands)", () => {
     await host.exec(["qm", "start", "101"]);
     const { report } = await runInspect({}, { host });
     expect(report.gpus[0]!.vgpus).toEqual([
-      { uuid: "00000000-0000-0000-0000-000000000101", type: "nvidia-259", vmid: 101 },
+      {
+        uuid: "00000000-0000-0000-0000-000000000101",
+        type: "nvidia-259",
+        vmid: 101,
+        vramMiB: 4096,
+        vramFrom: null,
+      },
     ]);
     const d = await runVmDetach({ vmid: "101" }, { host });
     expect(d.pending).toBe(true);

@@ -78,7 +78,13 @@ describe("GET /api/hosts", () => {
     expect(demo.ok).toBe(true);
     expect(demo.inspect.host).toBe("seed-configured");
     expect(demo.inspect.gpus[0]!.vgpus).toEqual([
-      { uuid: "00000000-0000-0000-0000-000000000100", type: "nvidia-259", vmid: 100 },
+      {
+        uuid: "00000000-0000-0000-0000-000000000100",
+        type: "nvidia-259",
+        vmid: 100,
+        vramMiB: 4096,
+        vramFrom: null,
+      },
     ]);
     expect(Array.isArray(demo.doctor.findings)).toBe(true);
     const fresh = body.hosts[1] as DashboardHostOk;

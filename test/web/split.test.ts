@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { buildInspectReport, type InspectGpu } from "../../src/commands/inspect.ts";
 import { parseFacts } from "../../src/facts/index.ts";
+import { parseProfileOverride } from "../../src/facts/nvidia/unlock.ts";
 import { GATHER_SPEC } from "../../src/hosts/gather-spec.ts";
 import { buildScenarioState, SimHost } from "../../src/hosts/sim/sim-host.ts";
 import { formatMiB, gpuSplit, typeLabel } from "../../src/web/split.ts";
@@ -55,6 +56,28 @@ describe("gpuSplit on the seed host", () => {
     ]);
     expect(s.segments[1]!.label).toBe("VM 101 (ubuntu) · RTX6000-4Q · 4 GiB · VM stopped");
     expect(s.freeMiB).toBe(11264 - 8192);
+  });
+
+  it("a per-VM profile_override.toml size is what the bar shows (knowledge/vram.ts effectiveVramMiB)", async () => {
+    // source: seed guide lines 360-366 — [vm.100] framebuffer = 0x74000000, framebuffer_reservation = 0xC000000 (2 GB)
+    const host = SimHost.fromState(buildScenarioState("seed-configured"));
+    for (const c of [
+      ["qm", "set", "100", "--hostpci0", "0000:01:00.0,mdev=nvidia-259"],
+      ["qm", "start", "100"],
+      ["qm", "set", "101", "--hostpci0", "01:00.0,mdev=nvidia-259"],
+    ])
+      expect((await host.exec(c)).exitCode).toBe(0);
+    const facts = parseFacts(await host.capture(GATHER_SPEC));
+    const text = "[vm.100]\nframebuffer = 0x74000000\nframebuffer_reservation = 0xC000000\n";
+    facts.profileOverride = { present: true, text, ...parseProfileOverride(text) };
+    const r = buildInspectReport(facts);
+    const s = gpuSplit(r.gpus[0]!, r.vms);
+    expect(s.segments.map((x) => [x.vmid, x.framebufferMiB, x.vramFrom])).toEqual([
+      [100, 2048, "[vm.100]"],
+      [101, 4096, null],
+    ]);
+    expect(s.segments[0]!.label).toBe("VM 100 (win11) · RTX6000-4Q · 2 GiB ([vm.100])");
+    expect(s.freeMiB).toBe(11264 - 2048 - 4096);
   });
 
   it("no vGPU yet: no segments, everything free, no type in use", async () => {

@@ -6,6 +6,7 @@ import {
   catalogGpu,
   catalogVram,
 } from "../../commands/catalog.ts";
+import { formatMiB } from "../../knowledge/vram.ts";
 import type { GlobalOptions } from "../context.ts";
 import { type Colors, table } from "../output.ts";
 import { printJson } from "../with-host.ts";
@@ -58,11 +59,6 @@ export const registerCatalog: Registrar = (program, ctx) => {
     });
 };
 
-function fmtMiB(mib: number): string {
-  if (mib >= 1024 && mib % 1024 === 0) return `${mib / 1024} GiB`;
-  return mib >= 1024 ? `${(mib / 1024).toFixed(1)} GiB` : `${mib} MiB`;
-}
-
 export function renderGpu(r: CatalogGpu, c: Colors): string {
   const support =
     r.support === "native"
@@ -78,7 +74,7 @@ export function renderGpu(r: CatalogGpu, c: Colors): string {
         ["Support", support],
         ["Reason", r.supportReason],
         ["Generation", r.generation ? `${r.generation}${r.chip ? ` (${r.chip})` : ""}` : c.dim("unknown")],
-        ["VRAM", r.vramMiB !== null ? fmtMiB(r.vramMiB) : c.dim("unknown")],
+        ["VRAM", r.vramMiB !== null ? formatMiB(r.vramMiB) : c.dim("unknown")],
         [
           "Spoofed as",
           r.spoofAs
@@ -95,7 +91,7 @@ export function renderGpu(r: CatalogGpu, c: Colors): string {
     lines.push("");
     lines.push(`vGPU types (${r.types.length}):`);
     const rows = [[c.dim("type"), c.dim("name"), c.dim("framebuffer"), c.dim("max instances")]];
-    for (const t of r.types) rows.push([t.type, t.name, fmtMiB(t.framebufferMiB), String(t.maxInstances)]);
+    for (const t of r.types) rows.push([t.type, t.name, formatMiB(t.framebufferMiB), String(t.maxInstances)]);
     lines.push(table(rows, "  "));
   } else if (r.support !== "unsupported") {
     lines.push("");
@@ -144,7 +140,7 @@ export function renderDrivers(r: CatalogDrivers, c: Colors): string {
 
 export function renderVram(r: CatalogVram, c: Colors): string {
   const lines = [
-    c.bold(`vGPU with ${fmtMiB(r.vramMiB)} of VRAM`),
+    c.bold(`vGPU with ${formatMiB(r.vramMiB)} of VRAM`),
     table(
       [
         ["framebuffer", `${r.framebufferHex}  ${c.dim(`(${r.framebuffer} bytes)`)}`],

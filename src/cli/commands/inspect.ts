@@ -1,5 +1,6 @@
 import type { InspectReport } from "../../commands/inspect.ts";
 import { runInspect } from "../../commands/inspect.ts";
+import { formatMiB } from "../../knowledge/vram.ts";
 import type { GlobalOptions } from "../context.ts";
 import { type Colors, table } from "../output.ts";
 import { printJson, withHost } from "../with-host.ts";
@@ -68,7 +69,7 @@ export function renderInspect(r: InspectReport, c: Colors): string {
           ? c.cyan("vGPU via vgpu_unlock")
           : c.red("no vGPU");
     lines.push(
-      `${c.bold(`GPU ${g.address}`)}  ${g.name}  ${c.dim(`[${g.vendorId}:${g.deviceId}]`)}${g.vramMiB ? `  ${fmtMiB(g.vramMiB)}` : ""}`,
+      `${c.bold(`GPU ${g.address}`)}  ${g.name}  ${c.dim(`[${g.vendorId}:${g.deviceId}]`)}${g.vramMiB ? `  ${formatMiB(g.vramMiB)}` : ""}`,
     );
     const spoof =
       g.spoofAs && !g.supportReason.includes(g.spoofAs.name)
@@ -85,7 +86,7 @@ export function renderInspect(r: InspectReport, c: Colors): string {
         rows.push([
           t.type,
           t.name ?? "?",
-          t.framebufferMiB !== null ? fmtMiB(t.framebufferMiB) : "?",
+          t.framebufferMiB !== null ? formatMiB(t.framebufferMiB) : "?",
           `${t.availableInstances ?? "?"}/${t.maxInstances ?? "?"}`,
         ]);
       lines.push(table(rows, "    "));
@@ -121,12 +122,4 @@ export function renderInspect(r: InspectReport, c: Colors): string {
   }
   if (r.notes.length > 0) lines.push(c.dim(`Not determined: ${r.notes.length} item(s); see --json "notes".`));
   return `${lines.join("\n").trimEnd()}\n`;
-}
-
-function fmtMiB(mib: number): string {
-  return mib >= 1024 && mib % 1024 === 0
-    ? `${mib / 1024} GiB`
-    : mib >= 1024
-      ? `${(mib / 1024).toFixed(1)} GiB`
-      : `${mib} MiB`;
 }

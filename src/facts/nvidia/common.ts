@@ -1,31 +1,12 @@
 /**
- * Small shared helpers for the NVIDIA parsers: line splitting, PCI address normalisation,
- * sizes, and the indentation-scoped "key : value" reader used by `nvidia-smi -q` / `vgpu -q`.
+ * Small shared helpers for the NVIDIA parsers: line splitting, sizes, and the indentation-scoped
+ * "key : value" reader used by `nvidia-smi -q` / `vgpu -q` (PCI addresses: ../pci.ts).
  * Everything here is pure and never throws on odd input.
  */
 
 /** Split text into lines, dropping CR (CRLF captures) and trailing whitespace. */
 export function splitLines(text: string): string[] {
   return text.replace(/\r\n?/g, "\n").split("\n");
-}
-
-const BUS_ID = /^([0-9A-Fa-f]{1,8}):([0-9A-Fa-f]{2}):([0-9A-Fa-f]{2})\.([0-7])$/;
-const SHORT_BUS_ID = /^([0-9A-Fa-f]{2}):([0-9A-Fa-f]{2})\.([0-7])$/;
-
-/**
- * "00000000:01:00.0" (nvidia-smi, 8-digit domain, upper case) → "0000:01:00.0" (lspci -D / sysfs form).
- * "01:00.0" → "0000:01:00.0". Returns null when the text is not a PCI address.
- */
-export function normaliseBusId(raw: string): string | null {
-  const s = raw.trim();
-  const m = BUS_ID.exec(s);
-  if (m) {
-    const domain = m[1]!.padStart(4, "0").slice(-4);
-    return `${domain}:${m[2]}:${m[3]}.${m[4]}`.toLowerCase();
-  }
-  const short = SHORT_BUS_ID.exec(s);
-  if (short) return `0000:${short[1]}:${short[2]}.${short[3]}`.toLowerCase();
-  return null;
 }
 
 /** "N/A", "", "Not Found", "Not Available" → null; otherwise the trimmed value. */

@@ -1,5 +1,6 @@
+import { normalisePciAddress } from "../pci.ts";
 import type { MdevDevice, MdevType } from "../types.ts";
-import { normaliseBusId, parseIntLoose, parseSizeMiB, splitLines } from "./common.ts";
+import { parseIntLoose, parseSizeMiB, splitLines } from "./common.ts";
 
 export interface MdevDescription {
   framebufferMiB: number | null;
@@ -132,7 +133,7 @@ export function parseMdevctlTypes(text: string): MdevType[] {
       if (!TYPE_LINE.test(body)) continue; // noise: shell prompts, "...", table borders
       if (parent === null || indent <= parentIndent) {
         flush();
-        parent = normaliseBusId(body) ?? body;
+        parent = normalisePciAddress(body, "required") ?? body;
         parentIndent = indent;
       } else {
         flush();
@@ -181,7 +182,7 @@ export function parseMdevctlList(text: string, options: MdevctlListOptions = {})
     else active = suffix === "active";
     out.push({
       uuid: m[1]!.toLowerCase(),
-      parent: normaliseBusId(m[2]!) ?? m[2]!,
+      parent: normalisePciAddress(m[2]!, "required") ?? m[2]!,
       type: m[3]!,
       start: (m[4] as "auto" | "manual" | undefined) ?? null,
       active,
@@ -218,7 +219,7 @@ export function parseMdevctlListJson(text: string, options: MdevctlListOptions =
   const out: MdevDevice[] = [];
   for (const group of byParent) {
     for (const [parentRaw, devices] of Object.entries(group)) {
-      const parent = normaliseBusId(parentRaw) ?? parentRaw;
+      const parent = normalisePciAddress(parentRaw, "required") ?? parentRaw;
       const list = Array.isArray(devices) ? devices : isObject(devices) ? [devices] : [];
       for (const entry of list) {
         if (!isObject(entry)) continue;

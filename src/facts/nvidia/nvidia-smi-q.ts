@@ -1,9 +1,9 @@
+import { normalisePciAddress } from "../pci.ts";
 import type { NvidiaSmiQuery } from "../types.ts";
 import {
   findNvidiaSmiError,
   firstLine,
   naToNull,
-  normaliseBusId,
   parseSizeMiB,
   readIndented,
   SectionStack,
@@ -31,7 +31,7 @@ export function parseNvidiaSmiQuery(text: string): NvidiaSmiQuery {
     if (e.indent === 0 && e.value === null) {
       const gpu = GPU_HEADER.exec(e.key);
       if (gpu) {
-        const busId = normaliseBusId(gpu[1]!);
+        const busId = normalisePciAddress(gpu[1]!, "required");
         if (busId) {
           current = {};
           fieldsByGpu.push(current);

@@ -1,9 +1,9 @@
+import { normalisePciAddress } from "../pci.ts";
 import type { ActiveVgpu, NvidiaVgpuQuery } from "../types.ts";
 import {
   findNvidiaSmiError,
   firstLine,
   naToNull,
-  normaliseBusId,
   parseIntLoose,
   parseSizeMiB,
   readIndented,
@@ -41,7 +41,7 @@ export function parseNvidiaVgpuQuery(text: string): NvidiaVgpuQuery {
       stack.clear();
       if (e.value === null) {
         const m = GPU_HEADER.exec(e.key);
-        const busId = m ? normaliseBusId(m[1]!) : null;
+        const busId = m ? normalisePciAddress(m[1]!, "required") : null;
         if (busId) {
           gpu = { busId, activeVgpus: null, vgpus: [] };
           result.gpus.push(gpu);
@@ -152,7 +152,7 @@ export function parseNvidiaVgpuTable(text: string): NvidiaVgpuTable {
     const bus = /^\s*([0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-7])\b/.exec(c2);
     const gpuRow = /^\s{0,4}(\d{1,3})\s+(.*?)\s*$/.exec(c1);
     if (bus && gpuRow) {
-      const busId = normaliseBusId(bus[1]!);
+      const busId = normalisePciAddress(bus[1]!, "required");
       if (busId) {
         result.gpus.push({ index: Number.parseInt(gpuRow[1]!, 10), name: gpuRow[2]!, busId, vgpus: [] });
         continue;

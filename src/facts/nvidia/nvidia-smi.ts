@@ -1,5 +1,6 @@
+import { normalisePciAddress } from "../pci.ts";
 import type { NvidiaSmiTable } from "../types.ts";
-import { findNvidiaSmiError, firstLine, naToNull, normaliseBusId, splitLines } from "./common.ts";
+import { findNvidiaSmiError, firstLine, naToNull, splitLines } from "./common.ts";
 
 const DRIVER_VERSION = /Driver Version:\s*([^\s|]+)/;
 const CUDA_VERSION = /CUDA Version:\s*([^\s|]+(?:\s+Found)?)/;
@@ -42,7 +43,7 @@ export function parseNvidiaSmi(text: string): NvidiaSmiTable {
       const bus = BUS_ID_CELL.exec(cells[2]!);
       const gpu = GPU_CELL.exec(cells[1]!);
       if (bus && gpu) {
-        const busId = normaliseBusId(bus[1]!);
+        const busId = normalisePciAddress(bus[1]!, "required");
         if (busId) {
           let name = gpu[2]!;
           name = name.replace(PERSISTENCE, "").trim();

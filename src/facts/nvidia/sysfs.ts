@@ -1,6 +1,7 @@
 import { type Evidence, SYS_PCI_DEVICES } from "../../hosts/capture.ts";
+import { normalisePciAddress } from "../pci.ts";
 import type { MdevType, SriovState } from "../types.ts";
-import { normaliseBusId, parseIntLoose, splitLines } from "./common.ts";
+import { parseIntLoose, splitLines } from "./common.ts";
 import { makeMdevType } from "./mdevctl.ts";
 
 const NVIDIA_VENDOR = "0x10de";
@@ -18,7 +19,7 @@ export function nvidiaFunctions(ev: Evidence): string[] | null {
     if (!path.startsWith(prefix)) continue;
     const rest = path.slice(prefix.length).split("/");
     const addr = rest[0]!;
-    if (normaliseBusId(addr) === null) continue;
+    if (normalisePciAddress(addr, "required") === null) continue;
     if (rest[1] === "vendor" && rest.length === 2) {
       if (ev.capture.files[path]!.trim().toLowerCase() === NVIDIA_VENDOR) found.add(addr);
     } else if (
@@ -32,7 +33,7 @@ export function nvidiaFunctions(ev: Evidence): string[] | null {
   for (const root of ev.capture.capturedPaths) {
     if (!root.startsWith(prefix)) continue;
     const rest = root.slice(prefix.length).replace(/\/$/, "").split("/");
-    if (rest.length !== 1 || normaliseBusId(rest[0]!) === null) continue;
+    if (rest.length !== 1 || normalisePciAddress(rest[0]!, "required") === null) continue;
     const vendor = ev.capture.files[`${root.replace(/\/$/, "")}/vendor`];
     if (vendor === undefined || vendor.trim().toLowerCase() === NVIDIA_VENDOR) found.add(rest[0]!);
   }
@@ -61,7 +62,7 @@ export function mdevTypesFromSysfs(ev: Evidence): MdevType[] | null {
         return typeof v === "string" ? v : null;
       };
       out.push(
-        makeMdevType(normaliseBusId(addr) ?? addr, type, {
+        makeMdevType(normalisePciAddress(addr, "required") ?? addr, type, {
           name: read("name"),
           description: read("description"),
           availableInstances: read("available_instances"),
@@ -87,7 +88,7 @@ export function sriovFromSysfs(ev: Evidence): SriovState[] | null {
     const num = ev.file(`${dir}/sriov_numvfs`);
     if (typeof total !== "string" && typeof num !== "string") continue;
     out.push({
-      address: normaliseBusId(addr) ?? addr,
+      address: normalisePciAddress(addr, "required") ?? addr,
       totalVfs: typeof total === "string" ? parseIntLoose(total) : null,
       numVfs: typeof num === "string" ? parseIntLoose(num) : null,
     });
@@ -129,7 +130,7 @@ export function creatableTypesFromSysfs(
   for (const addr of fns) {
     const text = ev.file(`${SYS_PCI_DEVICES}/${addr}/nvidia/creatable_vgpu_types`);
     if (typeof text !== "string") continue;
-    out[normaliseBusId(addr) ?? addr] = parseCreatableVgpuTypes(text);
+    out[normalisePciAddress(addr, "required") ?? addr] = parseCreatableVgpuTypes(text);
   }
   return out;
 }

@@ -63,9 +63,9 @@ export function parseProfileOverride(text: string): ProfileOverrideFile {
   const sections: OverrideSection[] = [];
   for (const kind of KINDS) {
     const group = data[kind];
-    if (!isTable(group)) continue;
+    if (!isTomlTable(group)) continue;
     for (const [key, table] of Object.entries(group)) {
-      if (!isTable(table)) continue;
+      if (!isTomlTable(table)) continue;
       const values: Record<string, number | string | boolean> = {};
       for (const [k, v] of Object.entries(table)) {
         if (typeof v === "number" || typeof v === "string" || typeof v === "boolean") values[k] = v;
@@ -119,7 +119,8 @@ function tomlErrorInfo(e: unknown): { message: string; line: number | null; colu
   return { message: e instanceof Error ? e.message : String(e), line: null, column: null };
 }
 
-function isTable(v: unknown): v is Record<string, unknown> {
+/** A TOML table as smol-toml returns it: a plain object (arrays and dates — TomlDate extends Date — are not). */
+export function isTomlTable(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
 }
 

@@ -1,5 +1,6 @@
+import { normalisePciAddress } from "../pci.ts";
 import type { PciFunction } from "../types.ts";
-import { lines, normalisePciAddress } from "./text.ts";
+import { lines } from "./text.ts";
 
 /**
  * Device line of `lspci -Dnnk` / `lspci -nnk`:

@@ -1,5 +1,6 @@
+import { normalisePciAddress } from "../pci.ts";
 import type { HostpciEntry, VmConfig } from "../types.ts";
-import { lines, normalisePciAddress } from "./text.ts";
+import { lines } from "./text.ts";
 
 /**
  * One `hostpciN` value: `[host=]<id>[;<id>…][,mapping=…][,mdev=…][,pcie=1][,x-vga=1]…`.

@@ -8,14 +8,6 @@ export function lines(text: string): string[] {
   return out;
 }
 
-/** "01:00.0" → "0000:01:00.0"; "0000:01:00.0" kept; lowercased. Anything else → null. */
-export function normalisePciAddress(addr: string): string | null {
-  const a = addr.trim().toLowerCase();
-  const m = /^(?:([0-9a-f]{4,}):)?([0-9a-f]{2}:[0-9a-f]{2}(?:\.[0-7])?)$/.exec(a);
-  if (!m) return null;
-  return `${m[1] ?? "0000"}:${m[2]}`;
-}
-
 /**
  * Split a shell-like word list: whitespace separates words, single and double quotes group
  * (and are removed), a backslash escapes the next character outside single quotes.

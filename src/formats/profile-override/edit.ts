@@ -10,6 +10,8 @@
  * UserError and nothing should be written.
  */
 import { parse, TomlDate } from "smol-toml";
+import { isTomlTable } from "../../facts/nvidia/unlock.ts";
+import { humanSizeBytes } from "../../knowledge/vram.ts";
 import { UserError } from "../../util/errors.ts";
 import { requireVramBytes } from "./layout.ts";
 import {
@@ -21,7 +23,6 @@ import {
   splitLines,
 } from "./lines.ts";
 import {
-  humanSizeBytes,
   isOverrideKey,
   MIB,
   normalizeTargetKey,
@@ -73,10 +74,6 @@ interface Line {
 
 type Table = Record<string, unknown>;
 
-function isTable(v: unknown): v is Table {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof TomlDate);
-}
-
 function parseDoc(text: string): Table {
   return parse(text, { integersAsBigInt: true }) as Table;
 }
@@ -87,7 +84,7 @@ function deepEqual(a: unknown, b: unknown): boolean {
   if (a instanceof TomlDate || b instanceof TomlDate) return String(a) === String(b);
   if (Array.isArray(a))
     return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  if (isTable(a) && isTable(b)) {
+  if (isTomlTable(a) && isTomlTable(b)) {
     const ka = Object.keys(a);
     const kb = Object.keys(b);
     return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]));
@@ -244,10 +241,10 @@ function parseOrThrow(text: string): Table {
 function getTable(doc: Table, path: string[]): Table | null {
   let cur: unknown = doc;
   for (const p of path) {
-    if (!isTable(cur) || !Object.hasOwn(cur, p)) return null;
+    if (!isTomlTable(cur) || !Object.hasOwn(cur, p)) return null;
     cur = cur[p];
   }
-  return isTable(cur) ? cur : null;
+  return isTomlTable(cur) ? cur : null;
 }
 
 function findSection(sections: ScannedSection[], path: string[]): ScannedSection | null {
@@ -349,9 +346,9 @@ export function setOverride(text: string, target: OverrideTarget, changes: Overr
   }
 
   const expected = parseDoc(text);
-  if (!isTable(expected[path[0]!])) expected[path[0]!] = Object.create(null);
+  if (!isTomlTable(expected[path[0]!])) expected[path[0]!] = Object.create(null);
   const kindTable = expected[path[0]!] as Table;
-  if (!isTable(kindTable[path[1]!])) kindTable[path[1]!] = Object.create(null);
+  if (!isTomlTable(kindTable[path[1]!])) kindTable[path[1]!] = Object.create(null);
   const expTable = kindTable[path[1]!] as Table;
   for (const [k, lit] of pairs) expTable[k] = literalValue(lit);
 

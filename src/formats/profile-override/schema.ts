@@ -4,6 +4,7 @@
  * set of optional keys. Unknown keys are silently ignored by the library, booleans where it
  * expects 0/1 integers are a decode error that makes every VM start fail.
  */
+import { mdevUuidFor } from "../../facts/derive.ts";
 
 export const OVERRIDE_PATH = "/etc/vgpu_unlock/profile_override.toml";
 
@@ -105,36 +106,12 @@ export const PROFILE_NAME_RE = /^nvidia-[1-9][0-9]*$/;
 /** `vmid.to_string()` — decimal, no leading zeros */
 export const VMID_RE = /^[1-9][0-9]*$/;
 
-/** Size strings accepted by the "human" number format (research/unlock.md §1.5.1). */
-export const HUMAN_SIZE_RE = /^\s*([0-9.]*)\s*(KB|kB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*$/;
-const UNIT_BYTES: Record<string, number> = {
-  KB: 1e3,
-  kB: 1e3,
-  MB: 1e6,
-  GB: 1e9,
-  TB: 1e12,
-  KiB: 1024,
-  MiB: MIB,
-  GiB: 1024 * MIB,
-  TiB: 1024 * 1024 * MIB,
-};
-
-/** Bytes of a "human" size string as vgpu_unlock-rs computes them, or null when it would reject it. */
-export function humanSizeBytes(text: string): number | null {
-  const m = HUMAN_SIZE_RE.exec(text);
-  if (!m) return null;
-  const num = m[1] ?? "";
-  const unit = m[2];
-  if (!unit) return /^[0-9]+$/.test(num) ? Number(num) : null;
-  if (num === "" || !/^[0-9]*\.?[0-9]*$/.test(num)) return null;
-  const v = Number.parseFloat(num);
-  if (!Number.isFinite(v)) return null;
-  return Math.round(v * (UNIT_BYTES[unit] ?? 1));
-}
-
-/** `[vm.N]` matching: Proxmox builds mdev UUIDs as `%08d-0000-0000-0000-%012d` (hostpci index, VMID). */
+/**
+ * @deprecated use mdevUuidFor(vmid, index) from facts/derive.ts (kept for src/plan/vms.ts).
+ * `[vm.N]` matching: Proxmox builds mdev UUIDs as `%08d-0000-0000-0000-%012d` (hostpci index, VMID).
+ */
 export function proxmoxMdevUuid(hostpciIndex: number, vmid: number): string {
-  return `${String(hostpciIndex).padStart(8, "0")}-0000-0000-0000-${String(vmid).padStart(12, "0")}`;
+  return mdevUuidFor(vmid, hostpciIndex);
 }
 
 /** Normalise a target key: "259" → "nvidia-259" for profiles, lowercase for mdev UUIDs. */

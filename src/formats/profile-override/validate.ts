@@ -2,12 +2,12 @@
  * Validation of profile_override.toml against what vgpu_unlock-rs actually decodes
  * (research/unlock.md §1.4–§1.6, VRAM rule §5). Pure: text in, issues out; never throws.
  */
-import { parse, TomlDate, TomlError } from "smol-toml";
+import { parse, TomlError } from "smol-toml";
+import { isTomlTable } from "../../facts/nvidia/unlock.ts";
+import { HUMAN_SIZE_RE, humanSizeBytes } from "../../knowledge/vram.ts";
 import { type VramBytes, vramBytes } from "./layout.ts";
 import { type ScannedDocument, samePath, scanDocument } from "./lines.ts";
 import {
-  HUMAN_SIZE_RE,
-  humanSizeBytes,
   isOverrideKey,
   MIB,
   OVERRIDE_KEY_NAMES,
@@ -33,10 +33,6 @@ export interface OverrideIssue {
 }
 
 type Table = Record<string, unknown>;
-
-function isTable(v: unknown): v is Table {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof TomlDate);
-}
 
 /** Levenshtein distance (small strings only). */
 export function editDistance(a: string, b: string): number {
@@ -521,7 +517,7 @@ function checkSection(ctx: Ctx, kind: SectionKind, name: string, body: Table): v
 }
 
 function checkKind(ctx: Ctx, kind: SectionKind, value: unknown): void {
-  if (!isTable(value)) {
+  if (!isTomlTable(value)) {
     push(
       ctx,
       "error",
@@ -532,7 +528,7 @@ function checkKind(ctx: Ctx, kind: SectionKind, value: unknown): void {
     return;
   }
   for (const [name, body] of Object.entries(value)) {
-    if (!isTable(body)) {
+    if (!isTomlTable(body)) {
       const isKey = isOverrideKey(name);
       push(
         ctx,
@@ -585,7 +581,7 @@ export function validateOverride(text: string): OverrideIssue[] {
         checkKind(ctx, top as SectionKind, value);
         continue;
       }
-      if (isTable(value)) {
+      if (isTomlTable(value)) {
         const close = closestName(top, SECTION_KINDS);
         if (close) {
           push(

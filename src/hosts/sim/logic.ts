@@ -3,20 +3,15 @@
  * state. Pure functions; renderers and state transitions share them so outputs stay consistent.
  */
 import { parse, TomlError } from "smol-toml";
+import { kernelAtLeast as knownKernelAtLeast } from "../../knowledge/drivers.ts";
 import { type VgpuBoard, type VgpuType, vgpuBoardFor } from "../../knowledge/vgpu-types.ts";
 import type { SimGpu, SimState } from "./state.ts";
 
 export const UNLOCK_LIB = "target/release/libvgpu_unlock_rs.so";
 
-/** "5.15.102-1-pve" → [5, 15, 102] */
-export function kernelTuple(release: string): [number, number, number] {
-  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release);
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : [0, 0, 0];
-}
-
+/** The running kernel is at least major.minor (knowledge/drivers.ts; an unreadable release is not). */
 export function kernelAtLeast(release: string, major: number, minor: number): boolean {
-  const [a, b] = kernelTuple(release);
-  return a > major || (a === major && b >= minor);
+  return knownKernelAtLeast(release, major, minor) === true;
 }
 
 export function pveMajor(s: SimState): number {

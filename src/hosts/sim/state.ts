@@ -224,8 +224,3 @@ export interface SimState {
   /** Injected faults in VGPUCTL_SIM_FAULT syntax (src/hosts/sim/inject.ts), kept across runs. */
   faults?: string[];
 }
-
-/** Deep copy through JSON (the state is JSON by construction). */
-export function cloneState(s: SimState): SimState {
-  return JSON.parse(JSON.stringify(s)) as SimState;
-}

@@ -2,6 +2,8 @@
  * State transitions of the simulated host: things that change it beyond plain file writes.
  * Each takes the state and mutates it in place (the caller persists).
  */
+import { mdevUuidFor } from "../../facts/derive.ts";
+import { normalisePciAddress } from "../../facts/pci.ts";
 import {
   bootModules,
   configuredCmdline,
@@ -89,9 +91,8 @@ export function hostpciAddress(value: string): string | null {
   const first = value.split(",")[0]!;
   const host = first.startsWith("host=") ? first.slice(5) : first.includes("=") ? null : first;
   if (!host) return null;
-  const a = host.split(";")[0]!.toLowerCase();
-  const full = /^[0-9a-f]{4,}:/.test(a) && a.split(":").length === 3 ? a : `0000:${a}`;
-  return full.includes(".") ? full : `${full}.0`;
+  const a = host.split(";")[0]!;
+  return normalisePciAddress(a, "zero") ?? a.toLowerCase();
 }
 
 export function hostpciMdev(value: string): string | null {
@@ -117,7 +118,7 @@ export function startVm(s: SimState, vm: SimVm): string | null {
     const taken = created.filter((c) => c.parent === addr && c.type === mdev).length;
     if (!offered || offered.available - taken <= 0)
       return `no available mediated device of type '${mdev}' on '${addr}'`;
-    const uuid = `${String(Number(idx[1])).padStart(8, "0")}-0000-0000-0000-${String(vm.vmid).padStart(12, "0")}`;
+    const uuid = mdevUuidFor(vm.vmid, Number(idx[1]));
     const verdict = vgpuVerdict(s, gpu);
     if (verdict.ok && verdict.via === "unlock" && !unlockActiveIn(s, "nvidia-vgpu-mgr")) {
       // vgpud registered the spoofed types, but the manager sees the real consumer board.
