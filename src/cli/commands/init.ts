@@ -1,5 +1,5 @@
 import { existsSync, realpathSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { link, rename, unlink, writeFile } from "node:fs/promises";
 import { dirname, relative, resolve, sep } from "node:path";
 import { runInit } from "../../commands/init.ts";
 import { UserError } from "../../util/errors.ts";
@@ -32,7 +32,7 @@ export const registerInit: Registrar = (program, ctx) => {
         else ctx.out(yaml);
         return;
       }
-      await writeFile(path, yaml);
+      await writeNewFile(path, yaml, Boolean(opts.force), opts.output);
       if (g.json) printJson(ctx, { written: path });
       else ctx.out(`wrote ${opts.output}; review it, then run \`vgpuctl plan -f ${opts.output}\`\n`);
     });
@@ -55,4 +55,27 @@ export function schemaRef(dir: string, script = process.argv[1]): string {
     // no script path: fall through
   }
   return "schema.json";
+}
+
+/**
+ * Write atomically (temp file + rename). Without --force the final step is link(2), which fails if
+ * the file appeared meanwhile, so an existing vgpu.yaml is never replaced by a race.
+ */
+async function writeNewFile(path: string, text: string, force: boolean, shown: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    await writeFile(tmp, text, { flag: "wx", mode: 0o644 });
+    if (force) await rename(tmp, path);
+    else await link(tmp, path);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "EEXIST")
+      throw new UserError(`${shown} already exists`, "pass --force to overwrite it, or -o - to print");
+    throw new UserError(
+      `cannot write ${shown}: ${err.code ?? err.message}`,
+      "choose another place with -o PATH, or -o - to print",
+    );
+  } finally {
+    await unlink(tmp).catch(() => {});
+  }
 }

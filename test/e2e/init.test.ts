@@ -1,0 +1,31 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli, tempSimDir } from "../helpers/cli.ts";
+
+describe("vgpuctl init writes safely", () => {
+  it("an unwritable place is one clear line, exit 2, no stack trace", () => {
+    const r = runCli(["init", "--host", "demo", "-o", "/nonexistent-dir/vgpu.yaml"], {
+      VGPUCTL_SIM_DIR: tempSimDir(),
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: cannot write \/nonexistent-dir\/vgpu\.yaml: ENOENT/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("never replaces an existing file without --force, and leaves no temp files", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vgpuctl-init-"));
+    const out = join(dir, "vgpu.yaml");
+    const env = { VGPUCTL_SIM_DIR: tempSimDir() };
+    expect(runCli(["init", "--host", "demo", "-o", out], env).code).toBe(0);
+    const first = readFileSync(out, "utf8");
+    expect(first).toMatch(/^# yaml-language-server: \$schema=/m);
+    const again = runCli(["init", "--host", "demo", "-o", out], env);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already exists/);
+    expect(runCli(["init", "--host", "demo", "-o", out, "--force"], env).code).toBe(0);
+    expect(readdirSync(dir)).toEqual(["vgpu.yaml"]);
+    expect(existsSync(out)).toBe(true);
+  });
+});
