@@ -5,7 +5,7 @@
  * start and a bad file makes every VM start fail — research/unlock.md §1.2): the target exists
  * (VM config, known type), the VRAM size parses, the resolution is within the type's
  * max_resolution, and the edited file validates. The previous file is copied to
- * /var/lib/vgpuctl/backups/ first; the change is shown as a unified diff.
+ * /var/backups/vgpuctl/ first; the change is shown as a unified diff.
  */
 
 import { createTwoFilesPatch } from "diff";
@@ -34,7 +34,11 @@ import { checkResolution, parseResolution } from "../place/display.ts";
 import { mergeHostpci } from "../place/model.ts";
 import { UserError } from "../util/errors.ts";
 
-export const BACKUP_DIR = "/var/lib/vgpuctl/backups";
+/**
+ * Backups of hand-run edits (override set/unset, vm attach). Kept apart from apply's journal
+ * backups under /var/lib/vgpuctl, which `uninstall` deletes once it has restored everything.
+ */
+export const BACKUP_DIR = "/var/backups/vgpuctl";
 
 export interface OverrideTargetOptions {
   type?: string;

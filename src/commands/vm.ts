@@ -258,21 +258,22 @@ export async function runVmAttach(o: VmAttachOptions, deps: { host: Host }): Pro
   };
   if (o.dryRun) return result;
 
+  // The override goes first: if `qm set` then fails, it is put back and nothing is half-done
+  // (a VM attached with its override missing would start with the wrong VRAM).
+  const write = override && result.override && override.after !== (override.before ?? "") ? override : null;
+  if (write) {
+    result.override!.backup = await writeWithBackup(host, OVERRIDE_PATH, write.before, write.after, o.now);
+    result.override!.written = true;
+  }
   const r = await host.exec(argv);
   if (r.exitCode !== 0) {
+    if (write) {
+      if (write.before === null) await host.remove(OVERRIDE_PATH);
+      else await host.writeFile(OVERRIDE_PATH, write.before);
+    }
     throw new UserError(
-      `${formatCommand(argv)} failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim() || "no output"}; nothing else was changed`,
+      `${formatCommand(argv)} failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim() || "no output"}; nothing was changed${write ? ` (${OVERRIDE_PATH} put back as it was)` : ""}`,
     );
-  }
-  if (override && result.override && override.after !== (override.before ?? "")) {
-    result.override.backup = await writeWithBackup(
-      host,
-      OVERRIDE_PATH,
-      override.before,
-      override.after,
-      o.now,
-    );
-    result.override.written = true;
   }
   return result;
 }

@@ -63,7 +63,7 @@ function root(override: string | null = SEED, vms: Record<string, string> = { "1
 
 const file = (d: string) => readFileSync(join(d, "etc/vgpu_unlock/profile_override.toml"), "utf8");
 const backups = (d: string) =>
-  existsSync(join(d, "var/lib/vgpuctl/backups")) ? readdirSync(join(d, "var/lib/vgpuctl/backups")) : [];
+  existsSync(join(d, "var/backups/vgpuctl")) ? readdirSync(join(d, "var/backups/vgpuctl")) : [];
 const run = (d: string, ...args: string[]) => cli6(["--host", "local", "--root", d, ...args], {});
 
 describe("override set", () => {
@@ -105,7 +105,7 @@ describe("override set", () => {
     const b = backups(d);
     expect(b).toHaveLength(1);
     expect(b[0]).toMatch(/^profile_override\.toml\.\d{4}-\d\d-\d\dT/);
-    expect(readFileSync(join(d, "var/lib/vgpuctl/backups", b[0]!), "utf8")).toBe(SEED);
+    expect(readFileSync(join(d, "var/backups/vgpuctl", b[0]!), "utf8")).toBe(SEED);
   });
 
   it("creates the file when there is none (no backup), --json reports the change", async () => {

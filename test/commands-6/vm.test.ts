@@ -96,7 +96,7 @@ describe("vm attach/detach (commands)", () => {
     expect(r.value).toBe("0000:01:00.0,mdev=nvidia-259");
     expect(r.override?.written).toBe(true);
     expect(r.override?.backup).toBe(
-      "/var/lib/vgpuctl/backups/profile_override.toml.1970-01-01T00-00-00-000Z",
+      "/var/backups/vgpuctl/profile_override.toml.1970-01-01T00-00-00-000Z",
     );
     expect(await host.readFile(r.override!.backup!)).toBe(before);
     const text = (await host.readFile(OVERRIDE_PATH))!;

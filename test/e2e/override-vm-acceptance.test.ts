@@ -137,10 +137,10 @@ describe("override set/show/unset on a commented profile_override.toml (--host l
     expect(t.vm["100"]!.frl_enabled).toBe(0);
 
     // the previous file was backed up byte for byte, and the output says where
-    const backups = readdirSync(join(root, "var/lib/vgpuctl/backups"));
+    const backups = readdirSync(join(root, "var/backups/vgpuctl"));
     expect(backups).toHaveLength(1);
-    expect(readFileSync(join(root, "var/lib/vgpuctl/backups", backups[0]!), "utf8")).toBe(SEED_TOML);
-    expect(r.stdout).toContain(`/var/lib/vgpuctl/backups/${backups[0]}`);
+    expect(readFileSync(join(root, "var/backups/vgpuctl", backups[0]!), "utf8")).toBe(SEED_TOML);
+    expect(r.stdout).toContain(`/var/backups/vgpuctl/${backups[0]}`);
     expect(r.stdout).toContain("+framebuffer = 0xB0000000");
   });
 
@@ -156,7 +156,7 @@ describe("override set/show/unset on a commented profile_override.toml (--host l
       diff: string;
     }>();
     expect(j).toMatchObject({ changed: true, written: true });
-    expect(j.backup).toMatch(/^\/var\/lib\/vgpuctl\/backups\/profile_override\.toml\./);
+    expect(j.backup).toMatch(/^\/var\/backups\/vgpuctl\/profile_override\.toml\./);
     expect(j.changedLines).toHaveLength(2);
     expect(j.diff).toContain("+framebuffer = 0x74000000");
   });
@@ -733,5 +733,28 @@ describe("vm attach --api (in-process CLI against a fake Proxmox VE API)", () =>
     expect(r.err).toMatch(
       /^error: VM 100 on pve1 was changed by someone else after vgpuctl read its configuration; nothing was changed/,
     );
+  });
+});
+
+describe("vm attach is all-or-nothing", () => {
+  it("when `qm set` fails, the override written for the VM is put back byte for byte", async () => {
+    const simDir = track(tempSimDir());
+    const before = await (
+      await SimHost.open("seed-configured", { stateDir: simDir, spec: "sim:seed-configured" })
+    ).readFile("/etc/vgpu_unlock/profile_override.toml");
+    const r = runCli(
+      ["vm", "attach", "100", "--type", "nvidia-259", "--vram", "3G", "--host", "sim:seed-configured"],
+      {
+        VGPUCTL_SIM_DIR: simDir,
+        VGPUCTL_SIM_FAULT: "fail:qm",
+      },
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /qm set 100 .* failed .*nothing was changed \(\/etc\/vgpu_unlock\/profile_override\.toml put back/,
+    );
+    const host = await SimHost.open("seed-configured", { stateDir: simDir, spec: "sim:seed-configured" });
+    expect(await host.readFile("/etc/vgpu_unlock/profile_override.toml")).toBe(before);
+    expect(await host.readFile("/etc/pve/qemu-server/100.conf")).not.toMatch(/hostpci/);
   });
 });

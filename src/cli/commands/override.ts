@@ -36,7 +36,7 @@ export const registerOverride: Registrar = (program, ctx) => {
       "after",
       `
 Only the new or changed lines are written; comments, order and hex literals stay. The file is
-validated first and the previous version copied to /var/lib/vgpuctl/backups/.
+validated first and the previous version copied to /var/backups/vgpuctl/.
 
 Examples:
   vgpuctl override set --vm 100 --vram 3G --display 1920x1080
