@@ -3,6 +3,7 @@
  * sha256) first, the journal written after every step, packages recorded when vgpuctl installed them.
  * Faults can be injected (crash after step N, or in the middle of step N) to test resumption.
  */
+import { randomBytes } from "node:crypto";
 import { formatCommand } from "../hosts/capture.ts";
 import type { ExecResult, Host } from "../hosts/host.ts";
 import type { Change, Step } from "../plan/types.ts";
@@ -52,24 +53,121 @@ export interface ExecContext {
   completed: string[];
   /** Counter for fault injection */
   stepCount: number;
+  /**
+   * The current boot's id when known (read once per boot, e.g. by the gather capture); undefined =
+   * read it from the host when a step needs it.
+   */
+  bootId?: string | null;
+  /** Called when a step completed, before the journal saying so is written (may edit the journal). */
+  beforeComplete?: (step: Step) => void;
 }
 
-/** Run one step to completion (idempotent: a re-run after a crash converges). */
+/**
+ * Current content of several files. On a remote (ssh) host in ONE round trip: Host.capture of just
+ * these paths, plus their permission bits (`stat -c %a`) into `modes` when asked. Content the capture
+ * could not read exactly (unreadable, truncated, binary) is read again with Host.readFile, and so is
+ * a path whose captured content is none of `expect(path)` (the plan's before/after): a surprise is
+ * always confirmed by a plain read before anything depends on it. Other hosts read file by file.
+ */
+export async function readFiles(
+  host: Host,
+  paths: readonly string[],
+  expect: (path: string) => Array<string | null> = () => [],
+  modes?: Map<string, number>,
+): Promise<Map<string, string | null>> {
+  const out = new Map<string, string | null>();
+  const unique = [...new Set(paths)];
+  if (host.kind !== "ssh" || unique.length === 0 || (unique.length === 1 && !modes)) {
+    for (const p of unique) out.set(p, await host.readFile(p));
+    return out;
+  }
+  const statOf = (p: string) => ["stat", "-L", "-c", "%a", p];
+  const cap = await host.capture({
+    commands: modes ? unique.map(statOf) : [],
+    paths: unique,
+    nvidiaSysfs: false,
+  });
+  const incomplete = cap.notes.some((n) => /incomplete|cut short/.test(n));
+  for (const p of unique) {
+    const doubtful = incomplete || cap.notes.some((n) => n.includes(p));
+    const got = p in cap.files ? cap.files[p]! : null;
+    const expected = expect(p);
+    out.set(p, !doubtful && (expected.length === 0 || expected.includes(got)) ? got : await host.readFile(p));
+    const st = cap.commands.find((c) => c.cmd === formatCommand(statOf(p)));
+    if (modes && st?.exitCode === 0 && /^[0-7]{3,4}$/.test(st.stdout.trim()))
+      modes.set(p, Number.parseInt(st.stdout.trim(), 8));
+  }
+  return out;
+}
+
+type FileChange = Extract<Change, { kind: "file" }>;
+
+/**
+ * Run one step to completion (idempotent: a re-run after a crash converges).
+ *
+ * Order, per step: the files it changes are read (one round trip for all of them) and checked
+ * against the plan; the originals are backed up (written, then read back and checksummed); the
+ * journal is written naming the step as in progress together with those backups, before any
+ * original is touched; then the changes run in order (files written atomically by Host.writeFile);
+ * last the journal records the step as completed.
+ */
 export async function executeStep(ctx: ExecContext, step: Step): Promise<void> {
   const { host, journal } = ctx;
   const index = ++ctx.stepCount;
+  // File changes before the step's first command, each path once: read up front (a command could
+  // change a later file, so those are read when their turn comes).
+  const lead: FileChange[] = [];
+  for (const c of step.changes) {
+    if (c.kind !== "file" || lead.some((l) => l.path === c.path)) break;
+    lead.push(c);
+  }
+  const modes = new Map<string, number>();
+  const current = await readFiles(
+    host,
+    lead.map((c) => c.path),
+    (p) => {
+      const c = lead.find((l) => l.path === p)!;
+      return [c.before, c.after];
+    },
+    ctx.mode === "apply" ? modes : undefined,
+  );
+  for (const c of lead) checkCurrent(ctx, step, c, current.get(c.path) ?? null);
+  if (ctx.mode === "apply")
+    await backUp(
+      ctx,
+      step,
+      lead
+        .filter((c) => current.get(c.path) !== c.after)
+        .map((c) => ({ path: c.path, content: current.get(c.path) ?? null })),
+      modes,
+    );
   journal.inProgress = { step, mode: ctx.mode, startedAt: ctx.now().toISOString() };
   await saveJournal(host, journal, ctx.now());
   ctx.log?.(`→ ${step.title}`);
   const installed: string[] = [];
   const files: string[] = [];
   let n = 0;
-  for (const change of step.changes) {
-    await applyChange(ctx, step, change, installed, files);
+  for (let i = 0; i < step.changes.length; ) {
+    const change = step.changes[i]!;
+    const pre = lead.includes(change as FileChange) ? (change as FileChange) : null;
+    // consecutive commands run in one round trip on a remote host (runBatch keeps each one's result)
+    let run = 0;
+    while (i + run < step.changes.length && step.changes[i + run]!.kind !== "file") run++;
+    if (pre) await writeChange(ctx, pre, current.get(pre.path) ?? null, files);
+    else if (run > 1 && host.kind === "ssh") {
+      const cmds = step.changes.slice(i, i + run) as Array<Exclude<Change, FileChange>>;
+      await runBatch(ctx, step, cmds.map(commandOf));
+      for (const c of cmds) if (c.kind === "package" && "install" in c) installed.push(...c.install);
+    } else {
+      run = 1;
+      await applyChange(ctx, step, change, installed, files);
+    }
+    i += Math.max(run, 1);
     n++;
     if (ctx.faults?.crashInStep === index && n === 1)
       throw new InjectedCrash(`in step ${index} (${step.id})`);
   }
+  const bootId = ctx.bootId !== undefined ? ctx.bootId : await readBootId(host);
   if (ctx.mode === "apply") {
     journal.entries.push({
       id: step.id,
@@ -79,14 +177,103 @@ export async function executeStep(ctx: ExecContext, step: Step): Promise<void> {
       undo: step.undo,
       installedPackages: installed,
       files,
+      ...(step.fixes?.length ? { fixes: step.fixes } : {}),
+      bootId,
     });
   }
-  if (step.reboot) journal.reboot = { required: true, bootId: await readBootId(host) };
+  if (step.reboot) journal.reboot = { required: true, bootId };
   journal.inProgress = null;
+  ctx.beforeComplete?.(step);
   await saveJournal(host, journal, ctx.now());
   ctx.completed.push(step.id);
   await ctx.afterStep?.(step);
   if (ctx.faults?.crashAfterStep === index) throw new InjectedCrash(`after step ${index} (${step.id})`);
+}
+
+/** The file must still be as the plan saw it (or already as the step leaves it: a resumed step). */
+function checkCurrent(ctx: ExecContext, step: Step, change: FileChange, current: string | null): void {
+  if (current === change.after || current === change.before) return;
+  throw new StepFailedError(
+    step,
+    `${change.path} changed since the plan was made (expected ${describe(change.before)}, found ${describe(current)})`,
+    ctx.completed,
+  );
+}
+
+/**
+ * Back up originals not backed up yet (first touch wins): each written, then all read back (one
+ * round trip) and checksummed; recorded in the journal in memory (written by the caller before any
+ * original is touched).
+ */
+async function backUp(
+  ctx: ExecContext,
+  step: Step,
+  originals: Array<{ path: string; content: string | null }>,
+  /** permission bits already known (read with the content), else stat'ed */
+  modes: Map<string, number> = new Map(),
+): Promise<void> {
+  const { host, journal } = ctx;
+  const todo = originals.filter((o) => !journal.backups[o.path]);
+  const written: Array<{ path: string; backup: string; content: string; mode: number | null }> = [];
+  for (const o of todo) {
+    if (o.content === null) continue;
+    let mode = modes.get(o.path) ?? null;
+    if (mode === null) {
+      const st = await host.stat(o.path);
+      mode = st ? st.mode & 0o7777 : null;
+    }
+    const backup = backupPathFor(o.path);
+    await host.writeFile(backup, o.content, { mode: 0o600 });
+    written.push({ path: o.path, backup, content: o.content, mode });
+  }
+  const check = await readFiles(
+    host,
+    written.map((w) => w.backup),
+    (b) => [written.find((w) => w.backup === b)!.content],
+  );
+  for (const w of written) {
+    const got = check.get(w.backup) ?? null;
+    if (got === null || sha256(got) !== sha256(w.content))
+      throw new StepFailedError(
+        step,
+        `the backup of ${w.path} could not be verified (${w.backup})`,
+        ctx.completed,
+      );
+  }
+  for (const o of todo) {
+    const w = written.find((x) => x.path === o.path);
+    journal.backups[o.path] = {
+      existed: o.content !== null,
+      sha256: o.content === null ? null : sha256(o.content),
+      backup: w?.backup ?? null,
+      mode: w?.mode ?? null,
+      writtenSha256: null,
+      step: step.id,
+    };
+  }
+}
+
+/** Write (or remove) one file whose original is already backed up and recorded. */
+async function writeChange(
+  ctx: ExecContext,
+  change: FileChange,
+  current: string | null,
+  files: string[],
+): Promise<void> {
+  const { host, journal } = ctx;
+  files.push(change.path);
+  if (current === change.after) return; // already done (a resumed step)
+  if (change.after === null) await host.remove(change.path);
+  else {
+    const mode = change.mode ?? journal.backups[change.path]?.mode ?? undefined;
+    await host.writeFile(
+      change.path,
+      change.after,
+      mode !== undefined && mode !== null ? { mode } : undefined,
+    );
+  }
+  const rec = journal.backups[change.path];
+  if (rec && ctx.mode === "apply") rec.writtenSha256 = change.after === null ? null : sha256(change.after);
 }
 
 async function applyChange(
@@ -100,57 +287,18 @@ async function applyChange(
   switch (change.kind) {
     case "file": {
       const current = await host.readFile(change.path);
-      files.push(change.path);
-      if (current === change.after) return; // already done (a resumed step)
-      if (current !== change.before)
-        throw new StepFailedError(
-          step,
-          `${change.path} changed since the plan was made (expected ${describe(change.before)}, found ${describe(current)})`,
-          ctx.completed,
-        );
-      if (ctx.mode === "apply" && !journal.backups[change.path]) {
-        const st = current === null ? null : await host.stat(change.path);
-        const backup = current === null ? null : backupPathFor(change.path);
-        if (backup !== null && current !== null) {
-          await host.writeFile(backup, current, { mode: 0o600 });
-          const check = await host.readFile(backup);
-          if (check === null || sha256(check) !== sha256(current))
-            throw new StepFailedError(
-              step,
-              `the backup of ${change.path} could not be verified (${backup})`,
-              ctx.completed,
-            );
-        }
-        journal.backups[change.path] = {
-          existed: current !== null,
-          sha256: current === null ? null : sha256(current),
-          backup,
-          mode: st ? st.mode & 0o7777 : null,
-          writtenSha256: null,
-          step: step.id,
-        };
+      checkCurrent(ctx, step, change, current);
+      if (current !== change.after && ctx.mode === "apply" && !journal.backups[change.path]) {
+        await backUp(ctx, step, [{ path: change.path, content: current }]);
         // The backup is recorded before the original is touched.
         await saveJournal(host, journal, ctx.now());
       }
-      if (change.after === null) await host.remove(change.path);
-      else {
-        const mode = change.mode ?? journal.backups[change.path]?.mode ?? undefined;
-        await host.writeFile(
-          change.path,
-          change.after,
-          mode !== undefined && mode !== null ? { mode } : undefined,
-        );
-      }
-      const rec = journal.backups[change.path];
-      if (rec && ctx.mode === "apply")
-        rec.writtenSha256 = change.after === null ? null : sha256(change.after);
+      await writeChange(ctx, change, current, files);
       return;
     }
     case "package": {
-      if ("install" in change) {
-        await run(ctx, step, ["apt-get", "install", "-y", ...change.install]);
-        installed.push(...change.install);
-      } else await run(ctx, step, ["apt-get", "remove", "-y", ...change.remove]);
+      await run(ctx, step, commandOf(change));
+      if ("install" in change) installed.push(...change.install);
       return;
     }
     case "command":
@@ -159,17 +307,69 @@ async function applyChange(
   }
 }
 
+function commandOf(change: Exclude<Change, FileChange>): string[] {
+  if (change.kind === "command") return change.argv;
+  return "install" in change
+    ? ["apt-get", "install", "-y", ...change.install]
+    : ["apt-get", "remove", "-y", ...change.remove];
+}
+
+/**
+ * Several commands in ONE round trip: a `sh -c` script that runs them in order (stdin from
+ * /dev/null, as a separate exec would get nothing either), stops at the first that fails and exits
+ * with its code. A random marker line before each command on stdout and stderr splits the output
+ * per command, so a failure is reported exactly as a separate exec would be: which command, its exit
+ * code, its own last lines of output.
+ */
+async function runBatch(ctx: ExecContext, step: Step, argvs: string[][]): Promise<void> {
+  const mark = `VGPUCTL${randomBytes(9).toString("hex")}`;
+  const script = [
+    `M=${mark}`,
+    ...argvs.map(
+      (argv, i) =>
+        `printf '\\n%s %s\\n' "$M" ${i}; printf '\\n%s %s\\n' "$M" ${i} >&2; ${formatCommand(argv)} </dev/null; r=$?; [ "$r" -eq 0 ] || exit "$r"`,
+    ),
+    "exit 0",
+  ].join("\n");
+  for (const argv of argvs) ctx.log?.(`  $ ${formatCommand(argv)}`);
+  const r = await ctx.host.exec(["sh", "-c", script]);
+  if (r.exitCode === 0) return;
+  const split = (text: string) => {
+    const parts = new Map<number, string>();
+    const re = new RegExp(`\\n${mark} (\\d+)\\n`, "g");
+    let last: { i: number; from: number } | null = null;
+    for (let m = re.exec(text); m; m = re.exec(text)) {
+      if (last) parts.set(last.i, text.slice(last.from, m.index));
+      last = { i: Number(m[1]), from: m.index + m[0].length };
+    }
+    if (last) parts.set(last.i, text.slice(last.from));
+    return parts;
+  };
+  const out = split(r.stdout);
+  const err = split(r.stderr);
+  // the failing command is the last one that started
+  const failed = Math.max(-1, ...out.keys(), ...err.keys());
+  if (failed < 0) fail(ctx, step, ["sh", "-c", "…"], r); // the shell itself did not run
+  fail(ctx, step, argvs[failed]!, {
+    stdout: out.get(failed) ?? "",
+    stderr: err.get(failed) ?? "",
+    exitCode: r.exitCode,
+  });
+}
+
+function fail(ctx: ExecContext, step: Step, argv: string[], r: ExecResult): never {
+  const tail = `${r.stderr || r.stdout}`.trim().split("\n").slice(-5).join("\n    ");
+  throw new StepFailedError(
+    step,
+    `\`${formatCommand(argv)}\` exited with ${r.exitCode}${r.exitCode === 127 ? " (command not found)" : ""}${tail ? `:\n    ${tail}` : ""}`,
+    ctx.completed,
+  );
+}
+
 async function run(ctx: ExecContext, step: Step, argv: string[]): Promise<ExecResult> {
   ctx.log?.(`  $ ${formatCommand(argv)}`);
   const r = await ctx.host.exec(argv);
-  if (r.exitCode !== 0) {
-    const tail = `${r.stderr || r.stdout}`.trim().split("\n").slice(-5).join("\n    ");
-    throw new StepFailedError(
-      step,
-      `\`${formatCommand(argv)}\` exited with ${r.exitCode}${r.exitCode === 127 ? " (command not found)" : ""}${tail ? `:\n    ${tail}` : ""}`,
-      ctx.completed,
-    );
-  }
+  if (r.exitCode !== 0) fail(ctx, step, argv, r);
   return r;
 }
 

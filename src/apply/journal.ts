@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type { Host } from "../hosts/host.ts";
 import { STATE_DIR } from "../plan/build.ts";
-import type { Step, Undo } from "../plan/types.ts";
+import type { JournalPending, Step, Undo } from "../plan/types.ts";
 import { UserError } from "../util/errors.ts";
 
 export const JOURNAL_PATH = `${STATE_DIR}/journal.json`;
@@ -24,6 +24,10 @@ export interface JournalEntry {
   installedPackages: string[];
   /** Files this step changed. */
   files: string[];
+  /** Doctor codes the step fixes (Step.fixes), effective at the next boot when it needs a reboot. */
+  fixes?: string[];
+  /** The boot it completed in (/proc/sys/kernel/random/boot_id). */
+  bootId?: string | null;
 }
 
 export interface BackupRecord {
@@ -69,8 +73,12 @@ export function emptyJournal(now: Date): Journal {
   };
 }
 
-export async function loadJournal(host: Host, now: Date): Promise<Journal> {
-  const text = await host.readFile(JOURNAL_PATH);
+/**
+ * The journal on the host. `text`: its content when already read (e.g. by the gather capture; null =
+ * absent); undefined reads it from the host.
+ */
+export async function loadJournal(host: Host, now: Date, text?: string | null): Promise<Journal> {
+  if (text === undefined) text = await host.readFile(JOURNAL_PATH);
   if (text === null) return emptyJournal(now);
   try {
     const j = JSON.parse(text) as Journal;
@@ -97,7 +105,9 @@ export function backupPathFor(path: string): string {
   return `${BACKUP_DIR}${path.startsWith("/") ? path : `/${path}`}`;
 }
 
-export async function readBootId(host: Host): Promise<string | null> {
+/** The current boot's id. `text`: the file's content when already read (gather capture); undefined reads it. */
+export async function readBootId(host: Host, text?: string | null): Promise<string | null> {
+  if (text !== undefined) return text?.trim() || null;
   try {
     return (await host.readFile(BOOT_ID_PATH))?.trim() || null;
   } catch {
@@ -105,15 +115,24 @@ export async function readBootId(host: Host): Promise<string | null> {
   }
 }
 
-const INITRAMFS_INPUTS = new Set(["vfio-modules", "nouveau-blacklist", "driver-install"]);
+const INITRAMFS_INPUTS = new Set(["vfio-modules", "nouveau-blacklist", "vfio-leftover", "driver-install"]);
 
 /** Effects the journal knows are still owed (see JournalPending). */
-export function pendingFrom(j: Journal, bootId: string | null): { initramfs: boolean; reboot: boolean } {
+export function pendingFrom(j: Journal, bootId: string | null): JournalPending {
   let initramfs = false;
   for (const e of j.entries) {
     if (e.id === "initramfs") initramfs = false;
     else if (INITRAMFS_INPUTS.has(e.id)) initramfs = true;
   }
   const rebooted = bootId !== null && j.reboot.bootId !== null && bootId !== j.reboot.bootId;
-  return { initramfs, reboot: j.reboot.required && !rebooted };
+  const reboot = j.reboot.required && !rebooted;
+  // what the steps completed in this boot fix once it is over
+  const fixes = reboot
+    ? [
+        ...new Set(
+          j.entries.filter((e) => e.reboot && e.bootId === j.reboot.bootId).flatMap((e) => e.fixes ?? []),
+        ),
+      ]
+    : [];
+  return { initramfs, reboot, ...(fixes.length > 0 ? { fixes } : {}) };
 }

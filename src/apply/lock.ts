@@ -31,11 +31,17 @@ export interface LockOptions {
   isOwnerAlive?: (lock: LockInfo) => boolean | null;
   /** Take the lock even if it looks live (`--break-lock`). */
   breakLock?: boolean;
+  /**
+   * heartbeat() rewrites the lock at most this often (default 60 s: a remote write is a round trip,
+   * and staleness is judged in tens of minutes).
+   */
+  heartbeatEveryMs?: number;
 }
 
 export interface LockHandle {
   token: string;
-  heartbeat(): Promise<void>;
+  /** Refresh the lock's heartbeat (skipped when the last one is recent, unless `force`). */
+  heartbeat(opts?: { force?: boolean }): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -96,8 +102,10 @@ export async function acquireLock(host: Host, opts: LockOptions): Promise<LockHa
   ACTIVE.add(info.token);
   return {
     token: info.token,
-    async heartbeat() {
-      info.heartbeatAt = now().toISOString();
+    async heartbeat(o: { force?: boolean } = {}) {
+      const t = now();
+      if (!o.force && t.getTime() - Date.parse(info.heartbeatAt) < (opts.heartbeatEveryMs ?? 60_000)) return;
+      info.heartbeatAt = t.toISOString();
       await host.writeFile(LOCK_PATH, `${JSON.stringify(info)}\n`, { mode: 0o600 });
     },
     async release() {

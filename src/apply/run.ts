@@ -10,9 +10,11 @@ import { buildPlan, STATE_DIR } from "../plan/build.ts";
 import { doctorBlockers } from "../plan/doctor-blockers.ts";
 import type { Blocker, FileProbe, Plan, Step } from "../plan/types.ts";
 import { ReadOnlyHostError, UserError } from "../util/errors.ts";
-import { type ExecContext, executeStep, type Faults, InjectedCrash } from "./executor.ts";
+import { type ExecContext, executeStep, type Faults, InjectedCrash, readFiles } from "./executor.ts";
 import {
   BACKUP_DIR,
+  type BackupRecord,
+  BOOT_ID_PATH,
   JOURNAL_PATH,
   type Journal,
   LOCK_PATH,
@@ -20,6 +22,7 @@ import {
   pendingFrom,
   readBootId,
   saveJournal,
+  sha256,
 } from "./journal.ts";
 import { acquireLock, forgetLock, type LockHandle, type LockOptions } from "./lock.ts";
 import { buildUninstallPlan } from "./uninstall.ts";
@@ -82,11 +85,13 @@ export async function planHost(
   entry: HostEntry,
   deps: RunDeps,
   opts: { doctor?: boolean } = {},
-): Promise<{ plan: Plan; gathered: Gathered; journal: Journal }> {
+): Promise<{ plan: Plan; gathered: Gathered; journal: Journal; bootId: string | null }> {
   const now = deps.now ?? (() => new Date());
   const gathered = await deps.gather(deps.host, entry);
-  const journal = await loadJournal(deps.host, now());
-  const pending = pendingFrom(journal, await readBootId(deps.host));
+  // the gather capture reads the journal and the boot id too (undefined: not captured, read them now)
+  const journal = await loadJournal(deps.host, now(), gathered.file(JOURNAL_PATH));
+  const bootId = await readBootId(deps.host, gathered.file(BOOT_ID_PATH));
+  const pending = pendingFrom(journal, bootId);
   // The host rebooted since a reboot became due (someone ran `reboot`): nothing is owed any more.
   if (journal.reboot.required && !pending.reboot) journal.reboot = { required: false, bootId: null };
   const plan = buildPlan(entry, { ...gathered, pending });
@@ -97,7 +102,7 @@ export async function planHost(
   plan.reboots = plan.steps.some((s) => s.reboot) ? 1 : 0;
   if (deps.doctor && opts.doctor !== false)
     plan.blockers.push(...doctorBlockers(plan, deps.doctor(gathered.facts)));
-  return { plan, gathered, journal };
+  return { plan, gathered, journal, bootId };
 }
 
 export async function applyHost(
@@ -108,7 +113,7 @@ export async function applyHost(
   const { host } = deps;
   const now = deps.now ?? (() => new Date());
   if (host.readOnly) throw new ReadOnlyHostError(host.spec);
-  let { plan, gathered, journal } = await planHost(entry, deps);
+  let { plan, gathered, journal, bootId } = await planHost(entry, deps);
   const firstPlan = plan;
   if (plan.blockers.length > 0) throw new BlockedError(plan.host, plan.blockers);
   if (journal.uninstall)
@@ -116,6 +121,21 @@ export async function applyHost(
       `an uninstall on ${host.name} did not finish`,
       "run `vgpuctl uninstall` again to complete it before applying",
     );
+  // Nothing to change (and nothing interrupted or owed): verify from the facts just gathered, without
+  // taking the lock — the whole run is the one gather round trip.
+  if (plan.steps.length === 0 && !journal.inProgress && !journal.reboot.required) {
+    const verification = verifyHost(entry, gathered.facts, deps.doctor);
+    return {
+      host: plan.host,
+      applied: [],
+      reboots: 0,
+      rebooted: false,
+      verified: verification.ok,
+      verification,
+      plan: firstPlan,
+      next: verification.ok ? null : "run `vgpuctl doctor` to see why",
+    };
+  }
 
   const lock = await acquireLock(host, { ...deps.lock, command: "apply", now });
   const ctx: ExecContext = {
@@ -128,6 +148,7 @@ export async function applyHost(
     log: deps.log,
     completed: [],
     stepCount: 0,
+    bootId,
   };
   let crashed = false;
   try {
@@ -144,8 +165,7 @@ export async function applyHost(
       if (step.afterReboot) continue;
       if (step.id === "reboot") {
         // Only a reboot is owed (changes made earlier, a driver not loaded yet): nothing to run or journal.
-        if (!ctx.journal.reboot.required)
-          ctx.journal.reboot = { required: true, bootId: await readBootId(host) };
+        if (!ctx.journal.reboot.required) ctx.journal.reboot = { required: true, bootId: ctx.bootId ?? null };
         continue;
       }
       await executeStep(ctx, step);
@@ -170,11 +190,12 @@ export async function applyHost(
       deps.log?.(`↻ rebooting ${host.name}`);
       await host.reboot();
       rebooted = true;
-      ctx.journal.reboot = { required: false, bootId: await readBootId(host) };
+      // The new boot id comes with the re-plan's gather (a crash before the journal below is written is
+      // harmless: the boot id differs from the one recorded, so the reboot counts as done).
+      ({ plan, gathered, journal } = await replan(entry, deps, ctx));
+      ctx.journal.reboot = { required: false, bootId: ctx.bootId ?? null };
       await saveJournal(host, ctx.journal, now());
       await lock.heartbeat();
-      // Anything left after the reboot (nothing, normally) runs without another reboot.
-      ({ plan, gathered, journal } = await replan(entry, deps, ctx));
       if (plan.blockers.length > 0) throw new BlockedError(plan.host, plan.blockers);
       const left = plan.steps.filter((s) => s.id !== "reboot");
       for (const step of left) await executeStep(ctx, step);
@@ -209,6 +230,7 @@ async function replan(
 ): Promise<{ plan: Plan; gathered: Gathered; journal: Journal }> {
   const r = await planHost(entry, deps, { doctor: false });
   ctx.journal = r.journal;
+  ctx.bootId = r.bootId;
   return r;
 }
 
@@ -231,10 +253,20 @@ export async function planUninstall(
   const journal = await loadJournal(host, now());
   const originals: Record<string, string | null> = {};
   const current: Record<string, string | null> = {};
-  for (const [path, rec] of Object.entries(journal.backups)) {
-    current[path] = await host.readFile(path);
+  // every backed-up file and its backup in one round trip (a backup's checksum is in the journal)
+  const recs = Object.entries(journal.backups);
+  const read = await readFiles(host, [
+    ...recs.map(([p]) => p),
+    ...recs.flatMap(([, r]) => (r.existed && r.backup ? [r.backup] : [])),
+  ]);
+  const backupOk = (rec: BackupRecord, c: string | null) =>
+    c !== null && (rec.sha256 === null || sha256(c) === rec.sha256);
+  for (const [path, rec] of recs) {
+    current[path] = read.get(path) ?? null;
     if (rec.existed) {
-      const content = rec.backup ? await host.readFile(rec.backup) : null;
+      let content = rec.backup ? (read.get(rec.backup) ?? null) : null;
+      // not what was backed up (as the capture saw it): read it again, plainly
+      if (rec.backup && !backupOk(rec, content)) content = await host.readFile(rec.backup);
       if (content === null)
         throw new UserError(
           `the backup of ${path} (${rec.backup}) is missing on ${host.name}`,
@@ -274,7 +306,8 @@ export async function uninstallHost(deps: RunDeps, opts: { reboot: boolean }): P
     log: deps.log,
     completed: [],
     stepCount: 0,
-    afterStep: async (step: Step) => {
+    // the undone entry leaves the journal in the same write that completes its undo step
+    beforeComplete: (step: Step) => {
       const j = ctx.journal;
       if (step.id.startsWith("undo-")) {
         const id = step.id.slice(5);
@@ -287,9 +320,8 @@ export async function uninstallHost(deps: RunDeps, opts: { reboot: boolean }): P
         }
       }
       if (step.id === "regenerate") j.uninstall!.regenerate = [];
-      await saveJournal(host, j, now());
-      await lock.heartbeat();
     },
+    afterStep: () => lock.heartbeat(),
   };
   let crashed = false;
   let released = false;

@@ -5,12 +5,13 @@
  */
 import { readFile } from "node:fs/promises";
 import { basename, resolve } from "node:path";
+import { BOOT_ID_PATH, JOURNAL_PATH, LOCK_PATH } from "../apply/journal.ts";
 import { type Gathered, planHost } from "../apply/run.ts";
 import { runChecks } from "../checks/index.ts";
 import { parseDesired } from "../desired/parse.ts";
 import type { Desired, HostEntry } from "../desired/schema.ts";
 import { parseFacts } from "../facts/index.ts";
-import { Evidence } from "../hosts/capture.ts";
+import { type CaptureSpec, Evidence, formatCommand } from "../hosts/capture.ts";
 import { GATHER_SPEC } from "../hosts/gather-spec.ts";
 import type { Host } from "../hosts/host.ts";
 import { probeRequests } from "../plan/build.ts";
@@ -51,31 +52,91 @@ export function selectEntries(d: Desired, hostSpec: string | null): HostEntry[] 
   );
 }
 
+/** What a probe of the planner is asked as a captured command (see probeCommands). */
+function probeArgv(path: string): { exists: string[]; sha256: string[]; head: string[] } {
+  return {
+    exists: ["stat", "-L", "-c", "%F", path],
+    sha256: ["sha256sum", path],
+    head: ["head", "-c", "512", path],
+  };
+}
+
+/**
+ * The gather capture of plan/apply: GATHER_SPEC plus the probes of the files vgpu.yaml names
+ * (existence, sha256, first bytes) and vgpuctl's own journal, lock and the boot id, so that planning
+ * a host — and an apply with nothing to do — costs ONE round trip on a remote host.
+ *
+ * A `local` host runs commands without its `--root` prefix, so its probes go through its file
+ * primitives instead (cheap there).
+ */
+export function planCaptureSpec(host: Host, entry: HostEntry): CaptureSpec {
+  const commands = [...GATHER_SPEC.commands];
+  if (host.kind !== "local")
+    for (const r of probeRequests(entry)) {
+      const a = probeArgv(r.path);
+      commands.push(a.exists);
+      if (r.sha256) commands.push(a.sha256);
+      if (r.head) commands.push(a.head);
+    }
+  const paths = [...GATHER_SPEC.paths];
+  for (const p of [JOURNAL_PATH, LOCK_PATH, BOOT_ID_PATH]) if (!paths.includes(p)) paths.push(p);
+  return { ...GATHER_SPEC, commands, paths };
+}
+
 /** Capture + parseFacts + the probes the planner needs (sha256 and first bytes of the driver files…). */
 export async function gatherForPlan(host: Host, entry: HostEntry): Promise<Gathered> {
-  const capture = await host.capture(GATHER_SPEC);
+  const capture = await host.capture(planCaptureSpec(host, entry));
   const facts = parseFacts(capture);
   const ev = new Evidence(capture);
   const probes: Record<string, FileProbe> = {};
   for (const r of probeRequests(entry)) {
-    const st = await host.stat(r.path);
-    if (!st) {
-      probes[r.path] = { exists: false, sha256: null, head: null };
+    const a = probeArgv(r.path);
+    const exists = ev.command(formatCommand(a.exists));
+    if (exists) {
+      // from the capture: stat failing = absent
+      if (exists.exitCode !== 0) {
+        probes[r.path] = { exists: false, sha256: null, head: null };
+        continue;
+      }
+      const sha = r.sha256 ? ev.command(formatCommand(a.sha256)) : undefined;
+      const head = r.head ? ev.command(formatCommand(a.head)) : undefined;
+      probes[r.path] = {
+        exists: true,
+        sha256:
+          sha?.exitCode === 0
+            ? (/^([0-9a-f]{64})\b/i.exec(sha.stdout.trim())?.[1]?.toLowerCase() ?? null)
+            : null,
+        head: head?.exitCode === 0 ? head.stdout : null,
+      };
       continue;
     }
-    let sha: string | null = null;
-    let head: string | null = null;
-    if (r.sha256) {
-      const out = await host.exec(["sha256sum", r.path]);
-      if (out.exitCode === 0) sha = /^([0-9a-f]{64})\b/i.exec(out.stdout.trim())?.[1]?.toLowerCase() ?? null;
-    }
-    if (r.head) {
-      const out = await host.exec(["head", "-c", "512", r.path]);
-      if (out.exitCode === 0) head = out.stdout;
-    }
-    probes[r.path] = { exists: true, sha256: sha, head };
+    probes[r.path] = await probeViaPrimitives(host, r);
   }
-  return { facts, file: (p) => ev.file(p), probes };
+  const file = (p: string) => {
+    const c = ev.file(p);
+    // an unreadable state file is not "absent": leave it to a plain read
+    return c === null && capture.notes.some((n) => n.includes(p)) ? undefined : c;
+  };
+  return { facts, file, probes };
+}
+
+async function probeViaPrimitives(
+  host: Host,
+  r: { path: string; sha256: boolean; head: boolean },
+): Promise<FileProbe> {
+  const st = await host.stat(r.path);
+  if (!st) return { exists: false, sha256: null, head: null };
+  let sha: string | null = null;
+  let head: string | null = null;
+  if (r.sha256) {
+    const out = await host.exec(["sha256sum", r.path]);
+    if (out.exitCode === 0) sha = /^([0-9a-f]{64})\b/i.exec(out.stdout.trim())?.[1]?.toLowerCase() ?? null;
+  }
+  if (r.head) {
+    const out = await host.exec(["head", "-c", "512", r.path]);
+    if (out.exitCode === 0) head = out.stdout;
+  }
+  return { exists: true, sha256: sha, head };
 }
 
 export interface HostPlan {
@@ -127,6 +188,7 @@ export function planJson(p: Plan) {
       changes: s.changes,
       reboot: s.reboot,
       ...(s.afterReboot ? { afterReboot: true } : {}),
+      ...(s.fixes?.length ? { fixes: s.fixes } : {}),
       undo: s.undo,
     })),
     reboots: p.reboots,

@@ -13,12 +13,18 @@ import {
   deriveDriver,
   deriveIommu,
   deriveUnlock,
+  IOMMU_PARAM,
   nvidiaGpuFunctions,
   UNLOCK_UNITS,
 } from "../facts/derive.ts";
 import type { Facts, PciFunction } from "../facts/types.ts";
-import { editKernelCmdline, tokensSatisfy } from "../formats/bootloader/cmdline.ts";
-import { editGrubCmdlineDefault } from "../formats/bootloader/grub.ts";
+import {
+  editKernelCmdline,
+  kernelCmdlineTokens,
+  tokensSatisfy,
+  vfioIdsEdit,
+} from "../formats/bootloader/cmdline.ts";
+import { editGrubCmdline, grubTokens } from "../formats/bootloader/grub.ts";
 import {
   addModules,
   kernelBefore,
@@ -26,7 +32,7 @@ import {
   removeModules,
   vfioModulesFor,
 } from "../formats/modules/etc-modules.ts";
-import { addBlacklist } from "../formats/modules/modprobe.ts";
+import { addBlacklist, removeVfioLeftovers } from "../formats/modules/modprobe.ts";
 import { dropinPath, setServiceEnvironment } from "../formats/systemd/dropin.ts";
 import { compareKernel, kernelInRange, releaseForDriverVersion } from "../knowledge/drivers.ts";
 import { classifyGpu, type GpuClassification } from "../knowledge/gpus.ts";
@@ -334,6 +340,9 @@ export function buildPlan(entry: HostEntry, input: PlanInput): Plan {
       );
   }
 
+  // ── Leftover passthrough (vfio-pci) ─────────────────────────────────────────────
+  const leftover = vfioLeftover(f, gpus, block);
+
   // ── Packages ───────────────────────────────────────────────────────────────
   const unlock = unlockSource(entry);
   const probe = (p: string): FileProbe | undefined => input.probes[p];
@@ -598,47 +607,23 @@ export function buildPlan(entry: HostEntry, input: PlanInput): Plan {
         regenerate: [],
       },
     });
-  // 10. IOMMU kernel parameters
+  // 10. Kernel command line (one file edit, one update-grub / proxmox-boot-tool refresh): IOMMU
+  //     parameters, parameters written to the file of the bootloader this host does not boot with
+  //     (moved over), and the GPUs' ids in a leftover `vfio-pci.ids=` (PCI passthrough).
   let configuredButNotLive = false;
-  if (iommuParams.length > 0 && bootloader) {
-    const edit = { add: iommuParams };
-    if (bootloader === "grub") {
-      const before = need("/etc/default/grub");
-      if (before !== undefined && before !== null) {
-        const after = editGrubCmdlineDefault(before, edit);
-        if (after !== before)
-          steps.push(
-            iommuStep(
-              [fileChange("/etc/default/grub", before, after)],
-              ["update-grub"],
-              iommuParams,
-              "GRUB_CMDLINE_LINUX_DEFAULT",
-            ),
-          );
-        else if (!tokensSatisfy(f.cmdline ?? [], edit) && iommu.enabled !== true) configuredButNotLive = true;
-      } else if (before === null)
-        block(
-          "not-captured",
-          "/etc/default/grub is missing on a GRUB host",
-          ["/etc/default/grub absent"],
-          ["restore it"],
-        );
-    } else {
-      const before = need("/etc/kernel/cmdline");
-      if (before !== undefined) {
-        const after = editKernelCmdline(before ?? "", edit);
-        if (after !== (before ?? ""))
-          steps.push(
-            iommuStep(
-              [fileChange("/etc/kernel/cmdline", before, after)],
-              ["proxmox-boot-tool", "refresh"],
-              iommuParams,
-              "/etc/kernel/cmdline",
-            ),
-          );
-        else if (!tokensSatisfy(f.cmdline ?? [], edit) && iommu.enabled !== true) configuredButNotLive = true;
-      }
-    }
+  if (bootloader) {
+    const c = planKernelCmdline({
+      bootloader,
+      iommuParams,
+      vfioIds: leftover.ids,
+      running: f.cmdline,
+      iommuEnabled: iommu.enabled,
+      file: input.file,
+      need,
+      block,
+    });
+    if (c.step) steps.push(c.step);
+    configuredButNotLive = c.configuredButNotLive;
   }
   // 11. vfio modules
   const modulesChanged = (() => {
@@ -697,13 +682,35 @@ export function buildPlan(entry: HostEntry, input: PlanInput): Plan {
       });
     }
   } else if (nouveauLoaded) nouveauPending = true;
+  // 12b. leftover passthrough config in /etc/modprobe.d binding the GPUs to vfio-pci
+  const vfioChanges: Change[] = [];
+  for (const mf of f.modprobe ?? []) {
+    const before = input.file(mf.path);
+    if (typeof before !== "string") continue;
+    const after = removeVfioLeftovers(before, leftover.ids);
+    if (after !== before) vfioChanges.push(fileChange(mf.path, before, after));
+  }
+  if (vfioChanges.length > 0)
+    steps.push({
+      id: "vfio-leftover",
+      title: `Remove the leftover PCI-passthrough binding (vfio-pci) of ${leftover.label}`,
+      why: "leftover passthrough configuration (`options vfio-pci ids=`, `softdep nvidia pre: vfio-pci`, `blacklist nvidia`) hands the GPU to vfio-pci at boot, so the NVIDIA vGPU driver never gets it (doctor: vfio-bound / vfio-config-leftover)",
+      changes: vfioChanges,
+      reboot: true,
+      fixes: ["vfio-bound", "vfio-config-leftover"],
+      undo: {
+        description: `restore ${vfioChanges.map((c) => (c as { path: string }).path).join(", ")}`,
+        commands: [],
+        regenerate: [INITRAMFS],
+      },
+    });
   // 13. one initramfs rebuild
   const blacklistChanged = steps.some((s) => s.id === "nouveau-blacklist");
-  if (modulesChanged || blacklistChanged || needDriver || input.pending?.initramfs)
+  if (modulesChanged || blacklistChanged || vfioChanges.length > 0 || needDriver || input.pending?.initramfs)
     steps.push({
       id: "initramfs",
       title: "Rebuild the initramfs",
-      why: "the module list and the nouveau blacklist are read from the initramfs at boot",
+      why: "the module list, the nouveau blacklist and the vfio-pci options are read from the initramfs at boot",
       changes: [{ kind: "command", argv: INITRAMFS }],
       reboot: true,
       undo: noUndo("rebuilt again at the end of uninstall"),
@@ -729,6 +736,12 @@ export function buildPlan(entry: HostEntry, input: PlanInput): Plan {
       undo: noUndo("nothing to undo"),
     });
   }
+  // 14b. a fix applied earlier (the journal knows) takes effect at the reboot still owed
+  const owed = (input.pending?.reboot ? (input.pending.fixes ?? []) : []).filter(
+    (c) => !steps.some((s) => s.fixes?.includes(c)),
+  );
+  const rebootStep = [...steps].reverse().find((s) => s.reboot);
+  if (owed.length > 0 && rebootStep) rebootStep.fixes = [...(rebootStep.fixes ?? []), ...owed];
   // 15. VMs: attach / override / detach (after the reboot when the setup still needs one)
   if (entry.vms && entry.vms.length > 0) {
     const vms = planVms(entry, {
@@ -768,14 +781,206 @@ function dedupeBlockers(bs: Blocker[]): Blocker[] {
   });
 }
 
-function iommuStep(changes: Change[], regen: string[], params: string[], where: string): Step {
+const GRUB_DEFAULT = "/etc/default/grub";
+const KERNEL_CMDLINE = "/etc/kernel/cmdline";
+/** Kernel parameters that belong to this setup (checks/bootloader.ts looks for the same ones). */
+const RELEVANT_PARAM = (t: string) =>
+  IOMMU_PARAM.test(t) || /^(vfio-pci\.ids|vfio_pci\.ids|modprobe\.blacklist|nouveau\.modeset)=/.test(t);
+
+interface Leftover {
+  /** vendor:device ids of every NVIDIA function on the cards being set up (GPU, audio, USB…) */
+  ids: string[];
+  /** the set-up GPUs vfio-pci holds now */
+  bound: string[];
+  label: string;
+}
+
+/**
+ * What leftover PCI-passthrough config may bind: the ids of the NVIDIA functions on the cards being
+ * set up. An id another NVIDIA card (not set up) shares is never removed: that would take its
+ * passthrough away too, so the GPU's binding becomes a blocker instead.
+ */
+function vfioLeftover(
+  f: Facts,
+  gpus: Gpu[],
+  block: (c: string, t: string, e: string[], x: string[]) => void,
+): Leftover {
+  const slot = (a: string) => a.slice(0, a.lastIndexOf("."));
+  const idOf = (p: PciFunction) => `${p.vendorId}:${p.deviceId}`.toLowerCase();
+  const cards = new Set(gpus.map((g) => slot(g.pci.address)));
+  const nvidia = (f.pci ?? []).filter((p) => p.vendorId.toLowerCase() === "10de");
+  const mine = nvidia.filter((p) => cards.has(slot(p.address)));
+  const others = nvidia.filter((p) => !cards.has(slot(p.address)));
+  const ids: string[] = [];
+  for (const p of mine) {
+    const id = idOf(p);
+    if (ids.includes(id)) continue;
+    const twin = others.find((o) => idOf(o) === id);
+    if (!twin) {
+      ids.push(id);
+      continue;
+    }
+    if (p.driverInUse === "vfio-pci" && nvidiaGpuFunctions([p]).length > 0)
+      block(
+        "vfio-bound",
+        `${p.address} is bound to vfio-pci by its device id ${id}, which ${twin.address} (not set up here) shares`,
+        [`lspci -Dnnk: ${p.address} Kernel driver in use: vfio-pci`, `${twin.address} ${twin.description}`],
+        [
+          `removing ${id} from vfio-pci's ids would take ${twin.address}'s passthrough away too: bind ${twin.address} by address instead (driver_override), then re-run`,
+        ],
+      );
+  }
+  const gpusBound = gpus.filter((g) => g.pci.driverInUse === "vfio-pci").map((g) => g.pci.address);
   return {
-    id: "iommu-cmdline",
-    title: `Add ${params.join(" ")} to ${where}`,
-    why: "vGPU devices are passed to VMs through the IOMMU (VT-d / AMD-Vi)",
-    changes: [...changes, { kind: "command", argv: regen }],
-    reboot: true,
-    undo: { description: `restore ${where} and run ${regen.join(" ")}`, commands: [], regenerate: [regen] },
+    ids,
+    bound: gpusBound,
+    label: gpus.map((g) => `${g.pci.address} [${idOf(g.pci)}]`).join(", ") || "the NVIDIA GPU",
+  };
+}
+
+/** Tokens of both GRUB command-line variables, or of /etc/kernel/cmdline. */
+function cmdlineFileTokens(path: string, text: string | null | undefined): string[] {
+  if (typeof text !== "string") return [];
+  return path === GRUB_DEFAULT
+    ? [...grubTokens(text, "GRUB_CMDLINE_LINUX"), ...grubTokens(text, "GRUB_CMDLINE_LINUX_DEFAULT")]
+    : kernelCmdlineTokens(text);
+}
+
+/** One edit of a command-line file; GRUB: `add` goes to GRUB_CMDLINE_LINUX_DEFAULT, ids leave both variables. */
+function editCmdlineFile(
+  path: string,
+  text: string,
+  edit: { add: string[]; remove: string[]; vfioIds: string[] },
+): string {
+  if (path === GRUB_DEFAULT) {
+    let out = text;
+    for (const v of ["GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT"] as const) {
+      const ids = vfioIdsEdit(grubTokens(out, v), edit.vfioIds);
+      out = editGrubCmdline(out, v, {
+        add: [...(v === "GRUB_CMDLINE_LINUX_DEFAULT" ? edit.add : []), ...ids.add],
+        remove: [...edit.remove, ...ids.remove],
+      });
+    }
+    return out;
+  }
+  const ids = vfioIdsEdit(kernelCmdlineTokens(text), edit.vfioIds);
+  return editKernelCmdline(text, { add: [...edit.add, ...ids.add], remove: [...edit.remove, ...ids.remove] });
+}
+
+/**
+ * The kernel command-line step: IOMMU parameters added to the file the bootloader reads, parameters
+ * found in the other bootloader's file moved over (doctor's iommu-cmdline-wrong-bootloader), and the
+ * set-up GPUs' ids taken out of `vfio-pci.ids=` (doctor's vfio-bound). One refresh for all of it.
+ */
+function planKernelCmdline(a: {
+  bootloader: "grub" | "systemd-boot";
+  iommuParams: string[];
+  vfioIds: string[];
+  running: readonly string[] | null;
+  iommuEnabled: boolean | null;
+  file: (path: string) => string | null | undefined;
+  need: (path: string) => string | null;
+  block: (code: string, title: string, evidence: string[], fix: string[]) => void;
+}): { step: Step | null; configuredButNotLive: boolean } {
+  const grub = a.bootloader === "grub";
+  const [activePath, otherPath] = grub ? [GRUB_DEFAULT, KERNEL_CMDLINE] : [KERNEL_CMDLINE, GRUB_DEFAULT];
+  const where = grub ? "GRUB_CMDLINE_LINUX_DEFAULT" : KERNEL_CMDLINE;
+  const regen = grub ? ["update-grub"] : ["proxmox-boot-tool", "refresh"];
+  const activeRaw = a.file(activePath);
+  const otherText = a.file(otherPath);
+  const activeTokens = cmdlineFileTokens(activePath, activeRaw);
+  const running = new Set(a.running ?? []);
+  // parameters in the other bootloader's file that never reached the running kernel
+  const misplaced =
+    a.running === null
+      ? []
+      : cmdlineFileTokens(otherPath, otherText).filter(
+          (t) => RELEVANT_PARAM(t) && !running.has(t) && !activeTokens.includes(t),
+        );
+  const moved = misplaced.flatMap((t) => {
+    const e = vfioIdsEdit([t], a.vfioIds);
+    return e.remove.length > 0 ? [] : e.add.length > 0 ? e.add : [t];
+  });
+  const add = [...a.iommuParams, ...moved];
+  if (activeRaw === undefined) {
+    if (add.length > 0) a.need(activePath); // blocks: not captured
+    return { step: null, configuredButNotLive: false };
+  }
+  if (activeRaw === null && grub) {
+    if (add.length > 0)
+      a.block(
+        "not-captured",
+        "/etc/default/grub is missing on a GRUB host",
+        ["/etc/default/grub absent"],
+        ["restore it"],
+      );
+    return { step: null, configuredButNotLive: false };
+  }
+  let configuredButNotLive = false;
+  const changes: Change[] = [];
+  const parts: string[] = [];
+  const whys: string[] = [];
+  const fixes: string[] = [];
+  const before = activeRaw ?? "";
+  const iommuOnly = editCmdlineFile(activePath, before, { add: a.iommuParams, remove: [], vfioIds: [] });
+  if (
+    a.iommuParams.length > 0 &&
+    iommuOnly === before &&
+    !tokensSatisfy(a.running ?? [], { add: a.iommuParams }) &&
+    a.iommuEnabled !== true
+  )
+    configuredButNotLive = true;
+  const after = editCmdlineFile(activePath, before, { add, remove: [], vfioIds: a.vfioIds });
+  if (after !== before) {
+    changes.push(fileChange(activePath, activeRaw, after));
+    const newIommu = a.iommuParams.filter((p) => !activeTokens.includes(p) && !moved.includes(p));
+    if (newIommu.length > 0) parts.push(`Add ${newIommu.join(" ")} to ${where}`);
+    if (a.iommuParams.some((p) => !activeTokens.includes(p)))
+      whys.push("vGPU devices are passed to VMs through the IOMMU (VT-d / AMD-Vi)");
+    if (moved.length > 0) {
+      parts.push(`${parts.length ? "move" : "Move"} ${misplaced.join(" ")} from ${otherPath} to ${where}`);
+      whys.push(
+        `${otherPath} is not read on this host (it boots with ${a.bootloader}, which reads ${activePath}), so the parameters there never reached the kernel (doctor: iommu-cmdline-wrong-bootloader)`,
+      );
+      fixes.push("iommu-cmdline-wrong-bootloader");
+    }
+    const idsGone = after !== editCmdlineFile(activePath, before, { add, remove: [], vfioIds: [] });
+    if (idsGone) {
+      parts.push(`${parts.length ? "take" : "Take"} the GPU's ids out of vfio-pci.ids in ${where}`);
+      whys.push(
+        "`vfio-pci.ids=` on the kernel command line binds the GPU to vfio-pci (PCI passthrough) at boot (doctor: vfio-bound)",
+      );
+      fixes.push("vfio-bound", "vfio-config-leftover");
+    }
+  }
+  if (misplaced.length > 0 && typeof otherText === "string") {
+    const cleaned = editCmdlineFile(otherPath, otherText, { add: [], remove: misplaced, vfioIds: [] });
+    if (cleaned !== otherText) {
+      changes.push(fileChange(otherPath, otherText, cleaned));
+      if (moved.length === 0) parts.push(`Remove ${misplaced.join(" ")} from ${otherPath}`);
+      if (!fixes.includes("iommu-cmdline-wrong-bootloader")) fixes.push("iommu-cmdline-wrong-bootloader");
+    }
+  }
+  if (changes.length === 0) return { step: null, configuredButNotLive };
+  const activeChanged = after !== before;
+  if (activeChanged) changes.push({ kind: "command", argv: regen });
+  // "vfio-cmdline" when it only unbinds the GPU; "iommu-cmdline" whenever parameters are added or moved
+  const iommuRelated = !(fixes.includes("vfio-bound") && parts.length === 1);
+  return {
+    configuredButNotLive,
+    step: {
+      id: iommuRelated ? "iommu-cmdline" : "vfio-cmdline",
+      title: parts.join("; "),
+      why: whys.join("; ") || `parameters for ${activePath} were left in ${otherPath}`,
+      changes,
+      reboot: activeChanged,
+      ...(fixes.length > 0 ? { fixes } : {}),
+      undo: {
+        description: `restore ${changes.flatMap((c) => (c.kind === "file" ? [c.path] : [])).join(" and ")}${activeChanged ? ` and run ${regen.join(" ")}` : ""}`,
+        commands: [],
+        regenerate: activeChanged ? [regen] : [],
+      },
+    },
   };
 }
 

@@ -26,9 +26,11 @@ const anyOf =
 export const SETUP_BLOCKERS: Record<string, Fixed> = {
   "gpu-unsupported": never,
   "secure-boot": never,
-  // leftover passthrough config (vfio-pci ids=…) keeps the NVIDIA driver off the GPU
+  // Leftover passthrough config (vfio-pci ids=…) and parameters in the other bootloader's file: fixed by
+  // the steps that say so (Step.fixes: vfio-leftover, vfio-cmdline, iommu-cmdline); a GPU bound by
+  // something else (a running VM, a udev rule, driver_override) stays a blocker.
   "vfio-bound": never,
-  "iommu-cmdline-wrong-bootloader": anyOf("iommu-cmdline"),
+  "iommu-cmdline-wrong-bootloader": never,
   "kernel-unsupported": anyOf("driver-install"),
   "driver-open-flavour": anyOf("driver-install"),
   "driver-branch-drops-gpu": anyOf("driver-install"),
@@ -37,15 +39,19 @@ export const SETUP_BLOCKERS: Record<string, Fixed> = {
   "vgpu-mgr-inactive": anyOf("services", "driver-install", "reboot"),
 };
 
-/** Blockers to add: error findings in SETUP_BLOCKERS that no step fixes and no blocker already names. */
+/**
+ * Blockers to add: error findings in SETUP_BLOCKERS that no step fixes (by its id, or by naming the
+ * code in Step.fixes) and no blocker already names.
+ */
 export function doctorBlockers(plan: Plan, findings: readonly DoctorFinding[]): Blocker[] {
   const ids = new Set(plan.steps.map((s) => s.id));
+  const fixedBySteps = new Set(plan.steps.flatMap((s) => s.fixes ?? []));
   const have = new Set(plan.blockers.map((b) => b.code));
   const out: Blocker[] = [];
   for (const f of findings) {
     if (f.severity !== "error") continue;
     const fixed = SETUP_BLOCKERS[f.code];
-    if (!fixed || fixed(ids) || have.has(f.code)) continue;
+    if (!fixed || fixed(ids) || fixedBySteps.has(f.code) || have.has(f.code)) continue;
     have.add(f.code);
     out.push({
       code: f.code,

@@ -50,6 +50,11 @@ export interface Step {
    * apply skips it before the reboot and re-plans it afterwards.
    */
   afterReboot?: boolean;
+  /**
+   * Doctor finding codes this step resolves (e.g. `vfio-bound`): apply does not refuse on them
+   * (plan/doctor-blockers.ts) because the plan itself fixes them.
+   */
+  fixes?: string[];
   undo: Undo;
 }
 
@@ -88,6 +93,8 @@ export interface JournalPending {
   initramfs: boolean;
   /** A reboot-requiring step completed and the host has not rebooted since. */
   reboot: boolean;
+  /** Doctor codes fixed by steps completed since the last reboot (they take effect at the next one). */
+  fixes?: string[];
 }
 
 export interface PlanInput {

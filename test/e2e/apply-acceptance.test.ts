@@ -232,13 +232,6 @@ describe("apply refuses when doctor finds a blocker the plan cannot fix, says wh
   const cases: Array<[scenario: string, file: string, code: string, why: RegExp]> = [
     ["rtx3080", "examples/seed-host.yaml", "gpu-unsupported", /vgpu_unlock cannot unlock Ampere and newer/],
     ["secure-boot-on", "examples/p4-host.yaml", "secure-boot", /Secure Boot is on/],
-    ["vfio-leftover", "examples/seed-host.yaml", "vfio-bound", /is bound to vfio-pci/],
-    [
-      "iommu-cmdline-wrong-bootloader",
-      "examples/p4-host.yaml",
-      "iommu-cmdline-wrong-bootloader",
-      /this host boots with systemd-boot/,
-    ],
   ];
   for (const [scenario, file, code, why] of cases)
     it(`sim:${scenario}: [${code}]`, () => {
@@ -261,6 +254,85 @@ describe("apply refuses when doctor finds a blocker the plan cannot fix, says wh
       expect(j.json()).toMatchObject({ host: scenario, applied: [], reboots: 0, verified: false });
       expect(j.json<{ blockers: Array<{ code: string }> }>().blockers.map((b) => b.code)).toContain(code);
       expect(hostImage(dir, scenario)).toEqual(before);
+    });
+});
+
+describe("the plan fixes what it can: leftover passthrough config, IOMMU parameters in the wrong bootloader", () => {
+  // source: research/installers.md §5 #5 (leftover `options vfio-pci ids=…`, GPU bound to vfio-pci) and
+  // #14 (parameters in /etc/default/grub on a systemd-boot host); sim scenarios vfio-leftover,
+  // vfio-config-leftover, iommu-cmdline-wrong-bootloader (src/hosts/sim/scenarios).
+  const cases: Array<[scenario: string, file: string, steps: string[], code: string, files: string[]]> = [
+    [
+      "vfio-leftover",
+      "examples/seed-host.yaml",
+      ["vfio-leftover", "initramfs"],
+      "vfio-bound",
+      ["/etc/modprobe.d/vfio.conf"],
+    ],
+    [
+      "vfio-config-leftover",
+      "examples/seed-host.yaml",
+      ["vfio-leftover", "initramfs"],
+      "vfio-config-leftover",
+      ["/etc/modprobe.d/vfio.conf"],
+    ],
+    [
+      "iommu-cmdline-wrong-bootloader",
+      "examples/p4-host.yaml",
+      ["iommu-cmdline"],
+      "iommu-cmdline-wrong-bootloader",
+      ["/etc/kernel/cmdline", "/etc/default/grub"],
+    ],
+  ];
+  const codes = (dir: string, scenario: string) =>
+    cli(dir, ["doctor", "--host", `sim:${scenario}`, "--json"])
+      .json<{ findings: Array<{ code: string; severity: string }> }>()
+      .findings.map((f) => `${f.severity}:${f.code}`);
+  for (const [scenario, file, steps, code, files] of cases)
+    it(`sim:${scenario}: the plan fixes [${code}] with one reboot; doctor clean after; uninstall restores the files`, () => {
+      const dir = tempSimDir();
+      const args = ["--host", `sim:${scenario}`, "-f", file];
+      expect(codes(dir, scenario).some((c) => c.endsWith(`:${code}`))).toBe(true);
+      const start = simState(dir, scenario);
+      const before = hostFiles(start);
+      const plan = cli(dir, ["plan", ...args, "--json"]);
+      expect(plan.code, plan.stderr).toBe(0);
+      const p = plan.json<{
+        steps: Array<{ id: string; fixes?: string[] }>;
+        reboots: number;
+        blockers: unknown[];
+      }>();
+      expect(p.blockers).toEqual([]);
+      expect(p.steps.map((s) => s.id)).toEqual(steps);
+      expect(p.steps.flatMap((s) => s.fixes ?? [])).toContain(code);
+      expect(p.reboots).toBe(1);
+      const r = cli(dir, ["apply", ...args, "--yes", "--reboot", "--json"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json()).toMatchObject({
+        applied: steps,
+        reboots: 1,
+        rebooted: true,
+        verified: true,
+        problems: [],
+      });
+      expect(simState(dir, scenario).bootCount).toBe(start.bootCount + 1);
+      // doctor: no error at all, and neither this finding nor a vfio binding
+      const after = codes(dir, scenario);
+      expect(after.filter((c) => c.startsWith("error:"))).toEqual([]);
+      expect(after.filter((c) => /vfio-bound|vfio-config-leftover|wrong-bootloader/.test(c))).toEqual([]);
+      // the chosen types are offered; nothing left to do
+      const again = cli(dir, ["apply", ...args, "--yes", "--json"]);
+      expect(again.json()).toMatchObject({ applied: [], reboots: 0, verified: true });
+      expect(again.json<{ gpus: Array<{ ok: boolean }> }>().gpus.map((g) => g.ok)).toEqual([true]);
+      // uninstall puts the leftover files back byte-for-byte (and with them the finding: after its
+      // reboot a leftover vfio-pci config binds the GPU again, so it is vfio-bound then)
+      const u = cli(dir, ["uninstall", "--host", `sim:${scenario}`, "--yes", "--reboot"]);
+      expect(u.code, u.stderr).toBe(0);
+      const restored = hostFiles(simState(dir, scenario));
+      for (const f of files) expect(restored[f]).toBe(before[f]);
+      expect(restored).toEqual(before);
+      const back = code === "vfio-config-leftover" ? "error:vfio-bound" : `error:${code}`;
+      expect(codes(dir, scenario)).toContain(back);
     });
 });
 

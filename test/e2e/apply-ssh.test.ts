@@ -13,7 +13,11 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BUNDLED_CLI, tempSimDir } from "../helpers/cli.ts";
+import { applyHost, planHost, type RunDeps, uninstallHost } from "../../src/apply/run.ts";
+import { runChecks } from "../../src/checks/index.ts";
+import { gatherForPlan, loadDesired, selectEntries } from "../../src/commands/plan.ts";
+import { SshHost } from "../../src/hosts/ssh/ssh-host.ts";
+import { BUNDLED_CLI, REPO, tempSimDir } from "../helpers/cli.ts";
 import { type SimOverSsh, startSimOverSsh } from "./sim-over-ssh.ts";
 
 let remote: SimOverSsh;
@@ -31,6 +35,16 @@ function cli(args: string[]) {
     stderr: r.stderr,
     json: <T = any>() => JSON.parse(r.stdout) as T,
   };
+}
+
+/** The sim host's files without vgpuctl's own state and the logs tools append to (/var/log). */
+function hostFiles(dir: string): Record<string, string> {
+  const s = JSON.parse(readFileSync(join(dir, "seed-fresh.json"), "utf8")) as {
+    files: Record<string, string>;
+  };
+  return Object.fromEntries(
+    Object.entries(s.files).filter(([p]) => !p.startsWith("/var/log/") && !p.startsWith("/var/lib/vgpuctl/")),
+  );
 }
 
 function bootCount(dir: string): number {
@@ -97,7 +111,8 @@ describe("apply over ssh:// to a real sshd with a simulated host behind it", () 
     timeout: 300_000,
   }, () => {
     const dir = tempSimDir();
-    remote.configure({ simDir: dir, scenario: "seed-fresh", fault: "drop-connection:60" });
+    // the 30th round trip of the ~62 a full apply takes (bench/apply.ts): in the middle of the setup
+    remote.configure({ simDir: dir, scenario: "seed-fresh", fault: "drop-connection:30" });
     const broken = cli([
       "apply",
       "--host",
@@ -128,5 +143,64 @@ describe("apply over ssh:// to a real sshd with a simulated host behind it", () 
     expect(rerun.code, rerun.stderr).toBe(0);
     expect(rerun.json()).toMatchObject({ reboots: 1, verified: true });
     expect(bootCount(dir)).toBe(2);
+  });
+});
+
+describe("remote round trips over the real sshd (counted: SshHost.roundTrips, one per ssh channel)", () => {
+  async function connect(): Promise<SshHost> {
+    const target = { user: remote.sshd.user, hostname: "127.0.0.1", port: remote.sshd.port };
+    return SshHost.connect(target, { env: { ...process.env, ...remote.clientEnv }, spec: remote.spec });
+  }
+  const deps = (host: SshHost): RunDeps => ({ host, gather: gatherForPlan, doctor: (f) => runChecks(f) });
+
+  it("plan: 1 round trip; full apply of seed-fresh with its reboot: at most 64; apply with nothing to do: 1", {
+    timeout: 300_000,
+  }, async () => {
+    const dir = tempSimDir();
+    remote.configure({ simDir: dir, scenario: "seed-fresh" });
+    const [entry] = selectEntries(await loadDesired("examples/seed-host.yaml", REPO), remote.spec);
+    const counted = async <T>(f: (h: SshHost) => Promise<T>): Promise<[T, number]> => {
+      const host = await connect();
+      try {
+        const r = await f(host);
+        return [r, host.roundTrips];
+      } finally {
+        await host.close();
+      }
+    };
+    // the gather capture carries the file probes (sha256 / first bytes), the journal, the lock, the boot id
+    const [planned, planTrips] = await counted((h) => planHost(entry!, deps(h)));
+    expect(planned.plan.steps).toHaveLength(12);
+    expect(planTrips).toBe(1);
+    const initial = hostFiles(dir); // (the sim's state exists once something connected)
+    const [full, fullTrips] = await counted((h) => applyHost(entry!, deps(h), { reboot: true }));
+    expect(full).toMatchObject({ rebooted: true, verified: true });
+    expect(full.applied).toHaveLength(12);
+    expect(fullTrips).toBeLessThanOrEqual(64); // was 121 before the gather carried the probes and commands were batched
+    const [noop, noopTrips] = await counted((h) => applyHost(entry!, deps(h), { reboot: true }));
+    expect(noop).toMatchObject({ applied: [], reboots: 0, verified: true });
+    expect(noopTrips).toBe(1); // was 17
+    // uninstall over ssh (backed-up files and their backups read in one round trip): every file as before
+    const [undone] = await counted((h) => uninstallHost(deps(h), { reboot: true }));
+    expect(undone).toMatchObject({ rebooted: true, nothingToDo: false });
+    expect(hostFiles(dir)).toEqual(initial);
+  });
+
+  it("commands batched into one round trip still report exactly which one failed, with its own output", {
+    timeout: 120_000,
+  }, () => {
+    const dir = tempSimDir();
+    // fail:PROG:N counts per sim process, i.e. per ssh channel: the packages step's one channel runs
+    // `apt-get update` (1st) then `apt-get install` (2nd, which fails as a held dpkg lock does)
+    remote.configure({ simDir: dir, scenario: "seed-fresh", fault: "fail:apt-get:2" });
+    const r = cli(["apply", "--host", remote.spec, "-f", "examples/seed-host.yaml", "--yes", "--reboot"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(
+      'error: step "packages" (Install pve-headers-5.15.102-1-pve, pve-headers, dkms, build-essential, mdevctl, git) failed: `apt-get install -y pve-headers-5.15.102-1-pve pve-headers dkms build-essential mdevctl git` exited with 100:\n    E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 2741 (apt-get)\n    E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?\n',
+    );
+    expect(r.stderr).not.toContain("apt-get update` exited");
+    expect(r.stderr).toContain(
+      "completed before it: repository. Everything done so far is recorded in the journal",
+    );
   });
 });

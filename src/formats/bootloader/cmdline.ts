@@ -82,3 +82,25 @@ export function kernelCmdlineTokens(text: string): string[] {
   const line = text.split("\n").find((l) => l.trim() !== "" && !l.trimStart().startsWith("#"));
   return line ? splitCmdline(line) : [];
 }
+
+const VFIO_IDS = /^(vfio[-_]pci\.ids)=(.*)$/;
+
+/**
+ * The edit that takes `ids` (vendor:device, any case) out of every `vfio-pci.ids=` token: the token is
+ * rewritten with the ids that remain, or dropped when none do. Empty edit when no token names them.
+ */
+export function vfioIdsEdit(tokens: readonly string[], ids: readonly string[]): Required<ParamEdit> {
+  const drop = new Set(ids.map((i) => i.toLowerCase()));
+  const add: string[] = [];
+  const remove: string[] = [];
+  for (const t of tokens) {
+    const m = VFIO_IDS.exec(t);
+    if (!m) continue;
+    const list = m[2]!.split(",").filter((x) => x !== "");
+    const kept = list.filter((x) => !drop.has(x.toLowerCase()));
+    if (kept.length === list.length) continue;
+    if (kept.length === 0) remove.push(t);
+    else add.push(`${m[1]}=${kept.join(",")}`);
+  }
+  return { add, remove };
+}

@@ -4,7 +4,9 @@
  */
 import { editTokens, type ParamEdit, sameTokens, splitCmdline } from "./cmdline.ts";
 
-const ASSIGN = /^(\s*(?:export\s+)?GRUB_CMDLINE_LINUX_DEFAULT=)(.*)$/;
+export type GrubCmdlineVariable = "GRUB_CMDLINE_LINUX_DEFAULT" | "GRUB_CMDLINE_LINUX";
+
+const assignRe = (variable: GrubCmdlineVariable) => new RegExp(`^(\\s*(?:export\\s+)?${variable}=)(.*)$`);
 
 interface Found {
   index: number;
@@ -14,9 +16,10 @@ interface Found {
   trailer: string;
 }
 
-function findAssignment(lines: string[]): Found | null {
+function findAssignment(lines: string[], variable: GrubCmdlineVariable): Found | null {
+  const assign = assignRe(variable);
   for (let i = lines.length - 1; i >= 0; i--) {
-    const m = ASSIGN.exec(lines[i]!);
+    const m = assign.exec(lines[i]!);
     if (!m) continue;
     const rest = m[2]!;
     const q = rest[0] === '"' || rest[0] === "'" ? (rest[0] as '"' | "'") : "";
@@ -33,18 +36,28 @@ function findAssignment(lines: string[]): Found | null {
 
 /** Current tokens of GRUB_CMDLINE_LINUX_DEFAULT ([] when unset). */
 export function grubDefaultTokens(text: string): string[] {
-  const f = findAssignment(text.split("\n"));
+  return grubTokens(text, "GRUB_CMDLINE_LINUX_DEFAULT");
+}
+
+/** Current tokens of one GRUB command-line variable ([] when unset). */
+export function grubTokens(text: string, variable: GrubCmdlineVariable): string[] {
+  const f = findAssignment(text.split("\n"), variable);
   return f ? splitCmdline(f.value) : [];
 }
 
 export function editGrubCmdlineDefault(text: string, edit: ParamEdit): string {
+  return editGrubCmdline(text, "GRUB_CMDLINE_LINUX_DEFAULT", edit);
+}
+
+/** Edit the parameters of one GRUB command-line variable in place (appended when unset and `add` is not empty). */
+export function editGrubCmdline(text: string, variable: GrubCmdlineVariable, edit: ParamEdit): string {
   const lines = text.split("\n");
-  const f = findAssignment(lines);
+  const f = findAssignment(lines, variable);
   if (!f) {
     const added = editTokens([], edit);
     if (added.length === 0) return text;
     const base = text === "" || text.endsWith("\n") ? text : `${text}\n`;
-    return `${base}GRUB_CMDLINE_LINUX_DEFAULT="${added.join(" ")}"\n`;
+    return `${base}${variable}="${added.join(" ")}"\n`;
   }
   const before = splitCmdline(f.value);
   const after = editTokens(before, edit);
