@@ -4,7 +4,7 @@
  * Faults can be injected (crash after step N, or in the middle of step N) to test resumption.
  */
 import { randomBytes } from "node:crypto";
-import { formatCommand } from "../hosts/capture.ts";
+import { formatCommand } from "../facts/capture.ts";
 import type { ExecResult, Host } from "../hosts/host.ts";
 import type { Change, Step } from "../plan/types.ts";
 import { UserError } from "../util/errors.ts";

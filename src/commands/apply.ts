@@ -11,7 +11,7 @@ import type { Faults } from "../apply/executor.ts";
 import { type ApplyResult, applyHost, BlockedError, planHost, type RunDeps } from "../apply/run.ts";
 import { runChecks } from "../checks/index.ts";
 import type { HostEntry } from "../desired/schema.ts";
-import { formatCommand } from "../hosts/capture.ts";
+import { formatCommand } from "../facts/capture.ts";
 import type { Host } from "../hosts/host.ts";
 import type { Blocker, Plan } from "../plan/types.ts";
 import { type DesiredDeps, gatherForPlan, loadDesired, selectEntries } from "./plan.ts";

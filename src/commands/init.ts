@@ -2,10 +2,11 @@
  * `vgpuctl init`: a commented starting vgpu.yaml from what `inspect` finds on the host.
  * buildInitYaml is pure (facts → text) and its output always validates.
  */
+
+import { formatCommand } from "../facts/capture.ts";
 import { deriveBootloader, deriveDriver, deriveIommu, nvidiaGpuFunctions } from "../facts/derive.ts";
 import { parseFacts } from "../facts/index.ts";
 import type { Facts } from "../facts/types.ts";
-import { formatCommand } from "../hosts/capture.ts";
 import { GATHER_SPEC } from "../hosts/gather-spec.ts";
 import type { Host } from "../hosts/host.ts";
 import { compatibleReleases } from "../knowledge/drivers.ts";

@@ -4,8 +4,8 @@
  * `--host bundle:PATH`.
  */
 
+import { type Capture, formatCommand, isUnder, parseNotInstalledNote } from "../facts/capture.ts";
 import { writeBundle } from "../hosts/bundle/bundle-io.ts";
-import { type Capture, formatCommand, isUnder, parseNotInstalledNote } from "../hosts/capture.ts";
 import { GATHER_SPEC } from "../hosts/gather-spec.ts";
 import type { Host } from "../hosts/host.ts";
 import { redactCapture } from "../redact/index.ts";

@@ -9,12 +9,12 @@
  * Proxmox VE API (src/pve) with the config digest.
  */
 import { readFile } from "node:fs/promises";
+import { formatCommand } from "../facts/capture.ts";
 import { mdevUuidFor } from "../facts/derive.ts";
 import { normalisePciAddress } from "../facts/pci.ts";
 import { parseHostpci } from "../facts/system/qemu-server.ts";
 import type { Facts, HostpciEntry } from "../facts/types.ts";
 import { OVERRIDE_PATH, setOverride } from "../formats/profile-override/index.ts";
-import { formatCommand } from "../hosts/capture.ts";
 import type { Host } from "../hosts/host.ts";
 import { findType } from "../knowledge/vgpu-types.ts";
 import { effectiveVramMiB } from "../knowledge/vram.ts";

@@ -1,6 +1,6 @@
 /**
  * The desired-state file `vgpu.yaml` (DESIGN.md "Desired state"): one valibot schema that validates
- * the file and generates the published `schema.json` (scripts/… via @valibot/to-json-schema).
+ * the file and generates the published `schema.json` (scripts/gen-schema.ts via @valibot/to-json-schema).
  */
 import * as v from "valibot";
 

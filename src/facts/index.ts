@@ -2,7 +2,7 @@
  * parseFacts: a Capture (support bundle) → typed Facts. Pure; never throws.
  * Every field is null when its evidence was not captured or could not be read, with a note saying which.
  */
-import { type Capture, type CapturedCommand, Evidence, formatCommand } from "../hosts/capture.ts";
+import { type Capture, type CapturedCommand, Evidence, formatCommand } from "./capture.ts";
 import { isOpenKernelModule, parseProcDriverVersion } from "./nvidia/driver-version.ts";
 import { parseMdevctlList, parseMdevctlListJson, parseMdevctlTypes } from "./nvidia/mdevctl.ts";
 import { parseNvidiaSmi } from "./nvidia/nvidia-smi.ts";

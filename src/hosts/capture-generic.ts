@@ -12,7 +12,7 @@ import {
   NVIDIA_FUNCTION_FILES,
   notInstalledNote,
   SYS_PCI_DEVICES,
-} from "./capture.ts";
+} from "../facts/capture.ts";
 import type { Host } from "./host.ts";
 
 export interface CaptureOptions {
@@ -34,7 +34,7 @@ export async function captureViaPrimitives(
   hostName: string,
   opts: CaptureOptions = {},
 ): Promise<Capture> {
-  const cap = emptyCapture(hostName);
+  const cap = emptyCapture(hostName, new Date().toISOString());
   const timeoutMs = opts.commandTimeoutMs ?? GATHER_COMMAND_TIMEOUT_S * 1000;
   for (const argv of spec.commands) {
     const cmd = formatCommand(argv);

@@ -13,7 +13,7 @@ import {
   NVIDIA_FUNCTION_FILES,
   notInstalledNote,
   SYS_PCI_DEVICES,
-} from "./capture.ts";
+} from "../facts/capture.ts";
 
 export { GATHER_COMMAND_TIMEOUT_S };
 
@@ -139,7 +139,7 @@ export function parseGatherOutput(
   boundary: string,
   hostName: string,
 ): Capture {
-  const cap = emptyCapture(hostName);
+  const cap = emptyCapture(hostName, new Date().toISOString());
   cap.capturedPaths.push(...spec.paths);
   const unreadable: string[] = [];
   const header = `${boundary} `;

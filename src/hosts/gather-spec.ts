@@ -1,4 +1,4 @@
-import type { CaptureSpec } from "./capture.ts";
+import type { CaptureSpec } from "../facts/capture.ts";
 
 /**
  * Everything `inspect`, `doctor` and `support-bundle` look at (DESIGN.md "Capture at least",

@@ -1,4 +1,4 @@
-import type { Capture, CaptureSpec } from "./capture.ts";
+import type { Capture, CaptureSpec } from "../facts/capture.ts";
 
 export type HostKind = "local" | "ssh" | "bundle" | "sim";
 

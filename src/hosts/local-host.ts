@@ -4,8 +4,8 @@ import { readFileSync } from "node:fs";
 import { chmod, lstat, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { hostname, constants as osConstants } from "node:os";
 import { basename, dirname, isAbsolute, join, resolve, sep } from "node:path";
+import type { Capture, CaptureSpec } from "../facts/capture.ts";
 import { UserError } from "../util/errors.ts";
-import type { Capture, CaptureSpec } from "./capture.ts";
 import { captureViaPrimitives } from "./capture-generic.ts";
 import type { ExecOptions, ExecResult, FileStat, Host } from "./host.ts";
 

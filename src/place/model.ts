@@ -4,11 +4,12 @@
  * profile_override.toml sections that change how much VRAM each vGPU takes. Pure: built from the
  * inspect report and facts, no I/O.
  */
-import type { InspectReport } from "../commands/inspect.ts";
+
 import { mdevUuidFor } from "../facts/derive.ts";
 import { pciAddressCovers } from "../facts/pci.ts";
 import type { Facts, HostpciEntry, OverrideSection, PciMapping } from "../facts/types.ts";
 import { findType, type Series, seriesOf } from "../knowledge/vgpu-types.ts";
+import type { InspectReport } from "../report/inspect-report.ts";
 
 export interface PlaceType {
   /** "nvidia-259" */

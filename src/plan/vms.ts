@@ -14,7 +14,7 @@
  * On a host that is not set up yet the steps are marked `afterReboot`: the types come from NVIDIA's
  * table for the GPU, and apply re-plans and runs them once the reboot made the types real.
  */
-import { buildInspectReport } from "../commands/inspect.ts";
+
 import type { HostEntry, VmSpec } from "../desired/schema.ts";
 import {
   OVERRIDE_PATH,
@@ -37,6 +37,7 @@ import {
   type PlaceVm,
 } from "../place/model.ts";
 import { type Placement, planSplit, type SplitRequest, type SplitResult } from "../place/split.ts";
+import { buildInspectReport } from "../report/inspect-report.ts";
 import { UserError } from "../util/errors.ts";
 import { fileChange } from "./build.ts";
 import type { Blocker, Change, PlanInput, Step } from "./types.ts";

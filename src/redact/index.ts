@@ -2,7 +2,7 @@
  * redactCapture: a Capture with every secret replaced (see redactor.ts for what and why), before anything
  * is written or sent. Pure and idempotent; records the kinds redacted (never the values) in `redacted`.
  */
-import type { Capture } from "../hosts/capture.ts";
+import type { Capture } from "../facts/capture.ts";
 import { Redactor } from "./redactor.ts";
 
 export { isPublicV4, isPublicV6, type RedactionKind, Redactor } from "./redactor.ts";

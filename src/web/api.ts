@@ -3,7 +3,7 @@
  * Type-only: imported by the server and by the browser UI.
  */
 import type { Finding } from "../checks/types.ts";
-import type { InspectReport } from "../commands/inspect.ts";
+import type { InspectReport } from "../report/inspect-report.ts";
 
 export interface DashboardHostOk {
   /** the --host spec it was opened from */

@@ -4,9 +4,10 @@
  * A vGPU's size is the inspect report's `vramMiB` (profile_override.toml applied on the server by
  * knowledge/vram.ts effectiveVramMiB), else the type's profile size.
  */
-import type { InspectGpu, InspectReport } from "../commands/inspect.ts";
+
 import { pciAddressCovers } from "../facts/pci.ts";
 import { formatMiB } from "../knowledge/vram.ts";
+import type { InspectGpu, InspectReport } from "../report/inspect-report.ts";
 
 export { formatMiB };
 

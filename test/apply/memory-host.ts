@@ -2,7 +2,7 @@
  * In-memory Host test double: a Map filesystem and a table of command handlers. Reboot bumps
  * /proc/sys/kernel/random/boot_id and calls onReboot. Counts round trips and records every exec.
  */
-import type { Capture, CaptureSpec } from "../../src/hosts/capture.ts";
+import type { Capture, CaptureSpec } from "../../src/facts/capture.ts";
 import { captureViaPrimitives } from "../../src/hosts/capture-generic.ts";
 import type { ExecResult, FileStat, Host } from "../../src/hosts/host.ts";
 

@@ -12,8 +12,8 @@ import { describe, expect, it } from "vitest";
 import { registerDoctor, renderDoctor } from "../../src/cli/commands/doctor.ts";
 import type { CliContext, ExitCode } from "../../src/cli/context.ts";
 import { buildDoctorReport, runDoctor } from "../../src/commands/doctor.ts";
+import { BUNDLE_FORMAT, type Capture, emptyCapture } from "../../src/facts/capture.ts";
 import { parseFacts } from "../../src/facts/index.ts";
-import { BUNDLE_FORMAT, type Capture, emptyCapture } from "../../src/hosts/capture.ts";
 import type { Host } from "../../src/hosts/host.ts";
 import { healthyFacts } from "./healthy.ts";
 import { fixture, otherFixture } from "./helpers.ts";
@@ -88,7 +88,7 @@ describe("doctor on a partial real bundle", () => {
   });
 
   it("an empty bundle: no findings at all, only notes", () => {
-    const r = buildDoctorReport(parseFacts(emptyCapture("pve")));
+    const r = buildDoctorReport(parseFacts(emptyCapture("pve", "2026-01-31T12:00:00Z")));
     expect(r.findings.filter((f) => f.severity !== "info")).toEqual([]);
     expect(r.notes.join("\n")).toMatch(/not captured/);
   });

@@ -95,9 +95,7 @@ describe("vm attach/detach (commands)", () => {
     );
     expect(r.value).toBe("0000:01:00.0,mdev=nvidia-259");
     expect(r.override?.written).toBe(true);
-    expect(r.override?.backup).toBe(
-      "/var/backups/vgpuctl/profile_override.toml.1970-01-01T00-00-00-000Z",
-    );
+    expect(r.override?.backup).toBe("/var/backups/vgpuctl/profile_override.toml.1970-01-01T00-00-00-000Z");
     expect(await host.readFile(r.override!.backup!)).toBe(before);
     const text = (await host.readFile(OVERRIDE_PATH))!;
     expect(text).toContain("[vm.101]\ndisplay_width = 1920\ndisplay_height = 1080\nmax_pixels = 2073600\n");

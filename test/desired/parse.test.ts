@@ -1,7 +1,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { desiredJsonSchemaText, SCHEMA_FILE } from "../../src/desired/json-schema.ts";
+import { desiredJsonSchemaText } from "../../src/desired/json-schema.ts";
+
+const SCHEMA_FILE = join(import.meta.dirname, "..", "..", "schema.json");
+
 import { DesiredError, parseDesired } from "../../src/desired/parse.ts";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -93,7 +96,7 @@ describe("parseDesired", () => {
 });
 
 describe("schema.json", () => {
-  it("is generated from the current schema (regenerate: npx tsx src/desired/json-schema.ts --write)", () => {
+  it("is generated from the current schema (regenerate: npm run gen:schema)", () => {
     expect(readFileSync(SCHEMA_FILE, "utf8")).toBe(desiredJsonSchemaText());
   });
 

@@ -99,10 +99,14 @@ describe("bad input exits 2 with one clear line", () => {
 describe("output into a closed pipe", () => {
   it("`vgpuctl inspect | true` (reader gone before the first write) ends quietly with status 0", () => {
     // `true` exits at once, long before node has started, so every write meets a closed pipe.
-    const r = spawnSync("bash", ["-c", `set -o pipefail; "${process.execPath}" "${BUNDLED_CLI}" inspect --host demo | true`], {
-      encoding: "utf8",
-      env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", VGPUCTL_SIM_DIR: tempSimDir() },
-    });
+    const r = spawnSync(
+      "bash",
+      ["-c", `set -o pipefail; "${process.execPath}" "${BUNDLED_CLI}" inspect --host demo | true`],
+      {
+        encoding: "utf8",
+        env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", VGPUCTL_SIM_DIR: tempSimDir() },
+      },
+    );
     expect(r.stderr).not.toMatch(/EPIPE|Unhandled/);
     expect(r.status).toBe(0);
   });

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { release } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { formatCommand } from "../../src/hosts/capture.ts";
+import { formatCommand } from "../../src/facts/capture.ts";
 import { GATHER_SPEC } from "../../src/hosts/gather-spec.ts";
 import { SshHost } from "../../src/hosts/ssh/ssh-host.ts";
 import { UserError } from "../../src/util/errors.ts";

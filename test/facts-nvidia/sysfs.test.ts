@@ -1,17 +1,17 @@
 import { describe, expect, it } from "vitest";
+import { type Capture, Evidence, emptyCapture } from "../../src/facts/capture.ts";
 import {
   creatableTypesFromSysfs,
   mdevTypesFromSysfs,
   parseCreatableVgpuTypes,
   sriovFromSysfs,
 } from "../../src/facts/nvidia/sysfs.ts";
-import { type Capture, Evidence, emptyCapture } from "../../src/hosts/capture.ts";
 import { fixture } from "./fixture.ts";
 
 const DEV = "/sys/bus/pci/devices";
 
 function evidence(files: Record<string, string>, capturedPaths: string[] = []): Evidence {
-  const cap: Capture = { ...emptyCapture("pve"), files, capturedPaths };
+  const cap: Capture = { ...emptyCapture("pve", "2026-01-31T12:00:00Z"), files, capturedPaths };
   return new Evidence(cap);
 }
 

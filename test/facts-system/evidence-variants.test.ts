@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { emptyCapture } from "../../src/facts/capture.ts";
 import { parseFacts } from "../../src/facts/index.ts";
-import { emptyCapture } from "../../src/hosts/capture.ts";
 
 // Users paste what they ran; hand-assembled bundles name commands in many ways.
 describe("command variants in hand-assembled bundles", () => {
   it("reads `lspci -nnk`, `journalctl -k` and `cat /proc/cmdline` in place of the canonical commands", () => {
-    const cap = emptyCapture("pasted");
+    const cap = emptyCapture("pasted", "2026-01-31T12:00:00Z");
     cap.commands.push(
       {
         cmd: "lspci -nnk",
@@ -34,7 +34,7 @@ describe("command variants in hand-assembled bundles", () => {
   });
 
   it("a command that is not there at all stays unknown", () => {
-    const f = parseFacts(emptyCapture("x"));
+    const f = parseFacts(emptyCapture("x", "2026-01-31T12:00:00Z"));
     expect(f.pci).toBeNull();
     expect(f.cmdline).toBeNull();
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { BUNDLE_FORMAT, type Capture, type CapturedCommand, formatCommand } from "../../src/facts/capture.ts";
 import { CMD, parseFacts } from "../../src/facts/index.ts";
-import { BUNDLE_FORMAT, type Capture, type CapturedCommand, formatCommand } from "../../src/hosts/capture.ts";
 import { GATHER_COMMANDS } from "../../src/hosts/gather-spec.ts";
 import { fixture } from "./fixture.ts";
 
@@ -193,8 +193,8 @@ describe("parseFacts", () => {
 describe("secure boot without mokutil", () => {
   it("falls back to the kernel's 'secureboot:' boot line", async () => {
     const { parseFacts } = await import("../../src/facts/index.ts");
-    const { emptyCapture } = await import("../../src/hosts/capture.ts");
-    const cap = emptyCapture("h");
+    const { emptyCapture } = await import("../../src/facts/capture.ts");
+    const cap = emptyCapture("h", "2026-01-31T12:00:00Z");
     cap.commands.push({
       cmd: "dmesg",
       stdout: "[    0.000000] secureboot: Secure boot enabled\n",

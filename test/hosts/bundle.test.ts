@@ -14,8 +14,8 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import * as tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BUNDLE_FORMAT, type Capture, Evidence } from "../../src/facts/capture.ts";
 import { BundleHost, readBundle, writeBundle } from "../../src/hosts/bundle/bundle-host.ts";
-import { BUNDLE_FORMAT, type Capture, Evidence } from "../../src/hosts/capture.ts";
 import { NotCapturedError, ReadOnlyHostError, UserError } from "../../src/util/errors.ts";
 
 // source: command outputs from /work/shared/seed/vgpu-split-passthrough-guide.txt

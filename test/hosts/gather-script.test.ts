@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CaptureSpec, Evidence, MAX_FILE_BYTES } from "../../src/hosts/capture.ts";
+import { type CaptureSpec, Evidence, MAX_FILE_BYTES } from "../../src/facts/capture.ts";
 import { gatherScript, newBoundary, parseGatherOutput } from "../../src/hosts/gather-script.ts";
 import { LocalHost } from "../../src/hosts/local-host.ts";
 import { TREE, writeTree } from "./fake-tree.ts";

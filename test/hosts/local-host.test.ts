@@ -11,7 +11,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Evidence } from "../../src/hosts/capture.ts";
+import { Evidence } from "../../src/facts/capture.ts";
 import { GATHER_SPEC } from "../../src/hosts/gather-spec.ts";
 import { LocalHost } from "../../src/hosts/local-host.ts";
 import { UserError } from "../../src/util/errors.ts";

@@ -17,7 +17,6 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseFacts } from "../../src/facts/index.ts";
 import {
   type Capture,
   type CaptureSpec,
@@ -25,7 +24,8 @@ import {
   emptyCapture,
   GATHER_COMMAND_TIMEOUT_S,
   MAX_CAPTURE_DEPTH,
-} from "../../src/hosts/capture.ts";
+} from "../../src/facts/capture.ts";
+import { parseFacts } from "../../src/facts/index.ts";
 import { captureViaPrimitives } from "../../src/hosts/capture-generic.ts";
 import { gatherScript, parseGatherOutput } from "../../src/hosts/gather-script.ts";
 import type { ExecOptions, FileStat, Host } from "../../src/hosts/host.ts";
@@ -313,7 +313,7 @@ describe("captureViaPrimitives never aborts", () => {
 describe("facts from a capture with an unreadable VM config", () => {
   it("the VM list is unknown (null), not 'no VMs' and not just the readable ones", () => {
     const cap: Capture = {
-      ...emptyCapture("pve1"),
+      ...emptyCapture("pve1", "2026-01-31T12:00:00Z"),
       files: { "/etc/pve/qemu-server/100.conf": VM_100 },
       capturedPaths: ["/etc/pve/qemu-server"],
     };

@@ -10,10 +10,10 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, write
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { baseCommand, Evidence, emptyCapture } from "../../src/facts/capture.ts";
 import { dmesgDriver, pciDriversKnown } from "../../src/facts/derive.ts";
 import { parseFacts } from "../../src/facts/index.ts";
 import { statusJournalLines, unitStateFromSystemctl } from "../../src/facts/system/systemctl.ts";
-import { baseCommand, Evidence, emptyCapture } from "../../src/hosts/capture.ts";
 import { deviceIdForName } from "../../src/knowledge/gpus.ts";
 import { REPO, runCli } from "../helpers/cli.ts";
 
@@ -209,7 +209,7 @@ describe("real-world bundles", () => {
 
 describe("variants people paste", () => {
   const cap = (commands: Array<[string, string, number?]>) => {
-    const c = emptyCapture("h");
+    const c = emptyCapture("h", "2026-01-31T12:00:00Z");
     c.commands = commands.map(([cmd, stdout, exitCode]) => ({ cmd, stdout, exitCode: exitCode ?? 0 }));
     return c;
   };

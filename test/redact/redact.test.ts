@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runSupportBundle } from "../../src/commands/support-bundle.ts";
+import { BUNDLE_FORMAT, type Capture } from "../../src/facts/capture.ts";
 import { readBundle } from "../../src/hosts/bundle/bundle-io.ts";
-import { BUNDLE_FORMAT, type Capture } from "../../src/hosts/capture.ts";
 import type { Host } from "../../src/hosts/host.ts";
 import { isPublicV4, isPublicV6, Redactor, redactCapture } from "../../src/redact/index.ts";
 

@@ -6,12 +6,12 @@
  */
 import { describe, expect, it } from "vitest";
 import { runChecks } from "../../src/checks/index.ts";
-import { buildInspectReport } from "../../src/commands/inspect.ts";
+import type { Capture } from "../../src/facts/capture.ts";
 import { parseFacts } from "../../src/facts/index.ts";
-import type { Capture } from "../../src/hosts/capture.ts";
 import { GATHER_SPEC } from "../../src/hosts/gather-spec.ts";
 import { listScenarios } from "../../src/hosts/sim/scenarios/index.ts";
 import { SimHost } from "../../src/hosts/sim/sim-host.ts";
+import { buildInspectReport } from "../../src/report/inspect-report.ts";
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;

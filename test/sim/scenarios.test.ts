@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { Evidence } from "../../src/hosts/capture.ts";
+import { Evidence } from "../../src/facts/capture.ts";
 import { GATHER_SPEC } from "../../src/hosts/gather-spec.ts";
 import { listScenarios } from "../../src/hosts/sim/sim-host.ts";
 import { openSim, run } from "./helpers.ts";

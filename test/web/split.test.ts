@@ -1,11 +1,11 @@
 // Sources: the sim scenarios are the seed guide's host (seed guide: RTX 2080 Ti, 11 GiB, RTX6000 types
 // nvidia-256…; "mdevctl types" output in the guide), shared/data/vgpu-types.csv for framebuffer sizes.
 import { describe, expect, it } from "vitest";
-import { buildInspectReport, type InspectGpu } from "../../src/commands/inspect.ts";
 import { parseFacts } from "../../src/facts/index.ts";
 import { parseProfileOverride } from "../../src/facts/nvidia/unlock.ts";
 import { GATHER_SPEC } from "../../src/hosts/gather-spec.ts";
 import { buildScenarioState, SimHost } from "../../src/hosts/sim/sim-host.ts";
+import { buildInspectReport, type InspectGpu } from "../../src/report/inspect-report.ts";
 import { formatMiB, gpuSplit, typeLabel } from "../../src/web/split.ts";
 
 async function reportAfter(scenario: string, cmds: string[][]) {

@@ -1,6 +1,6 @@
 import type { Command } from "@commander-js/extra-typings";
 import { planJson, runPlan, splitLines } from "../../commands/plan.ts";
-import { formatCommand } from "../../hosts/capture.ts";
+import { formatCommand } from "../../facts/capture.ts";
 import type { Change, Plan } from "../../plan/types.ts";
 import type { CliContext, GlobalOptions } from "../context.ts";
 import type { Colors } from "../output.ts";

@@ -1,6 +1,6 @@
 import type { SupportBundleSummary } from "../../commands/support-bundle.ts";
 import { runSupportBundle } from "../../commands/support-bundle.ts";
-import { parseNotInstalledNote } from "../../hosts/capture.ts";
+import { parseNotInstalledNote } from "../../facts/capture.ts";
 import type { GlobalOptions } from "../context.ts";
 import type { Colors } from "../output.ts";
 import { printJson, withHost } from "../with-host.ts";

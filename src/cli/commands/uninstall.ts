@@ -1,7 +1,7 @@
 import type { UninstallResult } from "../../apply/run.ts";
 import { loadDesired, selectEntries } from "../../commands/plan.ts";
 import { runUninstallHosts, type UninstallOutcome } from "../../commands/uninstall.ts";
-import { formatCommand } from "../../hosts/capture.ts";
+import { formatCommand } from "../../facts/capture.ts";
 import type { GlobalOptions } from "../context.ts";
 import type { Colors } from "../output.ts";
 import { printJson } from "../with-host.ts";

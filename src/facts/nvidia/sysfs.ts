@@ -1,4 +1,4 @@
-import { type Evidence, SYS_PCI_DEVICES } from "../../hosts/capture.ts";
+import { type Evidence, SYS_PCI_DEVICES } from "../capture.ts";
 import { normalisePciAddress } from "../pci.ts";
 import type { MdevType, SriovState } from "../types.ts";
 import { parseIntLoose, splitLines } from "./common.ts";

@@ -1,5 +1,5 @@
+import { type Capture, type CaptureSpec, Evidence, formatCommand } from "../../facts/capture.ts";
 import { NotCapturedError, ReadOnlyHostError } from "../../util/errors.ts";
-import { type Capture, type CaptureSpec, Evidence, formatCommand } from "../capture.ts";
 import type { ExecResult, FileStat, Host } from "../host.ts";
 import { readBundle } from "./bundle-io.ts";
 

@@ -5,8 +5,8 @@ import { basename, dirname, join, resolve, sep } from "node:path";
 import { promisify } from "node:util";
 import { gunzip as gunzipCb, gzip as gzipCb } from "node:zlib";
 import * as tar from "tar-stream";
+import { BUNDLE_FORMAT, type Capture, type CapturedCommand } from "../../facts/capture.ts";
 import { UserError } from "../../util/errors.ts";
-import { BUNDLE_FORMAT, type Capture, type CapturedCommand } from "../capture.ts";
 
 const gunzip = promisify(gunzipCb);
 const gzip = promisify(gzipCb);

@@ -1,8 +1,8 @@
 import { renameSync, writeFileSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { Capture, CaptureSpec } from "../../facts/capture.ts";
 import { UserError } from "../../util/errors.ts";
-import type { Capture, CaptureSpec } from "../capture.ts";
 import { captureViaPrimitives } from "../capture-generic.ts";
 import type { ExecOptions, ExecResult, FileStat, Host, HostKind } from "../host.ts";
 import { type CmdContext, runCommand } from "./commands.ts";

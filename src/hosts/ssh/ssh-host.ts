@@ -9,8 +9,8 @@ import ssh2, {
   type ConnectConfig,
   type ServerHostKeyAlgorithm,
 } from "ssh2";
+import { type Capture, type CaptureSpec, formatCommand } from "../../facts/capture.ts";
 import { UserError } from "../../util/errors.ts";
-import { type Capture, type CaptureSpec, formatCommand } from "../capture.ts";
 import { gatherScript, newBoundary, parseGatherOutput } from "../gather-script.ts";
 import type { ExecOptions, ExecResult, FileStat, Host } from "../host.ts";
 import {

@@ -1,6 +1,6 @@
 import type { ComponentChildren } from "preact";
 import type { Finding } from "../../checks/types.ts";
-import type { InspectGpu, InspectReport } from "../../commands/inspect.ts";
+import type { InspectGpu, InspectReport } from "../../report/inspect-report.ts";
 import { formatMiB, type GpuSplit, gpuSplit, typeLabel } from "../split.ts";
 
 const SUPPORT = {

@@ -376,11 +376,11 @@ function splitPipes(cmd: string): string[] | null {
   return out.map((s) => s.replace(/^sudo\s+/, ""));
 }
 
-export function emptyCapture(host: string): Capture {
+export function emptyCapture(host: string, capturedAt: string): Capture {
   return {
     format: BUNDLE_FORMAT,
     host,
-    capturedAt: new Date().toISOString(),
+    capturedAt,
     commands: [],
     files: {},
     capturedPaths: [],

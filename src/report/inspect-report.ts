@@ -1,0 +1,271 @@
+/**
+ * The DESIGN.md `inspect --json` report, built from a host's Facts and the knowledge base.
+ * Pure: the inspect command, the planner, placement and the dashboard all read the same report.
+ */
+import {
+  deriveBootloader,
+  deriveDriver,
+  deriveIommu,
+  deriveUnlock,
+  mdevUuidFor,
+  pciProductName,
+  physicalGpuFunctions,
+  vgpudRejections,
+  vmidFromMdevUuid,
+} from "../facts/derive.ts";
+import { sameBus } from "../facts/pci.ts";
+import type { Facts, MdevType, PciFunction } from "../facts/types.ts";
+import { releaseForDriverVersion } from "../knowledge/drivers.ts";
+import { classifyGpu, deviceIdForName } from "../knowledge/gpus.ts";
+import { findType } from "../knowledge/vgpu-types.ts";
+import { effectiveVramMiB, type VgpuRef } from "../knowledge/vram.ts";
+
+/**
+ * VRAM one vGPU takes after profile_override.toml (knowledge/vram.ts effectiveVramMiB), MiB, and the
+ * table(s) that set it ("[vm.100]"; null = the type's own size). Extra fields of the inspect report.
+ */
+export interface InspectVram {
+  vramMiB?: number | null;
+  vramFrom?: string | null;
+}
+
+export interface InspectGpu {
+  address: string;
+  vendorId: string;
+  deviceId: string;
+  subsystemId: string | null;
+  name: string;
+  generation: string | null;
+  vramMiB: number | null;
+  driverInUse: string | null;
+  support: "native" | "unlock" | "unsupported";
+  supportReason: string;
+  spoofAs: { deviceId: string; name: string } | null;
+  mdevTypes: Array<{
+    type: string;
+    name: string | null;
+    framebufferMiB: number | null;
+    maxInstances: number | null;
+    availableInstances: number | null;
+    /** the function offering it (differs from `address` for SR-IOV virtual functions) */
+    parent: string;
+  }>;
+  vgpus: Array<{ uuid: string; type: string | null; vmid: number | null } & InspectVram>;
+  sriov: { totalVfs: number | null; numVfs: number | null } | null;
+}
+
+export interface InspectReport {
+  host: string;
+  pve: { version: string } | null;
+  kernel: { release: string | null };
+  bootloader: "grub" | "systemd-boot" | null;
+  cpuVendor: "intel" | "amd" | null;
+  iommu: { enabled: boolean | null; cmdline: string[] };
+  secureBoot: boolean | null;
+  driver: {
+    version: string;
+    vgpuRelease: string | null;
+    flavour: "proprietary" | "open" | null;
+    loaded: boolean | null;
+  } | null;
+  unlock: { installed: boolean | null; enabled: boolean | null; library: string | null };
+  gpus: InspectGpu[];
+  vms: Array<{
+    vmid: number;
+    name: string | null;
+    running: boolean | null;
+    hostpci: Array<
+      { index: number; mdev: string | null; address: string | null; mapping: string | null } & InspectVram
+    >;
+  }>;
+  /** what could not be determined and why */
+  notes: string[];
+  capturedAt: string;
+}
+
+export function buildInspectReport(f: Facts): InspectReport {
+  const drv = deriveDriver(f);
+  const unlock = deriveUnlock(f);
+  const iommu = deriveIommu(f);
+  return {
+    host: f.host,
+    pve: f.pve ? { version: f.pve.manager } : null,
+    kernel: { release: f.uname?.release ?? f.pve?.runningKernel ?? null },
+    bootloader: deriveBootloader(f),
+    cpuVendor: f.cpuVendor,
+    iommu: { enabled: iommu.enabled, cmdline: iommu.cmdline },
+    secureBoot: f.secureBoot,
+    driver: drv
+      ? {
+          version: drv.version,
+          vgpuRelease: releaseForDriverVersion(drv.version)?.vgpuRelease ?? null,
+          flavour: drv.flavour,
+          loaded: drv.loaded,
+        }
+      : null,
+    unlock: { installed: unlock.installed, enabled: unlock.enabled, library: unlock.library },
+    gpus: gpuFunctions(f).map((p) => buildGpu(f, p)),
+    vms: (f.vms ?? []).map((vm) => ({
+      vmid: vm.vmid,
+      name: vm.name,
+      running: f.qmList ? f.qmList.some((q) => q.vmid === vm.vmid && q.status === "running") : null,
+      hostpci: vm.hostpci.map((h) => ({
+        index: h.index,
+        mdev: h.mdev,
+        address: h.address,
+        mapping: h.mapping,
+        ...(h.mdev ? vgpuVram(f, { type: h.mdev, uuid: mdevUuidFor(vm.vmid, h.index), vmid: vm.vmid }) : {}),
+      })),
+    })),
+    notes: f.notes,
+    capturedAt: f.capturedAt,
+  };
+}
+
+/** GPUs from lspci; when lspci was not captured, from sysfs/nvidia-smi bus ids (fewer details). */
+function gpuFunctions(f: Facts): PciFunction[] {
+  if (f.pci) return physicalGpuFunctions(f);
+  const byAddr = new Map<string, PciFunction>();
+  for (const g of f.nvidiaSmiQuery?.gpus ?? f.nvidiaSmi?.gpus ?? []) {
+    const name = "productName" in g ? g.productName : g.name;
+    byAddr.set(g.busId, stubFunction(g.busId, null, name));
+  }
+  for (const s of f.sriov ?? [])
+    if (!byAddr.has(s.address)) byAddr.set(s.address, stubFunction(s.address, null, null));
+  // nvidia-vgpud names the cards it rejects ("… at PCI Id: 0:1:0:0 DevID: 0x10de / 0x1e89 / …").
+  for (const r of vgpudRejections(f)) {
+    if (!/^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(r.address)) continue;
+    const seen = byAddr.get(r.address);
+    if (!seen) byAddr.set(r.address, stubFunction(r.address, r.deviceId, null));
+    else if (!seen.deviceId && r.deviceId) seen.deviceId = r.deviceId;
+  }
+  return [...byAddr.values()];
+}
+
+function stubFunction(address: string, deviceId: string | null, name: string | null): PciFunction {
+  return {
+    address,
+    className: "VGA compatible controller",
+    classCode: "0300",
+    description: name ?? "NVIDIA GPU",
+    vendorId: "10de",
+    deviceId: deviceId ?? "",
+    revision: null,
+    subsystemVendorId: null,
+    subsystemDeviceId: null,
+    subsystemName: null,
+    driverInUse: null,
+    kernelModules: [],
+  };
+}
+
+/** The effective VRAM of one vGPU (see InspectVram); the type's size from what the host offers, else the table. */
+function vgpuVram(f: Facts, ref: VgpuRef): Required<InspectVram> {
+  const po = f.profileOverride;
+  const typeMiB =
+    (f.mdevTypes ?? []).find((t) => t.type === ref.type && t.framebufferMiB !== null)?.framebufferMiB ??
+    findType(ref.type)?.framebufferMiB ??
+    null;
+  const e = effectiveVramMiB(po?.present ? po.sections : [], ref, typeMiB, findType);
+  return { vramMiB: e.mib, vramFrom: e.from };
+}
+
+function buildGpu(f: Facts, p: PciFunction): InspectGpu {
+  // Without lspci (a pasted nvidia-smi only) the device id is unknown: an exact board name still identifies it.
+  const byName = p.deviceId ? null : deviceIdForName(p.description);
+  const cls = classifyGpu({
+    deviceId: p.deviceId || byName || p.deviceId,
+    subsystemVendorId: p.subsystemVendorId,
+    subsystemDeviceId: p.subsystemDeviceId,
+  });
+  if (!p.deviceId) {
+    cls.supportReason = byName
+      ? `${cls.supportReason} (identified by its name "${p.description}": lspci was not captured)`
+      : `not identified: lspci was not captured, and the name "${p.description}" does not name one board`;
+  }
+  const smiQ = f.nvidiaSmiQuery?.gpus.find((g) => g.busId === p.address);
+  const smi = f.nvidiaSmi?.gpus.find((g) => g.busId === p.address);
+  const sriov = f.sriov?.find((s) => s.address === p.address) ?? null;
+  const parents = new Set([p.address]);
+  if (sriov && (sriov.numVfs ?? 0) > 0) {
+    // VFs of 0000:41:00.0 appear as 0000:41:00.4 … 0000:41:01.3 on the same bus.
+    for (const t of f.mdevTypes ?? []) if (sameBus(p.address, t.parent)) parents.add(t.parent);
+  }
+  const types = (f.mdevTypes ?? []).filter((t) => parents.has(t.parent));
+  const vgpus: InspectGpu["vgpus"] = [];
+  for (const m of f.mdevs ?? []) {
+    if (!parents.has(m.parent)) continue;
+    const vmid = vmidFromMdevUuid(m.uuid)?.vmid ?? null;
+    vgpus.push({
+      uuid: m.uuid,
+      type: m.type,
+      vmid,
+      ...(m.type ? vgpuVram(f, { type: m.type, uuid: m.uuid, vmid }) : {}),
+    });
+  }
+  // nvidia-smi vgpu -q knows running vGPUs even where mdevctl is not installed.
+  for (const g of f.vgpuQuery?.gpus ?? []) {
+    if (g.busId !== p.address) continue;
+    for (const v of g.vgpus) {
+      if (v.uuid && vgpus.some((x) => x.uuid === v.uuid)) continue;
+      const type = v.typeId ? `nvidia-${v.typeId}` : null;
+      const vmid =
+        (v.uuid ? vmidFromMdevUuid(v.uuid)?.vmid : null) ??
+        (v.vmId && /^\d+$/.test(v.vmId) ? Number(v.vmId) : null);
+      vgpus.push({
+        uuid: v.uuid ?? v.vgpuId ?? "",
+        type,
+        vmid,
+        // [vm.N] matches the VMID the mdev UUID encodes, not nvidia-smi's "VM ID"
+        ...(type
+          ? vgpuVram(f, {
+              type,
+              uuid: v.uuid,
+              vmid: v.uuid ? (vmidFromMdevUuid(v.uuid)?.vmid ?? null) : null,
+            })
+          : {}),
+      });
+    }
+  }
+  return {
+    address: p.address,
+    vendorId: p.vendorId,
+    deviceId: p.deviceId,
+    subsystemId:
+      p.subsystemVendorId && p.subsystemDeviceId ? `${p.subsystemVendorId}:${p.subsystemDeviceId}` : null,
+    name: cls.name ?? pciProductName(p.description) ?? p.description,
+    generation: cls.generation,
+    vramMiB: smiQ?.fbTotalMiB ?? smi?.memoryTotalMiB ?? cls.vramMiB ?? null,
+    driverInUse: p.driverInUse,
+    support: cls.support,
+    supportReason: cls.supportReason,
+    spoofAs: cls.spoofAs,
+    mdevTypes: dedupeTypes(types).map((t) => ({
+      type: t.type,
+      name: t.name,
+      framebufferMiB: t.framebufferMiB ?? knownType(t)?.framebufferMiB ?? null,
+      maxInstances: t.maxInstances ?? knownType(t)?.maxInstances ?? null,
+      availableInstances: t.availableInstances,
+      parent: t.parent,
+    })),
+    vgpus,
+    sriov: sriov ? { totalVfs: sriov.totalVfs, numVfs: sriov.numVfs } : null,
+  };
+}
+
+/** On SR-IOV boards every VF offers the same types: list each type once, summing availability. */
+function dedupeTypes(types: MdevType[]): MdevType[] {
+  const out = new Map<string, MdevType>();
+  for (const t of types) {
+    const seen = out.get(t.type);
+    if (!seen) out.set(t.type, { ...t });
+    else if (seen.availableInstances !== null && t.availableInstances !== null)
+      seen.availableInstances += t.availableInstances;
+  }
+  return [...out.values()];
+}
+
+function knownType(t: MdevType): { framebufferMiB: number | null; maxInstances: number | null } | null {
+  const k = findType(t.type) ?? (t.name ? findType(t.name) : null);
+  return k ? { framebufferMiB: k.framebufferMiB ?? null, maxInstances: k.maxInstances ?? null } : null;
+}
