@@ -11,6 +11,7 @@
  * 250-266 (chmod, patch, install), reboot (line 278), and the checks nvidia-smi / mdevctl types (283-304).
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -76,7 +77,10 @@ export async function benchApply(): Promise<ApplyBenchResult[]> {
   try {
     const env = { ...process.env, ...remote.clientEnv };
     const target = { user: remote.sshd.user, hostname: "127.0.0.1", port: remote.sshd.port };
-    const desired = await loadDesired("examples/seed-host.yaml", REPO);
+    const desired = await loadDesired("examples/seed-host.yaml", {
+      cwd: REPO,
+      readText: (p) => readFile(p, "utf8"),
+    });
     const [entry] = selectEntries(desired, remote.spec);
     for (const name of [
       "vgpuctl apply --reboot over ssh (seed-fresh)",

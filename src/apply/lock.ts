@@ -1,12 +1,13 @@
 /**
  * /var/lib/vgpuctl/lock: keeps two applies (or an apply and an uninstall) from interleaving on
- * one host. A lock is stale when its heartbeat is old, or its owner process is known to be dead.
+ * one host. Taken with an exclusive create (Host.createExclusive), so two runs never both hold it.
+ * A lock is stale when its heartbeat is old, or its owner process is known to be dead.
  */
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Host } from "../hosts/host.ts";
 import { UserError } from "../util/errors.ts";
-import { LOCK_PATH } from "./journal.ts";
+import { LOCK_PATH, sha256 } from "./journal.ts";
 
 export interface LockOwner {
   hostname: string;
@@ -64,30 +65,34 @@ export function defaultIsOwnerAlive(lock: LockInfo): boolean | null {
 }
 
 export async function readLock(host: Host): Promise<LockInfo | null> {
-  const text = await host.readFile(LOCK_PATH);
+  return parseLock(await host.readFile(LOCK_PATH));
+}
+
+function parseLock(text: string | null): LockInfo | null {
   if (text === null) return null;
   try {
-    return JSON.parse(text) as LockInfo;
+    const l = JSON.parse(text) as LockInfo;
+    return l && typeof l === "object" && typeof l.token === "string" ? l : null;
   } catch {
     return null; // garbage: treat as stale
   }
 }
 
+/**
+ * Take the host's lock. The lock file is created with Host.createExclusive, so of two runs racing
+ * for a free lock exactly one gets it (one round trip on a remote host). A lock held by a live run
+ * refuses; a stale one (dead owner, old heartbeat, garbage) is broken and taken — by one run only,
+ * see breakStale; `breakLock` removes whatever lock there is first.
+ */
 export async function acquireLock(host: Host, opts: LockOptions): Promise<LockHandle> {
+  const create = host.createExclusive?.bind(host);
+  if (!create)
+    throw new UserError(
+      `cannot take ${LOCK_PATH} on ${host.name}: this kind of host cannot create a file exclusively`,
+    );
   const now = opts.now ?? (() => new Date());
   const staleAfter = opts.staleAfterMs ?? 60 * 60 * 1000;
   const isAlive = opts.isOwnerAlive ?? defaultIsOwnerAlive;
-  const existing = await readLock(host);
-  if (existing && !opts.breakLock) {
-    const alive = isAlive(existing);
-    const age = now().getTime() - Date.parse(existing.heartbeatAt);
-    const stale = alive === false || !(age < staleAfter);
-    if (!stale)
-      throw new UserError(
-        `another vgpuctl ${existing.command} (pid ${existing.owner.pid} on ${existing.owner.hostname}, started ${existing.startedAt}) holds ${LOCK_PATH} on ${host.name}`,
-        "wait for it to finish; if it is gone, re-run with --break-lock",
-      );
-  }
   const info: LockInfo = {
     token: randomUUID(),
     owner: opts.owner ?? { hostname: hostname(), pid: process.pid },
@@ -95,11 +100,70 @@ export async function acquireLock(host: Host, opts: LockOptions): Promise<LockHa
     startedAt: now().toISOString(),
     heartbeatAt: now().toISOString(),
   };
-  await host.writeFile(LOCK_PATH, `${JSON.stringify(info)}\n`, { mode: 0o600 });
-  const check = await readLock(host);
-  if (check?.token !== info.token)
-    throw new UserError(`lost the race for ${LOCK_PATH} on ${host.name} to another vgpuctl run`, "try again");
+  const text = () => `${JSON.stringify(info)}\n`;
+  if (opts.breakLock) await host.remove(LOCK_PATH);
+  // Live before it exists: another run of this process that reads the new lock must not take it for
+  // a crashed run's (defaultIsOwnerAlive).
   ACTIVE.add(info.token);
+  try {
+    // a few rounds: a lock released, or a stale one broken, between two of our calls is retried
+    for (let round = 0; round < 4; round++) {
+      if (await create(LOCK_PATH, text(), { mode: 0o600 })) return handle(host, info, opts, now);
+      const raw = await host.readFile(LOCK_PATH);
+      if (raw === null) continue; // released meanwhile: try again
+      const existing = parseLock(raw);
+      if (existing) {
+        const alive = isAlive(existing);
+        const age = now().getTime() - Date.parse(existing.heartbeatAt);
+        const stale = alive === false || !(age < staleAfter);
+        if (!stale) throw held(host, existing);
+      }
+      if (!(await breakStale(host, raw, text(), create)))
+        throw new UserError(
+          `another vgpuctl run is taking over the stale ${LOCK_PATH} on ${host.name}`,
+          "wait for it to finish; if no other vgpuctl runs, re-run with --break-lock",
+        );
+    }
+  } catch (e) {
+    ACTIVE.delete(info.token);
+    throw e;
+  }
+  ACTIVE.delete(info.token);
+  throw new UserError(`lost the race for ${LOCK_PATH} on ${host.name} to another vgpuctl run`, "try again");
+}
+
+function held(host: Host, l: LockInfo): UserError {
+  return new UserError(
+    `another vgpuctl ${l.command} (pid ${l.owner.pid} on ${l.owner.hostname}, started ${l.startedAt}) holds ${LOCK_PATH} on ${host.name}`,
+    "wait for it to finish; if it is gone, re-run with --break-lock",
+  );
+}
+
+/**
+ * Remove the stale lock whose content is `raw` — if it is still that lock. Only one run may do so
+ * per stale lock: it first creates `lock.break-<hash of raw>` exclusively, and removes the claim
+ * only after the stale lock is gone. A run that gets the claim later reads the lock again and finds
+ * either nothing or a new lock (the stale content never comes back: tokens are unique), so it never
+ * removes a lock another run has just taken. The new lock itself is then taken by createExclusive
+ * (the caller's next round), which exactly one run wins. false: another run holds the claim.
+ */
+async function breakStale(
+  host: Host,
+  raw: string,
+  claimText: string,
+  create: NonNullable<Host["createExclusive"]>,
+): Promise<boolean> {
+  const claim = `${LOCK_PATH}.break-${sha256(raw).slice(0, 16)}`;
+  if (!(await create(claim, claimText, { mode: 0o600 }))) return false;
+  try {
+    if ((await host.readFile(LOCK_PATH)) === raw) await host.remove(LOCK_PATH);
+  } finally {
+    await host.remove(claim);
+  }
+  return true;
+}
+
+function handle(host: Host, info: LockInfo, opts: LockOptions, now: () => Date): LockHandle {
   return {
     token: info.token,
     async heartbeat(o: { force?: boolean } = {}) {

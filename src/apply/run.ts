@@ -34,9 +34,13 @@ export interface Gathered {
   probes: Record<string, FileProbe>;
 }
 
+/** Capture + parseFacts + probes for one host entry (commands/plan.ts gatherForPlan). */
+export type GatherFn = (host: Host, entry: HostEntry) => Promise<Gathered>;
+
+/** What apply / uninstall run with. Uninstall works from the journal alone and gathers nothing. */
 export interface RunDeps {
   host: Host;
-  gather: (host: Host, entry: HostEntry) => Promise<Gathered>;
+  gather?: GatherFn;
   now?: () => Date;
   faults?: Faults;
   lock?: Omit<LockOptions, "command" | "now">;
@@ -76,6 +80,11 @@ export class BlockedError extends UserError {
   }
 }
 
+/** Planning (and so apply) gathers the host's facts. */
+export interface PlanDeps extends RunDeps {
+  gather: GatherFn;
+}
+
 /**
  * Plan for one host, including what the journal knows (pending initramfs/reboot). Read-only.
  * With `deps.doctor`, doctor errors that stop the setup and that no step fixes become blockers
@@ -83,7 +92,7 @@ export class BlockedError extends UserError {
  */
 export async function planHost(
   entry: HostEntry,
-  deps: RunDeps,
+  deps: PlanDeps,
   opts: { doctor?: boolean } = {},
 ): Promise<{ plan: Plan; gathered: Gathered; journal: Journal; bootId: string | null }> {
   const now = deps.now ?? (() => new Date());
@@ -107,7 +116,7 @@ export async function planHost(
 
 export async function applyHost(
   entry: HostEntry,
-  deps: RunDeps,
+  deps: PlanDeps,
   opts: { reboot: boolean },
 ): Promise<ApplyResult> {
   const { host } = deps;
@@ -225,7 +234,7 @@ export async function applyHost(
 
 async function replan(
   entry: HostEntry,
-  deps: RunDeps,
+  deps: PlanDeps,
   ctx: ExecContext,
 ): Promise<{ plan: Plan; gathered: Gathered; journal: Journal }> {
   const r = await planHost(entry, deps, { doctor: false });

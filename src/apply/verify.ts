@@ -3,9 +3,9 @@
  * gone, and every chosen vGPU type is offered (mdev_supported_types / creatable_vgpu_types).
  */
 import type { HostEntry } from "../desired/schema.ts";
-import { deriveDriver, nvidiaGpuFunctions } from "../facts/derive.ts";
+import { deriveDriver, nvidiaGpuFunctions, physicalGpuFunctions } from "../facts/derive.ts";
+import { normalisePciAddress, sameBus } from "../facts/pci.ts";
 import type { Facts } from "../facts/types.ts";
-import { normAddress } from "../plan/build.ts";
 import type { DoctorFinding } from "../plan/doctor-blockers.ts";
 
 export interface GpuVerification {
@@ -37,13 +37,12 @@ export function verifyHost(entry: HostEntry, f: Facts, doctor?: DoctorFn): Verif
   const all = nvidiaGpuFunctions(f.pci ?? []);
   const targets: Array<{ address: string; type: string | null }> = entry.gpus?.length
     ? entry.gpus.map((g) => ({
-        address: g.address ? normAddress(g.address) : (all[0]?.address ?? "?"),
+        address: g.address
+          ? (normalisePciAddress(g.address) ?? g.address)
+          : (physicalGpuFunctions(f)[0]?.address ?? all[0]?.address ?? "?"),
         type: g.type,
       }))
-    : physical(
-        f,
-        all.map((p) => p.address),
-      ).map((a) => ({ address: a, type: null }));
+    : physicalGpuFunctions(f).map((p) => ({ address: p.address, type: null }));
   const gpus: GpuVerification[] = targets.map((t) => {
     const p = all.find((x) => x.address === t.address);
     const offered = offeredTypes(f, t.address);
@@ -66,17 +65,9 @@ export function verifyHost(entry: HostEntry, f: Facts, doctor?: DoctorFn): Verif
   return { ok: problems.length === 0, gpus, problems };
 }
 
-function physical(f: Facts, addrs: string[]): string[] {
-  return addrs.filter(
-    (a) =>
-      !(f.sriov ?? []).some(
-        (s) => (s.numVfs ?? 0) > 0 && s.address !== a && s.address.slice(0, 7) === a.slice(0, 7),
-      ),
-  );
-}
-
 function offeredTypes(f: Facts, address: string): Array<{ type: string; name: string | null }> {
-  const sameCard = (parent: string) => parent === address || parent.slice(0, 7) === address.slice(0, 7);
+  // the GPU itself, or (SR-IOV) its virtual functions on the same bus
+  const sameCard = (parent: string) => parent === address || sameBus(parent, address);
   const out = new Map<string, { type: string; name: string | null }>();
   for (const t of f.mdevTypes ?? []) if (sameCard(t.parent)) out.set(t.type, { type: t.type, name: t.name });
   for (const [parent, list] of Object.entries(f.creatableVgpuTypes ?? {}))

@@ -1,3 +1,4 @@
+import { createInterface } from "node:readline/promises";
 import type { Host } from "../hosts/host.ts";
 import type { Colors } from "./output.ts";
 
@@ -9,6 +10,28 @@ export interface CliContext {
   colors: Colors;
   cwd: string;
   openHost: (spec: string, opts: { root?: string }) => Promise<Host>;
+  /**
+   * Ask the person running vgpuctl a yes/no question (apply / uninstall before changing a host);
+   * the question is the whole prompt, e.g. "Apply on pve1 (9 step(s))? [y/N] ". Absent: there is no
+   * one to ask (no terminal), so those commands need --yes.
+   */
+  confirm?: (question: string) => Promise<boolean>;
+}
+
+/** main()'s default `confirm`: a question on the terminal, or none when stdin is not a terminal. */
+export function terminalConfirm(
+  input: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin,
+  output: NodeJS.WritableStream = process.stdout,
+): CliContext["confirm"] {
+  if (!input.isTTY) return undefined;
+  return async (question) => {
+    const rl = createInterface({ input, output });
+    try {
+      return /^y(es)?$/i.test((await rl.question(question)).trim());
+    } finally {
+      rl.close();
+    }
+  };
 }
 
 export interface GlobalOptions {

@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { openHost } from "../hosts/open.ts";
 import { NotCapturedError, UserError } from "../util/errors.ts";
 import { registerCommands } from "./commands/index.ts";
-import type { CliContext, ExitCode } from "./context.ts";
+import { type CliContext, type ExitCode, terminalConfirm } from "./context.ts";
 import { colorsFor } from "./output.ts";
 
 export function buildProgram(ctx: CliContext, setExit: (code: ExitCode) => void) {
@@ -44,6 +44,7 @@ export async function main(argv: string[], partial?: Partial<CliContext>): Promi
     colors: colorsFor(process.stdout, env, noColorFlag),
     cwd: process.cwd(),
     openHost: (spec, opts) => openHost(spec, { ...opts, env }),
+    confirm: terminalConfirm(),
     ...partial,
   };
   let exit: ExitCode = 0;

@@ -8,7 +8,7 @@
  */
 
 import type { Faults } from "../apply/executor.ts";
-import { type ApplyResult, applyHost, BlockedError, planHost, type RunDeps } from "../apply/run.ts";
+import { type ApplyResult, applyHost, BlockedError, type PlanDeps, planHost } from "../apply/run.ts";
 import { runChecks } from "../checks/index.ts";
 import type { HostEntry } from "../desired/schema.ts";
 import { formatCommand } from "../facts/capture.ts";
@@ -50,7 +50,7 @@ export type ApplyOutcome =
   | { kind: "failed"; spec: string; host: string; error: Error };
 
 export async function runApply(opts: ApplyOptions, deps: ApplyCommandDeps): Promise<ApplyOutcome[]> {
-  const desired = await loadDesired(opts.file, deps.cwd);
+  const desired = await loadDesired(opts.file, deps);
   const entries = selectEntries(desired, opts.hostSpec);
   const opened = await Promise.allSettled(entries.map((e) => deps.openHost(e.host)));
   const slots = entries.map((entry, i) => {
@@ -59,7 +59,7 @@ export async function runApply(opts: ApplyOptions, deps: ApplyCommandDeps): Prom
       ? { entry, host: o.value as Host | null, error: null }
       : { entry, host: null, error: o.reason as Error };
   });
-  const runDeps = (host: Host): RunDeps => ({
+  const runDeps = (host: Host): PlanDeps => ({
     host,
     gather: gatherForPlan,
     faults: opts.faults,

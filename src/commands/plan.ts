@@ -3,31 +3,39 @@
  * reboots), or why it cannot. Also the helpers apply/uninstall share: loading vgpu.yaml, choosing
  * host entries, and gathering facts + probes from a Host.
  */
-import { readFile } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { BOOT_ID_PATH, JOURNAL_PATH, LOCK_PATH } from "../apply/journal.ts";
 import { type Gathered, planHost } from "../apply/run.ts";
 import { runChecks } from "../checks/index.ts";
 import { parseDesired } from "../desired/parse.ts";
 import type { Desired, HostEntry } from "../desired/schema.ts";
-import { type CaptureSpec, Evidence, formatCommand } from "../facts/capture.ts";
+import { type Capture, type CaptureSpec, Evidence, formatCommand } from "../facts/capture.ts";
 import { parseFacts } from "../facts/index.ts";
 import { GATHER_SPEC } from "../hosts/gather-spec.ts";
 import type { Host } from "../hosts/host.ts";
+import { formatMiB } from "../knowledge/vram.ts";
 import { probeRequests } from "../plan/build.ts";
 import type { FileProbe, Plan } from "../plan/types.ts";
 import { UserError } from "../util/errors.ts";
 
+/** Reads a local text file (the CLI passes node:fs; tests pass their own). Rejects like fs does (e.code). */
+export type ReadText = (path: string) => Promise<string>;
+
 export interface DesiredDeps {
   cwd: string;
   openHost: (spec: string) => Promise<Host>;
+  readText: ReadText;
 }
 
-export async function loadDesired(file: string, cwd: string): Promise<Desired> {
-  const path = resolve(cwd, file);
+/** Read and validate vgpu.yaml (`file` relative to `cwd`); a clear UserError when it cannot be read. */
+export async function loadDesired(
+  file: string,
+  deps: Pick<DesiredDeps, "cwd" | "readText">,
+): Promise<Desired> {
+  const path = resolve(deps.cwd, file);
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await deps.readText(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UserError(
@@ -98,14 +106,12 @@ export async function gatherForPlan(host: Host, entry: HostEntry): Promise<Gathe
         probes[r.path] = { exists: false, sha256: null, head: null };
         continue;
       }
-      const sha = r.sha256 ? ev.command(formatCommand(a.sha256)) : undefined;
       const head = r.head ? ev.command(formatCommand(a.head)) : undefined;
       probes[r.path] = {
         exists: true,
-        sha256:
-          sha?.exitCode === 0
-            ? (/^([0-9a-f]{64})\b/i.exec(sha.stdout.trim())?.[1]?.toLowerCase() ?? null)
-            : null,
+        ...(r.sha256
+          ? shaResult(ev.command(formatCommand(a.sha256)) ?? null, noteOn(capture, formatCommand(a.sha256)))
+          : { sha256: null }),
         head: head?.exitCode === 0 ? head.stdout : null,
       };
       continue;
@@ -120,23 +126,52 @@ export async function gatherForPlan(host: Host, entry: HostEntry): Promise<Gathe
   return { facts, file, probes };
 }
 
+/** What the capture noted about a command (stderr is not kept; a failing command may leave a note). */
+function noteOn(capture: Capture, cmd: string): string {
+  return capture.notes.find((n) => n.includes(cmd)) ?? "";
+}
+
 async function probeViaPrimitives(
   host: Host,
   r: { path: string; sha256: boolean; head: boolean },
 ): Promise<FileProbe> {
   const st = await host.stat(r.path);
   if (!st) return { exists: false, sha256: null, head: null };
-  let sha: string | null = null;
   let head: string | null = null;
-  if (r.sha256) {
-    const out = await host.exec(["sha256sum", r.path]);
-    if (out.exitCode === 0) sha = /^([0-9a-f]{64})\b/i.exec(out.stdout.trim())?.[1]?.toLowerCase() ?? null;
-  }
+  const sha = r.sha256
+    ? await host.exec(["sha256sum", r.path]).then(
+        (out) => shaResult(out, out.stderr),
+        (e: unknown) => ({ sha256: null, sha256Error: `sha256sum failed: ${(e as Error).message}` }),
+      )
+    : { sha256: null };
   if (r.head) {
     const out = await host.exec(["head", "-c", "512", r.path]);
     if (out.exitCode === 0) head = out.stdout;
   }
-  return { exists: true, sha256: sha, head };
+  return { exists: true, ...sha, head };
+}
+
+/**
+ * The checksum `sha256sum PATH` printed, or why there is none (the planner refuses to run a driver
+ * file it could not verify). `out` null: the command was not captured.
+ */
+export function shaResult(
+  out: { stdout: string; exitCode: number } | null,
+  stderr: string,
+): { sha256: string | null; sha256Error?: string } {
+  if (!out) return { sha256: null, sha256Error: "`sha256sum` was not captured from the host" };
+  const hex = /^([0-9a-f]{64})\b/i.exec(out.stdout.trim())?.[1]?.toLowerCase() ?? null;
+  if (out.exitCode === 0 && hex) return { sha256: hex };
+  const said = stderr.trim().split("\n").pop();
+  const why =
+    out.exitCode === 127
+      ? "`sha256sum` is not available on the host (exit 127)"
+      : out.exitCode === 124
+        ? "`sha256sum` timed out"
+        : out.exitCode === 0
+          ? "`sha256sum` printed no checksum"
+          : `\`sha256sum\` failed (exit ${out.exitCode})`;
+  return { sha256: null, sha256Error: said ? `${why}: ${said}` : why };
 }
 
 export interface HostPlan {
@@ -156,7 +191,7 @@ export async function runPlan(
   opts: { file: string; hostSpec: string | null },
   deps: DesiredDeps,
 ): Promise<Array<HostPlan | HostPlanError>> {
-  const desired = await loadDesired(opts.file, deps.cwd);
+  const desired = await loadDesired(opts.file, deps);
   const entries = selectEntries(desired, opts.hostSpec);
   const settled = await Promise.allSettled(
     entries.map(async (entry) => {
@@ -198,12 +233,6 @@ export function planJson(p: Plan) {
   };
 }
 
-function gib(mib: number): string {
-  if (mib >= 1024 && mib % 1024 === 0) return `${mib / 1024} GiB`;
-  if (mib >= 1024) return `${(mib / 1024).toFixed(1)} GiB`;
-  return `${mib} MiB`;
-}
-
 /**
  * One line per GPU: "GPU 0000:01:00.0 RTX6000-4Q: VM 100 (4 GiB), VM 101 (4 GiB) — 3 GiB free,
  * 4 instances left" (vGPUs vgpu.yaml does not manage are listed as "(not in vgpu.yaml)").
@@ -211,7 +240,7 @@ function gib(mib: number): string {
 export function splitLines(split: NonNullable<Plan["split"]>): string[] {
   return split.map((g) => {
     const type = g.typeName ? g.typeName.replace(/^(GRID|NVIDIA)\s+/i, "") : (g.type ?? "no vGPU type");
-    const size = (m: number | null) => (m === null ? "?" : gib(m));
+    const size = (m: number | null) => (m === null ? "?" : formatMiB(m));
     const vms = [
       ...g.vms.map((v) => `VM ${v.vmid} (${size(v.vramMiB)})`),
       ...g.others.map(
@@ -220,7 +249,7 @@ export function splitLines(split: NonNullable<Plan["split"]>): string[] {
       ),
     ];
     const tail = [
-      g.freeMiB !== null ? `${gib(g.freeMiB)} free` : null,
+      g.freeMiB !== null ? `${formatMiB(g.freeMiB)} free` : null,
       g.instancesLeft !== null ? `${g.instancesLeft} instance${g.instancesLeft === 1 ? "" : "s"} left` : null,
     ].filter(Boolean);
     return `GPU ${g.gpu} ${type}: ${vms.length > 0 ? vms.join(", ") : "no VMs"}${tail.length ? ` — ${tail.join(", ")}` : ""}`;

@@ -39,7 +39,6 @@ export async function runUninstall(
   return uninstallHost(
     {
       host: deps.host,
-      gather: async () => Promise.reject(new Error("uninstall does not gather")),
       faults: opts.faults,
       lock: { breakLock: opts.breakLock },
       log: deps.log,

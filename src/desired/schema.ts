@@ -14,7 +14,46 @@ const SHA256 = v.pipe(
   v.description("SHA-256 of the file, as printed by `sha256sum`"),
 );
 
-const ABS_PATH = v.pipe(v.string(), v.regex(/^\//, "must be an absolute path on the host"));
+/**
+ * Strings from vgpu.yaml end up in argv (`sh INSTALLER`, `git clone -- URL DIR`, `rm -rf DIR` on undo)
+ * and in systemd drop-ins (LD_PRELOAD=…): an absolute path can never be read as an option (it starts
+ * with "/"), and no control character (a newline would add lines to a drop-in) gets through.
+ */
+const ABS_PATH = v.pipe(
+  v.string(),
+  v.regex(/^\/[^\u0000-\u001f\u007f]*$/, "must be an absolute path on the host"),
+);
+
+/** A directory vgpuctl creates and may remove again: absolute, below "/", no "." or ".." parts. */
+const OWN_DIR = v.pipe(
+  v.string(),
+  v.regex(
+    /^(?!.*\/\.\.?(?:\/|$))\/[^/\u0000-\u001f\u007f][^\u0000-\u001f\u007f]*$/,
+    'must be an absolute directory path below / (e.g. /opt/vgpu_unlock-rs), without "." or ".." parts',
+  ),
+);
+
+/**
+ * A repository URL git can only read as a URL: https://HOST/PATH, ssh://[USER@]HOST[:PORT]/PATH or
+ * USER@HOST:PATH (scp style). Never an option (`--upload-pack=…`), another transport (`ext::…`,
+ * `file://`) or a host starting with "-" (`ssh://-oProxyCommand=…`).
+ */
+const GIT_URL = v.pipe(
+  v.string(),
+  v.regex(
+    /^(?:https:\/\/(?:[A-Za-z0-9._~%-]+@)?[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]+)?\/[^\s\u0000-\u001f\u007f]+|ssh:\/\/(?:[A-Za-z0-9._~%-]+@)?[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]+)?\/[^\s\u0000-\u001f\u007f]+|[A-Za-z0-9_][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9.-]*:[^\s\u0000-\u001f\u007f-][^\s\u0000-\u001f\u007f]*)$/,
+    "must be an https:// or ssh:// repository URL, or git@HOST:PATH (e.g. https://github.com/mbilker/vgpu_unlock-rs)",
+  ),
+);
+
+/** A branch, tag or commit: never an option (no leading "-"), no "..", no spaces or shell characters. */
+const GIT_REF = v.pipe(
+  v.string(),
+  v.regex(
+    /^(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9_][A-Za-z0-9._/+-]*(?<![./])$/,
+    'must be a branch, tag or commit (letters, digits, "._/+-"; not starting with "-"), e.g. v2.5.0',
+  ),
+);
 
 const MODE = v.picklist(["auto", "on", "off"], "must be one of auto, on, off");
 
@@ -64,14 +103,14 @@ export const VgpuUnlockSchema = v.pipe(
   v.strictObject({
     source: v.optional(
       v.pipe(
-        ABS_PATH,
+        OWN_DIR,
         v.description("vgpu_unlock-rs source checkout to build with cargo (default /opt/vgpu_unlock-rs)"),
       ),
     ),
     git: v.optional(
-      v.pipe(v.string(), v.description("Clone the source from this URL when the checkout is missing")),
+      v.pipe(GIT_URL, v.description("Clone the source from this URL when the checkout is missing")),
     ),
-    ref: v.optional(v.pipe(v.string(), v.description("Branch, tag or commit to check out after cloning"))),
+    ref: v.optional(v.pipe(GIT_REF, v.description("Branch, tag or commit to check out after cloning"))),
     library: v.optional(
       v.pipe(ABS_PATH, v.description("A prebuilt libvgpu_unlock_rs.so to preload instead of building")),
     ),

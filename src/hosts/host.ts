@@ -39,6 +39,14 @@ export interface Host {
   readFile(path: string): Promise<string | null>;
   /** Atomic (write to temp + rename). Creates parent directories. */
   writeFile(path: string, content: string, opts?: { mode?: number }): Promise<void>;
+  /**
+   * Create `path` with `content` only if nothing exists there, atomically: of two callers racing
+   * for the same path exactly one gets true; false when the path exists. The file appears with its
+   * whole content (never empty or half-written). Creates parent directories. What the apply lock
+   * (src/apply/lock.ts) is built on. Writable hosts have it; read-only hosts throw ReadOnlyHostError.
+   * (Optional in the type only so that test doubles of read-only hosts need not spell it out.)
+   */
+  createExclusive?(path: string, content: string, opts?: { mode?: number }): Promise<boolean>;
   /** Names of the entries of a directory, or null when it does not exist. */
   list(path: string): Promise<string[] | null>;
   stat(path: string): Promise<FileStat | null>;

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { chmod, lstat, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { chmod, link, lstat, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { hostname, constants as osConstants } from "node:os";
 import { basename, dirname, isAbsolute, join, resolve, sep } from "node:path";
 import type { Capture, CaptureSpec } from "../facts/capture.ts";
@@ -137,6 +137,48 @@ export class LocalHost implements Host {
     }
   }
 
+  /**
+   * The content goes to a temporary file first, which is then hard-linked to `path`: link(2) fails
+   * with EEXIST when `path` exists, atomically, and the file appears complete. Where hard links are
+   * not supported, open(path, O_CREAT|O_EXCL) ("wx") is the exclusive step instead.
+   */
+  async createExclusive(path: string, content: string, opts: { mode?: number } = {}): Promise<boolean> {
+    const real = this.p(path);
+    const dir = dirname(real);
+    const mode = opts.mode ?? 0o644;
+    try {
+      await mkdir(dir, { recursive: true });
+      const tmp = join(
+        dir,
+        `.${basename(real)}.vgpuctl-${process.pid}-${randomBytes(4).toString("hex")}.tmp`,
+      );
+      const fh = await open(tmp, "wx", mode);
+      try {
+        await fh.writeFile(content, "utf8");
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      try {
+        await chmod(tmp, mode);
+        await link(tmp, real);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "EEXIST") return false;
+        if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "EXDEV") throw e;
+        return await createWx(real, content, mode);
+      } finally {
+        await rm(tmp, { force: true });
+      }
+      await syncDir(dir);
+      return true;
+    } catch (e) {
+      if (e instanceof UserError) throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new UserError(`cannot create ${path}: ${code ?? (e as Error).message}`, hintFor(code));
+    }
+  }
+
   async list(path: string): Promise<string[] | null> {
     try {
       return (await readdir(this.p(path))).sort();
@@ -190,6 +232,25 @@ function rootHostName(root: string): string {
     // no hostname file under the root: name it after the folder
   }
   return basename(root) || root;
+}
+
+/** open(O_CREAT|O_EXCL): exclusive, but the file is empty until the write lands. */
+async function createWx(real: string, content: string, mode: number): Promise<boolean> {
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(real, "wx", mode);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw e;
+  }
+  try {
+    await fh.writeFile(content, "utf8");
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await chmod(real, mode);
+  return true;
 }
 
 async function syncDir(dir: string): Promise<void> {

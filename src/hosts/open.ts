@@ -20,7 +20,7 @@ export async function openHost(spec: string, opts: { root?: string; env: NodeJS.
     case "bundle":
       return BundleHost.open(parsed.path, spec);
     case "sim":
-      return SimHost.open(parsed.scenario, { stateDir: simStateDir(opts.env), spec });
+      return SimHost.open(parsed.scenario, { stateDir: simStateDir(opts.env), spec, env: opts.env });
     case "ssh":
       return SshHost.connect(parsed, { env: opts.env, spec });
   }

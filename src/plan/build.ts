@@ -8,6 +8,7 @@
  */
 import { createTwoFilesPatch } from "diff";
 import type { HostEntry } from "../desired/schema.ts";
+import { formatCommand } from "../facts/capture.ts";
 import {
   deriveBootloader,
   deriveDriver,
@@ -15,8 +16,10 @@ import {
   deriveUnlock,
   IOMMU_PARAM,
   nvidiaGpuFunctions,
+  physicalGpuFunctions,
   UNLOCK_UNITS,
 } from "../facts/derive.ts";
+import { normalisePciAddress } from "../facts/pci.ts";
 import type { Facts, PciFunction } from "../facts/types.ts";
 import {
   editKernelCmdline,
@@ -34,7 +37,7 @@ import {
 } from "../formats/modules/etc-modules.ts";
 import { addBlacklist, removeVfioLeftovers } from "../formats/modules/modprobe.ts";
 import { dropinPath, setServiceEnvironment } from "../formats/systemd/dropin.ts";
-import { compareKernel, kernelInRange, releaseForDriverVersion } from "../knowledge/drivers.ts";
+import { installedKernels, kernelInRange, releaseForDriverVersion } from "../knowledge/drivers.ts";
 import { classifyGpu, type GpuClassification } from "../knowledge/gpus.ts";
 import type { Blocker, Change, FileProbe, Plan, PlanInput, Step } from "./types.ts";
 import { setUnlock, unlockValue } from "./unlock-config.ts";
@@ -148,9 +151,12 @@ export function buildPlan(entry: HostEntry, input: PlanInput): Plan {
     );
     return finish(f.host, [], blockers, notes);
   }
-  const installedKernels = kernelsFromPackages(f.packages);
-  const bootKernel = installedKernels.length > 0 ? installedKernels[installedKernels.length - 1]! : running;
-  if (installedKernels.length > 0 && bootKernel !== running)
+  // The next boot's kernel: the newest one installed (dpkg / pveversion packages and the ESPs'
+  // kernels, knowledge/drivers.ts), as proxmox-boot-tool and update-grub order them; the running one
+  // when none is known. A pinned kernel is not captured (the note says so).
+  const kernels = installedKernels(f);
+  const bootKernel = kernels.length > 0 ? kernels[kernels.length - 1]! : running;
+  if (kernels.length > 0 && bootKernel !== running)
     notes.push(
       `the next boot uses kernel ${bootKernel} (newest installed; running ${running}) unless a kernel is pinned`,
     );
@@ -177,7 +183,8 @@ export function buildPlan(entry: HostEntry, input: PlanInput): Plan {
     );
     return finish(f.host, [], blockers, notes);
   }
-  const all = nvidiaGpuFunctions(f.pci).filter((p) => !isVf(f, p));
+  // SR-IOV virtual functions are not GPUs to set up: their physical function is
+  const all = physicalGpuFunctions(f);
   const gpus: Gpu[] = [];
   if (all.length === 0)
     block(
@@ -190,8 +197,10 @@ export function buildPlan(entry: HostEntry, input: PlanInput): Plan {
   if (wanted.length === 0) for (const p of all) gpus.push({ pci: p, cls: classify(p), type: null });
   for (const g of wanted) {
     let p: PciFunction | undefined;
-    if (g.address) p = all.find((x) => x.address === normAddress(g.address!));
-    else if (all.length === 1) p = all[0];
+    if (g.address) {
+      const want = normalisePciAddress(g.address) ?? g.address;
+      p = all.find((x) => x.address === want);
+    } else if (all.length === 1) p = all[0];
     if (!p) {
       block(
         "gpu-not-found",
@@ -290,7 +299,7 @@ export function buildPlan(entry: HostEntry, input: PlanInput): Plan {
         for (const k of new Set([running, bootKernel])) {
           const ok = kernelInRange(rel, k);
           if (ok === false) {
-            const inRange = installedKernels.filter((x) => kernelInRange(rel, x) === true);
+            const inRange = kernels.filter((x) => kernelInRange(rel, x) === true);
             block(
               "kernel-unsupported",
               `Kernel ${k} is outside the range of driver ${driverVersion} (vGPU ${rel.vgpuRelease}: kernels ${rel.kernelRange})`,
@@ -436,10 +445,16 @@ export function buildPlan(entry: HostEntry, input: PlanInput): Plan {
     });
   if (sourceMissing && entry.vgpuUnlock?.git) {
     const changes: Change[] = [
-      { kind: "command", argv: ["git", "clone", entry.vgpuUnlock.git, unlock.source] },
+      // `--`: the URL and the directory are never read as options (the schema already refuses values
+      // that look like one). `checkout REF --`: REF is a revision, never a path; `--end-of-options`
+      // would say more but `git checkout` only honours it from git 2.44 (PVE 8 ships 2.39).
+      { kind: "command", argv: ["git", "clone", "--", entry.vgpuUnlock.git, unlock.source] },
     ];
     if (entry.vgpuUnlock.ref)
-      changes.push({ kind: "command", argv: ["git", "-C", unlock.source, "checkout", entry.vgpuUnlock.ref] });
+      changes.push({
+        kind: "command",
+        argv: ["git", "-C", unlock.source, "checkout", entry.vgpuUnlock.ref, "--"],
+      });
     steps.push({
       id: "unlock-source",
       title: `Clone vgpu_unlock-rs into ${unlock.source}`,
@@ -1067,13 +1082,27 @@ function checkInstaller(
     );
     return;
   }
-  if (p.sha256 !== null && p.sha256 !== sha)
+  if (p.sha256 === null)
+    block(
+      "driver-checksum-unverified",
+      `The sha256 of driver installer ${path} could not be computed: it would run as root unverified`,
+      [p.sha256Error ?? "`sha256sum` gave no checksum", `expected ${sha} (vgpu.yaml driver.sha256)`],
+      unverifiedFix(path),
+    );
+  else if (p.sha256 !== sha)
     block(
       "driver-checksum-mismatch",
       `${path} does not match the sha256 in vgpu.yaml`,
       [`expected ${sha}`, `found    ${p.sha256}`],
       ["copy the file again (it may be truncated) or correct driver.sha256"],
     );
+}
+
+/** How to get a checksum the planner can compare: sha256sum must run as root and read the file. */
+function unverifiedFix(path: string): string[] {
+  return [
+    `make sure \`${formatCommand(["sha256sum", path])}\` works on the host as root (coreutils installed, the file readable, not on a stalled mount), then re-run`,
+  ];
 }
 
 function checkPatch(
@@ -1101,7 +1130,14 @@ function checkPatch(
     );
     return;
   }
-  if (p.sha256 !== null && p.sha256 !== sha)
+  if (p.sha256 === null)
+    block(
+      "patch-checksum-unverified",
+      `The sha256 of patch ${path} could not be computed: the driver would be patched with an unverified file`,
+      [p.sha256Error ?? "`sha256sum` gave no checksum", `expected ${sha} (vgpu.yaml driver.patch.sha256)`],
+      unverifiedFix(path),
+    );
+  else if (p.sha256 !== sha)
     block(
       "patch-checksum-mismatch",
       `${path} does not match the sha256 in vgpu.yaml`,
@@ -1126,28 +1162,6 @@ function classify(p: PciFunction): GpuClassification {
     subsystemVendorId: p.subsystemVendorId,
     subsystemDeviceId: p.subsystemDeviceId,
   });
-}
-
-function isVf(f: Facts, p: PciFunction): boolean {
-  return (f.sriov ?? []).some(
-    (s) => (s.numVfs ?? 0) > 0 && s.address !== p.address && s.address.slice(0, 7) === p.address.slice(0, 7),
-  );
-}
-
-export function normAddress(a: string): string {
-  const s = a.toLowerCase();
-  return /^[0-9a-f]{4}:/.test(s) ? s : `0000:${s}`;
-}
-
-/** Installed kernel releases from dpkg (pve-kernel-X / proxmox-kernel-X[-signed]), oldest first. */
-export function kernelsFromPackages(packages: Record<string, string> | null): string[] {
-  if (!packages) return [];
-  const out = new Set<string>();
-  for (const name of Object.keys(packages)) {
-    const m = /^(?:pve|proxmox)-kernel-(\d+\.\d+\.\d+-\d+-pve)(?:-signed)?$/.exec(name);
-    if (m) out.add(m[1]!);
-  }
-  return [...out].sort(compareKernel);
 }
 
 function basename(p: string): string {

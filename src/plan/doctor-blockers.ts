@@ -5,10 +5,11 @@
  * Only problems that stop the host setup itself are listed here; VM-level findings (duplicate UUIDs,
  * failed VM starts…) do not keep the host from being set up and are reported by the verification.
  */
+import type { FindingCode } from "../checks/types.ts";
 import type { Blocker, Plan } from "./types.ts";
 
 export interface DoctorFinding {
-  code: string;
+  code: FindingCode;
   severity: "error" | "warning" | "info";
   title: string;
   evidence?: string[];
@@ -23,7 +24,7 @@ const anyOf =
     want.some((w) => ids.has(w));
 
 /** Setup-stopping doctor codes → whether a plan with these step ids fixes them. */
-export const SETUP_BLOCKERS: Record<string, Fixed> = {
+export const SETUP_BLOCKERS: Partial<Record<FindingCode, Fixed>> = {
   "gpu-unsupported": never,
   "secure-boot": never,
   // Leftover passthrough config (vfio-pci ids=…) and parameters in the other bootloader's file: fixed by
@@ -46,7 +47,7 @@ export const SETUP_BLOCKERS: Record<string, Fixed> = {
 export function doctorBlockers(plan: Plan, findings: readonly DoctorFinding[]): Blocker[] {
   const ids = new Set(plan.steps.map((s) => s.id));
   const fixedBySteps = new Set(plan.steps.flatMap((s) => s.fixes ?? []));
-  const have = new Set(plan.blockers.map((b) => b.code));
+  const have = new Set<string>(plan.blockers.map((b) => b.code));
   const out: Blocker[] = [];
   for (const f of findings) {
     if (f.severity !== "error") continue;

@@ -81,8 +81,10 @@ export interface Plan {
 /** What the host says about a file the plan depends on but facts do not cover (driver installer, patch…). */
 export interface FileProbe {
   exists: boolean;
-  /** lowercase hex, null when not computed */
+  /** lowercase hex, null when not computed (asked for but failed: see sha256Error) */
   sha256: string | null;
+  /** Why the sha256 asked for could not be computed ("sha256sum: … Permission denied", "timed out" …). */
+  sha256Error?: string;
   /** first bytes as text (for magic checks), null when not read */
   head: string | null;
 }

@@ -16,16 +16,16 @@
  */
 
 import type { HostEntry, VmSpec } from "../desired/schema.ts";
+import { mdevUuidFor } from "../facts/derive.ts";
+import { parseProfileOverride } from "../facts/nvidia/unlock.ts";
 import {
   OVERRIDE_PATH,
   type OverrideChanges,
-  proxmoxMdevUuid,
-  readOverrideFile,
   setOverride,
   unsetOverride,
 } from "../formats/profile-override/index.ts";
 import { seriesOf, typesForGpu } from "../knowledge/vgpu-types.ts";
-import { parseSize } from "../knowledge/vram.ts";
+import { formatMiB, parseSize } from "../knowledge/vram.ts";
 import { MAX_HOSTPCI } from "../place/attach.ts";
 import { checkResolution, parseMaxResolution, parseResolution } from "../place/display.ts";
 import {
@@ -225,7 +225,7 @@ function attachStep(
     return null;
   }
   if (!attached) {
-    const uuid = proxmoxMdevUuid(index, vm.vmid);
+    const uuid = mdevUuidFor(vm.vmid, index);
     const other = model.vms.find((v) => v.vmid !== vm.vmid && v.args?.toLowerCase().includes(uuid));
     if (other) {
       block(
@@ -292,7 +292,7 @@ function attachStep(
   if (changesOut.length === 0) return null;
 
   const what = `${p.typeName ? p.typeName.replace(/^(GRID|NVIDIA)\s+/i, "") : p.type} (${p.type})`;
-  const vram = p.vramMiB !== null ? `, ${fmt(p.vramMiB)}` : "";
+  const vram = p.vramMiB !== null ? `, ${formatMiB(p.vramMiB)}` : "";
   const title = attached
     ? `Set the vGPU overrides of VM ${vm.vmid} (${what}${vram})`
     : current
@@ -372,12 +372,12 @@ export function convergeOverride(
   changes: OverrideChanges,
 ): string {
   const section = () =>
-    readOverrideFile(text).sections.find((s) => s.kind === "vm" && s.key === target.key)?.values ?? null;
+    parseProfileOverride(text).sections.find((s) => s.kind === "vm" && s.key === target.key)?.values ?? null;
   const existing = section();
   let out = text;
   if (Object.keys(changes).length > 0) {
     const edited = setOverride(out, target, changes).text;
-    const now = readOverrideFile(edited).sections.find((s) => s.kind === "vm" && s.key === target.key);
+    const now = parseProfileOverride(edited).sections.find((s) => s.kind === "vm" && s.key === target.key);
     // same values written differently (decimal vs hex): leave the user's spelling alone
     if (!existing || !sameValues(existing, now?.values ?? {})) out = edited;
   }
@@ -469,10 +469,4 @@ function describeSpec(spec: VmSpec | undefined): string {
   return `{${Object.entries(spec)
     .map(([k, v]) => `${k}: ${v}`)
     .join(", ")}}`;
-}
-
-function fmt(mib: number): string {
-  if (mib >= 1024 && mib % 1024 === 0) return `${mib / 1024} GiB`;
-  if (mib >= 1024) return `${(mib / 1024).toFixed(1)} GiB`;
-  return `${mib} MiB`;
 }

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { InjectedCrash, StepFailedError } from "../../src/apply/executor.ts";
 import { JOURNAL_PATH, type Journal, LOCK_PATH, sha256 } from "../../src/apply/journal.ts";
-import { applyHost, BlockedError, planUninstall, type RunDeps, uninstallHost } from "../../src/apply/run.ts";
+import { applyHost, BlockedError, type PlanDeps, planUninstall, uninstallHost } from "../../src/apply/run.ts";
 import { fail } from "./memory-host.ts";
 import { gatherWorld, INSTALLER, seedEntry, seedFreshWorld } from "./world.ts";
 
@@ -23,7 +23,7 @@ const STEPS = [
 function setup() {
   const { host, world } = seedFreshWorld();
   const before = host.snapshot();
-  const deps: RunDeps = { host, gather: gatherWorld(world) };
+  const deps: PlanDeps = { host, gather: gatherWorld(world) };
   return { host, world, before, deps };
 }
 

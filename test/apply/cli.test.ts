@@ -13,11 +13,12 @@ import { colorsFor } from "../../src/cli/output.ts";
 import { buildInitYaml } from "../../src/commands/init.ts";
 import { parseDesired } from "../../src/desired/parse.ts";
 import type { Host } from "../../src/hosts/host.ts";
+import { buildScenarioState, SimHost } from "../../src/hosts/sim/sim-host.ts";
 import { UserError } from "../../src/util/errors.ts";
 import { MemoryHost } from "./memory-host.ts";
 import { seedFreshWorld, worldFacts } from "./world.ts";
 
-async function run(argv: string[], host: Host, cwd: string) {
+async function run(argv: string[], host: Host, cwd: string, confirm?: CliContext["confirm"]) {
   let out = "";
   let exit: ExitCode = 0;
   const opened: string[] = [];
@@ -33,6 +34,7 @@ async function run(argv: string[], host: Host, cwd: string) {
       opened.push(spec);
       return host;
     },
+    ...(confirm ? { confirm } : {}),
   };
   const program = new Command()
     .addOption(new Option("-H, --host <spec>").default("local"))
@@ -91,6 +93,57 @@ describe("vgpuctl apply / uninstall", () => {
     expect((r.error as Error).message).toMatch(/apply changes the host and needs confirmation/);
     const u = await run(["uninstall", "--json", "--yes"], new MemoryHost("bare"), dir);
     expect(JSON.parse(u.out)).toMatchObject({ host: "bare", undone: [], nothingToDo: true });
+  });
+});
+
+describe("the confirmation is asked through CliContext.confirm (main() passes the terminal's)", () => {
+  // examples/seed-host.yaml on the simulated seed-fresh host (the seed guide's host)
+  const seedYaml = () =>
+    readFileSync(join(import.meta.dirname, "..", "..", "examples", "seed-host.yaml"), "utf8");
+
+  it("apply shows the plan, asks once, and changes nothing on no", async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, "vgpu.yaml"), seedYaml());
+    const host = SimHost.fromState(buildScenarioState("seed-fresh"));
+    const asked: string[] = [];
+    const r = await run(["apply"], host, dir, async (q) => {
+      asked.push(q);
+      return false;
+    });
+    expect(r.error).toBeNull();
+    expect(asked).toEqual([expect.stringMatching(/^Apply on seed-fresh \(\d+ step\(s\)\)\? \[y\/N\] $/)]);
+    expect(r.out).toMatch(/^Plan for seed-fresh: \d+ step\(s\), 1 reboot\(s\)/);
+    expect(await host.readFile("/var/lib/vgpuctl/journal.json")).toBeNull();
+  });
+
+  it("apply on yes; uninstall asks with its own question", async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, "vgpu.yaml"), seedYaml());
+    const host = SimHost.fromState(buildScenarioState("seed-fresh"));
+    const asked: string[] = [];
+    const yes = async (q: string) => {
+      asked.push(q);
+      return true;
+    };
+    expect((await run(["apply"], host, dir, yes)).error).toBeNull();
+    expect(await host.readFile("/var/lib/vgpuctl/journal.json")).not.toBeNull();
+    expect((await run(["uninstall"], host, dir, yes)).error).toBeNull();
+    expect(asked[1]).toMatch(/^Undo on seed-fresh \(\d+ step\(s\)\)\? \[y\/N\] $/);
+    expect(await host.readFile("/var/lib/vgpuctl/journal.json")).toBeNull();
+  });
+
+  it("--json never asks", async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, "vgpu.yaml"), seedYaml());
+    const r = await run(
+      ["apply", "--json"],
+      SimHost.fromState(buildScenarioState("seed-fresh")),
+      dir,
+      async () => {
+        throw new Error("asked");
+      },
+    );
+    expect((r.error as Error).message).toMatch(/needs confirmation/);
   });
 });
 

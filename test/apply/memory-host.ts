@@ -54,6 +54,13 @@ export class MemoryHost implements Host {
     this.files.set(path, { content, mode: opts?.mode ?? this.files.get(path)?.mode ?? 0o644 });
   }
 
+  async createExclusive(path: string, content: string, opts?: { mode?: number }): Promise<boolean> {
+    this.roundTrips++;
+    if (this.files.has(path)) return false;
+    this.files.set(path, { content, mode: opts?.mode ?? 0o644 });
+    return true;
+  }
+
   async list(path: string): Promise<string[] | null> {
     this.roundTrips++;
     const prefix = path.endsWith("/") ? path : `${path}/`;

@@ -89,6 +89,93 @@ describe("parseDesired", () => {
     expect(d.hosts[0]!.driver!.sha256).toBe("ab".repeat(32));
   });
 
+  it("refuses vgpuUnlock values git would read as options (argument injection), at their line:col", () => {
+    const p = problems(
+      [
+        "hosts:",
+        "  - host: x",
+        "    vgpuUnlock:",
+        "      git: --upload-pack=touch /tmp/pwned",
+        "      ref: --orphan=x",
+        "      source: opt/vgpu_unlock-rs",
+      ].join("\n"),
+    );
+    expect(p).toEqual([
+      "vgpu.yaml:4:12: hosts[0].vgpuUnlock.git: must be an https:// or ssh:// repository URL, or git@HOST:PATH (e.g. https://github.com/mbilker/vgpu_unlock-rs)",
+      'vgpu.yaml:5:12: hosts[0].vgpuUnlock.ref: must be a branch, tag or commit (letters, digits, "._/+-"; not starting with "-"), e.g. v2.5.0',
+      'vgpu.yaml:6:15: hosts[0].vgpuUnlock.source: must be an absolute directory path below / (e.g. /opt/vgpu_unlock-rs), without "." or ".." parts',
+    ]);
+  });
+
+  it("git: only https://, ssh:// and scp-style URLs; never another transport or a host that is an option", () => {
+    const git = (url: string) => `hosts:\n  - host: x\n    vgpuUnlock:\n      git: ${JSON.stringify(url)}\n`;
+    for (const ok of [
+      "https://github.com/mbilker/vgpu_unlock-rs",
+      "https://github.com/mbilker/vgpu_unlock-rs.git",
+      "https://git.example.org:8443/mirror/vgpu_unlock-rs",
+      "ssh://git@github.com/mbilker/vgpu_unlock-rs.git",
+      "ssh://git@gitlab.example.org:2222/x/vgpu_unlock-rs",
+      "git@github.com:mbilker/vgpu_unlock-rs.git",
+    ])
+      expect(parseDesired(git(ok)).hosts[0]!.vgpuUnlock!.git, ok).toBe(ok);
+    for (const bad of [
+      "-uhttps://github.com/x/y",
+      "--upload-pack=sh -c id",
+      "ext::sh -c touch% /tmp/pwned",
+      "file:///etc",
+      "/opt/local-repo",
+      "http://github.com/mbilker/vgpu_unlock-rs",
+      "ssh://-oProxyCommand=touch /tmp/pwned/x",
+      "git@-oProxyCommand=x:y",
+      "git@github.com:-x",
+      "https://github.com/x/y\nEnvironment=LD_PRELOAD=/tmp/x.so",
+    ])
+      expect(problems(git(bad))[0], bad).toMatch(/hosts\[0\]\.vgpuUnlock\.git: must be an https:\/\//);
+  });
+
+  it("ref: branches, tags and commits; never an option, a range or shell text", () => {
+    const ref = (r: string) => `hosts:\n  - host: x\n    vgpuUnlock:\n      ref: ${JSON.stringify(r)}\n`;
+    for (const ok of ["v2.5.0", "main", "feature/x", "2b6b1f3", "a".repeat(40), "release-1.0+pve"])
+      expect(parseDesired(ref(ok)).hosts[0]!.vgpuUnlock!.ref, ok).toBe(ok);
+    for (const bad of [
+      "-b",
+      "--detach",
+      "main..evil",
+      "a b",
+      "x;id",
+      "$(id)",
+      "feature/",
+      "/main",
+      "a//b",
+      "",
+    ])
+      expect(problems(ref(bad))[0], bad).toMatch(
+        /hosts\[0\]\.vgpuUnlock\.ref: must be a branch, tag or commit/,
+      );
+  });
+
+  it("paths that end up in argv or drop-ins are absolute, one line, and the source dir is below /", () => {
+    const driver = (installer: string) =>
+      `hosts:\n  - host: x\n    driver:\n      installer: ${JSON.stringify(installer)}\n      sha256: ${SHA}\n`;
+    expect(problems(driver("-run.sh"))[0]).toMatch(/driver\.installer: must be an absolute path/);
+    expect(problems(driver("/root/a.run\n--apply-patch"))[0]).toMatch(
+      /driver\.installer: must be an absolute/,
+    );
+    const patch = `hosts:\n  - host: x\n    driver:\n      installer: /root/a.run\n      sha256: ${SHA}\n      patch: { path: "--x", sha256: ${SHA} }\n`;
+    expect(problems(patch)[0]).toMatch(/driver\.patch\.path: must be an absolute path/);
+    const lib = `hosts:\n  - host: x\n    vgpuUnlock:\n      library: "/opt/x.so\\nExecStart=/bin/sh"\n`;
+    expect(problems(lib)[0]).toMatch(/vgpuUnlock\.library: must be an absolute path/);
+    const source = (dir: string) =>
+      `hosts:\n  - host: x\n    vgpuUnlock:\n      source: ${JSON.stringify(dir)}\n`;
+    for (const bad of ["/", "//", "/opt/../etc", "/opt/./x", "opt/x", "-rf", "/opt/x\n"])
+      expect(problems(source(bad))[0], bad).toMatch(
+        /vgpuUnlock\.source: must be an absolute directory path below \//,
+      );
+    expect(parseDesired(source("/opt/vgpu_unlock-rs")).hosts[0]!.vgpuUnlock!.source).toBe(
+      "/opt/vgpu_unlock-rs",
+    );
+  });
+
   it("uses the file name it is given", () => {
     expect(problems("hosts: 3\n")[0]).toMatch(/^vgpu\.yaml:1:8: /);
     expect(() => parseDesired("hosts: 3\n", "pve.yaml")).toThrow(/^pve\.yaml:1:8: /);

@@ -11,9 +11,10 @@
 // sim-shell ends its sshd session (the connection drops like a rebooting host's) and SshHost reconnects.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyHost, planHost, type RunDeps, uninstallHost } from "../../src/apply/run.ts";
+import { applyHost, type PlanDeps, planHost, uninstallHost } from "../../src/apply/run.ts";
 import { runChecks } from "../../src/checks/index.ts";
 import { gatherForPlan, loadDesired, selectEntries } from "../../src/commands/plan.ts";
 import { SshHost } from "../../src/hosts/ssh/ssh-host.ts";
@@ -151,14 +152,17 @@ describe("remote round trips over the real sshd (counted: SshHost.roundTrips, on
     const target = { user: remote.sshd.user, hostname: "127.0.0.1", port: remote.sshd.port };
     return SshHost.connect(target, { env: { ...process.env, ...remote.clientEnv }, spec: remote.spec });
   }
-  const deps = (host: SshHost): RunDeps => ({ host, gather: gatherForPlan, doctor: (f) => runChecks(f) });
+  const deps = (host: SshHost): PlanDeps => ({ host, gather: gatherForPlan, doctor: (f) => runChecks(f) });
 
   it("plan: 1 round trip; full apply of seed-fresh with its reboot: at most 64; apply with nothing to do: 1", {
     timeout: 300_000,
   }, async () => {
     const dir = tempSimDir();
     remote.configure({ simDir: dir, scenario: "seed-fresh" });
-    const [entry] = selectEntries(await loadDesired("examples/seed-host.yaml", REPO), remote.spec);
+    const [entry] = selectEntries(
+      await loadDesired("examples/seed-host.yaml", { cwd: REPO, readText: (p) => readFile(p, "utf8") }),
+      remote.spec,
+    );
     const counted = async <T>(f: (h: SshHost) => Promise<T>): Promise<[T, number]> => {
       const host = await connect();
       try {

@@ -7,7 +7,7 @@
  * that edits them like qemu-server does for a stopped VM.
  */
 import { describe, expect, it } from "vitest";
-import { applyHost, type RunDeps } from "../../src/apply/run.ts";
+import { applyHost, type PlanDeps } from "../../src/apply/run.ts";
 import type { HostEntry } from "../../src/desired/schema.ts";
 import { parseVmConfig } from "../../src/facts/system/qemu-server.ts";
 import { buildPlan } from "../../src/plan/build.ts";
@@ -25,7 +25,7 @@ function world() {
   host.files.set(`${CONF}/101.conf`, { content: "memory: 4096\nname: ubuntu\nostype: l26\n", mode: 0o640 });
   host.on("qm", (argv, h) => qmSet(argv, h));
   const base = gatherWorld(world);
-  const deps: RunDeps = {
+  const deps: PlanDeps = {
     host,
     gather: async (h, entry) => {
       const g = await base(h, entry);

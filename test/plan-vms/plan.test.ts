@@ -10,7 +10,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { applyHost, BlockedError, planHost, type RunDeps, uninstallHost } from "../../src/apply/run.ts";
+import { applyHost, BlockedError, type PlanDeps, planHost, uninstallHost } from "../../src/apply/run.ts";
 import { runInspect } from "../../src/commands/inspect.ts";
 import { gatherForPlan, planJson, splitLines } from "../../src/commands/plan.ts";
 import { parseDesired } from "../../src/desired/parse.ts";
@@ -41,7 +41,7 @@ const entry = (vms: VmSpec[], over: Partial<HostEntry> = {}): HostEntry => ({
   ...over,
 });
 
-const deps = (host: SimHost): RunDeps => ({ host, gather: gatherForPlan });
+const deps = (host: SimHost): PlanDeps => ({ host, gather: gatherForPlan });
 const plan = async (host: SimHost, e: HostEntry): Promise<Plan> => (await planHost(e, deps(host))).plan;
 const commands = (p: Plan, id: string) =>
   p.steps

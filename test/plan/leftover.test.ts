@@ -12,11 +12,11 @@
 // - `vfio-pci.ids=` on the kernel command line: research/installers.md §5 #5 ("`vfio-pci.ids=` on the cmdline").
 // Hosts: sim scenarios seed-fresh / seed-configured / p4-configured (the seed guide's RTX 2080 Ti 10de:1e07
 // with its audio function 10de:10f7; the Tesla P4 on systemd-boot).
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { applyHost, planHost, type RunDeps, uninstallHost } from "../../src/apply/run.ts";
+import { applyHost, type PlanDeps, planHost, uninstallHost } from "../../src/apply/run.ts";
 import { runChecks } from "../../src/checks/index.ts";
 import { gatherForPlan, loadDesired, selectEntries } from "../../src/commands/plan.ts";
 import type { HostEntry } from "../../src/desired/schema.ts";
@@ -24,7 +24,7 @@ import { vfioIdsEdit } from "../../src/formats/bootloader/cmdline.ts";
 import { editGrubCmdline, grubTokens } from "../../src/formats/bootloader/grub.ts";
 import { removeVfioLeftovers } from "../../src/formats/modules/modprobe.ts";
 import { SimHost } from "../../src/hosts/sim/sim-host.ts";
-import { doctorBlockers } from "../../src/plan/doctor-blockers.ts";
+import { type DoctorFinding, doctorBlockers } from "../../src/plan/doctor-blockers.ts";
 import type { Change, Plan } from "../../src/plan/types.ts";
 import { REPO } from "../helpers/cli.ts";
 
@@ -106,11 +106,14 @@ async function sim(scenario: string): Promise<SimHost> {
 }
 
 async function entryFor(file: string, spec: string): Promise<HostEntry> {
-  const [e] = selectEntries(await loadDesired(file, REPO), spec);
+  const [e] = selectEntries(
+    await loadDesired(file, { cwd: REPO, readText: (p) => readFile(p, "utf8") }),
+    spec,
+  );
   return e!;
 }
 
-const deps = (host: SimHost, over: Partial<RunDeps> = {}): RunDeps => ({
+const deps = (host: SimHost, over: Partial<PlanDeps> = {}): PlanDeps => ({
   host,
   gather: gatherForPlan,
   doctor: (f) => runChecks(f),
@@ -242,7 +245,7 @@ describe("the plan removes leftover passthrough config (doctor vfio-bound)", () 
   it("an id another NVIDIA card (not set up) shares is left alone, and the binding stays a blocker", async () => {
     const host = await sim("vfio-leftover");
     const e = await entryFor("examples/seed-host.yaml", "sim:vfio-leftover");
-    const gather: RunDeps["gather"] = async (h, en) => {
+    const gather: PlanDeps["gather"] = async (h, en) => {
       const g = await gatherForPlan(h, en);
       const gpu = g.facts.pci!.find((p) => p.address === "0000:01:00.0")!;
       g.facts.pci!.push({ ...gpu, address: "0000:02:00.0", driverInUse: "vfio-pci" });
@@ -258,9 +261,9 @@ describe("the plan removes leftover passthrough config (doctor vfio-bound)", () 
   });
 
   it("doctor-blockers: a vfio-bound with no step that fixes it stays a blocker", () => {
-    const finding = {
+    const finding: DoctorFinding = {
       code: "vfio-bound",
-      severity: "error" as const,
+      severity: "error",
       title: "bound",
       evidence: [],
       fix: ["reboot"],

@@ -1,4 +1,3 @@
-import { createInterface } from "node:readline/promises";
 import type { ApplyResult } from "../../apply/run.ts";
 import { type ApplyOutcome, applyJson, runApply } from "../../commands/apply.ts";
 import type { Plan } from "../../plan/types.ts";
@@ -7,12 +6,16 @@ import type { CliContext, ExitCode, GlobalOptions } from "../context.ts";
 import type { Colors } from "../output.ts";
 import { printJson } from "../with-host.ts";
 import type { Registrar } from "./index.ts";
-import { explicitHost, hostOpener, renderPlan } from "./plan.ts";
+import { explicitHost, hostOpener, readTextFile, renderPlan } from "./plan.ts";
 
-/** Ask on the terminal (once, for every host); refuse (UserError) when there is none and --yes was not given. */
+/**
+ * Ask once, for every host, through ctx.confirm; refuse (UserError) when there is no one to ask
+ * (no terminal, or --json) and --yes was not given.
+ */
 export function confirmer(ctx: CliContext, g: GlobalOptions, yes: boolean, what: string) {
   if (yes) return undefined;
-  if (g.json || !process.stdin.isTTY)
+  const ask = ctx.confirm;
+  if (g.json || !ask)
     throw new UserError(
       `${what} changes the host and needs confirmation`,
       `review the plan, then re-run with --yes`,
@@ -21,13 +24,7 @@ export function confirmer(ctx: CliContext, g: GlobalOptions, yes: boolean, what:
     for (const p of plans)
       ctx.out(renderPlan(p.plan, ctx.colors, what === "uninstall" ? "Uninstall plan" : "Plan"));
     const where = plans.map((p) => `${p.host} (${p.plan.steps.length} step(s))`).join(", ");
-    const rl = createInterface({ input: process.stdin, output: process.stdout });
-    try {
-      const a = await rl.question(`${what === "uninstall" ? "Undo" : "Apply"} on ${where}? [y/N] `);
-      return /^y(es)?$/i.test(a.trim());
-    } finally {
-      rl.close();
-    }
+    return ask(`${what === "uninstall" ? "Undo" : "Apply"} on ${where}? [y/N] `);
   };
 }
 
@@ -53,6 +50,7 @@ export const registerApply: Registrar = (program, ctx, setExit) => {
         {
           cwd: ctx.cwd,
           openHost: hostOpener(ctx, g),
+          readText: readTextFile,
           confirm: confirmer(ctx, g, Boolean(opts.yes), "apply"),
           log: g.json ? undefined : (host, line) => ctx.err(`${ctx.colors.dim(`[${host}]`)} ${line}\n`),
         },

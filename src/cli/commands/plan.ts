@@ -1,5 +1,6 @@
+import { readFile } from "node:fs/promises";
 import type { Command } from "@commander-js/extra-typings";
-import { planJson, runPlan, splitLines } from "../../commands/plan.ts";
+import { planJson, type ReadText, runPlan, splitLines } from "../../commands/plan.ts";
 import { formatCommand } from "../../facts/capture.ts";
 import type { Change, Plan } from "../../plan/types.ts";
 import type { CliContext, GlobalOptions } from "../context.ts";
@@ -16,6 +17,9 @@ export function explicitHost(
   return src === "cli" || src === "env" ? g.host : null;
 }
 
+/** How the CLI reads vgpu.yaml: the local file system. */
+export const readTextFile: ReadText = (path) => readFile(path, "utf8");
+
 export function hostOpener(ctx: CliContext, g: GlobalOptions) {
   return (spec: string) => ctx.openHost(spec, { root: spec === "local" ? g.root : undefined });
 }
@@ -31,7 +35,7 @@ export const registerPlan: Registrar = (program, ctx, setExit) => {
       const g = cmd.optsWithGlobals() as unknown as GlobalOptions;
       const plans = await runPlan(
         { file: opts.file, hostSpec: explicitHost(cmd as never, g) },
-        { cwd: ctx.cwd, openHost: hostOpener(ctx, g) },
+        { cwd: ctx.cwd, openHost: hostOpener(ctx, g), readText: readTextFile },
       );
       if (plans.length === 1 && "error" in plans[0]!) throw plans[0].error;
       const json = (p: (typeof plans)[number]) =>

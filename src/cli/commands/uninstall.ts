@@ -7,7 +7,7 @@ import type { Colors } from "../output.ts";
 import { printJson } from "../with-host.ts";
 import { confirmer } from "./apply.ts";
 import type { Registrar } from "./index.ts";
-import { explicitHost, hostOpener, renderPlan } from "./plan.ts";
+import { explicitHost, hostOpener, readTextFile, renderPlan } from "./plan.ts";
 
 export const registerUninstall: Registrar = (program, ctx, setExit) => {
   program
@@ -23,9 +23,10 @@ export const registerUninstall: Registrar = (program, ctx, setExit) => {
     .action(async (opts, cmd) => {
       const g = cmd.optsWithGlobals() as unknown as GlobalOptions;
       const specs = opts.file
-        ? selectEntries(await loadDesired(opts.file, ctx.cwd), explicitHost(cmd as never, g)).map(
-            (e) => e.host,
-          )
+        ? selectEntries(
+            await loadDesired(opts.file, { cwd: ctx.cwd, readText: readTextFile }),
+            explicitHost(cmd as never, g),
+          ).map((e) => e.host)
         : [g.host];
       const outcomes = await runUninstallHosts(
         specs,

@@ -4,7 +4,7 @@
  */
 
 export {
-  /** @deprecated the facts parser is the one reader: use parseProfileOverride (kept for src/plan/vms.ts) */
+  /** @deprecated the facts parser is the one reader: use parseProfileOverride (kept for test/formats/profile-override-validate.test.ts) */
   parseProfileOverride as readOverrideFile,
 } from "../../facts/nvidia/unlock.ts";
 export { humanSizeBytes } from "../../knowledge/vram.ts";
@@ -27,7 +27,6 @@ export {
   OVERRIDE_KEYS,
   OVERRIDE_PATH,
   type OverrideKey,
-  proxmoxMdevUuid,
   SECTION_KINDS,
   type SectionKind,
   sectionNameProblem,

@@ -4,7 +4,6 @@
  * set of optional keys. Unknown keys are silently ignored by the library, booleans where it
  * expects 0/1 integers are a decode error that makes every VM start fail.
  */
-import { mdevUuidFor } from "../../facts/derive.ts";
 
 export const OVERRIDE_PATH = "/etc/vgpu_unlock/profile_override.toml";
 
@@ -105,14 +104,6 @@ export const UUID_ANYCASE_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}
 export const PROFILE_NAME_RE = /^nvidia-[1-9][0-9]*$/;
 /** `vmid.to_string()` — decimal, no leading zeros */
 export const VMID_RE = /^[1-9][0-9]*$/;
-
-/**
- * @deprecated use mdevUuidFor(vmid, index) from facts/derive.ts (kept for src/plan/vms.ts).
- * `[vm.N]` matching: Proxmox builds mdev UUIDs as `%08d-0000-0000-0000-%012d` (hostpci index, VMID).
- */
-export function proxmoxMdevUuid(hostpciIndex: number, vmid: number): string {
-  return mdevUuidFor(vmid, hostpciIndex);
-}
 
 /** Normalise a target key: "259" → "nvidia-259" for profiles, lowercase for mdev UUIDs. */
 export function normalizeTargetKey(kind: SectionKind, key: string): string {

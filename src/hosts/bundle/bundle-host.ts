@@ -63,6 +63,10 @@ export class BundleHost implements Host {
     throw new ReadOnlyHostError(this.spec);
   }
 
+  async createExclusive(_path: string, _content: string, _opts?: { mode?: number }): Promise<boolean> {
+    throw new ReadOnlyHostError(this.spec);
+  }
+
   async remove(_path: string): Promise<void> {
     throw new ReadOnlyHostError(this.spec);
   }

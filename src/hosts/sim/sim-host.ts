@@ -58,8 +58,13 @@ export async function resetScenario(stateDir: string, name: string): Promise<voi
 const JOURNAL = "/var/lib/vgpuctl/journal.json";
 
 export interface SimHostOptions {
-  /** Fault specs (inject.ts). Default: $VGPUCTL_SIM_FAULT; the state's `faults` always apply too. */
+  /**
+   * Fault specs (inject.ts). Default: VGPUCTL_SIM_FAULT of `env` (none without it); the state's
+   * `faults` always apply too.
+   */
   faults?: readonly string[];
+  /** The environment the host is opened from (the CLI's): where VGPUCTL_SIM_FAULT is read. */
+  env?: NodeJS.ProcessEnv;
   /** What "the process dies" does. Default: SIGKILL this process (state is saved first, as the host keeps it). */
   onCrash?: (why: string) => void;
   /** Counter of host operations for drop-connection:N (default: counted per SimHost). */
@@ -117,7 +122,7 @@ export class SimHost implements Host {
   ) {
     this.name = state.scenario;
     const specs = [
-      ...(opts.faults ?? (process.env.VGPUCTL_SIM_FAULT ?? "").split(/[\s,]+/)),
+      ...(opts.faults ?? (opts.env?.VGPUCTL_SIM_FAULT ?? "").split(/[\s,]+/)),
       ...(state.faults ?? []),
     ];
     this.faults = new FaultState(parseFaults(specs.filter(Boolean)), opts.nextOp);
@@ -232,6 +237,17 @@ export class SimHost implements Host {
     await this.persist();
     if (p === JOURNAL && this.faults.journalWritten(content))
       this.crash("after a completed step (crash-after)");
+  }
+
+  /** Check and create in one synchronous step of the state: no other operation can come between. */
+  async createExclusive(path: string, content: string, _opts?: { mode?: number }): Promise<boolean> {
+    this.connected();
+    const p = normalisePath(path);
+    if (statPath(this.state, p) !== null) return false;
+    if (!writePath(this.state, p, content))
+      throw new Error(`EACCES: cannot write ${p} on the simulated host`);
+    await this.persist();
+    return true;
   }
 
   async list(path: string): Promise<string[] | null> {

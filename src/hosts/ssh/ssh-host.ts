@@ -38,6 +38,8 @@ export interface SshConnectOptions {
 
 /** Exit code the helper snippets use for "no such file or directory". */
 const ABSENT = 44;
+/** Exit code of createExclusive's snippet for "the path already exists". */
+const EXISTS = 45;
 /** OpenSSH allows 10 sessions per connection (MaxSessions); stay below it. */
 const MAX_CHANNELS = 8;
 /** ssh2's host key algorithms, in its default order of preference. */
@@ -197,6 +199,35 @@ export class SshHost implements Host {
     const mode = opts.mode === undefined ? "" : opts.mode.toString(8);
     const r = await this.sh(script, [path, mode], content);
     if (r.exitCode !== 0) this.fail("write", path, r);
+  }
+
+  /**
+   * One round trip. The content goes to a temporary file, which is hard-linked to `path`: `ln`
+   * (link(2)) fails when `path` exists, atomically, and the file appears complete. A host without
+   * `ln` falls back to the shell's noclobber (`set -C`: `>` opens with O_EXCL in dash and bash).
+   */
+  async createExclusive(path: string, content: string, opts: { mode?: number } = {}): Promise<boolean> {
+    const script = [
+      'p=$1; d=$(dirname -- "$p") && mkdir -p -- "$d" || exit 1',
+      `[ -e "$p" ] && exit ${EXISTS}`,
+      't="$d/.$(basename -- "$p").vgpuctl-$$.tmp"',
+      "trap 'rm -f -- \"$t\"' EXIT",
+      "umask 077",
+      'cat > "$t" || exit 1',
+      'if [ -n "$2" ]; then chmod "$2" "$t" || exit 1; fi',
+      "if command -v ln >/dev/null 2>&1; then",
+      '  ln -- "$t" "$p" 2>/dev/null && exit 0',
+      "else",
+      '  (set -C; cat -- "$t" > "$p") 2>/dev/null && exit 0',
+      "fi",
+      `[ -e "$p" ] && exit ${EXISTS}`,
+      "exit 1",
+    ].join("\n");
+    const mode = (opts.mode ?? 0o644).toString(8);
+    const r = await this.sh(script, [path, mode], content);
+    if (r.exitCode === EXISTS) return false;
+    if (r.exitCode !== 0) this.fail("create", path, r);
+    return true;
   }
 
   async list(path: string): Promise<string[] | null> {
