@@ -343,6 +343,9 @@ export function baseCommand(cmd: string): { base: string; filtered: boolean } | 
     c = c.replace(/^sudo\s+(?:-\S+\s+)*/, "");
     changed = true;
   }
+  // `lspci -nnk -d 10de:` (kubevirt-gpu-device-plugin#45): only NVIDIA functions, i.e. a filtered lspci.
+  const byVendor = /^(lspci(?: -\S+)*?) -d \S+((?: -\S+)*)$/.exec(c.split("|")[0]!.trim());
+  if (byVendor && !c.includes("|")) return { base: `${byVendor[1]}${byVendor[2]}`, filtered: true };
   const stages = splitPipes(c);
   if (stages === null) return null;
   if (stages.length > 1) {

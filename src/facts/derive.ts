@@ -70,7 +70,10 @@ export function dmesgDriver(f: Facts): { version: string; ignoring: boolean } | 
     if (m) version = m[1]!;
   }
   if (!version) return null;
-  const ignoring = nvrm.some((l) => /No NVIDIA GPU found|will ignore\b/i.test(l));
+  // "NVRM: installed in this system is not supported by the / NVRM: NVIDIA 465.31 driver release." (DualCoder/vgpu_unlock#62)
+  const ignoring = nvrm.some((l) =>
+    /No NVIDIA GPU found|will ignore\b|installed in this system is not supported by the\b/i.test(l),
+  );
   return { version, ignoring };
 }
 

@@ -110,6 +110,26 @@ const CASES: Record<string, Case> = {
     expect: [{ code: "unlock-version-mismatch", severity: "warning", text: /structures/ }],
     inspect: { driver: null, gpus: [] },
   },
+  // source: https://github.com/NVIDIA/gpu-operator/issues/554
+  "gpu-operator-554-module-verification-taint": {
+    expect: [],
+    absent: ["secure-boot"],
+    inspect: { driver: { version: "535.54.06", vgpuRelease: "16.0" }, gpus: [] },
+  },
+  // source: https://github.com/NVIDIA/kubevirt-gpu-device-plugin/issues/45
+  "kubevirt-gpu-plugin-45-vfio-ids-leftover": {
+    expect: [],
+    absent: ["iommu-disabled"],
+    inspect: {
+      driver: null,
+      gpus: [{ address: "0000:01:00.0", deviceId: "21c4", support: "unlock", name: /1660 SUPER/ }],
+    },
+  },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/62
+  "vgpu-unlock-62-gm200-465-not-vgpu-driver": {
+    expect: [{ code: "driver-not-loaded", severity: "error", text: /not supported by the[\s\S]*465\.31/ }],
+    inspect: { driver: { version: "465.31", vgpuRelease: null, loaded: false }, gpus: [] },
+  },
   // source: https://github.com/wvthoog/proxmox-vgpu-installer/issues/12
   "wvthoog-12-t1000-misdetected": {
     expect: [],
@@ -233,6 +253,20 @@ describe("variants people paste", () => {
     // a filtered lsmod would make every other module look unloaded
     expect(ev.command("lsmod")).toBeUndefined();
     expect(ev.command("mdevctl types")?.cmd).toBe("sudo mdevctl types");
+  });
+
+  it("lspci -d 10de: is a filtered lspci; amd_iommu_v2's 'not a bug' line is no IOMMU verdict", () => {
+    // source: NVIDIA/kubevirt-gpu-device-plugin#45
+    expect(baseCommand("lspci -nnk -d 10de:")).toEqual({ base: "lspci -nnk", filtered: true });
+    const f = parseFacts(
+      cap([
+        [
+          'dmesg | grep -E "DMAR|IOMMU"',
+          "[    0.828434] AMD-Vi: AMD IOMMUv2 functionality not available on this system - This is not a bug.\n",
+        ],
+      ]),
+    );
+    expect(f.dmesg?.iommuDisabledLines).toEqual([]);
   });
 
   it("lspci without -k: drivers are unknown, not unbound", () => {
