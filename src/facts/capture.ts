@@ -152,6 +152,18 @@ export class Evidence {
     return undefined;
   }
 
+  /** true when command(cmd) is answered by a filtered paste (`… | grep …`): lines may be missing. */
+  isFiltered(cmd: string): boolean {
+    const key = normaliseCmd(cmd);
+    if (this.byCmd.has(key)) return false;
+    if ((COMMAND_ALIASES[key] ?? []).some((a) => this.byCmd.has(normaliseCmd(a)))) return false;
+    for (const k of [key, ...(COMMAND_ALIASES[key] ?? []).map(normaliseCmd)]) {
+      const b = this.byBase.get(k);
+      if (b) return b.filtered;
+    }
+    return false;
+  }
+
   /** stdout of a command that ran and succeeded (exit 0), else undefined. */
   stdout(cmd: string): string | undefined {
     const c = this.command(cmd);

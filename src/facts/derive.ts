@@ -40,7 +40,8 @@ export function deriveIommu(f: Facts): IommuState {
   if (d.iommuDisabledLines.length > 0)
     return { enabled: false, cmdline, evidence: d.iommuDisabledLines.slice(0, 3) };
   // Only conclude "off" when the ring buffer still holds the boot messages (long uptimes rotate them away).
-  const hasBoot = d.lines.some((l) => /^(Linux version|Command line:|Kernel command line:)/.test(l));
+  const hasBoot =
+    !d.filtered && d.lines.some((l) => /^(Linux version|Command line:|Kernel command line:)/.test(l));
   return hasBoot
     ? { enabled: false, cmdline, evidence: ["dmesg from boot shows no DMAR/AMD-Vi enablement"] }
     : { enabled: null, cmdline, evidence: [] };

@@ -181,6 +181,8 @@ export function parseFacts(capture: Capture): Facts {
   let dmesg: Facts["dmesg"] = null;
   const dmesgText = okStdout(CMD.dmesg);
   if (dmesgText !== undefined) dmesg = safe(CMD.dmesg, () => parseDmesg(dmesgText));
+  // A grep'd paste shows only some lines: nothing may be concluded from a line being absent.
+  if (dmesg && ev.isFiltered(CMD.dmesg)) dmesg.filtered = true;
 
   let pci: Facts["pci"] = null;
   const lspci = okStdout(CMD.lspci);

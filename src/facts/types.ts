@@ -67,6 +67,8 @@ export interface DmesgFacts {
   moduleSignature: string[];
   /** Every line without its "[ 1.234567] " timestamp prefix, for evidence searches. */
   lines: string[];
+  /** From a filtered paste (`dmesg | grep …`): a missing line proves nothing. */
+  filtered?: boolean;
 }
 
 /** One function from `lspci -Dnnk` */

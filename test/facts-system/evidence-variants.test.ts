@@ -39,3 +39,31 @@ describe("command variants in hand-assembled bundles", () => {
     expect(f.cmdline).toBeNull();
   });
 });
+
+describe("filtered dmesg pastes prove nothing by absence", () => {
+  it("`dmesg | grep -i iommu` showing only the boot command line leaves the IOMMU state unknown", async () => {
+    const { deriveIommu } = await import("../../src/facts/derive.ts");
+    const cap = emptyCapture("pasted", "2026-01-31T12:00:00Z");
+    cap.commands.push({
+      cmd: "dmesg | grep -i iommu",
+      stdout:
+        "[    0.000000] Command line: BOOT_IMAGE=/boot/vmlinuz-6.8.12-4-pve root=/dev/mapper/pve-root ro quiet intel_iommu=on\n",
+      exitCode: 0,
+    });
+    const f = parseFacts(cap);
+    expect(f.dmesg?.filtered).toBe(true);
+    expect(deriveIommu(f).enabled).toBeNull();
+  });
+
+  it("the same line from a whole `dmesg` means the IOMMU did not come up", async () => {
+    const { deriveIommu } = await import("../../src/facts/derive.ts");
+    const cap = emptyCapture("full", "2026-01-31T12:00:00Z");
+    cap.commands.push({
+      cmd: "dmesg",
+      stdout:
+        "[    0.000000] Command line: BOOT_IMAGE=/boot/vmlinuz-6.8.12-4-pve root=/dev/mapper/pve-root ro quiet intel_iommu=on\n",
+      exitCode: 0,
+    });
+    expect(deriveIommu(parseFacts(cap)).enabled).toBe(false);
+  });
+});
