@@ -28,25 +28,10 @@ import { main } from "../../src/cli/main.ts";
 import { colorsFor } from "../../src/cli/output.ts";
 import { SimHost } from "../../src/hosts/sim/sim-host.ts";
 import { runCli, tempSimDir } from "../helpers/cli.ts";
+import { SEED_PROFILE_OVERRIDE } from "../helpers/seed-override.ts";
 import { type Cert, FakePve, fixture, makeCert, tempDir } from "../pve/fake-pve.ts";
 
-const SEED_TOML = `[profile.nvidia-259]
-num_displays = 1          # Max number of virtual displays. Usually 1 if you want a simple remote gaming VM
-display_width = 1920      # Maximum display width in the VM
-display_height = 1080     # Maximum display height in the VM
-max_pixels = 2073600      # This is the product of display_width and display_height so 1920 * 1080 = 2073600
-cuda_enabled = 1          # Enables CUDA support. Either 1 or 0 for enabled/disabled
-frl_enabled = 1           # This controls the frame rate limiter, if you enable it your fps in the VM get locked to 60fps. Either 1 or 0 for enabled/disabled
-framebuffer = 0x74000000
-framebuffer_reservation = 0xC000000   # In combination with the framebuffer size
-                                      # above, these two lines will give you a VM
-                                      # with 2GB of VRAM (framebuffer + framebuffer_reservation = VRAM size in bytes).
-                                      # See below for some other sizes
-
-[vm.100]
-frl_enabled = 0
-# You can override all the options from above here too. If you want to add more overrides for a new VM, just copy this block and change the VM ID
-`;
+const SEED_TOML = SEED_PROFILE_OVERRIDE;
 
 const VM100 = "bios: ovmf\nmachine: pc-q35-7.2\nmemory: 8192\nname: win11\nostype: win11\n";
 const VM101 =

@@ -1,25 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { readOverrideFile, validateOverride } from "../../src/formats/profile-override/index.ts";
+import { SEED_PROFILE_OVERRIDE } from "../helpers/seed-override.ts";
 
 // source: seed guide lines 359-371 (the example override file) with the two table headers the guide names
 // on line 374 ("the first being [profile.nvidia-259] and the second [vm.100]"), which the captured text lost.
-const SEED = `[profile.nvidia-259]
-num_displays = 1          # Max number of virtual displays. Usually 1 if you want a simple remote gaming VM
-display_width = 1920      # Maximum display width in the VM
-display_height = 1080     # Maximum display height in the VM
-max_pixels = 2073600      # This is the product of display_width and display_height so 1920 * 1080 = 2073600
-cuda_enabled = 1          # Enables CUDA support. Either 1 or 0 for enabled/disabled
-frl_enabled = 1           # This controls the frame rate limiter, if you enable it your fps in the VM get locked to 60fps. Either 1 or 0 for enabled/disabled
-framebuffer = 0x74000000
-framebuffer_reservation = 0xC000000   # In combination with the framebuffer size
-                                      # above, these two lines will give you a VM
-                                      # with 2GB of VRAM (framebuffer + framebuffer_reservation = VRAM size in bytes).
-                                      # See below for some other sizes
-
-[vm.100]
-frl_enabled = 0
-# You can override all the options from above here too. If you want to add more overrides for a new VM, just copy this block and change the VM ID
-`;
+const SEED = SEED_PROFILE_OVERRIDE;
 
 // source: seed guide lines 393-436, "Common VRAM sizes" (512MB … 48GB)
 const SEED_VRAM_PAIRS: Array<[string, string]> = [
