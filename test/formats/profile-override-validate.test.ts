@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { readOverrideFile, validateOverride } from "../../src/formats/profile-override/index.ts";
+import { parseProfileOverride } from "../../src/facts/nvidia/unlock.ts";
+import { validateOverride } from "../../src/formats/profile-override/index.ts";
 import { SEED_PROFILE_OVERRIDE } from "../helpers/seed-override.ts";
 
 // source: seed guide lines 359-371 (the example override file) with the two table headers the guide names
@@ -244,9 +245,9 @@ describe("validateOverride", () => {
   });
 });
 
-describe("readOverrideFile", () => {
+describe("parseProfileOverride (the one reader)", () => {
   it("returns the typed Facts shape with header lines", () => {
-    const f = readOverrideFile(SEED);
+    const f = parseProfileOverride(SEED);
     expect(f.error).toBeNull();
     expect(f.sections.map((s) => [s.kind, s.key, s.line])).toEqual([
       ["profile", "nvidia-259", 1],
@@ -256,7 +257,7 @@ describe("readOverrideFile", () => {
   });
 
   it("returns the syntax error instead of throwing", () => {
-    const f = readOverrideFile("[vm.100\n");
+    const f = parseProfileOverride("[vm.100\n");
     expect(f.sections).toEqual([]);
     expect(f.error?.line).toBe(1);
   });

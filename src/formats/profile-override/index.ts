@@ -3,10 +3,6 @@
  * validation and comment-keeping edits. Ready for `vgpuctl override …`.
  */
 
-export {
-  /** @deprecated the facts parser is the one reader: use parseProfileOverride (kept for test/formats/profile-override-validate.test.ts) */
-  parseProfileOverride as readOverrideFile,
-} from "../../facts/nvidia/unlock.ts";
 export { humanSizeBytes } from "../../knowledge/vram.ts";
 export {
   type EditResult,
