@@ -1,14 +1,3 @@
-/**
- * `vgpuctl vm list|attach|detach`: vGPUs of VMs.
- *
- * On one host: the host is inspected, src/place decides (or refuses, with the reason), and the
- * change is made with `qm set VMID --hostpciN …` through the Host; --vram/--display also write a
- * [vm.VMID] section of profile_override.toml through the comment-keeping editor. A running VM
- * gets the hostpci change as pending (hostpci is not hot-pluggable — research/proxmox.md §1b).
- * Cluster: `--api URL --token-file F` sets `hostpciN: mapping=ID,mdev=nvidia-N` through the
- * Proxmox VE API (src/pve) with the config digest.
- */
-import { readFile } from "node:fs/promises";
 import { formatCommand } from "../facts/capture.ts";
 import { mdevUuidFor } from "../facts/derive.ts";
 import { normalisePciAddress } from "../facts/pci.ts";
@@ -35,10 +24,13 @@ import {
   resolveType,
   typeMiB,
 } from "../place/index.ts";
-import { createPveClient, type PveClient, type PveToken } from "../pve/index.ts";
+import type { PveClient } from "../pve/index.ts";
 import { UserError } from "../util/errors.ts";
 import { runInspect } from "./inspect.ts";
 import { overrideChangesFrom, unifiedDiff, writeWithBackup } from "./override.ts";
+import { connectPve, type PveDeps } from "./pve-connect.ts";
+
+export { parseTokenFile } from "./pve-connect.ts";
 
 export interface VmListEntry {
   vmid: number;
@@ -323,22 +315,6 @@ export async function runVmDetach(o: VmDetachOptions, deps: { host: Host }): Pro
 // ---------------------------------------------------------------------------------------------
 // Cluster mode through the Proxmox VE API
 
-/** `user@realm!tokenid=secret` (the form `pveum user token add` prints as full-tokenid + value). */
-export function parseTokenFile(text: string): PveToken {
-  const line = text
-    .split("\n")
-    .map((l) => l.trim())
-    .find((l) => l !== "" && !l.startsWith("#"));
-  const m = line ? /^([^\s!=]+@[^\s!=]+)!([^\s=]+)=(\S+)$/.exec(line) : null;
-  if (!m) {
-    throw new UserError(
-      "the token file must hold one line user@realm!tokenid=secret",
-      "e.g. root@pam!vgpuctl=01234567-89ab-cdef-0123-456789abcdef (pveum user token add root@pam vgpuctl)",
-    );
-  }
-  return { user: m[1]!, tokenId: m[2]!, secret: m[3]! };
-}
-
 export interface VmAttachApiOptions extends VmAttachOptions {
   api: string;
   tokenFile: string;
@@ -349,10 +325,7 @@ export interface VmAttachApiOptions extends VmAttachOptions {
 }
 
 /** Attach through the Proxmox VE API; the client is injectable for tests. */
-export async function runVmAttachApi(
-  o: VmAttachApiOptions,
-  deps: { client?: PveClient; readLocalFile?: (p: string) => Promise<string> } = {},
-): Promise<VmAttachResult> {
+export async function runVmAttachApi(o: VmAttachApiOptions, deps: PveDeps = {}): Promise<VmAttachResult> {
   const vmid = parseVmid(o.vmid);
   if (o.vram !== undefined || o.display !== undefined || o.displays !== undefined) {
     throw new UserError(
@@ -360,38 +333,9 @@ export async function runVmAttachApi(
       `attach through the API, then: vgpuctl override set --host ssh://root@NODE --vm ${vmid} --vram …`,
     );
   }
-  if (o.fingerprint !== undefined && o.caFile !== undefined)
-    throw new UserError(
-      "give either --fingerprint or --ca, not both",
-      "--ca verifies against the cluster CA; --fingerprint pins one node's certificate",
-    );
   if (o.mapping === undefined && o.gpu === undefined)
     throw new UserError("with --api give --mapping ID (cluster resource mapping) or --gpu ADDR");
-  const readFileOf = deps.readLocalFile ?? ((p: string) => readFile(p, "utf8"));
-  const readLocal = async (p: string, what: string): Promise<string> => {
-    try {
-      return await readFileOf(p);
-    } catch (e) {
-      const code = (e as { code?: string })?.code;
-      throw new UserError(
-        `cannot read the ${what} ${p}${code ? ` (${code})` : ""}; nothing was sent`,
-        what === "token file"
-          ? "create it with one line user@realm!tokenid=secret (pveum user token add root@pam vgpuctl), readable only by you"
-          : "copy /etc/pve/pve-root-ca.pem from a cluster node, or pin the certificate with --fingerprint",
-      );
-    }
-  };
-  const client =
-    deps.client ??
-    createPveClient({
-      baseUrl: o.api,
-      token: parseTokenFile(await readLocal(o.tokenFile, "token file")),
-      tls: o.fingerprint
-        ? { fingerprint: o.fingerprint }
-        : o.caFile
-          ? { ca: await readLocal(o.caFile, "CA file") }
-          : undefined,
-    });
+  const client = await connectPve(o, deps);
   try {
     let node = o.node;
     if (!node) {

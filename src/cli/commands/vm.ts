@@ -1,3 +1,10 @@
+import type { Command } from "@commander-js/extra-typings";
+import {
+  type MappingCreateResult,
+  type MappingListReport,
+  runMappingCreate,
+  runMappingList,
+} from "../../commands/mapping.ts";
 import {
   runVmAttach,
   runVmAttachApi,
@@ -7,7 +14,7 @@ import {
   type VmListReport,
 } from "../../commands/vm.ts";
 import { UserError } from "../../util/errors.ts";
-import type { GlobalOptions } from "../context.ts";
+import type { CliContext, GlobalOptions } from "../context.ts";
 import { type Colors, table } from "../output.ts";
 import { printJson, withHost } from "../with-host.ts";
 import type { Registrar } from "./index.ts";
@@ -87,6 +94,8 @@ Examples:
       else ctx.out(renderAttach(r, ctx.colors));
     });
 
+  registerMapping(cmd, ctx);
+
   cmd
     .command("detach")
     .description("remove a VM's vGPU (qm set VMID --delete hostpciN)")
@@ -102,6 +111,115 @@ Examples:
       else ctx.out(`${r.dryRun ? ctx.colors.dim(`dry run: ${r.command}\n`) : ""}${r.message}\n`);
     });
 };
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+function registerMapping(cmd: Command, ctx: CliContext): void {
+  const m = cmd
+    .command("mapping")
+    .description("cluster PCI resource mappings for vGPU (Proxmox VE API): create, list");
+
+  m.command("create")
+    .description("create a PCI mapping with mdev=1 from the nodes' hardware listings")
+    .argument("<id>", "mapping id, e.g. rtx2080ti (letters, digits, - and _)")
+    .requiredOption("--api <url>", "Proxmox VE API, e.g. https://pve1:8006")
+    .requiredOption("--token-file <file>", "file holding user@realm!tokenid=secret")
+    .option("--fingerprint <sha256>", "pinned SHA-256 fingerprint of the node certificate")
+    .option("--ca <file>", "cluster CA (PEM), e.g. a copy of /etc/pve/pve-root-ca.pem")
+    .option("--node <node>", "a node to map (repeat; default: every node of the cluster)", collect, [])
+    .option("--gpu <addr>", "GPU address on each node (an SR-IOV physical function means all its VFs)")
+    .option("--description <text>", "mapping description")
+    .option("--dry-run", "show the entries; create nothing")
+    .addHelpText(
+      "after",
+      `
+Each entry copies vendor:device, subsystem id and IOMMU group from GET /nodes/NODE/hardware/pci,
+as Proxmox VE checks them at VM start. Without --gpu every NVIDIA display function offering mediated
+devices is mapped (on SR-IOV boards: the VFs). Refused: an existing id, a node without such a
+device, different GPU models in one mapping (create one mapping per model with --node). Needs
+Sys.Audit on / and Mapping.Modify on /mapping/pci (role PVEMappingAdmin).
+
+Examples:
+  vgpuctl vm mapping create rtx2080ti --api https://pve1:8006 --token-file ~/.config/vgpuctl/token \\
+      --fingerprint AA:BB:… --node pve1 --node pve2 --dry-run
+  vgpuctl vm mapping create a40 --api https://pve1:8006 --token-file T --ca pve-root-ca.pem --node pve3`,
+    )
+    .action(async (id, o, c) => {
+      const g = c.optsWithGlobals() as unknown as GlobalOptions;
+      const r = await runMappingCreate({
+        id,
+        api: o.api,
+        tokenFile: o.tokenFile,
+        fingerprint: o.fingerprint,
+        caFile: o.ca,
+        nodes: o.node,
+        gpu: o.gpu,
+        description: o.description,
+        dryRun: o.dryRun,
+      });
+      if (g.json) printJson(ctx, r);
+      else ctx.out(renderMappingCreate(r, ctx.colors));
+    });
+
+  m.command("list")
+    .description("PCI mappings: id, description, mdev flag, entries per node")
+    .requiredOption("--api <url>", "Proxmox VE API, e.g. https://pve1:8006")
+    .requiredOption("--token-file <file>", "file holding user@realm!tokenid=secret")
+    .option("--fingerprint <sha256>", "pinned SHA-256 fingerprint of the node certificate")
+    .option("--ca <file>", "cluster CA (PEM), e.g. a copy of /etc/pve/pve-root-ca.pem")
+    .option("--check-node <node>", "let that node check the entries against its hardware")
+    .action(async (o, c) => {
+      const g = c.optsWithGlobals() as unknown as GlobalOptions;
+      const r = await runMappingList({
+        api: o.api,
+        tokenFile: o.tokenFile,
+        fingerprint: o.fingerprint,
+        caFile: o.ca,
+        checkNode: o.checkNode,
+      });
+      if (g.json) printJson(ctx, r);
+      else ctx.out(renderMappingList(r, ctx.colors));
+    });
+}
+
+export function renderMappingCreate(r: MappingCreateResult, c: Colors): string {
+  const lines: string[] = [];
+  for (const gpu of r.gpus) {
+    lines.push(
+      `${gpu.node} ${gpu.address} ${gpu.name ?? gpu.id}${gpu.sriov ? `: ${gpu.functions.length} VF(s)` : ""}`,
+    );
+  }
+  for (const e of r.entries) lines.push(`  map ${e.map}`);
+  for (const w of r.warnings) lines.push(c.yellow(`warning: ${w}`));
+  lines.push(r.created ? c.green(r.message) : r.message);
+  if (r.dryRun) lines.push(c.dim(`dry run: nothing was created; by hand: ${r.pvesh}`));
+  return `${lines.join("\n")}\n`;
+}
+
+export function renderMappingList(r: MappingListReport, c: Colors): string {
+  if (r.mappings.length === 0) return `${c.dim("no PCI mappings visible to this token")}\n`;
+  const lines: string[] = [];
+  for (const m of r.mappings) {
+    const flags = [m.mdev ? "mdev=1" : c.yellow("mdev=0 (not usable for vGPU)")];
+    if (m.liveMigrationCapable) flags.push("live-migration-capable");
+    lines.push(`${c.bold(m.id)}  ${flags.join(" ")}${m.description ? `  ${m.description}` : ""}`);
+    const byNode = new Map<string, typeof m.entries>();
+    for (const e of m.entries) byNode.set(e.node ?? "?", [...(byNode.get(e.node ?? "?") ?? []), e]);
+    for (const [node, es] of byNode) {
+      lines.push(`  ${node}: ${es.length} entr${es.length === 1 ? "y" : "ies"}`);
+      for (const e of es) {
+        lines.push(
+          `    ${e.path ?? "?"} ${e.id ?? "?"}${e.subsystemId ? ` subsystem ${e.subsystemId}` : ""}${e.iommugroup !== null ? ` group ${e.iommugroup}` : ""}`,
+        );
+      }
+    }
+    for (const ch of m.checks) {
+      const text = `  ${ch.severity}: ${ch.message}`;
+      lines.push(ch.severity === "error" ? c.red(text) : c.yellow(text));
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
 
 export function renderAttach(r: VmAttachResult, c: Colors): string {
   const lines: string[] = [];
