@@ -111,19 +111,8 @@ export class LocalHost implements Host {
         const existing = await stat(real).catch(() => null);
         mode = existing ? existing.mode & 0o7777 : 0o644;
       }
-      const tmp = join(
-        dir,
-        `.${basename(real)}.vgpuctl-${process.pid}-${randomBytes(4).toString("hex")}.tmp`,
-      );
-      const fh = await open(tmp, "wx", mode);
+      const tmp = await writeTempBeside(real, content, mode);
       try {
-        await fh.writeFile(content, "utf8");
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      try {
-        await chmod(tmp, mode); // open()'s mode is filtered by the umask
         await rename(tmp, real);
       } catch (e) {
         await rm(tmp, { force: true });
@@ -148,19 +137,8 @@ export class LocalHost implements Host {
     const mode = opts.mode ?? 0o644;
     try {
       await mkdir(dir, { recursive: true });
-      const tmp = join(
-        dir,
-        `.${basename(real)}.vgpuctl-${process.pid}-${randomBytes(4).toString("hex")}.tmp`,
-      );
-      const fh = await open(tmp, "wx", mode);
+      const tmp = await writeTempBeside(real, content, mode);
       try {
-        await fh.writeFile(content, "utf8");
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      try {
-        await chmod(tmp, mode);
         await link(tmp, real);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
@@ -270,4 +248,26 @@ function hintFor(code: string | undefined): string | undefined {
   if (code === "EACCES" || code === "EPERM") return "run vgpuctl as root (or with sudo) on this machine";
   if (code === "EROFS") return "the filesystem is read-only";
   return undefined;
+}
+
+/** A complete, synced temporary file next to `real` (same filesystem, so rename/link are atomic). */
+async function writeTempBeside(real: string, content: string, mode: number): Promise<string> {
+  const tmp = join(
+    dirname(real),
+    `.${basename(real)}.vgpuctl-${process.pid}-${randomBytes(4).toString("hex")}.tmp`,
+  );
+  const fh = await open(tmp, "wx", mode);
+  try {
+    try {
+      await fh.writeFile(content, "utf8");
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await chmod(tmp, mode); // open()'s mode is filtered by the umask
+    return tmp;
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
 }
