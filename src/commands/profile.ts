@@ -14,6 +14,7 @@ import {
   type Suggestion,
   type SuggestType,
   suggestProfile,
+  toSuggestType,
   WORKLOADS,
   type Workload,
 } from "../place/suggest.ts";
@@ -73,23 +74,9 @@ export async function runProfileSuggest(
   if (!rg) throw new UserError(`no vGPU-capable NVIDIA GPU on ${report.host}`, "run `vgpuctl inspect`");
   const pg = model.gpus.find((g) => g.address === rg.address)!;
   const offered = pg.types.length > 0;
-  const types: SuggestType[] = offered
-    ? pg.types.map((t) => ({
-        type: t.type,
-        name: t.name,
-        series: t.series,
-        framebufferMiB: t.framebufferMiB,
-        maxResolution: t.maxResolution,
-        numHeads: t.numHeads,
-      }))
-    : typesForGpu(rg.deviceId, rg.subsystemId?.split(":")[1] ?? null).map((t) => ({
-        type: t.type,
-        name: t.name,
-        series: t.series,
-        framebufferMiB: t.framebufferMiB,
-        maxResolution: t.maxResolution,
-        numHeads: t.numHeads,
-      }));
+  const types: SuggestType[] = (
+    offered ? pg.types : typesForGpu(rg.deviceId, rg.subsystemId?.split(":")[1] ?? null)
+  ).map(toSuggestType);
   const currentTypes = [...new Set(usersOf(model, pg).map((u) => u.type))];
   const gpu = { address: pg.address, name: pg.name, vramMiB: pg.vramMiB, currentTypes };
   const s = suggestProfile({ os, workload, vramMiB, types, offered, gpu });

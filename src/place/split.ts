@@ -25,7 +25,14 @@ import {
   typeMiB,
   usersOf,
 } from "./model.ts";
-import { type GuestOs, preferredSeries, seriesForOs, suggestProfile, type Workload } from "./suggest.ts";
+import {
+  type GuestOs,
+  preferredSeries,
+  seriesForOs,
+  suggestProfile,
+  toSuggestType,
+  type Workload,
+} from "./suggest.ts";
 
 export interface SplitRequest {
   vmid: number;
@@ -411,14 +418,7 @@ function suggestFor(r: Req, gpu: PlaceGpu): string | null {
     os: r.os ?? "linux",
     workload: r.workload,
     vramMiB: r.vramMiB ?? undefined,
-    types: gpu.types.map((t) => ({
-      type: t.type,
-      name: t.name,
-      series: t.series,
-      framebufferMiB: t.framebufferMiB,
-      maxResolution: t.maxResolution,
-      numHeads: t.numHeads,
-    })),
+    types: gpu.types.map(toSuggestType),
     offered: gpu.types.some((t) => t.offered),
     gpu: { address: gpu.address, vramMiB: gpu.vramMiB, currentTypes: [] },
   });

@@ -31,6 +31,12 @@ export interface SuggestType {
   numHeads: number | null;
 }
 
+/** The fields suggestProfile reads, from any richer type record (offered mdev type or knowledge table). */
+export function toSuggestType(t: SuggestType): SuggestType {
+  const { type, name, series, framebufferMiB, maxResolution, numHeads } = t;
+  return { type, name, series, framebufferMiB, maxResolution, numHeads };
+}
+
 export interface SuggestInput {
   os: GuestOs;
   workload: Workload;
