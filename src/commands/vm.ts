@@ -198,6 +198,30 @@ function parseIndex(v: string | number | undefined): number | undefined {
   return Number(s);
 }
 
+/** The result both attach paths (qm, API) report for a plan. */
+function attachResult(
+  plan: AttachPlan,
+  at: { host: string; command: string; dryRun: boolean },
+  override: VmAttachResult["override"] = null,
+): VmAttachResult {
+  return {
+    host: at.host,
+    vmid: plan.vmid,
+    key: plan.key,
+    value: plan.value,
+    type: plan.type.type,
+    typeName: plan.type.name,
+    gpu: plan.gpu,
+    mapping: plan.mapping,
+    pending: plan.pending,
+    command: at.command,
+    override,
+    notes: plan.notes,
+    dryRun: at.dryRun,
+    message: attachMessage(plan),
+  };
+}
+
 function attachMessage(plan: AttachPlan): string {
   const where = plan.gpu ? `on GPU ${plan.gpu}` : `through mapping ${plan.mapping}`;
   const base = `VM ${plan.vmid}: ${plan.key} = ${plan.type.type}${plan.type.name ? ` (${plan.type.name})` : ""} ${where}`;
@@ -232,22 +256,11 @@ export async function runVmAttach(o: VmAttachOptions, deps: { host: Host }): Pro
     override = { before, after: edit.text, diff: unifiedDiff(OVERRIDE_PATH, before ?? "", edit.text) };
   }
   const argv = ["qm", "set", String(vmid), `--${plan.key}`, plan.value];
-  const result: VmAttachResult = {
-    host: model.host,
-    vmid,
-    key: plan.key,
-    value: plan.value,
-    type: plan.type.type,
-    typeName: plan.type.name,
-    gpu: plan.gpu,
-    mapping: plan.mapping,
-    pending: plan.pending,
-    command: formatCommand(argv),
-    override: override ? { diff: override.diff, backup: null, written: false } : null,
-    notes: plan.notes,
-    dryRun: Boolean(o.dryRun),
-    message: attachMessage(plan),
-  };
+  const result = attachResult(
+    plan,
+    { host: model.host, command: formatCommand(argv), dryRun: Boolean(o.dryRun) },
+    override ? { diff: override.diff, backup: null, written: false } : null,
+  );
   if (o.dryRun) return result;
 
   // The override goes first: if `qm set` then fails, it is put back and nothing is half-done
@@ -425,22 +438,11 @@ export async function runVmAttachApi(o: VmAttachApiOptions, deps: PveDeps = {}):
       index: parseIndex(o.index),
       pcie: o.pcie,
     });
-    const result: VmAttachResult = {
+    const result = attachResult(plan, {
       host: node,
-      vmid,
-      key: plan.key,
-      value: plan.value,
-      type: plan.type.type,
-      typeName: plan.type.name,
-      gpu: plan.gpu,
-      mapping: plan.mapping,
-      pending: plan.pending,
       command: `POST /nodes/${node}/qemu/${vmid}/config ${plan.key}=${plan.value}`,
-      override: null,
-      notes: plan.notes,
       dryRun: Boolean(o.dryRun),
-      message: attachMessage(plan),
-    };
+    });
     if (!o.dryRun) {
       // the asynchronous config API: a failing worker task is reported with its log
       const task = await client.updateVmConfig(node, vmid, { [plan.key]: plan.value }, cfg.digest);
