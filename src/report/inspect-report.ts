@@ -29,6 +29,19 @@ export interface InspectVram {
   vramFrom?: string | null;
 }
 
+/** One vGPU type a GPU offers (DESIGN.md `mdevTypes[]`). */
+export interface InspectType {
+  type: string;
+  name: string | null;
+  framebufferMiB: number | null;
+  maxInstances: number | null;
+  availableInstances: number | null;
+  /** the function offering it (differs from `address` for SR-IOV virtual functions) */
+  parent: string;
+  /** SR-IOV only: false when no free VF can create it now (listed from running vGPUs or the type table) */
+  creatable?: boolean;
+}
+
 export interface InspectGpu {
   address: string;
   vendorId: string;
@@ -41,17 +54,7 @@ export interface InspectGpu {
   support: "native" | "unlock" | "unsupported";
   supportReason: string;
   spoofAs: { deviceId: string; name: string } | null;
-  mdevTypes: Array<{
-    type: string;
-    name: string | null;
-    framebufferMiB: number | null;
-    maxInstances: number | null;
-    availableInstances: number | null;
-    /** the function offering it (differs from `address` for SR-IOV virtual functions) */
-    parent: string;
-    /** SR-IOV only: false when no free VF can create it now (listed from running vGPUs or the type table) */
-    creatable?: boolean;
-  }>;
+  mdevTypes: InspectType[];
   /**
    * vGPUs that exist now. On an SR-IOV GPU: one per VF that carries a type; `uuid` is then the VF's
    * address (there is no mdev) and `vf` names it.

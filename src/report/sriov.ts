@@ -19,18 +19,10 @@
 import { sameBus } from "../facts/pci.ts";
 import type { ActiveVgpu, Facts, MdevType, VirtualFunction, VmConfig } from "../facts/types.ts";
 import { findType, typesForBoard } from "../knowledge/vgpu-types.ts";
+import type { InspectType } from "./inspect-report.ts";
 
-export interface SriovType {
-  type: string;
-  name: string | null;
-  framebufferMiB: number | null;
-  maxInstances: number | null;
-  availableInstances: number | null;
-  /** a VF that lists it (the PF when none does now) */
-  parent: string;
-  /** false: not creatable on any free VF now (listed from the running vGPUs or the type table) */
-  creatable: boolean;
-}
+/** A type of an SR-IOV GPU; `creatable` always set. */
+export type SriovType = InspectType & { creatable: boolean };
 
 export interface SriovVf {
   address: string;
