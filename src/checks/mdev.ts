@@ -27,6 +27,8 @@ export function checkMdev(f: Facts, kb: Kb): Finding[] {
     if (g.fn.driverInUse !== null && g.fn.driverInUse !== "nvidia") continue; // vfio-bound / nouveau-loaded say why
     const { types, creatable } = typesFor(v, g);
     if (types.length > 0 || creatable.length > 0) continue;
+    // A full SR-IOV GPU lists nothing creatable: its VFs carry vGPUs (current_vgpu_type ≠ 0).
+    if ((f.virtualFunctions ?? []).some((x) => x.physfn === g.address && (x.currentType ?? 0) > 0)) continue;
     const sriov = f.sriov?.find((s) => s.address === g.address);
     if (g.cls.needsSriov && sriov && (sriov.numVfs ?? 0) === 0) continue; // sriov-vfs-missing covers it
     const evidence = [

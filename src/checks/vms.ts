@@ -89,6 +89,8 @@ function mixedTypes(v: HostView, as: Assignment[]): Finding[] {
     const types = [...new Set(list.map((a) => a.type))];
     if (types.length < 2) continue;
     const g = list[0]!.gpu;
+    // SR-IOV GPUs in equal-size mode take different types of one framebuffer size (research/proxmox.md §3)
+    if (g.cls?.needsSriov && new Set(list.map((a) => typeSizeMiB(v, g, a.type) ?? a.type)).size < 2) continue;
     const q = v.facts.nvidiaSmiQuery?.gpus.find((x) => x.busId === addr);
     const hetero = q
       ? Object.entries(q.fields).find(([k]) => /Heterogeneous Mode$/i.test(k))?.[1]
@@ -121,7 +123,7 @@ function vramOf(v: HostView, a: Assignment): { mib: number; how: string } | null
   const sections = po?.present ? po.sections : [];
   const offered = typesFor(v, a.gpu).types.find((x) => x.type === a.type);
   const known = knownType(v, a.type);
-  const typeMiB = offered?.framebufferMiB || known?.profileMiB || null;
+  const typeMiB = typeSizeMiB(v, a.gpu, a.type);
   const e = effectiveVramMiB(sections, { type: a.type, uuid: a.uuid, vmid: a.vm.vmid }, typeMiB, () =>
     known ? { ...known, profileBytes: known.profileMiB === null ? null : known.profileMiB * 1048576 } : null,
   );
@@ -137,6 +139,12 @@ function vramOf(v: HostView, a: Assignment): { mib: number; how: string } | null
   }
   const name = offered?.name ?? known?.name ?? a.type;
   return { mib: e.mib, how: `${name} = ${e.mib} MiB` };
+}
+
+/** A type's profile size on a GPU: what the GPU's description says, else NVIDIA's table. */
+function typeSizeMiB(v: HostView, g: GpuView, type: string): number | null {
+  const offered = typesFor(v, g).types.find((x) => x.type === type);
+  return offered?.framebufferMiB || knownType(v, type)?.profileMiB || null;
 }
 
 function knownType(v: HostView, type: string) {
@@ -172,10 +180,13 @@ function vramOvercommit(v: HostView, as: Assignment[]): Finding[] {
     // Instance limits per type
     for (const type of new Set(list.map((a) => a.type))) {
       const n = list.filter((a) => a.type === type).length;
-      const t = typesFor(v, g).types.find((x) => x.type === type);
-      if (t?.maxInstances && n > t.maxInstances) {
-        evidence.push(`${n} VMs use ${typeName(v, g, type)}, max_instance=${t.maxInstances}`);
-        if (!title) title = `${n} VMs use ${type} on ${g.label}, which allows ${t.maxInstances}`;
+      // SR-IOV VFs list no max_instance: the type table's per-GPU limit then
+      const max =
+        typesFor(v, g).types.find((x) => x.type === type)?.maxInstances ??
+        (g.cls?.needsSriov ? (knownType(v, type)?.maxInstances ?? null) : null);
+      if (max && n > max) {
+        evidence.push(`${n} VMs use ${typeName(v, g, type)}, max_instance=${max}`);
+        if (!title) title = `${n} VMs use ${type} on ${g.label}, which allows ${max}`;
       }
     }
     if (!title) continue;
