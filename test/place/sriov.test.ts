@@ -20,6 +20,7 @@ import {
   planAttach,
 } from "../../src/place/index.ts";
 import { buildInspectReport } from "../../src/report/inspect-report.ts";
+import { addVm, refusal } from "./helpers.ts";
 
 let base: Facts;
 
@@ -44,28 +45,6 @@ function facts(opts: { vm100?: string | null; running?: Record<string, number> }
 
 function model(f: Facts): PlacementModel {
   return buildPlacementModel(buildInspectReport(f), f);
-}
-
-function addVm(m: PlacementModel, vmid: number, raw?: string): void {
-  m.vms.push({
-    vmid,
-    name: `vm${vmid}`,
-    ostype: "l26",
-    machine: null,
-    running: false,
-    args: null,
-    hostpci: raw ? [{ ...parseHostpci(0, raw), pending: false }] : [],
-  });
-}
-
-function refusal(fn: () => unknown): PlacementRefusal {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PlacementRefusal);
-    return e as PlacementRefusal;
-  }
-  throw new Error("expected a refusal");
 }
 
 describe("inspect report of an SR-IOV GPU", () => {
@@ -161,7 +140,7 @@ describe("vm attach on an SR-IOV GPU", () => {
 
   it("refuses more instances on the GPU than the board allows, counting configured VMs running or not", () => {
     const m = model(facts({ vm100: "0000:01:00.4,mdev=nvidia-565" }));
-    addVm(m, 102, "0000:01:00.5,mdev=nvidia-565");
+    addVm(m, 102, null, "0000:01:00.5,mdev=nvidia-565");
     const r = refusal(() => planAttach(m, { vmid: 101, type: "NVIDIA A40-24Q" }));
     expect(r.code).toBe("no-instances");
     expect(r.message).toBe(
