@@ -17,6 +17,7 @@ import { UserError } from "../util/errors.ts";
 import {
   freeVf,
   isQ35,
+  mappingGpu,
   type PlaceGpu,
   type PlacementModel,
   type PlaceType,
@@ -377,6 +378,10 @@ export function planAttach(model: PlacementModel, req: AttachRequest): AttachPla
   if (req.mapping !== undefined) {
     if (req.gpu !== undefined) throw new UserError("give either --gpu or --mapping, not both");
     checkMapping(model, req.mapping);
+    // a mapping of one SR-IOV GPU's VFs: that GPU's type, size and instance rules apply
+    const pooled = mappingGpu(model, req.mapping);
+    const why = pooled ? gpuRefusal(model, pooled, type, vm, req.vramMiB ?? null) : null;
+    if (why) throw why;
     value = `mapping=${req.mapping},${tail}`;
     notes.push(
       `mapping ${req.mapping}: Proxmox VE creates the ${type.type} on the first mapped device with a free instance at VM start`,

@@ -94,6 +94,8 @@ export interface PlaceVm {
 
 export interface PlacementModel {
   host: string;
+  /** the Proxmox VE node name (uname), which resource mappings name; absent = `host` */
+  node?: string;
   gpus: PlaceGpu[];
   vms: PlaceVm[];
   overrides: OverrideSection[];
@@ -154,6 +156,7 @@ export function buildPlacementModel(report: InspectReport, facts: Facts): Placem
   const po = facts.profileOverride;
   return {
     host: report.host,
+    node: facts.uname?.nodename ?? report.host,
     gpus,
     vms,
     overrides: po?.present ? po.sections : [],
@@ -253,11 +256,15 @@ export interface GpuUser {
  */
 export function usersOf(model: PlacementModel, gpu: PlaceGpu): GpuUser[] {
   const users: GpuUser[] = [];
-  const onGpu = (address: string | null) =>
-    gpu.vfs ? gpu.vfs.some((v) => pciAddressCovers(address, v.address)) : addressOnGpu(address, gpu);
+  const onGpu = (h: PlaceHostpci) =>
+    h.mapping
+      ? gpu.vfs !== undefined && mappingGpu(model, h.mapping) === gpu
+      : gpu.vfs
+        ? gpu.vfs.some((v) => pciAddressCovers(h.address, v.address))
+        : addressOnGpu(h.address, gpu);
   for (const vm of model.vms) {
     for (const h of vm.hostpci) {
-      if (!h.mdev || !onGpu(h.address)) continue;
+      if (!h.mdev || !onGpu(h)) continue;
       users.push({
         vmid: vm.vmid,
         index: h.index,
@@ -280,6 +287,23 @@ export function usersOf(model: PlacementModel, gpu: PlaceGpu): GpuUser[] {
     users.push({ vmid: null, index: null, type: m.type, uuid: m.uuid, pending: false, address: null });
   }
   return users;
+}
+
+/**
+ * The SR-IOV GPU a PCI resource mapping pools: the one whose virtual functions hold every device the
+ * mapping lists for this node (`/etc/pve/mapping/pci.cfg`, research/proxmox.md §1c); null when the
+ * mapping is unknown, spans GPUs, or names something else.
+ */
+export function mappingGpu(model: PlacementModel, id: string): PlaceGpu | null {
+  const m = model.mappings?.find((x) => x.id === id);
+  if (!m) return null;
+  const here = m.entries.filter((e) => e.node === (model.node ?? model.host) && e.path);
+  const paths = (here.length > 0 ? here : m.entries.filter((e) => e.path)).map((e) => e.path!);
+  if (paths.length === 0) return null;
+  const gpus = model.gpus.filter((g) => g.vfs?.some((v) => paths.includes(v.address)));
+  return gpus.length === 1 && paths.every((p) => gpus[0]!.vfs!.some((v) => v.address === p))
+    ? gpus[0]!
+    : null;
 }
 
 /**

@@ -149,6 +149,33 @@ describe("vm attach on an SR-IOV GPU", () => {
   });
 });
 
+describe("vm attach through a resource mapping of an SR-IOV GPU's VFs", () => {
+  it("applies that GPU's size rule, counting VMs on the mapping", () => {
+    const f = facts({ vm100: "mapping=a40,mdev=nvidia-558,pcie=1" });
+    // one map entry per VF, mdev=1 (research/proxmox.md §1c)
+    f.pciMappings = [
+      {
+        id: "a40",
+        mdev: true,
+        entries: ["0000:01:00.4", "0000:01:00.5"].map((path) => ({
+          node: "vm-uses-physical-function",
+          path,
+          id: "10de:2235",
+          subsystemId: "10de:145a",
+          iommugroup: null,
+        })),
+      },
+    ];
+    const m = model(f);
+    expect(refusal(() => planAttach(m, { vmid: 101, type: "NVIDIA A40-4Q", mapping: "a40" })).code).toBe(
+      "mixed-sizes",
+    );
+    expect(planAttach(m, { vmid: 101, type: "NVIDIA A40-2Q", mapping: "a40" }).value).toBe(
+      "mapping=a40,mdev=nvidia-558",
+    );
+  });
+});
+
 describe("doctor on an SR-IOV host", () => {
   const codes = (f: Facts) => runChecks(f).map((x) => x.code);
 
