@@ -98,11 +98,14 @@ function mixedTypes(v: HostView, as: Assignment[]): Finding[] {
     if (hetero && /enabled/i.test(hetero)) continue;
     const consumer = g.cls?.support === "unlock";
     const first = types[0]!;
+    const title = g.cls?.needsSriov
+      ? `VMs use vGPU types of ${new Set(list.map((a) => typeSizeMiB(v, g, a.type))).size} framebuffer sizes on ${g.label}, which is not in mixed-size mode: the VMs of the other sizes fail to start while one runs`
+      : `VMs use ${types.length} different vGPU types on ${g.label}; only one type can run on a GPU at a time, so the VMs of the other types fail to start while one runs`;
     out.push(
       finding(
         "mixed-types",
         "warning",
-        `VMs use ${types.length} different vGPU types on ${g.label}; only one type can run on a GPU at a time, so the VMs of the other types fail to start while one runs`,
+        title,
         [...list.map(line), `types: ${types.map((t) => typeName(v, g, t)).join(", ")}`],
         [
           `Use one type for every VM on ${addr}, e.g. qm set <vmid> --hostpci<N> ${addr},mdev=${first}`,

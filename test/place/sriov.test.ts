@@ -194,6 +194,21 @@ describe("doctor on an SR-IOV host", () => {
       expect(found).not.toContain(c);
   });
 
+  it("a second size configured while the first runs: mixed-types with the sizes, not 'type not offered'", () => {
+    const f = facts({ vm100: "0000:01:00.6,mdev=nvidia-560", running: { "0000:01:00.5": 558 } });
+    f.vms!.find((v) => v.vmid === 101)!.hostpci = [parseHostpci(0, "0000:01:00.5,mdev=nvidia-558")];
+    f.qmList = [{ vmid: 101, name: "ubuntu", status: "running" }];
+    // the free VFs' lists collapse to the running size (bigstack-oss/cubecos#1338)
+    for (const v of f.virtualFunctions!)
+      if (v.currentType === 0 || v.currentType === null)
+        v.creatable = (v.creatable ?? []).filter((t) => / A40-2[QBA]$/.test(t.name));
+    const found = runChecks(f);
+    expect(found.map((x) => x.code)).not.toContain("vm-mdev-type-unavailable");
+    expect(found.find((x) => x.code === "mixed-types")?.title).toMatch(
+      /of 2 framebuffer sizes on 0000:01:00.0 A40/,
+    );
+  });
+
   it("every VF busy (empty creatable lists) is not 'no types offered'", () => {
     const running: Record<string, number> = {};
     for (const v of base.virtualFunctions!) running[v.address] = 557;
