@@ -14,6 +14,7 @@
 import { mdevUuidFor, vmidFromMdevUuid } from "../facts/derive.ts";
 import type { Facts, HostpciEntry, VmConfig } from "../facts/types.ts";
 import { effectiveVramMiB } from "../knowledge/vram.ts";
+import { vgpuBudgetMiB } from "../place/model.ts";
 import {
   finding,
   type GpuView,
@@ -144,6 +145,22 @@ function vramOf(v: HostView, a: Assignment): { mib: number; how: string } | null
   return { mib: e.mib, how: `${name} = ${e.mib} MiB` };
 }
 
+/**
+ * The VRAM the vGPUs of a GPU can share (place/model.ts vgpuBudgetMiB): nvidia-smi reports a little less
+ * than the size the driver's profiles divide (A16: 15356 MiB, yet 2 × A16-8Q; Tesla P4: 7680 MiB, 1 × P4-8Q).
+ */
+function budgetMiB(v: HostView, g: GpuView): number | null {
+  const { types, creatable } = typesFor(v, g);
+  const sized = [
+    ...types,
+    ...creatable.map((t) => {
+      const k = knownType(v, `nvidia-${t.id}`);
+      return { framebufferMiB: k?.profileMiB ?? null, maxInstances: k?.maxInstances ?? null };
+    }),
+  ];
+  return vgpuBudgetMiB(g.vramMiB, sized);
+}
+
 /** A type's profile size on a GPU: what the GPU's description says, else NVIDIA's table. */
 function typeSizeMiB(v: HostView, g: GpuView, type: string): number | null {
   const offered = typesFor(v, g).types.find((x) => x.type === type);
@@ -165,18 +182,19 @@ function vramOvercommit(v: HostView, as: Assignment[]): Finding[] {
     const evidence: string[] = [];
     let severity: "warning" | "error" = "warning";
     let title = "";
-    if (g.vramMiB) {
+    const budget = budgetMiB(v, g);
+    if (budget) {
       const sizes = list.map((a) => ({ a, s: vramOf(v, a) }));
       if (sizes.every((x) => x.s)) {
         const total = sizes.reduce((n, x) => n + x.s!.mib, 0);
         const runningTotal = sizes.filter((x) => x.a.running).reduce((n, x) => n + x.s!.mib, 0);
-        if (total > g.vramMiB) {
+        if (total > budget) {
           evidence.push(
             ...sizes.map((x) => `VM ${x.a.vm.vmid}${x.a.running ? " (running)" : ""}: ${x.s!.how}`),
           );
-          evidence.push(`total ${total} MiB > ${g.vramMiB} MiB on ${g.label}`);
-          title = `The VMs on ${g.label} ask for ${total} MiB of VRAM; the GPU has ${g.vramMiB} MiB`;
-          if (runningTotal > g.vramMiB) severity = "error";
+          evidence.push(`total ${total} MiB > ${budget} MiB on ${g.label}`);
+          title = `The VMs on ${g.label} ask for ${total} MiB of VRAM; the GPU has ${budget} MiB`;
+          if (runningTotal > budget) severity = "error";
         }
       }
     }

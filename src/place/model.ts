@@ -172,7 +172,10 @@ export function buildPlacementModel(report: InspectReport, facts: Facts): Placem
  * budget far above it is a spoofed card (vgpu_unlock presents a 2080 Ti's 11264 MiB as an RTX 6000
  * with max_instance=24 of 1Q — seed guide lines 308-319): there the physical VRAM is the limit.
  */
-export function vgpuBudgetMiB(physicalMiB: number | null, types: readonly PlaceType[]): number | null {
+export function vgpuBudgetMiB(
+  physicalMiB: number | null,
+  types: ReadonlyArray<Pick<PlaceType, "framebufferMiB" | "maxInstances">>,
+): number | null {
   if (physicalMiB === null) return null;
   let budget = 0;
   for (const t of types) {

@@ -209,6 +209,12 @@ describe("doctor on an SR-IOV host", () => {
     );
   });
 
+  it("two A40-24Q fill the GPU the driver's way (2 × 24 GiB although nvidia-smi shows 46068 MiB): no overcommit", () => {
+    const f = facts({ vm100: "0000:01:00.4,mdev=nvidia-565" });
+    f.vms!.find((v) => v.vmid === 101)!.hostpci = [parseHostpci(0, "0000:01:00.5,mdev=nvidia-565")];
+    expect(runChecks(f).map((x) => x.code)).not.toContain("vram-overcommit");
+  });
+
   it("every VF busy (empty creatable lists) is not 'no types offered'", () => {
     const running: Record<string, number> = {};
     for (const v of base.virtualFunctions!) running[v.address] = 557;
