@@ -17,8 +17,8 @@ export { checkResolution, parseMaxResolution, parseResolution, type Resolution }
 export {
   addressOnGpu,
   buildPlacementModel,
-  type GpuUser,
   freeVf,
+  type GpuUser,
   isQ35,
   mappingGpu,
   markPendingDeletes,

@@ -29,9 +29,9 @@ import { formatMiB, parseSize } from "../knowledge/vram.ts";
 import { MAX_HOSTPCI } from "../place/attach.ts";
 import { checkResolution, parseMaxResolution, parseResolution } from "../place/display.ts";
 import {
-  freeVf,
   addressOnGpu,
   buildPlacementModel,
+  freeVf,
   isQ35,
   type PlaceGpu,
   type PlacementModel,
