@@ -14,7 +14,6 @@ import {
   buildPlacementModel,
   isQ35,
   type PlacementModel,
-  PlacementRefusal,
   planAttach,
   planDetach,
   usersOf,

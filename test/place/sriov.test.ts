@@ -13,12 +13,7 @@ import { runInspect } from "../../src/commands/inspect.ts";
 import { parseHostpci } from "../../src/facts/system/qemu-server.ts";
 import type { Facts } from "../../src/facts/types.ts";
 import { buildScenarioState, SimHost } from "../../src/hosts/sim/sim-host.ts";
-import {
-  buildPlacementModel,
-  type PlacementModel,
-  PlacementRefusal,
-  planAttach,
-} from "../../src/place/index.ts";
+import { buildPlacementModel, type PlacementModel, planAttach } from "../../src/place/index.ts";
 import { buildInspectReport } from "../../src/report/inspect-report.ts";
 import { addVm, refusal } from "./helpers.ts";
 
