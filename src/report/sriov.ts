@@ -16,6 +16,7 @@
  * GPU's offer does not change with what happens to run (as mdev_supported_types keeps every type).
  * Pure.
  */
+import { vmidFromMdevUuid } from "../facts/derive.ts";
 import { sameBus } from "../facts/pci.ts";
 import type { ActiveVgpu, Facts, MdevType, VirtualFunction, VmConfig } from "../facts/types.ts";
 import { findType, typesForBoard } from "../knowledge/vgpu-types.ts";
@@ -136,7 +137,14 @@ export function sriovGpu(
   const mdevOn = (vf: string) => (f.mdevs ?? []).find((m) => m.parent === vf && m.active !== false);
   const carried = (vf: VirtualFunction): string | null =>
     vf.currentType ? `nvidia-${vf.currentType}` : (mdevOn(vf.address)?.type ?? null);
-  const vmOf = vmOfVf(f, vfs, pf.address);
+  const byConfig = vmOfVf(f, vfs, pf.address);
+  // older branches: PVE's mdev on the VF carries the VMID in its UUID
+  const vmOf = new Map(
+    vfs.flatMap((v) => {
+      const id = byConfig.get(v.address) ?? vmidFromMdevUuid(mdevOn(v.address)?.uuid ?? "")?.vmid;
+      return id === undefined ? [] : [[v.address, id] as const];
+    }),
+  );
   const running = vfs
     .filter((v) => carried(v) !== null)
     .map((v) => ({ vf: v.address, type: carried(v)!, vmid: vmOf.get(v.address) ?? null }));

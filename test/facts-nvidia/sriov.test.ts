@@ -11,6 +11,7 @@ import {
   virtualFunctionsFromSysfs,
 } from "../../src/facts/nvidia/sriov.ts";
 import { mdevTypesFromSysfs, sriovFromSysfs } from "../../src/facts/nvidia/sysfs.ts";
+import { buildInspectReport } from "../../src/report/inspect-report.ts";
 import { mixedSizesOf } from "../../src/report/sriov.ts";
 import { crlf, fixture, garble } from "./fixture.ts";
 
@@ -146,5 +147,49 @@ describe("mixed-size mode (nvidia-smi -q)", () => {
       "vGPU Heterogeneous Mode           : Enabled",
     );
     expect(mixedSizesOf(facts(q), "0000:03:00.0")).toEqual({ supported: null, enabled: true });
+  });
+});
+
+describe("inspect report of an SR-IOV GPU on an older branch (mdev_supported_types on the VFs)", () => {
+  it("lists the types once with the per-GPU limit, and the mdev a VF carries with its VM", () => {
+    const t = (vf: string, avail: string) => ({
+      [`${DEV}/${vf}/vendor`]: "0x10de\n",
+      [`${DEV}/${vf}/mdev_supported_types/nvidia-713/name`]: "NVIDIA A16-4Q\n",
+      [`${DEV}/${vf}/mdev_supported_types/nvidia-713/available_instances`]: `${avail}\n`,
+      // description format: research/proxmox.md §3 (max_instance = per physical GPU)
+      [`${DEV}/${vf}/mdev_supported_types/nvidia-713/description`]:
+        "num_heads=4, frl_config=60, framebuffer=4096M, max_resolution=7680x4320, max_instance=4\n",
+    });
+    const cap: Capture = {
+      ...emptyCapture("pve", "2026-01-31T12:00:00Z"),
+      files: {
+        [`${DEV}/0000:41:00.0/vendor`]: "0x10de\n",
+        [`${DEV}/0000:41:00.0/sriov_totalvfs`]: "16\n",
+        [`${DEV}/0000:41:00.0/sriov_numvfs`]: "2\n",
+        ...t("0000:41:00.4", "0"),
+        ...t("0000:41:00.5", "1"),
+      },
+      capturedPaths: [`${DEV}/0000:41:00.0`, `${DEV}/0000:41:00.4`, `${DEV}/0000:41:00.5`],
+    };
+    // PVE's mdev UUID for hostpci0 of VM 100 (research/proxmox.md §1b), `mdevctl list` format
+    cap.commands.push({
+      cmd: CMD.mdevctlList,
+      stdout: "00000000-0000-0000-0000-000000000100 0000:41:00.4 nvidia-713\n",
+      exitCode: 0,
+    });
+    const g = buildInspectReport(parseFacts(cap)).gpus.find((x) => x.address === "0000:41:00.0")!;
+    expect(g.mdevTypes).toEqual([
+      expect.objectContaining({
+        type: "nvidia-713",
+        maxInstances: 4,
+        availableInstances: 1,
+        framebufferMiB: 4096,
+      }),
+    ]);
+    expect(g.vfs).toEqual([
+      { address: "0000:41:00.4", currentType: "nvidia-713", vmid: 100 },
+      { address: "0000:41:00.5", currentType: null, vmid: null },
+    ]);
+    expect(g.vgpus).toMatchObject([{ vf: "0000:41:00.4", type: "nvidia-713", vmid: 100 }]);
   });
 });
