@@ -139,7 +139,13 @@ export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
 const USER_RE = /^[^\s@!:=]+@[^\s@!:=]+$/;
 const TOKEN_ID_RE = /^[A-Za-z][A-Za-z0-9._-]*$/;
 const PCI_ID_RE = /^(?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-9a-fA-F]$/;
-const CONCURRENT_RE = /detected modified configuration|file changed by other user/i;
+/**
+ * A digest mismatch: pve-common PVE::Tools::assert_if_modified ("detected modified configuration - file changed
+ * by other user? Try again.", e.g. cluster mappings) and qemu-server Qemu.pm's VM config update
+ * ("checksum mismatch (file change by other user?)").
+ */
+const CONCURRENT_RE =
+  /detected modified configuration|file changed by other user|checksum mismatch \(file change by other user/i;
 
 /** Roles that carry a privilege (pveum.adoc), for hints. */
 const ROLE_FOR_PRIVILEGE: Record<string, string> = {

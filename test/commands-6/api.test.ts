@@ -45,15 +45,16 @@ async function fake(
     .on("GET /api2/json/nodes/pve1/hardware/pci/someGpu/mdev", { json: fixture("mdev-era1-mdev-sysfs.json") })
     .on("GET /api2/json/nodes/pve1/hardware/pci/l40s/mdev", { json: fixture("mdev-era1-mdev-sysfs.json") })
     .on("GET /api2/json/cluster/mapping/pci", { json: fixture("mapping-pci-list.json") })
+    // wrong digest: qemu-server Qemu.pm `$load_and_check_config` dies before forking the worker
     .on("POST /api2/json/nodes/pve1/qemu/100/config", (req) =>
       new URLSearchParams(req.body).get("digest") === DIGEST
         ? { json: { data: null } }
         : {
             status: 500,
-            reason: "detected modified configuration - file changed by other user? Try again.",
+            reason: "checksum mismatch (file change by other user?)",
             json: {
               data: null,
-              message: "detected modified configuration - file changed by other user? Try again.\n",
+              message: "checksum mismatch (file change by other user?)\n",
             },
           },
     );
