@@ -99,6 +99,8 @@ export class FakePve {
   tlsConnections = 0;
   tcpConnections = 0;
   private readonly routes = new Map<string, Handler>();
+  /** fixed 401/403 answers: authentication and permission checks come before parameter verification */
+  private readonly denials = new Map<string, Reply>();
   private server: Server | null = null;
   private readonly validator: SchemaValidator;
 
@@ -113,6 +115,9 @@ export class FakePve {
   /** `on("GET /api2/json/version", …)`; path matched without the query string */
   on(route: string, handler: Handler | Reply): this {
     this.routes.set(route, typeof handler === "function" ? handler : () => handler);
+    if (typeof handler !== "function" && (handler.status === 401 || handler.status === 403))
+      this.denials.set(route, handler);
+    else this.denials.delete(route);
     return this;
   }
 
@@ -149,7 +154,7 @@ export class FakePve {
     return `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  /** The API server's order: authentication and permissions (a handler's 401/403), route, parameters, handler. */
+  /** The API server's order: authentication and permissions (a fixed 401/403 reply), route, parameters, handler. */
   private answer(rec: Recorded): Reply {
     const [rawPath, query = ""] = rec.url.split("?") as [string, string?];
     const path = decodeURIComponent(rawPath);
@@ -157,8 +162,8 @@ export class FakePve {
     const refusal = this.refusal(rec, path.replace(/^\/api2\/json/, ""), query);
     if (!refusal)
       return handler ? handler(rec) : { status: 501, reason: `no handler for ${rec.method} ${path}` };
-    const early = handler?.(rec);
-    if (early && (early.status === 401 || early.status === 403)) return early;
+    const denial = this.denials.get(`${rec.method} ${path}`);
+    if (denial) return denial;
     this.rejected.push({ method: rec.method, path, ...refusal });
     if (refusal.status === "task") return { json: { data: this.failedTask(rec, path, refusal.message) } };
     return {
