@@ -149,6 +149,29 @@ describe("vm attach through the Proxmox VE API", () => {
     expect(f.requests.some((q) => q.method === "POST")).toBe(false);
   });
 
+  it("--gpu ADDR (a raw PCI address) over an API token is refused before the config is written", async () => {
+    // qemu-server Qemu.pm check_hostpci_perm: only root@pam may set hostpciN to a PCI address, and a
+    // token's user is its token id root@pam!vgpuctl (pve-manager PVE/HTTPServer.pm)
+    const { f, url } = await fake();
+    f.on("GET /api2/json/nodes/pve1/hardware/pci/0000:41:00.4/mdev", {
+      json: fixture("mdev-era2-nvidia-vfio.json"),
+    });
+    const err = (await runVmAttachApi({
+      vmid: "100",
+      type: "nvidia-1147",
+      gpu: "0000:41:00.4",
+      api: url,
+      tokenFile,
+      fingerprint: cert.fingerprint256,
+    }).catch((e: unknown) => e)) as UserError;
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toBe(
+      "Proxmox VE lets only root@pam itself set hostpci0 to a PCI address (0000:41:00.4), not the API token root@pam!vgpuctl; nothing was changed",
+    );
+    expect(err.hint).toContain("--mapping");
+    expect(f.requests.some((q) => q.method === "POST")).toBe(false);
+  });
+
   it("--vram with --api is refused (the override file lives on the node)", async () => {
     await expect(
       runVmAttachApi({

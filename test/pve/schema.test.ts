@@ -226,27 +226,38 @@ describe("the double answers like Proxmox VE", () => {
   });
 
   it("an API token cannot set a raw PCI address: PUT answers 500, POST's worker task fails", async () => {
+    // the client refuses this itself (setVmConfig/updateVmConfig); raw requests show the double's rule
     const f = new FakePve(cert)
       .on("PUT /api2/json/nodes/pve1/qemu/100/config", { json: { data: null } })
       .on("POST /api2/json/nodes/pve1/qemu/100/config", { json: { data: null } });
     const pve = await start(f);
-    const put = (await pve
-      .setVmConfig("pve1", 100, { hostpci0: "0000:41:00.4,mdev=nvidia-1155" }, null)
-      .catch((e: unknown) => e)) as PveApiError;
+    const path = "/nodes/pve1/qemu/100/config";
+    const raw = { hostpci0: "0000:41:00.4,mdev=nvidia-1155" };
+    const put = (await pve.put(path, raw).catch((e: unknown) => e)) as PveApiError;
     expect([put.status, put.pveMessage]).toEqual([
       500,
       "only root can set 'hostpci0' config for non-mapped devices",
     ]);
-    const post = await pve
-      .updateVmConfig("pve1", 100, { hostpci0: "0000:41:00.4,mdev=nvidia-1155" }, null, { intervalMs: 1 })
-      .catch((e: unknown) => e);
-    expect(post).toBeInstanceOf(PveTaskError);
-    expect((post as PveTaskError).exitstatus).toBe(
+    const upid = await pve.post<string>(path, raw);
+    const task = await pve.waitForTask("pve1", upid, { intervalMs: 1 }).catch((e: unknown) => e);
+    expect(task).toBeInstanceOf(PveTaskError);
+    expect((task as PveTaskError).exitstatus).toBe(
       "only root can set 'hostpci0' config for non-mapped devices",
     );
-    expect(
-      await pve.setVmConfig("pve1", 100, { hostpci0: "mapping=a40,mdev=nvidia-1155" }, null),
-    ).toBeUndefined();
+    expect(await pve.put(path, { hostpci0: "mapping=a40,mdev=nvidia-1155" })).toBeNull();
+    expect(f.rejected.map((r) => r.status)).toEqual([500, "task"]);
+  });
+
+  it("the client refuses a raw PCI address over its token before sending", async () => {
+    const f = new FakePve(cert);
+    const pve = await start(f);
+    const err = await pve
+      .setVmConfig("pve1", 100, { hostpci0: "host=0000:41:00.4,mdev=nvidia-1155" }, null)
+      .catch((e: unknown) => e);
+    expect((err as Error).message).toBe(
+      "Proxmox VE lets only root@pam itself set hostpci0 to a PCI address (0000:41:00.4), not the API token root@pam!vgpuctl; nothing was changed",
+    );
+    expect(f.requests).toEqual([]);
   });
 });
 
