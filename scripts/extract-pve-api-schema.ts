@@ -90,7 +90,7 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 interface ApiNode {
   path: string;
-  info?: Record<string, { parameters?: Json }>;
+  info?: Record<string, { parameters?: Json; allowtoken?: number }>;
   children?: ApiNode[];
 }
 
@@ -214,7 +214,7 @@ export function extract(dirs: { pveDocs: string; qemuServer: string; pveCommon: 
     if (!info) throw new Error(`apidata.js has no ${ep}`);
     const parameters = prune(info.parameters ?? { additionalProperties: 0 });
     formatNames(parameters, used);
-    endpoints[ep] = { parameters };
+    endpoints[ep] = { allowtoken: info.allowtoken ?? 0, parameters };
   }
 
   const formats: { [k: string]: Json } = {};
@@ -252,15 +252,19 @@ function main(argv: string[]): number {
     return i >= 0 && argv[i + 1] ? argv[i + 1]! : fallback;
   };
   const mirror = (name: string) => `/work/.mirror/proxmox+${name}/repo`;
-  const text = `${JSON.stringify(
+  const json = JSON.stringify(
     extract({
       pveDocs: arg("--pve-docs", mirror("pve-docs")),
       qemuServer: arg("--qemu-server", mirror("qemu-server")),
       pveCommon: arg("--pve-common", mirror("pve-common")),
     }),
-    null,
-    2,
-  )}\n`;
+  );
+  // laid out by the repository's formatter, so `biome check .` and --check agree
+  const text = execFileSync("npx", ["biome", "format", `--stdin-file-path=${OUT}`], {
+    input: json,
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+  });
   if (argv.includes("--check")) {
     const same = readFileSync(OUT, "utf8") === text;
     console.log(same ? `${OUT} is up to date` : `${OUT} differs from the sources; re-run without --check`);

@@ -93,6 +93,11 @@ export interface Rejected {
 
 let sharedSchema: ApiSchema | null = null;
 
+function sharedApiSchema(): ApiSchema {
+  if (!sharedSchema) sharedSchema = loadApiSchema();
+  return sharedSchema;
+}
+
 export class FakePve {
   readonly requests: Recorded[] = [];
   readonly rejected: Rejected[] = [];
@@ -106,8 +111,7 @@ export class FakePve {
 
   constructor(
     private readonly cert: Cert,
-    schema: ApiSchema = (sharedSchema ??=
-      loadApiSchema()),
+    schema: ApiSchema = sharedApiSchema(),
   ) {
     this.validator = new SchemaValidator(schema);
   }
@@ -182,6 +186,16 @@ export class FakePve {
     const route = this.validator.route(rec.method, relPath);
     if (!route)
       return { status: 501, message: `Method '${rec.method} ${relPath}' not implemented`, errors: null };
+    // pve-manager PVE/HTTPServer.pm rest_handler: raise_perm_exc for an endpoint without `allowtoken` (first line)
+    if (
+      rec.authorization?.startsWith("PVEAPIToken=") &&
+      !this.validator.schema.endpoints[route.key]?.allowtoken
+    )
+      return {
+        status: 403,
+        message: `Permission check failed (URI '${relPath}' not available with API token, need proper ticket.`,
+        errors: null,
+      };
     const params: Params = { ...requestBody(rec), ...decodeUrlencoded(query) };
     let errors: Errors;
     try {

@@ -43,7 +43,7 @@ type Format =
 export interface ApiSchema {
   sources: Array<{ repo: string; commit: string; version: string; files: string[] }>;
   indexed: Record<string, number>;
-  endpoints: Record<string, { parameters: Schema }>;
+  endpoints: Record<string, { allowtoken: number; parameters: Schema }>;
   formats: Record<string, Format>;
 }
 
@@ -242,7 +242,8 @@ export class SchemaValidator {
     }
     if (!this.checkType(path, schema.type, value, errors)) return;
     if (Array.isArray(value)) {
-      if (schema.items) value.forEach((el, i) => this.checkProp(el, schema.items!, `${path}[${i}]`, errors));
+      const items = schema.items;
+      if (items) for (const [i, el] of value.entries()) this.checkProp(el, items, `${path}[${i}]`, errors);
       return;
     }
     const v = String(value);
@@ -318,7 +319,10 @@ export class SchemaValidator {
 
   /** check_format: a property-string hash, or a registered format name with an optional -list / -opt */
   private checkFormat(format: string | Record<string, Schema>, value: string, path: string): void {
-    if (typeof format !== "string") return this.parsePropertyString(format, value, path);
+    if (typeof format !== "string") {
+      this.parsePropertyString(format, value, path);
+      return;
+    }
     const m = /^(.*?)(?:-(list|opt))?$/.exec(format)!;
     const name = m[1]!;
     const kind = m[2] ?? "none";
@@ -337,8 +341,8 @@ export class SchemaValidator {
       throw new Error(
         `fake-pve: format '${name}' is not in test/fixtures/pve/api-schema.json; add it to scripts/extract-pve-api-schema.ts`,
       );
-    if (f.kind === "property-string") return this.parsePropertyString(f.properties, value, path);
-    if (!jsRegex(`^${f.pattern}$`, f.flags).test(value))
+    if (f.kind === "property-string") this.parsePropertyString(f.properties, value, path);
+    else if (!jsRegex(`^${f.pattern}$`, f.flags).test(value))
       throw new PerlError(`${f.message.replace("{value}", value)}\n`);
   }
 

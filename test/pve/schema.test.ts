@@ -96,6 +96,15 @@ describe("hostpciN (qemu-server $hostpci_fmt)", () => {
   });
 });
 
+describe("formats not extracted", () => {
+  it("a parameter whose format the fixture lacks is an error of the double, never silently accepted", () => {
+    expect(v.validate(CONFIG, VM, { name: "win11" })).toEqual({});
+    expect(() => v.validate(CONFIG, VM, { boot: "order=scsi0" })).toThrow(
+      "fake-pve: format 'pve-qm-boot' is not in test/fixtures/pve/api-schema.json",
+    );
+  });
+});
+
 describe("cluster mapping map entries (pve-guest-common PVE::Mapping::PCI, inlined in apidata)", () => {
   const create = (map: string | string[], extra: Record<string, string> = {}) =>
     v.validate(MAPPING, {}, { id: "a40", map, mdev: "1", ...extra });
