@@ -9,7 +9,7 @@
  * through DKMS for the running kernel only; a kernel outside the driver's range fails the DKMS build.
  * Stand-in .run files are text: `label="NVIDIA Accelerated Graphics Driver for Linux-x86_64 <version>"`.
  */
-import { kernelInRange, releaseForDriverVersion } from "../../knowledge/drivers.ts";
+import { simDriverBuildsOn, simDriverRelease } from "./nvidia-data.ts";
 import { hasHeaders } from "./packages.ts";
 import { type CmdResult, fail } from "./render/types.ts";
 import type { SimState } from "./state.ts";
@@ -84,8 +84,8 @@ export function applyPatch(
 function buildProblem(s: SimState, version: string, kernel: string): string | null {
   if (!hasHeaders(s, kernel))
     return `Error! Your kernel headers for kernel ${kernel} cannot be found.\nPlease install the linux-headers-${kernel} package,\nor use the --kernelsourcedir option to tell DKMS where it's located\n`;
-  const rel = releaseForDriverVersion(version);
-  if (rel && kernelInRange(rel, kernel) === false)
+  const rel = simDriverRelease(version);
+  if (rel && !simDriverBuildsOn(rel, kernel))
     return `Error! Bad return status for module build on kernel: ${kernel} (x86_64)\nConsult /var/lib/dkms/nvidia/${version}/build/make.log for more information.\n`;
   return null;
 }
@@ -208,8 +208,8 @@ export function installDriverRun(s: SimState, run: string, text: string, args: s
   if (dkms && s.packages.dkms === undefined)
     warn +=
       "\nWARNING: You specified the '--dkms' command line option, but DKMS is not installed: the kernel module was built for the running kernel only and will not be rebuilt for new kernels.\n";
-  const rel = releaseForDriverVersion(version);
-  if (rel && kernelInRange(rel, running) === false)
+  const rel = simDriverRelease(version);
+  if (rel && !simDriverBuildsOn(rel, running))
     return error(
       dkms
         ? `ERROR: Failed to run \`/usr/sbin/dkms build -m nvidia -v ${version} -k ${running}\`: \nError! Bad return status for module build on kernel: ${running} (x86_64)\nConsult /var/lib/dkms/nvidia/${version}/build/make.log for more information.\n\nERROR: Failed to install the kernel module through DKMS. No kernel module was installed; please try installing again without DKMS, or check the DKMS logs for more information.\n`

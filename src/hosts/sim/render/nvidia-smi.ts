@@ -1,6 +1,6 @@
 /** nvidia-smi, nvidia-smi -q, nvidia-smi vgpu, nvidia-smi vgpu -q. */
-import { findType } from "../../../knowledge/vgpu-types.ts";
 import { driverMajor, vgpuVerdict } from "../logic.ts";
+import { simType } from "../nvidia-data.ts";
 import type { SimGpu, SimState } from "../state.ts";
 import { type CmdResult, ok } from "./types.ts";
 
@@ -35,7 +35,7 @@ function usedMiB(s: SimState, g: SimGpu): number {
   const base = g.architecture === "Pascal" ? 27 : 85;
   let used = base;
   for (const m of s.mdevs.filter((x) => x.parent === g.address)) {
-    const t = findType(m.type);
+    const t = simType(m.type);
     if (t) used += t.profileMiB;
   }
   return used;
@@ -238,7 +238,7 @@ function activeVgpus(s: SimState, g: SimGpu): ActiveVgpuView[] {
     .filter((m) => m.parent === g.address)
     .map((m, i) => {
       const id = Number(m.type.replace("nvidia-", ""));
-      const t = findType(m.type);
+      const t = simType(m.type);
       const vm = m.vmid !== null ? s.vms.find((x) => x.vmid === m.vmid) : undefined;
       const name = vm?.config.name ?? (m.vmid !== null ? `vm${m.vmid}` : "");
       return {
