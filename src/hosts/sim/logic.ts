@@ -103,6 +103,27 @@ export function iommuState(s: SimState): IommuState {
   return { active: s.firmwareIommu && !off, passthrough, cmdlineOn: cmdlineHas(s, "amd_iommu=on") };
 }
 
+/**
+ * The framebuffer the console runs on this boot, as /proc/fb names it: the scenario's `consoleFb`
+ * ("astdrmfb" = ASPEED BMC graphics) — "nouveaudrmfb" only while nouveau is bound. Without a stated one:
+ * the Intel iGPU's ("i915drmfb") when i915 is loaded, else nouveau's on a VGA-class GPU, else the
+ * firmware framebuffer ("EFI VGA", efifb).
+ */
+export function consoleFramebuffer(s: SimState): string {
+  const nouveauBound = s.gpus.some((g) => g.driver === "nouveau");
+  if (s.consoleFb !== undefined && (s.consoleFb !== "nouveaudrmfb" || nouveauBound)) return s.consoleFb;
+  if (s.consoleFb === undefined) {
+    if (s.modules.includes("i915") || s.baseModules.includes("i915")) return "i915drmfb";
+    if (s.gpus.some((g) => g.driver === "nouveau" && g.sysfsClass === "0x030000")) return "nouveaudrmfb";
+  }
+  return "EFI VGA";
+}
+
+/** nouveau is loaded and fbcon runs on its framebuffer: `modprobe -r nouveau` fails ("in use"). */
+export function nouveauHoldsConsole(s: SimState): boolean {
+  return consoleFramebuffer(s) === "nouveaudrmfb";
+}
+
 export function secureBootActive(s: SimState): boolean {
   return s.boot.efi && s.boot.secureBoot;
 }
