@@ -451,6 +451,7 @@ const PROGRAM_PACKAGES: Record<string, string> = {
   make: "make",
   curl: "curl",
   patch: "patch",
+  "pve-nvidia-vgpu-helper": "pve-nvidia-vgpu-helper",
 };
 
 export function programInstalled(s: SimState, prog: string): boolean {

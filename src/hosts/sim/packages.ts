@@ -112,6 +112,9 @@ export function packageDef(s: SimState, name: string): PkgDef | null {
 export const SRIOV_UNIT_TEXT =
   "[Unit]\nDescription=Enable NVIDIA SR-IOV for %i\n\n[Service]\nType=oneshot\nExecStart=/usr/lib/nvidia/sriov-manage -e %i\n\n[Install]\nWantedBy=multi-user.target\n";
 
+/** Where the simulated `pve-nvidia-vgpu-helper setup` blacklists nouveau (file name is the sim's own). */
+export const HELPER_BLACKLIST = "/etc/modprobe.d/pve-nvidia-vgpu-helper.conf";
+
 const VGPU_HELPER_FILES: Record<string, string> = {
   "/usr/bin/pve-nvidia-vgpu-helper": "#!/usr/bin/perl\n",
   "/lib/systemd/system/pve-nvidia-sriov@.service": SRIOV_UNIT_TEXT,

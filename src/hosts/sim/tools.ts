@@ -34,12 +34,12 @@ import {
   nvidiaUninstall,
   parseRunfile,
 } from "./nvidia.ts";
-import { aptGet } from "./packages.ts";
+import { aptGet, HELPER_BLACKLIST, headersPackage } from "./packages.ts";
 import { type CmdResult, fail, ok } from "./render/types.ts";
 import { driverPatch } from "./scenarios/parts.ts";
 import { runShell } from "./shell.ts";
 import type { SimState } from "./state.ts";
-import { enableVfs, reboot as rebootTransition, SRIOV_MANAGE } from "./transitions.ts";
+import { bootToolRefresh, enableVfs, reboot as rebootTransition, SRIOV_MANAGE } from "./transitions.ts";
 
 const ELF = "\u007fELF\u0002\u0001\u0001\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000";
 const WANTS = "/etc/systemd/system/multi-user.target.wants";
@@ -382,6 +382,7 @@ function head(ctx: CmdContext, args: string[]): CmdResult {
     else if (a.startsWith("-c")) bytes = Number(a.slice(2));
     else if (a === "-n") lines = Number(args[++i]);
     else if (/^-n\d+$/.test(a)) lines = Number(a.slice(2));
+    else if (/^-\d+$/.test(a)) lines = Number(a.slice(1));
     else if (a === "--") {
       files.push(...args.slice(i + 1));
       break;
@@ -803,6 +804,49 @@ function sriovManage(ctx: CmdContext, args: string[]): CmdResult {
   return ok(done.map((a) => `Enabling VFs on ${a}\n`).join(""));
 }
 
+/** `patch --version` (GNU patch prints its upstream version on the first line). */
+function patchCmd(ctx: CmdContext, args: string[]): CmdResult {
+  if (args[0] !== "--version") return fail("patch: **** Only garbage was found in the patch input.\n", 2);
+  const v = (ctx.state.packages.patch ?? "").replace(/-[^-]*$/, "");
+  return ok(
+    `GNU patch ${v}\nCopyright (C) 2003, 2009-2012 Free Software Foundation, Inc.\nCopyright (C) 1988 Larry Wall\n\nLicense GPLv3+: GNU GPL version 3 or later <https://gnu.org/licenses/gpl.html>.\nThis is free software: you are free to change and redistribute it.\nThere is NO WARRANTY, to the extent permitted by law.\n\nWritten by Larry Wall and Paul Eggert\n`,
+  );
+}
+
+/**
+ * `pve-nvidia-vgpu-helper setup` (Proxmox's helper, wiki quote in research/proxmox.md §2: "will set up some
+ * basics, like blacklisting the nouveau driver, installing header packages, DKMS and so on"). It asks for
+ * confirmation on stdin and has no known non-interactive flag: installers pipe the answer in
+ * (`echo y|pve-nvidia-vgpu-helper setup`, bruhiamandy/proxmox-vgpu-installer). The sim's output lines and the
+ * blacklist file name are its own (the package source is not mirrored here); the apt run is the sim's apt.
+ */
+function vgpuHelper(ctx: CmdContext, args: string[]): CmdResult {
+  const s = ctx.state;
+  if (args[0] !== "setup")
+    return fail(
+      "USAGE: pve-nvidia-vgpu-helper <command> [ARGS] [OPTIONS]\n       pve-nvidia-vgpu-helper setup\n",
+      255,
+    );
+  const answer = (ctx.input ?? "").split("\n")[0]!.trim();
+  const prompt = "This will blacklist nouveau, install the kernel headers and DKMS. Continue? [Y/n] ";
+  if (!/^y/i.test(answer)) return fail(`${prompt}\nAborting.\n`, 1);
+  ctx.changed = true;
+  const k = s.kernel.running;
+  const apt = aptGet(
+    s,
+    ["install", "-y", "proxmox-default-headers", headersPackage(s, k), "dkms"],
+    dkmsAutoinstall,
+  );
+  if (apt.exitCode !== 0)
+    return { stdout: `${prompt}\n${apt.stdout}`, stderr: apt.stderr, exitCode: apt.exitCode };
+  s.files[HELPER_BLACKLIST] = "blacklist nouveau\n";
+  s.boot.initramfsUpdated = true;
+  bootToolRefresh(s);
+  return ok(
+    `${prompt}\n${apt.stdout}blacklisting nouveau in ${HELPER_BLACKLIST}\nupdate-initramfs: Generating /boot/initrd.img-${k}\nsetup done, please reboot to activate the changes\n`,
+  );
+}
+
 function modprobe(ctx: CmdContext, args: string[]): CmdResult {
   const s = ctx.state;
   const remove = args.some((a) => a === "-r" || a === "--remove");
@@ -900,6 +944,8 @@ export function installTools(h: Record<string, Handler>): void {
     },
     modprobe,
     "sriov-manage": sriovManage,
+    "pve-nvidia-vgpu-helper": vgpuHelper,
+    patch: patchCmd,
     reboot: (ctx) => {
       ctx.changed = true;
       rebootTransition(ctx.state);

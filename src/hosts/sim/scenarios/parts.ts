@@ -1,5 +1,6 @@
 /** Building blocks for scenarios: platforms, package sets, GPUs, stock /etc files, VMs. */
 import { configuredCmdline } from "../logic.ts";
+import { HELPER_BLACKLIST, SRIOV_UNIT_TEXT } from "../packages.ts";
 import type { SimGpu, SimPciFunction, SimState, SimVm } from "../state.ts";
 import { SIM_STATE_VERSION } from "../state.ts";
 import { settleDrivers } from "../transitions.ts";
@@ -953,4 +954,54 @@ export function installDriver(
   s.files["/etc/systemd/system/multi-user.target.wants/nvidia-vgpud.service"] = "";
   s.files["/etc/systemd/system/multi-user.target.wants/nvidia-vgpu-mgr.service"] = "";
   settleDrivers(s);
+}
+
+/** A VM as the Proxmox VE 8/9 GUI creates it with machine q35 and OVMF (UEFI), no PCI devices. */
+export function q35OvmfVm(vmid: number, name: string, ostype: "win11" | "l26"): SimVm {
+  const mac = `BC:24:11:${(0x40 + (vmid % 64)).toString(16).toUpperCase()}:2A:${(vmid % 256).toString(16).toUpperCase().padStart(2, "0")}`;
+  return vm(vmid, {
+    bios: "ovmf",
+    boot: "order=scsi0;ide2;net0",
+    cores: "4",
+    cpu: "host",
+    efidisk0: `local-zfs:vm-${vmid}-disk-0,efitype=4m,pre-enrolled-keys=1,size=1M`,
+    machine: ostype === "win11" ? "pc-q35-9.0" : "q35",
+    memory: "8192",
+    meta: `creation-qemu=9.0.2,ctime=${1740000000 + vmid}`,
+    name,
+    net0: `virtio=${mac},bridge=vmbr0,firewall=1`,
+    numa: "0",
+    ostype,
+    scsi0: `local-zfs:vm-${vmid}-disk-1,iothread=1,size=64G`,
+    scsihw: "virtio-scsi-single",
+    smbios1: `uuid=${vmid.toString(16).padStart(8, "0")}-5b1d-4c3e-9a2f-6e7d8c9b0a1f`,
+    sockets: "1",
+    vmgenid: `${vmid.toString(16).padStart(8, "0")}-7c2e-4d1f-8b3a-2f1e0d9c8b7a`,
+  });
+}
+
+/**
+ * Prepare a host the Proxmox way (wiki "NVIDIA vGPU on Proxmox VE", research/proxmox.md §2): no-subscription
+ * repository, pve-nvidia-vgpu-helper installed and its `setup` run (nouveau blacklisted, headers + DKMS).
+ * No IOMMU parameters (AMD, and Intel on kernel ≥ 6.8, have it on: pve-docs qm-pci-passthrough.adoc).
+ */
+export function prepareProxmoxWay(s: SimState): void {
+  const k = s.kernel.running;
+  Object.assign(s.packages, {
+    "build-essential": "12.9",
+    gcc: "4:12.2.0-3",
+    make: "4.3-4.1",
+    patch: "2.7.6-7",
+    dkms: "3.0.10-8+deb12u1",
+    "proxmox-default-headers": "1.1.0",
+    [`proxmox-headers-${k}`]: k.replace(/-pve$/, ""),
+    "pve-nvidia-vgpu-helper": "8.3.3",
+  });
+  delete s.files["/etc/apt/sources.list.d/pve-enterprise.list"];
+  s.files["/etc/apt/sources.list"] +=
+    `deb http://download.proxmox.com/debian/pve ${s.pve.debian} pve-no-subscription\n`;
+  s.files["/usr/bin/pve-nvidia-vgpu-helper"] = "#!/usr/bin/perl\n";
+  s.files["/lib/systemd/system/pve-nvidia-sriov@.service"] = SRIOV_UNIT_TEXT;
+  s.files[HELPER_BLACKLIST] = "blacklist nouveau\n";
+  s.boot.initramfsUpdated = true;
 }
