@@ -227,3 +227,30 @@ describe("doctor on an SR-IOV host", () => {
     expect(codes(f)).toContain("vram-overcommit");
   });
 });
+
+describe("mixed-size mode on the simulated A40", () => {
+  it("after `nvidia-smi vgpu -i 0 -shm 1` inspect says enabled and a second size may be attached", async () => {
+    const host = SimHost.fromState(buildScenarioState("vm-uses-physical-function"));
+    for (const argv of [
+      ["qm", "set", "100", "--delete", "hostpci0"],
+      ["qm", "set", "101", "--hostpci0", "0000:01:00.4,mdev=nvidia-558"],
+    ])
+      expect((await host.exec(argv)).exitCode).toBe(0);
+    const before = await runInspect({}, { host });
+    expect(before.report.gpus[0]!.mixedSizes).toEqual({ supported: true, enabled: false });
+    expect(
+      refusal(() =>
+        planAttach(buildPlacementModel(before.report, before.facts), { vmid: 100, type: "NVIDIA A40-4Q" }),
+      ).code,
+    ).toBe("mixed-sizes");
+    // research/proxmox.md §3: "nvidia-smi vgpu -i <id> -shm 1" enables mixed-size mode
+    expect((await host.exec(["nvidia-smi", "vgpu", "-i", "0", "-shm", "1"])).exitCode).toBe(0);
+    const after = await runInspect({}, { host });
+    expect(after.report.gpus[0]!.mixedSizes).toEqual({ supported: true, enabled: true });
+    const p = planAttach(buildPlacementModel(after.report, after.facts), {
+      vmid: 100,
+      type: "NVIDIA A40-4Q",
+    });
+    expect(p.value).toBe("0000:01:00.5,mdev=nvidia-560,pcie=1");
+  });
+});
