@@ -280,8 +280,9 @@ export function usersOf(model: PlacementModel, gpu: PlaceGpu): GpuUser[] {
   }
   for (const m of gpu.mdevs) {
     if (!m.type) continue;
-    if (users.some((u) => u.uuid === m.uuid || (gpu.vfs && u.address === m.uuid && u.vmid === m.vmid)))
-      continue;
+    // on an SR-IOV GPU the running vGPU of a VM whose config names its VF (or a mapping of them)
+    const sameVf = (u: GpuUser) => u.vmid === m.vmid && (u.address === m.uuid || u.address === null);
+    if (users.some((u) => u.uuid === m.uuid || (gpu.vfs && sameVf(u)))) continue;
     if (m.vmid !== null && model.vms.some((v) => v.vmid === m.vmid && v.running)) {
       // a running VM whose config changed since it started still holds its old vGPU
       users.push({ vmid: m.vmid, index: null, type: m.type, uuid: m.uuid, pending: false, address: null });

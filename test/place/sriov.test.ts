@@ -13,7 +13,7 @@ import { runInspect } from "../../src/commands/inspect.ts";
 import { parseHostpci } from "../../src/facts/system/qemu-server.ts";
 import type { Facts } from "../../src/facts/types.ts";
 import { buildScenarioState, SimHost } from "../../src/hosts/sim/sim-host.ts";
-import { buildPlacementModel, type PlacementModel, planAttach } from "../../src/place/index.ts";
+import { buildPlacementModel, type PlacementModel, planAttach, usersOf } from "../../src/place/index.ts";
 import { buildInspectReport } from "../../src/report/inspect-report.ts";
 import { addVm, refusal } from "./helpers.ts";
 
@@ -168,6 +168,48 @@ describe("vm attach through a resource mapping of an SR-IOV GPU's VFs", () => {
     expect(planAttach(m, { vmid: 101, type: "NVIDIA A40-2Q", mapping: "a40" }).value).toBe(
       "mapping=a40,mdev=nvidia-558",
     );
+  });
+});
+
+describe("a running vGPU of a VM on a mapping", () => {
+  it("is matched to the VM through nvidia-smi vgpu -q's VM name and counted once", () => {
+    const f = facts({ vm100: "mapping=a40,mdev=nvidia-565", running: { "0000:01:00.4": 565 } });
+    f.qmList = [{ vmid: 100, name: "win11", status: "running" }];
+    f.pciMappings = [
+      {
+        id: "a40",
+        mdev: true,
+        entries: [{ node: null, path: "0000:01:00.4", id: "10de:2235", subsystemId: null, iommugroup: null }],
+      },
+    ];
+    // `nvidia-smi vgpu -q` on PVE: VM Name = the config's name with ",debug-threads=on" (research/proxmox.md §3)
+    f.vgpuQuery = {
+      driverVersion: null,
+      error: null,
+      gpus: [
+        {
+          busId: "0000:01:00.0",
+          activeVgpus: 1,
+          vgpus: [
+            {
+              gpuBusId: "0000:01:00.0",
+              vgpuId: "3251634190",
+              uuid: null,
+              vmId: "2101",
+              vmName: "win11,debug-threads=on",
+              typeName: "NVIDIA A40-24Q",
+              typeId: "565",
+              fbUsageMiB: null,
+              licensed: null,
+            },
+          ],
+        },
+      ],
+    };
+    const r = buildInspectReport(f);
+    expect(r.gpus[0]!.vgpus).toMatchObject([{ vf: "0000:01:00.4", vmid: 100 }]);
+    const m = model(f);
+    expect(usersOf(m, m.gpus[0]!).map((u) => u.vmid)).toEqual([100]);
   });
 });
 
