@@ -3,6 +3,8 @@
  * (four GPUs 10de:25b6, VFs enabled by pve-nvidia-sriov@ALL), VMs 100–103 without a vGPU.
  * Per-GPU limits: vgpuConfig.xml pgpu_maxInstances (shared/data/vgpu-types.csv): A16-4Q 4, A16-8Q 2.
  */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli, tempSimDir } from "../helpers/cli.ts";
 
@@ -87,5 +89,42 @@ describe("A16 board (sim a16-configured)", () => {
       expect(lines.slice(1).every((l) => l.startsWith("  fix: "))).toBe(true);
       expect(hostpci()).toBe(before);
     }
+  });
+
+  it("vms: in vgpu.yaml places on the A16's GPUs within their limits and names a VF per VM", () => {
+    const fresh = { VGPUCTL_SIM_DIR: tempSimDir() };
+    const file = join(fresh.VGPUCTL_SIM_DIR, "vgpu.yaml");
+    writeFileSync(
+      file,
+      [
+        "hosts:",
+        `  - host: ${A16}`,
+        "    unlock: off",
+        "    vms:",
+        ...[100, 101, 102].flatMap((vmid) => [`      - vmid: ${vmid}`, "        type: NVIDIA A16-8Q"]),
+        "      - vmid: 103",
+        "        vram: 4G",
+        "        workload: cad",
+        "",
+      ].join("\n"),
+    );
+    const r = runCli(["plan", "-f", file, "--json"], fresh);
+    expect(r.code).toBe(0);
+    const plan = [r.json()].flat()[0];
+    const sets = plan.steps
+      .filter((s: any) => /^vm-/.test(s.id))
+      .map((s: any) => s.changes.find((c: any) => c.argv?.[0] === "qm").argv);
+    expect(sets).toHaveLength(4);
+    const vfs = sets.map((argv: string[]) => argv[4]!.split(",")[0]);
+    for (const vf of vfs) expect(vf).toMatch(/^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[1-7]$/);
+    expect(new Set(vfs).size).toBe(4);
+    // at most 2 × A16-8Q per GPU (one GPU per bus)
+    const perGpu = new Map<string, number>();
+    for (const argv of sets.slice(0, 3)) {
+      const bus = argv[4]!.slice(0, 7);
+      perGpu.set(bus, (perGpu.get(bus) ?? 0) + 1);
+    }
+    expect(Math.max(...perGpu.values())).toBeLessThanOrEqual(2);
+    expect(sets[3]![4]).toMatch(/mdev=nvidia-713/); // 4 GiB Q for cad: A16-4Q
   });
 });
