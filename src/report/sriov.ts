@@ -193,7 +193,11 @@ function offeredTypes(
   for (const r of running) add(r.type.replace(/^nvidia-/, ""), null);
   if (running.length > 0 && order.length > 0) {
     // the free VFs' lists shrank with use: the board's other types stay offered, with 0 available
-    for (const k of typesForBoard(pf.deviceId, pf.subsystemDeviceId)) add(String(k.id), k.name);
+    // (boards sharing a device id — A2 / A16 25b6 — told apart by the name of a type seen here)
+    const seen = order.map((id) => listedName.get(id) ?? findType(`nvidia-${id}`)?.name ?? "");
+    const boards = new Set(seen.map((n) => n.replace(/-[^-]*$/, "")).filter((b) => b !== ""));
+    for (const k of typesForBoard(pf.deviceId, pf.subsystemDeviceId))
+      if (boards.has(k.name.replace(/-[^-]*$/, ""))) add(String(k.id), k.name);
   }
   const listsKnown = free.some((v) => v.creatable !== null);
   const sizeOf = (type: string) => typeFacts(type.replace(/^nvidia-/, ""), legacy, null).framebufferMiB;

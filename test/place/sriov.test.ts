@@ -296,3 +296,28 @@ describe("mixed-size mode on the simulated A40", () => {
     expect(p.value).toBe("0000:01:00.5,mdev=nvidia-560,pcie=1");
   });
 });
+
+describe("an A16 GPU (sim a16-configured) once a vGPU runs", () => {
+  it("still offers the board's other types, with 0 available, and never the A2's that share its device id", async () => {
+    const host = SimHost.fromState(buildScenarioState("a16-configured"));
+    const f = (await runInspect({}, { host })).facts;
+    const vf = f.virtualFunctions!.find((v) => v.physfn === "0000:41:00.0")!;
+    vf.currentType = 714; // A16-8Q running
+    // lspci without subsystem ids (a hand-made bundle): 25b6 is both A2 and A16
+    for (const p of f.pci ?? []) p.subsystemDeviceId = null;
+    // the free VFs list only the running size (bigstack-oss/cubecos#1338)
+    for (const v of f.virtualFunctions!)
+      if (v.physfn === "0000:41:00.0")
+        v.creatable = v === vf ? [] : (v.creatable ?? []).filter((t) => /-8[QBA]$/.test(t.name));
+    const g = buildInspectReport(f).gpus.find((x) => x.address === "0000:41:00.0")!;
+    expect(g.mdevTypes.every((t) => t.name?.startsWith("NVIDIA A16-"))).toBe(true);
+    expect(g.mdevTypes.find((t) => t.name === "NVIDIA A16-4Q")).toMatchObject({
+      maxInstances: 4,
+      availableInstances: 0,
+    });
+    expect(g.mdevTypes.find((t) => t.name === "NVIDIA A16-8Q")).toMatchObject({
+      maxInstances: 2,
+      availableInstances: 1,
+    });
+  });
+});
