@@ -18,7 +18,7 @@ import { releaseForDriverVersion } from "../knowledge/drivers.ts";
 import { classifyGpu, deviceIdForName } from "../knowledge/gpus.ts";
 import { findType } from "../knowledge/vgpu-types.ts";
 import { effectiveVramMiB, type VgpuRef } from "../knowledge/vram.ts";
-import { type MixedSizes, mixedSizesOf, type SriovVf, sriovGpu } from "./sriov.ts";
+import { type MixedSizes, mixedSizesOf, type SriovVf, sriovGpu, vmidOfActive } from "./sriov.ts";
 
 /**
  * VRAM one vGPU takes after profile_override.toml (knowledge/vram.ts effectiveVramMiB), MiB, and the
@@ -262,7 +262,8 @@ function mdevGpu(f: Facts, address: string): Pick<InspectGpu, "mdevTypes" | "vgp
       const type = v.typeId ? `nvidia-${v.typeId}` : null;
       const vmid =
         (v.uuid ? vmidFromMdevUuid(v.uuid)?.vmid : null) ??
-        (v.vmId && /^\d+$/.test(v.vmId) ? Number(v.vmId) : null);
+        // "VM ID" is QEMU's pid on KVM (research/proxmox.md §3): match the VM by UUID or name instead
+        vmidOfActive(f.vms ?? [], v);
       vgpus.push({
         uuid: v.uuid ?? v.vgpuId ?? "",
         type,

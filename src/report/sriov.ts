@@ -117,7 +117,8 @@ function vmOfVf(f: Facts, vfs: VirtualFunction[], pf: string): Map<string, numbe
   return out;
 }
 
-function vmidOfActive(vms: readonly VmConfig[], v: ActiveVgpu): number | null {
+/** The VM a vGPU of `nvidia-smi vgpu -q` belongs to: VM UUID = smbios1 uuid, or VM Name = the config's name. */
+export function vmidOfActive(vms: readonly VmConfig[], v: ActiveVgpu): number | null {
   const id = v.vmId?.toLowerCase() ?? null;
   const byUuid = id ? vms.find((vm) => vm.smbiosUuid === id) : undefined;
   if (byUuid) return byUuid.vmid;

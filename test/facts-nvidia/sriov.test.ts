@@ -193,3 +193,38 @@ describe("inspect report of an SR-IOV GPU on an older branch (mdev_supported_typ
     expect(g.vgpus).toMatchObject([{ vf: "0000:41:00.4", type: "nvidia-713", vmid: 100 }]);
   });
 });
+
+describe("which VM a vGPU of nvidia-smi vgpu -q belongs to", () => {
+  // research-vgpu-q-old-vm-id.txt: "VM ID : 2103066" is QEMU's pid on KVM, not a Proxmox VMID
+  const report = (conf: Record<string, string>) => {
+    const cap: Capture = {
+      ...emptyCapture("pve", "2026-01-31T12:00:00Z"),
+      files: conf,
+      capturedPaths: ["/etc/pve/qemu-server"],
+    };
+    cap.commands.push(
+      {
+        cmd: CMD.vgpuQ,
+        stdout: fixture("research-vgpu-q-old-vm-id.txt").replace(
+          /MDEV UUID\s+: \S+/,
+          "MDEV UUID                         : N/A",
+        ),
+        exitCode: 0,
+      },
+      {
+        cmd: CMD.lspci,
+        stdout:
+          "0000:c1:00.0 3D controller [0302]: NVIDIA Corporation TU104GL [Tesla T4] [10de:1eb8] (rev a1)\n",
+        exitCode: 0,
+      },
+    );
+    return buildInspectReport(parseFacts(cap)).gpus[0]!.vgpus;
+  };
+
+  it("is the VM whose config has the VM Name, never the pid in VM ID", () => {
+    expect(report({})).toMatchObject([{ type: "nvidia-232", vmid: null }]);
+    expect(
+      report({ "/etc/pve/qemu-server/101.conf": "name: Win11SV2_View87\nostype: win11\n" }),
+    ).toMatchObject([{ type: "nvidia-232", vmid: 101 }]);
+  });
+});
