@@ -44,6 +44,8 @@ export interface VmListEntry {
     type: string;
     typeName: string | null;
     gpu: string | null;
+    /** SR-IOV: the virtual function the hostpci entry names (`gpu` is its physical GPU) */
+    vf: string | null;
     mapping: string | null;
     pending: boolean;
     /** a pending `delete:` removes it at the VM's next start */
@@ -112,6 +114,7 @@ export function buildVmList(model: PlacementModel): VmListReport {
         type: h.mdev,
         typeName: gpu?.types.find((t) => t.type === h.mdev)?.name ?? null,
         gpu: gpu?.address ?? h.address,
+        vf: gpu?.vfs && h.address !== gpu.address ? h.address : null,
         mapping: h.mapping,
         pending: h.pending,
         pendingRemoval: h.pendingDelete === true,

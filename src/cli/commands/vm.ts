@@ -249,7 +249,7 @@ export function renderVmList(r: VmListReport, c: Colors): string {
         vm.name ?? "",
         state,
         `hostpci${v.index}: ${v.type}${v.typeName ? ` (${v.typeName})` : ""}${v.pendingRemoval ? c.yellow(" removal pending (next VM start)") : v.pending ? c.yellow(" pending") : ""}`,
-        v.mapping ? `mapping=${v.mapping}` : (v.gpu ?? "?"),
+        v.mapping ? `mapping=${v.mapping}` : `${v.gpu ?? "?"}${v.vf ? c.dim(` VF ${v.vf}`) : ""}`,
         v.vramMiB !== null ? `${v.vramMiB} MiB${v.vramFrom ? c.dim(` ${v.vramFrom}`) : ""}` : "?",
       ]);
     }
