@@ -8,6 +8,13 @@
  * has once overrides are counted, `pcie=1` on a non-q35 VM ("q35 machine model is not enabled"),
  * a hostpci slot already in use or a VM that already has a vGPU, an mdev UUID that already exists,
  * an unknown VM, and an unknown type or one the GPU does not offer.
+ *
+ * SR-IOV GPUs (Ampere and newer): the vGPU goes on a free virtual function — `hostpciN: <VF>,mdev=nvidia-N`,
+ * which qemu-server ≥ 8.2.5 turns into a write of the type id to the VF's nvidia/current_vgpu_type at VM
+ * start (research/proxmox.md §1b). Refused: the physical function (it has no vGPU interface), a VF another
+ * VM uses, a second framebuffer size while the GPU is in equal-size mode ("By default, a GPU supports only
+ * vGPUs with the same amount of frame buffer", NVIDIA vGPU 17+ user guide; research/proxmox.md §3), and more
+ * vGPUs than the type's per-GPU maximum, counting every VM configured on the GPU's VFs, running or not.
  */
 import { mdevUuidFor } from "../facts/derive.ts";
 import { normalisePciAddress } from "../facts/pci.ts";
