@@ -257,7 +257,7 @@ function buildRelease(row: NvidiaRow, all: readonly NvidiaRow[]): DriverRelease 
       ...(patchFact?.sources ?? []),
       ...range.sources,
       ...reports.map((r) => r.source),
-      ...(dropsOf(release).length > 0 ? [UNLOCK_PR_50, README.v170] : []),
+      ...(dropsOf(release).length > 0 ? [UNLOCK_PR_50, ...(major === 17 ? [README.v170] : [])] : []),
       ...unlockSources,
     ]),
   };
