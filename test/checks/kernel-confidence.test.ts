@@ -37,6 +37,8 @@ describe("kernel-unsupported follows the confidence of the kernel claim", () => 
     expect(x.evidence).toContain("confidence: reported failing");
     expect(x.evidence.join("\n")).toMatch(/6\.5\.x or older/);
     expect(x.evidence.join("\n")).toMatch(/source: https:\/\/github\.com\/anomixer\/proxmox-vgpu-installer/);
+    // nothing is suggested that is itself reported failing for consumer Pascal on this kernel
+    expect(x.fix.join("\n")).not.toMatch(/install a driver release that supports it: .*16\.9/);
   });
 
   it("the same 16.9 and kernel for a consumer Turing card: in range (patch made for 6.14), no finding", () => {
