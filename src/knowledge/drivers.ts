@@ -492,8 +492,10 @@ export function releaseDropsGeneration(
 }
 
 /**
- * First vGPU major known to support a generation (research/installers.md §4: 16.x "Maxwell → Ada",
- * 18.x "Turing → Blackwell"). Generations not listed were supported before the oldest release in this table.
+ * First vGPU major known to support a generation: Ada boards are in the 16.x vgpuConfig.xml (data/vgpu-types.csv);
+ * Blackwell boards first appear with 18.x host drivers (the RTX PRO 6000 types in data/vgpu-types-blackwell.csv
+ * come from a 580.x = 19.x host). Earlier Ada support (15.x) is not claimed: not verified here. Generations not
+ * listed were supported before the oldest release in this table.
  */
 const FIRST_MAJOR_BY_GENERATION: Record<string, number> = {
   ada: 16,
