@@ -113,7 +113,11 @@ export function planVms(entry: HostEntry, input: VmPlanInput): VmPlan {
     const addr = g.address ?? (model.gpus.length === 1 ? model.gpus[0]!.address : null);
     if (addr) gpuTypes[addr] = g.type;
   }
-  const split = planSplit(model, requests, { managed: [...wanted.keys()], gpuTypes });
+  const split = planSplit(model, requests, {
+    managed: [...wanted.keys()],
+    gpuTypes,
+    overrides: input.unlock !== false,
+  });
   out.split = split;
   for (const u of split.unplaced)
     block(u.code, u.message, [`vgpu.yaml: ${describeSpec(wanted.get(u.vmid))}`], u.hint ? [u.hint] : []);

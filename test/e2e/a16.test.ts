@@ -10,7 +10,7 @@ import { runCli, tempSimDir } from "../helpers/cli.ts";
 
 const A16 = "sim:a16-configured";
 
-describe("A16 board (sim a16-configured)", () => {
+describe("A16 board (sim a16-configured)", { timeout: 120_000 }, () => {
   const env = { VGPUCTL_SIM_DIR: tempSimDir() };
   const inspect = () => runCli(["inspect", "--host", A16, "--json"], env).json();
   const attach = (vmid: number, type: string, gpu?: string) =>

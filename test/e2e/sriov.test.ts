@@ -28,7 +28,7 @@ function expectRefused(env: Record<string, string>, host: string, vmid: number, 
   return lines[0]!;
 }
 
-describe("SR-IOV A40 (sim vm-uses-physical-function)", () => {
+describe("SR-IOV A40 (sim vm-uses-physical-function)", { timeout: 120_000 }, () => {
   const env = { VGPUCTL_SIM_DIR: tempSimDir() };
 
   it("inspect offers the VFs' types once, with the per-GPU maximum, and lists the 32 VFs", () => {
