@@ -200,6 +200,13 @@ start failed: QEMU exited with code 1`;
   return null;
 }
 
+/** The installed qemu-server is at least `min` ("8.2.4" < "8.2.5" < "9.1.0"). */
+function qemuServerAtLeast(s: SimState, min: number[]): boolean {
+  const v = (s.packages["qemu-server"] ?? "0").split(/[.-]/).map(Number);
+  for (let i = 0; i < min.length; i++) if ((v[i] ?? 0) !== min[i]) return (v[i] ?? 0) > min[i]!;
+  return true;
+}
+
 /**
  * qemu-server ≥ 8.2.5 on a VF with the vendor-specific VFIO interface (PCI.pm reserve_pci_usage,
  * PCI/Mdev.pm create_nvidia_device): refuse a VF another running VM holds; keep a VF already set to the
@@ -214,7 +221,9 @@ function setVfType(
   pending: Array<{ vf: string; typeId: number }>,
 ): string | null {
   const model = /^nvidia-(\d+)$/.exec(mdev)?.[1];
-  if (!model)
+  // before qemu-server 8.2.5 (commit 48ada698 "adapt to NVIDIA's modern interface with kernel >= 6.8")
+  // a VF without mdev_supported_types is not a mediated device parent
+  if (!model || !qemuServerAtLeast(s, [8, 2, 5]))
     return `pci device '${vf}' does not support mediated devices \ncould not create mediated device`;
   const current = vfVgpu(s, vf);
   if (current && current.vmid !== null && current.vmid !== vm.vmid) {
