@@ -174,6 +174,14 @@ describe("SR-IOV virtual functions (a16-configured)", () => {
     expect((await sh(h, "systemctl start pve-nvidia-sriov@ALL.service")).exitCode).toBe(0);
     expect(await read(h, `${SYS}/0000:44:00.0/sriov_numvfs`)).toBe("16\n");
   });
+
+  it("an enabled unit enables no VFs when the driver does not get the GPU at boot (nouveau not blacklisted)", async () => {
+    const h = await openSim("a16-configured");
+    await h.remove("/etc/modprobe.d/pve-nvidia-vgpu-helper.conf");
+    await h.reboot();
+    expect((await sh(h, "lspci -Dnnk")).stdout).toContain("Kernel driver in use: nouveau");
+    expect(await read(h, `${SYS}/0000:41:00.0/sriov_numvfs`)).toBe("0\n");
+  });
 });
 
 describe("mixed-size mode (L40S on vGPU 19.5)", () => {

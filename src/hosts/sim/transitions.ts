@@ -2,7 +2,6 @@
  * State transitions of the simulated host: things that change it beyond plain file writes.
  * Each takes the state and mutates it in place (the caller persists).
  */
-import { mdevUuidFor } from "../../facts/derive.ts";
 import { normalisePciAddress } from "../../facts/pci.ts";
 import {
   bootModules,
@@ -20,6 +19,11 @@ import {
 } from "./logic.ts";
 import { dkmsAutoinstall } from "./nvidia.ts";
 import type { SimState, SimVm } from "./state.ts";
+
+/** qemu-server PCI/Mdev.pm generate_mdev_uuid: sprintf("%08d-0000-0000-0000-%012d", $index, $vmid). */
+function mdevUuidFor(vmid: number, index: number): string {
+  return `${String(index).padStart(8, "0")}-0000-0000-0000-${String(vmid).padStart(12, "0")}`;
+}
 
 /** Modules that no longer exist on newer kernels (vfio_virqfd was merged into vfio in 6.2). */
 function moduleExists(s: SimState, m: string): boolean {
