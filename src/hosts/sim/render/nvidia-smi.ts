@@ -17,7 +17,7 @@ export function ctime(s: SimState, offsetSec = 0): string {
   return `${w} ${m} ${String(d.getUTCDate()).padStart(2)} ${d.toISOString().slice(11, 19)} ${d.getUTCFullYear()}`;
 }
 
-function nvBus(addr: string): string {
+export function nvBus(addr: string): string {
   // "0000:01:00.0" → "00000000:01:00.0"
   return `0000${addr.toUpperCase()}`;
 }
@@ -27,11 +27,11 @@ function trunc(s: string, n: number): string {
 }
 
 /** GPUs the nvidia driver owns (what nvidia-smi lists). */
-function smiGpus(s: SimState): SimGpu[] {
+export function smiGpus(s: SimState): SimGpu[] {
   return s.gpus.filter((g) => g.driver === "nvidia");
 }
 
-function usedMiB(s: SimState, g: SimGpu): number {
+export function usedMiB(s: SimState, g: SimGpu): number {
   const base = g.architecture === "Pascal" ? 27 : 85;
   let used = base;
   for (const m of s.mdevs.filter((x) => x.parent === g.address)) {
@@ -42,7 +42,7 @@ function usedMiB(s: SimState, g: SimGpu): number {
   return used;
 }
 
-function notLoaded(s: SimState): CmdResult | null {
+export function notLoaded(s: SimState): CmdResult | null {
   if (!s.driver) return { stdout: "", stderr: "bash: nvidia-smi: command not found\n", exitCode: 127 };
   if (!s.driverLoaded) return { stdout: SMI_FAILED, stderr: "", exitCode: 9 };
   return null;
@@ -130,72 +130,6 @@ export function renderNvidiaSmi(s: SimState): CmdResult {
   return ok(`${out.join("\n")}\n`);
 }
 
-function kv(indent: number, key: string, value: string | number): string {
-  if (value === "") return `${" ".repeat(indent)}${key}`;
-  return `${" ".repeat(indent)}${key.padEnd(42 - indent)}: ${value}`;
-}
-
-export function renderNvidiaSmiQ(s: SimState): CmdResult {
-  const nl = notLoaded(s);
-  if (nl) return nl;
-  const d = s.driver!;
-  const gpus = smiGpus(s);
-  const out = [
-    "",
-    "==============NVSMI LOG==============",
-    "",
-    kv(0, "Timestamp", ctime(s, 125)),
-    kv(0, "Driver Version", d.version),
-    kv(0, "CUDA Version", "Not Found"),
-  ];
-  out.push("vGPU Driver Capability", kv(8, "Heterogenous Multi-vGPU", "Supported"), "");
-  out.push(kv(0, "Attached GPUs", gpus.length));
-  for (const g of gpus) {
-    const capable = vgpuVerdict(s, g).ok;
-    const used = usedMiB(s, g);
-    const reserved = g.architecture === "Pascal" ? 0 : 248;
-    out.push(`GPU ${nvBus(g.address)}`);
-    out.push(kv(4, "Product Name", g.productName));
-    out.push(kv(4, "Product Brand", g.productBrand));
-    out.push(kv(4, "Product Architecture", g.architecture));
-    out.push(kv(4, "Display Mode", "Disabled"));
-    out.push(kv(4, "Display Active", "Disabled"));
-    out.push(kv(4, "Persistence Mode", "Enabled"));
-    out.push(kv(4, "vGPU Device Capability", ""));
-    out.push(kv(8, "Fractional Multi-vGPU", "Not Supported"));
-    out.push(kv(8, "Heterogeneous Time-Slice Profiles", "Supported"));
-    out.push(kv(8, "Heterogeneous Time-Slice Sizes", mixedSizeCapable(s, g) ? "Supported" : "Not Supported"));
-    out.push(kv(4, "MIG Mode", ""));
-    out.push(kv(8, "Current", "N/A"));
-    out.push(kv(8, "Pending", "N/A"));
-    out.push(kv(4, "Serial Number", "N/A"));
-    out.push(
-      kv(4, "GPU UUID", `GPU-${g.address.replace(/[:.]/g, "").toLowerCase()}-5c6e-3a1b-9f2d-7d1e4b2a9c01`),
-    );
-    out.push(kv(4, "VBIOS Version", g.vbios));
-    out.push(kv(4, "GPU Virtualization Mode", ""));
-    out.push(kv(8, "Virtualization Mode", capable ? "Host VGPU" : "None"));
-    out.push(kv(8, "Host VGPU Mode", capable ? (g.sriov ? "SR-IOV" : "Non SR-IOV") : "N/A"));
-    if (mixedSizeCapable(s, g))
-      out.push(kv(4, "vGPU Heterogeneous Mode", mixedSizeOn(s, g) ? "Enabled" : "Disabled"));
-    out.push(kv(4, "PCI", ""));
-    out.push(kv(8, "Bus", `0x${g.address.slice(5, 7)}`));
-    out.push(kv(8, "Device", `0x${g.address.slice(8, 10)}`));
-    out.push(kv(8, "Domain", `0x${g.address.slice(0, 4)}`));
-    out.push(kv(8, "Device Id", `0x${g.deviceId.toUpperCase()}10DE`));
-    out.push(kv(8, "Bus Id", nvBus(g.address)));
-    out.push(
-      kv(8, "Sub System Id", `0x${g.subsystemDeviceId.toUpperCase()}${g.subsystemVendorId.toUpperCase()}`),
-    );
-    out.push(kv(4, "FB Memory Usage", ""));
-    out.push(kv(8, "Total", `${g.vramMiB} MiB`));
-    out.push(kv(8, "Reserved", `${reserved} MiB`));
-    out.push(kv(8, "Used", `${used} MiB`));
-    out.push(kv(8, "Free", `${g.vramMiB - reserved - used} MiB`));
-  }
-  return ok(`${out.join("\n")}\n\n`);
-}
-
 export function renderNvidiaSmiVgpu(s: SimState): CmdResult {
   const nl = notLoaded(s);
   if (nl) return nl;
@@ -226,7 +160,7 @@ export function renderNvidiaSmiVgpu(s: SimState): CmdResult {
   return ok(`${out.join("\n")}\n`);
 }
 
-interface ActiveVgpuView {
+export interface ActiveVgpuView {
   vgpuId: string;
   typeId: number;
   typeName: string;
@@ -235,10 +169,12 @@ interface ActiveVgpuView {
   /** mdev UUID; null for a vGPU on an SR-IOV VF (no mdev: vendor-specific VFIO) */
   uuid: string | null;
   fbMiB: number;
+  /** vGPU 17+ `Placement ID` (the sim places vGPUs in creation order) */
+  placementId: number;
 }
 
 /** vGPUs running on a GPU: its mdevs, or (SR-IOV) the VFs with a type set, each with the VM using it. */
-function activeVgpus(s: SimState, g: SimGpu): ActiveVgpuView[] {
+export function activeVgpus(s: SimState, g: SimGpu): ActiveVgpuView[] {
   const onVfs = gpuVfVgpus(s, g).map((v) => ({ type: `nvidia-${v.typeId}`, vmid: v.vmid, uuid: null }));
   const mdevs = s.mdevs
     .filter((m) => m.parent === g.address)
@@ -256,6 +192,7 @@ function activeVgpus(s: SimState, g: SimGpu): ActiveVgpuView[] {
       vmName: m.vmid !== null ? `${name},debug-threads=on` : "N/A",
       uuid: m.uuid,
       fbMiB: t?.profileMiB ?? 0,
+      placementId: i,
     };
   });
 }
@@ -291,48 +228,4 @@ export function nvidiaSmiSetMixedSize(s: SimState, target: string, on: boolean):
   const rest = (s.mixedSizeGpus ?? []).filter((a) => a !== g.address);
   s.mixedSizeGpus = on ? [...rest, g.address] : rest;
   return ok(`${on ? "Enabled" : "Disabled"} vGPU heterogeneous mode for GPU ${bus}\n`);
-}
-
-export function renderNvidiaSmiVgpuQ(s: SimState): CmdResult {
-  const nl = notLoaded(s);
-  if (nl) return nl;
-  const d = s.driver!;
-  const gpus = smiGpus(s).filter((g) => vgpuVerdict(s, g).ok);
-  if (gpus.length === 0) return ok("No supported devices in vGPU mode\n");
-  const out = [
-    "",
-    "==============NVSMI LOG==============",
-    "",
-    kv(0, "Timestamp", ctime(s, 140)),
-    kv(0, "Driver Version", d.version),
-    "",
-  ];
-  for (const g of gpus) {
-    const vs = activeVgpus(s, g);
-    out.push(`GPU ${nvBus(g.address)}`);
-    out.push(kv(4, "Active vGPUs", vs.length));
-    for (const v of vs) {
-      out.push(kv(4, "vGPU ID", v.vgpuId));
-      out.push(kv(8, "VM ID", v.vmPid));
-      out.push(kv(8, "VM Name", v.vmName));
-      out.push(kv(8, "vGPU Name", v.typeName));
-      out.push(kv(8, "vGPU Type", v.typeId));
-      out.push(kv(8, "vGPU UUID", `${(v.uuid ?? v.vgpuId).slice(0, 8)}-5a3e-11ee-8c99-0242ac120002`));
-      out.push(kv(8, "MDEV UUID", v.uuid ?? "N/A"));
-      out.push(kv(8, "Guest Driver Version", "N/A"));
-      out.push(kv(8, "License Status", "N/A"));
-      out.push(kv(8, "GPU Instance ID", "N/A"));
-      out.push(kv(8, "Accounting Mode", "Disabled"));
-      out.push(kv(8, "ECC Mode", "N/A"));
-      out.push(kv(8, "Accounting Buffer Size", "4000"));
-      out.push(kv(8, "Frame Rate Limit", "60 FPS"));
-      out.push(kv(8, "PCI", ""));
-      out.push(kv(12, "Bus Id", "00000000:00:00.0"));
-      out.push(kv(8, "FB Memory Usage", ""));
-      out.push(kv(12, "Total", `${v.fbMiB} MiB`));
-      out.push(kv(12, "Used", "0 MiB"));
-      out.push(kv(12, "Free", `${v.fbMiB} MiB`));
-    }
-  }
-  return ok(`${out.join("\n")}\n\n`);
 }
