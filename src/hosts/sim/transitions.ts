@@ -171,14 +171,14 @@ export function startVm(s: SimState, vm: SimVm): string | null {
     const gpu = s.gpus.find((g) => g.address === addr);
     if (!gpu) return `no PCI device found for '${addr}'`;
     if (!mdev) continue;
-    const offered = offeredTypes(s, gpu);
+    // What the GPU offers with the mdevs this start already created (same-size / same-type rule).
+    const offered = offeredTypes({ ...s, mdevs: [...s.mdevs, ...created] }, gpu);
     const offer = offered.find((t) => t.mdevType === mdev);
-    const taken = created.filter((c) => c.parent === addr && c.type === mdev).length;
     // qemu-server PCI/Mdev.pm pci_create_mdev_device: the error is warned, then the start dies.
     if (offered.length === 0)
       return `pci device '${addr}' does not support mediated devices \ncould not create mediated device`;
     if (!offer) return `pci device '${addr}' has no type '${mdev}'\ncould not create mediated device`;
-    if (offer.available - taken <= 0)
+    if (offer.available <= 0)
       return `pci device '${addr}' has no available instances of '${mdev}'\ncould not create mediated device`;
     const uuid = mdevUuidFor(vm.vmid, Number(idx[1]));
     const verdict = vgpuVerdict(s, gpu);

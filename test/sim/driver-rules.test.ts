@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { SimHost } from "../../src/hosts/sim/sim-host.ts";
+import type { SimState } from "../../src/hosts/sim/state.ts";
+import { openSim, run } from "./helpers.ts";
+
+/** The "Available instances" of one type in `mdevctl types` text. */
+function available(types: string, type: string): number | null {
+  const m = new RegExp(`^  ${type}\\n    Available instances: (\\d+)$`, "m").exec(types);
+  return m ? Number(m[1]) : null;
+}
+
+async function seedWithVgpu(mutate: (s: SimState) => void = () => {}): Promise<SimHost> {
+  const host = await openSim("seed-configured");
+  const s = host.snapshot();
+  mutate(s);
+  const h = SimHost.fromState(s);
+  await h.exec(["qm", "set", "100", "--hostpci0", "0000:01:00.0,mdev=nvidia-257"]);
+  expect((await run(h, "qm start 100")).exitCode).toBe(0);
+  return h;
+}
+
+describe("equal-size mode: which types stay available after one vGPU (driver's own rule)", () => {
+  it("vGPU 15+ (525): the other types of the same framebuffer size keep max - 1, other sizes 0", async () => {
+    const h = await seedWithVgpu(); // 525.85.07, one RTX6000-2Q (2 GiB, 12 per GPU)
+    const types = (await run(h, "mdevctl types")).stdout;
+    expect(available(types, "nvidia-257")).toBe(11); // RTX6000-2Q
+    expect(available(types, "nvidia-436")).toBe(11); // RTX6000-2B, also 2 GiB
+    expect(available(types, "nvidia-438")).toBe(11); // RTX6000-2A, also 2 GiB
+    expect(available(types, "nvidia-256")).toBe(0); // RTX6000-1Q, 1 GiB
+    expect(available(types, "nvidia-259")).toBe(0); // RTX6000-4Q, 4 GiB
+  });
+
+  it("vGPU 15+: a second VM may start a different type of the same size, not a different size", async () => {
+    const h = await seedWithVgpu();
+    await h.exec(["qm", "set", "101", "--hostpci0", "0000:01:00.0,mdev=nvidia-436"]);
+    expect((await run(h, "qm start 101")).exitCode).toBe(0);
+    expect((await run(h, "mdevctl list")).stdout.trim().split("\n")).toHaveLength(2);
+    const types = (await run(h, "mdevctl types")).stdout;
+    expect(available(types, "nvidia-257")).toBe(10);
+    expect(available(types, "nvidia-436")).toBe(10);
+  });
+
+  it("before vGPU 15 (a 510 driver): only the type in use stays available", async () => {
+    const h = await seedWithVgpu((s) => {
+      s.driver!.version = "510.85.03";
+    });
+    const types = (await run(h, "mdevctl types")).stdout;
+    expect(available(types, "nvidia-257")).toBe(11);
+    expect(available(types, "nvidia-436")).toBe(0);
+  });
+});
+
+describe("mdevctl list follows the installed mdevctl", () => {
+  it("0.81 (Proxmox VE 7): transient in three columns, a defined one marked (defined)", async () => {
+    const h = await seedWithVgpu((s) => {
+      s.files["/etc/mdevctl.d/0000:01:00.0/00000000-0000-0000-0000-000000000101"] =
+        '{"mdev_type":"nvidia-257","start":"auto","attrs":[]}\n';
+    });
+    await h.exec(["qm", "set", "101", "--hostpci0", "0000:01:00.0,mdev=nvidia-257"]);
+    await run(h, "qm start 101");
+    expect((await run(h, "mdevctl list")).stdout).toBe(
+      "00000000-0000-0000-0000-000000000100 0000:01:00.0 nvidia-257\n" +
+        "00000000-0000-0000-0000-000000000101 0000:01:00.0 nvidia-257 (defined)\n",
+    );
+    expect(JSON.parse((await run(h, "mdevctl list --dumpjson")).stdout)).toEqual([
+      {
+        "0000:01:00.0": [
+          { "00000000-0000-0000-0000-000000000100": { mdev_type: "nvidia-257" } },
+          { "00000000-0000-0000-0000-000000000101": { mdev_type: "nvidia-257" } },
+        ],
+      },
+    ]);
+  });
+
+  it("1.x (Proxmox VE 8/9): the start mode column, 'manual' for a transient mdev", async () => {
+    const h = await seedWithVgpu((s) => {
+      s.packages.mdevctl = "1.2.0-3";
+      s.files["/etc/mdevctl.d/0000:01:00.0/00000000-0000-0000-0000-000000000101"] =
+        '{"mdev_type":"nvidia-257","start":"auto","attrs":[]}\n';
+    });
+    await h.exec(["qm", "set", "101", "--hostpci0", "0000:01:00.0,mdev=nvidia-257"]);
+    await run(h, "qm start 101");
+    expect((await run(h, "mdevctl list")).stdout).toBe(
+      "00000000-0000-0000-0000-000000000100 0000:01:00.0 nvidia-257 manual\n" +
+        "00000000-0000-0000-0000-000000000101 0000:01:00.0 nvidia-257 auto (defined)\n",
+    );
+  });
+});
