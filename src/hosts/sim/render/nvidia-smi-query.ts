@@ -23,7 +23,12 @@ import { type CmdResult, ok } from "./types.ts";
 /** One `key : value` line, key padded to column 42 as nvidia-smi does; "" = a section header. */
 function kv(indent: number, key: string, value: string | number): string {
   if (value === "") return `${" ".repeat(indent)}${key}`;
-  return `${" ".repeat(indent)}${key.padEnd(42 - indent)}: ${value}`;
+  return emptyKv(indent, key) + String(value);
+}
+
+/** A field whose value is empty: the key, the colon and its space, nothing after ("VM UUID : "). */
+function emptyKv(indent: number, key: string): string {
+  return `${" ".repeat(indent)}${key.padEnd(42 - indent)}: `;
 }
 
 /** A section header followed by its fields one level (4 spaces) deeper. */
@@ -393,19 +398,12 @@ export function renderNvidiaSmiVgpuQ(s: SimState): CmdResult {
     out.push(kv(4, "Active vGPUs", vs.length));
     for (const v of vs) {
       out.push(kv(4, "vGPU ID", v.vgpuId));
-      out.push(kv(8, "VM UUID", ""), kv(8, "VM Name", v.vmName));
+      out.push(emptyKv(8, "VM UUID"), kv(8, "VM Name", v.vmName));
       out.push(kv(8, "vGPU Name", v.typeName), kv(8, "vGPU Type", v.typeId));
       // An empty vGPU UUID in the 525 paste; 580 reports one (time-based UUID, v1).
       const vu = seededHex(`vgpu:${v.vgpuId}:${v.uuid ?? g.address}`, 32);
-      out.push(
-        kv(
-          8,
-          "vGPU UUID",
-          major >= 535
-            ? `${vu.slice(0, 8)}-${vu.slice(8, 12)}-11${vu.slice(14, 16)}-${vu.slice(16, 20)}-${vu.slice(20)}`
-            : "",
-        ),
-      );
+      const vgpuUuid = `${vu.slice(0, 8)}-${vu.slice(8, 12)}-11${vu.slice(14, 16)}-${vu.slice(16, 20)}-${vu.slice(20)}`;
+      out.push(major >= 535 ? kv(8, "vGPU UUID", vgpuUuid) : emptyKv(8, "vGPU UUID"));
       if (v.uuid !== null) out.push(kv(8, "MDEV UUID", v.uuid));
       out.push(kv(8, "Guest Driver Version", "N/A"), kv(8, "License Status", "N/A (Expiry: N/A)"));
       out.push(kv(8, "GPU Instance ID", "N/A"));

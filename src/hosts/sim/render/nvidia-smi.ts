@@ -48,85 +48,116 @@ export function notLoaded(s: SimState): CmdResult | null {
   return null;
 }
 
+/**
+ * Column layout of the `nvidia-smi` table per driver era, measured on real outputs
+ * (test/fixtures/conformance/SOURCES.md): ≤ 525 is 79 wide (cells 31/22/22, 460.32.04 / 525.85.07 pastes),
+ * 535 is 89 wide (41/22/22, 535.230.02), 550+ is 91 wide (41/24/22, 550.120 / 550.54.14): a wider bus-id
+ * cell with the id indented by three spaces, and a wider version field in the header.
+ */
+interface TableLayout {
+  width: number;
+  cells: [number, number, number];
+  /** width of the version after "NVIDIA-SMI " and after "Driver Version: " */
+  versionPad: [number, number];
+  gpuHead: [string, string];
+  fanHead: [string, string];
+  busCell: (bus: string) => string;
+  nameCell: (i: number, name: string) => string;
+  perfCell: (fan: string, pwr: string) => string;
+  memCell: (used: number, total: number) => string;
+}
+
+function tableLayout(major: number): TableLayout {
+  if (major < 530)
+    return {
+      width: 79,
+      cells: [31, 22, 22],
+      versionPad: [13, 13],
+      gpuHead: [" GPU  Name        Persistence-M", " Bus-Id        Disp.A "],
+      fanHead: [" Fan  Temp  Perf  Pwr:Usage/Cap", "         Memory-Usage "],
+      busCell: (bus) => ` ${bus} Off `,
+      nameCell: (i, name) => `   ${i}  ${trunc(name, 18).padEnd(18)}  On   `,
+      perfCell: (fan, pwr) => ` ${fan.padStart(3)}   33C    P8  ${pwr.padStart(12)} `,
+      memCell: (used, total) => `${`${used}MiB / ${String(total).padStart(5)}MiB`.padStart(21)} `,
+    };
+  const wide = major >= 550;
+  return {
+    width: wide ? 91 : 89,
+    cells: [41, wide ? 24 : 22, 22],
+    versionPad: [23, wide ? 15 : 13],
+    gpuHead: [
+      " GPU  Name                 Persistence-M ",
+      wide ? " Bus-Id          Disp.A " : " Bus-Id        Disp.A ",
+    ],
+    fanHead: [
+      " Fan  Temp   Perf          Pwr:Usage/Cap ",
+      wide ? "           Memory-Usage " : "         Memory-Usage ",
+    ],
+    busCell: (bus) => (wide ? `   ${bus} Off ` : ` ${bus} Off `),
+    nameCell: (i, name) => `   ${i}  ${trunc(name, 26).padEnd(26)}     On  `,
+    perfCell: (fan, pwr) => ` ${fan.padStart(3)}   34C    P8  ${pwr.padStart(22)} `,
+    memCell: (used, total) =>
+      `${`${used}MiB / ${String(total).padStart(wide ? 6 : 5)}MiB`.padStart(wide ? 23 : 21)} `,
+  };
+}
+
+/** The Processes box: "No running processes found", or one `C+G vgpu` row per running vGPU. */
+function processBox(s: SimState, gpus: SimGpu[], W: number): string[] {
+  const eq = "=".repeat(W - 2);
+  const out = [`+${"-".repeat(W - 2)}+`, `|${" Processes:".padEnd(W - 2)}|`];
+  out.push(`|${"  GPU   GI   CI        PID   Type   Process name".padEnd(W - 13)}GPU Memory |`);
+  out.push(`|${"        ID   ID".padEnd(W - 13)}Usage      |`, `|${eq}|`);
+  const rows: string[] = [];
+  gpus.forEach((g, i) => {
+    for (const v of activeVgpus(s, g)) {
+      const left = `${String(i).padStart(5)}   N/A  N/A ${v.vmPid.padStart(10)}    C+G   vgpu`;
+      rows.push(`|${left}${`${v.fbMiB}MiB`.padStart(W - 3 - left.length)} |`);
+    }
+  });
+  if (rows.length === 0) rows.push(`|${"  No running processes found".padEnd(W - 2)}|`);
+  return [...out, ...rows, `+${"-".repeat(W - 2)}+`];
+}
+
 export function renderNvidiaSmi(s: SimState): CmdResult {
   const nl = notLoaded(s);
   if (nl) return nl;
   const d = s.driver!;
   const gpus = smiGpus(s);
   if (gpus.length === 0) return { stdout: "No devices were found\n", stderr: "", exitCode: 6 };
-  const modern = driverMajor(s) >= 530;
-  const W = modern ? 89 : 79;
-  const c1 = modern ? 41 : 31;
-  const dash = (n: number) => "-".repeat(n);
-  const eq = (n: number) => "=".repeat(n);
-  const row = (a: string, b: string, c: string) => `|${a.padEnd(c1)}|${b.padEnd(22)}|${c.padEnd(22)}|`;
-  const out: string[] = [`${ctime(s, 120)}       `];
-  out.push(`+${dash(W - 2)}+`);
-  const head = modern
-    ? ` NVIDIA-SMI ${d.version.padEnd(22)}Driver Version: ${d.version.padEnd(13)}CUDA Version: N/A`
-    : ` NVIDIA-SMI ${d.version.padEnd(13)}Driver Version: ${d.version.padEnd(13)}CUDA Version: N/A`;
-  out.push(`|${head.padEnd(W - 2)}|`);
-  out.push(`|${dash(c1)}+${dash(22)}+${dash(22)}+`);
-  if (modern) {
-    out.push(
-      row(" GPU  Name                 Persistence-M ", " Bus-Id        Disp.A ", " Volatile Uncorr. ECC "),
-    );
-    out.push(
-      row(" Fan  Temp   Perf          Pwr:Usage/Cap ", "         Memory-Usage ", " GPU-Util  Compute M. "),
-    );
-  } else {
-    out.push(row(" GPU  Name        Persistence-M", " Bus-Id        Disp.A ", " Volatile Uncorr. ECC "));
-    out.push(row(" Fan  Temp  Perf  Pwr:Usage/Cap", "         Memory-Usage ", " GPU-Util  Compute M. "));
-  }
-  out.push(row("", "", "               MIG M. "));
-  out.push(`|${eq(c1)}+${eq(22)}+${eq(22)}|`);
+  const L = tableLayout(driverMajor(s));
+  const [c1, c2, c3] = L.cells;
+  const W = L.width;
+  const row = (a: string, b: string, c: string) => `|${a.padEnd(c1)}|${b.padEnd(c2)}|${c.padEnd(c3)}|`;
+  const rule = (ch: string, edge: string) =>
+    `${edge}${ch.repeat(c1)}+${ch.repeat(c2)}+${ch.repeat(c3)}${edge}`;
+  const out: string[] = [`${ctime(s, 120)}       `, `+${"-".repeat(W - 2)}+`];
+  const head = ` NVIDIA-SMI ${d.version.padEnd(L.versionPad[0])}Driver Version: ${d.version.padEnd(L.versionPad[1])}CUDA Version: N/A`;
+  out.push(`|${head.padEnd(W - 2)}|`, `|${"-".repeat(c1)}+${"-".repeat(c2)}+${"-".repeat(c3)}+`);
+  out.push(row(L.gpuHead[0], L.gpuHead[1], " Volatile Uncorr. ECC "));
+  out.push(row(L.fanHead[0], L.fanHead[1], " GPU-Util  Compute M. "));
+  out.push(row("", "", "               MIG M. "), rule("=", "|"));
   gpus.forEach((g, i) => {
-    const ecc = g.productBrand === "Tesla" ? "0" : "N/A";
-    const fan = g.productBrand === "Tesla" ? "N/A" : "26%";
-    const mem = `${usedMiB(s, g)}MiB / ${String(g.vramMiB).padStart(5)}MiB`;
-    const pwr = `${g.productBrand === "Tesla" ? 7 : 43}W / ${String(g.powerCapW).padStart(3)}W`;
-    if (modern) {
-      out.push(
-        row(
-          `   ${i}  ${trunc(g.productName, 26).padEnd(26)}     On  `,
-          ` ${nvBus(g.address)} Off `,
-          `${ecc.padStart(21)} `,
-        ),
-      );
-      out.push(
-        row(
-          ` ${fan.padStart(3)}   34C    P8  ${pwr.padStart(22)} `,
-          `${mem.padStart(21)} `,
-          "      0%      Default ",
-        ),
-      );
-    } else {
-      out.push(
-        row(
-          `   ${i}  ${trunc(g.productName, 18).padEnd(18)}  On   `,
-          ` ${nvBus(g.address)} Off `,
-          `${ecc.padStart(21)} `,
-        ),
-      );
-      out.push(
-        row(
-          ` ${fan.padStart(3)}   33C    P8  ${pwr.padStart(12)} `,
-          `${mem.padStart(21)} `,
-          "      0%      Default ",
-        ),
-      );
-    }
+    const tesla = g.productBrand === "Tesla";
+    const pwr = `${tesla ? 7 : 43}W / ${String(g.powerCapW).padStart(L.width === 91 ? 4 : 3)}W`;
+    out.push(
+      row(
+        L.nameCell(i, g.productName),
+        L.busCell(nvBus(g.address)),
+        `${(tesla ? "0" : "N/A").padStart(21)} `,
+      ),
+    );
+    out.push(
+      row(
+        L.perfCell(tesla ? "N/A" : "26%", pwr),
+        L.memCell(usedMiB(s, g), g.vramMiB),
+        "      0%      Default ",
+      ),
+    );
     out.push(row("", "", "                  N/A "));
+    // every GPU block is closed by a rule (real multi-GPU tables)
+    out.push(rule("-", "+"));
   });
-  out.push(`+${dash(c1)}+${dash(22)}+${dash(22)}+`);
-  out.push(" ".repeat(W));
-  out.push(`+${dash(W - 2)}+`);
-  out.push(`|${" Processes:".padEnd(W - 2)}|`);
-  out.push(`|${"  GPU   GI   CI        PID   Type   Process name".padEnd(W - 13)}GPU Memory |`);
-  out.push(`|${"        ID   ID".padEnd(W - 13)}Usage      |`);
-  out.push(`|${eq(W - 2)}|`);
-  out.push(`|${"  No running processes found".padEnd(W - 2)}|`);
-  out.push(`+${dash(W - 2)}+`);
+  out.push(" ".repeat(W), ...processBox(s, gpus, W));
   return ok(`${out.join("\n")}\n`);
 }
 
