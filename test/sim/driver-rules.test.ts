@@ -86,3 +86,33 @@ describe("mdevctl list follows the installed mdevctl", () => {
     );
   });
 });
+
+describe("qm: hostpci with a PCI resource mapping (Proxmox VE 8+)", () => {
+  const mappingCfg = (host: string) =>
+    `vgpu-pool\n\tmap id=10de:1e30,iommugroup=12,node=${host},path=0000:01:00.0,subsystem-id=10de:12ba\n\tmdev 1\n`;
+
+  it("qm set accepts mapping=NAME,mdev=…; qm start resolves it on this node and creates the mdev", async () => {
+    const host = await openSim("seed-configured");
+    const s = host.snapshot();
+    s.files["/etc/pve/mapping/pci.cfg"] = mappingCfg(s.hostname);
+    const h = SimHost.fromState(s);
+    expect(
+      (await h.exec(["qm", "set", "100", "--hostpci0", "mapping=vgpu-pool,mdev=nvidia-257"])).exitCode,
+    ).toBe(0);
+    expect((await run(h, "qm start 100")).exitCode).toBe(0);
+    expect((await run(h, "mdevctl list")).stdout).toBe(
+      "00000000-0000-0000-0000-000000000100 0000:01:00.0 nvidia-257\n",
+    );
+  });
+
+  it("a mapping without an entry for this node fails the start with qemu-server's message", async () => {
+    const host = await openSim("seed-configured");
+    const s = host.snapshot();
+    s.files["/etc/pve/mapping/pci.cfg"] = mappingCfg("othernode");
+    const h = SimHost.fromState(s);
+    await h.exec(["qm", "set", "100", "--hostpci0", "mapping=vgpu-pool,mdev=nvidia-257"]);
+    const r = await run(h, "qm start 100");
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toContain("PCI device mapping not found for 'vgpu-pool'");
+  });
+});
