@@ -157,7 +157,8 @@ export function renderNvidiaSmi(s: SimState): CmdResult {
     // every GPU block is closed by a rule (real multi-GPU tables)
     out.push(rule("-", "+"));
   });
-  out.push(" ".repeat(W), ...processBox(s, gpus, W));
+  // the blank line between the boxes is W - 2 spaces (real 550.120 paste)
+  out.push(" ".repeat(W - 2), ...processBox(s, gpus, W));
   return ok(`${out.join("\n")}\n`);
 }
 
