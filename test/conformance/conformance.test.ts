@@ -6,8 +6,8 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { differences, keyPaths, preambleKeys, tableShape } from "./shape.ts";
 import { simHost, simOutput } from "./render.ts";
+import { differences, keyPaths, preambleKeys, tableShape } from "./shape.ts";
 
 const sample = (name: string) =>
   readFileSync(new URL(`../fixtures/conformance/${name}`, import.meta.url), "utf8");

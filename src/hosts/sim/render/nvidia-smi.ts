@@ -1,5 +1,5 @@
 /** nvidia-smi, nvidia-smi -q, nvidia-smi vgpu, nvidia-smi vgpu -q. */
-import { driverMajor, gpuVfVgpus, mixedSizeCapable, mixedSizeOn, vgpuVerdict } from "../logic.ts";
+import { driverMajor, gpuVfVgpus, mixedSizeCapable, vgpuVerdict } from "../logic.ts";
 import { simType } from "../nvidia-data.ts";
 import type { SimGpu, SimState } from "../state.ts";
 import { type CmdResult, ok } from "./types.ts";
