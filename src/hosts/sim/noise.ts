@@ -6,8 +6,9 @@
  *
  * Variants (issue 18, from real pastes — see test/fixtures/conformance/SOURCES.md and the comments):
  * - systems: `dmesg -T` wall-clock stamps; journal headers and a `-- Boot <id> --` separator, an FQDN
- *   host name, lowercase month names (a localised `LC_TIME`), systemd's "Consumed … CPU time" lines;
- *   GRUB defaults with commented-out earlier command lines; VM configs with `#` description lines and a
+ *   host name, lowercase month names (a localised `LC_TIME`), systemd's "Consumed … CPU time" lines,
+ *   lines cut by the pager at 160 columns with ">"; an all-zero `vGPU UUID` in `nvidia-smi vgpu -q`;
+ *   GRUB defaults with commented-out earlier command lines; VM configs with `#` description lines, `args:` and a
  *   `[snapshot]` section holding an older copy of the config (qemu-server keeps snapshots in the same
  *   file); `nvidia-smi -q` in the user's elided form (`...` instead of the ECC/clock blocks).
  * - users: CRLF line ends, the shell prompt and command pasted above the output.
@@ -62,9 +63,12 @@ export function noisyJournal(s: SimState, unit: string, text: string): string {
   const consumed = last ? `${last[1]} ${fqdn} systemd[1]: ${unit}: Consumed 1.337s CPU time.\n` : "";
   const boot = "-- Boot 5f0c2a9e4b7d4e13a8c1d2e3f4a5b6c7 --\n";
   // journalctl prints its "-- Journal begins/Logs begin …" header first, then the boot separator
-  const [head, ...rest] = body.split("\n");
+  // a third of the scenarios: pasted from the pager, long lines cut at the terminal's edge with ">"
+  const cut = variant(s, "journal-pager", 3) === 0;
+  const paged = (t: string) => (cut ? t.replace(/^(.{159}).+$/gm, "$1>") : t);
+  const [head, ...rest] = paged(body).split("\n");
   const hasHeader = /^-- (Journal begins|Logs begin)/.test(head ?? "");
-  const joined = hasHeader ? `${head}\n${boot}${rest.join("\n")}` : `${boot}${body}`;
+  const joined = hasHeader ? `${head}\n${boot}${rest.join("\n")}` : `${boot}${paged(body)}`;
   return /-- No entries --/.test(body) ? body : `${joined.replace(/\n$/, "")}\n${consumed}`;
 }
 
@@ -87,7 +91,9 @@ export function noisyVmConf(text: string): string {
     .filter((l) => l && !/^(hostpci\d+|parent):/.test(l))
     .join("\n");
   const tail = text.slice(main.length);
-  return `#Windows VM for vGPU tests%3A%0A#created by the seed guide\n${main.replace(/\n*$/, "\n")}parent: before-vgpu\n${tail}\n[before-vgpu]\n${snapshot}\nsnaptime: 1681230000\n`;
+  // `args:` passes raw QEMU options (a common one: the PIT timer fix for Windows guests)
+  const args = "args: -global kvm-pit.lost_tick_policy=discard\n";
+  return `#Windows VM for vGPU tests%3A%0A#created by the seed guide\n${args}${main.replace(/\n*$/, "\n")}parent: before-vgpu\n${tail}\n[before-vgpu]\n${snapshot}\nsnaptime: 1681230000\n`;
 }
 
 /** `nvidia-smi -q` as users paste it: the ECC, clock and power blocks replaced by "...". */
@@ -105,6 +111,9 @@ export function noisyExec(s: SimState, argv: readonly string[], r: NoisyResult):
     out = noisyJournal(s, argv[u + 1] ?? "", out);
   }
   if (cmd === "nvidia-smi -q") out = elidedSmiQuery(out);
+  // some 15.x hosts print an all-zero vGPU UUID instead of an empty one (issue 18's real pastes)
+  if (cmd === "nvidia-smi vgpu -q")
+    out = out.replace(/^( {8}vGPU UUID {2,}: )$/gm, "$100000000-0000-0000-0000-000000000000");
   // pasted prompt and CRLF on a per-scenario subset of the commands
   if (out !== "" && variant(s, `prompt:${cmd}`, 3) === 0) out = withPrompt(s, cmd, out);
   if (variant(s, `crlf:${cmd}`, 3) === 0) out = crlf(out);
