@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SimHost } from "../../src/hosts/sim/sim-host.ts";
 import type { SimState } from "../../src/hosts/sim/state.ts";
+import { qemuPciAddr } from "../../src/hosts/sim/transitions.ts";
 import { openSim, run } from "./helpers.ts";
 
 /** The "Available instances" of one type in `mdevctl types` text. */
@@ -114,5 +115,25 @@ describe("qm: hostpci with a PCI resource mapping (Proxmox VE 8+)", () => {
     const r = await run(h, "qm start 100");
     expect(r.exitCode).not.toBe(0);
     expect(r.stderr).toContain("PCI device mapping not found for 'vgpu-pool'");
+  });
+});
+
+describe("qemu-server's PCI address of hostpciN (what a failed start's kvm line names)", () => {
+  const vm = (machine?: string) => ({
+    vmid: 100,
+    running: false,
+    config: machine ? { machine } : {},
+    pending: {},
+    pendingDelete: [],
+  });
+
+  it("pcie=1 on q35: a root port per index; without pcie=1 (or on i440fx): the legacy PCI slots", () => {
+    expect(qemuPciAddr(vm("pc-q35-7.2"), 0, "0000:01:00.0,mdev=nvidia-259,pcie=1")).toBe(
+      "bus=ich9-pcie-port-1,addr=0x0",
+    );
+    expect(qemuPciAddr(vm("pc-q35-7.2"), 0, "0000:01:00.0,mdev=nvidia-259")).toBe("bus=pci.0,addr=0x10");
+    expect(qemuPciAddr(vm(), 0, "0000:01:00.0,pcie=1")).toBe("bus=pci.0,addr=0x10");
+    expect(qemuPciAddr(vm(), 3, "0000:01:00.0")).toBe("bus=pci.0,addr=0x1c");
+    expect(qemuPciAddr(vm(), 4, "0000:01:00.0")).toBe("bus=pci.2,addr=0xd");
   });
 });

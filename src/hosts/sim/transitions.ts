@@ -209,6 +209,24 @@ function pickMapped(
   return { addr: free ?? paths[0]! };
 }
 
+/**
+ * The `bus=…,addr=…` qemu-server gives hostpciN (src/PVE/QemuServer/PCI.pm @ e6352be6): with `pcie=1` on a
+ * q35 machine print_pcie_addr's root ports "ich9-pcie-port-<N+1>",addr=0x0; otherwise print_pci_addr's
+ * legacy slots — hostpci0/1 at pci.0 0x10/0x11, hostpci2/3 at pci.0 0x1b/0x1c, hostpci4… at pci.2 from 0xd.
+ */
+export function qemuPciAddr(vm: SimVm, index: number, value: string): string {
+  const q35 = /q35/.test(vm.config.machine ?? "");
+  if (q35 && /(?:^|,)pcie=(?:1|on|yes|true)\b/.test(value)) return `bus=ich9-pcie-port-${index + 1},addr=0x0`;
+  const legacy: Array<[number, number]> = [
+    [0, 16],
+    [0, 17],
+    [0, 27],
+    [0, 28],
+  ];
+  const [bus, addr] = legacy[index] ?? [2, 13 + index - 4];
+  return `bus=pci.${bus},addr=0x${addr.toString(16)}`;
+}
+
 /** qm start: create the mdevs / set the VF vGPU types named in hostpciN (qemu-server). Returns an error text or null. */
 export function startVm(s: SimState, vm: SimVm): string | null {
   if (vm.running) return `VM ${vm.vmid} already running`;
@@ -251,7 +269,7 @@ export function startVm(s: SimState, vm: SimVm): string | null {
         { uuid, parent: addr, type: mdev, vmid: vm.vmid, reason: "not-vgx" },
       ];
       const group = s.pci.length + s.gpus.indexOf(gpu);
-      return `kvm: -device vfio-pci,sysfsdev=/sys/bus/mdev/devices/${uuid},id=hostpci${idx[1]},bus=ich9-pcie-port-${Number(idx[1]) + 1},addr=0x0: vfio ${uuid}: error getting device from group ${group}: Input/output error
+      return `kvm: -device vfio-pci,sysfsdev=/sys/bus/mdev/devices/${uuid},id=hostpci${idx[1]},${qemuPciAddr(vm, Number(idx[1]), v)}: vfio ${uuid}: error getting device from group ${group}: Input/output error
 Verify all devices in group ${group} are bound to vfio-<bus> or pci-stub and not already in use
 start failed: QEMU exited with code 1`;
     }
