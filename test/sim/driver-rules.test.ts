@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SimHost } from "../../src/hosts/sim/sim-host.ts";
-import type { SimState } from "../../src/hosts/sim/state.ts";
+import type { SimState, SimVm } from "../../src/hosts/sim/state.ts";
 import { qemuPciAddr } from "../../src/hosts/sim/transitions.ts";
 import { openSim, run } from "./helpers.ts";
 
@@ -119,7 +119,7 @@ describe("qm: hostpci with a PCI resource mapping (Proxmox VE 8+)", () => {
 });
 
 describe("qemu-server's PCI address of hostpciN (what a failed start's kvm line names)", () => {
-  const vm = (machine?: string) => ({
+  const vm = (machine?: string): SimVm => ({
     vmid: 100,
     running: false,
     config: machine ? { machine } : {},
