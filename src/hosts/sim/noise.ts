@@ -48,14 +48,20 @@ export function dmesgWallClock(s: SimState, text: string): string {
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS_DE = ["Jan", "Feb", "Mär", "Apr", "Mai", "Jun", "Jul", "Aug", "Sep", "Okt", "Nov", "Dez"];
 
 /** A journal as hosts with an FQDN host name, a lowercase-month locale and systemd accounting print it. */
 export function noisyJournal(s: SimState, unit: string, text: string): string {
   const fqdn = `${s.hostname}.home.arpa`;
-  const lower = variant(s, "journal-months", 2) === 1;
+  // 0: C locale; 1: lowercase month names; 2: a German LC_TIME ("Mär", "Mai", "Okt", "Dez")
+  const months = variant(s, "journal-months", 3);
   const lines = text.split("\n").map((l) => {
     let out = l.replace(new RegExp(`^(\\S+ +\\d+ \\S+) ${s.hostname} `), `$1 ${fqdn} `);
-    if (lower) out = out.replace(new RegExp(`^(${MONTHS.join("|")}) `), (m) => m.toLowerCase());
+    out = out.replace(new RegExp(`^(${MONTHS.join("|")}) `), (m) => {
+      if (months === 1) return m.toLowerCase();
+      if (months === 2) return `${MONTHS_DE[MONTHS.indexOf(m.trim())]} `;
+      return m;
+    });
     return out;
   });
   const body = lines.join("\n");
