@@ -75,7 +75,7 @@ export async function runProfileSuggest(
   const pg = model.gpus.find((g) => g.address === rg.address)!;
   const offered = pg.types.length > 0;
   const types: SuggestType[] = (
-    offered ? pg.types : typesForGpu(rg.deviceId, rg.subsystemId?.split(":")[1] ?? null)
+    offered ? pg.types : typesForGpu(rg.deviceId ?? "", rg.subsystemId?.split(":")[1] ?? null)
   ).map(toSuggestType);
   const currentTypes = [...new Set(usersOf(model, pg).map((u) => u.type))];
   const gpu = { address: pg.address, name: pg.name, vramMiB: pg.vramMiB, currentTypes };

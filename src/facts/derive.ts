@@ -133,8 +133,8 @@ export function deriveDriver(f: Facts): DriverState | null {
   const open = f.driverModuleOpen;
   const flavour = open === null ? null : open ? "open" : "proprietary";
   if (f.loadedDriverVersion) return { version: f.loadedDriverVersion, flavour, loaded: true, source: "proc" };
-  if (f.nvidiaSmi?.driverVersion)
-    return { version: f.nvidiaSmi.driverVersion, flavour, loaded: true, source: "nvidia-smi" };
+  const smiVersion = f.nvidiaSmi?.driverVersion ?? f.nvidiaSmiQuery?.driverVersion;
+  if (smiVersion) return { version: smiVersion, flavour, loaded: true, source: "nvidia-smi" };
   const dk = f.dkms?.find((e) => e.module === "nvidia" || e.module === "nvidia-open");
   if (dk) {
     const loaded = f.lsmod ? f.lsmod.some((m) => m.name === "nvidia") : null;

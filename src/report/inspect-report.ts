@@ -13,6 +13,7 @@ import {
   vgpudRejections,
   vmidFromMdevUuid,
 } from "../facts/derive.ts";
+import { queryGpuPciIds } from "../facts/nvidia/nvidia-smi-q.ts";
 import type { Facts, MdevType, PciFunction } from "../facts/types.ts";
 import { releaseForDriverVersion } from "../knowledge/drivers.ts";
 import { classifyGpu, deviceIdForName } from "../knowledge/gpus.ts";
@@ -45,7 +46,8 @@ export interface InspectType {
 export interface InspectGpu {
   address: string;
   vendorId: string;
-  deviceId: string;
+  /** null when unknown (no lspci, no nvidia-smi -q Device Id, no vgpud line) */
+  deviceId: string | null;
   subsystemId: string | null;
   name: string;
   generation: string | null;
@@ -141,7 +143,14 @@ function gpuFunctions(f: Facts): PciFunction[] {
   const byAddr = new Map<string, PciFunction>();
   for (const g of f.nvidiaSmiQuery?.gpus ?? f.nvidiaSmi?.gpus ?? []) {
     const name = "productName" in g ? g.productName : g.name;
-    byAddr.set(g.busId, stubFunction(g.busId, null, name));
+    // nvidia-smi -q prints "Device Id : 0x1B3910DE": the board even when its name is "NVIDIA Graphics Device"
+    const ids = "fields" in g ? queryGpuPciIds(g) : null;
+    const stub = stubFunction(g.busId, ids?.vendorId === "10de" ? ids.deviceId : null, name);
+    if (ids?.subsystemDeviceId) {
+      stub.subsystemVendorId = ids.subsystemVendorId;
+      stub.subsystemDeviceId = ids.subsystemDeviceId;
+    }
+    byAddr.set(g.busId, stub);
   }
   for (const s of f.sriov ?? [])
     if (!byAddr.has(s.address)) byAddr.set(s.address, stubFunction(s.address, null, null));
@@ -208,7 +217,7 @@ function buildGpu(f: Facts, p: PciFunction): InspectGpu {
   const base = {
     address: p.address,
     vendorId: p.vendorId,
-    deviceId: p.deviceId,
+    deviceId: p.deviceId || null,
     subsystemId:
       p.subsystemVendorId && p.subsystemDeviceId ? `${p.subsystemVendorId}:${p.subsystemDeviceId}` : null,
     name: cls.name ?? pciProductName(p.description) ?? p.description,

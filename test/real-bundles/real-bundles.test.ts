@@ -36,7 +36,7 @@ interface Case {
   absent?: string[];
   inspect: {
     driver?: { version: string; vgpuRelease: string | null; loaded?: boolean | null } | null;
-    gpus?: Array<{ address: string; deviceId: string; support: string; name?: RegExp }>;
+    gpus?: Array<{ address: string; deviceId: string | null; support: string; name?: RegExp }>;
   };
 }
 
@@ -46,7 +46,7 @@ const CASES: Record<string, Case> = {
     expect: [],
     inspect: {
       driver: { version: "535.230.02", vgpuRelease: "16.9", loaded: true },
-      gpus: [{ address: "0000:02:00.0", deviceId: "", support: "unlock", name: /GTX 1080/ }],
+      gpus: [{ address: "0000:02:00.0", deviceId: null, support: "unlock", name: /GTX 1080/ }],
     },
   },
   // source: https://github.com/anomixer/proxmox-vgpu-installer/issues/29

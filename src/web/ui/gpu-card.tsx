@@ -204,7 +204,7 @@ export function GpuCard(props: {
           {support.text}
         </span>{" "}
         <span class="ids">
-          [{gpu.vendorId}:{gpu.deviceId}]
+          [{gpu.vendorId}:{gpu.deviceId ?? "unknown"}]
           {gpu.vramMiB !== null ? ` · ${formatMiB(gpu.vramMiB)}` : " · VRAM unknown"}
           {gpu.generation ? ` · ${gpu.generation}` : ""}
           {gpu.driverInUse ? ` · driver in use: ${gpu.driverInUse}` : " · no driver bound"}
