@@ -64,7 +64,9 @@ describe("GPU selection (passes/gpus.ts)", () => {
   });
 
   it("blocks gpu-not-found for an address with no NVIDIA GPU, listing the GPUs there are", async () => {
-    const entry = exampleEntry("seed-host.yaml", { gpus: [{ address: "0000:02:00.0", type: "GRID RTX6000-4Q" }] });
+    const entry = exampleEntry("seed-host.yaml", {
+      gpus: [{ address: "0000:02:00.0", type: "GRID RTX6000-4Q" }],
+    });
     const { facts } = await scenarioInput("seed-fresh", entry);
     const out = new PassOutput();
     const g = assessGpus(entry, facts, out);
