@@ -16,6 +16,8 @@ import { type PlanContext, readContext } from "./context.ts";
 import { driverPass } from "./passes/driver.ts";
 import { initramfsPass } from "./passes/initramfs.ts";
 import { kernelCmdlinePass } from "./passes/kernel-cmdline.ts";
+import { liveOrReboot } from "./passes/live.ts";
+import { mixedSizePass } from "./passes/mixed-size.ts";
 import { nouveauBlacklistPass } from "./passes/nouveau.ts";
 import type { PassResult } from "./passes/output.ts";
 import { packagesPass } from "./passes/packages.ts";
@@ -36,7 +38,11 @@ export { probeRequests } from "./probes.ts";
 
 type Pass = (ctx: PlanContext, prior: readonly Step[]) => PassResult;
 
-/** The host setup, in the order apply runs it. */
+/**
+ * The host setup, in the order apply runs it. Then: the reboot those steps need, or loading the
+ * setup now when the host shows that is safe (passes/live.ts); mixed-size mode; a reboot owed
+ * without any step; the VMs.
+ */
 const SETUP_PASSES: Pass[] = [
   repositoryPass,
   packagesPass,
@@ -50,7 +56,6 @@ const SETUP_PASSES: Pass[] = [
   nouveauBlacklistPass,
   vfioLeftoverPass,
   initramfsPass,
-  rebootPass,
 ];
 
 export function buildPlan(entry: HostEntry, input: PlanInput): Plan {
@@ -65,6 +70,10 @@ export function buildPlan(entry: HostEntry, input: PlanInput): Plan {
     notes.push(...r.notes);
   };
   for (const pass of SETUP_PASSES) add(pass(ctx, steps));
+  const live = liveOrReboot(ctx, steps);
+  steps = live.steps;
+  notes.push(...live.notes);
+  for (const pass of [mixedSizePass, rebootPass]) add(pass(ctx, steps));
   steps = withOwedFixes(steps, input.pending);
   const vms = vmsPass(ctx, steps);
   add(vms.out);

@@ -14,6 +14,8 @@ export interface Gpu {
   pci: PciFunction;
   cls: GpuClassification;
   type: string | null;
+  /** vgpu.yaml `mixedSizes: true`: mixed-size mode wanted on this GPU. */
+  mixedSizes: boolean;
 }
 
 export interface GpuSelection {
@@ -75,7 +77,8 @@ export function assessGpus(entry: HostEntry, f: Facts, out: PassOutput): GpuSele
 /** The GPUs `gpus:` names by address (the only GPU when it gives none), or every GPU when empty. */
 function selectGpus(entry: HostEntry, all: PciFunction[], out: PassOutput): Gpu[] {
   const wanted = entry.gpus ?? [];
-  if (wanted.length === 0) return all.map((p) => ({ pci: p, cls: classify(p), type: null }));
+  if (wanted.length === 0)
+    return all.map((p) => ({ pci: p, cls: classify(p), type: null, mixedSizes: false }));
   const gpus: Gpu[] = [];
   for (const g of wanted) {
     let p: PciFunction | undefined;
@@ -92,7 +95,7 @@ function selectGpus(entry: HostEntry, all: PciFunction[], out: PassOutput): Gpu[
       );
       continue;
     }
-    gpus.push({ pci: p, cls: classify(p), type: g.type });
+    gpus.push({ pci: p, cls: classify(p), type: g.type, mixedSizes: g.mixedSizes === true });
   }
   return gpus;
 }

@@ -6,7 +6,9 @@ import type { HostEntry } from "../../desired/schema.ts";
 import type { Facts } from "../../facts/types.ts";
 import { noUndo } from "../changes.ts";
 import type { PlanContext } from "../context.ts";
+import { compareKernel } from "../../knowledge/drivers.ts";
 import type { DriverDecision } from "./driver.ts";
+import type { Gpu } from "./gpus.ts";
 import { PassOutput } from "./output.ts";
 import type { UnlockDecision } from "./unlock-build.ts";
 
@@ -17,6 +19,7 @@ export interface PackageNeeds {
   running: string;
   bootKernel: string;
   sriov: boolean;
+  native: Gpu[];
   driver: DriverDecision;
   unlock: UnlockDecision;
 }
@@ -40,8 +43,19 @@ export function missingPackages(n: PackageNeeds, out: PassOutput): string[] {
   if (!has("mdevctl")) pkgs.push("mdevctl");
   if (n.unlock.sourceMissing && n.entry.vgpuUnlock?.git && !has("git")) pkgs.push("git");
   if (n.unlock.needRust && !has("curl")) pkgs.push("curl");
-  if (n.sriov && n.pveMajor >= 8 && !has("pve-nvidia-vgpu-helper")) pkgs.push("pve-nvidia-vgpu-helper");
+  if (((n.sriov && n.pveMajor >= 8) || proxmoxWay(n)) && !has(HELPER)) pkgs.push(HELPER);
   return pkgs;
+}
+
+const HELPER = "pve-nvidia-vgpu-helper";
+
+/**
+ * Native cards are set up the way Proxmox documents it from pve-manager 8.3.4 on, which recommends
+ * pve-nvidia-vgpu-helper (pve-manager debian/changelog 8.3.4, research/proxmox.md §2).
+ */
+export function proxmoxWay(n: Pick<PackageNeeds, "facts" | "native">): boolean {
+  const manager = n.facts.pve?.manager;
+  return n.native.length > 0 && manager !== undefined && compareKernel(manager, "8.3.4") >= 0;
 }
 
 /** Headers for the running and the next boot's kernel, the headers meta package, dkms. */
@@ -71,5 +85,9 @@ export function packagesPass(ctx: PlanContext): PassOutput {
       reboot: false,
       undo: noUndo(`apt-get remove ${pkgs.join(" ")} (only packages vgpuctl installed)`),
     });
+  if (pkgs.includes(HELPER) && proxmoxWay(ctx))
+    out.note(
+      "pve-nvidia-vgpu-helper is installed as Proxmox documents for native cards; its `setup` asks questions on a terminal, so vgpuctl does what Proxmox documents it to do (blacklist nouveau, install the kernel headers and DKMS) in its own steps",
+    );
   return out;
 }
