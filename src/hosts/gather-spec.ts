@@ -29,10 +29,16 @@ export const GATHER_COMMANDS: string[][] = [
   ["dpkg-query", "-W"],
   ["qm", "list"],
   ["ls", "-1", "/opt/vgpu_unlock-rs/target/release"],
+  // SR-IOV GPUs: is the unit that enables the VFs at boot on (pve-nvidia-vgpu-helper's template unit)?
+  ["systemctl", "is-enabled", "pve-nvidia-sriov@ALL.service"],
+  // GNU patch 2.8 (Debian 13) refuses the NUL bytes of the driver patches (research/installers.md §5 #12)
+  ["patch", "--version"],
 ];
 
 export const GATHER_PATHS: string[] = [
   "/proc/cmdline",
+  // which framebuffer the console runs on ("0 astdrmfb" = BMC graphics; "nouveaudrmfb" keeps nouveau in use)
+  "/proc/fb",
   "/proc/driver/nvidia/version",
   "/etc/hostname",
   "/etc/os-release",

@@ -139,7 +139,13 @@ export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
 const USER_RE = /^[^\s@!:=]+@[^\s@!:=]+$/;
 const TOKEN_ID_RE = /^[A-Za-z][A-Za-z0-9._-]*$/;
 const PCI_ID_RE = /^(?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-9a-fA-F]$/;
-const CONCURRENT_RE = /detected modified configuration|file changed by other user/i;
+/**
+ * A digest mismatch: pve-common PVE::Tools::assert_if_modified ("detected modified configuration - file changed
+ * by other user? Try again.", e.g. cluster mappings) and qemu-server Qemu.pm's VM config update
+ * ("checksum mismatch (file change by other user?)").
+ */
+const CONCURRENT_RE =
+  /detected modified configuration|file changed by other user|checksum mismatch \(file change by other user/i;
 
 /** Roles that carry a privilege (pveum.adoc), for hints. */
 const ROLE_FOR_PRIVILEGE: Record<string, string> = {
@@ -179,6 +185,27 @@ export function parsePermissionMessage(msg: string): { aclPath: string | null; p
     .map((p) => p.trim())
     .filter((p) => /^[A-Z][A-Za-z]*\.[A-Za-z.]+$/.test(p));
   return { aclPath: m[1]!.trim(), privileges };
+}
+
+/**
+ * qemu-server `src/PVE/API2/Qemu.pm` `check_hostpci_perm` lets only root@pam set a hostpciN that names a PCI
+ * address (`host`, the default key); everyone else needs `mapping=`. An API token's user is its token id
+ * (`root@pam!vgpuctl`; pve-manager PVE/HTTPServer.pm), so over the API only mappings can be attached.
+ * Refused here, before the request, instead of as a failed config task.
+ */
+function assertTokenMaySetHostpci(params: PveParams, tokenName: string): void {
+  for (const [key, value] of Object.entries(params)) {
+    if (!/^hostpci\d+$/.test(key) || typeof value !== "string") continue;
+    const host = value
+      .split(",")
+      .map((p) => p.trim())
+      .find((p) => p !== "" && (!p.includes("=") || p.startsWith("host=")));
+    if (host === undefined) continue;
+    throw new UserError(
+      `Proxmox VE lets only root@pam itself set ${key} to a PCI address (${host.replace(/^host=/, "")}), not the API token ${tokenName}; nothing was changed`,
+      "attach a cluster resource mapping instead (vgpuctl vm mapping create …, then --mapping ID), or attach on the node over ssh as root (--host ssh://root@NODE)",
+    );
+  }
 }
 
 export function createPveClient(options: PveClientOptions): PveClient {
@@ -467,6 +494,7 @@ export function createPveClient(options: PveClientOptions): PveClient {
     digest: string | null,
   ): Promise<void> {
     const path = `/nodes/${seg(node)}/qemu/${seg(vmid)}/config`;
+    assertTokenMaySetHostpci(params, tokenName);
     try {
       await put<null>(path, { ...params, ...(digest ? { digest } : {}) });
     } catch (e) {
@@ -491,6 +519,7 @@ export function createPveClient(options: PveClientOptions): PveClient {
     wait?: WaitForTaskOptions,
   ): Promise<TaskStatus | null> {
     const path = `/nodes/${seg(node)}/qemu/${seg(vmid)}/config`;
+    assertTokenMaySetHostpci(params, tokenName);
     let upid: unknown;
     try {
       upid = await post<unknown>(path, { ...params, ...(digest ? { digest } : {}) });

@@ -30,7 +30,10 @@ beforeAll(() => {
 });
 afterAll(() => tmp.cleanup());
 afterEach(async () => {
+  // the double checks each request against the PVE API schema: vgpuctl sent nothing a cluster refuses
+  const rejected = fakes.flatMap((f) => f.rejected);
   while (fakes.length) await fakes.pop()!.stop();
+  expect(rejected).toEqual([]);
 });
 
 async function fake(
@@ -45,15 +48,16 @@ async function fake(
     .on("GET /api2/json/nodes/pve1/hardware/pci/someGpu/mdev", { json: fixture("mdev-era1-mdev-sysfs.json") })
     .on("GET /api2/json/nodes/pve1/hardware/pci/l40s/mdev", { json: fixture("mdev-era1-mdev-sysfs.json") })
     .on("GET /api2/json/cluster/mapping/pci", { json: fixture("mapping-pci-list.json") })
+    // wrong digest: qemu-server Qemu.pm `$load_and_check_config` dies before forking the worker
     .on("POST /api2/json/nodes/pve1/qemu/100/config", (req) =>
       new URLSearchParams(req.body).get("digest") === DIGEST
         ? { json: { data: null } }
         : {
             status: 500,
-            reason: "detected modified configuration - file changed by other user? Try again.",
+            reason: "checksum mismatch (file change by other user?)",
             json: {
               data: null,
-              message: "detected modified configuration - file changed by other user? Try again.\n",
+              message: "checksum mismatch (file change by other user?)\n",
             },
           },
     );
@@ -142,6 +146,29 @@ describe("vm attach through the Proxmox VE API", () => {
     await expect(runVmAttachApi({ ...base, api: url2, type: "nvidia-257", mapping: "l40s" })).rejects.toThrow(
       /not marked for mediated devices/,
     );
+    expect(f.requests.some((q) => q.method === "POST")).toBe(false);
+  });
+
+  it("--gpu ADDR (a raw PCI address) over an API token is refused before the config is written", async () => {
+    // qemu-server Qemu.pm check_hostpci_perm: only root@pam may set hostpciN to a PCI address, and a
+    // token's user is its token id root@pam!vgpuctl (pve-manager PVE/HTTPServer.pm)
+    const { f, url } = await fake();
+    f.on("GET /api2/json/nodes/pve1/hardware/pci/0000:41:00.4/mdev", {
+      json: fixture("mdev-era2-nvidia-vfio.json"),
+    });
+    const err = (await runVmAttachApi({
+      vmid: "100",
+      type: "nvidia-1147",
+      gpu: "0000:41:00.4",
+      api: url,
+      tokenFile,
+      fingerprint: cert.fingerprint256,
+    }).catch((e: unknown) => e)) as UserError;
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toBe(
+      "Proxmox VE lets only root@pam itself set hostpci0 to a PCI address (0000:41:00.4), not the API token root@pam!vgpuctl; nothing was changed",
+    );
+    expect(err.hint).toContain("--mapping");
     expect(f.requests.some((q) => q.method === "POST")).toBe(false);
   });
 

@@ -45,7 +45,10 @@ beforeAll(() => {
 });
 afterAll(() => tmp.cleanup());
 afterEach(async () => {
+  // the double checks each request against the PVE API schema: vgpuctl sent nothing a cluster refuses
+  const rejected = fakes.flatMap((f) => f.rejected);
   while (fakes.length) await fakes.pop()!.stop();
+  expect(rejected).toEqual([]);
 });
 
 const T2080 = () => (fixture("hardware-pci-2080ti.json") as { data: PciDevice[] }).data;

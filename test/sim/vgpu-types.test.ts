@@ -1,9 +1,12 @@
 /**
- * The simulated driver offers exactly the knowledge base's vGPU types (src/knowledge/vgpu-types.ts,
- * generated from src/knowledge/data/vgpu-types.csv): no table of its own.
+ * The simulated driver offers the vGPU types of its own data (src/hosts/sim/nvidia-data.ts, rows copied
+ * from NVIDIA's vgpuConfig.xml via data/vgpu-types.csv). The knowledge base (src/knowledge/vgpu-types.ts)
+ * is read here only to cross-check: both must agree on every type the simulator models, so a wrong row
+ * on either side fails a test.
  */
 import { describe, expect, it } from "vitest";
 import { parseMdevctlTypes } from "../../src/facts/nvidia/mdevctl.ts";
+import { SIM_VGPU_TYPES, simSysfsDescription } from "../../src/hosts/sim/nvidia-data.ts";
 import { SimHost } from "../../src/hosts/sim/sim-host.ts";
 import type { SimGpu, SimState } from "../../src/hosts/sim/state.ts";
 import {
@@ -88,7 +91,24 @@ describe("vgpuBoardFor (knowledge)", () => {
   });
 });
 
-describe("the simulated host takes its types from the knowledge base", () => {
+describe("the simulator's own type data agrees with the knowledge base", () => {
+  it("every simulated type has the knowledge row's name, size, maximum and board", () => {
+    expect(SIM_VGPU_TYPES.length).toBe(120);
+    for (const t of SIM_VGPU_TYPES) {
+      const k = findType(t.type);
+      expect(k, t.type).not.toBeNull();
+      expect({ name: t.name, mib: t.profileMiB, max: t.maxInstances, pgpu: t.pgpu }, t.type).toEqual({
+        name: k!.name,
+        mib: k!.profileMiB,
+        max: k!.maxInstances,
+        pgpu: k!.pgpu,
+      });
+      expect(simSysfsDescription(t)).toBe(sysfsDescription(k!));
+    }
+  });
+});
+
+describe("the simulated host offers the types of its own data", () => {
   it("seed-configured: mdevctl types = the RTX 6000 types of the data, description text included", async () => {
     const out = (await run(await openSim("seed-configured"), "mdevctl types")).stdout;
     const parsed = parseMdevctlTypes(out);

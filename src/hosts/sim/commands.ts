@@ -10,6 +10,7 @@ import { renderDmesg } from "./render/dmesg.ts";
 import { renderMdevctlList, renderMdevctlListJson, renderMdevctlTypes } from "./render/mdevctl.ts";
 import { renderDkmsStatus, renderLsmod } from "./render/modules.ts";
 import {
+  nvidiaSmiSetMixedSize,
   renderNvidiaSmi,
   renderNvidiaSmiQ,
   renderNvidiaSmiVgpu,
@@ -81,12 +82,18 @@ const HANDLERS: Record<string, Handler> = {
   dkms: ({ state }, args) => (args[0] === "status" ? ok(renderDkmsStatus(state)) : usage("dkms", args)),
   mokutil: ({ state }, args) =>
     args[0] === "--sb-state" ? renderMokutilSbState(state) : usage("mokutil", args),
-  "nvidia-smi": ({ state }, args) => {
+  "nvidia-smi": (ctx, args) => {
+    const { state } = ctx;
     const a = args.join(" ");
     if (a === "") return renderNvidiaSmi(state);
     if (a === "-q") return renderNvidiaSmiQ(state);
     if (a === "vgpu") return renderNvidiaSmiVgpu(state);
     if (a === "vgpu -q") return renderNvidiaSmiVgpuQ(state);
+    const shm = /^vgpu -i (\S+) -shm ([01])$/.exec(a);
+    if (shm) {
+      ctx.changed = true;
+      return nvidiaSmiSetMixedSize(state, shm[1]!, shm[2] === "1");
+    }
     return usage("nvidia-smi", args);
   },
   mdevctl: ({ state }, args) => {

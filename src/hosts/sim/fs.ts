@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import type { FileStat } from "../host.ts";
+import { consoleFramebuffer } from "./logic.ts";
 import { renderFwPlatformSize } from "./render/boot.ts";
 import { listSysPci, readSysPci, SYS_PCI } from "./render/pci.ts";
 import { parseVmConf, renderVmConf } from "./render/qm.ts";
@@ -39,6 +40,7 @@ export function renderBootId(s: SimState): string {
 
 export function readVirtual(s: SimState, path: string): string | null {
   if (path === "/proc/cmdline") return renderProcCmdline(s);
+  if (path === "/proc/fb") return `0 ${consoleFramebuffer(s)}\n`;
   if (path === "/proc/sys/kernel/random/boot_id") return renderBootId(s);
   if (path === "/proc/driver/nvidia/version") return renderNvidiaProcVersion(s);
   if (path === "/sys/firmware/efi/fw_platform_size") return renderFwPlatformSize(s);
@@ -59,7 +61,7 @@ function vmConfPath(s: SimState, path: string) {
 function listRendered(s: SimState, path: string): string[] | null {
   if (isUnder(path, SYS_PCI)) return listSysPci(s, path);
   const rendered: Record<string, string[]> = {
-    "/proc": ["cmdline", ...(renderNvidiaProcVersion(s) ? ["driver"] : [])],
+    "/proc": ["cmdline", "fb", ...(renderNvidiaProcVersion(s) ? ["driver"] : [])],
     "/proc/driver": renderNvidiaProcVersion(s) ? ["nvidia"] : [],
     "/proc/driver/nvidia": renderNvidiaProcVersion(s) ? ["version"] : [],
     "/sys": ["bus", ...(s.boot.efi ? ["firmware"] : [])],

@@ -3,15 +3,14 @@
  * state. Pure functions; renderers and state transitions share them so outputs stay consistent.
  */
 import { parse, TomlError } from "smol-toml";
-import { kernelAtLeast as knownKernelAtLeast } from "../../knowledge/drivers.ts";
-import { type VgpuBoard, type VgpuType, vgpuBoardFor } from "../../knowledge/vgpu-types.ts";
-import type { SimGpu, SimState } from "./state.ts";
+import { type SimBoard, type SimVgpuType, simBoardFor, simKernelAtLeast } from "./nvidia-data.ts";
+import type { SimGpu, SimState, SimVfVgpu } from "./state.ts";
 
 export const UNLOCK_LIB = "target/release/libvgpu_unlock_rs.so";
 
-/** The running kernel is at least major.minor (knowledge/drivers.ts; an unreadable release is not). */
+/** The running kernel is at least major.minor (an unreadable release is not). */
 export function kernelAtLeast(release: string, major: number, minor: number): boolean {
-  return knownKernelAtLeast(release, major, minor) === true;
+  return simKernelAtLeast(release, major, minor);
 }
 
 export function pveMajor(s: SimState): number {
@@ -104,6 +103,27 @@ export function iommuState(s: SimState): IommuState {
   return { active: s.firmwareIommu && !off, passthrough, cmdlineOn: cmdlineHas(s, "amd_iommu=on") };
 }
 
+/**
+ * The framebuffer the console runs on this boot, as /proc/fb names it: the scenario's `consoleFb`
+ * ("astdrmfb" = ASPEED BMC graphics) — "nouveaudrmfb" only while nouveau is bound. Without a stated one:
+ * the Intel iGPU's ("i915drmfb") when i915 is loaded, else nouveau's on a VGA-class GPU, else the
+ * firmware framebuffer ("EFI VGA", efifb).
+ */
+export function consoleFramebuffer(s: SimState): string {
+  const nouveauBound = s.gpus.some((g) => g.driver === "nouveau");
+  if (s.consoleFb !== undefined && (s.consoleFb !== "nouveaudrmfb" || nouveauBound)) return s.consoleFb;
+  if (s.consoleFb === undefined) {
+    if (s.modules.includes("i915") || s.baseModules.includes("i915")) return "i915drmfb";
+    if (s.gpus.some((g) => g.driver === "nouveau" && g.sysfsClass === "0x030000")) return "nouveaudrmfb";
+  }
+  return "EFI VGA";
+}
+
+/** nouveau is loaded and fbcon runs on its framebuffer: `modprobe -r nouveau` fails ("in use"). */
+export function nouveauHoldsConsole(s: SimState): boolean {
+  return consoleFramebuffer(s) === "nouveaudrmfb";
+}
+
 export function secureBootActive(s: SimState): boolean {
   return s.boot.efi && s.boot.secureBoot;
 }
@@ -186,7 +206,7 @@ export function abortedByUnlockConfig(s: SimState, service: "nvidia-vgpud" | "nv
 }
 
 export type VgpuVerdict =
-  | { ok: true; pgpu: VgpuBoard; via: "native" | "unlock" }
+  | { ok: true; pgpu: SimBoard; via: "native" | "unlock" }
   | {
       ok: false;
       reason:
@@ -202,7 +222,8 @@ export type VgpuVerdict =
 
 /**
  * Whether nvidia-vgpud registers vGPU types for this GPU, and which board's table it uses: the
- * knowledge base decides (vgpuBoardFor: a native board's own types, an unlock card's spoof target's).
+ * simulator's own driver data decides (nvidia-data.ts: a native board's own types, an unlock card's
+ * spoof target's).
  */
 export function vgpuVerdict(s: SimState, gpu: SimGpu): VgpuVerdict {
   if (!s.driver || !s.driverLoaded) return { ok: false, reason: "no-driver" };
@@ -210,10 +231,11 @@ export function vgpuVerdict(s: SimState, gpu: SimGpu): VgpuVerdict {
   if (gpu.driver !== "nvidia") return { ok: false, reason: "not-bound" };
   if (s.driver.kind === "plain") return { ok: false, reason: "not-vgpu-driver" };
   if (s.driver.flavour === "open") return { ok: false, reason: "open-driver" };
-  const board = vgpuBoardFor(gpu.deviceId, gpu.subsystemDeviceId);
-  if (!board) return { ok: false, reason: "unsupported" };
+  const board = simBoardFor(gpu.deviceId, gpu.subsystemDeviceId);
+  if (!board || board.types.length === 0) return { ok: false, reason: "unsupported" };
   // Pascal was dropped in vGPU 17 (R550): neither its boards nor unlocked Pascal cards get types.
-  if (gpu.architecture === "Pascal" && driverMajor(s) >= 550) return { ok: false, reason: "branch-dropped" };
+  if (board.lastBranch !== null && driverMajor(s) > board.lastBranch)
+    return { ok: false, reason: "branch-dropped" };
   if (board.via === "native") return { ok: true, pgpu: board, via: "native" };
   // nvidia-vgpud registers the types: its preload decides (nvidia-vgpu-mgr's matters at VM start).
   if (!unlockActiveIn(s, "nvidia-vgpud") || !s.driver.patched) return { ok: false, reason: "not-unlocked" };
@@ -221,7 +243,7 @@ export function vgpuVerdict(s: SimState, gpu: SimGpu): VgpuVerdict {
 }
 
 export interface OfferedType {
-  type: VgpuType;
+  type: SimVgpuType;
   /** "nvidia-259" */
   mdevType: string;
   available: number;
@@ -254,12 +276,59 @@ export function virtualFunctions(gpu: SimGpu): string[] {
   return out;
 }
 
-/** vGPU types a virtual function of an SR-IOV GPU can create (nvidia/creatable_vgpu_types), [] when none. */
-export function vfCreatableTypes(s: SimState, gpu: SimGpu, vf: string): VgpuType[] {
+/** The SR-IOV GPU whose enabled virtual function `vf` is. */
+export function physfnOf(s: SimState, vf: string): SimGpu | undefined {
+  return s.gpus.find((g) => virtualFunctions(g).includes(vf));
+}
+
+/** The vGPU type set on a VF (nvidia/current_vgpu_type), or undefined when it is 0. */
+export function vfVgpu(s: SimState, vf: string): SimVfVgpu | undefined {
+  return (s.vfVgpus ?? []).find((v) => v.vf === vf);
+}
+
+/** vGPUs on the virtual functions of one SR-IOV GPU (VFs whose current_vgpu_type is not 0). */
+export function gpuVfVgpus(s: SimState, gpu: SimGpu): SimVfVgpu[] {
+  const vfs = virtualFunctions(gpu);
+  return (s.vfVgpus ?? []).filter((v) => vfs.includes(v.vf));
+}
+
+/** The driver supports mixed-size mode on this GPU (vGPU 17+, a board NVIDIA lists; nvidia-data.ts [mixed]). */
+export function mixedSizeCapable(s: SimState, gpu: SimGpu): boolean {
   const v = vgpuVerdict(s, gpu);
-  if (!v.ok || !virtualFunctions(gpu).includes(vf)) return [];
-  const used = s.mdevs.find((m) => m.parent === vf);
-  return used ? [] : v.pgpu.types;
+  return v.ok && v.pgpu.mixedSize && driverMajor(s) >= 550;
+}
+
+/** The GPU runs in mixed-size (heterogeneous) mode right now (`nvidia-smi vgpu -shm 1` this boot). */
+export function mixedSizeOn(s: SimState, gpu: SimGpu): boolean {
+  return mixedSizeCapable(s, gpu) && (s.mixedSizeGpus ?? []).includes(gpu.address);
+}
+
+/** Nominal framebuffer of a board: the largest profile × its instances (48Q × 1 on an L40S). */
+function boardFramebufferMiB(types: SimVgpuType[]): number {
+  return Math.max(0, ...types.map((t) => t.profileMiB * t.maxInstances));
+}
+
+/**
+ * vGPU types a virtual function can create (nvidia/creatable_vgpu_types), as the host driver computes
+ * them: none on a VF that already has a type; in equal-size mode, once a vGPU exists on the GPU only
+ * types of its framebuffer size, and none once that many vGPUs reach the type's per-GPU maximum; in
+ * mixed-size mode any type whose framebuffer still fits and whose mixed-size maximum is not reached.
+ */
+export function vfCreatableTypes(s: SimState, gpu: SimGpu, vf: string): SimVgpuType[] {
+  const v = vgpuVerdict(s, gpu);
+  if (!v.ok || !virtualFunctions(gpu).includes(vf) || vfVgpu(s, vf)) return [];
+  const used = gpuVfVgpus(s, gpu)
+    .map((x) => v.pgpu.types.find((t) => t.id === x.typeId))
+    .filter((t): t is SimVgpuType => t !== undefined);
+  if (mixedSizeOn(s, gpu)) {
+    const free = boardFramebufferMiB(v.pgpu.types) - used.reduce((n, t) => n + t.profileMiB, 0);
+    return v.pgpu.types.filter(
+      (t) => t.profileMiB <= free && used.filter((u) => u.id === t.id).length < t.mixedMaxInstances,
+    );
+  }
+  if (used.length === 0) return v.pgpu.types;
+  const size = used[0]!.profileMiB;
+  return v.pgpu.types.filter((t) => t.profileMiB === size && used.length < t.maxInstances);
 }
 
 /** True when a systemd unit of the NVIDIA vGPU services is installed. */
@@ -382,6 +451,7 @@ const PROGRAM_PACKAGES: Record<string, string> = {
   make: "make",
   curl: "curl",
   patch: "patch",
+  "pve-nvidia-vgpu-helper": "pve-nvidia-vgpu-helper",
 };
 
 export function programInstalled(s: SimState, prog: string): boolean {

@@ -9,7 +9,7 @@
  * through DKMS for the running kernel only; a kernel outside the driver's range fails the DKMS build.
  * Stand-in .run files are text: `label="NVIDIA Accelerated Graphics Driver for Linux-x86_64 <version>"`.
  */
-import { kernelInRange, releaseForDriverVersion } from "../../knowledge/drivers.ts";
+import { simDriverBuildsOn, simDriverRelease } from "./nvidia-data.ts";
 import { hasHeaders } from "./packages.ts";
 import { type CmdResult, fail } from "./render/types.ts";
 import type { SimState } from "./state.ts";
@@ -18,6 +18,9 @@ const ELF = "\u007fELF\u0002\u0001\u0001\u0000\u0000\u0000\u0000\u0000\u0000\u00
 const WANTS = "/etc/systemd/system/multi-user.target.wants";
 export const VGPU_UNITS = ["nvidia-vgpud.service", "nvidia-vgpu-mgr.service"];
 const INSTALLER_LOG = "/var/log/nvidia-installer.log";
+/** Stand-in text of /usr/lib/nvidia/sriov-manage (the simulator runs it as a program, tools.ts). */
+export const SRIOV_MANAGE_SCRIPT =
+  "#!/bin/sh\n# sriov-manage: enable/disable SR-IOV virtual functions of NVIDIA GPUs (simulated stand-in)\n";
 
 /** What a .run file is: its driver version and whether it carries an applied patch. */
 export function parseRunfile(text: string): { version: string; patched: boolean } | null {
@@ -35,6 +38,21 @@ function base(p: string): string {
 
 function makeselfHeader(version: string): string {
   return `Verifying archive integrity... OK\nUncompressing NVIDIA Accelerated Graphics Driver for Linux-x86_64 ${version}${".".repeat(60)}\n`;
+}
+
+/**
+ * GNU patch 2.8 (Debian 13) rejects patches containing NUL bytes, which the vgpu-proxmox driver patches
+ * (binary diffs of nv-kernel.o_binary) do: "/usr/bin/patch: **** patch line 9 contains NUL byte"
+ * (anomixer/proxmox-vgpu-installer#2, PVE 9.0.10, 570.158.02.patch); patch 2.7.x applies them. The
+ * stand-in patches are text: their NUL line is taken as 9, the line of the first NUL in that real patch.
+ * Returns patch's error text, or null when this patch version applies it.
+ */
+function patchRefusesNul(s: SimState, patch: string): string | null {
+  const v = /^(\d+)\.(\d+)/.exec(s.packages.patch ?? "");
+  if (!v || Number(v[1]) * 100 + Number(v[2]) < 208) return null;
+  const at = patch.indexOf("\u0000");
+  const line = at >= 0 ? patch.slice(0, at).split("\n").length : 9;
+  return `/usr/bin/patch: **** patch line ${line} contains NUL byte\n`;
 }
 
 /** `sh X.run --apply-patch P` in directory `cwd`. */
@@ -60,6 +78,8 @@ export function applyPatch(
       exitCode: 0,
     };
   }
+  const nul = patchRefusesNul(s, patch);
+  if (nul) return { stdout: `${out}Failed to apply patch file "${patchPath}".\n`, stderr: nul, exitCode: 0 };
   const targets = [...patch.matchAll(/^(?:---|\+\+\+) (\S+)/gm)].map((m) => m[1]!);
   const applies = targets.length > 0 && targets.every((t) => t.startsWith(`${dir}/`));
   if (!applies) {
@@ -84,8 +104,8 @@ export function applyPatch(
 function buildProblem(s: SimState, version: string, kernel: string): string | null {
   if (!hasHeaders(s, kernel))
     return `Error! Your kernel headers for kernel ${kernel} cannot be found.\nPlease install the linux-headers-${kernel} package,\nor use the --kernelsourcedir option to tell DKMS where it's located\n`;
-  const rel = releaseForDriverVersion(version);
-  if (rel && kernelInRange(rel, kernel) === false)
+  const rel = simDriverRelease(version);
+  if (rel && !simDriverBuildsOn(rel, kernel))
     return `Error! Bad return status for module build on kernel: ${kernel} (x86_64)\nConsult /var/lib/dkms/nvidia/${version}/build/make.log for more information.\n`;
   return null;
 }
@@ -158,6 +178,8 @@ function driverFiles(version: string): Record<string, string> {
     "/usr/bin/nvidia-uninstall": ELF,
     "/usr/bin/nvidia-vgpud": ELF,
     "/usr/bin/nvidia-vgpu-mgr": ELF,
+    // NVIDIA's SR-IOV helper script, shipped by the vgpu-kvm package (research/proxmox.md §3)
+    "/usr/lib/nvidia/sriov-manage": SRIOV_MANAGE_SCRIPT,
     "/usr/share/nvidia/vgpu/vgpuConfig.xml": `<?xml version="1.0" encoding="UTF-8"?>\n<vgpuconfig/>\n`,
     "/lib/systemd/system/nvidia-vgpud.service":
       "[Unit]\nDescription=NVIDIA vGPU Daemon\nWants=syslog.target\n\n[Service]\nType=forking\nExecStart=/usr/bin/nvidia-vgpud\nExecStopPost=/bin/rm -rf /var/run/nvidia-vgpud\n\n[Install]\nWantedBy=multi-user.target\n",
@@ -208,8 +230,8 @@ export function installDriverRun(s: SimState, run: string, text: string, args: s
   if (dkms && s.packages.dkms === undefined)
     warn +=
       "\nWARNING: You specified the '--dkms' command line option, but DKMS is not installed: the kernel module was built for the running kernel only and will not be rebuilt for new kernels.\n";
-  const rel = releaseForDriverVersion(version);
-  if (rel && kernelInRange(rel, running) === false)
+  const rel = simDriverRelease(version);
+  if (rel && !simDriverBuildsOn(rel, running))
     return error(
       dkms
         ? `ERROR: Failed to run \`/usr/sbin/dkms build -m nvidia -v ${version} -k ${running}\`: \nError! Bad return status for module build on kernel: ${running} (x86_64)\nConsult /var/lib/dkms/nvidia/${version}/build/make.log for more information.\n\nERROR: Failed to install the kernel module through DKMS. No kernel module was installed; please try installing again without DKMS, or check the DKMS logs for more information.\n`
@@ -274,8 +296,13 @@ export function nvidiaUninstall(s: SimState): CmdResult {
   const version = s.driver.version;
   uninstallDriverFiles(s);
   s.mdevs = [];
+  delete s.vfVgpus;
+  delete s.mixedSizeGpus;
   s.driverLoaded = false;
-  for (const g of s.gpus) if (g.driver === "nvidia") g.driver = null;
+  for (const g of s.gpus) {
+    if (g.driver === "nvidia") g.driver = null;
+    if (g.sriov) g.sriov.numVfs = 0;
+  }
   s.files["/var/log/nvidia-uninstall.log"] =
     `nvidia-uninstall log file '/var/log/nvidia-uninstall.log'\ncreation time: ${s.clock}\ninstaller version: ${version}\n\nUninstallation of existing driver: NVIDIA Accelerated Graphics Driver for Linux-x86_64 (${version}) is complete.\n`;
   return { stdout: "", stderr: "", exitCode: 0 };

@@ -6,6 +6,9 @@
  * Proxmox package lists until a pve-no-subscription repository is configured; dependencies are
  * installed and marked auto, and `remove` leaves them ("no longer required") unless --autoremove.
  * Kernel headers ship /lib/modules/<k>/build; installing them runs the DKMS kernel hook.
+ * Repositories come from one-line `.list` files and deb822 `.sources` files (Proxmox VE 9 / Debian 13:
+ * pve-docs pve-package-repos.adoc @ 9.1.3 — an entry with `Enabled: no` is skipped, as apt does for any
+ * false boolean: no/false/off/0/disable). Package versions for trixie are representative Debian 13 ones.
  */
 import { filesIn, pveMajor } from "./logic.ts";
 import { type CmdResult, fail } from "./render/types.ts";
@@ -18,7 +21,8 @@ interface PkgDef {
   files: Record<string, string>;
 }
 
-const V = (s: SimState, pve7: string, pve8: string) => (pveMajor(s) >= 8 ? pve8 : pve7);
+const V = (s: SimState, pve7: string, pve8: string, pve9 = pve8) =>
+  pveMajor(s) >= 9 ? pve9 : pveMajor(s) >= 8 ? pve8 : pve7;
 
 /** Header package name for a kernel on this PVE major. */
 export function headersPackage(s: SimState, kernel: string): string {
@@ -63,49 +67,58 @@ export function packageDef(s: SimState, name: string): PkgDef | null {
     case "pve-headers":
       return pveMajor(s) >= 8 ? null : plain("pve", "7.4-1", [headersPackage(s, newestInstalledKernel(s))]);
     case "proxmox-default-headers":
-      return pveMajor(s) >= 8 ? plain("pve", "1.1.0", [headersPackage(s, newestInstalledKernel(s))]) : null;
+      return pveMajor(s) >= 8
+        ? plain("pve", V(s, "", "1.1.0", "2.0.0"), [headersPackage(s, newestInstalledKernel(s))])
+        : null;
     case "pve-nvidia-vgpu-helper":
       return pveMajor(s) >= 8
-        ? {
-            origin: "pve",
-            version: "8.3.3",
-            depends: [],
-            files: {
-              "/usr/bin/pve-nvidia-vgpu-helper": "#!/usr/bin/perl\n",
-              "/lib/systemd/system/pve-nvidia-sriov@.service":
-                "[Unit]\nDescription=Enable NVIDIA SR-IOV for %i\n\n[Service]\nType=oneshot\nExecStart=/usr/lib/nvidia/sriov-manage -e %i\n\n[Install]\nWantedBy=multi-user.target\n",
-            },
-          }
+        ? { origin: "pve", version: V(s, "", "8.3.3", "9.0.2"), depends: [], files: VGPU_HELPER_FILES }
         : null;
     case "dkms":
-      return plain("debian", V(s, "2.8.4-3", "3.0.10-8+deb12u1"), ["gcc", "make", "patch"]);
+      return plain("debian", V(s, "2.8.4-3", "3.0.10-8+deb12u1", "3.2.2-1"), ["gcc", "make", "patch"]);
     case "build-essential":
-      return plain("debian", "12.9", ["gcc", "g++", "make", "dpkg-dev"]);
+      return plain("debian", V(s, "12.9", "12.9", "12.12"), ["gcc", "g++", "make", "dpkg-dev"]);
     case "gcc":
-      return plain("debian", V(s, "4:10.2.1-1", "4:12.2.0-3"));
+      return plain("debian", V(s, "4:10.2.1-1", "4:12.2.0-3", "4:14.2.0-1"));
     case "g++":
-      return plain("debian", V(s, "4:10.2.1-1", "4:12.2.0-3"), ["gcc"]);
+      return plain("debian", V(s, "4:10.2.1-1", "4:12.2.0-3", "4:14.2.0-1"), ["gcc"]);
     case "make":
-      return plain("debian", "4.3-4.1");
+      return plain("debian", V(s, "4.3-4.1", "4.3-4.1", "4.4.1-2"));
     case "dpkg-dev":
-      return plain("debian", V(s, "1.20.13", "1.21.22"), ["patch", "make"]);
+      return plain("debian", V(s, "1.20.13", "1.21.22", "1.22.21"), ["patch", "make"]);
     case "patch":
-      return plain("debian", V(s, "2.7.6-7", "2.7.6-7"));
+      // Debian 13 ships GNU patch 2.8, which refuses NUL bytes in patches (nvidia.ts applyPatch)
+      return plain("debian", V(s, "2.7.6-7", "2.7.6-7", "2.8-2"));
     case "git":
-      return plain("debian", V(s, "1:2.30.2-1+deb11u2", "1:2.39.5-0+deb12u1"));
+      return plain("debian", V(s, "1:2.30.2-1+deb11u2", "1:2.39.5-0+deb12u1", "1:2.47.3-0+deb13u1"));
     case "mdevctl":
-      return plain("debian", V(s, "0.81-1", "1.2.0-3"));
+      return plain("debian", V(s, "0.81-1", "1.2.0-3", "1.4.0-1"));
     case "curl":
-      return plain("debian", V(s, "7.74.0-1.3+deb11u7", "7.88.1-10+deb12u7"));
+      return plain("debian", V(s, "7.74.0-1.3+deb11u7", "7.88.1-10+deb12u7", "8.14.1-2+deb13u2"));
     case "cargo":
-      return plain("debian", V(s, "0.47.0-3+b1", "0.66.0+ds1-1"));
+      return plain("debian", V(s, "0.47.0-3+b1", "0.66.0+ds1-1", "1.85.0+dfsg1-1"));
     case "pciutils":
-      return plain("debian", V(s, "1:3.7.0-5", "1:3.9.0-4"));
+      return plain("debian", V(s, "1:3.7.0-5", "1:3.9.0-4", "1:3.13.0-2"));
     case "mokutil":
-      return plain("debian", V(s, "0.6.0-2~deb11u1", "0.6.0-2"));
+      return plain("debian", V(s, "0.6.0-2~deb11u1", "0.6.0-2", "0.7.2-1"));
   }
   return null;
 }
+
+/**
+ * Template unit of pve-nvidia-vgpu-helper: only ExecStart is verified (research/proxmox.md §2; the package
+ * source is not mirrored here); the rest is a minimal oneshot unit.
+ */
+export const SRIOV_UNIT_TEXT =
+  "[Unit]\nDescription=Enable NVIDIA SR-IOV for %i\n\n[Service]\nType=oneshot\nExecStart=/usr/lib/nvidia/sriov-manage -e %i\n\n[Install]\nWantedBy=multi-user.target\n";
+
+/** Where the simulated `pve-nvidia-vgpu-helper setup` blacklists nouveau (file name is the sim's own). */
+export const HELPER_BLACKLIST = "/etc/modprobe.d/pve-nvidia-vgpu-helper.conf";
+
+const VGPU_HELPER_FILES: Record<string, string> = {
+  "/usr/bin/pve-nvidia-vgpu-helper": "#!/usr/bin/perl\n",
+  "/lib/systemd/system/pve-nvidia-sriov@.service": SRIOV_UNIT_TEXT,
+};
 
 // ── repositories ──────────────────────────────────────────────────────────────
 
@@ -116,16 +129,59 @@ interface Source {
   components: string[];
 }
 
-function aptSources(s: SimState): Source[] {
-  const texts = [s.files["/etc/apt/sources.list"] ?? ""];
-  for (const f of filesIn(s, "/etc/apt/sources.list.d")) if (f.path.endsWith(".list")) texts.push(f.content);
+/** One-line entries of a `.list` file (comments stripped). */
+function listEntries(text: string): Source[] {
   const out: Source[] = [];
-  for (const t of texts)
-    for (const raw of t.split("\n")) {
-      const line = raw.replace(/#.*/, "").trim();
-      const m = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)\s*(.*)$/.exec(line);
-      if (m) out.push({ line, url: m[1]!.replace(/\/+$/, ""), suite: m[2]!, components: m[3]!.split(/\s+/) });
+  for (const raw of text.split("\n")) {
+    const line = raw.replace(/#.*/, "").trim();
+    const m = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)\s*(.*)$/.exec(line);
+    if (m) out.push({ line, url: m[1]!.replace(/\/+$/, ""), suite: m[2]!, components: m[3]!.split(/\s+/) });
+  }
+  return out;
+}
+
+/** apt's false booleans (apt-pkg StringToBool). */
+const FALSE_WORDS = ["no", "false", "without", "off", "disable", "0"];
+
+/** Entries of a deb822 `.sources` file: one per URI × suite of each enabled stanza with Types: deb. */
+function deb822Entries(text: string): Source[] {
+  const out: Source[] = [];
+  const stanzas = text
+    .split(/\n[ \t]*\n/)
+    .map((st) => st.split("\n").filter((l) => !/^\s*#/.test(l)))
+    .filter((st) => st.some((l) => l.trim() !== ""));
+  for (const lines of stanzas) {
+    const f: Record<string, string> = {};
+    let key = "";
+    for (const l of lines) {
+      const m = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(l);
+      if (m) {
+        key = m[1]!.toLowerCase();
+        f[key] = m[2]!.trim();
+      } else if (key && /^\s/.test(l)) f[key] = `${f[key]} ${l.trim()}`.trim();
     }
+    if (FALSE_WORDS.includes((f.enabled ?? "yes").toLowerCase())) continue;
+    if (!(f.types ?? "").split(/\s+/).includes("deb")) continue;
+    const comps = (f.components ?? "").split(/\s+/).filter(Boolean);
+    for (const uri of (f.uris ?? "").split(/\s+/).filter(Boolean))
+      for (const suite of (f.suites ?? "").split(/\s+/).filter(Boolean))
+        out.push({
+          line: `deb ${uri} ${suite} ${comps.join(" ")}`,
+          url: uri.replace(/\/+$/, ""),
+          suite,
+          components: comps,
+        });
+  }
+  return out;
+}
+
+/** Enabled repositories in apt's order: sources.list, then sources.list.d/*.list|*.sources by name. */
+function aptSources(s: SimState): Source[] {
+  const out = listEntries(s.files["/etc/apt/sources.list"] ?? "");
+  for (const f of filesIn(s, "/etc/apt/sources.list.d")) {
+    if (f.path.endsWith(".list")) out.push(...listEntries(f.content));
+    else if (f.path.endsWith(".sources")) out.push(...deb822Entries(f.content));
+  }
   return out;
 }
 

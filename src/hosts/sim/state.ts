@@ -2,6 +2,21 @@
  * The simulated Proxmox VE host's whole state: plain JSON (persisted between CLI runs under
  * $VGPUCTL_SIM_DIR/<scenario>.json). Renderers turn it into the real text of commands and files;
  * command handlers (qm set, update-grub, …) and Host writes change it.
+ *
+ * Model in short:
+ * - Hardware: `pci` (other functions), `gpus` (NVIDIA boards; `sriov` = SR-IOV PF with totalVfs /
+ *   numVfs — enabled VFs are derived: functions 4, 5, … of the PF's slot, logic.ts virtualFunctions).
+ * - Boot: `cmdline` is this boot's, `boot.nextCmdline` the next one; `reboot()` (transitions.ts) swaps
+ *   them, resets VFs (numVfs 0, re-enabled only by an enabled `pve-nvidia-sriov@…` unit), mixed-size mode,
+ *   mdevs and VF vGPU types, and re-binds drivers from modprobe.d / vfio ids (`settleDrivers`).
+ * - Driver: `driver` (what is installed, DKMS kernels), `driverLoaded` (nvidia module in now); which
+ *   boards get which vGPU types is decided by the simulator's own data (nvidia-data.ts), never src/knowledge.
+ * - vGPUs: `mdevs` (legacy mdev on non-SR-IOV GPUs), `vfVgpus` (a VF's nvidia/current_vgpu_type, set by
+ *   `qm start` of a VM with hostpciN: <VF>,mdev=nvidia-N and reset to 0 by `qm stop`), `mixedSizeGpus`
+ *   (PFs switched to mixed-size mode with `nvidia-smi vgpu -i N -shm 1` this boot).
+ * - Console: `consoleFb` names the framebuffer the console runs on (/proc/fb): "astdrmfb" (the board's
+ *   BMC graphics) lets nouveau be unloaded live; "nouveaudrmfb" keeps nouveau in use until a reboot.
+ * - Files and packages: `files`/`dirs` (the filesystem outside /proc and /sys), `packages`, `apt`.
  */
 
 export const SIM_STATE_VERSION = 1;
@@ -131,6 +146,16 @@ export interface SimMdev {
   vmid: number | null;
 }
 
+/** A VF with a vGPU type set (nvidia/current_vgpu_type ≠ 0). */
+export interface SimVfVgpu {
+  /** "0000:41:00.4" */
+  vf: string;
+  /** decimal vGPU type id, 1155 */
+  typeId: number;
+  /** VM that set it at start (qemu-server), null when written by hand. */
+  vmid: number | null;
+}
+
 export interface SimVm {
   vmid: number;
   running: boolean;
@@ -221,6 +246,15 @@ export interface SimState {
    * dependencies (apt's "auto" mark).
    */
   apt?: { lists: string[]; auto: string[] };
+  /** SR-IOV VFs whose nvidia/current_vgpu_type is set (absent = none). */
+  vfVgpus?: SimVfVgpu[];
+  /** PF addresses in vGPU mixed-size (heterogeneous) mode this boot (absent = none). */
+  mixedSizeGpus?: string[];
+  /**
+   * Framebuffer the console runs on (/proc/fb): "astdrmfb" = the board's BMC graphics (ASPEED), "nouveaudrmfb"
+   * = nouveau on an NVIDIA GPU. Absent = derived: nouveau on a VGA-class GPU drives it, else "EFI VGA".
+   */
+  consoleFb?: string;
   /** Injected faults in VGPUCTL_SIM_FAULT syntax (src/hosts/sim/inject.ts), kept across runs. */
   faults?: string[];
 }

@@ -21,6 +21,7 @@ import {
 import {
   kernelAtLeast,
   loadedModules,
+  nouveauHoldsConsole,
   programInstalled,
   secureBootActive,
   vgpuServicesInstalled,
@@ -33,12 +34,12 @@ import {
   nvidiaUninstall,
   parseRunfile,
 } from "./nvidia.ts";
-import { aptGet } from "./packages.ts";
+import { aptGet, HELPER_BLACKLIST, headersPackage } from "./packages.ts";
 import { type CmdResult, fail, ok } from "./render/types.ts";
 import { driverPatch } from "./scenarios/parts.ts";
 import { runShell } from "./shell.ts";
 import type { SimState } from "./state.ts";
-import { reboot as rebootTransition } from "./transitions.ts";
+import { bootToolRefresh, enableVfs, reboot as rebootTransition, SRIOV_MANAGE } from "./transitions.ts";
 
 const ELF = "\u007fELF\u0002\u0001\u0001\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000";
 const WANTS = "/etc/systemd/system/multi-user.target.wants";
@@ -381,6 +382,7 @@ function head(ctx: CmdContext, args: string[]): CmdResult {
     else if (a.startsWith("-c")) bytes = Number(a.slice(2));
     else if (a === "-n") lines = Number(args[++i]);
     else if (/^-n\d+$/.test(a)) lines = Number(a.slice(2));
+    else if (/^-\d+$/.test(a)) lines = Number(a.slice(1));
     else if (a === "--") {
       files.push(...args.slice(i + 1));
       break;
@@ -683,6 +685,22 @@ function wrapSystemctl(base: Handler): Handler {
       .filter((a) => !a.startsWith("-"))
       .map(unitName);
     const newSyntax = Number.parseInt(s.pve.manager, 10) >= 8;
+    if ((sub === "enable" || sub === "disable") && args.includes("--now")) {
+      const first = wrapSystemctl(base)(
+        ctx,
+        args.filter((a) => a !== "--now"),
+      );
+      if (first.exitCode !== 0) return first;
+      const second = wrapSystemctl(base)(ctx, [
+        sub === "enable" ? "start" : "stop",
+        ...args.slice(1).filter((a) => a !== "--now"),
+      ]);
+      return {
+        stdout: first.stdout + second.stdout,
+        stderr: first.stderr + second.stderr,
+        exitCode: second.exitCode,
+      };
+    }
     switch (sub) {
       case "enable": {
         let err = "";
@@ -727,7 +745,8 @@ function wrapSystemctl(base: Handler): Handler {
       case "try-restart": {
         for (const u of units) {
           if (!unitFile(s, u)) return fail(`Failed to ${sub} ${u}: Unit ${u} not found.\n`, 5);
-          if ((u === "nvidia-vgpud.service" || u === "nvidia-vgpu-mgr.service") && !s.driverLoaded)
+          const failed = (u === "nvidia-vgpud.service" || u === "nvidia-vgpu-mgr.service") && !s.driverLoaded;
+          if (failed || !startSriovUnit(ctx, u))
             return fail(
               `Job for ${u} failed because the control process exited with error code.\nSee "systemctl status ${u}" and "journalctl -xe" for details.\n`,
               1,
@@ -748,6 +767,86 @@ function wrapSystemctl(base: Handler): Handler {
   };
 }
 
+/**
+ * Starting pve-nvidia-sriov@<instance>.service runs its ExecStart, `/usr/lib/nvidia/sriov-manage -e
+ * <instance>`: true when that enabled VFs (or the unit is another one), false when the oneshot fails.
+ */
+function startSriovUnit(ctx: CmdContext, unit: string): boolean {
+  const inst = /^pve-nvidia-sriov@(.+)\.service$/.exec(unit)?.[1];
+  if (!inst) return true;
+  if (ctx.state.files[SRIOV_MANAGE] === undefined) return false;
+  ctx.changed = true;
+  return enableVfs(ctx.state, inst).length > 0;
+}
+
+/** `/usr/lib/nvidia/sriov-manage -e|-d <ssss:bb:dd.f|ALL>` (NVIDIA's script; output lines are the sim's own). */
+function sriovManage(ctx: CmdContext, args: string[]): CmdResult {
+  const [op, target] = args;
+  if ((op !== "-e" && op !== "-d") || !target)
+    return fail(
+      "Usage: /usr/lib/nvidia/sriov-manage -e <ssss:bb:dd.f|ALL>\n       /usr/lib/nvidia/sriov-manage -d <ssss:bb:dd.f|ALL>\n",
+      1,
+    );
+  const s = ctx.state;
+  ctx.changed = true;
+  if (op === "-d") {
+    let out = "";
+    for (const g of s.gpus)
+      if (g.sriov && (target === "ALL" || target === g.address) && g.sriov.numVfs > 0) {
+        g.sriov.numVfs = 0;
+        out += `Disabling VFs on ${g.address}\n`;
+      }
+    return ok(out);
+  }
+  const done = enableVfs(s, target);
+  if (done.length === 0)
+    return fail(`Cannot enable VFs on ${target}: no SR-IOV GPU bound to the nvidia driver\n`, 1);
+  return ok(done.map((a) => `Enabling VFs on ${a}\n`).join(""));
+}
+
+/** `patch --version` (GNU patch prints its upstream version on the first line). */
+function patchCmd(ctx: CmdContext, args: string[]): CmdResult {
+  if (args[0] !== "--version") return fail("patch: **** Only garbage was found in the patch input.\n", 2);
+  const v = (ctx.state.packages.patch ?? "").replace(/-[^-]*$/, "");
+  return ok(
+    `GNU patch ${v}\nCopyright (C) 2003, 2009-2012 Free Software Foundation, Inc.\nCopyright (C) 1988 Larry Wall\n\nLicense GPLv3+: GNU GPL version 3 or later <https://gnu.org/licenses/gpl.html>.\nThis is free software: you are free to change and redistribute it.\nThere is NO WARRANTY, to the extent permitted by law.\n\nWritten by Larry Wall and Paul Eggert\n`,
+  );
+}
+
+/**
+ * `pve-nvidia-vgpu-helper setup` (Proxmox's helper, wiki quote in research/proxmox.md §2: "will set up some
+ * basics, like blacklisting the nouveau driver, installing header packages, DKMS and so on"). It asks for
+ * confirmation on stdin and has no known non-interactive flag: installers pipe the answer in
+ * (`echo y|pve-nvidia-vgpu-helper setup`, bruhiamandy/proxmox-vgpu-installer). The sim's output lines and the
+ * blacklist file name are its own (the package source is not mirrored here); the apt run is the sim's apt.
+ */
+function vgpuHelper(ctx: CmdContext, args: string[]): CmdResult {
+  const s = ctx.state;
+  if (args[0] !== "setup")
+    return fail(
+      "USAGE: pve-nvidia-vgpu-helper <command> [ARGS] [OPTIONS]\n       pve-nvidia-vgpu-helper setup\n",
+      255,
+    );
+  const answer = (ctx.input ?? "").split("\n")[0]!.trim();
+  const prompt = "This will blacklist nouveau, install the kernel headers and DKMS. Continue? [Y/n] ";
+  if (!/^y/i.test(answer)) return fail(`${prompt}\nAborting.\n`, 1);
+  ctx.changed = true;
+  const k = s.kernel.running;
+  const apt = aptGet(
+    s,
+    ["install", "-y", "proxmox-default-headers", headersPackage(s, k), "dkms"],
+    dkmsAutoinstall,
+  );
+  if (apt.exitCode !== 0)
+    return { stdout: `${prompt}\n${apt.stdout}`, stderr: apt.stderr, exitCode: apt.exitCode };
+  s.files[HELPER_BLACKLIST] = "blacklist nouveau\n";
+  s.boot.initramfsUpdated = true;
+  bootToolRefresh(s);
+  return ok(
+    `${prompt}\n${apt.stdout}blacklisting nouveau in ${HELPER_BLACKLIST}\nupdate-initramfs: Generating /boot/initrd.img-${k}\nsetup done, please reboot to activate the changes\n`,
+  );
+}
+
 function modprobe(ctx: CmdContext, args: string[]): CmdResult {
   const s = ctx.state;
   const remove = args.some((a) => a === "-r" || a === "--remove");
@@ -763,12 +862,14 @@ function modprobe(ctx: CmdContext, args: string[]): CmdResult {
         if (!s.driverLoaded) continue;
         if (
           s.mdevs.length > 0 ||
+          (s.vfVgpus ?? []).length > 0 ||
           s.vms.some((v) => v.running && Object.values(v.config).some((c) => c.includes("mdev=")))
         )
           return fail(`modprobe: FATAL: Module ${m} is in use.\n`, 1);
-        s.driverLoaded = false;
-        for (const g of s.gpus) if (g.driver === "nvidia") g.driver = null;
+        unloadNvidia(s);
       } else if (m === "nouveau") {
+        // fbcon on nouveau's framebuffer holds a reference (kmod: "Module nouveau is in use.")
+        if (nouveauHoldsConsole(s)) return fail(`modprobe: FATAL: Module ${m} is in use.\n`, 1);
         for (const g of s.gpus) if (g.driver === "nouveau") g.driver = null;
       } else s.modules = s.modules.filter((x) => x !== m);
       ctx.changed = true;
@@ -792,6 +893,17 @@ function modprobe(ctx: CmdContext, args: string[]): CmdResult {
     ctx.changed = true;
   }
   return ok("");
+}
+
+/** The nvidia module goes: VFs vanish, mixed-size mode reverts (research/proxmox.md §3). */
+function unloadNvidia(s: SimState): void {
+  s.driverLoaded = false;
+  for (const g of s.gpus) {
+    if (g.driver === "nvidia") g.driver = null;
+    if (g.sriov) g.sriov.numVfs = 0;
+  }
+  delete s.mixedSizeGpus;
+  delete s.vfVgpus;
 }
 
 function dkmsWrap(base: Handler): Handler {
@@ -831,6 +943,9 @@ export function installTools(h: Record<string, Handler>): void {
       return r;
     },
     modprobe,
+    "sriov-manage": sriovManage,
+    "pve-nvidia-vgpu-helper": vgpuHelper,
+    patch: patchCmd,
     reboot: (ctx) => {
       ctx.changed = true;
       rebootTransition(ctx.state);

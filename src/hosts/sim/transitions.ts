@@ -10,9 +10,12 @@ import {
   isBlacklisted,
   kernelAtLeast,
   offeredTypes,
+  physfnOf,
   secureBootActive,
   unlockActiveIn,
+  vfCreatableTypes,
   vfioIds,
+  vfVgpu,
   vgpuVerdict,
 } from "./logic.ts";
 import { dkmsAutoinstall } from "./nvidia.ts";
@@ -57,6 +60,8 @@ export function reboot(s: SimState): void {
   s.cmdline = s.boot.nextCmdline;
   s.mdevs = [];
   delete s.failedVgpuStarts;
+  delete s.vfVgpus;
+  delete s.mixedSizeGpus;
   for (const vm of s.vms) {
     vm.running = false;
     applyPending(vm);
@@ -64,6 +69,47 @@ export function reboot(s: SimState): void {
   // dkms.service: build registered DKMS modules for the booted kernel when its headers are there
   dkmsAutoinstall(s, s.kernel.running);
   settleDrivers(s);
+  bootSriov(s);
+}
+
+/** The SR-IOV unit (pve-nvidia-sriov@<instance>.service) enabled for this GPU, or null. */
+export function sriovUnitFor(s: SimState, pf: string): string | null {
+  for (const inst of ["ALL", pf]) {
+    const unit = `pve-nvidia-sriov@${inst}.service`;
+    if (s.files[`${WANTS}/${unit}`] !== undefined && s.files[SRIOV_TEMPLATE] !== undefined) return unit;
+  }
+  return null;
+}
+
+export const WANTS = "/etc/systemd/system/multi-user.target.wants";
+export const SRIOV_TEMPLATE = "/lib/systemd/system/pve-nvidia-sriov@.service";
+export const SRIOV_MANAGE = "/usr/lib/nvidia/sriov-manage";
+
+/**
+ * `/usr/lib/nvidia/sriov-manage -e <pf|ALL>`: enable every VF of the SR-IOV GPUs the nvidia driver owns.
+ * Returns the PFs enabled (empty when none could be).
+ */
+export function enableVfs(s: SimState, target: string): string[] {
+  const done: string[] = [];
+  for (const g of s.gpus) {
+    if (!g.sriov || (target !== "ALL" && target !== g.address)) continue;
+    if (!s.driverLoaded || g.driver !== "nvidia") continue;
+    g.sriov.numVfs = g.sriov.totalVfs;
+    done.push(g.address);
+  }
+  return done;
+}
+
+/**
+ * At boot VFs start disabled (sriov_numvfs 0); an enabled pve-nvidia-sriov@ALL (or @<PF>) unit enables
+ * them once the driver is loaded — nothing else does (research/proxmox.md §2, §3: VFs vanish on reboot).
+ */
+function bootSriov(s: SimState): void {
+  for (const g of s.gpus) {
+    if (!g.sriov) continue;
+    g.sriov.numVfs = 0;
+    if (s.files[SRIOV_MANAGE] !== undefined && sriovUnitFor(s, g.address)) enableVfs(s, g.address);
+  }
 }
 
 export function applyPending(vm: SimVm): void {
@@ -100,24 +146,36 @@ export function hostpciMdev(value: string): string | null {
   return m ? m[1]! : null;
 }
 
-/** qm start: create the mdevs named in hostpciN (qemu-server's deterministic UUIDs). Returns an error text or null. */
+/** qm start: create the mdevs / set the VF vGPU types named in hostpciN (qemu-server). Returns an error text or null. */
 export function startVm(s: SimState, vm: SimVm): string | null {
   if (vm.running) return `VM ${vm.vmid} already running`;
   applyPending(vm);
   const created: SimState["mdevs"] = [];
+  const vfTypes: Array<{ vf: string; typeId: number }> = [];
   for (const [k, v] of Object.entries(vm.config)) {
     const idx = /^hostpci(\d+)$/.exec(k);
     if (!idx) continue;
     const mdev = hostpciMdev(v);
     const addr = hostpciAddress(v);
     if (!addr) return `hostpci${idx[1]}: mapping= is not supported by the simulator`;
+    const pf = physfnOf(s, addr);
+    if (pf) {
+      const err = mdev ? setVfType(s, vm, addr, mdev, vfTypes) : null;
+      if (err) return err;
+      continue;
+    }
     const gpu = s.gpus.find((g) => g.address === addr);
     if (!gpu) return `no PCI device found for '${addr}'`;
     if (!mdev) continue;
-    const offered = offeredTypes(s, gpu).find((t) => t.mdevType === mdev);
+    const offered = offeredTypes(s, gpu);
+    const offer = offered.find((t) => t.mdevType === mdev);
     const taken = created.filter((c) => c.parent === addr && c.type === mdev).length;
-    if (!offered || offered.available - taken <= 0)
-      return `no available mediated device of type '${mdev}' on '${addr}'`;
+    // qemu-server PCI/Mdev.pm pci_create_mdev_device: the error is warned, then the start dies.
+    if (offered.length === 0)
+      return `pci device '${addr}' does not support mediated devices \ncould not create mediated device`;
+    if (!offer) return `pci device '${addr}' has no type '${mdev}'\ncould not create mediated device`;
+    if (offer.available - taken <= 0)
+      return `pci device '${addr}' has no available instances of '${mdev}'\ncould not create mediated device`;
     const uuid = mdevUuidFor(vm.vmid, Number(idx[1]));
     const verdict = vgpuVerdict(s, gpu);
     if (verdict.ok && verdict.via === "unlock" && !unlockActiveIn(s, "nvidia-vgpu-mgr")) {
@@ -134,12 +192,55 @@ start failed: QEMU exited with code 1`;
     created.push({ uuid, parent: addr, type: mdev, vmid: vm.vmid });
   }
   s.mdevs.push(...created);
+  s.vfVgpus = [
+    ...(s.vfVgpus ?? []).filter((x) => !vfTypes.some((t) => t.vf === x.vf)),
+    ...vfTypes.map((t) => ({ ...t, vmid: vm.vmid })),
+  ];
   vm.running = true;
+  return null;
+}
+
+/**
+ * qemu-server ≥ 8.2.5 on a VF with the vendor-specific VFIO interface (PCI.pm reserve_pci_usage,
+ * PCI/Mdev.pm create_nvidia_device): refuse a VF another running VM holds; keep a VF already set to the
+ * type; else reset it to 0 and write the id to nvidia/current_vgpu_type if creatable_vgpu_types lists it.
+ * Texts copied from qemu-server (proxmox/qemu-server @ e6352be6, "bump version to 9.2.6").
+ */
+function setVfType(
+  s: SimState,
+  vm: SimVm,
+  vf: string,
+  mdev: string,
+  pending: Array<{ vf: string; typeId: number }>,
+): string | null {
+  const model = /^nvidia-(\d+)$/.exec(mdev)?.[1];
+  if (!model)
+    return `pci device '${vf}' does not support mediated devices \ncould not create mediated device`;
+  const current = vfVgpu(s, vf);
+  if (current && current.vmid !== null && current.vmid !== vm.vmid) {
+    const holder = s.vms.find((x) => x.vmid === current.vmid);
+    if (holder?.running) return `PCI device '${vf}' already in use by VMID '${current.vmid}'`;
+  }
+  if (pending.some((p) => p.vf === vf)) return `device '${vf}' assigned more than once`;
+  if (current && current.typeId === Number(model)) {
+    pending.push({ vf, typeId: current.typeId });
+    return null;
+  }
+  // reset to 0 so the VF lists every type it could take, then pick the requested one
+  const others = (s.vfVgpus ?? []).filter((x) => x.vf !== vf);
+  const probe: SimState = { ...s, vfVgpus: [...others, ...pending.map((p) => ({ ...p, vmid: vm.vmid }))] };
+  const pf = physfnOf(s, vf)!;
+  if (!vfCreatableTypes(probe, pf, vf).some((t) => t.id === Number(model)))
+    return `vgpu type '${model}' not available for '${vf}'`;
+  s.vfVgpus = others;
+  pending.push({ vf, typeId: Number(model) });
   return null;
 }
 
 export function stopVm(s: SimState, vm: SimVm): void {
   vm.running = false;
   s.mdevs = s.mdevs.filter((m) => m.vmid !== vm.vmid);
+  // qemu-server cleanup_pci_devices: writes 0 to nvidia/current_vgpu_type of the VM's VFs
+  if (s.vfVgpus) s.vfVgpus = s.vfVgpus.filter((v) => v.vmid !== vm.vmid);
   applyPending(vm);
 }

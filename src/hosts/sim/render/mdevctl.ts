@@ -1,6 +1,7 @@
 /** `mdevctl types`, `mdevctl list`, `mdevctl list --dumpjson` (mdevctl 0.81 / 1.x share the layout). */
-import { sysfsDescription } from "../../../knowledge/vgpu-types.ts";
+
 import { offeredTypes } from "../logic.ts";
+import { simSysfsDescription } from "../nvidia-data.ts";
 import type { SimState } from "../state.ts";
 
 export function renderMdevctlTypes(s: SimState): string {
@@ -14,7 +15,7 @@ export function renderMdevctlTypes(s: SimState): string {
       out += `    Available instances: ${t.available}\n`;
       out += "    Device API: vfio-pci\n";
       out += `    Name: ${t.type.name}\n`;
-      out += `    Description: ${sysfsDescription(t.type)}\n`;
+      out += `    Description: ${simSysfsDescription(t.type)}\n`;
     }
   }
   return out;

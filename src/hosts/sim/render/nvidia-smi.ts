@@ -1,6 +1,6 @@
 /** nvidia-smi, nvidia-smi -q, nvidia-smi vgpu, nvidia-smi vgpu -q. */
-import { findType } from "../../../knowledge/vgpu-types.ts";
-import { driverMajor, vgpuVerdict } from "../logic.ts";
+import { driverMajor, gpuVfVgpus, mixedSizeCapable, mixedSizeOn, vgpuVerdict } from "../logic.ts";
+import { simType } from "../nvidia-data.ts";
 import type { SimGpu, SimState } from "../state.ts";
 import { type CmdResult, ok } from "./types.ts";
 
@@ -35,9 +35,10 @@ function usedMiB(s: SimState, g: SimGpu): number {
   const base = g.architecture === "Pascal" ? 27 : 85;
   let used = base;
   for (const m of s.mdevs.filter((x) => x.parent === g.address)) {
-    const t = findType(m.type);
+    const t = simType(m.type);
     if (t) used += t.profileMiB;
   }
+  for (const v of gpuVfVgpus(s, g)) used += simType(v.typeId)?.profileMiB ?? 0;
   return used;
 }
 
@@ -163,7 +164,7 @@ export function renderNvidiaSmiQ(s: SimState): CmdResult {
     out.push(kv(4, "vGPU Device Capability", ""));
     out.push(kv(8, "Fractional Multi-vGPU", "Not Supported"));
     out.push(kv(8, "Heterogeneous Time-Slice Profiles", "Supported"));
-    out.push(kv(8, "Heterogeneous Time-Slice Sizes", "Not Supported"));
+    out.push(kv(8, "Heterogeneous Time-Slice Sizes", mixedSizeCapable(s, g) ? "Supported" : "Not Supported"));
     out.push(kv(4, "MIG Mode", ""));
     out.push(kv(8, "Current", "N/A"));
     out.push(kv(8, "Pending", "N/A"));
@@ -174,7 +175,9 @@ export function renderNvidiaSmiQ(s: SimState): CmdResult {
     out.push(kv(4, "VBIOS Version", g.vbios));
     out.push(kv(4, "GPU Virtualization Mode", ""));
     out.push(kv(8, "Virtualization Mode", capable ? "Host VGPU" : "None"));
-    out.push(kv(8, "Host VGPU Mode", capable ? "Non SR-IOV" : "N/A"));
+    out.push(kv(8, "Host VGPU Mode", capable ? (g.sriov ? "SR-IOV" : "Non SR-IOV") : "N/A"));
+    if (mixedSizeCapable(s, g))
+      out.push(kv(4, "vGPU Heterogeneous Mode", mixedSizeOn(s, g) ? "Enabled" : "Disabled"));
     out.push(kv(4, "PCI", ""));
     out.push(kv(8, "Bus", `0x${g.address.slice(5, 7)}`));
     out.push(kv(8, "Device", `0x${g.address.slice(8, 10)}`));
@@ -229,28 +232,65 @@ interface ActiveVgpuView {
   typeName: string;
   vmPid: string;
   vmName: string;
-  uuid: string;
+  /** mdev UUID; null for a vGPU on an SR-IOV VF (no mdev: vendor-specific VFIO) */
+  uuid: string | null;
   fbMiB: number;
 }
 
+/** vGPUs running on a GPU: its mdevs, or (SR-IOV) the VFs with a type set, each with the VM using it. */
 function activeVgpus(s: SimState, g: SimGpu): ActiveVgpuView[] {
-  return s.mdevs
+  const onVfs = gpuVfVgpus(s, g).map((v) => ({ type: `nvidia-${v.typeId}`, vmid: v.vmid, uuid: null }));
+  const mdevs = s.mdevs
     .filter((m) => m.parent === g.address)
-    .map((m, i) => {
-      const id = Number(m.type.replace("nvidia-", ""));
-      const t = findType(m.type);
-      const vm = m.vmid !== null ? s.vms.find((x) => x.vmid === m.vmid) : undefined;
-      const name = vm?.config.name ?? (m.vmid !== null ? `vm${m.vmid}` : "");
-      return {
-        vgpuId: String(3251634190 + i),
-        typeId: id,
-        typeName: t?.name ?? m.type,
-        vmPid: m.vmid !== null ? String(2000 + m.vmid) : "N/A",
-        vmName: m.vmid !== null ? `${name},debug-threads=on` : "N/A",
-        uuid: m.uuid,
-        fbMiB: t?.profileMiB ?? 0,
-      };
-    });
+    .map((m) => ({ type: m.type, vmid: m.vmid, uuid: m.uuid as string | null }));
+  return [...mdevs, ...onVfs].map((m, i) => {
+    const id = Number(m.type.replace("nvidia-", ""));
+    const t = simType(m.type);
+    const vm = m.vmid !== null ? s.vms.find((x) => x.vmid === m.vmid) : undefined;
+    const name = vm?.config.name ?? (m.vmid !== null ? `vm${m.vmid}` : "");
+    return {
+      vgpuId: String(3251634190 + i),
+      typeId: id,
+      typeName: t?.name ?? m.type,
+      vmPid: m.vmid !== null ? String(2000 + m.vmid) : "N/A",
+      vmName: m.vmid !== null ? `${name},debug-threads=on` : "N/A",
+      uuid: m.uuid,
+      fbMiB: t?.profileMiB ?? 0,
+    };
+  });
+}
+
+/**
+ * `nvidia-smi vgpu -i <index|bus id> -shm <0|1>`: switch a GPU between equal-size and mixed-size mode
+ * (research/proxmox.md §3: prints "Enabled vGPU heterogeneous mode for GPU 00000000:41:00.0"; the mode
+ * reverts on reboot and driver reload). Refused while vGPUs exist on the GPU with NVML's IN_USE text
+ * ("In use by another client"; the refusal itself is modelled, not copied from a real paste).
+ */
+export function nvidiaSmiSetMixedSize(s: SimState, target: string, on: boolean): CmdResult {
+  const nl = notLoaded(s);
+  if (nl) return nl;
+  const gpus = smiGpus(s);
+  const g = /^\d+$/.test(target)
+    ? gpus[Number(target)]
+    : gpus.find((x) => nvBus(x.address) === target.toUpperCase() || x.address === target.toLowerCase());
+  if (!g) return { stdout: "No devices were found\n", stderr: "", exitCode: 6 };
+  const bus = nvBus(g.address);
+  const verb = on ? "enable" : "disable";
+  if (!mixedSizeCapable(s, g))
+    return {
+      stdout: `Unable to ${verb} vGPU heterogeneous mode for GPU ${bus}: Not Supported\n`,
+      stderr: "",
+      exitCode: 3,
+    };
+  if (activeVgpus(s, g).length > 0)
+    return {
+      stdout: `Unable to ${verb} vGPU heterogeneous mode for GPU ${bus}: In use by another client\n`,
+      stderr: "",
+      exitCode: 255,
+    };
+  const rest = (s.mixedSizeGpus ?? []).filter((a) => a !== g.address);
+  s.mixedSizeGpus = on ? [...rest, g.address] : rest;
+  return ok(`${on ? "Enabled" : "Disabled"} vGPU heterogeneous mode for GPU ${bus}\n`);
 }
 
 export function renderNvidiaSmiVgpuQ(s: SimState): CmdResult {
@@ -277,8 +317,8 @@ export function renderNvidiaSmiVgpuQ(s: SimState): CmdResult {
       out.push(kv(8, "VM Name", v.vmName));
       out.push(kv(8, "vGPU Name", v.typeName));
       out.push(kv(8, "vGPU Type", v.typeId));
-      out.push(kv(8, "vGPU UUID", `${v.uuid.slice(0, 8)}-5a3e-11ee-8c99-0242ac120002`));
-      out.push(kv(8, "MDEV UUID", v.uuid));
+      out.push(kv(8, "vGPU UUID", `${(v.uuid ?? v.vgpuId).slice(0, 8)}-5a3e-11ee-8c99-0242ac120002`));
+      out.push(kv(8, "MDEV UUID", v.uuid ?? "N/A"));
       out.push(kv(8, "Guest Driver Version", "N/A"));
       out.push(kv(8, "License Status", "N/A"));
       out.push(kv(8, "GPU Instance ID", "N/A"));

@@ -1,6 +1,7 @@
 /** `lspci -Dnnk` and the sysfs PCI tree /sys/bus/pci/devices/<addr>/… */
-import { sysfsDescription } from "../../../knowledge/vgpu-types.ts";
-import { offeredTypes, vfCreatableTypes, virtualFunctions } from "../logic.ts";
+
+import { offeredTypes, physfnOf, vfCreatableTypes, vfVgpu, virtualFunctions } from "../logic.ts";
+import { simSysfsDescription } from "../nvidia-data.ts";
 import type { SimGpu, SimPciFunction, SimState } from "../state.ts";
 
 /** Every PCI function of the host, GPUs expanded into their functions, sorted by address. */
@@ -89,9 +90,23 @@ function gpuAt(s: SimState, addr: string): SimGpu | undefined {
   return s.gpus.find((g) => g.address === addr);
 }
 
-/** The SR-IOV GPU whose enabled virtual function `addr` is. */
-function pfOfVf(s: SimState, addr: string): SimGpu | undefined {
-  return s.gpus.find((g) => virtualFunctions(g).includes(addr));
+const pfOfVf = physfnOf;
+
+/**
+ * `uevent` of a PCI function (the kernel's pci_uevent: DRIVER only while bound, PCI_CLASS without the
+ * 0x and leading zeros, ids upper-case, MODALIAS). Rendered at <VF>/physfn/uevent and <PF>/virtfnN/uevent
+ * too: the sim's filesystem has no symlinks, so the PF↔VF relation is read through the link targets' uevent
+ * (PCI_SLOT_NAME), as `cat /sys/bus/pci/devices/<VF>/physfn/uevent` does on a real host.
+ */
+function renderUevent(f: SimPciFunction): string {
+  const up = (x: string) => x.toUpperCase();
+  const cls = Number.parseInt(f.sysfsClass, 16);
+  const sub = f.subsystem ?? { vendorId: "0000", deviceId: "0000" };
+  const p8 = (x: string) => up(x).padStart(8, "0");
+  const bc = ((cls >> 16) & 0xff).toString(16).padStart(2, "0").toUpperCase();
+  const sc = ((cls >> 8) & 0xff).toString(16).padStart(2, "0").toUpperCase();
+  const pi = (cls & 0xff).toString(16).padStart(2, "0").toUpperCase();
+  return `${f.driver ? `DRIVER=${f.driver}\n` : ""}PCI_CLASS=${cls.toString(16).toUpperCase()}\nPCI_ID=${up(f.vendorId)}:${up(f.deviceId)}\nPCI_SUBSYS_ID=${up(sub.vendorId)}:${up(sub.deviceId)}\nPCI_SLOT_NAME=${f.address}\nMODALIAS=pci:v${p8(f.vendorId)}d${p8(f.deviceId)}sv${p8(sub.vendorId)}sd${p8(sub.deviceId)}bc${bc}sc${sc}i${pi}\n`;
 }
 
 /** `nvidia/creatable_vgpu_types` of a VF (vendor-specific VFIO): header, then "ID : name" rows. */
@@ -119,10 +134,17 @@ export function readSysPci(s: SimState, path: string): string | null {
     case "class":
       return `${f.sysfsClass}\n`;
   }
+  if (file === "uevent") return renderUevent(f);
   const pf = pfOfVf(s, addr);
-  if (pf) return file === "nvidia/creatable_vgpu_types" ? creatableTypes(s, pf, addr) : null;
+  if (pf) return readVfFile(s, pf, addr, file);
   const gpu = gpuAt(s, addr);
   if (!gpu) return null;
+  const virtfn = /^virtfn(\d+)\/uevent$/.exec(file);
+  if (virtfn) {
+    const vf = virtualFunctions(gpu)[Number(virtfn[1])];
+    const vff = vf ? allPciFunctions(s).find((x) => x.address === vf) : undefined;
+    return vff ? renderUevent(vff) : null;
+  }
   if (file === "current_link_speed") return `${gpu.linkSpeed}\n`;
   if (gpu.sriov && file === "sriov_totalvfs") return `${gpu.sriov.totalVfs}\n`;
   if (gpu.sriov && file === "sriov_numvfs") return `${gpu.sriov.numVfs}\n`;
@@ -134,11 +156,32 @@ export function readSysPci(s: SimState, path: string): string | null {
       case "name":
         return `${t.type.name}\n`;
       case "description":
-        return `${sysfsDescription(t.type)}\n`;
+        return `${simSysfsDescription(t.type)}\n`;
       case "available_instances":
         return `${t.available}\n`;
       case "device_api":
         return "vfio-pci\n";
+    }
+  }
+  return null;
+}
+
+/**
+ * Files of a virtual function with the vendor-specific VFIO interface (kernel ≥ 6.8, vGPU 17+):
+ * nvidia/creatable_vgpu_types, nvidia/current_vgpu_type ("0" or the decimal type id), nvidia/vgpu_params,
+ * and physfn/uevent (the PF's).
+ */
+function readVfFile(s: SimState, pf: SimGpu, vf: string, file: string): string | null {
+  switch (file) {
+    case "nvidia/creatable_vgpu_types":
+      return creatableTypes(s, pf, vf);
+    case "nvidia/current_vgpu_type":
+      return `${vfVgpu(s, vf)?.typeId ?? 0}\n`;
+    case "nvidia/vgpu_params":
+      return "\n";
+    case "physfn/uevent": {
+      const f = allPciFunctions(s).find((x) => x.address === pf.address);
+      return f ? renderUevent(f) : null;
     }
   }
   return null;
@@ -156,13 +199,27 @@ export function listSysPci(s: SimState, path: string): string[] | null {
   const vfOf = pfOfVf(s, addr);
   if (vfOf) {
     if (rest.length === 1)
-      return ["class", "device", "nvidia", "subsystem_device", "subsystem_vendor", "vendor"];
-    return rest.length === 2 && rest[1] === "nvidia" ? ["creatable_vgpu_types"] : null;
+      return [
+        "class",
+        "device",
+        "nvidia",
+        "physfn",
+        "subsystem_device",
+        "subsystem_vendor",
+        "uevent",
+        "vendor",
+      ];
+    if (rest.length === 2 && rest[1] === "nvidia")
+      return ["creatable_vgpu_types", "current_vgpu_type", "vgpu_params"];
+    return rest.length === 2 && rest[1] === "physfn" ? ["uevent"] : null;
   }
+  if (gpu && rest.length === 2 && /^virtfn\d+$/.test(rest[1]!))
+    return Number(rest[1]!.slice(6)) < virtualFunctions(gpu).length ? ["uevent"] : null;
   if (rest.length === 1) {
-    const names = ["class", "device", "subsystem_device", "subsystem_vendor", "vendor"];
+    const names = ["class", "device", "subsystem_device", "subsystem_vendor", "uevent", "vendor"];
     if (gpu) names.push("current_link_speed");
     if (gpu?.sriov) names.push("sriov_numvfs", "sriov_totalvfs");
+    if (gpu) names.push(...virtualFunctions(gpu).map((_, i) => `virtfn${i}`));
     if (types.length) names.push("mdev_supported_types");
     return names.sort();
   }

@@ -1,6 +1,5 @@
 /** `systemctl is-active`, `journalctl -u nvidia-vgpud/nvidia-vgpu-mgr`. */
 
-import { parseResolution } from "../../../knowledge/vgpu-types.ts";
 import {
   abortedByUnlockConfig,
   pveMajor,
@@ -122,7 +121,7 @@ export function renderJournal(s: SimState, unit: string): CmdResult {
       for (const t of v.pgpu.types) log(21, `Supported VGPU ${hx(t.id)}: max ${t.maxInstances}`);
       log(21, "");
       for (const t of v.pgpu.types) {
-        const res = parseResolution(t.maxResolution);
+        const [width, height] = t.maxResolution.split("x");
         log(21, `VGPU Type ${hx(t.id)}: ${t.name} Class: ${t.vgpuClass}`);
         log(21, `DevId: 0x10de / ${hxs(t.vdevId)} / 0x10de / ${hxs(t.vdevSubsystemId)}`);
         log(21, `Framebuffer: ${hx(t.framebufferBytes ?? 0)}`);
@@ -130,7 +129,7 @@ export function renderJournal(s: SimState, unit: string): CmdResult {
         log(21, `FRL configuration: ${hx(t.frlFps ?? 0)}`);
         log(21, `Number of Displays: ${t.numHeads}`);
         log(21, `Max pixels: ${t.maxPixels}`);
-        log(21, `Display: width ${res?.width}, height ${res?.height}`);
+        log(21, `Display: width ${width}, height ${height}`);
         log(21, `License: ${t.licenses.join(";")}`);
       }
     });

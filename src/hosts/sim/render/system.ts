@@ -256,6 +256,8 @@ export function renderOsRelease(s: SimState): string {
     `VERSION_ID="${v}"`,
     `VERSION="${v} (${s.pve.debian})"`,
     `VERSION_CODENAME=${s.pve.debian}`,
+    // Debian 13's base-files adds the point release (trixie /etc/os-release)
+    ...(s.pve.debian === "trixie" ? [`DEBIAN_VERSION_FULL=${s.pve.debianVersion}`] : []),
     "ID=debian",
     `HOME_URL="https://www.debian.org/"`,
     `SUPPORT_URL="https://www.debian.org/support"`,

@@ -2,14 +2,20 @@
  * Scenarios of the simulated host. Each builds a complete SimState; `sim:NAME` opens it.
  * Required by DESIGN.md: seed-fresh, seed-configured, p4-fresh, rtx3080. The rest are faults for `doctor`.
  */
+import { configuredCmdline } from "../logic.ts";
+import { SRIOV_MANAGE_SCRIPT } from "../nvidia.ts";
 import type { SimState } from "../state.ts";
-import { settleDrivers } from "../transitions.ts";
+import { enableVfs, SRIOV_MANAGE, settleDrivers, WANTS } from "../transitions.ts";
 import { faultScenarios } from "./faults.ts";
 import {
+  a16Gpu,
   freshHost,
   installDriver,
   installUnlock,
+  l40s,
   prepareHost,
+  prepareProxmoxWay,
+  q35OvmfVm,
   rtx2080ti,
   rtx3080,
   seedVms,
@@ -29,6 +35,88 @@ interface Scenario extends ScenarioInfo {
 const DRIVER_15_1 = { version: "525.85.07", vgpuRelease: "15.1", buildDate: "Wed Jan 11 22:36:24 UTC 2023" };
 const DRIVER_16_8 = { version: "535.216.01", vgpuRelease: "16.8", buildDate: "Thu Oct 10 22:43:41 UTC 2024" };
 const DRIVER_17_4 = { version: "550.127.06", vgpuRelease: "17.4", buildDate: "Thu Oct 10 23:05:09 UTC 2024" };
+/** vGPU 18.3 (anomixer/proxmox-vgpu-installer#2: "18.3 (570.158.02)"); build date is the sim's. */
+const DRIVER_18_3 = { version: "570.158.02", vgpuRelease: "18.3", buildDate: "Sun Jun  1 05:31:52 UTC 2025" };
+/** vGPU 19.5 (host 580.159.01; nvidia-data.ts: builds on kernels 6.8 – 7.0, so on PVE 9.1's 6.17). */
+const DRIVER_19_5 = { version: "580.159.01", vgpuRelease: "19.5" };
+
+/**
+ * Proxmox VE 9.1 on an AMD EPYC server (BMC graphics), ZFS + systemd-boot, one L40S on nouveau, fresh:
+ * deb822 sources with the enterprise repositories enabled and no subscription, no NVIDIA driver; the
+ * vGPU 19.5 installer staged in /root. `consoleOnNouveau`: the console runs on nouveau's framebuffer.
+ */
+function pve9L40sFresh(name: string, consoleOnNouveau: boolean): SimState {
+  const s = freshHost({
+    scenario: name,
+    pve: 9,
+    cpu: "epyc",
+    bootloader: "systemd-boot",
+    efi: true,
+    gpus: [l40s()],
+  });
+  if (consoleOnNouveau) s.consoleFb = "nouveaudrmfb";
+  s.vms = [q35OvmfVm(100, "win11-vws", "win11"), q35OvmfVm(101, "ubuntu-cuda", "l26")];
+  stageDriverFiles(s, { ...DRIVER_19_5, patch: false });
+  return s;
+}
+
+/**
+ * Proxmox VE 8.4 (kernel 6.8.12-9) set up the Proxmox way with the vGPU 18.3 driver and one A16 board: four
+ * GPUs 10de:25b6 (subsystem 14a9), each with its 16 VFs enabled at boot by pve-nvidia-sriov@ALL.service;
+ * VMs 100–103 (q35, OVMF) without a vGPU.
+ */
+function a16Configured(name = "a16-configured"): SimState {
+  const s = freshHost({
+    scenario: name,
+    pve: 8,
+    cpu: "epyc",
+    bootloader: "systemd-boot",
+    efi: true,
+    gpus: ["0000:41:00.0", "0000:42:00.0", "0000:43:00.0", "0000:44:00.0"].map(a16Gpu),
+  });
+  upgradeTo84(s);
+  prepareProxmoxWay(s);
+  installDriver(s, { ...DRIVER_18_3, patched: false });
+  s.files[SRIOV_MANAGE] = SRIOV_MANAGE_SCRIPT;
+  s.files[`${WANTS}/pve-nvidia-sriov@ALL.service`] = "";
+  enableVfs(s, "ALL");
+  s.vms = [
+    q35OvmfVm(100, "cad-01", "win11"),
+    q35OvmfVm(101, "cad-02", "win11"),
+    q35OvmfVm(102, "vdi-01", "win11"),
+    q35OvmfVm(103, "ml-dev", "l26"),
+  ];
+  return s;
+}
+
+/**
+ * A PVE 8.2 base upgraded to 8.4 (`pveversion`: "pve-manager/8.4.1/2a5fa54a8503f96d", seen in several
+ * public scripts' samples), booted into kernel 6.8.12-9-pve; qemu-server 8.3.x (≥ 8.2.5: VF vGPUs).
+ */
+function upgradeTo84(s: SimState): void {
+  const k = "6.8.12-9-pve";
+  s.pve = {
+    ...s.pve,
+    proxmoxVe: "8.4.0",
+    manager: "8.4.1",
+    managerHash: "2a5fa54a8503f96d",
+    debianVersion: "12.10",
+  };
+  s.clock = "2025-05-12T08:00:00.000Z";
+  s.kernel.installed = [k, ...s.kernel.installed];
+  s.kernel.buildInfo[k] = "#1 SMP PREEMPT_DYNAMIC PMX 6.8.12-9 (2025-03-16T19:18Z)";
+  s.kernel.running = k;
+  Object.assign(s.packages, {
+    "proxmox-ve": "8.4.0",
+    "pve-manager": "8.4.1",
+    "proxmox-kernel-helper": "8.1.1",
+    "proxmox-kernel-6.8": "6.8.12-9",
+    [`proxmox-kernel-${k}-signed`]: "6.8.12-9",
+    "qemu-server": "8.3.12",
+  });
+  s.boot.nextCmdline = configuredCmdline(s);
+  s.cmdline = s.boot.nextCmdline;
+}
 
 function seedFresh(name = "seed-fresh"): SimState {
   const s = freshHost({
@@ -181,6 +269,24 @@ const SCENARIOS: Scenario[] = [
       settleDrivers(s);
       return s;
     },
+  },
+  {
+    name: "pve9-l40s-fresh",
+    description:
+      "fresh PVE 9.1 (Debian 13, deb822 sources, enterprise repos enabled, no subscription), kernel 6.17.2-1, AMD EPYC, ZFS + systemd-boot, L40S 26b9 (SR-IOV) on nouveau, console on the BMC's ASPEED graphics, vGPU 19.5 installer in /root",
+    build: () => pve9L40sFresh("pve9-l40s-fresh", false),
+  },
+  {
+    name: "pve9-l40s-nouveau-console",
+    description:
+      "pve9-l40s-fresh whose console runs on nouveau (nouveaudrmfb): nouveau cannot be unloaded without a reboot",
+    build: () => pve9L40sFresh("pve9-l40s-nouveau-console", true),
+  },
+  {
+    name: "a16-configured",
+    description:
+      "PVE 8.4, kernel 6.8.12-9, vGPU 18.3 (570.158.02), A16 board = four GPUs 25b6/14a9 with 16 VFs each (pve-nvidia-sriov@ALL enabled, pve-nvidia-vgpu-helper), VMs 100–103 q35/OVMF without vGPU",
+    build: () => a16Configured(),
   },
   ...faultScenarios({ seedFresh, seedConfigured, p4Fresh, p4Configured }),
 ];

@@ -1,5 +1,6 @@
 /** Building blocks for scenarios: platforms, package sets, GPUs, stock /etc files, VMs. */
 import { configuredCmdline } from "../logic.ts";
+import { HELPER_BLACKLIST, SRIOV_UNIT_TEXT } from "../packages.ts";
 import type { SimGpu, SimPciFunction, SimState, SimVm } from "../state.ts";
 import { SIM_STATE_VERSION } from "../state.ts";
 import { settleDrivers } from "../transitions.ts";
@@ -161,6 +162,112 @@ const PKGS_82: Record<string, string> = {
   mokutil: "0.6.0-2",
   "shim-signed": "1.44~1+deb12u1+15.8-1~deb12u1",
   curl: "7.88.1-10+deb12u7",
+};
+
+/**
+ * Proxmox VE 9.1 (Debian 13 trixie): `pveversion -v` of a real 9.1.1 host (public system report, search id
+ * 42801601592: "pve-manager: 9.1.1 (running version: 9.1.1/42db4a6cf33dac83)", kernel 6.17.2-1-pve) with
+ * only the 6.17 kernel a fresh 9.1 install has; base-system versions are representative Debian 13 ones.
+ */
+const PKGS_91: Record<string, string> = {
+  "proxmox-ve": "9.1.0",
+  "pve-manager": "9.1.1",
+  "proxmox-kernel-helper": "9.0.4",
+  "proxmox-kernel-6.17": "6.17.2-1",
+  "proxmox-kernel-6.17.2-1-pve-signed": "6.17.2-1",
+  "ceph-fuse": "19.2.3-pve1",
+  corosync: "3.1.9-pve2",
+  criu: "4.1.1-1",
+  "frr-pythontools": "10.3.1-1+pve4",
+  ifupdown2: "3.3.0-1+pmx11",
+  "ksm-control-daemon": "1.5-1",
+  "libjs-extjs": "7.0.0-5",
+  "libproxmox-acme-perl": "1.7.0",
+  "libproxmox-backup-qemu0": "2.0.1",
+  "libproxmox-rs-perl": "0.4.1",
+  "libpve-access-control": "9.0.4",
+  "libpve-apiclient-perl": "3.4.2",
+  "libpve-cluster-api-perl": "9.0.7",
+  "libpve-cluster-perl": "9.0.7",
+  "libpve-common-perl": "9.0.15",
+  "libpve-guest-common-perl": "6.0.2",
+  "libpve-http-server-perl": "6.0.5",
+  "libpve-network-perl": "1.2.3",
+  "libpve-rs-perl": "0.11.3",
+  "libpve-storage-perl": "9.1.0",
+  "libspice-server1": "0.15.2-1+b1",
+  lvm2: "2.03.31-2+pmx1",
+  "lxc-pve": "6.0.5-3",
+  lxcfs: "6.0.4-pve1",
+  "novnc-pve": "1.6.0-3",
+  "proxmox-backup-client": "4.1.0-1",
+  "proxmox-backup-file-restore": "4.1.0-1",
+  "proxmox-firewall": "1.2.1",
+  "proxmox-mail-forward": "1.0.2",
+  "proxmox-mini-journalreader": "1.6",
+  "proxmox-offline-mirror-helper": "0.7.3",
+  "proxmox-widget-toolkit": "5.1.2",
+  "pve-cluster": "9.0.7",
+  "pve-container": "6.0.18",
+  "pve-docs": "9.1.1",
+  "pve-edk2-firmware": "4.2025.05-2",
+  "pve-esxi-import-tools": "1.0.1",
+  "pve-firewall": "6.0.4",
+  "pve-firmware": "3.17-2",
+  "pve-ha-manager": "5.0.8",
+  "pve-i18n": "3.6.4",
+  "pve-qemu-kvm": "10.1.2-4",
+  "pve-xtermjs": "5.5.0-3",
+  "qemu-server": "9.1.0",
+  smartmontools: "7.4-pve1",
+  spiceterm: "3.4.1",
+  swtpm: "0.8.0+pve3",
+  vncterm: "1.9.1",
+  "zfsutils-linux": "2.3.4-pve1",
+  "grub-efi-amd64": "2.12-9+pmx2",
+  "grub-common": "2.12-9+pmx2",
+  "initramfs-tools": "0.148.3",
+  "util-linux": "2.41-5",
+  pciutils: "1:3.13.0-2",
+  systemd: "257.9-1~deb13u1",
+  "systemd-boot": "257.9-1~deb13u1",
+  kmod: "34.2-2",
+  mokutil: "0.7.2-1",
+  "shim-signed": "1.47+pmx1+15.8-1+pmx1",
+  curl: "8.14.1-2+deb13u2",
+};
+
+/**
+ * The repository files a fresh Proxmox VE 9 install writes (deb822; pve-docs pve-package-repos.adoc @ 9.1.3:
+ * debian.sources, pve-enterprise.sources "enabled by default", ceph.sources with the ceph-squid enterprise
+ * repository; `ls /etc/apt/sources.list.d/` on a default install: "ceph.sources debian.sources
+ * pve-enterprise.sources", computingforgeeks PVE 9 no-subscription guide).
+ */
+export const PVE9_SOURCES: Record<string, string> = {
+  "/etc/apt/sources.list.d/debian.sources": `Types: deb deb-src
+URIs: http://deb.debian.org/debian/
+Suites: trixie trixie-updates
+Components: main non-free-firmware
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb deb-src
+URIs: http://security.debian.org/debian-security/
+Suites: trixie-security
+Components: main non-free-firmware
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+`,
+  "/etc/apt/sources.list.d/pve-enterprise.sources": `Types: deb
+URIs: https://enterprise.proxmox.com/debian/pve
+Suites: trixie
+Components: pve-enterprise
+Signed-By: /usr/share/keyrings/proxmox-archive-keyring.gpg
+`,
+  "/etc/apt/sources.list.d/ceph.sources": `Types: deb
+URIs: https://enterprise.proxmox.com/debian/ceph-squid
+Suites: trixie
+Components: enterprise
+Signed-By: /usr/share/keyrings/proxmox-archive-keyring.gpg
+`,
 };
 
 const STOCK_GRUB = (cmdline: string) => `# If you change this file, run 'update-grub' afterwards to update
@@ -468,10 +575,82 @@ export function rtx3080(): SimGpu {
   };
 }
 
+/**
+ * NVIDIA L40S (Ada, SR-IOV: 32 VFs, nvidia-data.ts). 10de:26b9 subsystem 10de:1851, lspci name
+ * "AD102GL [L40S]" (pci.ids); 46068 MiB as nvidia-smi reports a 48 GB board.
+ */
+export function l40s(address = "0000:41:00.0"): SimGpu {
+  return {
+    address,
+    deviceId: "26b9",
+    subsystemVendorId: "10de",
+    subsystemDeviceId: "1851",
+    lspciName: "AD102GL [L40S]",
+    subsystemVendorName: "NVIDIA Corporation",
+    productName: "NVIDIA L40S",
+    productBrand: "NVIDIA",
+    architecture: "Ada Lovelace",
+    chipset: "AD102 (192000a1)",
+    vramMiB: 46068,
+    vbios: "95.02.66.00.02",
+    powerCapW: 350,
+    sysfsClass: "0x030200",
+    linkSpeed: "16.0 GT/s PCIe",
+    revision: "a1",
+    driver: "nouveau",
+    functions: [],
+    sriov: { totalVfs: 32, numVfs: 0 },
+  };
+}
+
+/**
+ * One of the four GPUs of an NVIDIA A16 board (Ampere GA107, 16 GB each, SR-IOV: 16 VFs per GPU,
+ * nvidia-data.ts): 10de:25b6 subsystem 10de:14a9, lspci name "GA107GL [A2 / A16]" (pci.ids).
+ */
+export function a16Gpu(address: string): SimGpu {
+  return {
+    address,
+    deviceId: "25b6",
+    subsystemVendorId: "10de",
+    subsystemDeviceId: "14a9",
+    lspciName: "GA107GL [A2 / A16]",
+    subsystemVendorName: "NVIDIA Corporation",
+    productName: "NVIDIA A16",
+    productBrand: "NVIDIA",
+    architecture: "Ampere",
+    chipset: "GA107 (177000a1)",
+    vramMiB: 15356,
+    vbios: "94.07.5B.00.92",
+    powerCapW: 62,
+    sysfsClass: "0x030200",
+    linkSpeed: "16.0 GT/s PCIe",
+    revision: "a1",
+    driver: "nouveau",
+    functions: [],
+    sriov: { totalVfs: 16, numVfs: 0 },
+  };
+}
+
+/** The board's BMC graphics (ASPEED AST2500/2600), driving the console of a headless server. */
+export const ASPEED_VGA: SimPciFunction = {
+  address: "0000:c2:00.0",
+  className: "VGA compatible controller",
+  classCode: "0300",
+  sysfsClass: "0x030000",
+  name: "ASPEED Technology, Inc. ASPEED Graphics Family",
+  vendorId: "1a03",
+  deviceId: "2000",
+  revision: "52",
+  subsystem: { vendorId: "15d9", deviceId: "1b95", name: "Super Micro Computer Inc ASPEED Graphics Family" },
+  driver: "ast",
+  modules: ["ast"],
+};
+
 export interface PlatformOpts {
   scenario: string;
-  pve: 7 | 8;
-  cpu: "intel" | "amd";
+  pve: 7 | 8 | 9;
+  /** "epyc": an AMD EPYC server board with ASPEED BMC graphics */
+  cpu: "intel" | "amd" | "epyc";
   bootloader: "grub" | "systemd-boot";
   efi: boolean;
   gpus: SimGpu[];
@@ -479,10 +658,55 @@ export interface PlatformOpts {
 }
 
 /** A freshly installed Proxmox VE host (enterprise repo, stock files, nothing for vGPU). */
+/** What a fresh install of each Proxmox VE major brings (versions, kernels, clock, package set). */
+const RELEASES = {
+  7: {
+    kernel: "5.15.102-1-pve",
+    installed: ["5.15.102-1-pve"],
+    debian: "bullseye",
+    clock: "2023-04-11T18:02:00.000Z",
+    pve: { proxmoxVe: "7.4-1", manager: "7.4-3", managerHash: "9002ab8a", debianVersion: "11.6" },
+    packages: PKGS_74,
+  },
+  8: {
+    kernel: "6.8.12-4-pve",
+    installed: ["6.8.12-4-pve", "6.8.4-2-pve"],
+    debian: "bookworm",
+    clock: "2024-11-20T09:30:00.000Z",
+    pve: { proxmoxVe: "8.2.0", manager: "8.2.7", managerHash: "3e0176e6bb2ade3b", debianVersion: "12.8" },
+    packages: PKGS_82,
+  },
+  9: {
+    kernel: "6.17.2-1-pve",
+    installed: ["6.17.2-1-pve"],
+    debian: "trixie",
+    clock: "2025-12-01T09:30:00.000Z",
+    pve: { proxmoxVe: "9.1.0", manager: "9.1.1", managerHash: "42db4a6cf33dac83", debianVersion: "13.2" },
+    packages: PKGS_91,
+  },
+} as const;
+
+/** `uname -v` of each kernel the scenarios use (real builds; 6.17.2-1: a PVE 9.1.1 `uname -a` paste). */
+const KERNEL_BUILDS: Record<string, string> = {
+  "5.15.102-1-pve": "#1 SMP PVE 5.15.102-1 (2023-03-14T13:48Z)",
+  "6.8.12-4-pve": "#1 SMP PREEMPT_DYNAMIC PMX 6.8.12-4 (2024-11-06T15:04Z)",
+  "6.8.4-2-pve": "#1 SMP PREEMPT_DYNAMIC PMX 6.8.4-2 (2024-04-10T17:36Z)",
+  "6.17.2-1-pve": "#1 SMP PREEMPT_DYNAMIC PMX 6.17.2-1 (2025-10-21T11:55Z)",
+};
+
+/** Repository files of a fresh install: one-line lists up to PVE 8, deb822 .sources on PVE 9. */
+function freshSources(pve: 7 | 8 | 9, debian: string): Record<string, string> {
+  if (pve === 9) return { ...PVE9_SOURCES };
+  return {
+    "/etc/apt/sources.list": `deb http://ftp.debian.org/debian ${debian} main contrib\n\ndeb http://ftp.debian.org/debian ${debian}-updates main contrib\n\n# security updates\ndeb http://security.debian.org ${debian}-security main contrib\n`,
+    "/etc/apt/sources.list.d/pve-enterprise.list": `deb https://enterprise.proxmox.com/debian/pve ${debian} pve-enterprise\n`,
+  };
+}
+
+/** A freshly installed Proxmox VE host (enterprise repo, stock files, nothing for vGPU). */
 export function freshHost(o: PlatformOpts): SimState {
-  const kernel = o.pve === 7 ? "5.15.102-1-pve" : "6.8.12-4-pve";
-  const installed = o.pve === 7 ? ["5.15.102-1-pve"] : ["6.8.12-4-pve", "6.8.4-2-pve"];
-  const debian = o.pve === 7 ? "bullseye" : "bookworm";
+  const rel = RELEASES[o.pve];
+  const { kernel, debian } = rel;
   const hostname = o.hostname ?? "pve";
   const zfs = o.bootloader === "systemd-boot";
   const espUuids = zfs ? ["4A2B-1C3D"] : [];
@@ -492,8 +716,7 @@ export function freshHost(o: PlatformOpts): SimState {
     "/etc/default/grub.d/proxmox-ve.cfg": 'GRUB_DISTRIBUTOR="Proxmox VE"\n',
     "/etc/modules": stockModules(),
     "/etc/modprobe.d/pve-blacklist.conf": PVE_BLACKLIST,
-    "/etc/apt/sources.list": `deb http://ftp.debian.org/debian ${debian} main contrib\n\ndeb http://ftp.debian.org/debian ${debian}-updates main contrib\n\n# security updates\ndeb http://security.debian.org ${debian}-security main contrib\n`,
-    "/etc/apt/sources.list.d/pve-enterprise.list": `deb https://enterprise.proxmox.com/debian/pve ${debian} pve-enterprise\n`,
+    ...freshSources(o.pve, debian),
     "/root/.bashrc": "# ~/.bashrc: executed by bash(1) for non-login shells.\n",
     // Debian's /usr/share/base-files/dot.profile, which base-files installs as /root/.profile
     "/root/.profile":
@@ -506,27 +729,16 @@ export function freshHost(o: PlatformOpts): SimState {
   const s: SimState = {
     version: SIM_STATE_VERSION,
     scenario: o.scenario,
-    clock: o.pve === 7 ? "2023-04-11T18:02:00.000Z" : "2024-11-20T09:30:00.000Z",
+    clock: rel.clock,
     bootCount: 1,
     hostname,
-    pve:
-      o.pve === 7
-        ? { proxmoxVe: "7.4-1", manager: "7.4-3", managerHash: "9002ab8a", debian, debianVersion: "11.6" }
-        : {
-            proxmoxVe: "8.2.0",
-            manager: "8.2.7",
-            managerHash: "3e0176e6bb2ade3b",
-            debian,
-            debianVersion: "12.8",
-          },
+    pve: { ...rel.pve, debian },
     kernel: {
-      installed,
+      installed: [...rel.installed],
       running: kernel,
-      buildInfo: {
-        "5.15.102-1-pve": "#1 SMP PVE 5.15.102-1 (2023-03-14T13:48Z)",
-        "6.8.12-4-pve": "#1 SMP PREEMPT_DYNAMIC PMX 6.8.12-4 (2024-11-06T15:04Z)",
-        "6.8.4-2-pve": "#1 SMP PREEMPT_DYNAMIC PMX 6.8.4-2 (2024-04-10T17:36Z)",
-      },
+      buildInfo: Object.fromEntries(
+        Object.entries(KERNEL_BUILDS).filter(([k]) => (o.pve === 9) === k.startsWith("6.17")),
+      ),
     },
     boot: {
       bootloader: o.bootloader,
@@ -551,19 +763,31 @@ export function freshHost(o: PlatformOpts): SimState {
             addressSizes: "39 bits physical, 48 bits virtual",
             flags: INTEL_FLAGS,
           }
-        : {
-            vendor: "amd",
-            modelName: "AMD Ryzen 9 5900X 12-Core Processor",
-            family: 25,
-            model: 33,
-            stepping: 0,
-            cores: 12,
-            threadsPerCore: 2,
-            addressSizes: "48 bits physical, 48 bits virtual",
-            flags: AMD_FLAGS,
-          },
+        : o.cpu === "epyc"
+          ? {
+              vendor: "amd",
+              modelName: "AMD EPYC 9124 16-Core Processor",
+              family: 25,
+              model: 17,
+              stepping: 1,
+              cores: 16,
+              threadsPerCore: 2,
+              addressSizes: "52 bits physical, 57 bits virtual",
+              flags: AMD_FLAGS,
+            }
+          : {
+              vendor: "amd",
+              modelName: "AMD Ryzen 9 5900X 12-Core Processor",
+              family: 25,
+              model: 33,
+              stepping: 0,
+              cores: 12,
+              threadsPerCore: 2,
+              addressSizes: "48 bits physical, 48 bits virtual",
+              flags: AMD_FLAGS,
+            },
     firmwareIommu: true,
-    packages: { ...(o.pve === 7 ? PKGS_74 : PKGS_82) },
+    packages: { ...rel.packages },
     files,
     dirs: [],
     modules: [],
@@ -576,7 +800,7 @@ export function freshHost(o: PlatformOpts): SimState {
       "snd_hda_intel",
       "xhci_pci",
     ],
-    pci: o.cpu === "intel" ? INTEL_PCI : AMD_PCI,
+    pci: o.cpu === "intel" ? INTEL_PCI : o.cpu === "epyc" ? [...AMD_PCI, ASPEED_VGA] : AMD_PCI,
     gpus: o.gpus,
     driver: null,
     driverLoaded: false,
@@ -587,6 +811,10 @@ export function freshHost(o: PlatformOpts): SimState {
   };
   if (o.gpus.some((g) => g.functions.some((f) => f.deviceId === "1ad7")))
     s.baseModules.push("i2c_nvidia_gpu");
+  if (o.cpu === "epyc") {
+    s.baseModules.push("ast");
+    s.consoleFb = "astdrmfb";
+  }
   s.boot.nextCmdline = configuredCmdline(s);
   s.cmdline = s.boot.nextCmdline;
   settleDrivers(s);
@@ -726,4 +954,54 @@ export function installDriver(
   s.files["/etc/systemd/system/multi-user.target.wants/nvidia-vgpud.service"] = "";
   s.files["/etc/systemd/system/multi-user.target.wants/nvidia-vgpu-mgr.service"] = "";
   settleDrivers(s);
+}
+
+/** A VM as the Proxmox VE 8/9 GUI creates it with machine q35 and OVMF (UEFI), no PCI devices. */
+export function q35OvmfVm(vmid: number, name: string, ostype: "win11" | "l26"): SimVm {
+  const mac = `BC:24:11:${(0x40 + (vmid % 64)).toString(16).toUpperCase()}:2A:${(vmid % 256).toString(16).toUpperCase().padStart(2, "0")}`;
+  return vm(vmid, {
+    bios: "ovmf",
+    boot: "order=scsi0;ide2;net0",
+    cores: "4",
+    cpu: "host",
+    efidisk0: `local-zfs:vm-${vmid}-disk-0,efitype=4m,pre-enrolled-keys=1,size=1M`,
+    machine: ostype === "win11" ? "pc-q35-9.0" : "q35",
+    memory: "8192",
+    meta: `creation-qemu=9.0.2,ctime=${1740000000 + vmid}`,
+    name,
+    net0: `virtio=${mac},bridge=vmbr0,firewall=1`,
+    numa: "0",
+    ostype,
+    scsi0: `local-zfs:vm-${vmid}-disk-1,iothread=1,size=64G`,
+    scsihw: "virtio-scsi-single",
+    smbios1: `uuid=${vmid.toString(16).padStart(8, "0")}-5b1d-4c3e-9a2f-6e7d8c9b0a1f`,
+    sockets: "1",
+    vmgenid: `${vmid.toString(16).padStart(8, "0")}-7c2e-4d1f-8b3a-2f1e0d9c8b7a`,
+  });
+}
+
+/**
+ * Prepare a host the Proxmox way (wiki "NVIDIA vGPU on Proxmox VE", research/proxmox.md §2): no-subscription
+ * repository, pve-nvidia-vgpu-helper installed and its `setup` run (nouveau blacklisted, headers + DKMS).
+ * No IOMMU parameters (AMD, and Intel on kernel ≥ 6.8, have it on: pve-docs qm-pci-passthrough.adoc).
+ */
+export function prepareProxmoxWay(s: SimState): void {
+  const k = s.kernel.running;
+  Object.assign(s.packages, {
+    "build-essential": "12.9",
+    gcc: "4:12.2.0-3",
+    make: "4.3-4.1",
+    patch: "2.7.6-7",
+    dkms: "3.0.10-8+deb12u1",
+    "proxmox-default-headers": "1.1.0",
+    [`proxmox-headers-${k}`]: k.replace(/-pve$/, ""),
+    "pve-nvidia-vgpu-helper": "8.3.3",
+  });
+  delete s.files["/etc/apt/sources.list.d/pve-enterprise.list"];
+  s.files["/etc/apt/sources.list"] +=
+    `deb http://download.proxmox.com/debian/pve ${s.pve.debian} pve-no-subscription\n`;
+  s.files["/usr/bin/pve-nvidia-vgpu-helper"] = "#!/usr/bin/perl\n";
+  s.files["/lib/systemd/system/pve-nvidia-sriov@.service"] = SRIOV_UNIT_TEXT;
+  s.files[HELPER_BLACKLIST] = "blacklist nouveau\n";
+  s.boot.initramfsUpdated = true;
 }
