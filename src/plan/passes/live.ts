@@ -63,11 +63,21 @@ export function liveOrReboot(ctx: PlanContext, steps: Step[]): { steps: Step[]; 
   if (ev.against.length > 0)
     return { steps, notes: [`1 reboot: the setup cannot be loaded now — ${ev.against.join("; ")}`] };
   const sriov = steps.some((s) => s.id === "sriov");
-  const kept = steps.filter((s) => s.id !== "sriov").map((s) => (s.reboot ? { ...s, reboot: false } : s));
+  const kept = steps.filter((s) => s.id !== "sriov").map((s) => (s.reboot ? nowAndAtBoot(s) : s));
   const load = loadNowStep(ctx, sriov, ev.evidence);
   return {
     steps: load ? [...kept, load] : kept,
     notes: [`no reboot: ${ev.evidence.join("; ")}; the boot-time changes take effect at the next boot`],
+  };
+}
+
+/** A step whose change the reboot would have put into effect: the load-now step does that now. */
+function nowAndAtBoot(s: Step): Step {
+  if (s.id !== "driver-install") return { ...s, reboot: false };
+  return {
+    ...s,
+    reboot: false,
+    why: "the vGPU host driver creates the vGPU types; DKMS rebuilds it for new kernels. It is built now and loaded below, once nouveau is unloaded",
   };
 }
 
