@@ -191,7 +191,7 @@ describe("seed-fresh → working vGPU in one apply and one reboot (built CLI)", 
 });
 
 describe("p4-fresh (native Tesla P4, PVE 8, systemd-boot) → working vGPU (built CLI)", () => {
-  it("apply --reboot verifies the P4 types with one reboot and no unlock; again: 0 changes; uninstall restores the files", () => {
+  it("apply --reboot verifies the P4 types with no reboot (nouveau drives no framebuffer: loaded live) and no unlock; again: 0 changes; uninstall restores the files", () => {
     const dir = tempSimDir();
     const plan = cli(dir, ["plan", ...P4, "--json"]).json<{
       steps: Array<{ id: string }>;
@@ -204,11 +204,14 @@ describe("p4-fresh (native Tesla P4, PVE 8, systemd-boot) → working vGPU (buil
       "vfio-modules",
       "nouveau-blacklist",
       "initramfs",
+      "load-now",
     ]);
+    expect(plan.reboots).toBe(0);
     const before = simState(dir, "p4-fresh");
     const a = cli(dir, ["apply", ...P4, "--yes", "--reboot", "--json"]);
     expect(a.code, a.stderr).toBe(0);
-    expect(a.json()).toMatchObject({ reboots: 1, verified: true });
+    expect(a.json()).toMatchObject({ reboots: 0, verified: true });
+    expect(simState(dir, "p4-fresh").bootCount).toBe(before.bootCount);
     expect(JSON.stringify(a.json())).toContain("GRID P4-2Q");
     expect(cli(dir, ["apply", ...P4, "--yes", "--reboot", "--json"]).json()).toMatchObject({
       applied: [],
