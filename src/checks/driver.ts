@@ -34,10 +34,16 @@ function capableGpus(v: HostView) {
 export function suggestedReleases(v: HostView): KbRelease[] {
   if (!v.kernel) return [];
   const gpus = capableGpus(v);
-  const unlock = gpus.some((g) => g.cls?.support === "unlock");
+  const unlockGpu = gpus.find((g) => g.cls?.support === "unlock");
+  const unlock = unlockGpu !== undefined;
   let rel: KbRelease[] = [];
   try {
-    rel = v.kb.compatibleReleases(v.kernel, unlock ? { unlock: true } : {});
+    // the unlocked card's own generation: kernel reports are about the real card (consumer Pascal above 6.5 …)
+    const generation = unlockGpu?.cls?.generation ?? undefined;
+    rel = v.kb.compatibleReleases(
+      v.kernel,
+      unlock ? { unlock: true, ...(generation ? { generation } : {}) } : {},
+    );
   } catch {
     return [];
   }

@@ -4,6 +4,7 @@ import {
   compatibleReleases,
   type DriverRelease,
   kernelInRange,
+  kernelVerdict,
   releaseDropsGeneration,
   releaseForDriverVersion,
 } from "../knowledge/drivers.ts";
@@ -37,6 +38,7 @@ export const defaultKb: Kb = {
     return r ? toRelease(r) : null;
   },
   kernelInRange: (release, kernel) => kernelInRange(release, kernel),
+  kernelVerdict: (release, kernel, setup) => kernelVerdict(release, kernel, setup),
   releaseDropsGeneration: (release, generation, deviceId) =>
     releaseDropsGeneration(release, generation as Generation, deviceId),
   compatibleReleases: (kernel, opts) => compatibleReleases(kernel, opts ?? {}).map(toRelease),

@@ -1,7 +1,9 @@
 /**
  * kernel-unsupported: the running kernel is outside the kernels the installed driver builds/works on
- *   (research/installers.md §4 matrix; seed guide "5.14 up to 6.0 should work. Newer kernels like 6.1 or
- *   6.2 do NOT work" for 15.1). Fix: pin an installed kernel that fits, naming the hazards of going back
+ *   (src/knowledge/drivers.ts kernelVerdict, every claim with its source URL). An error only when the limit is
+ *   documented (e.g. polloloco README 2023-03 for 15.1: "5.14 up to 6.0 should work. Newer kernels like 6.1 or
+ *   6.2 do NOT work"); a warning, with the evidence, when the kernel is only reported failing or simply newer
+ *   than any kernel known to work. Fix: pin an installed kernel that fits, naming the hazards of going back
  *   (ZFS pool features, Secure Boot needs the -signed kernel) — research/installers.md §5 #13.
  * headers-missing: no headers package for the running kernel (DKMS cannot build: "Your kernel headers
  *   for kernel … cannot be found", §5 #2).
@@ -11,7 +13,7 @@ import type { Facts } from "../facts/types.ts";
 import { compareKernel, installedKernels, kernelAtLeast } from "../knowledge/drivers.ts";
 import { finding, type HostView, hostView, vgpuPossible } from "./context.ts";
 import { suggestedReleases } from "./driver.ts";
-import type { Finding, Kb } from "./types.ts";
+import type { Finding, Kb, KbKernelVerdict, KbRelease } from "./types.ts";
 
 export function checkKernel(f: Facts, kb: Kb): Finding[] {
   const v = hostView(f, kb);
@@ -21,16 +23,12 @@ export function checkKernel(f: Facts, kb: Kb): Finding[] {
 function kernelUnsupported(v: HostView): Finding[] {
   const { facts: f, kb, kernel, release } = v;
   if (!kernel || !release || !v.driver) return [];
-  let inRange: boolean | null;
-  try {
-    inRange = kb.kernelInRange(release, kernel);
-  } catch {
-    inRange = null;
-  }
-  if (inRange !== false) return [];
+  const verdict = safeVerdict(kb, release, kernel, setupOf(v));
+  if (verdict.inRange !== false) return [];
   const evidence = [
     `uname -r: ${kernel}`,
     `NVIDIA driver ${v.driver.version} = vGPU ${release.vgpuRelease}${release.kernelRange ? `, known to work on kernels ${release.kernelRange}` : ""}`,
+    ...verdictEvidence(verdict),
   ];
   const nvrm = (f.dmesg?.nvrm ?? []).slice(0, 2);
   evidence.push(...nvrm.map((l) => `dmesg: ${l}`));
@@ -54,15 +52,61 @@ function kernelUnsupported(v: HostView): Finding[] {
     fix.push(
       `Or keep kernel ${kernel} and install a driver release that supports it: ${better.slice(0, 4).join(", ")}`,
     );
+  const documented = verdict.status === "documented";
   return [
     finding(
       "kernel-unsupported",
-      "error",
-      `Kernel ${kernel} is outside what vGPU ${release.vgpuRelease} (driver ${v.driver.version}) supports`,
+      documented ? "error" : "warning",
+      kernelTitle(kernel, release, v.driver.version, verdict.status),
       evidence,
       fix,
     ),
   ];
+}
+
+/** The title says as much as the evidence does: certain only for a documented limit. */
+function kernelTitle(
+  kernel: string,
+  release: KbRelease,
+  driver: string,
+  status: KbKernelVerdict["status"],
+): string {
+  const what = `vGPU ${release.vgpuRelease} (driver ${driver})`;
+  if (status === "documented") return `Kernel ${kernel} is outside what ${what} supports`;
+  if (status === "reported failing") return `Kernel ${kernel} is reported not to work with ${what}`;
+  return `Kernel ${kernel} is outside the kernels ${what} is known to work on (not known to fail either)`;
+}
+
+function verdictEvidence(v: KbKernelVerdict): string[] {
+  return [
+    `confidence: ${v.status}`,
+    ...v.evidence.slice(0, 3),
+    ...v.sources.slice(0, 3).map((s) => `source: ${s}`),
+  ];
+}
+
+/** Patched (consumer card) or native install, and the generation of the card the reports speak of. */
+function setupOf(v: HostView): { unlock?: boolean; generation?: string | null } {
+  const capable = (v.gpus ?? []).filter((g) => g.cls?.support === "native" || g.cls?.support === "unlock");
+  if (capable.length === 0) return {};
+  const unlock = capable.find((g) => g.cls?.support === "unlock");
+  return unlock ? { unlock: true, generation: unlock.cls?.generation ?? null } : { unlock: false };
+}
+
+/** The knowledge base's verdict; a knowledge base without verdicts makes a `false` range answer documented. */
+function safeVerdict(
+  kb: Kb,
+  release: KbRelease,
+  kernel: string,
+  setup: { unlock?: boolean; generation?: string | null },
+): KbKernelVerdict {
+  try {
+    if (kb.kernelVerdict) return kb.kernelVerdict(release, kernel, setup);
+    const inRange = kb.kernelInRange(release, kernel);
+    return { inRange, status: inRange === false ? "documented" : "unknown", evidence: [], sources: [] };
+  } catch {
+    return { inRange: null, status: "unknown", evidence: [], sources: [] };
+  }
 }
 
 function safeInRange(kb: Kb, release: Parameters<Kb["kernelInRange"]>[0], k: string): boolean | null {

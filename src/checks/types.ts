@@ -92,6 +92,14 @@ export interface KbRelease {
   kernelRange: string | null;
 }
 
+/** src/knowledge/drivers.ts kernelVerdict: inRange as kernelInRange, plus how it is known and why. */
+export interface KbKernelVerdict {
+  inRange: boolean | null;
+  status: "documented" | "reported working" | "reported failing" | "unknown";
+  evidence: string[];
+  sources: string[];
+}
+
 /** A vGPU type (src/knowledge/vgpu-types.ts), reduced to what checks need. */
 export interface KbType {
   /** "nvidia-259" */
@@ -124,6 +132,15 @@ export interface Kb {
   releaseForDriverVersion(version: string): KbRelease | null;
   /** true/false when known, null when the knowledge base has no data for that release */
   kernelInRange(release: KbRelease, kernel: string): boolean | null;
+  /**
+   * How sure the knowledge base is about a kernel for this release and setup (`unlock`: patched driver for a
+   * consumer card; `generation` of that card). Optional: without it a `false` from kernelInRange is taken as documented.
+   */
+  kernelVerdict?(
+    release: KbRelease,
+    kernel: string,
+    setup: { unlock?: boolean; generation?: string | null },
+  ): KbKernelVerdict;
   /** `deviceId`: the board whose profiles are used (the spoof target for unlocked cards) */
   releaseDropsGeneration(release: KbRelease, generation: string, deviceId?: string | null): boolean;
   /** Releases known to work on this kernel, newest first; `unlock` keeps only releases with an unlock patch */

@@ -1,31 +1,40 @@
 /**
- * The NVIDIA vGPU driver matrix: vGPU release ↔ host driver ↔ kernels ↔ Proxmox VE ↔ unlock patch,
- * caveats and generations each branch dropped. Pure data + functions.
+ * The NVIDIA vGPU driver matrix: vGPU release ↔ host driver ↔ guest drivers ↔ kernels ↔ Proxmox VE ↔ unlock
+ * patch, caveats and the generations each branch dropped. Pure data + functions.
  *
- * Sources (cited per row in `sources`):
- * - seed: seed guide (polloloco's guide, fire1ce mirror, 2023-01): patches for 14.2–15.1, "5.14 up to 6.0
- *   should work. Newer kernels like 6.1 or 6.2 do NOT work", the 15.0 VM-restart problem, PVE 7.4.
- * - inst§2.1: research/installers.md §2.1, anomixer/proxmox-vgpu-installer v1.84 driver registry
- *   (host/guest versions, driver_patches.json) and compatibility matrix.
- * - inst§3.1 / inst§3.2: polloloco/vgpu-proxmox patch inventory and README history (kernel notes per patch).
- * - inst§4: consolidated branch/kernel/PVE matrix (kars85 catalog kernel limits, anomixer kernel claims).
- * - unlock§4 / unlock§7: research/unlock.md — vgpu_unlock-rs struct sizes per branch, PR #50 message
- *   ("Maxwell 2.0 and Pascal supports end in vGPU 16.x; Maxwell and Volta supports end in vGPU 19.x;
- *   RTX 6000, 8000 supports end in vGPU 19.x").
+ * Every row cites URLs (driver-sources.ts): NVIDIA's release table and product-security bulletins for versions
+ * and dates (driver-releases.ts NVIDIA_ROWS), the patch repository's commits / merge requests for patches and the
+ * kernels a patch was made for, Proxmox's wiki / release notes and — marked "user report" — community installers
+ * and issues where nothing primary exists.
  *
- * Kernel ranges are major.minor series, inclusive, of kernels the driver (and its unlock patch, where one
- * exists) is reported to build and run on. `max: null` = no upper limit is established by our sources:
- * kernelInRange() then answers null (unknown), never a guess.
+ * Kernel support is a range (major.minor series, inclusive) with a confidence, plus reports for kernels beyond it
+ * (kernelVerdict). `kernelInRange` answers the range question alone: null when no upper limit is known — never a
+ * guess.
  */
 import type { Facts } from "../facts/types.ts";
+import {
+  type KernelConfidence,
+  type KernelRangeFact,
+  type KernelReport,
+  type KernelSetup,
+  kernelFacts,
+  NVIDIA_DISCREPANCIES,
+  NVIDIA_ROWS,
+  type NvidiaRow,
+  PATCHES,
+  type PatchAvailability,
+  UNLOCK_RS,
+} from "./driver-releases.ts";
+import { bulletin, inNvidiaIndex, NVIDIA_INDEX, README, UNLOCK_PR_50 } from "./driver-sources.ts";
 import type { Generation } from "./gpus.ts";
+
+export type { KernelConfidence, KernelReport, KernelSetup };
 
 export interface UnlockPatch {
   /** polloloco-style file name, e.g. "525.85.07.patch" */
   file: string;
-  /** "polloloco": in polloloco/vgpu-proxmox (README or master); "community-mirror": only seen in the
-   * GreenDamTan mirror branches/index, upstream status unknown */
-  availability: "polloloco" | "community-mirror";
+  /** "polloloco": merged in polloloco/vgpu-proxmox; "community-mirror": only on GreenDam's branches / open MRs */
+  availability: PatchAvailability;
 }
 
 export interface DriverRelease {
@@ -33,256 +42,230 @@ export interface DriverRelease {
   vgpuRelease: string;
   /** "R525" */
   branch: string;
-  /** host (vgpu-kvm) driver version, "525.85.07" */
+  /** host (vGPU Manager, vgpu-kvm) driver version, "525.85.07" */
   driverVersion: string;
   guestLinux: string | null;
   guestWindows: string | null;
-  kernel: { min: string; max: string | null };
+  /** release month "2023-01" (NVIDIA's table, or the bulletin that first names it); null when unknown */
+  released: string | null;
+  /** other releases shipping this very host driver (16.6/16.7, 17.2/17.3, …) */
+  sharesHostDriverWith: string[];
+  kernel: {
+    min: string | null;
+    max: string | null;
+    confidence: Exclude<KernelConfidence, "reported failing">;
+    /** the source says kernels above `max` do not work */
+    failsAbove: boolean;
+    evidence: string[];
+  };
   /** Human text of `kernel`, e.g. "5.14 – 6.0" */
   kernelRange: string | null;
+  /** claims about kernels outside (or narrower than) the range: failures for unlock setups, native reports … */
+  kernelReports: KernelReport[];
   /** Proxmox VE major versions it is used on */
   pve: string[];
   /** The binary patch that makes it work with vgpu_unlock (consumer cards); null = native boards only */
   patch: UnlockPatch | null;
+  /** generations / boards this release no longer supports while the previous branch did */
+  drops: string[];
   caveats: string[];
+  /** http(s) URLs: NVIDIA first, then patch and kernel evidence */
   sources: string[];
 }
 
-type Row = Omit<DriverRelease, "kernelRange">;
+const BRANCH: Record<number, string> = {
+  13: "R470",
+  14: "R510",
+  15: "R525",
+  16: "R535",
+  17: "R550",
+  18: "R570",
+  19: "R580",
+  20: "R595",
+};
+
+const PVE_BY_MAJOR: Record<number, string[]> = {
+  13: [],
+  14: ["7"],
+  15: ["7"],
+  16: ["7", "8"],
+  17: ["8"],
+  18: ["8", "9"],
+  19: ["8", "9"],
+  20: ["9"],
+};
+
+function pveFor(release: string): string[] {
+  const [major, minor] = release.split(".").map(Number) as [number, number];
+  if (major === 14 && minor < 2) return [];
+  if (major === 15 && minor > 1) return [];
+  if (major === 16 && minor >= 10) return ["8", "9"];
+  if (major === 17 && minor >= 5) return ["8", "9"];
+  return PVE_BY_MAJOR[major] ?? [];
+}
 
 const C = {
   pascalGone:
     "NVIDIA dropped Pascal and Maxwell 2.0 profiles from 17.0: Tesla P4/P40/P100 and M60 need 16.x; a patched 17.x only works on Pascal with the 16.x vgpuConfig.xml copied to /usr/share/nvidia/vgpu/vgpuConfig.xml",
   openModules:
-    "550+ installers may build the open kernel modules, which cannot do vGPU (HOST_VGPU_DEVICE construct failure): install with -m=kernel",
+    "550+ installers may build the open kernel modules, which cannot do vGPU (HOST_VGPU_DEVICE construct failure): install with -m=kernel (--kernel-module-type=proprietary)",
   noPatch16: "no unlock patch exists for 16.10 and later: native vGPU boards only",
   lts16: "16.x is the long-term branch (support until July 2026) and the last one for Maxwell 2.0 and Pascal",
-  overrides18:
-    "vgpu_unlock-rs profile overrides were ignored on 18.0 (mbilker/vgpu_unlock-rs#42) until the 18.x struct size (5232) was added (PR #43): update vgpu_unlock-rs",
-  overrides19plus:
-    "vgpu_unlock-rs does not understand the 19.1+ struct size (5432 bytes, mbilker/vgpu_unlock-rs#53): profile_override.toml is silently not applied",
-  official18:
-    "Proxmox VE supports NVIDIA vGPU officially from 18.x on PVE 8.4.1+ / 9 (pve-nvidia-vgpu-helper)",
+  official18: "Proxmox VE supports NVIDIA vGPU officially from 18.x (pve-nvidia-vgpu-helper)",
   voltaTuring19:
     "last branch for Volta (V100) and Quadro RTX 6000/8000 boards (and so for Turing cards unlocked as RTX 6000)",
   kernel7:
-    'needed for kernel 7.x (Proxmox VE 9.2+); refuses Pascal boards ("supported through the NVIDIA 580.xx Legacy drivers")',
+    'the community installer pairs kernel 7.x with 20.x; refuses Pascal boards ("supported through the NVIDIA 580.xx Legacy drivers")',
+  eol: "end of life; the patch repository lists it as EOL and for Proxmox VE 7 only",
+  noKernelData: "vgpuctl has no kernel evidence for this release: doctor cannot check the kernel",
 };
 
-const polloloco = (file: string): UnlockPatch => ({ file, availability: "polloloco" });
-const mirror = (file: string): UnlockPatch => ({ file, availability: "community-mirror" });
-
-/** Newest first. */
-const ROWS: Row[] = [
-  {
-    vgpuRelease: "20.1",
-    branch: "R595",
-    driverVersion: "595.71.03",
-    guestLinux: "595.71.05",
-    guestWindows: "596.36",
-    kernel: { min: "6.8", max: "7.0" },
-    pve: ["9"],
-    patch: null,
-    caveats: [C.kernel7, "no unlock patch: native vGPU boards only"],
-    sources: ["inst§2.1", "inst§4"],
-  },
-  {
-    vgpuRelease: "20.0",
-    branch: "R595",
-    driverVersion: "595.58.02",
-    guestLinux: "595.58.03",
-    guestWindows: "595.97",
-    kernel: { min: "6.8", max: "7.0" },
-    pve: ["9"],
-    patch: mirror("595.58.02.patch"),
-    caveats: [C.kernel7, C.overrides19plus],
-    sources: ["inst§2.1", "inst§3.1", "inst§4"],
-  },
-  ...(
-    [
-      ["19.5", "580.159.01", "580.159.03", "582.53", null],
-      ["19.4", "580.126.08", "580.126.09", "582.16", "580.126.08.patch"],
-      ["19.3", "580.105.06", "580.105.08", "581.80", "580.105.06.patch"],
-      ["19.2", "580.95.02", "580.95.05", "581.42", null],
-      ["19.1", "580.82.02", "580.82.07", "581.15", "580.82.02.patch"],
-    ] as const
-  ).map(
-    ([vgpuRelease, driverVersion, guestLinux, guestWindows, patch]): Row => ({
-      vgpuRelease,
-      branch: "R580",
-      driverVersion,
-      guestLinux,
-      guestWindows,
-      kernel: { min: "6.8", max: "6.16" },
-      pve: ["8", "9"],
-      patch: patch ? mirror(patch) : null,
-      caveats: [C.voltaTuring19, C.overrides19plus],
-      sources: ["inst§2.1", "inst§3.1", "inst§4", "unlock§4"],
-    }),
-  ),
-  {
-    vgpuRelease: "19.0",
-    branch: "R580",
-    driverVersion: "580.65.05",
-    guestLinux: "580.65.06",
-    guestWindows: "580.88",
-    kernel: { min: "6.8", max: "6.16" },
-    pve: ["8", "9"],
-    patch: mirror("580.65.05.patch"),
-    caveats: [
-      C.voltaTuring19,
-      "vgpu_unlock-rs understands 19.0's struct size (5424) only from its 2025-11 R580 update: older builds ignore overrides",
-    ],
-    sources: ["inst§2.1", "inst§3.1", "inst§4", "unlock§4"],
-  },
-  ...(
-    [
-      ["18.4", "570.172.07", "570.172.08", "573.48", mirror("570.172.07.patch")],
-      ["18.3", "570.158.02", "570.158.01", "573.39", mirror("570.158.02.patch")],
-      ["18.2", "570.148.06", "570.148.08", "573.07", polloloco("570.148.06.patch")],
-      ["18.1", "570.133.10", "570.133.20", "572.83", polloloco("570.133.10.patch")],
-      ["18.0", "570.124.03", "570.124.06", "572.60", mirror("570.124.03.patch")],
-    ] as const
-  ).map(
-    ([vgpuRelease, driverVersion, guestLinux, guestWindows, patch]): Row => ({
-      vgpuRelease,
-      branch: "R570",
-      driverVersion,
-      guestLinux,
-      guestWindows,
-      kernel: { min: "6.1", max: "6.14" },
-      pve: ["8", "9"],
-      patch,
-      caveats: [C.official18, ...(vgpuRelease === "18.0" ? [C.overrides18] : []), C.openModules],
-      sources: ["inst§2.1", "inst§3.1", "inst§4", "unlock§4"],
-    }),
-  ),
-  ...(
-    [
-      ["17.6", "550.163.02", "550.163.01", "553.74", "6.14", ["8", "9"]],
-      ["17.5", "550.144.02", "550.144.03", "553.62", "6.14", ["8", "9"]],
-      ["17.4", "550.127.06", "550.127.05", "553.24", "6.11", ["8"]],
-      ["17.3", "550.90.05", "550.90.07", "552.74", "6.8", ["8"]],
-      ["17.1", "550.54.16", "550.54.15", "551.78", "6.8", ["8"]],
-      ["17.0", "550.54.10", "550.54.14", "551.61", "6.5", ["8"]],
-    ] as const
-  ).map(
-    ([vgpuRelease, driverVersion, guestLinux, guestWindows, max, pve]): Row => ({
-      vgpuRelease,
-      branch: "R550",
-      driverVersion,
-      guestLinux,
-      guestWindows,
-      kernel: { min: "6.2", max },
-      pve: [...pve],
-      patch: polloloco(`${driverVersion}.patch`),
-      caveats: [C.pascalGone, C.openModules],
-      sources: ["inst§2.1", "inst§3.1", "inst§4"],
-    }),
-  ),
-  ...(
-    [
-      ["16.14", "535.309.01", "535.309.01", "539.72"],
-      ["16.13", "535.288.01", "535.288.01", "539.64"],
-      ["16.12", "535.274.03", "535.274.03", "539.56"],
-      ["16.11", "535.261.03", "535.261.03", "539.41"],
-      ["16.10", "535.247.01", "535.247.01", "539.28"],
-    ] as const
-  ).map(
-    ([vgpuRelease, driverVersion, guestLinux, guestWindows]): Row => ({
-      vgpuRelease,
-      branch: "R535",
-      driverVersion,
-      guestLinux,
-      guestWindows,
-      kernel: { min: "5.15", max: null },
-      pve: ["7", "8", "9"],
-      patch: null,
-      caveats: [C.noPatch16, C.lts16],
-      sources: ["inst§2.1", "inst§4"],
-    }),
-  ),
-  ...(
-    [
-      ["16.9", "535.230.02", "535.230.02", "539.19", "6.14", true],
-      ["16.8", "535.216.01", "535.216.01", "538.95", "6.8", true],
-      ["16.7", "535.183.04", "535.183.06", "538.78", "6.8", true],
-      ["16.5", "535.161.05", "535.161.08", "538.46", "6.8", true],
-      ["16.4", "535.161.05", null, null, "6.8", true],
-      ["16.3", "535.154.02", null, null, "6.5", false],
-      ["16.2", "535.129.03", "535.129.03", "537.70", "6.5", true],
-      ["16.1", "535.104.06", null, null, "6.5", true],
-      ["16.0", "535.54.06", null, null, "6.5", true],
-    ] as const
-  ).map(
-    ([vgpuRelease, driverVersion, guestLinux, guestWindows, max, hasPatch]): Row => ({
-      vgpuRelease,
-      branch: "R535",
-      driverVersion,
-      guestLinux,
-      guestWindows,
-      kernel: { min: "5.15", max },
-      pve: ["7", "8"],
-      patch: hasPatch ? polloloco(`${driverVersion}.patch`) : null,
-      caveats: [
-        C.lts16,
-        ...(vgpuRelease === "16.3"
-          ? ["no unlock patch for 16.3 (535.154.02) exists in the polloloco repository"]
-          : []),
-        ...(vgpuRelease === "16.4" || vgpuRelease === "16.5"
-          ? [
-              "16.4 and 16.5 share host driver 535.161.05; its patch was revised for kernel 6.8 (2024-05/06): use the latest revision",
-            ]
-          : []),
-        ...(max === "6.5"
-          ? ["the Proxmox 6.8 kernel (PVE 8.2+) breaks the build: pin kernel 6.5 or use 16.5+"]
-          : []),
-      ],
-      sources: ["inst§2.1", "inst§3.1", "inst§3.2", "inst§4"],
-    }),
-  ),
-  ...(
-    [
-      ["15.1", "525.85.07"],
-      ["15.0", "525.60.12"],
-      ["14.4", "510.108.03"],
-      ["14.3", "510.108.03"],
-      ["14.2", "510.85.03"],
-    ] as const
-  ).map(
-    ([vgpuRelease, driverVersion]): Row => ({
-      vgpuRelease,
-      branch: driverVersion.startsWith("525") ? "R525" : "R510",
-      driverVersion,
-      guestLinux: null,
-      guestWindows: null,
-      kernel: { min: "5.14", max: "6.0" },
-      pve: ["7"],
-      patch: polloloco(`${driverVersion}.patch`),
-      caveats: [
-        "end of life; only works on Proxmox VE 7 with its 5.15 kernel (kernels 6.1 and 6.2 do not work)",
-        ...(vgpuRelease === "15.0"
-          ? [
-              "some Proxmox users hit problems after restarting VMs several times that only a host reboot cleared; the guide recommends 14.4 if affected",
-            ]
-          : []),
-        ...(vgpuRelease === "14.3" || vgpuRelease === "14.4"
-          ? ["14.3 and 14.4 share host driver 510.108.03"]
-          : []),
-      ],
-      sources: ["seed", "inst§3.1"],
-    }),
-  ),
-];
-
-function rangeText(k: { min: string; max: string | null }): string {
-  return k.max ? `${k.min} – ${k.max}` : `${k.min} and newer (upper limit unknown)`;
+function caveatsFor(release: string, hasPatch: boolean): string[] {
+  const [major, minor] = release.split(".").map(Number) as [number, number];
+  const out: string[] = [];
+  if (major === 14 || major === 15) {
+    if (hasPatch) out.push(C.eol);
+    if (release === "15.0")
+      out.push(
+        "some Proxmox users hit problems after restarting VMs several times that only a host reboot cleared; the guide recommends 14.4 if affected",
+      );
+  }
+  if (major === 16) {
+    out.push(C.lts16);
+    if (release === "16.3")
+      out.push("no unlock patch for 16.3 (535.154.02) exists in the polloloco repository");
+    if (minor <= 3)
+      out.push("the Proxmox 6.8 kernel (PVE 8.2+) breaks the build: pin kernel 6.5 or use 16.5+");
+    if (minor >= 10) out.push(C.noPatch16);
+  }
+  if (major === 17) out.push(C.pascalGone, C.openModules);
+  if (major === 18) {
+    out.push(C.official18);
+    if (release === "18.0") out.push(UNLOCK_RS.overrides18.text);
+    out.push(C.openModules);
+  }
+  if (major === 19) {
+    out.push(C.voltaTuring19);
+    if (minor === 0)
+      out.push(
+        "vgpu_unlock-rs understands 19.0's struct size (5424) only from its 2025-11 R580 update: older builds ignore overrides",
+      );
+    else out.push(UNLOCK_RS.overrides19plus.text);
+  }
+  if (major === 20) {
+    out.push(C.kernel7);
+    out.push(hasPatch ? UNLOCK_RS.overrides19plus.text : "no unlock patch: native vGPU boards only");
+  }
+  if (NVIDIA_DISCREPANCIES[release])
+    out.push(`NVIDIA's documents disagree: ${NVIDIA_DISCREPANCIES[release]}`);
+  return out;
 }
 
-export const DRIVER_RELEASES: readonly DriverRelease[] = ROWS.map((r) => ({
-  ...r,
-  kernelRange: rangeText(r.kernel),
-}));
+/** Boards whose support outlived the rest of their generation (vgpu_unlock-rs PR #50 message, UNLOCK_PR_50). */
+const LAST_MAJOR_BY_DEVICE: Record<string, number> = {
+  "13bd": 19, // Tesla M10 (Maxwell 1.0)
+  "1e30": 19, // Quadro RTX 6000/8000 — also the spoof target of unlocked Turing cards
+  "1e78": 19,
+};
+
+/** Last vGPU major that still supports a generation; null = still supported by the newest release we know. */
+const LAST_MAJOR_BY_GENERATION: Record<string, number | null> = {
+  kepler: 12, // long gone: no release in this table (13.x+) supports Kepler
+  maxwell: 16, // Maxwell 2.0 (M60/M6); PR #50; polloloco README (17.0): "Pascal (and older) … not officially supported"
+  pascal: 16, // same sources
+  volta: 19, // PR #50
+  turing: null, // T4 continues (20.x "Turing → Blackwell"); RTX 6000/8000 end at 19 (see by-device)
+  ampere: null,
+  ada: null,
+  hopper: null,
+  blackwell: null,
+};
+
+const DROP_LABEL: Record<string, string> = {
+  maxwell: "Maxwell 2.0 boards (Tesla M60/M6)",
+  pascal: "Pascal boards (Tesla P4/P6/P40/P100)",
+  volta: "Volta boards (V100)",
+  "13bd": "Tesla M10",
+  "1e30": "Quadro RTX 6000/8000 (and Turing cards unlocked as RTX 6000)",
+};
+
+/** What the first release of a branch stopped supporting (the previous branch's last-supported entries). */
+function dropsOf(release: string): string[] {
+  const [major, minor] = release.split(".").map(Number) as [number, number];
+  if (minor !== 0) return [];
+  const ended = [
+    ...Object.entries(LAST_MAJOR_BY_GENERATION).filter(([g, last]) => last === major - 1 && g !== "kepler"),
+    ...Object.entries(LAST_MAJOR_BY_DEVICE).filter(([d, last]) => last === major - 1 && d !== "1e78"),
+  ].map(([k]) => DROP_LABEL[k] ?? k);
+  return ended;
+}
+
+function nvidiaSources(row: NvidiaRow): string[] {
+  const [release, , , , , bulletins] = row;
+  return [...(inNvidiaIndex(release) ? [NVIDIA_INDEX] : []), ...bulletins.map(bulletin)];
+}
+
+function rangeText(k: KernelRangeFact): string | null {
+  if (k.min === null && k.max === null) return null;
+  if (k.max === null) return `${k.min} and newer (upper limit unknown)`;
+  return `${k.min ?? "?"} – ${k.max}`;
+}
+
+const unique = (xs: string[]) => [...new Set(xs)];
+
+function buildRelease(row: NvidiaRow, all: readonly NvidiaRow[]): DriverRelease {
+  const [release, host, guestLinux, guestWindows, released] = row;
+  const major = Number.parseInt(release, 10);
+  const patchFact = PATCHES[release] ?? null;
+  const { range, reports } = kernelFacts(release);
+  const shares = all.filter((o) => o[0] !== release && o[1] === host).map((o) => o[0]);
+  const caveats = caveatsFor(release, patchFact !== null);
+  if (range.min === null && range.max === null && reports.length === 0) caveats.push(C.noKernelData);
+  for (const s of shares)
+    caveats.push(
+      `${release} and ${s} share host driver ${host} (NVIDIA's table): the same .run and patch serve both`,
+    );
+  const unlockSources =
+    major === 18 && release === "18.0"
+      ? UNLOCK_RS.overrides18.sources
+      : major >= 19 && release !== "19.0"
+        ? UNLOCK_RS.overrides19plus.sources
+        : [];
+  return {
+    vgpuRelease: release,
+    branch: BRANCH[major] ?? `R${host.split(".")[0]}`,
+    driverVersion: host,
+    guestLinux,
+    guestWindows,
+    released,
+    sharesHostDriverWith: shares,
+    kernel: {
+      min: range.min,
+      max: range.max,
+      confidence: range.confidence,
+      failsAbove: range.failsAbove,
+      evidence: range.evidence,
+    },
+    kernelRange: rangeText(range),
+    kernelReports: reports,
+    pve: pveFor(release),
+    patch: patchFact ? { file: patchFact.file, availability: patchFact.availability } : null,
+    drops: dropsOf(release),
+    caveats,
+    sources: unique([
+      ...nvidiaSources(row),
+      ...(patchFact?.sources ?? []),
+      ...range.sources,
+      ...reports.map((r) => r.source),
+      ...(dropsOf(release).length > 0 ? [UNLOCK_PR_50, ...(major === 17 ? [README.v170] : [])] : []),
+      ...unlockSources,
+    ]),
+  };
+}
+
+export const DRIVER_RELEASES: readonly DriverRelease[] = NVIDIA_ROWS.map((row) =>
+  buildRelease(row, NVIDIA_ROWS),
+);
 
 /** "15.1" → 15 */
 export function releaseMajor(release: { vgpuRelease: string } | string): number {
@@ -374,55 +357,121 @@ function resolve(release: { vgpuRelease: string } | string): DriverRelease | nul
   return findRelease(typeof release === "string" ? release : release?.vgpuRelease);
 }
 
-/**
- * Is `kernel` ("6.8.12-4-pve") within the release's known kernel range (major.minor, inclusive)?
- * true / false when known; null when the release is unknown, the kernel unparsable, or the kernel is above
- * the minimum and the release has no known upper limit.
- */
-export function kernelInRange(release: { vgpuRelease: string } | string, kernel: string): boolean | null {
-  const r = resolve(release);
-  const k = kernelParts(kernel);
-  if (!r || !k || k.length < 2) return null;
-  if (seriesCompare(k, r.kernel.min) < 0) return false;
-  if (r.kernel.max === null) return null;
-  return seriesCompare(k, r.kernel.max) <= 0;
+/** What the knowledge base says about one kernel for one release. */
+export interface KernelVerdict {
+  /** true: known to work; false: outside what is known to work (see `status` for how sure); null: unknown */
+  inRange: boolean | null;
+  /** how the answer is known: `documented` (patch repository / vendor), `reported …` (user reports), `unknown` */
+  status: KernelConfidence;
+  evidence: string[];
+  sources: string[];
+}
+
+export interface KernelContext {
+  /** true: a patched (vgpu_unlock) install; false: a native board; undefined: either */
+  unlock?: boolean;
+  /** generation of the board whose driver runs (the real card for unlock setups), e.g. "pascal" */
+  generation?: Generation | string | null;
+}
+
+function reportApplies(r: KernelReport, k: number[], ctx: KernelContext): boolean {
+  if (seriesCompare(k, r.from) < 0 || (r.to !== null && seriesCompare(k, r.to) > 0)) return false;
+  if (r.setup === "unlock" && ctx.unlock !== true) return false;
+  if (r.setup === "native" && ctx.unlock !== false) return false;
+  if (r.generations && !(ctx.generation && r.generations.includes(ctx.generation))) return false;
+  return true;
+}
+
+function fromReport(r: KernelReport): KernelVerdict {
+  const status: KernelConfidence =
+    r.confidence === "documented" ? "documented" : r.works ? "reported working" : "reported failing";
+  return { inRange: r.works, status, evidence: [r.evidence], sources: [r.source] };
+}
+
+/** The range's own answer (no reports): below min or above max is `false`, documented only when the source says so. */
+function fromRange(r: DriverRelease, k: number[]): KernelVerdict {
+  const { min, max, confidence, failsAbove, evidence } = r.kernel;
+  const sources = r.sources;
+  if (min === null && max === null) return { inRange: null, status: "unknown", evidence, sources: [] };
+  if (min !== null && seriesCompare(k, min) < 0)
+    return {
+      inRange: false,
+      status: "unknown",
+      evidence: [`older than ${min}, the oldest kernel known to work`, ...evidence],
+      sources,
+    };
+  if (max === null) return { inRange: null, status: "unknown", evidence, sources };
+  if (seriesCompare(k, max) <= 0) return { inRange: true, status: confidence, evidence, sources };
+  return {
+    inRange: false,
+    status: failsAbove ? confidence : "unknown",
+    evidence: [
+      failsAbove
+        ? `newer than ${max}: the source says newer kernels do not work`
+        : `newer than ${max}, the newest kernel known to work`,
+      ...evidence,
+    ],
+    sources,
+  };
 }
 
 /**
- * Releases known to work on this kernel, newest first. `unlock: true` keeps only releases with an unlock patch;
- * `generation` (+ `deviceId` of the board whose profiles are used) drops releases that no longer support it.
+ * How `kernel` ("6.17.2-1-pve") fares with a release: failure reports that apply to this setup first, then the
+ * release's range, then success reports. Unknown release or unparsable kernel → inRange null, status unknown.
+ */
+export function kernelVerdict(
+  release: { vgpuRelease: string } | string,
+  kernel: string,
+  ctx: KernelContext = {},
+): KernelVerdict {
+  const r = resolve(release);
+  const k = kernelParts(kernel);
+  if (!r || !k || k.length < 2) return { inRange: null, status: "unknown", evidence: [], sources: [] };
+  const applicable = r.kernelReports.filter((x) => reportApplies(x, k, ctx));
+  const failing = applicable.filter((x) => !x.works);
+  const documentedFailure = failing.find((x) => x.confidence === "documented");
+  if (documentedFailure) return fromReport(documentedFailure);
+  if (failing.length > 0) {
+    const v = failing.map(fromReport);
+    return {
+      inRange: false,
+      status: "reported failing",
+      evidence: v.flatMap((x) => x.evidence),
+      sources: unique(v.flatMap((x) => x.sources)),
+    };
+  }
+  const byRange = fromRange(r, k);
+  if (byRange.inRange === true) return byRange;
+  const working = applicable.find((x) => x.works);
+  return working ? fromReport(working) : byRange;
+}
+
+/**
+ * Is `kernel` ("6.8.12-4-pve") within the release's known kernels (major.minor, inclusive), for any setup?
+ * true / false when known; null when the release is unknown, the kernel unparsable, or nothing is known about
+ * kernels this new.
+ */
+export function kernelInRange(release: { vgpuRelease: string } | string, kernel: string): boolean | null {
+  return kernelVerdict(release, kernel).inRange;
+}
+
+/**
+ * Releases known to work on this kernel, newest first. `unlock: true` keeps only releases with an unlock patch
+ * (and applies reports about patched installs); `generation` (+ `deviceId` of the board whose profiles are used)
+ * drops releases that no longer support it.
  */
 export function compatibleReleases(
   kernelRelease: string,
   opts: { unlock?: boolean; generation?: Generation | string; deviceId?: string } = {},
 ): DriverRelease[] {
+  const ctx: KernelContext = { unlock: opts.unlock ? true : undefined, generation: opts.generation };
   return DRIVER_RELEASES.filter(
     (r) =>
-      kernelInRange(r, kernelRelease) === true &&
+      kernelVerdict(r, kernelRelease, ctx).inRange === true &&
       (!opts.unlock || r.patch !== null) &&
       (!opts.generation || !releaseDropsGeneration(r, opts.generation, opts.deviceId)),
   );
 }
-
-/** Boards whose support outlived the rest of their generation (unlock§7, PR #50 message). */
-const LAST_MAJOR_BY_DEVICE: Record<string, number> = {
-  "13bd": 19, // Tesla M10 (Maxwell 1.0)
-  "1e30": 19, // Quadro RTX 6000/8000 — also the spoof target of unlocked Turing cards
-  "1e78": 19,
-};
-
-/** Last vGPU major that still supports a generation; null = still supported by the newest release we know. */
-const LAST_MAJOR_BY_GENERATION: Record<string, number | null> = {
-  kepler: 13, // long gone: no release in this table supports Kepler
-  maxwell: 16, // Maxwell 2.0 (M60/M6); unlock.md §7 / PR #50
-  pascal: 16, // installers.md §5 #11: "NVIDIA removed Pascal in 17.0"
-  volta: 19, // PR #50; anomixer #29 "V100 … last branch = 19"
-  turing: null, // T4 continues (20.x "Turing → Blackwell"); RTX 6000/8000 end at 19 (see by-device)
-  ampere: null,
-  ada: null,
-  hopper: null,
-  blackwell: null,
-};
 
 /**
  * Does this release no longer support the generation (it did in an earlier release)? Pass `deviceId` — for an
@@ -443,8 +492,10 @@ export function releaseDropsGeneration(
 }
 
 /**
- * First vGPU major known to support a generation (research/installers.md §4: 16.x "Maxwell → Ada",
- * 18.x "Turing → Blackwell"). Generations not listed were supported before the oldest release in this table.
+ * First vGPU major known to support a generation: Ada boards are in the 16.x vgpuConfig.xml (data/vgpu-types.csv);
+ * Blackwell boards first appear with 18.x host drivers (the RTX PRO 6000 types in data/vgpu-types-blackwell.csv
+ * come from a 580.x = 19.x host). Earlier Ada support (15.x) is not claimed: not verified here. Generations not
+ * listed were supported before the oldest release in this table.
  */
 const FIRST_MAJOR_BY_GENERATION: Record<string, number> = {
   ada: 16,

@@ -490,4 +490,10 @@ export const EXTRA_IDS: readonly PciIdRow[] = [
   ["2d04", "GB206 [GeForce RTX 5060 Ti]"],
   ["2d05", "GB206 [GeForce RTX 5060]"],
   ["2bb5", "GB202GL [RTX PRO 6000 Blackwell Server Edition]"],
+  // Workstation Blackwell boards, names as nvidia-smi / LACT print them in public repositories
+  // ("10DE:2BB1 … (NVIDIA RTX PRO 6000 Blackwell Workstation Edition)", "RTX PRO 6000 Blackwell Max-Q
+  // Workstation Edition (GB202, PCI ID 10de:2bb4)", "NVIDIA RTX PRO 5000 Blackwell … GB202GL … 10de:2bb3").
+  ["2bb1", "GB202GL [RTX PRO 6000 Blackwell Workstation Edition]"],
+  ["2bb4", "GB202GL [RTX PRO 6000 Blackwell Max-Q Workstation Edition]"],
+  ["2bb3", "GB202GL [RTX PRO 5000 Blackwell]"],
 ];

@@ -13,6 +13,7 @@
  * - VRAM sizes: NVIDIA product specifications (nominal memory per GPU, i.e. per PCI function);
  *   `null` where a model shipped in several memory sizes under one device id.
  */
+import { DRIVER_RELEASES, releaseDropsGeneration } from "./drivers.ts";
 import { EXTRA_IDS, SPOOF_RANGE_IDS } from "./gpu-ids.ts";
 
 export type Generation =
@@ -392,6 +393,9 @@ const VRAM_MIB: Record<string, number> = {
   "2f04": 12288,
   "2d05": 8192,
   "2bb5": 98304,
+  "2bb1": 98304,
+  "2bb4": 98304,
+  // 2bb3 RTX PRO 5000 Blackwell: reported with 48935 MiB and with 73415 MiB (48 GB and 72 GB boards share the id)
 };
 
 /** "GM204 [GeForce GTX 970]" → { chip: "GM204", name: "GeForce GTX 970" }; "GM204" → { chip, name: chip }. */
@@ -546,16 +550,38 @@ export function classifyGpu(input: {
     case "volta":
       return unlockResult(base, deviceId, "Volta");
     case "turing":
-      return unlockResult(base, deviceId, "Turing; unlock patches exist up to vGPU 17.x (some 18.x)");
+      return unlockResult(base, deviceId, `Turing; ${turingPatchSpan()}`);
     default:
-      return {
-        ...base,
-        ...rest(
-          "unsupported",
-          `vgpu_unlock cannot unlock Ampere and newer; only vGPU-qualified boards work (${model.name} is a consumer/workstation ${GENERATION_LABEL[model.generation]} card, not a vGPU board)`,
-        ),
-      };
+      return { ...base, ...rest("unsupported", notUnlockable(model)) };
   }
+}
+
+/**
+ * Ampere and newer without vGPU types: a GeForce card is a consumer card; a "…GL" chip (A10G, RTX A4000,
+ * RTX PRO Blackwell workstation boards) is a professional / data-center board — just not one vgpuctl's type
+ * table (NVIDIA's vgpuConfig.xml) offers vGPU types for.
+ */
+function notUnlockable(model: GpuModel): string {
+  const gen = GENERATION_LABEL[model.generation];
+  const what = /GL$/i.test(model.chip)
+    ? `${model.name} is a professional/data-center ${gen} board, but not one NVIDIA's vGPU host driver offers types for in vgpuctl's table`
+    : `${model.name} is a consumer ${gen} card, not a vGPU board`;
+  return `vgpu_unlock cannot unlock Ampere and newer; only vGPU-qualified boards work (${what})`;
+}
+
+/**
+ * What the driver matrix says about patches for Turing cards, which vgpu_unlock presents as a Quadro RTX 6000
+ * (whose profiles end with 19.x): newest release with a patch in the polloloco repository, and in the mirror.
+ */
+export function turingPatchSpan(): string {
+  const usable = DRIVER_RELEASES.filter((r) => r.patch && !releaseDropsGeneration(r, "turing", "1e30"));
+  const upstream = usable.find((r) => r.patch?.availability === "polloloco");
+  const mirror = usable.find((r) => r.patch?.availability === "community-mirror");
+  const parts = [
+    upstream ? `unlock patches exist up to vGPU ${upstream.vgpuRelease} in the polloloco repository` : null,
+    mirror ? `up to ${mirror.vgpuRelease} in a community mirror` : null,
+  ].filter((x): x is string => x !== null);
+  return `${parts.join(" and ")} (the Quadro RTX 6000 profiles it is presented as end with 19.x)`;
 }
 
 function rest(

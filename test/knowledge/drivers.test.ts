@@ -5,6 +5,7 @@ import {
   DRIVER_RELEASES,
   findRelease,
   kernelInRange,
+  kernelVerdict,
   releaseDropsGeneration,
   releaseForDriverVersion,
   releaseSupportsGeneration,
@@ -40,7 +41,8 @@ describe("driver matrix data", () => {
     }
     for (const r of DRIVER_RELEASES) {
       if (r.patch) expect(r.patch.file).toBe(`${r.driverVersion}.patch`);
-      expect(r.kernelRange).toBeTruthy();
+      // a range is stated unless nothing at all is known about the release's kernels
+      if (r.kernel.confidence !== "unknown") expect(r.kernelRange, r.vgpuRelease).toBeTruthy();
       expect(r.sources.length).toBeGreaterThan(0);
     }
   });
@@ -102,7 +104,7 @@ describe("kernels", () => {
 
   it("answers null, never a guess, when the upper limit or the input is unknown", () => {
     expect(kernelInRange("16.12", "6.8.12-4-pve")).toBeNull();
-    expect(kernelInRange("16.12", "5.4.0-1-pve")).toBe(false); // below the minimum is still known
+    expect(kernelInRange("16.9", "5.4.0-1-pve")).toBe(false); // below the minimum is still known
     expect(kernelInRange("99.9", "6.8.12-4-pve")).toBeNull();
     expect(kernelInRange("15.1", "not-a-kernel")).toBeNull();
   });
@@ -126,6 +128,7 @@ describe("kernels", () => {
       "16.9",
       "16.8",
       "16.7",
+      "16.6", // shares host driver 535.183.04 (and so its patch) with 16.7 — NVIDIA's release table
       "16.5",
       "16.4",
       "16.2",
@@ -172,5 +175,109 @@ describe("generations", () => {
     expect(releaseSupportsGeneration("18.0", "blackwell")).toBe(true);
     expect(releaseSupportsGeneration("16.9", "pascal")).toBe(true);
     expect(releaseSupportsGeneration("nope", "pascal")).toBe(false);
+  });
+});
+
+describe("NVIDIA's own numbers (docs.nvidia.com/vgpu/index.html driver tables, product-security bulletins)", () => {
+  it.each([
+    // [release, host vGPU Manager, Linux guest, Windows guest]
+    ["13.0", "470.63", "470.63.01", "471.68"],
+    ["14.3", "510.108.03", "510.108.03", "513.91"],
+    ["15.2", "525.105.14", "525.105.17", "528.89"],
+    ["15.4", "525.147.01", "525.147.05", "529.19"],
+    ["16.6", "535.183.04", "535.183.01", "538.67"],
+    ["16.10", "535.247.02", "535.247.01", "539.28"],
+    ["16.11", "535.261.04", "535.261.03", "539.41"],
+    ["16.12", "535.274.03", "535.274.02", "539.56"],
+    ["16.13", "535.288.01", "535.288.01", "539.64"],
+    ["17.2", "550.90.05", "550.90.07", "552.55"],
+    ["18.5", "570.195.02", "570.195.03", "573.76"],
+    ["18.6", "570.211.01", "570.211.01", "573.96"],
+    ["19.4", "580.126.08", "580.126.09", "582.16"],
+  ])("%s: host %s, Linux guest %s, Windows guest %s", (rel, host, linux, windows) => {
+    expect(findRelease(rel)).toMatchObject({ driverVersion: host, guestLinux: linux, guestWindows: windows });
+  });
+
+  it("keeps the rows tests and scenarios rely on", () => {
+    expect(releaseForDriverVersion("525.85.07")?.vgpuRelease).toBe("15.1");
+    expect(releaseForDriverVersion("535.216.01")?.vgpuRelease).toBe("16.8");
+    expect(releaseForDriverVersion("550.127.06")?.vgpuRelease).toBe("17.4");
+  });
+
+  it("marks releases that share one host driver, and resolves the driver to the newer release", () => {
+    expect(findRelease("16.6")?.sharesHostDriverWith).toEqual(["16.7"]);
+    expect(findRelease("17.2")?.sharesHostDriverWith).toEqual(["17.3"]);
+    expect(names(releasesForDriverVersion("535.183.04"))).toEqual(["16.7", "16.6"]);
+    expect(names(releasesForDriverVersion("550.90.05"))).toEqual(["17.3", "17.2"]);
+  });
+
+  it("records where NVIDIA's documents disagree (14.3's host driver)", () => {
+    expect(findRelease("14.3")?.caveats.join(" ")).toMatch(/a_id 5415.*510\.85\.03/);
+  });
+
+  it("dates every release NVIDIA dates, and says which generations a branch dropped", () => {
+    expect(findRelease("16.10")?.released).toBe("2025-04");
+    expect(findRelease("17.0")?.drops).toEqual([
+      "Maxwell 2.0 boards (Tesla M60/M6)",
+      "Pascal boards (Tesla P4/P6/P40/P100)",
+    ]);
+    expect(findRelease("20.0")?.drops.join("; ")).toMatch(/Volta.*Tesla M10.*Quadro RTX 6000/);
+  });
+});
+
+describe("kernel verdicts for Proxmox VE 9 kernels 6.14 / 6.17 / 7.0", () => {
+  const v = (rel: string, k: string, ctx = {}) => kernelVerdict(rel, k, ctx);
+
+  it("19.4 on 6.17: reported working (Proxmox VE 9.1 notes); a patched 19.4 on 6.17: reported failing", () => {
+    expect(v("19.4", "6.17.2-1-pve")).toMatchObject({ inRange: true, status: "reported working" });
+    expect(v("19.4", "6.17.2-1-pve", { unlock: true })).toMatchObject({
+      inRange: false,
+      status: "reported failing",
+    });
+  });
+
+  it("19.0–19.3 native on 6.17: unknown, not failing", () => {
+    expect(v("19.3", "6.17.2-1-pve", { unlock: false })).toMatchObject({ inRange: false, status: "unknown" });
+  });
+
+  it("7.0: 19.5 and 20.x reported working; 18.x unknown", () => {
+    expect(v("19.5", "7.0.2-6-pve").inRange).toBe(true);
+    expect(v("20.1", "7.0.2-6-pve").status).toBe("reported working");
+    expect(v("18.4", "7.0.2-6-pve")).toMatchObject({ inRange: false, status: "unknown" });
+  });
+
+  it("16.9 with the unlock patch: documented up to 6.14, but consumer Pascal above 6.5 is reported failing", () => {
+    expect(v("16.9", "6.14.8-2-pve", { unlock: true, generation: "turing" })).toMatchObject({
+      inRange: true,
+      status: "documented",
+    });
+    expect(v("16.9", "6.14.8-2-pve", { unlock: true, generation: "pascal" })).toMatchObject({
+      inRange: false,
+      status: "reported failing",
+    });
+    expect(v("16.9", "6.17.2-1-pve", { unlock: true })).toMatchObject({
+      inRange: false,
+      status: "reported failing",
+    });
+  });
+
+  it("16.10+ native: no upper limit known, reported working on 6.2–7.0 by a community installer", () => {
+    expect(kernelInRange("16.14", "6.17.2-1-pve")).toBeNull();
+    expect(v("16.14", "6.17.2-1-pve", { unlock: false })).toMatchObject({
+      inRange: true,
+      status: "reported working",
+    });
+  });
+
+  it("every verdict names its source", () => {
+    for (const [rel, k] of [
+      ["19.4", "6.17.2-1-pve"],
+      ["16.9", "6.14.8-2-pve"],
+      ["15.1", "6.2.16-3-pve"],
+    ] as const)
+      expect(
+        v(rel, k).sources.every((s) => /^https:\/\//.test(s)),
+        rel,
+      ).toBe(true);
   });
 });

@@ -15,14 +15,16 @@ const root = new URL("../../", import.meta.url);
 describe("generated table", () => {
   it("src/knowledge/vgpu-types.generated.ts is current (run node scripts/gen-vgpu-types.mjs)", () => {
     const csv = readFileSync(new URL("src/knowledge/data/vgpu-types.csv", root), "utf8");
+    const newer = readFileSync(new URL("src/knowledge/data/vgpu-types-blackwell.csv", root), "utf8");
     const generated = readFileSync(new URL("src/knowledge/vgpu-types.generated.ts", root), "utf8");
-    expect(generated).toBe(renderGenerated(csv));
+    expect(generated).toBe(renderGenerated(csv, newer));
   });
 
   it("holds all 586 types of vgpuConfig.xml with consistent sizes", () => {
     // source: research/unlock.md S3 "586 vgpuTypes"; §5.1 profileSize = framebuffer + reservation (+ GSP heap)
-    expect(VGPU_TYPES).toHaveLength(586);
-    for (const t of VGPU_TYPES) {
+    const fromXml = VGPU_TYPES.filter((t) => !t.partial);
+    expect(fromXml).toHaveLength(586);
+    for (const t of fromXml) {
       expect(t.type).toBe(`nvidia-${t.id}`);
       expect(t.framebufferMiB).toBe(t.profileMiB);
       const sum = (t.framebufferBytes ?? 0) + (t.reservationBytes ?? 0) + (t.gspHeapBytes ?? 0);
@@ -36,6 +38,27 @@ describe("generated table", () => {
     // source: the CSV is copied from the shared data set (src/knowledge/data/SOURCES.md)
     const shared = readFileSync(new URL("../shared/data/vgpu-types.csv", root), "utf8");
     expect(readFileSync(new URL("src/knowledge/data/vgpu-types.csv", root), "utf8")).toBe(shared);
+  });
+});
+
+describe("newer boards (vgpu-types-blackwell.csv)", () => {
+  it("RTX PRO 6000 Blackwell Server Edition (2bb5) offers the types a 580.x host driver reports for it", () => {
+    // source: `nvidia-smi vgpu -s -v` on an RTX PRO 6000 Blackwell, driver 580.105.06 (src/knowledge/data/SOURCES.md):
+    // "vGPU Type ID : 0x5f1 / Name : NVIDIA RTX Pro 6000 Blackwell DC-4Q / Max Instances : 24 / FB Memory : 4096 MiB"
+    const t = typesForGpu("2bb5");
+    expect(t.map((x) => x.type)).toEqual(["nvidia-1518", "nvidia-1519", "nvidia-1521", "nvidia-1540"]);
+    expect(findType("0x5f1")).toMatchObject({
+      name: "NVIDIA RTX Pro 6000 Blackwell DC-4Q",
+      maxInstances: 24,
+      profileMiB: 4096,
+    });
+    expect(findType("RTX Pro 6000 Blackwell DC-48Q")?.maxInstances).toBe(2);
+    expect(t.every((x) => x.partial === true)).toBe(true);
+  });
+
+  it("partial rows never reuse an id of the XML table", () => {
+    const ids = VGPU_TYPES.map((t) => t.id);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 });
 

@@ -108,18 +108,35 @@ export function renderDrivers(r: CatalogDrivers, c: Colors): string {
   else lines.push(c.bold("vGPU releases (newest first)"));
   if (r.releases.length === 0) lines.push(c.yellow("  none"));
   else {
+    const footnotes = sourceFootnotes(r.releases);
     const rows = [
-      [c.dim("release"), c.dim("host driver"), c.dim("kernels"), c.dim("PVE"), c.dim("unlock patch")],
+      [
+        c.dim("release"),
+        c.dim("host driver"),
+        c.dim("kernels"),
+        c.dim("PVE"),
+        c.dim("unlock patch"),
+        c.dim("kernel claim"),
+        c.dim("guest Linux"),
+        c.dim("guest Windows"),
+        c.dim("released"),
+        c.dim("sources"),
+      ],
     ];
     for (const x of r.releases) {
       rows.push([
         x.vgpuRelease,
-        x.driverVersion,
+        `${x.driverVersion}${x.sharesHostDriverWith.length ? c.dim(` (= ${x.sharesHostDriverWith.join(", ")})`) : ""}`,
         x.kernelRange ?? "?",
-        x.pve.join(", "),
+        x.pve.join(", ") || "?",
         x.patch
           ? `${x.patch.file}${x.patch.availability === "community-mirror" ? c.dim(" (mirror)") : ""}`
           : c.dim("none"),
+        x.kernel.confidence,
+        x.guestLinux ?? "?",
+        x.guestWindows ?? "?",
+        x.released ?? "?",
+        x.sources.map((s) => `[${footnotes.get(s)}]`).join(""),
       ]);
     }
     lines.push(table(rows, "  "));
@@ -130,12 +147,22 @@ export function renderDrivers(r: CatalogDrivers, c: Colors): string {
     for (const x of r.releases)
       for (const cv of x.caveats) byCaveat.set(cv, [...(byCaveat.get(cv) ?? []), x.vgpuRelease]);
     for (const [cv, rels] of byCaveat) lines.push(`  ${c.dim(`[${rels.join(", ")}]`)} ${cv}`);
+    lines.push("");
+    lines.push(c.bold("Sources"));
+    for (const [url, n] of footnotes) lines.push(`  [${n}] ${url}`);
   }
   if (r.unknown.length > 0) {
     lines.push("");
     lines.push(c.dim(`Kernel support unknown (no upper limit known) for: ${r.unknown.join(", ")}`));
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** Every distinct source URL of the rows, numbered in order of first use. */
+function sourceFootnotes(rows: ReadonlyArray<{ sources: string[] }>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const r of rows) for (const s of r.sources) if (!out.has(s)) out.set(s, out.size + 1);
+  return out;
 }
 
 export function renderVram(r: CatalogVram, c: Colors): string {
