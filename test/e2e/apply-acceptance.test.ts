@@ -12,31 +12,18 @@ import { describe, expect, it } from "vitest";
 import { desiredJsonSchemaText } from "../../src/desired/json-schema.ts";
 import { parseDesired } from "../../src/desired/parse.ts";
 import { REPO, runCli, tempSimDir } from "../helpers/cli.ts";
+import { hostFiles, simState, statePath } from "./sim-state.ts";
 
 const SEED_YAML = join(REPO, "examples/seed-host.yaml");
 const P4_YAML = join(REPO, "examples/p4-host.yaml");
 const SEED = ["--host", "sim:seed-fresh", "-f", "examples/seed-host.yaml"];
 const SCHEMA = JSON.parse(readFileSync(join(REPO, "schema.json"), "utf8")) as JsonSchema;
 
-interface SimFiles {
-  files: Record<string, string>;
-  dirs: string[];
-  bootCount: number;
-}
-const statePath = (dir: string, scenario: string) => join(dir, `${scenario}.json`);
-const simState = (dir: string, scenario: string): SimFiles =>
-  JSON.parse(readFileSync(statePath(dir, scenario), "utf8")) as SimFiles;
 /** Everything on the host that matters for "nothing was written": files, folders, boots. */
 const hostImage = (dir: string, scenario: string) => {
   const s = simState(dir, scenario);
   return { files: s.files, dirs: s.dirs, bootCount: s.bootCount };
 };
-/** The host's files without vgpuctl's own state and the logs tools append to (/var/log). */
-const hostFiles = (s: SimFiles) =>
-  Object.fromEntries(
-    Object.entries(s.files).filter(([p]) => !p.startsWith("/var/log/") && !p.startsWith("/var/lib/vgpuctl/")),
-  );
-
 function cli(dir: string, args: string[]) {
   return runCli(args, { VGPUCTL_SIM_DIR: dir });
 }

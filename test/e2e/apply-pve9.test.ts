@@ -9,25 +9,11 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildScenarioState } from "../../src/hosts/sim/sim-host.ts";
 import { runCli, tempSimDir } from "../helpers/cli.ts";
+import { hostFiles, simState } from "./sim-state.ts";
 
 const FILE = "examples/pve9-l40s.yaml";
 const GPU = "0000:41:00.0";
 const SOURCES = "/etc/apt/sources.list.d";
-
-interface SimState {
-  files: Record<string, string>;
-  bootCount: number;
-  mixedSizeGpus?: string[];
-}
-
-const simState = (dir: string, scenario: string) =>
-  JSON.parse(readFileSync(join(dir, `${scenario}.json`), "utf8")) as SimState;
-
-/** The host's files without vgpuctl's own state and the logs tools append to (/var/log). */
-const hostFiles = (files: Record<string, string>) =>
-  Object.fromEntries(
-    Object.entries(files).filter(([p]) => !p.startsWith("/var/log/") && !p.startsWith("/var/lib/vgpuctl/")),
-  );
 
 function run(dir: string, scenario: string, args: string[]) {
   return runCli([...args, "--host", `sim:${scenario}`], { VGPUCTL_SIM_DIR: dir });
@@ -97,7 +83,7 @@ describe("examples/pve9-l40s.yaml on sim:pve9-l40s-fresh (console on the BMC): n
     const u = run(dir, scenario, ["uninstall", "--yes", "--reboot", "--json"]);
     expect(u.code, u.stderr).toBe(0);
     const restored = simState(dir, scenario);
-    expect(hostFiles(restored.files)).toEqual(hostFiles(before.files));
+    expect(hostFiles(restored)).toEqual(hostFiles(before));
     expect(restored.files[`${SOURCES}/pve-enterprise.sources`]).toBe(
       before.files[`${SOURCES}/pve-enterprise.sources`],
     );
@@ -134,6 +120,6 @@ describe("examples/pve9-l40s.yaml on sim:pve9-l40s-nouveau-console: one reboot",
       reboots: 0,
     });
     expect(run(dir, scenario, ["uninstall", "--yes", "--reboot"]).code).toBe(0);
-    expect(hostFiles(simState(dir, scenario).files)).toEqual(hostFiles(before.files));
+    expect(hostFiles(simState(dir, scenario))).toEqual(hostFiles(before));
   });
 });

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SimHost } from "../../src/hosts/sim/sim-host.ts";
 import { runCli, tempSimDir } from "../helpers/cli.ts";
+import { hostFiles, simState } from "./sim-state.ts";
 
 const SEED = ["--host", "sim:seed-fresh", "-f", "examples/seed-host.yaml"];
 const P4 = ["--host", "sim:p4-fresh", "-f", "examples/p4-host.yaml"];
@@ -25,25 +26,6 @@ const SEED_STEPS = [
   "nouveau-blacklist",
   "initramfs",
 ];
-
-interface SimFiles {
-  files: Record<string, string>;
-  dirs: string[];
-  bootCount: number;
-}
-
-function simState(dir: string, scenario: string): SimFiles {
-  return JSON.parse(readFileSync(join(dir, `${scenario}.json`), "utf8")) as SimFiles;
-}
-
-/** The host's files without vgpuctl's own state and the logs tools append to (/var/log). */
-function hostFiles(s: SimFiles, opts: { keepVgpuctl?: boolean } = {}): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(s.files).filter(
-      ([p]) => !p.startsWith("/var/log/") && (opts.keepVgpuctl || !p.startsWith("/var/lib/vgpuctl/")),
-    ),
-  );
-}
 
 function cli(dir: string, args: string[], fault?: string) {
   return runCli(args, { VGPUCTL_SIM_DIR: dir, ...(fault ? { VGPUCTL_SIM_FAULT: fault } : {}) });
