@@ -1,13 +1,18 @@
 /** Paths the planner needs probed on the host (existence, sha256, first bytes) beyond the facts. */
 import type { HostEntry } from "../desired/schema.ts";
 import { unlockSource } from "./passes/unlock-build.ts";
+import { LOCAL_PATCH } from "./passes/driver-files.ts";
 import { CARGO } from "./paths.ts";
 
 export function probeRequests(entry: HostEntry): Array<{ path: string; sha256: boolean; head: boolean }> {
   const out: Array<{ path: string; sha256: boolean; head: boolean }> = [];
   if (entry.driver) {
     out.push({ path: entry.driver.installer, sha256: true, head: true });
-    if (entry.driver.patch) out.push({ path: entry.driver.patch.path, sha256: true, head: true });
+    if (entry.driver.patch) {
+      out.push({ path: entry.driver.patch.path, sha256: true, head: true });
+      // GNU patch 2.7.x built from source (passes/driver-files.ts checkPatchTool)
+      out.push({ path: LOCAL_PATCH, sha256: false, head: false });
+    }
   }
   if (entry.unlock !== "off") {
     const u = unlockSource(entry);

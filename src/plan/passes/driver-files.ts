@@ -115,3 +115,34 @@ export function checkPatch(
       );
   }
 }
+
+/** Where a GNU patch 2.7.x built from source lands (`make install`, ahead of /usr/bin in root's PATH). */
+export const LOCAL_PATCH = "/usr/local/bin/patch";
+
+/**
+ * GNU patch 2.8 (Debian 13, Proxmox VE 9) refuses the vgpu-proxmox driver patches: they hold binary
+ * hunks, and 2.8 stops at "patch line 9 contains NUL byte" (anomixer/proxmox-vgpu-installer#2 on PVE
+ * 9.0.10; research/installers.md §2.1). NVIDIA's installer stub still exits 0. The known remedy is
+ * anomixer's 1.4: GNU patch 2.7.6 built from source into /usr/local. vgpuctl refuses before anything
+ * is changed and names that remedy; a /usr/local/bin/patch found on the host is taken as done.
+ */
+export function checkPatchTool(
+  dpkgPatch: string | undefined,
+  local: FileProbe | undefined,
+  block: Block,
+): void {
+  const v = /^(\d+)\.(\d+)/.exec(dpkgPatch ?? "");
+  if (!v || Number(v[1]) * 100 + Number(v[2]) < 208 || local?.exists === true) return;
+  block(
+    "patch-nul-byte",
+    `GNU patch ${dpkgPatch} refuses the driver patch ("patch line 9 contains NUL byte"): the patched installer would never be made`,
+    [
+      `dpkg: patch ${dpkgPatch} (2.8 and newer reject NUL bytes; the vgpu-proxmox patches contain binary hunks)`,
+      `${LOCAL_PATCH} not found`,
+    ],
+    [
+      "install GNU patch 2.7.6 into /usr/local (anomixer/proxmox-vgpu-installer 1.4): apt install build-essential curl && curl -LO https://ftp.gnu.org/gnu/patch/patch-2.7.6.tar.xz && tar xf patch-2.7.6.tar.xz && cd patch-2.7.6 && ./configure && make && make install",
+      `then re-run: vgpuctl uses ${LOCAL_PATCH}, which comes before /usr/bin/patch in root's PATH`,
+    ],
+  );
+}

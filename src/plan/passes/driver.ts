@@ -11,7 +11,7 @@ import { basename, dirname } from "../changes.ts";
 import type { PlanContext } from "../context.ts";
 import { VGPU_SERVICES } from "../paths.ts";
 import type { Change, PlanInput } from "../types.ts";
-import { checkInstaller, checkPatch } from "./driver-files.ts";
+import { checkInstaller, checkPatch, checkPatchTool, LOCAL_PATCH } from "./driver-files.ts";
 import type { GpuSelection } from "./gpus.ts";
 import type { HostIdentity } from "./host.ts";
 import { checkDriverKernels } from "./kernel.ts";
@@ -59,7 +59,37 @@ export function decideDriver(
   const needed = !installed;
   if (needed) checkDriverFiles(d, version, input, gpus, out);
   if (version) checkRelease(version, host, gpus, out);
+  checkPascalOnPve9(host, gpus, out);
   return { installed, version, needed };
+}
+
+/**
+ * Pascal on Proxmox VE 9 (research/installers.md §2.1, §4): vGPU 16 is the last branch for Pascal (17.0
+ * dropped it). Consumer Pascal cards need 16.x with the unlock patch, known to work on kernels up to 6.5
+ * only, while Proxmox VE 9 runs 6.14 and newer: anomixer/proxmox-vgpu-installer 1.82 refuses "PVE 9 +
+ * Pascal unlock" and says to install Proxmox VE 8. Native Pascal boards (P4, P40, P100) stay on 16.x.
+ */
+function checkPascalOnPve9(host: HostIdentity, gpus: GpuSelection, out: PassOutput): void {
+  if (host.pveMajor < 9) return;
+  const pascal = (g: GpuSelection["gpus"][number]) =>
+    g.cls.generation === "pascal" || g.cls.generation === "maxwell";
+  const consumer = gpus.consumer.filter(pascal);
+  if (consumer.length > 0)
+    out.block(
+      "pascal-unlock-pve9",
+      "Consumer Maxwell/Pascal cards cannot do vGPU on Proxmox VE 9",
+      consumer.map(
+        (g) =>
+          `${g.pci.address} ${g.cls.name ?? g.pci.description} (${g.cls.generation}); Proxmox VE ${host.pveMajor}, kernel ${host.running}`,
+      ),
+      [
+        "they need vGPU 16.x with the unlock patch, which works on kernels up to 6.5 only: use Proxmox VE 8 with a 6.5 kernel pinned (proxmox-boot-tool kernel pin 6.5.x)",
+      ],
+    );
+  if (gpus.native.some(pascal))
+    out.note(
+      "Pascal boards: vGPU 16.x is the last branch that supports them (17.0 dropped Pascal); on Proxmox VE 9 use a 16.x release whose kernel range includes this kernel",
+    );
 }
 
 function checkInstalledDriver(installed: DriverState | null, version: string | null, out: PassOutput): void {
@@ -89,8 +119,10 @@ function checkDriverFiles(
   out: PassOutput,
 ): void {
   checkInstaller(d.installer, d.sha256, input.probes[d.installer], out.block);
-  if (d.patch) checkPatch(d.patch.path, d.patch.sha256, version, input.probes[d.patch.path], out.block);
-  else if (gpus.consumer.length > 0)
+  if (d.patch) {
+    checkPatch(d.patch.path, d.patch.sha256, version, input.probes[d.patch.path], out.block);
+    checkPatchTool(input.facts.packages?.patch, input.probes[LOCAL_PATCH], out.block);
+  } else if (gpus.consumer.length > 0)
     out.block(
       "patch-missing",
       "Consumer GPUs need the driver patched for vgpu_unlock",

@@ -80,13 +80,15 @@ export function mixedSizePass(ctx: PlanContext, prior: readonly Step[]): PassOut
 function checkSupport(ctx: PlanContext, wanted: Gpu[], out: PassOutput): void {
   const version = ctx.driver.version ?? ctx.driver.installed?.version ?? null;
   const rel = version ? releaseForDriverVersion(version) : null;
-  if (wanted.length > 0 && rel && Number.parseInt(rel.vgpuRelease, 10) < 17)
+  if (wanted.length > 0 && rel && Number.parseInt(rel.vgpuRelease, 10) < 17) {
     out.block(
       "mixed-size-unsupported",
       `Mixed-size mode needs vGPU 17 or newer; driver ${version} is vGPU ${rel.vgpuRelease}`,
       wanted.map((g) => `${g.pci.address} mixedSizes: true`),
       ["choose a vGPU 17+ driver, or drop `mixedSizes` from vgpu.yaml"],
     );
+    return;
+  }
   for (const g of wanted) {
     const sizes = heterogeneous(ctx, g.pci.address).sizes;
     if (sizes !== null && !/^supported$/i.test(sizes.trim()))
