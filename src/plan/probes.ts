@@ -1,7 +1,7 @@
 /** Paths the planner needs probed on the host (existence, sha256, first bytes) beyond the facts. */
 import type { HostEntry } from "../desired/schema.ts";
-import { unlockSource } from "./passes/unlock-build.ts";
 import { LOCAL_PATCH } from "./passes/driver-files.ts";
+import { unlockSource } from "./passes/unlock-build.ts";
 import { CARGO } from "./paths.ts";
 
 export function probeRequests(entry: HostEntry): Array<{ path: string; sha256: boolean; head: boolean }> {

@@ -13,7 +13,6 @@ import { vfioModulesFor } from "../../formats/modules/etc-modules.ts";
 import type { PlanContext } from "../context.ts";
 import { VGPU_SERVICES } from "../paths.ts";
 import type { Change, Step } from "../types.ts";
-import { PassOutput } from "./output.ts";
 import { SRIOV_UNIT } from "./sriov.ts";
 
 /** Steps whose boot-time effect can be had now: everything else needs the reboot. */

@@ -6,6 +6,7 @@
  * drop-in that runs the same command whenever nvidia-vgpu-mgr starts — after the driver is loaded
  * and before any VM can get a vGPU. `-` in front: a GPU that refuses does not fail the manager.
  */
+import type { Facts } from "../../facts/types.ts";
 import { releaseForDriverVersion } from "../../knowledge/drivers.ts";
 import { fileChange } from "../changes.ts";
 import type { PlanContext } from "../context.ts";
@@ -29,15 +30,18 @@ export function mixedSizeDropin(gpus: string[]): string {
   ].join("\n");
 }
 
+/** A field of one GPU in `nvidia-smi -q` whose name (section path) matches `name`; null when not shown. */
+export function smiField(f: Facts, address: string, name: RegExp): string | null {
+  const q = f.nvidiaSmiQuery?.gpus.find((g) => g.busId === address);
+  return q ? (Object.entries(q.fields).find(([k]) => name.test(k))?.[1] ?? null) : null;
+}
+
 /** What `nvidia-smi -q` says about a GPU's mixed-size support and mode (null: not shown). */
-export function heterogeneous(
-  ctx: PlanContext,
-  address: string,
-): { sizes: string | null; mode: string | null } {
-  const q = ctx.facts.nvidiaSmiQuery?.gpus.find((g) => g.busId === address);
-  const field = (re: RegExp) =>
-    q ? (Object.entries(q.fields).find(([k]) => re.test(k))?.[1] ?? null) : null;
-  return { sizes: field(/Heterogeneous Time-Slice Sizes$/i), mode: field(/Heterogeneous Mode$/i) };
+export function heterogeneous(ctx: PlanContext, address: string) {
+  return {
+    sizes: smiField(ctx.facts, address, /Heterogeneous Time-Slice Sizes$/i),
+    mode: smiField(ctx.facts, address, /Heterogeneous Mode$/i),
+  };
 }
 
 export function mixedSizePass(ctx: PlanContext, prior: readonly Step[]): PassOutput {

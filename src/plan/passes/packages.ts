@@ -4,9 +4,9 @@
  */
 import type { HostEntry } from "../../desired/schema.ts";
 import type { Facts } from "../../facts/types.ts";
+import { compareKernel } from "../../knowledge/drivers.ts";
 import { noUndo } from "../changes.ts";
 import type { PlanContext } from "../context.ts";
-import { compareKernel } from "../../knowledge/drivers.ts";
 import type { DriverDecision } from "./driver.ts";
 import type { Gpu } from "./gpus.ts";
 import { PassOutput } from "./output.ts";
