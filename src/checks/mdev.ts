@@ -6,16 +6,28 @@
 import { deriveUnlock } from "../facts/derive.ts";
 import { sameBus } from "../facts/pci.ts";
 import type { Facts } from "../facts/types.ts";
+import { mixedSizesOf, sriovGpu } from "../report/sriov.ts";
 import { finding, type GpuView, grep, type HostView, hostView } from "./context.ts";
 import type { Finding, Kb } from "./types.ts";
 
 export function typesFor(v: HostView, g: GpuView) {
   const f = v.facts;
   const types = (f.mdevTypes ?? []).filter((t) => t.parent === g.address || sameBus(t.parent, g.address));
-  const creatable = Object.entries(f.creatableVgpuTypes ?? {})
+  const listed = Object.entries(f.creatableVgpuTypes ?? {})
     .filter(([addr]) => addr === g.address || sameBus(addr, g.address))
     .flatMap(([, list]) => list);
-  return { types, creatable };
+  // SR-IOV: what the inspect report offers — the VFs' lists, the types running on them, and once
+  // the lists shrank with use the board's other types (report/sriov.ts)
+  const sr = sriovGpu(
+    f,
+    { address: g.address, deviceId: g.fn.deviceId, subsystemDeviceId: g.fn.subsystemDeviceId },
+    mixedSizesOf(f, g.address),
+  );
+  const offered = (sr?.types ?? []).map((t) => ({
+    id: t.type.replace(/^nvidia-/, ""),
+    name: t.name ?? t.type,
+  }));
+  return { types, creatable: [...listed, ...offered.filter((t) => !listed.some((l) => l.id === t.id))] };
 }
 
 export function checkMdev(f: Facts, kb: Kb): Finding[] {
@@ -27,6 +39,8 @@ export function checkMdev(f: Facts, kb: Kb): Finding[] {
     if (g.fn.driverInUse !== null && g.fn.driverInUse !== "nvidia") continue; // vfio-bound / nouveau-loaded say why
     const { types, creatable } = typesFor(v, g);
     if (types.length > 0 || creatable.length > 0) continue;
+    // A full SR-IOV GPU lists nothing creatable: its VFs carry vGPUs (current_vgpu_type ≠ 0).
+    if ((f.virtualFunctions ?? []).some((x) => x.physfn === g.address && (x.currentType ?? 0) > 0)) continue;
     const sriov = f.sriov?.find((s) => s.address === g.address);
     if (g.cls.needsSriov && sriov && (sriov.numVfs ?? 0) === 0) continue; // sriov-vfs-missing covers it
     const evidence = [

@@ -14,6 +14,7 @@
 import { mdevUuidFor, vmidFromMdevUuid } from "../facts/derive.ts";
 import type { Facts, HostpciEntry, VmConfig } from "../facts/types.ts";
 import { effectiveVramMiB } from "../knowledge/vram.ts";
+import { vgpuBudgetMiB } from "../place/model.ts";
 import {
   finding,
   type GpuView,
@@ -89,6 +90,8 @@ function mixedTypes(v: HostView, as: Assignment[]): Finding[] {
     const types = [...new Set(list.map((a) => a.type))];
     if (types.length < 2) continue;
     const g = list[0]!.gpu;
+    // SR-IOV GPUs in equal-size mode take different types of one framebuffer size (research/proxmox.md §3)
+    if (g.cls?.needsSriov && new Set(list.map((a) => typeSizeMiB(v, g, a.type) ?? a.type)).size < 2) continue;
     const q = v.facts.nvidiaSmiQuery?.gpus.find((x) => x.busId === addr);
     const hetero = q
       ? Object.entries(q.fields).find(([k]) => /Heterogeneous Mode$/i.test(k))?.[1]
@@ -96,11 +99,14 @@ function mixedTypes(v: HostView, as: Assignment[]): Finding[] {
     if (hetero && /enabled/i.test(hetero)) continue;
     const consumer = g.cls?.support === "unlock";
     const first = types[0]!;
+    const title = g.cls?.needsSriov
+      ? `VMs use vGPU types of ${new Set(list.map((a) => typeSizeMiB(v, g, a.type))).size} framebuffer sizes on ${g.label}, which is not in mixed-size mode: the VMs of the other sizes fail to start while one runs`
+      : `VMs use ${types.length} different vGPU types on ${g.label}; only one type can run on a GPU at a time, so the VMs of the other types fail to start while one runs`;
     out.push(
       finding(
         "mixed-types",
         "warning",
-        `VMs use ${types.length} different vGPU types on ${g.label}; only one type can run on a GPU at a time, so the VMs of the other types fail to start while one runs`,
+        title,
         [...list.map(line), `types: ${types.map((t) => typeName(v, g, t)).join(", ")}`],
         [
           `Use one type for every VM on ${addr}, e.g. qm set <vmid> --hostpci<N> ${addr},mdev=${first}`,
@@ -121,7 +127,7 @@ function vramOf(v: HostView, a: Assignment): { mib: number; how: string } | null
   const sections = po?.present ? po.sections : [];
   const offered = typesFor(v, a.gpu).types.find((x) => x.type === a.type);
   const known = knownType(v, a.type);
-  const typeMiB = offered?.framebufferMiB || known?.profileMiB || null;
+  const typeMiB = typeSizeMiB(v, a.gpu, a.type);
   const e = effectiveVramMiB(sections, { type: a.type, uuid: a.uuid, vmid: a.vm.vmid }, typeMiB, () =>
     known ? { ...known, profileBytes: known.profileMiB === null ? null : known.profileMiB * 1048576 } : null,
   );
@@ -139,6 +145,28 @@ function vramOf(v: HostView, a: Assignment): { mib: number; how: string } | null
   return { mib: e.mib, how: `${name} = ${e.mib} MiB` };
 }
 
+/**
+ * The VRAM the vGPUs of a GPU can share (place/model.ts vgpuBudgetMiB): nvidia-smi reports a little less
+ * than the size the driver's profiles divide (A16: 15356 MiB, yet 2 × A16-8Q; Tesla P4: 7680 MiB, 1 × P4-8Q).
+ */
+function budgetMiB(v: HostView, g: GpuView): number | null {
+  const { types, creatable } = typesFor(v, g);
+  const sized = [
+    ...types,
+    ...creatable.map((t) => {
+      const k = knownType(v, `nvidia-${t.id}`);
+      return { framebufferMiB: k?.profileMiB ?? null, maxInstances: k?.maxInstances ?? null };
+    }),
+  ];
+  return vgpuBudgetMiB(g.vramMiB, sized);
+}
+
+/** A type's profile size on a GPU: what the GPU's description says, else NVIDIA's table. */
+function typeSizeMiB(v: HostView, g: GpuView, type: string): number | null {
+  const offered = typesFor(v, g).types.find((x) => x.type === type);
+  return offered?.framebufferMiB || knownType(v, type)?.profileMiB || null;
+}
+
 function knownType(v: HostView, type: string) {
   try {
     return v.kb.findType(type);
@@ -154,28 +182,32 @@ function vramOvercommit(v: HostView, as: Assignment[]): Finding[] {
     const evidence: string[] = [];
     let severity: "warning" | "error" = "warning";
     let title = "";
-    if (g.vramMiB) {
+    const budget = budgetMiB(v, g);
+    if (budget) {
       const sizes = list.map((a) => ({ a, s: vramOf(v, a) }));
       if (sizes.every((x) => x.s)) {
         const total = sizes.reduce((n, x) => n + x.s!.mib, 0);
         const runningTotal = sizes.filter((x) => x.a.running).reduce((n, x) => n + x.s!.mib, 0);
-        if (total > g.vramMiB) {
+        if (total > budget) {
           evidence.push(
             ...sizes.map((x) => `VM ${x.a.vm.vmid}${x.a.running ? " (running)" : ""}: ${x.s!.how}`),
           );
-          evidence.push(`total ${total} MiB > ${g.vramMiB} MiB on ${g.label}`);
-          title = `The VMs on ${g.label} ask for ${total} MiB of VRAM; the GPU has ${g.vramMiB} MiB`;
-          if (runningTotal > g.vramMiB) severity = "error";
+          evidence.push(`total ${total} MiB > ${budget} MiB on ${g.label}`);
+          title = `The VMs on ${g.label} ask for ${total} MiB of VRAM; the GPU has ${budget} MiB`;
+          if (runningTotal > budget) severity = "error";
         }
       }
     }
     // Instance limits per type
     for (const type of new Set(list.map((a) => a.type))) {
       const n = list.filter((a) => a.type === type).length;
-      const t = typesFor(v, g).types.find((x) => x.type === type);
-      if (t?.maxInstances && n > t.maxInstances) {
-        evidence.push(`${n} VMs use ${typeName(v, g, type)}, max_instance=${t.maxInstances}`);
-        if (!title) title = `${n} VMs use ${type} on ${g.label}, which allows ${t.maxInstances}`;
+      // SR-IOV VFs list no max_instance: the type table's per-GPU limit then
+      const max =
+        typesFor(v, g).types.find((x) => x.type === type)?.maxInstances ??
+        (g.cls?.needsSriov ? (knownType(v, type)?.maxInstances ?? null) : null);
+      if (max && n > max) {
+        evidence.push(`${n} VMs use ${typeName(v, g, type)}, max_instance=${max}`);
+        if (!title) title = `${n} VMs use ${type} on ${g.label}, which allows ${max}`;
       }
     }
     if (!title) continue;

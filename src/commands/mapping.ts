@@ -200,6 +200,32 @@ function physicalFunctionOf(vf: Dev, devs: Dev[], raws: Map<string, PciDevice>):
   );
 }
 
+/**
+ * What a function is in a node's hardware listing: the physical function of an SR-IOV GPU (with its
+ * virtual functions), one of those VFs, or neither. Pure.
+ */
+export function sriovRoleOf(
+  listing: PciDevice[],
+  address: string,
+): { kind: "pf"; vfs: string[] } | { kind: "vf"; pf: string } | { kind: "other" } {
+  const raws = new Map<string, PciDevice>();
+  const devs: Dev[] = [];
+  for (const r of Array.isArray(listing) ? listing : []) {
+    const d = typeof r === "object" && r !== null ? toDev(r) : null;
+    if (d) {
+      devs.push(d);
+      raws.set(d.addr, r);
+    }
+  }
+  const want = pciFunctionAddress(address);
+  const d = devs.find((x) => x.addr === want);
+  if (!d) return { kind: "other" };
+  const pf = physicalFunctionOf(d, devs, raws);
+  if (pf) return { kind: "vf", pf: pf.addr };
+  const vfs = d.mdev ? [] : vfsOf(d, raws.get(d.addr), devs).map((v) => v.addr);
+  return vfs.length > 0 ? { kind: "pf", vfs } : { kind: "other" };
+}
+
 export interface NodeSelection {
   entries: MappingEntryOut[];
   gpus: MappedGpu[];

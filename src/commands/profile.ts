@@ -7,7 +7,7 @@ import { normalisePciAddress } from "../facts/pci.ts";
 import type { Host } from "../hosts/host.ts";
 import { typesForGpu } from "../knowledge/vgpu-types.ts";
 import { parseSize } from "../knowledge/vram.ts";
-import { buildPlacementModel, usersOf } from "../place/model.ts";
+import { buildPlacementModel, freeVf, usersOf } from "../place/model.ts";
 import {
   GUEST_OSES,
   type GuestOs,
@@ -62,7 +62,7 @@ export async function runProfileSuggest(
   const model = buildPlacementModel(report, facts);
   const full = o.gpu === undefined ? undefined : (normalisePciAddress(o.gpu) ?? o.gpu);
   const rg = full
-    ? report.gpus.find((g) => g.address === full)
+    ? report.gpus.find((g) => g.address === full || g.vfs?.some((v) => v.address === full))
     : (report.gpus.find((g) => g.mdevTypes.length > 0) ??
       report.gpus.find((g) => g.support !== "unsupported"));
   if (full && !rg) {
@@ -82,8 +82,10 @@ export async function runProfileSuggest(
   const s = suggestProfile({ os, workload, vramMiB, types, offered, gpu });
   const next: string[] = [];
   if (s.type) {
+    // SR-IOV GPUs take vGPUs on a virtual function, never the physical function
+    const target = pg.vfs ? (freeVf(model, pg, 0, s.type)?.address ?? null) : pg.address;
     next.push(
-      `vgpuctl vm attach VMID --type ${s.type} --gpu ${pg.address}${s.overrideVramMiB !== null ? ` --vram ${fmtSize(s.overrideVramMiB)}` : ""}`,
+      `vgpuctl vm attach VMID --type ${s.type}${target ? ` --gpu ${target}` : ""}${s.overrideVramMiB !== null ? ` --vram ${fmtSize(s.overrideVramMiB)}` : ""}`,
     );
   }
   return { ...s, host: report.host, gpu, next };

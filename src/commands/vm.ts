@@ -27,6 +27,7 @@ import {
 import type { PveClient } from "../pve/index.ts";
 import { UserError } from "../util/errors.ts";
 import { runInspect } from "./inspect.ts";
+import { sriovRoleOf } from "./mapping.ts";
 import { overrideChangesFrom, unifiedDiff, writeWithBackup } from "./override.ts";
 import { connectPve, type PveDeps } from "./pve-connect.ts";
 
@@ -43,6 +44,8 @@ export interface VmListEntry {
     type: string;
     typeName: string | null;
     gpu: string | null;
+    /** SR-IOV: the virtual function the hostpci entry names (`gpu` is its physical GPU) */
+    vf: string | null;
     mapping: string | null;
     pending: boolean;
     /** a pending `delete:` removes it at the VM's next start */
@@ -111,6 +114,7 @@ export function buildVmList(model: PlacementModel): VmListReport {
         type: h.mdev,
         typeName: gpu?.types.find((t) => t.type === h.mdev)?.name ?? null,
         gpu: gpu?.address ?? h.address,
+        vf: gpu?.vfs && h.address !== gpu.address ? h.address : null,
         mapping: h.mapping,
         pending: h.pending,
         pendingRemoval: h.pendingDelete === true,
@@ -381,6 +385,16 @@ export async function runVmAttachApi(o: VmAttachApiOptions, deps: PveDeps = {}):
       .filter(([k]) => /^hostpci\d+$/.test(k))
       .map(([k, v]) => parseHostpci(Number(k.slice(7)), String(v)));
     const target = o.mapping ?? o.gpu!;
+    if (o.gpu !== undefined && o.mapping === undefined) {
+      // an SR-IOV GPU's physical function takes no vGPU: name one of its virtual functions
+      const role = sriovRoleOf(await client.listPciDevices(node), o.gpu);
+      if (role.kind === "pf")
+        throw new PlacementRefusal(
+          "physical-function",
+          `${o.gpu} is the physical function of an SR-IOV GPU on ${node}; its vGPUs live on its ${role.vfs.length} virtual functions, so Proxmox VE cannot start a vGPU on it`,
+          `name a free virtual function (e.g. --gpu ${role.vfs[0]}), or use a resource mapping of its VFs (vgpuctl vm mapping create --gpu ${o.gpu})`,
+        );
+    }
     const types = await client.listPciMdevTypes(node, target);
     const mappings = o.mapping ? await client.listPciMappings() : null;
     const gpu: PlaceGpu = {

@@ -95,6 +95,7 @@ export const NVIDIA_FUNCTION_FILES = [
   "sriov_numvfs",
   "physfn/uevent",
   "nvidia/creatable_vgpu_types",
+  "nvidia/current_vgpu_type",
   "current_link_speed",
 ];
 /** Files read below each /sys/bus/pci/devices/<addr>/mdev_supported_types/<type>/. */

@@ -8,6 +8,7 @@ import { parseMdevctlList, parseMdevctlListJson, parseMdevctlTypes } from "./nvi
 import { parseNvidiaSmi } from "./nvidia/nvidia-smi.ts";
 import { parseNvidiaSmiQuery } from "./nvidia/nvidia-smi-q.ts";
 import { parseNvidiaVgpuQuery } from "./nvidia/nvidia-smi-vgpu.ts";
+import { virtualFunctionsFromSysfs } from "./nvidia/sriov.ts";
 import { creatableTypesFromSysfs, mdevTypesFromSysfs, sriovFromSysfs } from "./nvidia/sysfs.ts";
 import { parseProfileOverride, parseUnlockConfig } from "./nvidia/unlock.ts";
 import { parseProxmoxBootToolStatus } from "./system/boot-tool.ts";
@@ -246,7 +247,8 @@ export function parseFacts(capture: Capture): Facts {
   if (typeof procVer === "string" && loadedDriverVersion !== null)
     driverModuleOpen = safe("/proc/driver/nvidia/version", () => isOpenKernelModule(procVer));
 
-  let mdevTypes: Facts["mdevTypes"] = safe("sysfs mdev_supported_types", () => mdevTypesFromSysfs(ev));
+  const sysfsMdevTypes = safe("sysfs mdev_supported_types", () => mdevTypesFromSysfs(ev));
+  let mdevTypes: Facts["mdevTypes"] = sysfsMdevTypes;
   if (mdevTypes === null) {
     const t = ev.stdout(CMD.mdevctlTypes);
     if (t !== undefined) mdevTypes = safe(CMD.mdevctlTypes, () => parseMdevctlTypes(t));
@@ -265,6 +267,9 @@ export function parseFacts(capture: Capture): Facts {
   const sriov = safe("sysfs SR-IOV", () => sriovFromSysfs(ev));
   if (sriov === null) notes.push("not captured: SR-IOV sysfs files");
   const creatableVgpuTypes = safe("sysfs creatable_vgpu_types", () => creatableTypesFromSysfs(ev));
+  const sysfsVfs = safe("sysfs SR-IOV virtual functions", () =>
+    virtualFunctionsFromSysfs(ev, sriov, sysfsMdevTypes),
+  );
 
   // --- configuration files --------------------------------------------------------------------
   let modulesLoad: Facts["modulesLoad"] = null;
@@ -417,6 +422,7 @@ export function parseFacts(capture: Capture): Facts {
     mdevs,
     sriov,
     creatableVgpuTypes,
+    virtualFunctions: sysfsVfs,
     modulesLoad,
     modprobe,
     dropins,

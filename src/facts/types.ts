@@ -214,6 +214,27 @@ export interface SriovState {
   numVfs: number | null;
 }
 
+/** One SR-IOV virtual function of an NVIDIA GPU (sysfs; facts/nvidia/sriov.ts). */
+export interface VirtualFunction {
+  /** "0000:41:00.4" */
+  address: string;
+  /** its physical function, "0000:41:00.0" */
+  physfn: string;
+  /**
+   * `nvidia/current_vgpu_type`: 0 = free, else the decimal vGPU type id it carries (a running VM);
+   * null = not captured or unreadable (older branches use mdevs instead).
+   */
+  currentType: number | null;
+  /**
+   * Types this VF can create now (`nvidia/creatable_vgpu_types`, or on older branches its
+   * mdev_supported_types with an instance available): the list shrinks as the GPU fills up.
+   * null = unknown.
+   */
+  creatable: Array<{ id: string; name: string }> | null;
+  /** "vendor-vfio": the `nvidia/` sysfs folder (kernel ≥ 6.8); "mdev": mdev_supported_types on the VF */
+  interface: "vendor-vfio" | "mdev" | null;
+}
+
 /** A modprobe.d file, parsed */
 export interface ModprobeFile {
   path: string;
@@ -355,6 +376,8 @@ export interface Facts {
   sriov: SriovState[] | null;
   /** sysfs nvidia/creatable_vgpu_types per VF/PF address → type ids list text */
   creatableVgpuTypes: Record<string, Array<{ id: string; name: string }>> | null;
+  /** SR-IOV virtual functions with what they carry (absent in hand-built facts = unknown) */
+  virtualFunctions?: VirtualFunction[] | null;
   modulesLoad: ModuleLoadEntry[] | null;
   modprobe: ModprobeFile[] | null;
   dropins: SystemdDropin[] | null;

@@ -8,6 +8,13 @@
  * has once overrides are counted, `pcie=1` on a non-q35 VM ("q35 machine model is not enabled"),
  * a hostpci slot already in use or a VM that already has a vGPU, an mdev UUID that already exists,
  * an unknown VM, and an unknown type or one the GPU does not offer.
+ *
+ * SR-IOV GPUs (Ampere and newer): the vGPU goes on a free virtual function — `hostpciN: <VF>,mdev=nvidia-N`,
+ * which qemu-server ≥ 8.2.5 turns into a write of the type id to the VF's nvidia/current_vgpu_type at VM
+ * start (research/proxmox.md §1b). Refused: the physical function (it has no vGPU interface), a VF another
+ * VM uses, a second framebuffer size while the GPU is in equal-size mode ("By default, a GPU supports only
+ * vGPUs with the same amount of frame buffer", NVIDIA vGPU 17+ user guide; research/proxmox.md §3), and more
+ * vGPUs than the type's per-GPU maximum, counting every VM configured on the GPU's VFs, running or not.
  */
 import { mdevUuidFor } from "../facts/derive.ts";
 import { normalisePciAddress } from "../facts/pci.ts";
@@ -15,7 +22,9 @@ import { findType } from "../knowledge/vgpu-types.ts";
 import { effectiveVramMiB } from "../knowledge/vram.ts";
 import { UserError } from "../util/errors.ts";
 import {
+  freeVf,
   isQ35,
+  mappingGpu,
   type PlaceGpu,
   type PlacementModel,
   type PlaceType,
@@ -40,7 +49,11 @@ export type RefusalCode =
   | "slot-in-use"
   | "vm-has-vgpu"
   | "duplicate-mdev-uuid"
-  | "no-vgpu";
+  | "no-vgpu"
+  | "physical-function"
+  | "vf-in-use"
+  | "no-free-vf"
+  | "mixed-sizes";
 
 /** A refused attach/detach: a UserError that also says which rule refused it. */
 export class PlacementRefusal extends UserError {
@@ -191,28 +204,10 @@ export function gpuRefusal(
     );
   }
   const users = usersOf(model, gpu).filter((u) => u.vmid !== vm.vmid);
-  const others = users.filter((u) => u.type !== type.type);
-  if (others.length > 0) {
-    const kinds = [...new Set(others.map((u) => u.type))];
-    return new PlacementRefusal(
-      "mixed-types",
-      `GPU ${gpu.address} already carries ${kinds.join(", ")} (${others.map(who).join(", ")}); time-sliced vGPU allows one type per physical GPU, so a ${type.type} would fail to start`,
-      `use ${kinds[0]} for VM ${vm.vmid} too (its VRAM can differ through an override: --vram), or another GPU`,
-    );
-  }
-  const same = users.filter((u) => u.type === type.type);
-  const cap =
-    offered.maxInstances ??
-    (offered.availableInstances !== null
-      ? offered.availableInstances + gpu.mdevs.filter((m) => m.type === type.type).length
-      : null);
-  if (cap !== null && same.length + 1 > cap) {
-    return new PlacementRefusal(
-      "no-instances",
-      `GPU ${gpu.address} holds at most ${cap} × ${label(type)} and ${same.length} are already assigned (${same.map(who).join(", ")})`,
-      "detach one (vgpuctl vm detach VMID), or use a smaller type",
-    );
-  }
+  const rule = gpu.vfs
+    ? sriovRefusal(model, gpu, type, vm, users)
+    : mdevTypeRefusal(gpu, type, vm, users, offered);
+  if (rule) return rule;
   if (gpu.vramMiB !== null) {
     let total = 0;
     const parts: string[] = [];
@@ -230,6 +225,87 @@ export function gpuRefusal(
         "give VMs less VRAM (vgpuctl override set --vm VMID --vram 2G), or detach one",
       );
     }
+  }
+  return null;
+}
+
+/** Time-sliced mdev GPUs: one type per GPU, at most its instances. */
+function mdevTypeRefusal(
+  gpu: PlaceGpu,
+  type: ResolvedType,
+  vm: PlaceVm,
+  users: ReturnType<typeof usersOf>,
+  offered: PlaceType,
+): PlacementRefusal | null {
+  const others = users.filter((u) => u.type !== type.type);
+  if (others.length > 0) {
+    const kinds = [...new Set(others.map((u) => u.type))];
+    return new PlacementRefusal(
+      "mixed-types",
+      `GPU ${gpu.address} already carries ${kinds.join(", ")} (${others.map(who).join(", ")}); time-sliced vGPU allows one type per physical GPU, so a ${type.type} would fail to start`,
+      `use ${kinds[0]} for VM ${vm.vmid} too (its VRAM can differ through an override: --vram), or another GPU`,
+    );
+  }
+  const same = users.filter((u) => u.type === type.type);
+  const cap =
+    offered.maxInstances ??
+    (offered.availableInstances !== null
+      ? offered.availableInstances + gpu.mdevs.filter((m) => m.type === type.type).length
+      : null);
+  return cap !== null && same.length + 1 > cap ? tooMany(gpu, type, cap, same) : null;
+}
+
+function tooMany(
+  gpu: PlaceGpu,
+  type: ResolvedType,
+  cap: number,
+  same: ReturnType<typeof usersOf>,
+): PlacementRefusal {
+  return new PlacementRefusal(
+    "no-instances",
+    `GPU ${gpu.address} holds at most ${cap} × ${label(type)} and ${same.length} are already assigned (${same.map(who).join(", ")})`,
+    "detach one (vgpuctl vm detach VMID), or use a smaller type or another GPU",
+  );
+}
+
+/**
+ * SR-IOV GPUs (research/proxmox.md §3): in equal-size mode every vGPU has the same framebuffer size;
+ * the type's per-GPU maximum counts the vGPUs configured on the VFs (running or not: all start); one
+ * free virtual function is needed.
+ */
+function sriovRefusal(
+  model: PlacementModel,
+  gpu: PlaceGpu,
+  type: ResolvedType,
+  vm: PlaceVm,
+  users: ReturnType<typeof usersOf>,
+): PlacementRefusal | null {
+  const size = typeMiB(gpu, type.type);
+  const sizeOf = (u: { type: string }) => typeMiB(gpu, u.type);
+  if (!gpu.mixedSizes && size !== null) {
+    const other = users.filter((u) => sizeOf(u) !== null && sizeOf(u) !== size);
+    if (other.length > 0) {
+      const sizes = [...new Set(other.map((u) => `${sizeOf(u)} MiB ${u.type}`))].join(", ");
+      return new PlacementRefusal(
+        "mixed-sizes",
+        `GPU ${gpu.address} already carries ${sizes} vGPUs (${other.map(who).join(", ")}) and is not in mixed-size mode; a ${size} MiB ${label(type)} would fail to start`,
+        gpu.mixedSizesSupported === false
+          ? `use a type of the same framebuffer size for VM ${vm.vmid}, or another GPU`
+          : `use a type of the same framebuffer size or another GPU, or enable mixed-size mode (mixedSizes: true in vgpu.yaml; by hand: nvidia-smi vgpu -i <GPU index> -shm 1, lost at reboot)`,
+      );
+    }
+  }
+  const offered = gpu.types.find((t) => t.type === type.type);
+  const counted = users.filter((u) => (gpu.mixedSizes ? u.type === type.type : sizeOf(u) === size));
+  if (offered?.maxInstances && counted.length + 1 > offered.maxInstances)
+    return tooMany(gpu, type, offered.maxInstances, counted);
+  if (!freeVf(model, gpu, vm.vmid, type.type)) {
+    const n = gpu.vfs?.length ?? 0;
+    return new PlacementRefusal(
+      "no-free-vf",
+      `all ${n} virtual functions of GPU ${gpu.address} carry a vGPU or are named by a VM config`,
+      "detach a VM from this GPU (vgpuctl vm detach VMID), or use another GPU",
+    );
   }
   return null;
 }
@@ -309,6 +385,10 @@ export function planAttach(model: PlacementModel, req: AttachRequest): AttachPla
   if (req.mapping !== undefined) {
     if (req.gpu !== undefined) throw new UserError("give either --gpu or --mapping, not both");
     checkMapping(model, req.mapping);
+    // a mapping of one SR-IOV GPU's VFs: that GPU's type, size and instance rules apply
+    const pooled = mappingGpu(model, req.mapping);
+    const why = pooled ? gpuRefusal(model, pooled, type, vm, req.vramMiB ?? null) : null;
+    if (why) throw why;
     value = `mapping=${req.mapping},${tail}`;
     notes.push(
       `mapping ${req.mapping}: Proxmox VE creates the ${type.type} on the first mapped device with a free instance at VM start`,
@@ -317,7 +397,8 @@ export function planAttach(model: PlacementModel, req: AttachRequest): AttachPla
     const gpu = chooseGpu(model, vm, type, req, notes);
     gpuAddr = gpu.address;
     vramMiB = req.vramMiB ?? typeMiB(gpu, type.type);
-    value = `${gpu.address},${tail}`;
+    const target = gpu.vfs ? vfFor(model, gpu, vm, type, req.gpu, notes) : gpu.address;
+    value = `${target},${tail}`;
   }
   if (pcie) notes.push(`pcie=1: VM ${vm.vmid} is q35`);
   if (vm.running)
@@ -378,6 +459,7 @@ function chooseGpu(
           : "no NVIDIA GPU was found",
       );
     }
+    if (gpu.vfs && full === gpu.address) throw physicalFunction(gpu);
     const why = gpuRefusal(model, gpu, type, vm, req.vramMiB ?? null);
     if (why) throw why;
     notes.push(`GPU ${gpu.address} (as asked)`);
@@ -420,6 +502,51 @@ function chooseGpu(
     first ??= why;
   }
   throw first!;
+}
+
+/** Naming the physical function of an SR-IOV GPU where a virtual function is needed. */
+function physicalFunction(gpu: PlaceGpu): PlacementRefusal {
+  const vfs = gpu.vfs ?? [];
+  const example = vfs.find((v) => v.currentType === null && v.vmid === null)?.address ?? vfs[0]?.address;
+  return new PlacementRefusal(
+    "physical-function",
+    `${gpu.address} is the physical function of an SR-IOV GPU; its vGPUs live on its ${vfs.length} virtual functions, so Proxmox VE cannot start a vGPU on it`,
+    `leave out --gpu to let vgpuctl pick a free virtual function${example ? `, or name one (e.g. --gpu ${example})` : ""}`,
+  );
+}
+
+/**
+ * The virtual function the hostpci entry names: the one given by hand (it must be free), else a free
+ * one (model.ts freeVf).
+ */
+function vfFor(
+  model: PlacementModel,
+  gpu: PlaceGpu,
+  vm: PlaceVm,
+  type: ResolvedType,
+  asked: string | undefined,
+  notes: string[],
+): string {
+  const want = asked !== undefined ? (normalisePciAddress(asked) ?? asked) : null;
+  const vf = want ? gpu.vfs?.find((v) => v.address === want) : undefined;
+  if (vf) {
+    const holder =
+      vf.vmid ??
+      model.vms.find((v) => v.vmid !== vm.vmid && v.hostpci.some((h) => h.address === vf.address))?.vmid;
+    if ((holder !== undefined && holder !== null && holder !== vm.vmid) || vf.currentType !== null) {
+      throw new PlacementRefusal(
+        "vf-in-use",
+        `virtual function ${vf.address} of GPU ${gpu.address} is in use${holder ? ` by VM ${holder}` : ""}${vf.currentType ? ` (carries ${vf.currentType})` : ""}`,
+        `leave out --gpu to let vgpuctl pick a free one, or name a free virtual function of ${gpu.address}`,
+      );
+    }
+    notes.push(`virtual function ${vf.address} (as asked)`);
+    return vf.address;
+  }
+  const free = freeVf(model, gpu, vm.vmid, type.type);
+  if (!free) throw new PlacementRefusal("no-free-vf", `GPU ${gpu.address} has no free virtual function`);
+  notes.push(`virtual function ${free.address}: free (no vGPU, no VM config names it)`);
+  return free.address;
 }
 
 function roomFor(model: PlacementModel, gpu: PlaceGpu, type: ResolvedType): number {

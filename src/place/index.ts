@@ -17,8 +17,10 @@ export { checkResolution, parseMaxResolution, parseResolution, type Resolution }
 export {
   addressOnGpu,
   buildPlacementModel,
+  freeVf,
   type GpuUser,
   isQ35,
+  mappingGpu,
   markPendingDeletes,
   mergeHostpci,
   type PlaceGpu,

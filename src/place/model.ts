@@ -47,8 +47,25 @@ export interface PlaceGpu {
   /** functions offering the types (the GPU itself, or its SR-IOV virtual functions) */
   parents: string[];
   types: PlaceType[];
-  /** mdevs that exist now (running VMs, or created by hand) */
+  /** mdevs that exist now (running VMs, or created by hand); on SR-IOV GPUs the vGPUs VFs carry (uuid = the VF) */
   mdevs: PlaceMdev[];
+  /**
+   * SR-IOV GPUs: the virtual functions, where the vGPUs go (never `address`, the physical function);
+   * `creatable` = the "nvidia-N" types the VF lists as creatable now (null = unknown). Absent on mdev GPUs.
+   */
+  vfs?: PlaceVf[];
+  /** SR-IOV: mixed-size mode is on (vGPUs of different framebuffer sizes may share the GPU) */
+  mixedSizes?: boolean;
+  /** SR-IOV: the driver supports mixed-size mode (null = unknown) */
+  mixedSizesSupported?: boolean | null;
+}
+
+export interface PlaceVf {
+  address: string;
+  /** "nvidia-N" it carries now (a running VM), null = free or unknown */
+  currentType: string | null;
+  vmid: number | null;
+  creatable: string[] | null;
 }
 
 export interface PlaceHostpci {
@@ -77,6 +94,8 @@ export interface PlaceVm {
 
 export interface PlacementModel {
   host: string;
+  /** the Proxmox VE node name (uname), which resource mappings name; absent = `host` */
+  node?: string;
   gpus: PlaceGpu[];
   vms: PlaceVm[];
   overrides: OverrideSection[];
@@ -104,7 +123,7 @@ export function buildPlacementModel(report: InspectReport, facts: Facts): Placem
         offered: true,
       };
     });
-    return {
+    const gpu: PlaceGpu = {
       address: g.address,
       name: g.name,
       vramMiB: vgpuBudgetMiB(g.vramMiB, types),
@@ -112,6 +131,17 @@ export function buildPlacementModel(report: InspectReport, facts: Facts): Placem
       types,
       mdevs: g.vgpus.map((v) => ({ uuid: v.uuid, type: v.type, vmid: v.vmid })),
     };
+    if (g.vfs && g.vfs.length > 0) {
+      const listed = new Map((facts.virtualFunctions ?? []).map((v) => [v.address, v.creatable]));
+      gpu.vfs = g.vfs.map((v) => ({
+        ...v,
+        creatable: listed.get(v.address)?.map((c) => `nvidia-${c.id}`) ?? null,
+      }));
+      gpu.parents = [...new Set([...parents, ...g.vfs.map((v) => v.address)])];
+      gpu.mixedSizes = g.mixedSizes?.enabled === true;
+      gpu.mixedSizesSupported = g.mixedSizes?.supported ?? null;
+    }
+    return gpu;
   });
   const running = new Map(report.vms.map((v) => [v.vmid, v.running]));
   const vms: PlaceVm[] = (facts.vms ?? []).map((vm) => ({
@@ -126,6 +156,7 @@ export function buildPlacementModel(report: InspectReport, facts: Facts): Placem
   const po = facts.profileOverride;
   return {
     host: report.host,
+    node: facts.uname?.nodename ?? report.host,
     gpus,
     vms,
     overrides: po?.present ? po.sections : [],
@@ -141,7 +172,10 @@ export function buildPlacementModel(report: InspectReport, facts: Facts): Placem
  * budget far above it is a spoofed card (vgpu_unlock presents a 2080 Ti's 11264 MiB as an RTX 6000
  * with max_instance=24 of 1Q — seed guide lines 308-319): there the physical VRAM is the limit.
  */
-export function vgpuBudgetMiB(physicalMiB: number | null, types: readonly PlaceType[]): number | null {
+export function vgpuBudgetMiB(
+  physicalMiB: number | null,
+  types: ReadonlyArray<Pick<PlaceType, "framebufferMiB" | "maxInstances">>,
+): number | null {
   if (physicalMiB === null) return null;
   let budget = 0;
   for (const t of types) {
@@ -214,34 +248,83 @@ export interface GpuUser {
   type: string;
   uuid: string | null;
   pending: boolean;
+  /** the hostpci address (a VF on SR-IOV GPUs), null for mdevs no config explains */
+  address: string | null;
 }
 
-/** Every configured vGPU on the GPU (running or not) plus existing mdevs no VM config explains. */
+/**
+ * Every configured vGPU on the GPU (running or not) plus existing mdevs no VM config explains. On an
+ * SR-IOV GPU only hostpci entries naming one of its VFs count (one naming the physical function never
+ * gets a vGPU — doctor's vm-uses-physical-function), and a vGPU a VF carries counts once.
+ */
 export function usersOf(model: PlacementModel, gpu: PlaceGpu): GpuUser[] {
   const users: GpuUser[] = [];
+  const onGpu = (h: PlaceHostpci) =>
+    h.mapping
+      ? gpu.vfs !== undefined && mappingGpu(model, h.mapping) === gpu
+      : gpu.vfs
+        ? gpu.vfs.some((v) => pciAddressCovers(h.address, v.address))
+        : addressOnGpu(h.address, gpu);
   for (const vm of model.vms) {
     for (const h of vm.hostpci) {
-      if (!h.mdev || !addressOnGpu(h.address, gpu)) continue;
+      if (!h.mdev || !onGpu(h)) continue;
       users.push({
         vmid: vm.vmid,
         index: h.index,
         type: h.mdev,
         uuid: mdevUuidFor(vm.vmid, h.index),
         pending: h.pending,
+        address: h.address,
       });
     }
   }
   for (const m of gpu.mdevs) {
     if (!m.type) continue;
-    if (users.some((u) => u.uuid === m.uuid)) continue;
+    // on an SR-IOV GPU the running vGPU of a VM whose config names its VF (or a mapping of them)
+    const sameVf = (u: GpuUser) => u.vmid === m.vmid && (u.address === m.uuid || u.address === null);
+    if (users.some((u) => u.uuid === m.uuid || (gpu.vfs && sameVf(u)))) continue;
     if (m.vmid !== null && model.vms.some((v) => v.vmid === m.vmid && v.running)) {
       // a running VM whose config changed since it started still holds its old vGPU
-      users.push({ vmid: m.vmid, index: null, type: m.type, uuid: m.uuid, pending: false });
+      users.push({ vmid: m.vmid, index: null, type: m.type, uuid: m.uuid, pending: false, address: null });
       continue;
     }
-    users.push({ vmid: null, index: null, type: m.type, uuid: m.uuid, pending: false });
+    users.push({ vmid: null, index: null, type: m.type, uuid: m.uuid, pending: false, address: null });
   }
   return users;
+}
+
+/**
+ * The SR-IOV GPU a PCI resource mapping pools: the one whose virtual functions hold every device the
+ * mapping lists for this node (`/etc/pve/mapping/pci.cfg`, research/proxmox.md §1c); null when the
+ * mapping is unknown, spans GPUs, or names something else.
+ */
+export function mappingGpu(model: PlacementModel, id: string): PlaceGpu | null {
+  const m = model.mappings?.find((x) => x.id === id);
+  if (!m) return null;
+  const here = m.entries.filter((e) => e.node === (model.node ?? model.host) && e.path);
+  const paths = (here.length > 0 ? here : m.entries.filter((e) => e.path)).map((e) => e.path!);
+  if (paths.length === 0) return null;
+  const gpus = model.gpus.filter((g) => g.vfs?.some((v) => paths.includes(v.address)));
+  return gpus.length === 1 && paths.every((p) => gpus[0]!.vfs!.some((v) => v.address === p))
+    ? gpus[0]!
+    : null;
+}
+
+/**
+ * A virtual function of an SR-IOV GPU that can take a vGPU of `type` for `vm`: carries nothing now and
+ * no other VM's config names it; the VM's own VF first (re-attach), then one that lists the type as
+ * creatable, then any free one; a VF with function ≠ 0 before one with function 0. null when none.
+ */
+export function freeVf(model: PlacementModel, gpu: PlaceGpu, vmid: number, type: string): PlaceVf | null {
+  const vfs = gpu.vfs ?? [];
+  const named = new Map<string, number>();
+  for (const v of model.vms)
+    for (const h of v.hostpci) if (h.address && !h.pendingDelete) named.set(h.address, v.vmid);
+  const mine = vfs.find((v) => named.get(v.address) === vmid && v.currentType === null);
+  if (mine) return mine;
+  const free = vfs.filter((v) => !named.has(v.address) && v.currentType === null && v.vmid === null);
+  const rank = (v: PlaceVf) => (v.creatable?.includes(type) ? 0 : 2) + (v.address.endsWith(".0") ? 1 : 0);
+  return [...free].sort((a, b) => rank(a) - rank(b) || a.address.localeCompare(b.address))[0] ?? null;
 }
 
 /** The profile size of a type on a GPU (offered description first, then the knowledge table). */

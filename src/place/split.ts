@@ -53,6 +53,11 @@ export interface SplitOptions {
   managed?: number[];
   /** the type a GPU must carry (vgpu.yaml `gpus[].type`), by GPU address */
   gpuTypes?: Record<string, string>;
+  /**
+   * Per-VM VRAM overrides can apply (vgpu_unlock-rs preloaded; default true). false: a `vram` request
+   * takes a type of at least that framebuffer, whole (native boards, e.g. SR-IOV data-center GPUs).
+   */
+  overrides?: boolean;
 }
 
 export interface SplitVm {
@@ -303,11 +308,15 @@ export function planSplit(
     });
 
   // ── candidate types per GPU ────────────────────────────────────────────────────
+  const overrides = opts.overrides !== false;
   const fits = (r: Req, gpu: PlaceGpu, type: string): boolean => {
     if (r.pin && r.pin !== gpu) return false;
     if (r.type) return r.type.type === type;
     const s = seriesOfType(gpu, type);
-    return s !== null && r.series.includes(s);
+    if (s === null || !r.series.includes(s)) return false;
+    // without overrides the VM gets the type's whole framebuffer: at least what it asks for
+    const size = typeMiB(gpu, type);
+    return overrides || r.vramMiB === null || (size !== null && size >= r.vramMiB);
   };
   for (const bin of bins) {
     if (bin.conflict) {
@@ -326,7 +335,7 @@ export function planSplit(
         continue;
       }
       if (r.current?.gpu === bin.gpu.address && fits(r, bin.gpu, r.current.type)) set.add(r.current.type);
-      const s = suggestFor(r, bin.gpu);
+      const s = overrides ? suggestFor(r, bin.gpu) : smallestFitting(r, bin.gpu);
       if (s) set.add(s);
     }
     bin.candidates = [...set].sort((a, b) => typeNum(a) - typeNum(b) || a.localeCompare(b));
@@ -339,7 +348,7 @@ export function planSplit(
   const choice: Array<string | null> = new Array(bins.length).fill(null);
   const walk = (i: number) => {
     if (i === bins.length) {
-      const o = evaluate(bins, choice, reqs, fits);
+      const o = evaluate(bins, choice, reqs, fits, overrides);
       if (!best || better(o, best)) best = o;
       return;
     }
@@ -374,10 +383,14 @@ export function planSplit(
         `${s ?? "?"} series for ${r.workload} on ${r.os ?? "an unknown guest OS"} (preferred: ${r.series.join(", ")})`,
       );
     }
-    const override = !r.type && r.vramMiB !== null && size !== r.vramMiB ? r.vramMiB : null;
+    const override = overrides && !r.type && r.vramMiB !== null && size !== r.vramMiB ? r.vramMiB : null;
     if (override !== null)
       reasons.push(
         `${type} is ${size ?? "?"} MiB; a per-VM override gives VM ${r.vmid} ${formatMiB(override)}`,
+      );
+    else if (!r.type && r.vramMiB !== null && size !== null && size > r.vramMiB)
+      reasons.push(
+        `${type} is the smallest fitting type (${formatMiB(size)} for ${formatMiB(r.vramMiB)} asked)`,
       );
     placements.push({
       vmid: r.vmid,
@@ -412,6 +425,18 @@ export function planSplit(
   return { gpus, placements, unplaced };
 }
 
+/** Without overrides: the smallest type of the best series with at least the VRAM asked for. */
+function smallestFitting(r: Req, gpu: PlaceGpu): string | null {
+  for (const series of r.series) {
+    const fitting = gpu.types
+      .filter((t) => t.series === series && t.framebufferMiB !== null)
+      .filter((t) => r.vramMiB === null || t.framebufferMiB! >= r.vramMiB)
+      .sort((a, b) => a.framebufferMiB! - b.framebufferMiB! || typeNum(a.type) - typeNum(b.type));
+    if (fitting[0]) return fitting[0].type;
+  }
+  return null;
+}
+
 function suggestFor(r: Req, gpu: PlaceGpu): string | null {
   if (gpu.types.length === 0) return null;
   const s = suggestProfile({
@@ -443,6 +468,7 @@ function evaluate(
   choice: Array<string | null>,
   reqs: Req[],
   fits: (r: Req, g: PlaceGpu, t: string) => boolean,
+  overrides = true,
 ): Outcome {
   const slots: Slot[] = bins.map((bin, i) => {
     const type = choice[i] ?? null;
@@ -456,7 +482,7 @@ function evaluate(
     };
   });
   const need = (r: Req, s: Slot): number | null =>
-    (r.type ? typeMiB(s.bin.gpu, s.type!) : r.vramMiB) ?? typeMiB(s.bin.gpu, s.type!);
+    (r.type || !overrides ? typeMiB(s.bin.gpu, s.type!) : r.vramMiB) ?? typeMiB(s.bin.gpu, s.type!);
   const room = (r: Req, s: Slot): boolean => {
     if (s.type === null || !fits(r, s.bin.gpu, s.type)) return false;
     if (s.cap !== null && s.count + 1 > s.cap) return false;

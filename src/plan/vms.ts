@@ -31,6 +31,7 @@ import { checkResolution, parseMaxResolution, parseResolution } from "../place/d
 import {
   addressOnGpu,
   buildPlacementModel,
+  freeVf,
   isQ35,
   type PlaceGpu,
   type PlacementModel,
@@ -112,7 +113,11 @@ export function planVms(entry: HostEntry, input: VmPlanInput): VmPlan {
     const addr = g.address ?? (model.gpus.length === 1 ? model.gpus[0]!.address : null);
     if (addr) gpuTypes[addr] = g.type;
   }
-  const split = planSplit(model, requests, { managed: [...wanted.keys()], gpuTypes });
+  const split = planSplit(model, requests, {
+    managed: [...wanted.keys()],
+    gpuTypes,
+    overrides: input.unlock !== false,
+  });
   out.split = split;
   for (const u of split.unplaced)
     block(u.code, u.message, [`vgpu.yaml: ${describeSpec(wanted.get(u.vmid))}`], u.hint ? [u.hint] : []);
@@ -208,6 +213,7 @@ function attachStep(
     current !== null &&
     current.mdev === p.type &&
     addressOnGpu(current.address, gpu) &&
+    !(gpu.vfs && current.address === gpu.address) && // an SR-IOV GPU's physical function takes no vGPU
     current.pcie === pcie &&
     extras.length === 0;
   let index = current?.index ?? null;
@@ -276,7 +282,7 @@ function attachStep(
 
   const changesOut: Change[] = [];
   const undo: string[][] = [];
-  const value = `${parentFor(gpu, vm, model)},mdev=${p.type}${pcie ? ",pcie=1" : ""}`;
+  const value = `${attached ? current!.address : parentFor(gpu, vm, model, p.type)},mdev=${p.type}${pcie ? ",pcie=1" : ""}`;
   if (!attached) {
     const argv = ["qm", "set", String(vm.vmid), `--hostpci${index}`, value];
     if (extras.length > 0) argv.push("--delete", extras.map((h) => `hostpci${h.index}`).join(","));
@@ -452,16 +458,27 @@ function fillKnownTypes(g: PlaceGpu, f: VmPlanInput["facts"]): void {
   }));
 }
 
-/** The function to name in hostpci: the GPU, or on SR-IOV boards a virtual function no other VM uses. */
-function parentFor(gpu: PlaceGpu, vm: PlaceVm, model: PlacementModel): string {
-  const vfs = gpu.parents.filter((p) => p !== gpu.address);
-  if (vfs.length === 0) return gpu.address;
-  const mine = vm.hostpci.find((h) => h.mdev && h.address && vfs.includes(h.address));
-  if (mine?.address) return mine.address;
-  const used = new Set(
-    model.vms.filter((v) => v.vmid !== vm.vmid).flatMap((v) => v.hostpci.map((h) => h.address)),
-  );
-  return vfs.find((p) => !used.has(p)) ?? vfs[0]!;
+/**
+ * The function to name in hostpci: the GPU, or on SR-IOV boards a free virtual function (place/model.ts
+ * freeVf) — the VM's own when it has one. The VF is then recorded in the model as named by the VM, so
+ * the next VM of this plan gets another.
+ */
+function parentFor(gpu: PlaceGpu, vm: PlaceVm, model: PlacementModel, type: string): string {
+  if (!gpu.vfs) return gpu.address;
+  const own = vm.hostpci.find((h) => h.mdev && h.address && gpu.vfs!.some((v) => v.address === h.address));
+  const vf = own?.address ?? freeVf(model, gpu, vm.vmid, type)?.address ?? null;
+  if (!vf) return gpu.address; // split.ts counted the VFs: not reached while it does
+  if (!own)
+    vm.hostpci.push({
+      index: -1,
+      raw: `${vf},mdev=${type}`,
+      mdev: null,
+      address: vf,
+      mapping: null,
+      pcie: false,
+      pending: true,
+    });
+  return vf;
 }
 
 function describeSpec(spec: VmSpec | undefined): string {

@@ -13,12 +13,12 @@ import {
   vgpudRejections,
   vmidFromMdevUuid,
 } from "../facts/derive.ts";
-import { sameBus } from "../facts/pci.ts";
 import type { Facts, MdevType, PciFunction } from "../facts/types.ts";
 import { releaseForDriverVersion } from "../knowledge/drivers.ts";
 import { classifyGpu, deviceIdForName } from "../knowledge/gpus.ts";
 import { findType } from "../knowledge/vgpu-types.ts";
 import { effectiveVramMiB, type VgpuRef } from "../knowledge/vram.ts";
+import { type MixedSizes, mixedSizesOf, type SriovVf, sriovGpu, vmidOfActive } from "./sriov.ts";
 
 /**
  * VRAM one vGPU takes after profile_override.toml (knowledge/vram.ts effectiveVramMiB), MiB, and the
@@ -27,6 +27,19 @@ import { effectiveVramMiB, type VgpuRef } from "../knowledge/vram.ts";
 export interface InspectVram {
   vramMiB?: number | null;
   vramFrom?: string | null;
+}
+
+/** One vGPU type a GPU offers (DESIGN.md `mdevTypes[]`). */
+export interface InspectType {
+  type: string;
+  name: string | null;
+  framebufferMiB: number | null;
+  maxInstances: number | null;
+  availableInstances: number | null;
+  /** the function offering it (differs from `address` for SR-IOV virtual functions) */
+  parent: string;
+  /** SR-IOV only: false when no free VF can create it now (listed from running vGPUs or the type table) */
+  creatable?: boolean;
 }
 
 export interface InspectGpu {
@@ -41,17 +54,17 @@ export interface InspectGpu {
   support: "native" | "unlock" | "unsupported";
   supportReason: string;
   spoofAs: { deviceId: string; name: string } | null;
-  mdevTypes: Array<{
-    type: string;
-    name: string | null;
-    framebufferMiB: number | null;
-    maxInstances: number | null;
-    availableInstances: number | null;
-    /** the function offering it (differs from `address` for SR-IOV virtual functions) */
-    parent: string;
-  }>;
-  vgpus: Array<{ uuid: string; type: string | null; vmid: number | null } & InspectVram>;
+  mdevTypes: InspectType[];
+  /**
+   * vGPUs that exist now. On an SR-IOV GPU: one per VF that carries a type; `uuid` is then the VF's
+   * address (there is no mdev) and `vf` names it.
+   */
+  vgpus: Array<{ uuid: string; type: string | null; vmid: number | null; vf?: string } & InspectVram>;
   sriov: { totalVfs: number | null; numVfs: number | null } | null;
+  /** SR-IOV GPUs with VFs enabled: every VF, the type it carries now, the VM whose config names it */
+  vfs?: SriovVf[];
+  /** mixed-size (heterogeneous) vGPU mode, when nvidia-smi -q shows it */
+  mixedSizes?: MixedSizes | null;
 }
 
 export interface InspectReport {
@@ -186,11 +199,49 @@ function buildGpu(f: Facts, p: PciFunction): InspectGpu {
   const smiQ = f.nvidiaSmiQuery?.gpus.find((g) => g.busId === p.address);
   const smi = f.nvidiaSmi?.gpus.find((g) => g.busId === p.address);
   const sriov = f.sriov?.find((s) => s.address === p.address) ?? null;
-  const parents = new Set([p.address]);
-  if (sriov && (sriov.numVfs ?? 0) > 0) {
-    // VFs of 0000:41:00.0 appear as 0000:41:00.4 … 0000:41:01.3 on the same bus.
-    for (const t of f.mdevTypes ?? []) if (sameBus(p.address, t.parent)) parents.add(t.parent);
+  const mixed = mixedSizesOf(f, p.address);
+  const sr = sriovGpu(
+    f,
+    { address: p.address, deviceId: p.deviceId, subsystemDeviceId: p.subsystemDeviceId },
+    mixed,
+  );
+  const base = {
+    address: p.address,
+    vendorId: p.vendorId,
+    deviceId: p.deviceId,
+    subsystemId:
+      p.subsystemVendorId && p.subsystemDeviceId ? `${p.subsystemVendorId}:${p.subsystemDeviceId}` : null,
+    name: cls.name ?? pciProductName(p.description) ?? p.description,
+    generation: cls.generation,
+    vramMiB: smiQ?.fbTotalMiB ?? smi?.memoryTotalMiB ?? cls.vramMiB ?? null,
+    driverInUse: p.driverInUse,
+    support: cls.support,
+    supportReason: cls.supportReason,
+    spoofAs: cls.spoofAs,
+  };
+  const sriovOut = sriov ? { totalVfs: sriov.totalVfs, numVfs: sriov.numVfs } : null;
+  if (sr) {
+    return {
+      ...base,
+      mdevTypes: sr.types,
+      vgpus: sr.running.map((r) => ({
+        uuid: r.vf,
+        type: r.type,
+        vmid: r.vmid,
+        vf: r.vf,
+        ...vgpuVram(f, { type: r.type, uuid: null, vmid: r.vmid }),
+      })),
+      sriov: sriovOut,
+      vfs: sr.vfs,
+      mixedSizes: mixed,
+    };
   }
+  return { ...base, ...mdevGpu(f, p.address), sriov: sriovOut, ...(mixed ? { mixedSizes: mixed } : {}) };
+}
+
+/** Types and vGPUs of a GPU with mediated devices of its own (mdev_supported_types on the GPU). */
+function mdevGpu(f: Facts, address: string): Pick<InspectGpu, "mdevTypes" | "vgpus"> {
+  const parents = new Set([address]);
   const types = (f.mdevTypes ?? []).filter((t) => parents.has(t.parent));
   const vgpus: InspectGpu["vgpus"] = [];
   for (const m of f.mdevs ?? []) {
@@ -205,13 +256,14 @@ function buildGpu(f: Facts, p: PciFunction): InspectGpu {
   }
   // nvidia-smi vgpu -q knows running vGPUs even where mdevctl is not installed.
   for (const g of f.vgpuQuery?.gpus ?? []) {
-    if (g.busId !== p.address) continue;
+    if (g.busId !== address) continue;
     for (const v of g.vgpus) {
       if (v.uuid && vgpus.some((x) => x.uuid === v.uuid)) continue;
       const type = v.typeId ? `nvidia-${v.typeId}` : null;
       const vmid =
         (v.uuid ? vmidFromMdevUuid(v.uuid)?.vmid : null) ??
-        (v.vmId && /^\d+$/.test(v.vmId) ? Number(v.vmId) : null);
+        // "VM ID" is QEMU's pid on KVM (research/proxmox.md §3): match the VM by UUID or name instead
+        vmidOfActive(f.vms ?? [], v);
       vgpus.push({
         uuid: v.uuid ?? v.vgpuId ?? "",
         type,
@@ -228,18 +280,6 @@ function buildGpu(f: Facts, p: PciFunction): InspectGpu {
     }
   }
   return {
-    address: p.address,
-    vendorId: p.vendorId,
-    deviceId: p.deviceId,
-    subsystemId:
-      p.subsystemVendorId && p.subsystemDeviceId ? `${p.subsystemVendorId}:${p.subsystemDeviceId}` : null,
-    name: cls.name ?? pciProductName(p.description) ?? p.description,
-    generation: cls.generation,
-    vramMiB: smiQ?.fbTotalMiB ?? smi?.memoryTotalMiB ?? cls.vramMiB ?? null,
-    driverInUse: p.driverInUse,
-    support: cls.support,
-    supportReason: cls.supportReason,
-    spoofAs: cls.spoofAs,
     mdevTypes: dedupeTypes(types).map((t) => ({
       type: t.type,
       name: t.name,
@@ -249,11 +289,9 @@ function buildGpu(f: Facts, p: PciFunction): InspectGpu {
       parent: t.parent,
     })),
     vgpus,
-    sriov: sriov ? { totalVfs: sriov.totalVfs, numVfs: sriov.numVfs } : null,
   };
 }
-
-/** On SR-IOV boards every VF offers the same types: list each type once, summing availability. */
+/** List each type once (a capture may repeat a parent), summing availability. */
 function dedupeTypes(types: MdevType[]): MdevType[] {
   const out = new Map<string, MdevType>();
   for (const t of types) {

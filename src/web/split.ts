@@ -88,11 +88,13 @@ export function gpuSplit(gpu: InspectGpu, vms: InspectReport["vms"]): GpuSplit {
   };
 
   for (const v of gpu.vgpus) segments.push(make("active", v.vmid, v.type, v.uuid || null, v));
-  // Stopped VMs whose config gives them a vGPU on this GPU: their share is spoken for.
+  // Stopped VMs whose config gives them a vGPU on this GPU: their share is spoken for. On an
+  // SR-IOV GPU the configs name its virtual functions (the physical function takes no vGPU).
+  const functions = gpu.vfs && gpu.vfs.length > 0 ? gpu.vfs.map((v) => v.address) : [gpu.address];
   for (const vm of vms) {
     if (segments.some((s) => s.vmid === vm.vmid)) continue;
     for (const h of vm.hostpci) {
-      if (!h.mdev || !pciAddressCovers(h.address, gpu.address)) continue;
+      if (!h.mdev || !functions.some((fn) => pciAddressCovers(h.address, fn))) continue;
       segments.push(make("assigned", vm.vmid, h.mdev, null, h));
     }
   }

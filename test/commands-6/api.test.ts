@@ -149,10 +149,34 @@ describe("vm attach through the Proxmox VE API", () => {
     expect(f.requests.some((q) => q.method === "POST")).toBe(false);
   });
 
+  it("SR-IOV: --gpu naming the physical function is refused before anything is written; a VF is written as given", async () => {
+    const { f, url } = await fake();
+    const a40 = (fixture("hardware-pci-a40-sriov.json") as { data: unknown[] }).data;
+    f.on("GET /api2/json/nodes/pve1/hardware/pci", { json: { data: a40 } });
+    f.on("GET /api2/json/nodes/pve1/hardware/pci/0000:41:00.5/mdev", {
+      json: fixture("mdev-era2-nvidia-vfio.json"),
+    });
+    const base = { vmid: "100", api: url, tokenFile, fingerprint: cert.fingerprint256 };
+    const err = await runVmAttachApi({ ...base, type: "nvidia-1155", gpu: "0000:41:00.0" }).catch((e) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toBe(
+      "0000:41:00.0 is the physical function of an SR-IOV GPU on pve1; its vGPUs live on its 8 virtual functions, so Proxmox VE cannot start a vGPU on it",
+    );
+    expect(err.hint).toContain("--gpu 0000:41:00.4");
+    expect(f.requests.some((q) => q.method === "POST")).toBe(false);
+    const types = (fixture("mdev-era2-nvidia-vfio.json") as { data: Array<{ type: string }> }).data;
+    // (a dry run: only root@pam itself may write a PCI address, see the next test)
+    const r = await runVmAttachApi({ ...base, type: types[0]!.type, gpu: "0000:41:00.5", dryRun: true });
+    expect(r.value).toBe(`0000:41:00.5,mdev=${types[0]!.type},pcie=1`);
+  });
+
   it("--gpu ADDR (a raw PCI address) over an API token is refused before the config is written", async () => {
     // qemu-server Qemu.pm check_hostpci_perm: only root@pam may set hostpciN to a PCI address, and a
     // token's user is its token id root@pam!vgpuctl (pve-manager PVE/HTTPServer.pm)
     const { f, url } = await fake();
+    f.on("GET /api2/json/nodes/pve1/hardware/pci", {
+      json: { data: (fixture("hardware-pci-a40-sriov.json") as { data: unknown[] }).data },
+    });
     f.on("GET /api2/json/nodes/pve1/hardware/pci/0000:41:00.4/mdev", {
       json: fixture("mdev-era2-nvidia-vfio.json"),
     });

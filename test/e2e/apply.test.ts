@@ -104,7 +104,7 @@ describe("seed-fresh → working vGPU in one apply and one reboot (built CLI)", 
       expect(hostFiles(final), `crash-after:${n}`).toEqual(done);
       expect(final.bootCount).toBe(2); // exactly one reboot in all
     }
-  });
+  }, 180_000); // ~13 apply runs of the built CLI: 25 s alone on 2 cores, far more under load
 
   it("a crash in the middle of a step (before update-grub runs) resumes that step", () => {
     const dir = tempSimDir();

@@ -14,11 +14,11 @@ import {
   buildPlacementModel,
   isQ35,
   type PlacementModel,
-  PlacementRefusal,
   planAttach,
   planDetach,
   usersOf,
 } from "../../src/place/index.ts";
+import { addVm, refusal } from "./helpers.ts";
 
 let base: PlacementModel;
 
@@ -41,20 +41,6 @@ function vm(m: PlacementModel, vmid: number) {
 function give(m: PlacementModel, vmid: number, raw: string, index = 0, pending = false): void {
   const h = parseHostpci(index, raw);
   vm(m, vmid).hostpci.push({ ...h, pending });
-}
-
-function addVm(m: PlacementModel, vmid: number, machine: string | null = null): void {
-  m.vms.push({ vmid, name: `vm${vmid}`, ostype: "l26", machine, running: false, args: null, hostpci: [] });
-}
-
-function refusal(fn: () => unknown): PlacementRefusal {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PlacementRefusal);
-    return e as PlacementRefusal;
-  }
-  throw new Error("expected a refusal");
 }
 
 describe("the seed host model", () => {

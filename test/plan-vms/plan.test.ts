@@ -248,13 +248,26 @@ describe("plan with vms on a configured host", () => {
 
   it("refuses a per-VM override where vgpu_unlock-rs is not preloaded (the file would have no effect)", async () => {
     const host = await sim();
-    const e = entry([{ vmid: 100, vram: "3G" }]);
+    const e = entry([{ vmid: 100, type: "nvidia-259", displays: 1 }]);
     const g = await gatherForPlan(host, e);
     const base = { facts: g.facts, file: g.file, priorSteps: [], afterReboot: false };
     const off = planVms(e, { ...base, unlock: false });
     expect(off.blockers.map((b) => b.code)).toEqual(["override-needs-unlock"]);
     expect(off.steps).toEqual([]);
     expect(planVms(e, { ...base, unlock: true }).steps.map((s) => s.id)).toEqual(["vm-100"]);
+  });
+
+  it("without vgpu_unlock-rs a VRAM request takes the smallest type of at least that size, whole", async () => {
+    const host = await sim();
+    const e = entry([{ vmid: 100, vram: "3500M", workload: "cad" }]);
+    const g = await gatherForPlan(host, e);
+    const base = { facts: g.facts, file: g.file, priorSteps: [], afterReboot: false };
+    const off = planVms(e, { ...base, unlock: false });
+    expect(off.blockers).toEqual([]);
+    expect(off.split?.placements).toMatchObject([{ vmid: 100, type: "nvidia-259", overrideVramMiB: null }]);
+    // with the unlock the GPU's type is kept and an override sets the size
+    const on = planVms(e, { ...base, unlock: true });
+    expect(on.split?.placements[0]?.overrideVramMiB).toBe(3500);
   });
 
   it("sets display overrides only where they differ from the type", async () => {

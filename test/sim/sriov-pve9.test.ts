@@ -16,7 +16,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { driverPatch } from "../../src/hosts/sim/scenarios/parts.ts";
-import type { SimHost } from "../../src/hosts/sim/sim-host.ts";
+import { SimHost } from "../../src/hosts/sim/sim-host.ts";
 import { openSim } from "./helpers.ts";
 
 const FIX = join(import.meta.dirname, "../fixtures/sim");
@@ -128,6 +128,23 @@ describe("SR-IOV virtual functions (a16-configured)", () => {
     );
   });
 
+  it("qemu-server before 8.2.5 does not know VFs as mediated devices", async () => {
+    const s = (await openSim("a16-configured")).snapshot();
+    s.packages["qemu-server"] = "8.2.4";
+    const r = await startOn(SimHost.fromState(s), 100, "0000:41:00.4", 713);
+    expect([r.exitCode, r.stderr]).toEqual([
+      255,
+      "pci device '0000:41:00.4' does not support mediated devices \ncould not create mediated device\n",
+    ]);
+  });
+
+  it("a VF a running VM holds is refused to a second VM with qemu-server's reservation text", async () => {
+    const h = await openSim("a16-configured");
+    await startOn(h, 100, "0000:41:00.4", 713);
+    const r = await startOn(h, 101, "0000:41:00.4", 713);
+    expect([r.exitCode, r.stderr]).toEqual([255, "PCI device '0000:41:00.4' already in use by VMID '100'\n"]);
+  });
+
   it("nvidia-smi: SR-IOV host mode, vGPUs on VFs listed with their VM", async () => {
     const h = await openSim("a16-configured");
     await startOn(h, 100, "0000:43:00.4", 713);
@@ -156,6 +173,14 @@ describe("SR-IOV virtual functions (a16-configured)", () => {
     expect((await sh(h, "lspci -Dnnk")).stdout).not.toContain("0000:41:00.4");
     expect((await sh(h, "systemctl start pve-nvidia-sriov@ALL.service")).exitCode).toBe(0);
     expect(await read(h, `${SYS}/0000:44:00.0/sriov_numvfs`)).toBe("16\n");
+  });
+
+  it("an enabled unit enables no VFs when the driver does not get the GPU at boot (nouveau not blacklisted)", async () => {
+    const h = await openSim("a16-configured");
+    await h.remove("/etc/modprobe.d/pve-nvidia-vgpu-helper.conf");
+    await h.reboot();
+    expect((await sh(h, "lspci -Dnnk")).stdout).toContain("Kernel driver in use: nouveau");
+    expect(await read(h, `${SYS}/0000:41:00.0/sriov_numvfs`)).toBe("0\n");
   });
 });
 
@@ -298,7 +323,6 @@ describe("GNU patch 2.8 and the driver patches", () => {
     const h = await l40sLive();
     const s = h.snapshot();
     s.packages.patch = "2.7.6-7";
-    const { SimHost } = await import("../../src/hosts/sim/sim-host.ts");
     const old = SimHost.fromState(s);
     await old.writeFile("/root/580.159.01.patch", driverPatch("19.5", "580.159.01"));
     const r = await sh(old, `cd /root && sh ${L40S_RUN} --apply-patch /root/580.159.01.patch`);

@@ -174,3 +174,23 @@ describe("gpuSplit edge cases", () => {
     expect(typeLabel(null, null)).toBe("unknown type");
   });
 });
+
+describe("gpuSplit on an SR-IOV GPU (sim vm-uses-physical-function: A40, 32 VFs)", () => {
+  it("a stopped VM whose config names a VF is drawn like an mdev GPU's assigned vGPU; the PF entry is not", async () => {
+    const r = await reportAfter("vm-uses-physical-function", [
+      ["qm", "set", "101", "--hostpci0", "0000:01:00.5,mdev=nvidia-558"],
+    ]);
+    const g = r.gpus[0]!;
+    expect(g.vfs?.find((v) => v.address === "0000:01:00.5")?.vmid).toBe(101);
+    const s = gpuSplit(g, r.vms);
+    expect(s.segments).toHaveLength(1);
+    expect(s.segments[0]).toMatchObject({
+      state: "assigned",
+      vmid: 101,
+      type: "nvidia-558",
+      typeLabel: "NVIDIA A40-2Q",
+      framebufferMiB: 2048,
+    });
+    expect(s.maxInstances).toBe(24);
+  });
+});

@@ -26,6 +26,36 @@ function yesNo(c: Colors, v: boolean | null, yes = "yes", no = "no"): string {
   return v === null ? unknown(c) : v ? c.green(yes) : c.yellow(no);
 }
 
+/** An SR-IOV GPU's virtual functions: how many, which carry or are assigned a vGPU; the mixed-size mode. */
+function renderVfs(g: InspectReport["gpus"][number], c: Colors): string[] {
+  const lines: string[] = [];
+  if (g.mixedSizes && (g.mixedSizes.supported !== null || g.mixedSizes.enabled !== null)) {
+    const mode =
+      g.mixedSizes.enabled === true
+        ? c.green("enabled")
+        : g.mixedSizes.supported === false
+          ? "not supported (one framebuffer size per GPU)"
+          : "disabled (one framebuffer size per GPU)";
+    lines.push(`  mixed vGPU sizes: ${mode}`);
+  }
+  if (!g.vfs || g.vfs.length === 0) return lines;
+  const used = g.vfs.filter((v) => v.currentType !== null || v.vmid !== null);
+  const free = g.vfs.length - used.length;
+  lines.push(`  virtual functions: ${g.vfs.length} (${used.length} in use or assigned, ${free} free)`);
+  if (used.length > 0)
+    lines.push(
+      table(
+        used.map((v) => [
+          v.address,
+          v.currentType ?? c.dim("not running"),
+          v.vmid !== null ? `VM ${v.vmid}` : c.dim("no VM config names it"),
+        ]),
+        "    ",
+      ),
+    );
+  return lines;
+}
+
 export function renderInspect(r: InspectReport, c: Colors): string {
   const lines: string[] = [];
   lines.push(c.bold(`Host ${r.host}`));
@@ -91,6 +121,7 @@ export function renderInspect(r: InspectReport, c: Colors): string {
         ]);
       lines.push(table(rows, "    "));
     } else if (g.support !== "unsupported") lines.push(`  vGPU types: ${c.yellow("none offered")}`);
+    lines.push(...renderVfs(g, c));
     if (g.vgpus.length > 0) {
       lines.push("  active vGPUs:");
       lines.push(

@@ -37,7 +37,10 @@ export const registerVm: Registrar = (program, ctx) => {
     .description("give a VM a vGPU (qm set VMID --hostpciN …); refuses what would fail at VM start")
     .argument("<vmid>", "Proxmox VE VM id")
     .requiredOption("--type <type>", "vGPU type: nvidia-N or a profile name such as RTX6000-4Q")
-    .option("--gpu <addr>", "GPU address (default: one already carrying the type, else an empty one)")
+    .option(
+      "--gpu <addr>",
+      "GPU address (default: one already carrying the type, else an empty one); on SR-IOV GPUs a free virtual function, never the physical function (default: a free VF is picked)",
+    )
     .option("--mapping <id>", "cluster PCI resource mapping (writes mapping=ID,mdev=…)")
     .option("--index <n>", "hostpci slot (default: the lowest free one)")
     .option("--vram <size>", "VRAM for this VM, e.g. 2G (a [vm.VMID] override)")
@@ -61,6 +64,7 @@ UUID that already exists. A running VM gets the change as pending (applied at it
 Examples:
   vgpuctl vm attach 100 --type nvidia-259
   vgpuctl vm attach 101 --type RTX6000-4Q --vram 2G --display 1920x1080
+  vgpuctl vm attach 102 --type "NVIDIA A16-4Q"            (SR-IOV: writes hostpciN: <free VF>,mdev=nvidia-713)
   vgpuctl vm attach 100 --type nvidia-259 --mapping vgpu --api https://pve1:8006 \\
       --token-file ~/.config/vgpuctl/token --fingerprint AA:BB:…`,
     )
@@ -245,7 +249,7 @@ export function renderVmList(r: VmListReport, c: Colors): string {
         vm.name ?? "",
         state,
         `hostpci${v.index}: ${v.type}${v.typeName ? ` (${v.typeName})` : ""}${v.pendingRemoval ? c.yellow(" removal pending (next VM start)") : v.pending ? c.yellow(" pending") : ""}`,
-        v.mapping ? `mapping=${v.mapping}` : (v.gpu ?? "?"),
+        v.mapping ? `mapping=${v.mapping}` : `${v.gpu ?? "?"}${v.vf ? c.dim(` VF ${v.vf}`) : ""}`,
         v.vramMiB !== null ? `${v.vramMiB} MiB${v.vramFrom ? c.dim(` ${v.vramFrom}`) : ""}` : "?",
       ]);
     }

@@ -95,7 +95,8 @@ export function iommuState(s: SimState): IommuState {
   if (s.cpu.vendor === "intel") {
     const on = cmdlineHas(s, "intel_iommu=on");
     const off = cmdlineHas(s, "intel_iommu=off");
-    // Proxmox kernels ≥ 6.8 enable the Intel IOMMU by default.
+    // "With AMD CPUs IOMMU is enabled by default. With recent kernels (6.8 or newer), this is also true for
+    // Intel CPUs" (pve-docs qm-pci-passthrough.adoc @ 9.1.3).
     const wanted = on || (!off && kernelAtLeast(s.kernel.running, 6, 8));
     return { active: s.firmwareIommu && wanted, passthrough, cmdlineOn: on };
   }

@@ -70,6 +70,8 @@ export function packageDef(s: SimState, name: string): PkgDef | null {
       return pveMajor(s) >= 8
         ? plain("pve", V(s, "", "1.1.0", "2.0.0"), [headersPackage(s, newestInstalledKernel(s))])
         : null;
+    // In the Proxmox repositories for every PVE 8/9 host (pve-manager ≥ 8.3.4 Recommends it); the version
+    // strings are the sim's own (not taken from a real package index).
     case "pve-nvidia-vgpu-helper":
       return pveMajor(s) >= 8
         ? { origin: "pve", version: V(s, "", "8.3.3", "9.0.2"), depends: [], files: VGPU_HELPER_FILES }

@@ -2,7 +2,6 @@
  * State transitions of the simulated host: things that change it beyond plain file writes.
  * Each takes the state and mutates it in place (the caller persists).
  */
-import { mdevUuidFor } from "../../facts/derive.ts";
 import { normalisePciAddress } from "../../facts/pci.ts";
 import {
   bootModules,
@@ -20,6 +19,11 @@ import {
 } from "./logic.ts";
 import { dkmsAutoinstall } from "./nvidia.ts";
 import type { SimState, SimVm } from "./state.ts";
+
+/** qemu-server PCI/Mdev.pm generate_mdev_uuid: sprintf("%08d-0000-0000-0000-%012d", $index, $vmid). */
+function mdevUuidFor(vmid: number, index: number): string {
+  return `${String(index).padStart(8, "0")}-0000-0000-0000-${String(vmid).padStart(12, "0")}`;
+}
 
 /** Modules that no longer exist on newer kernels (vfio_virqfd was merged into vfio in 6.2). */
 function moduleExists(s: SimState, m: string): boolean {
@@ -200,6 +204,13 @@ start failed: QEMU exited with code 1`;
   return null;
 }
 
+/** The installed qemu-server is at least `min` ("8.2.4" < "8.2.5" < "9.1.0"). */
+function qemuServerAtLeast(s: SimState, min: number[]): boolean {
+  const v = (s.packages["qemu-server"] ?? "0").split(/[.-]/).map(Number);
+  for (let i = 0; i < min.length; i++) if ((v[i] ?? 0) !== min[i]) return (v[i] ?? 0) > min[i]!;
+  return true;
+}
+
 /**
  * qemu-server ≥ 8.2.5 on a VF with the vendor-specific VFIO interface (PCI.pm reserve_pci_usage,
  * PCI/Mdev.pm create_nvidia_device): refuse a VF another running VM holds; keep a VF already set to the
@@ -214,7 +225,9 @@ function setVfType(
   pending: Array<{ vf: string; typeId: number }>,
 ): string | null {
   const model = /^nvidia-(\d+)$/.exec(mdev)?.[1];
-  if (!model)
+  // before qemu-server 8.2.5 (commit 48ada698 "adapt to NVIDIA's modern interface with kernel >= 6.8")
+  // a VF without mdev_supported_types is not a mediated device parent
+  if (!model || !qemuServerAtLeast(s, [8, 2, 5]))
     return `pci device '${vf}' does not support mediated devices \ncould not create mediated device`;
   const current = vfVgpu(s, vf);
   if (current && current.vmid !== null && current.vmid !== vm.vmid) {

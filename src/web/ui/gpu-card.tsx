@@ -148,6 +148,12 @@ function OfferedTypes({ gpu }: { gpu: InspectGpu }) {
   );
 }
 
+/** "16 virtual functions, 2 in use" — vGPUs go on the VFs of an SR-IOV GPU. */
+function vfSummary(vfs: NonNullable<InspectGpu["vfs"]>): string {
+  const used = vfs.filter((v) => v.currentType !== null || v.vmid !== null).length;
+  return `${vfs.length} virtual functions, ${used} in use`;
+}
+
 export function GpuCard(props: {
   gpu: InspectGpu;
   vms: InspectReport["vms"];
@@ -202,6 +208,7 @@ export function GpuCard(props: {
           {gpu.vramMiB !== null ? ` · ${formatMiB(gpu.vramMiB)}` : " · VRAM unknown"}
           {gpu.generation ? ` · ${gpu.generation}` : ""}
           {gpu.driverInUse ? ` · driver in use: ${gpu.driverInUse}` : " · no driver bound"}
+          {gpu.vfs && gpu.vfs.length > 0 ? ` · SR-IOV: ${vfSummary(gpu.vfs)}` : ""}
         </span>
       </p>
       {gpu.support !== "unsupported" && <p class="reason">{gpu.supportReason}</p>}

@@ -21,7 +21,9 @@ export function renderDmesg(s: SimState): string {
   const gcc =
     s.pve.debian === "bullseye"
       ? "gcc (Debian 10.2.1-6) 10.2.1 20210110, GNU ld (GNU Binutils for Debian) 2.35.2"
-      : "gcc (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40";
+      : s.pve.debian === "trixie"
+        ? "gcc (Debian 14.2.0-19) 14.2.0, GNU ld (GNU Binutils for Debian) 2.44"
+        : "gcc (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40";
   at(0, `Linux version ${s.kernel.running} (build@proxmox) (${gcc}) ${unameVersion(s)} ()`);
   at(0, `Command line: ${s.cmdline}`);
   if (s.boot.efi) at(0, `efi: EFI v2.70 by American Megatrends`);
@@ -90,8 +92,13 @@ export function renderDmesg(s: SimState): string {
       at(3.95, `nouveau ${g.address}: bios: version ${g.vbios}`);
       at(4.1, `nouveau ${g.address}: DRM: VRAM: ${g.vramMiB} MiB`);
       at(4.2, `[drm] Initialized nouveau 1.3.1 20120801 for ${g.address} on minor 1`);
+      if (s.consoleFb === "nouveaudrmfb")
+        at(4.25, `nouveau ${g.address}: [drm] fb0: nouveaudrmfb frame buffer device`);
     }
   }
+  // the BMC's graphics (drm fbdev emulation) registers the console framebuffer
+  const bmc = s.consoleFb === "astdrmfb" ? s.pci.find((f) => f.driver === "ast") : undefined;
+  if (bmc) at(4.3, `ast ${bmc.address}: [drm] fb0: astdrmfb frame buffer device`);
   const drv = s.driver;
   if (drv && !s.driverLoaded && secureBootActive(s) && !drv.signed) {
     at(5.1, "Lockdown: modprobe: unsigned module loading is restricted; see man kernel_lockdown.7");

@@ -97,6 +97,8 @@ function a40Host(name: string, numVfs: number): SimState {
   prepareHost(s, { vfioVirqfd: false });
   installDriver(s, { ...DRIVER_17_4, patched: false });
   s.gpus[0]!.sriov!.numVfs = numVfs;
+  // kept up to date: vGPUs on VFs need qemu-server ≥ 8.2.5 (8.2.7 was current with pve-manager 8.2.7)
+  s.packages["qemu-server"] = "8.2.7";
   return s;
 }
 

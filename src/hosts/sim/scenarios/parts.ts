@@ -576,8 +576,9 @@ export function rtx3080(): SimGpu {
 }
 
 /**
- * NVIDIA L40S (Ada, SR-IOV: 32 VFs, nvidia-data.ts). 10de:26b9 subsystem 10de:1851, lspci name
- * "AD102GL [L40S]" (pci.ids); 46068 MiB as nvidia-smi reports a 48 GB board.
+ * NVIDIA L40S (Ada, SR-IOV: 32 VFs, nvidia-data.ts). `lspci -Dnnk`: "3D controller [0302]: NVIDIA Corporation
+ * AD102GL [L40S] [10de:26b9] (rev a1)", "Subsystem: NVIDIA Corporation AD102GL [L40S] [10de:1851]" (OpenNebula
+ * docs, Scaleway L40S deployment). 46068 MiB as nvidia-smi reports a 48 GB board (same as the A40's).
  */
 export function l40s(address = "0000:41:00.0"): SimGpu {
   return {
