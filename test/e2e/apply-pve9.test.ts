@@ -47,7 +47,7 @@ describe("examples/pve9-l40s.yaml on sim:pve9-l40s-fresh (console on the BMC): n
     );
   });
 
-  it("apply --reboot: 0 reboots on the host, verified live (the VFs offer the L40S types); doctor exits 0; a second plan has 0 steps; uninstall restores every file", () => {
+  it("apply --reboot: 0 reboots on the host, verified live (the VFs offer the L40S types); inspect shows them with capacity; doctor exits 0; a second plan has 0 steps; uninstall restores every file", () => {
     const dir = tempSimDir();
     const scenario = "pve9-l40s-fresh";
     const before = buildScenarioState(scenario);
@@ -73,6 +73,9 @@ describe("examples/pve9-l40s.yaml on sim:pve9-l40s-fresh (console on the BMC): n
       `ExecStartPost=-/usr/bin/nvidia-smi vgpu -i ${GPU} -shm 1`,
     );
 
+    const inspect = run(dir, scenario, ["inspect"]);
+    expect(inspect.code, inspect.stderr).toBe(0);
+    expect(inspect.stdout).toMatch(/nvidia-1150 +NVIDIA L40S-4Q +4 GiB +12\/12/);
     const doctor = run(dir, scenario, ["doctor"]);
     expect(doctor.code, doctor.stdout).toBe(0);
     expect(run(dir, scenario, ["plan", "-f", FILE, "--json"]).json<PlanJson>()).toMatchObject({
