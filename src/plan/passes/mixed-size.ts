@@ -62,9 +62,11 @@ export function mixedSizePass(ctx: PlanContext, prior: readonly Step[]): PassOut
   const reboot = prior.some((s) => s.reboot);
   const loadedNow = ctx.driver.installed?.loaded === true || prior.some((s) => s.id === "load-now");
   if (!reboot && loadedNow)
-    for (const g of wanted)
-      if (!/enabled/i.test(heterogeneous(ctx, g.pci.address).mode ?? ""))
-        changes.push({ kind: "command", argv: mixedSizeArgv(g.pci.address) });
+    for (const g of wanted) {
+      if (/enabled/i.test(heterogeneous(ctx, g.pci.address).mode ?? "")) continue;
+      if (activeVgpus(ctx, g.pci.address) > 0) blockBusy(g, out);
+      else changes.push({ kind: "command", argv: mixedSizeArgv(g.pci.address) });
+    }
   if (changes.length === 0) return out;
   out.step({
     id: "mixed-size",
@@ -78,6 +80,21 @@ export function mixedSizePass(ctx: PlanContext, prior: readonly Step[]): PassOut
     undo: { description: `remove ${MIXED_SIZE_DROPIN}`, commands: [], regenerate: [DAEMON_RELOAD] },
   });
   return out;
+}
+
+/** vGPUs running on a GPU now (`nvidia-smi vgpu -q`); 0 when none or not shown. */
+function activeVgpus(ctx: PlanContext, address: string): number {
+  return ctx.facts.vgpuQuery?.gpus.find((g) => g.busId === address)?.activeVgpus ?? 0;
+}
+
+/** The driver changes the mode only while no vGPU runs on the GPU ("In use by another client"). */
+function blockBusy(g: Gpu, out: PassOutput): void {
+  out.block(
+    "mixed-size-busy",
+    `${g.pci.address} has running vGPUs: its mode can change only while none runs`,
+    [`nvidia-smi vgpu -q: active vGPUs on ${g.pci.address}`],
+    ["shut down the VMs with a vGPU on this GPU, then re-run (or reboot: the drop-in sets the mode at boot)"],
+  );
 }
 
 /** Mixed-size mode is vGPU 17+, and only on GPUs whose nvidia-smi says "Heterogeneous Time-Slice Sizes: Supported". */

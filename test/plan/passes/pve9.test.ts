@@ -168,3 +168,18 @@ describe("Proxmox VE 9 refusals before anything changes (passes/driver*.ts)", ()
     expect(codes(readContext(seed, input).found)).toContain("pascal-unlock-pve9");
   });
 });
+
+describe("mixed-size mode while vGPUs run (passes/mixed-size.ts)", () => {
+  it("refuses to switch a GPU with running vGPUs (the driver answers 'In use by another client')", async () => {
+    const ctx = await scenarioContext("pve9-l40s-fresh", l40s, (f) => {
+      f.vgpuQuery = {
+        driverVersion: null,
+        gpus: [{ busId: "0000:41:00.0", activeVgpus: 1, vgpus: [] }],
+        error: null,
+      };
+    });
+    const r = mixedSizePass(ctx, [step("load-now", false)]);
+    expect(codes(r)).toEqual(["mixed-size-busy"]);
+    expect(argvs(r)).toEqual(["systemctl daemon-reload"]);
+  });
+});
