@@ -55,7 +55,7 @@ function vfioModules(f: Facts, kb: Kb): Finding[] {
       );
     }
   }
-  if (f.modulesLoad && f.lsmod && ge62 !== null && vgpuPossible(v)) {
+  if (f.modulesLoad && f.lsmod && ge62 !== null && vgpuPossible(v) && !vendorVfioOnly(v)) {
     const want = ["vfio", "vfio_iommu_type1", "vfio_pci", ...(ge62 ? [] : ["vfio_virqfd"])];
     const listed = new Set(f.modulesLoad.map((m) => norm(m.module)));
     const loaded = new Set(f.lsmod.map((m) => norm(m.name)));
@@ -76,6 +76,20 @@ function vfioModules(f: Facts, kb: Kb): Finding[] {
     }
   }
   return out;
+}
+
+/**
+ * Every vGPU-capable GPU is an SR-IOV board on a kernel ≥ 6.8 (NVIDIA's vendor-specific VFIO): Proxmox VE
+ * hands the VF to QEMU without rebinding it to vfio-pci (qemu-server, research/proxmox.md §1b), and
+ * pve-docs says the vfio modules are "not needed" when passing through vGPUs, "the device will be owned by
+ * the appropriate host-driver directly" (qm-pci-passthrough.adoc, pve-docs 9.1.3). The seed guide's list
+ * stays wanted for mdev GPUs, which the guide sets up.
+ */
+function vendorVfioOnly(v: ReturnType<typeof hostView>): boolean {
+  const capable = (v.gpus ?? []).filter((g) => g.cls !== null && g.cls.support !== "unsupported");
+  return (
+    kernelAtLeast(v.kernel, 6, 8) === true && capable.length > 0 && capable.every((g) => g.cls!.needsSriov)
+  );
 }
 
 function blacklistEntries(files: ModprobeFile[] | null, module: string): string[] {

@@ -20,6 +20,12 @@ describe("A16 board (sim a16-configured)", { timeout: 120_000 }, () => {
     );
   const hostpci = () => JSON.stringify(inspect().vms.map((v: any) => [v.vmid, v.hostpci]));
 
+  it("doctor on the healthy A16 host finds nothing (no vfio modules needed for NVIDIA's vendor-specific VFIO)", () => {
+    const r = runCli(["doctor", "--host", A16, "--json"], env);
+    expect(r.code).toBe(0);
+    expect(r.json().findings).toEqual([]);
+  });
+
   it("inspect lists four 25b6 GPUs, each offering NVIDIA A16-4Q with maxInstances 4", () => {
     const j = inspect();
     const gpus = j.gpus.filter((g: any) => g.deviceId === "25b6");
