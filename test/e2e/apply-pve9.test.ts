@@ -36,7 +36,6 @@ describe("examples/pve9-l40s.yaml on sim:pve9-l40s-fresh (console on the BMC): n
       "repository",
       "packages",
       "driver-install",
-      "vfio-modules",
       "nouveau-blacklist",
       "initramfs",
       "load-now",

@@ -14,6 +14,7 @@ import type { PlanContext } from "../context.ts";
 import { VGPU_SERVICES } from "../paths.ts";
 import type { Change, Step } from "../types.ts";
 import { SRIOV_UNIT } from "./sriov.ts";
+import { vendorVfioOnly } from "./vfio-modules.ts";
 
 /** Steps whose boot-time effect can be had now: everything else needs the reboot. */
 const LIVE_STEPS = new Set(["driver-install", "sriov", "vfio-modules", "nouveau-blacklist", "initramfs"]);
@@ -90,7 +91,9 @@ function loadNowStep(ctx: PlanContext, sriov: boolean, because: string[]): Step 
     command("modprobe", "-r", "nouveau");
     parts.push("unload nouveau");
   }
-  const vfio = vfioModulesFor(ctx.running).filter((m) => !loaded.has(m));
+  const vfio = vendorVfioOnly(ctx, ctx.running)
+    ? []
+    : vfioModulesFor(ctx.running).filter((m) => !loaded.has(m));
   for (const m of vfio) command("modprobe", m);
   if (vfio.length > 0) parts.push(`load ${vfio.join(", ")}`);
   if (ctx.driver.needed || ctx.driver.installed?.loaded !== true) {

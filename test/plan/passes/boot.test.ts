@@ -147,3 +147,10 @@ describe("initramfs and reboot (passes/initramfs.ts, passes/reboot.ts)", () => {
     expect(steps[1]?.fixes).toBeUndefined();
   });
 });
+
+describe("vfio modules on SR-IOV boards (passes/vfio-modules.ts)", () => {
+  it("adds none when every GPU is an SR-IOV board on a kernel ≥ 6.8 (vendor-specific VFIO)", async () => {
+    const l40s = exampleEntry("pve9-l40s.yaml");
+    expect(vfioModulesPass(await scenarioContext("pve9-l40s-fresh", l40s)).steps).toEqual([]);
+  });
+});

@@ -55,16 +55,13 @@ describe("no reboot where none is needed (passes/live.ts)", () => {
     expect(liveOrReboot(ctx, steps)).toEqual({ steps, notes: [] });
   });
 
-  it("loads the setup now: nouveau unloaded, vfio and the driver loaded, services started, VFs enabled", async () => {
+  it("loads the setup now: nouveau unloaded, the driver loaded (no vfio modules: vendor-specific VFIO), services started, VFs enabled", async () => {
     const ctx = await scenarioContext("pve9-l40s-fresh", l40s);
     const r = liveOrReboot(ctx, [step("driver-install", true), step("sriov", true), step("initramfs", true)]);
     expect(ids(r as never)).toEqual(["driver-install", "initramfs", "load-now"]);
     expect(r.steps.every((s) => !s.reboot)).toBe(true);
     expect(argvs(r as never)).toEqual([
       "modprobe -r nouveau",
-      "modprobe vfio",
-      "modprobe vfio_iommu_type1",
-      "modprobe vfio_pci",
       "modprobe nvidia",
       "modprobe nvidia_vgpu_vfio",
       "systemctl restart nvidia-vgpud.service nvidia-vgpu-mgr.service",
