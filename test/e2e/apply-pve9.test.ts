@@ -4,8 +4,6 @@
 // file on sim:pve9-l40s-nouveau-console (console on nouveaudrmfb) takes 1. Reboots are counted on the
 // host side: the simulator's bootCount in its state file. Uninstall puts every file back byte for byte,
 // the deb822 .sources files included.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildScenarioState } from "../../src/hosts/sim/sim-host.ts";
 import { runCli, tempSimDir } from "../helpers/cli.ts";
