@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { parseNvidiaSmiQuery } from "../../src/facts/nvidia/nvidia-smi-q.ts";
+import { readFileSync } from "node:fs";
+import { parseNvidiaSmiQuery, queryGpuPciIds } from "../../src/facts/nvidia/nvidia-smi-q.ts";
 import { crlf, fixture, garble } from "./fixture.ts";
+
+/** The full real report of a Tesla P40 on 535.129.03 (test/fixtures/conformance/SOURCES.md), prompt line included. */
+const P40_535 = readFileSync(
+  new URL("../fixtures/conformance/p40-535-nvidia-smi-q.txt", import.meta.url),
+  "utf8",
+);
 
 describe("parseNvidiaSmiQuery", () => {
   it("reads a vGPU host GPU (525, Non SR-IOV), ignoring grep separators and a pasted table", () => {
@@ -54,5 +61,48 @@ describe("parseNvidiaSmiQuery", () => {
     expect(e.error).toMatch(/couldn't communicate/);
     for (const g of garble(fixture("akb486-nvidia-smi-q.txt")))
       expect(() => parseNvidiaSmiQuery(g)).not.toThrow();
+  });
+
+  it("reads identity and driver version from a full 220-line real report pasted after its prompt", () => {
+    const q = parseNvidiaSmiQuery(P40_535);
+    expect(q.driverVersion).toBe("535.129.03");
+    expect(q.error).toBeNull();
+    const g = q.gpus[0]!;
+    expect(g).toMatchObject({
+      busId: "0000:83:00.0",
+      productName: "Tesla P40",
+      fbTotalMiB: 24576,
+      fbReservedMiB: 0,
+    });
+    // the second "Total" (BAR1) and the one under Conf Compute do not replace FB Memory Usage's
+    expect(g.fields["BAR1 Memory Usage / Total"]).toBe("32768 MiB");
+    expect(g.fields["ECC Errors / Aggregate / Double Bit / Total"]).toBe("N/A");
+    expect(queryGpuPciIds(g)).toEqual({
+      deviceId: "1b38",
+      vendorId: "10de",
+      subsystemDeviceId: "11d9",
+      subsystemVendorId: "10de",
+    });
+  });
+
+  it("keeps the device id when the card's name is not a board name (unlocked: NVIDIA Graphics Device)", () => {
+    const spoofed = P40_535.replace("Tesla P40", "NVIDIA Graphics Device").replace(
+      "0x1B3810DE",
+      "0x1B3910DE",
+    );
+    const q = parseNvidiaSmiQuery(crlf(spoofed));
+    expect(q.driverVersion).toBe("535.129.03");
+    expect(q.gpus[0]!.productName).toBe("NVIDIA Graphics Device");
+    expect(queryGpuPciIds(q.gpus[0]!).deviceId).toBe("1b39");
+  });
+
+  it("gives null ids when the PCI block is missing or unreadable", () => {
+    const q = parseNvidiaSmiQuery(fixture("akb486-nvidia-smi-q.txt"));
+    expect(queryGpuPciIds(q.gpus[0]!)).toEqual({
+      deviceId: null,
+      vendorId: null,
+      subsystemDeviceId: null,
+      subsystemVendorId: null,
+    });
   });
 });

@@ -84,7 +84,8 @@ describe("qm", () => {
     await host.exec(["qm", "set", "100", "--hostpci0", "0000:01:00.0,mdev=nvidia-259"]);
     expect((await run(host, "qm start 100")).exitCode).toBe(0);
     expect((await run(host, "mdevctl list")).stdout).toBe(
-      "00000000-0000-0000-0000-000000000100 0000:01:00.0 nvidia-259 manual\n",
+      // Proxmox VE 7 ships mdevctl 0.81 (bash): a transient mdev is listed in three columns.
+      "00000000-0000-0000-0000-000000000100 0000:01:00.0 nvidia-259\n",
     );
     const types = (await run(host, "mdevctl types")).stdout;
     expect(types).toContain("  nvidia-259\n    Available instances: 5\n");

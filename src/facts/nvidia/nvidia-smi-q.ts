@@ -98,3 +98,27 @@ function toGpu(busId: string, fields: Record<string, string>): QueryGpu {
     fields,
   };
 }
+
+/** PCI identity of a GPU as `nvidia-smi -q` prints it (lowercase 4-digit hex), each null when absent. */
+export interface QueryGpuPciIds {
+  vendorId: string | null;
+  deviceId: string | null;
+  subsystemVendorId: string | null;
+  subsystemDeviceId: string | null;
+}
+
+/**
+ * "PCI / Device Id : 0x1B3810DE" (device id, then vendor id) and "PCI / Sub System Id : 0x11D910DE" of a
+ * parsed GPU → { deviceId "1b38", vendorId "10de", subsystemDeviceId "11d9", subsystemVendorId "10de" }.
+ * This identifies the board even when its name is not one (an unlocked or spoofed card prints
+ * "Product Name : NVIDIA Graphics Device") and when lspci was not captured. Never throws.
+ */
+export function queryGpuPciIds(gpu: Pick<QueryGpu, "fields">): QueryGpuPciIds {
+  const split = (raw: string | null): [string | null, string | null] => {
+    const m = /^0x([0-9a-f]{4})([0-9a-f]{4})$/i.exec(raw ?? "");
+    return m ? [m[1]!.toLowerCase(), m[2]!.toLowerCase()] : [null, null];
+  };
+  const [deviceId, vendorId] = split(pick(gpu.fields, "PCI / Device Id"));
+  const [subsystemDeviceId, subsystemVendorId] = split(pick(gpu.fields, "PCI / Sub System Id"));
+  return { vendorId, deviceId, subsystemVendorId, subsystemDeviceId };
+}

@@ -9,13 +9,8 @@ import { renderBootToolStatus, renderMokutilSbState } from "./render/boot.ts";
 import { renderDmesg } from "./render/dmesg.ts";
 import { renderMdevctlList, renderMdevctlListJson, renderMdevctlTypes } from "./render/mdevctl.ts";
 import { renderDkmsStatus, renderLsmod } from "./render/modules.ts";
-import {
-  nvidiaSmiSetMixedSize,
-  renderNvidiaSmi,
-  renderNvidiaSmiQ,
-  renderNvidiaSmiVgpu,
-  renderNvidiaSmiVgpuQ,
-} from "./render/nvidia-smi.ts";
+import { nvidiaSmiSetMixedSize, renderNvidiaSmi, renderNvidiaSmiVgpu } from "./render/nvidia-smi.ts";
+import { renderNvidiaSmiQ, renderNvidiaSmiVgpuQ } from "./render/nvidia-smi-query.ts";
 import { renderLspci } from "./render/pci.ts";
 import { renderQmConfig, renderQmList } from "./render/qm.ts";
 import { renderJournal, renderSystemctlIsActive } from "./render/services.ts";

@@ -255,13 +255,32 @@ export function offeredTypes(s: SimState, gpu: SimGpu): OfferedType[] {
   const v = vgpuVerdict(s, gpu);
   if (!v.ok || gpu.sriov) return []; // SR-IOV boards offer their types on the virtual functions
   const active = s.mdevs.filter((m) => m.parent === gpu.address);
+  const sameSize = sameSizeTypesCoexist(s);
+  const activeMiB = new Set(active.map((m) => v.pgpu.types.find((t) => t.type === m.type)?.profileMiB));
   return v.pgpu.types.map((t) => {
     const mdevType = t.type;
     const sameType = active.filter((m) => m.type === mdevType).length;
-    // Classic homogeneous rule: once a vGPU exists, other types offer 0 instances.
-    const available = active.length > sameType ? 0 : Math.max(0, t.maxInstances - sameType);
+    let available: number;
+    if (active.length === 0) available = t.maxInstances;
+    else if (sameSize)
+      available =
+        activeMiB.size === 1 && activeMiB.has(t.profileMiB) ? Math.max(0, t.maxInstances - active.length) : 0;
+    else available = active.length > sameType ? 0 : Math.max(0, t.maxInstances - sameType);
     return { type: t, mdevType, available };
   });
+}
+
+/**
+ * Which vGPUs may share a (non-SR-IOV, equal-size mode) GPU. From vGPU 15 (R525) the driver runs vGPUs of
+ * different types but the same framebuffer size side by side ("Heterogeneous Time-Slice Profiles :
+ * Supported" in real `nvidia-smi -q` of 525.147.01 and 535.129.03; NVML
+ * NVML_DEVICE_VGPU_CAP_HETEROGENEOUS_TIMESLICE_PROFILES "concurrent execution of timesliced vGPU profiles of
+ * differing types"): after one 2 GiB vGPU, every 2 GiB type keeps `maxInstances - 1` (research/proxmox.md §3;
+ * issue 18: "2B and 2Q both 23"). Older branches: one type per GPU ("all vGPUs on a physical GPU must be of the
+ * same type", NVIDIA vGPU user guide ≤ 14).
+ */
+export function sameSizeTypesCoexist(s: SimState): boolean {
+  return driverMajor(s) >= 525;
 }
 
 /** Addresses of the enabled SR-IOV virtual functions of a GPU (first VF offset 4, stride 1). */

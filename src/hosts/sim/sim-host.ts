@@ -17,6 +17,7 @@ import {
   writePath,
 } from "./fs.ts";
 import { FaultState, parseFaults } from "./inject.ts";
+import { noiseOn, noisyExec, noisyFile } from "./noise.ts";
 import { findScenario, listScenarios, type ScenarioInfo } from "./scenarios/index.ts";
 import { SIM_STATE_VERSION, type SimState } from "./state.ts";
 import { reboot as rebootTransition } from "./transitions.ts";
@@ -209,7 +210,12 @@ export class SimHost implements Host {
     this.connected();
     const { r, changed } = this.run(argv, opts?.input);
     if (changed) await this.persist();
-    return r;
+    return this.noisy() ? noisyExec(this.state, argv, r) : r;
+  }
+
+  /** Outputs go through the noise layer (noise.ts): state flag or VGPUCTL_SIM_NOISE=1. */
+  private noisy(): boolean {
+    return noiseOn(this.state, this.opts.env);
   }
 
   /**
@@ -226,7 +232,9 @@ export class SimHost implements Host {
 
   async readFile(path: string): Promise<string | null> {
     this.connected();
-    return readVirtual(this.state, normalisePath(path));
+    const p = normalisePath(path);
+    const text = readVirtual(this.state, p);
+    return this.noisy() ? noisyFile(this.state, p, text) : text;
   }
 
   async writeFile(path: string, content: string, _opts?: { mode?: number }): Promise<void> {

@@ -255,6 +255,11 @@ export interface SimState {
    * = nouveau on an NVIDIA GPU. Absent = derived: nouveau on a VGA-class GPU drives it, else "EFI VGA".
    */
   consoleFb?: string;
+  /**
+   * Render outputs the way real systems and users produce them (noise.ts: dmesg -T, journal variants,
+   * commented GRUB lines, VM snapshots, pasted prompts, CRLF). Absent = clean; VGPUCTL_SIM_NOISE=1 also turns it on.
+   */
+  noise?: boolean;
   /** Injected faults in VGPUCTL_SIM_FAULT syntax (src/hosts/sim/inject.ts), kept across runs. */
   faults?: string[];
 }

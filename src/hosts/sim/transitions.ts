@@ -150,6 +150,83 @@ export function hostpciMdev(value: string): string | null {
   return m ? m[1]! : null;
 }
 
+/** The `mapping=NAME` of a hostpci value (Proxmox VE 8+ cluster-wide PCI resource mapping), else null. */
+export function hostpciMapping(value: string): string | null {
+  const m = /(?:^|,)mapping=([^,]+)/.exec(value);
+  return m ? m[1]! : null;
+}
+
+/**
+ * The device paths a PCI resource mapping names on this node. /etc/pve/mapping/pci.cfg is a
+ * PVE::SectionConfig (pve-guest-common PVE::Mapping::PCI): a section header is the mapping id alone,
+ * its properties follow indented, `map node=pve,path=0000:01:00.0[;…],id=10de:1e30,…` once per node/device
+ * and `mdev 1` for mediated devices. null = no such mapping on this node.
+ */
+export function mappingPaths(s: SimState, name: string): string[] | null {
+  const text = s.files["/etc/pve/mapping/pci.cfg"] ?? "";
+  let section: string | null = null;
+  const paths: string[] = [];
+  for (const line of text.split("\n")) {
+    if (/^\S/.test(line)) {
+      section = line.trim();
+      continue;
+    }
+    const m = /^\s+map\s+(\S+)/.exec(line);
+    if (section !== name || !m) continue;
+    const props = Object.fromEntries(m[1]!.split(",").map((kv) => kv.split("=") as [string, string]));
+    if (props.node === s.hostname && props.path) paths.push(...props.path.split(";"));
+  }
+  return paths.length ? paths.map((p) => normalisePciAddress(p, "zero") ?? p.toLowerCase()) : null;
+}
+
+/**
+ * qemu-server PCI.pm parse_hostpci / choose_hostpci_devices for `mapping=`: "PCI device mapping not found
+ * for 'NAME'" without an entry for this node; else the first alternative still free (a VF without a vGPU,
+ * or a GPU offering the type), the first one when none is (its own error follows).
+ */
+function pickMapped(
+  s: SimState,
+  name: string,
+  mdev: string | null,
+  vm: SimVm,
+  created: SimState["mdevs"],
+  vfTypes: Array<{ vf: string; typeId: number }>,
+): { addr: string } | { error: string } {
+  const paths = mappingPaths(s, name);
+  if (!paths) return { error: `PCI device mapping not found for '${name}'` };
+  const free = paths.find((p) => {
+    if (physfnOf(s, p)) {
+      const held = vfVgpu(s, p);
+      return !vfTypes.some((t) => t.vf === p) && (!held || held.vmid === vm.vmid);
+    }
+    const gpu = s.gpus.find((g) => g.address === p);
+    if (!gpu || !mdev) return true;
+    const offer = offeredTypes({ ...s, mdevs: [...s.mdevs, ...created] }, gpu).find(
+      (t) => t.mdevType === mdev,
+    );
+    return (offer?.available ?? 0) > 0;
+  });
+  return { addr: free ?? paths[0]! };
+}
+
+/**
+ * The `bus=…,addr=…` qemu-server gives hostpciN (src/PVE/QemuServer/PCI.pm @ e6352be6): with `pcie=1` on a
+ * q35 machine print_pcie_addr's root ports "ich9-pcie-port-<N+1>",addr=0x0; otherwise print_pci_addr's
+ * legacy slots — hostpci0/1 at pci.0 0x10/0x11, hostpci2/3 at pci.0 0x1b/0x1c, hostpci4… at pci.2 from 0xd.
+ */
+export function qemuPciAddr(vm: SimVm, index: number, value: string): string {
+  const q35 = /q35/.test(vm.config.machine ?? "");
+  if (q35 && /(?:^|,)pcie=(?:1|on|yes|true)\b/.test(value)) return `bus=ich9-pcie-port-${index + 1},addr=0x0`;
+  const legacy: Array<[number, number]> = [
+    [0, 16],
+    [0, 17],
+    [0, 27],
+    [0, 28],
+  ];
+  const [bus, addr] = legacy[index] ?? [2, 13 + index - 4];
+  return `bus=pci.${bus},addr=0x${addr.toString(16)}`;
+}
+
 /** qm start: create the mdevs / set the VF vGPU types named in hostpciN (qemu-server). Returns an error text or null. */
 export function startVm(s: SimState, vm: SimVm): string | null {
   if (vm.running) return `VM ${vm.vmid} already running`;
@@ -160,8 +237,11 @@ export function startVm(s: SimState, vm: SimVm): string | null {
     const idx = /^hostpci(\d+)$/.exec(k);
     if (!idx) continue;
     const mdev = hostpciMdev(v);
-    const addr = hostpciAddress(v);
-    if (!addr) return `hostpci${idx[1]}: mapping= is not supported by the simulator`;
+    const mapped = hostpciMapping(v);
+    const pick = mapped === null ? null : pickMapped(s, mapped, mdev, vm, created, vfTypes);
+    if (pick && "error" in pick) return pick.error;
+    const addr = pick ? pick.addr : hostpciAddress(v);
+    if (addr === null) return `hostpci${idx[1]}: Either 'host' or 'mapping' must be set.`;
     const pf = physfnOf(s, addr);
     if (pf) {
       const err = mdev ? setVfType(s, vm, addr, mdev, vfTypes) : null;
@@ -171,14 +251,14 @@ export function startVm(s: SimState, vm: SimVm): string | null {
     const gpu = s.gpus.find((g) => g.address === addr);
     if (!gpu) return `no PCI device found for '${addr}'`;
     if (!mdev) continue;
-    const offered = offeredTypes(s, gpu);
+    // What the GPU offers with the mdevs this start already created (same-size / same-type rule).
+    const offered = offeredTypes({ ...s, mdevs: [...s.mdevs, ...created] }, gpu);
     const offer = offered.find((t) => t.mdevType === mdev);
-    const taken = created.filter((c) => c.parent === addr && c.type === mdev).length;
     // qemu-server PCI/Mdev.pm pci_create_mdev_device: the error is warned, then the start dies.
     if (offered.length === 0)
       return `pci device '${addr}' does not support mediated devices \ncould not create mediated device`;
     if (!offer) return `pci device '${addr}' has no type '${mdev}'\ncould not create mediated device`;
-    if (offer.available - taken <= 0)
+    if (offer.available <= 0)
       return `pci device '${addr}' has no available instances of '${mdev}'\ncould not create mediated device`;
     const uuid = mdevUuidFor(vm.vmid, Number(idx[1]));
     const verdict = vgpuVerdict(s, gpu);
@@ -189,7 +269,7 @@ export function startVm(s: SimState, vm: SimVm): string | null {
         { uuid, parent: addr, type: mdev, vmid: vm.vmid, reason: "not-vgx" },
       ];
       const group = s.pci.length + s.gpus.indexOf(gpu);
-      return `kvm: -device vfio-pci,sysfsdev=/sys/bus/mdev/devices/${uuid},id=hostpci${idx[1]},bus=ich9-pcie-port-${Number(idx[1]) + 1},addr=0x0: vfio ${uuid}: error getting device from group ${group}: Input/output error
+      return `kvm: -device vfio-pci,sysfsdev=/sys/bus/mdev/devices/${uuid},id=hostpci${idx[1]},${qemuPciAddr(vm, Number(idx[1]), v)}: vfio ${uuid}: error getting device from group ${group}: Input/output error
 Verify all devices in group ${group} are bound to vfio-<bus> or pci-stub and not already in use
 start failed: QEMU exited with code 1`;
     }

@@ -1,5 +1,5 @@
 /** nvidia-smi, nvidia-smi -q, nvidia-smi vgpu, nvidia-smi vgpu -q. */
-import { driverMajor, gpuVfVgpus, mixedSizeCapable, mixedSizeOn, vgpuVerdict } from "../logic.ts";
+import { driverMajor, gpuVfVgpus, mixedSizeCapable, vgpuVerdict } from "../logic.ts";
 import { simType } from "../nvidia-data.ts";
 import type { SimGpu, SimState } from "../state.ts";
 import { type CmdResult, ok } from "./types.ts";
@@ -17,7 +17,7 @@ export function ctime(s: SimState, offsetSec = 0): string {
   return `${w} ${m} ${String(d.getUTCDate()).padStart(2)} ${d.toISOString().slice(11, 19)} ${d.getUTCFullYear()}`;
 }
 
-function nvBus(addr: string): string {
+export function nvBus(addr: string): string {
   // "0000:01:00.0" → "00000000:01:00.0"
   return `0000${addr.toUpperCase()}`;
 }
@@ -27,11 +27,11 @@ function trunc(s: string, n: number): string {
 }
 
 /** GPUs the nvidia driver owns (what nvidia-smi lists). */
-function smiGpus(s: SimState): SimGpu[] {
+export function smiGpus(s: SimState): SimGpu[] {
   return s.gpus.filter((g) => g.driver === "nvidia");
 }
 
-function usedMiB(s: SimState, g: SimGpu): number {
+export function usedMiB(s: SimState, g: SimGpu): number {
   const base = g.architecture === "Pascal" ? 27 : 85;
   let used = base;
   for (const m of s.mdevs.filter((x) => x.parent === g.address)) {
@@ -42,10 +42,80 @@ function usedMiB(s: SimState, g: SimGpu): number {
   return used;
 }
 
-function notLoaded(s: SimState): CmdResult | null {
+export function notLoaded(s: SimState): CmdResult | null {
   if (!s.driver) return { stdout: "", stderr: "bash: nvidia-smi: command not found\n", exitCode: 127 };
   if (!s.driverLoaded) return { stdout: SMI_FAILED, stderr: "", exitCode: 9 };
   return null;
+}
+
+/**
+ * Column layout of the `nvidia-smi` table per driver era, measured on real outputs
+ * (test/fixtures/conformance/SOURCES.md): ≤ 525 is 79 wide (cells 31/22/22, 460.32.04 / 525.85.07 pastes),
+ * 535 is 89 wide (41/22/22, 535.230.02), 550+ is 91 wide (41/24/22, 550.120 / 550.54.14): a wider bus-id
+ * cell with the id indented by three spaces, and a wider version field in the header.
+ */
+interface TableLayout {
+  width: number;
+  cells: [number, number, number];
+  /** width of the version after "NVIDIA-SMI " and after "Driver Version: " */
+  versionPad: [number, number];
+  gpuHead: [string, string];
+  fanHead: [string, string];
+  busCell: (bus: string) => string;
+  nameCell: (i: number, name: string) => string;
+  perfCell: (fan: string, pwr: string) => string;
+  memCell: (used: number, total: number) => string;
+}
+
+function tableLayout(major: number): TableLayout {
+  if (major < 530)
+    return {
+      width: 79,
+      cells: [31, 22, 22],
+      versionPad: [13, 13],
+      gpuHead: [" GPU  Name        Persistence-M", " Bus-Id        Disp.A "],
+      fanHead: [" Fan  Temp  Perf  Pwr:Usage/Cap", "         Memory-Usage "],
+      busCell: (bus) => ` ${bus} Off `,
+      nameCell: (i, name) => `   ${i}  ${trunc(name, 18).padEnd(18)}  On   `,
+      perfCell: (fan, pwr) => ` ${fan.padStart(3)}   33C    P8  ${pwr.padStart(12)} `,
+      memCell: (used, total) => `${`${used}MiB / ${String(total).padStart(5)}MiB`.padStart(21)} `,
+    };
+  const wide = major >= 550;
+  return {
+    width: wide ? 91 : 89,
+    cells: [41, wide ? 24 : 22, 22],
+    versionPad: [23, wide ? 15 : 13],
+    gpuHead: [
+      " GPU  Name                 Persistence-M ",
+      wide ? " Bus-Id          Disp.A " : " Bus-Id        Disp.A ",
+    ],
+    fanHead: [
+      " Fan  Temp   Perf          Pwr:Usage/Cap ",
+      wide ? "           Memory-Usage " : "         Memory-Usage ",
+    ],
+    busCell: (bus) => (wide ? `   ${bus} Off ` : ` ${bus} Off `),
+    nameCell: (i, name) => `   ${i}  ${trunc(name, 26).padEnd(26)}     On  `,
+    perfCell: (fan, pwr) => ` ${fan.padStart(3)}   34C    P8  ${pwr.padStart(22)} `,
+    memCell: (used, total) =>
+      `${`${used}MiB / ${String(total).padStart(wide ? 6 : 5)}MiB`.padStart(wide ? 23 : 21)} `,
+  };
+}
+
+/** The Processes box: "No running processes found", or one `C+G vgpu` row per running vGPU. */
+function processBox(s: SimState, gpus: SimGpu[], W: number): string[] {
+  const eq = "=".repeat(W - 2);
+  const out = [`+${"-".repeat(W - 2)}+`, `|${" Processes:".padEnd(W - 2)}|`];
+  out.push(`|${"  GPU   GI   CI        PID   Type   Process name".padEnd(W - 13)}GPU Memory |`);
+  out.push(`|${"        ID   ID".padEnd(W - 13)}Usage      |`, `|${eq}|`);
+  const rows: string[] = [];
+  gpus.forEach((g, i) => {
+    for (const v of activeVgpus(s, g)) {
+      const left = `${String(i).padStart(5)}   N/A  N/A ${v.vmPid.padStart(10)}    C+G   vgpu`;
+      rows.push(`|${left}${`${v.fbMiB}MiB`.padStart(W - 3 - left.length)} |`);
+    }
+  });
+  if (rows.length === 0) rows.push(`|${"  No running processes found".padEnd(W - 2)}|`);
+  return [...out, ...rows, `+${"-".repeat(W - 2)}+`];
 }
 
 export function renderNvidiaSmi(s: SimState): CmdResult {
@@ -54,146 +124,42 @@ export function renderNvidiaSmi(s: SimState): CmdResult {
   const d = s.driver!;
   const gpus = smiGpus(s);
   if (gpus.length === 0) return { stdout: "No devices were found\n", stderr: "", exitCode: 6 };
-  const modern = driverMajor(s) >= 530;
-  const W = modern ? 89 : 79;
-  const c1 = modern ? 41 : 31;
-  const dash = (n: number) => "-".repeat(n);
-  const eq = (n: number) => "=".repeat(n);
-  const row = (a: string, b: string, c: string) => `|${a.padEnd(c1)}|${b.padEnd(22)}|${c.padEnd(22)}|`;
-  const out: string[] = [`${ctime(s, 120)}       `];
-  out.push(`+${dash(W - 2)}+`);
-  const head = modern
-    ? ` NVIDIA-SMI ${d.version.padEnd(22)}Driver Version: ${d.version.padEnd(13)}CUDA Version: N/A`
-    : ` NVIDIA-SMI ${d.version.padEnd(13)}Driver Version: ${d.version.padEnd(13)}CUDA Version: N/A`;
-  out.push(`|${head.padEnd(W - 2)}|`);
-  out.push(`|${dash(c1)}+${dash(22)}+${dash(22)}+`);
-  if (modern) {
-    out.push(
-      row(" GPU  Name                 Persistence-M ", " Bus-Id        Disp.A ", " Volatile Uncorr. ECC "),
-    );
-    out.push(
-      row(" Fan  Temp   Perf          Pwr:Usage/Cap ", "         Memory-Usage ", " GPU-Util  Compute M. "),
-    );
-  } else {
-    out.push(row(" GPU  Name        Persistence-M", " Bus-Id        Disp.A ", " Volatile Uncorr. ECC "));
-    out.push(row(" Fan  Temp  Perf  Pwr:Usage/Cap", "         Memory-Usage ", " GPU-Util  Compute M. "));
-  }
-  out.push(row("", "", "               MIG M. "));
-  out.push(`|${eq(c1)}+${eq(22)}+${eq(22)}|`);
+  const L = tableLayout(driverMajor(s));
+  const [c1, c2, c3] = L.cells;
+  const W = L.width;
+  const row = (a: string, b: string, c: string) => `|${a.padEnd(c1)}|${b.padEnd(c2)}|${c.padEnd(c3)}|`;
+  const rule = (ch: string, edge: string) =>
+    `${edge}${ch.repeat(c1)}+${ch.repeat(c2)}+${ch.repeat(c3)}${edge}`;
+  const out: string[] = [`${ctime(s, 120)}       `, `+${"-".repeat(W - 2)}+`];
+  const head = ` NVIDIA-SMI ${d.version.padEnd(L.versionPad[0])}Driver Version: ${d.version.padEnd(L.versionPad[1])}CUDA Version: N/A`;
+  out.push(`|${head.padEnd(W - 2)}|`, `|${"-".repeat(c1)}+${"-".repeat(c2)}+${"-".repeat(c3)}+`);
+  out.push(row(L.gpuHead[0], L.gpuHead[1], " Volatile Uncorr. ECC "));
+  out.push(row(L.fanHead[0], L.fanHead[1], " GPU-Util  Compute M. "));
+  out.push(row("", "", "               MIG M. "), rule("=", "|"));
   gpus.forEach((g, i) => {
-    const ecc = g.productBrand === "Tesla" ? "0" : "N/A";
-    const fan = g.productBrand === "Tesla" ? "N/A" : "26%";
-    const mem = `${usedMiB(s, g)}MiB / ${String(g.vramMiB).padStart(5)}MiB`;
-    const pwr = `${g.productBrand === "Tesla" ? 7 : 43}W / ${String(g.powerCapW).padStart(3)}W`;
-    if (modern) {
-      out.push(
-        row(
-          `   ${i}  ${trunc(g.productName, 26).padEnd(26)}     On  `,
-          ` ${nvBus(g.address)} Off `,
-          `${ecc.padStart(21)} `,
-        ),
-      );
-      out.push(
-        row(
-          ` ${fan.padStart(3)}   34C    P8  ${pwr.padStart(22)} `,
-          `${mem.padStart(21)} `,
-          "      0%      Default ",
-        ),
-      );
-    } else {
-      out.push(
-        row(
-          `   ${i}  ${trunc(g.productName, 18).padEnd(18)}  On   `,
-          ` ${nvBus(g.address)} Off `,
-          `${ecc.padStart(21)} `,
-        ),
-      );
-      out.push(
-        row(
-          ` ${fan.padStart(3)}   33C    P8  ${pwr.padStart(12)} `,
-          `${mem.padStart(21)} `,
-          "      0%      Default ",
-        ),
-      );
-    }
+    const tesla = g.productBrand === "Tesla";
+    const pwr = `${tesla ? 7 : 43}W / ${String(g.powerCapW).padStart(L.width === 91 ? 4 : 3)}W`;
+    out.push(
+      row(
+        L.nameCell(i, g.productName),
+        L.busCell(nvBus(g.address)),
+        `${(tesla ? "0" : "N/A").padStart(21)} `,
+      ),
+    );
+    out.push(
+      row(
+        L.perfCell(tesla ? "N/A" : "26%", pwr),
+        L.memCell(usedMiB(s, g), g.vramMiB),
+        "      0%      Default ",
+      ),
+    );
     out.push(row("", "", "                  N/A "));
+    // every GPU block is closed by a rule (real multi-GPU tables)
+    out.push(rule("-", "+"));
   });
-  out.push(`+${dash(c1)}+${dash(22)}+${dash(22)}+`);
-  out.push(" ".repeat(W));
-  out.push(`+${dash(W - 2)}+`);
-  out.push(`|${" Processes:".padEnd(W - 2)}|`);
-  out.push(`|${"  GPU   GI   CI        PID   Type   Process name".padEnd(W - 13)}GPU Memory |`);
-  out.push(`|${"        ID   ID".padEnd(W - 13)}Usage      |`);
-  out.push(`|${eq(W - 2)}|`);
-  out.push(`|${"  No running processes found".padEnd(W - 2)}|`);
-  out.push(`+${dash(W - 2)}+`);
+  // the blank line between the boxes is W - 2 spaces (real 550.120 paste)
+  out.push(" ".repeat(W - 2), ...processBox(s, gpus, W));
   return ok(`${out.join("\n")}\n`);
-}
-
-function kv(indent: number, key: string, value: string | number): string {
-  if (value === "") return `${" ".repeat(indent)}${key}`;
-  return `${" ".repeat(indent)}${key.padEnd(42 - indent)}: ${value}`;
-}
-
-export function renderNvidiaSmiQ(s: SimState): CmdResult {
-  const nl = notLoaded(s);
-  if (nl) return nl;
-  const d = s.driver!;
-  const gpus = smiGpus(s);
-  const out = [
-    "",
-    "==============NVSMI LOG==============",
-    "",
-    kv(0, "Timestamp", ctime(s, 125)),
-    kv(0, "Driver Version", d.version),
-    kv(0, "CUDA Version", "Not Found"),
-  ];
-  out.push("vGPU Driver Capability", kv(8, "Heterogenous Multi-vGPU", "Supported"), "");
-  out.push(kv(0, "Attached GPUs", gpus.length));
-  for (const g of gpus) {
-    const capable = vgpuVerdict(s, g).ok;
-    const used = usedMiB(s, g);
-    const reserved = g.architecture === "Pascal" ? 0 : 248;
-    out.push(`GPU ${nvBus(g.address)}`);
-    out.push(kv(4, "Product Name", g.productName));
-    out.push(kv(4, "Product Brand", g.productBrand));
-    out.push(kv(4, "Product Architecture", g.architecture));
-    out.push(kv(4, "Display Mode", "Disabled"));
-    out.push(kv(4, "Display Active", "Disabled"));
-    out.push(kv(4, "Persistence Mode", "Enabled"));
-    out.push(kv(4, "vGPU Device Capability", ""));
-    out.push(kv(8, "Fractional Multi-vGPU", "Not Supported"));
-    out.push(kv(8, "Heterogeneous Time-Slice Profiles", "Supported"));
-    out.push(kv(8, "Heterogeneous Time-Slice Sizes", mixedSizeCapable(s, g) ? "Supported" : "Not Supported"));
-    out.push(kv(4, "MIG Mode", ""));
-    out.push(kv(8, "Current", "N/A"));
-    out.push(kv(8, "Pending", "N/A"));
-    out.push(kv(4, "Serial Number", "N/A"));
-    out.push(
-      kv(4, "GPU UUID", `GPU-${g.address.replace(/[:.]/g, "").toLowerCase()}-5c6e-3a1b-9f2d-7d1e4b2a9c01`),
-    );
-    out.push(kv(4, "VBIOS Version", g.vbios));
-    out.push(kv(4, "GPU Virtualization Mode", ""));
-    out.push(kv(8, "Virtualization Mode", capable ? "Host VGPU" : "None"));
-    out.push(kv(8, "Host VGPU Mode", capable ? (g.sriov ? "SR-IOV" : "Non SR-IOV") : "N/A"));
-    if (mixedSizeCapable(s, g))
-      out.push(kv(4, "vGPU Heterogeneous Mode", mixedSizeOn(s, g) ? "Enabled" : "Disabled"));
-    out.push(kv(4, "PCI", ""));
-    out.push(kv(8, "Bus", `0x${g.address.slice(5, 7)}`));
-    out.push(kv(8, "Device", `0x${g.address.slice(8, 10)}`));
-    out.push(kv(8, "Domain", `0x${g.address.slice(0, 4)}`));
-    out.push(kv(8, "Device Id", `0x${g.deviceId.toUpperCase()}10DE`));
-    out.push(kv(8, "Bus Id", nvBus(g.address)));
-    out.push(
-      kv(8, "Sub System Id", `0x${g.subsystemDeviceId.toUpperCase()}${g.subsystemVendorId.toUpperCase()}`),
-    );
-    out.push(kv(4, "FB Memory Usage", ""));
-    out.push(kv(8, "Total", `${g.vramMiB} MiB`));
-    out.push(kv(8, "Reserved", `${reserved} MiB`));
-    out.push(kv(8, "Used", `${used} MiB`));
-    out.push(kv(8, "Free", `${g.vramMiB - reserved - used} MiB`));
-  }
-  return ok(`${out.join("\n")}\n\n`);
 }
 
 export function renderNvidiaSmiVgpu(s: SimState): CmdResult {
@@ -226,7 +192,7 @@ export function renderNvidiaSmiVgpu(s: SimState): CmdResult {
   return ok(`${out.join("\n")}\n`);
 }
 
-interface ActiveVgpuView {
+export interface ActiveVgpuView {
   vgpuId: string;
   typeId: number;
   typeName: string;
@@ -235,10 +201,12 @@ interface ActiveVgpuView {
   /** mdev UUID; null for a vGPU on an SR-IOV VF (no mdev: vendor-specific VFIO) */
   uuid: string | null;
   fbMiB: number;
+  /** vGPU 17+ `Placement ID` (the sim places vGPUs in creation order) */
+  placementId: number;
 }
 
 /** vGPUs running on a GPU: its mdevs, or (SR-IOV) the VFs with a type set, each with the VM using it. */
-function activeVgpus(s: SimState, g: SimGpu): ActiveVgpuView[] {
+export function activeVgpus(s: SimState, g: SimGpu): ActiveVgpuView[] {
   const onVfs = gpuVfVgpus(s, g).map((v) => ({ type: `nvidia-${v.typeId}`, vmid: v.vmid, uuid: null }));
   const mdevs = s.mdevs
     .filter((m) => m.parent === g.address)
@@ -256,6 +224,7 @@ function activeVgpus(s: SimState, g: SimGpu): ActiveVgpuView[] {
       vmName: m.vmid !== null ? `${name},debug-threads=on` : "N/A",
       uuid: m.uuid,
       fbMiB: t?.profileMiB ?? 0,
+      placementId: i,
     };
   });
 }
@@ -291,48 +260,4 @@ export function nvidiaSmiSetMixedSize(s: SimState, target: string, on: boolean):
   const rest = (s.mixedSizeGpus ?? []).filter((a) => a !== g.address);
   s.mixedSizeGpus = on ? [...rest, g.address] : rest;
   return ok(`${on ? "Enabled" : "Disabled"} vGPU heterogeneous mode for GPU ${bus}\n`);
-}
-
-export function renderNvidiaSmiVgpuQ(s: SimState): CmdResult {
-  const nl = notLoaded(s);
-  if (nl) return nl;
-  const d = s.driver!;
-  const gpus = smiGpus(s).filter((g) => vgpuVerdict(s, g).ok);
-  if (gpus.length === 0) return ok("No supported devices in vGPU mode\n");
-  const out = [
-    "",
-    "==============NVSMI LOG==============",
-    "",
-    kv(0, "Timestamp", ctime(s, 140)),
-    kv(0, "Driver Version", d.version),
-    "",
-  ];
-  for (const g of gpus) {
-    const vs = activeVgpus(s, g);
-    out.push(`GPU ${nvBus(g.address)}`);
-    out.push(kv(4, "Active vGPUs", vs.length));
-    for (const v of vs) {
-      out.push(kv(4, "vGPU ID", v.vgpuId));
-      out.push(kv(8, "VM ID", v.vmPid));
-      out.push(kv(8, "VM Name", v.vmName));
-      out.push(kv(8, "vGPU Name", v.typeName));
-      out.push(kv(8, "vGPU Type", v.typeId));
-      out.push(kv(8, "vGPU UUID", `${(v.uuid ?? v.vgpuId).slice(0, 8)}-5a3e-11ee-8c99-0242ac120002`));
-      out.push(kv(8, "MDEV UUID", v.uuid ?? "N/A"));
-      out.push(kv(8, "Guest Driver Version", "N/A"));
-      out.push(kv(8, "License Status", "N/A"));
-      out.push(kv(8, "GPU Instance ID", "N/A"));
-      out.push(kv(8, "Accounting Mode", "Disabled"));
-      out.push(kv(8, "ECC Mode", "N/A"));
-      out.push(kv(8, "Accounting Buffer Size", "4000"));
-      out.push(kv(8, "Frame Rate Limit", "60 FPS"));
-      out.push(kv(8, "PCI", ""));
-      out.push(kv(12, "Bus Id", "00000000:00:00.0"));
-      out.push(kv(8, "FB Memory Usage", ""));
-      out.push(kv(12, "Total", `${v.fbMiB} MiB`));
-      out.push(kv(12, "Used", "0 MiB"));
-      out.push(kv(12, "Free", `${v.fbMiB} MiB`));
-    }
-  }
-  return ok(`${out.join("\n")}\n\n`);
 }
