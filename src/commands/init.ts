@@ -4,7 +4,7 @@
  */
 
 import { formatCommand } from "../facts/capture.ts";
-import { deriveBootloader, deriveDriver, deriveIommu, nvidiaGpuFunctions } from "../facts/derive.ts";
+import { deriveBootloader, deriveDriver, deriveIommu, physicalGpuFunctions } from "../facts/derive.ts";
 import { parseFacts } from "../facts/index.ts";
 import type { Facts } from "../facts/types.ts";
 import { GATHER_SPEC } from "../hosts/gather-spec.ts";
@@ -49,7 +49,8 @@ export function buildInitYaml(f: Facts, spec: string, opts: InitOptions = {}): s
       iommu.enabled === true ? "enabled" : iommu.enabled === false ? "not enabled" : "unknown"
     }`,
   );
-  const gpus = nvidiaGpuFunctions(f.pci ?? []).map((p) => ({
+  // SR-IOV virtual functions are not GPUs to set up: their physical function is
+  const gpus = physicalGpuFunctions(f).map((p) => ({
     p,
     c: classifyGpu({
       deviceId: p.deviceId,

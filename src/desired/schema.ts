@@ -127,6 +127,14 @@ export const GpuSchema = v.strictObject({
     v.minLength(1),
     v.description('vGPU type id or name, e.g. "nvidia-259" or "GRID RTX6000-4Q"'),
   ),
+  mixedSizes: v.optional(
+    v.pipe(
+      v.boolean(),
+      v.description(
+        "Mixed-size mode (vGPU 17+): vGPUs of different framebuffer sizes on this GPU (`nvidia-smi vgpu -shm 1`, kept across reboots by a systemd unit)",
+      ),
+    ),
+  ),
 });
 
 export const VmSchema = v.pipe(

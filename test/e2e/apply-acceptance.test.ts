@@ -12,31 +12,18 @@ import { describe, expect, it } from "vitest";
 import { desiredJsonSchemaText } from "../../src/desired/json-schema.ts";
 import { parseDesired } from "../../src/desired/parse.ts";
 import { REPO, runCli, tempSimDir } from "../helpers/cli.ts";
+import { hostFiles, simState, statePath } from "./sim-state.ts";
 
 const SEED_YAML = join(REPO, "examples/seed-host.yaml");
 const P4_YAML = join(REPO, "examples/p4-host.yaml");
 const SEED = ["--host", "sim:seed-fresh", "-f", "examples/seed-host.yaml"];
 const SCHEMA = JSON.parse(readFileSync(join(REPO, "schema.json"), "utf8")) as JsonSchema;
 
-interface SimFiles {
-  files: Record<string, string>;
-  dirs: string[];
-  bootCount: number;
-}
-const statePath = (dir: string, scenario: string) => join(dir, `${scenario}.json`);
-const simState = (dir: string, scenario: string): SimFiles =>
-  JSON.parse(readFileSync(statePath(dir, scenario), "utf8")) as SimFiles;
 /** Everything on the host that matters for "nothing was written": files, folders, boots. */
 const hostImage = (dir: string, scenario: string) => {
   const s = simState(dir, scenario);
   return { files: s.files, dirs: s.dirs, bootCount: s.bootCount };
 };
-/** The host's files without vgpuctl's own state and the logs tools append to (/var/log). */
-const hostFiles = (s: SimFiles) =>
-  Object.fromEntries(
-    Object.entries(s.files).filter(([p]) => !p.startsWith("/var/log/") && !p.startsWith("/var/lib/vgpuctl/")),
-  );
-
 function cli(dir: string, args: string[]) {
   return runCli(args, { VGPUCTL_SIM_DIR: dir });
 }
@@ -552,7 +539,7 @@ describe("a desired-state file naming several hosts: commands fan out in paralle
     return join(d, "cluster.yaml");
   };
 
-  it("plan, apply (one reboot each), apply again (0 changes), uninstall -f: every host restored", () => {
+  it("plan, apply (seed: one reboot; p4: none, loaded live), apply again (0 changes), uninstall -f: every host restored", () => {
     const dir = tempSimDir();
     const file = twoHosts("sim:seed-fresh");
     const plan = cli(dir, ["plan", "-f", file, "--json"]);
@@ -560,7 +547,7 @@ describe("a desired-state file naming several hosts: commands fan out in paralle
     const plans = plan.json<Array<{ host: string; reboots: number; steps: unknown[] }>>();
     expect(plans.map((p) => [p.host, p.reboots])).toEqual([
       ["seed-fresh", 1],
-      ["p4-fresh", 1],
+      ["p4-fresh", 0],
     ]);
     const before = { seed: simState(dir, "seed-fresh"), p4: simState(dir, "p4-fresh") };
     const a = cli(dir, ["apply", "-f", file, "--yes", "--reboot", "--json"]);
@@ -568,10 +555,11 @@ describe("a desired-state file naming several hosts: commands fan out in paralle
     const results = a.json<Array<{ host: string; reboots: number; verified: boolean; applied: string[] }>>();
     expect(results.map((x) => [x.host, x.reboots, x.verified])).toEqual([
       ["seed-fresh", 1, true],
-      ["p4-fresh", 1, true],
+      ["p4-fresh", 0, true],
     ]);
+    // counted on the host side: the simulator's boot count
     expect(simState(dir, "seed-fresh").bootCount).toBe(before.seed.bootCount + 1);
-    expect(simState(dir, "p4-fresh").bootCount).toBe(before.p4.bootCount + 1);
+    expect(simState(dir, "p4-fresh").bootCount).toBe(before.p4.bootCount);
     // both hosts' progress lines, each tagged with its host
     const human = cli(dir, ["apply", "-f", file, "--yes", "--reboot"]);
     expect(human.stdout).toContain("No changes on seed-fresh: 0 steps applied, 0 reboots");
@@ -584,7 +572,7 @@ describe("a desired-state file naming several hosts: commands fan out in paralle
     expect(u.code, u.stderr).toBe(0);
     expect(u.json<Array<{ host: string; rebooted: boolean }>>().map((x) => [x.host, x.rebooted])).toEqual([
       ["seed-fresh", true],
-      ["p4-fresh", true],
+      ["p4-fresh", false],
     ]);
     expect(hostFiles(simState(dir, "seed-fresh"))).toEqual(hostFiles(before.seed));
     expect(hostFiles(simState(dir, "p4-fresh"))).toEqual(hostFiles(before.p4));
@@ -608,7 +596,7 @@ describe("a desired-state file naming several hosts: commands fan out in paralle
     // the way out it names works
     const alone = cli(dir, ["apply", "-f", file, "--host", "sim:p4-fresh", "--yes", "--reboot", "--json"]);
     expect(alone.code, alone.stderr).toBe(0);
-    expect(alone.json()).toMatchObject({ host: "p4-fresh", reboots: 1, verified: true });
+    expect(alone.json()).toMatchObject({ host: "p4-fresh", reboots: 0, verified: true });
   });
 
   it("one host unreachable: plan still shows the other host's plan, and exits 2", () => {
@@ -617,7 +605,7 @@ describe("a desired-state file naming several hosts: commands fan out in paralle
     const r = cli(dir, ["plan", "-f", file]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("error: sim:no-such-scenario:");
-    expect(r.stdout).toContain("Plan for p4-fresh: 6 step(s), 1 reboot(s)");
+    expect(r.stdout).toContain("Plan for p4-fresh: 7 step(s), 0 reboot(s)");
     const a = cli(dir, ["apply", "-f", file, "--yes"]);
     expect(a.code).toBe(2);
     expect(a.stderr).toContain("p4-fresh: nothing changed");

@@ -29,3 +29,20 @@ describe("vgpuctl init writes safely", () => {
     expect(existsSync(out)).toBe(true);
   });
 });
+
+describe("vgpuctl init on an SR-IOV board", () => {
+  it("names each physical GPU of an A16 (not its 64 virtual functions), and that file applies without a reboot", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vgpuctl-init-"));
+    const out = join(dir, "vgpu.yaml");
+    const env = { VGPUCTL_SIM_DIR: tempSimDir() };
+    expect(runCli(["init", "--host", "sim:a16-configured", "-o", out], env).code).toBe(0);
+    const addresses = [...readFileSync(out, "utf8").matchAll(/- address: "([^"]+)"/g)].map((m) => m[1]);
+    expect(addresses).toEqual(["0000:41:00.0", "0000:42:00.0", "0000:43:00.0", "0000:44:00.0"]);
+    const plan = runCli(["plan", "-f", out, "--json"], env);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.json()).toMatchObject({ blockers: [], reboots: 0 });
+    const a = runCli(["apply", "-f", out, "--yes", "--json"], env);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.json()).toMatchObject({ reboots: 0, verified: true });
+  });
+});

@@ -119,10 +119,11 @@ describe("buildPlan on the seed guide's fresh host", () => {
     );
   });
 
-  it("asks to probe exactly the driver files and the unlock build", () => {
+  it("asks to probe exactly the driver files, a GNU patch in /usr/local and the unlock build", () => {
     expect(probeRequests(seedEntry()).map((r) => r.path)).toEqual([
       INSTALLER,
       PATCH,
+      "/usr/local/bin/patch",
       "/opt/vgpu_unlock-rs/Cargo.toml",
       "/opt/vgpu_unlock-rs/target/release/libvgpu_unlock_rs.so",
       "/root/.cargo/bin/cargo",

@@ -1,0 +1,62 @@
+/**
+ * Host identity: a Proxmox VE host, its major version, the running kernel and the kernel the next
+ * boot uses, Secure Boot. Without Proxmox or a known running kernel there is nothing to plan.
+ */
+import type { Facts } from "../../facts/types.ts";
+import { installedKernels } from "../../knowledge/drivers.ts";
+import type { PassOutput } from "./output.ts";
+
+export interface HostIdentity {
+  pveMajor: number;
+  running: string;
+  /** Installed kernels, oldest first. */
+  kernels: string[];
+  bootKernel: string;
+}
+
+export function assessHost(f: Facts, out: PassOutput): HostIdentity | null {
+  if (!f.pve) {
+    out.block(
+      "not-proxmox",
+      "This is not a Proxmox VE host",
+      [f.notes.find((n) => /pveversion/.test(n)) ?? "`pveversion -v` did not report a pve-manager version"],
+      ["vgpuctl sets up Proxmox VE hosts only; check the --host / `host:` you named"],
+    );
+    return null;
+  }
+  const pveMajor = Number.parseInt(f.pve.manager, 10) || 0;
+  const running = f.uname?.release ?? f.pve.runningKernel;
+  if (!running) {
+    out.block(
+      "kernel-unknown",
+      "The running kernel is unknown",
+      ["`uname -r` was not captured"],
+      ["re-run as root"],
+    );
+    return null;
+  }
+  // The next boot's kernel: the newest one installed (dpkg / pveversion packages and the ESPs'
+  // kernels, knowledge/drivers.ts), as proxmox-boot-tool and update-grub order them; the running one
+  // when none is known. A pinned kernel is not captured (the note says so).
+  const kernels = installedKernels(f);
+  const bootKernel = kernels.length > 0 ? kernels[kernels.length - 1]! : running;
+  if (kernels.length > 0 && bootKernel !== running)
+    out.note(
+      `the next boot uses kernel ${bootKernel} (newest installed; running ${running}) unless a kernel is pinned`,
+    );
+  checkSecureBoot(f, out);
+  return { pveMajor, running, kernels, bootKernel };
+}
+
+function checkSecureBoot(f: Facts, out: PassOutput): void {
+  if (f.secureBoot === true)
+    out.block(
+      "secure-boot",
+      "Secure Boot is on: the NVIDIA kernel modules would be rejected",
+      ["mokutil --sb-state: SecureBoot enabled"],
+      [
+        "disable Secure Boot in the firmware setup, or sign the modules with an enrolled MOK (not automated by vgpuctl yet)",
+      ],
+    );
+  else if (f.secureBoot === null) out.note("Secure Boot state unknown (mokutil not available); assuming off");
+}

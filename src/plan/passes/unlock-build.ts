@@ -1,0 +1,142 @@
+/**
+ * vgpu_unlock-rs for consumer GPUs: where it comes from (a prebuilt library, a checkout vgpuctl
+ * clones, or one already there), then the steps: the Rust toolchain, the clone, the build.
+ */
+import type { HostEntry } from "../../desired/schema.ts";
+import { deriveUnlock, type UnlockState } from "../../facts/derive.ts";
+import type { PlanContext } from "../context.ts";
+import { CARGO, DEFAULT_UNLOCK_SOURCE, RUSTUP } from "../paths.ts";
+import type { Change, PlanInput } from "../types.ts";
+import { PassOutput } from "./output.ts";
+
+export interface UnlockSource {
+  source: string;
+  /** A prebuilt library vgpu.yaml names (nothing is built then). */
+  library: string | null;
+  builtLibrary: string;
+}
+
+export function unlockSource(entry: HostEntry): UnlockSource {
+  const source = (entry.vgpuUnlock?.source ?? DEFAULT_UNLOCK_SOURCE).replace(/\/+$/, "");
+  return {
+    source,
+    library: entry.vgpuUnlock?.library ?? null,
+    builtLibrary: `${source}/target/release/libvgpu_unlock_rs.so`,
+  };
+}
+
+export interface UnlockDecision extends UnlockSource {
+  /** What the host has of vgpu_unlock now. */
+  state: UnlockState;
+  /** The library must be built (vgpu_unlock used, no prebuilt one, not built yet). */
+  build: boolean;
+  /** cargo is missing for that build. */
+  needRust: boolean;
+  /** The checkout is missing for that build. */
+  sourceMissing: boolean;
+  /** ... and vgpu.yaml gives no `git:` to clone it from (a blocker). */
+  sourceBlocked: boolean;
+}
+
+export function decideUnlock(
+  entry: HostEntry,
+  input: PlanInput,
+  useUnlock: boolean,
+  out: PassOutput,
+): UnlockDecision {
+  const u = unlockSource(entry);
+  const probe = (p: string) => input.probes[p];
+  const build = useUnlock && !u.library && probe(u.builtLibrary)?.exists !== true;
+  const needRust = build && probe(CARGO)?.exists !== true;
+  const sourceMissing = build && probe(`${u.source}/Cargo.toml`)?.exists === false;
+  const sourceBlocked = sourceMissing && !entry.vgpuUnlock?.git;
+  if (useUnlock && u.library && probe(u.library)?.exists === false)
+    out.block(
+      "unlock-library-missing",
+      `vgpu_unlock library ${u.library} does not exist on the host`,
+      [u.library],
+      ["copy the prebuilt libvgpu_unlock_rs.so there, or use `vgpuUnlock: { source: … }` to build it"],
+    );
+  if (sourceBlocked)
+    out.block(
+      "unlock-source-missing",
+      `No vgpu_unlock-rs checkout at ${u.source}`,
+      [`${u.source}/Cargo.toml not found`],
+      [
+        `git clone https://github.com/mbilker/vgpu_unlock-rs ${u.source}`,
+        "or add `vgpuUnlock: { git: https://github.com/mbilker/vgpu_unlock-rs }` to let vgpuctl clone it",
+      ],
+    );
+  return { ...u, state: deriveUnlock(input.facts), build, needRust, sourceMissing, sourceBlocked };
+}
+
+/** rust-toolchain, unlock-source (clone), unlock-build. */
+export function unlockBuildPass(ctx: PlanContext): PassOutput {
+  const out = new PassOutput();
+  const u = ctx.unlock;
+  if (u.needRust)
+    out.step({
+      id: "rust-toolchain",
+      title: "Install the Rust toolchain (rustup, minimal profile)",
+      why: "vgpu_unlock-rs is built with cargo; Debian's packaged rustc is too old for it",
+      changes: [
+        {
+          kind: "command",
+          argv: [
+            "sh",
+            "-c",
+            "curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --no-modify-path",
+          ],
+        },
+      ],
+      reboot: false,
+      undo: {
+        description: "rustup self uninstall",
+        commands: [[RUSTUP, "self", "uninstall", "-y"]],
+        regenerate: [],
+      },
+    });
+  const git = ctx.entry.vgpuUnlock?.git;
+  if (u.sourceMissing && git) out.step(cloneStep(u.source, git, ctx.entry.vgpuUnlock?.ref));
+  if (u.build && !u.sourceBlocked)
+    out.step({
+      id: "unlock-build",
+      title: "Build vgpu_unlock-rs",
+      why: "produces libvgpu_unlock_rs.so, which makes the driver treat the consumer GPUs as vGPU boards",
+      changes: [
+        {
+          kind: "command",
+          argv: [CARGO, "build", "--release", "--manifest-path", `${u.source}/Cargo.toml`],
+        },
+      ],
+      reboot: false,
+      undo: {
+        description: "remove the build output",
+        commands: [["rm", "-rf", `${u.source}/target`]],
+        regenerate: [],
+      },
+    });
+  return out;
+}
+
+function cloneStep(source: string, git: string, ref: string | null | undefined) {
+  const changes: Change[] = [
+    // `--`: the URL and the directory are never read as options (the schema already refuses values
+    // that look like one). `checkout REF --`: REF is a revision, never a path; `--end-of-options`
+    // would say more but `git checkout` only honours it from git 2.44 (PVE 8 ships 2.39).
+    { kind: "command", argv: ["git", "clone", "--", git, source] },
+  ];
+  if (ref) changes.push({ kind: "command", argv: ["git", "-C", source, "checkout", ref, "--"] });
+  return {
+    id: "unlock-source",
+    title: `Clone vgpu_unlock-rs into ${source}`,
+    why: "the consumer GPUs need vgpu_unlock-rs preloaded into the NVIDIA vGPU daemons",
+    changes,
+    reboot: false,
+    undo: {
+      description: `remove ${source}`,
+      commands: [["rm", "-rf", source]],
+      regenerate: [],
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * vgpu_unlock's files: systemd drop-ins preloading the library into nvidia-vgpud and
+ * nvidia-vgpu-mgr, config.toml's `unlock` (false for natively supported boards — seed guide "Have a
+ * vgpu supported card?"), and an empty profile_override.toml for `vgpuctl override`.
+ */
+import { UNLOCK_UNITS } from "../../facts/derive.ts";
+import { dropinPath, setServiceEnvironment } from "../../formats/systemd/dropin.ts";
+import { fileChange } from "../changes.ts";
+import type { PlanContext } from "../context.ts";
+import { DAEMON_RELOAD, PROFILE_OVERRIDE, UNLOCK_CONFIG } from "../paths.ts";
+import type { Change } from "../types.ts";
+import { setUnlock, unlockValue } from "../unlock-config.ts";
+import { PassOutput } from "./output.ts";
+
+export function unlockFilesPass(ctx: PlanContext): PassOutput {
+  const out = new PassOutput();
+  const { useUnlock } = ctx;
+  if (!useUnlock && ctx.unlock.state.preloadedIn.length === 0) return out;
+  const changes: Change[] = [];
+  if (useUnlock) changes.push(...dropinChanges(ctx, out));
+  // unlock = false for natively supported boards (seed guide "Have a vgpu supported card?").
+  const spoof = useUnlock ? ctx.consumer.length > 0 : false;
+  const before = out.need(ctx.input.file, UNLOCK_CONFIG);
+  if ((before !== null || !spoof) && unlockValue(before) !== spoof) {
+    const after = setUnlock(before ?? "", spoof);
+    if (after !== before) changes.push(fileChange(UNLOCK_CONFIG, before, after, 0o644));
+  }
+  if (useUnlock && out.need(ctx.input.file, PROFILE_OVERRIDE) === null)
+    changes.push(
+      fileChange(
+        PROFILE_OVERRIDE,
+        null,
+        "# vgpu_unlock-rs profile overrides ([profile.nvidia-N], [vm.VMID]); see `vgpuctl override`\n",
+        0o644,
+      ),
+    );
+  if (changes.length === 0) return out;
+  out.step({
+    id: "unlock-files",
+    title: "Preload vgpu_unlock into nvidia-vgpud and nvidia-vgpu-mgr",
+    why: useUnlock
+      ? "both daemons must load libvgpu_unlock_rs.so (systemd drop-ins); config.toml sets whether it spoofs the GPU"
+      : "natively supported GPUs must not be spoofed: `unlock = false`",
+    changes: [...changes, { kind: "command", argv: DAEMON_RELOAD }],
+    reboot: true,
+    undo: {
+      description: "restore the drop-ins and config.toml",
+      commands: [],
+      regenerate: [DAEMON_RELOAD],
+    },
+  });
+  return out;
+}
+
+function dropinChanges(ctx: PlanContext, out: PassOutput): Change[] {
+  const library = ctx.unlock.library ?? ctx.unlock.builtLibrary;
+  const changes: Change[] = [];
+  for (const unit of UNLOCK_UNITS) {
+    const path = dropinPath(unit);
+    const before = out.need(ctx.input.file, path);
+    const after = setServiceEnvironment(before ?? "", "LD_PRELOAD", library);
+    if (after !== before) changes.push(fileChange(path, before, after, 0o644));
+  }
+  return changes;
+}

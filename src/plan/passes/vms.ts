@@ -1,0 +1,25 @@
+/**
+ * The VMs of vgpu.yaml (attach / override / detach, planned by ../vms.ts): after the setup's reboot
+ * when the plan still needs one.
+ */
+import type { SplitGpu } from "../../place/split.ts";
+import type { PlanContext } from "../context.ts";
+import type { Step } from "../types.ts";
+import { planVms } from "../vms.ts";
+import { PassOutput } from "./output.ts";
+
+export function vmsPass(ctx: PlanContext, prior: Step[]): { out: PassOutput; split: SplitGpu[] | null } {
+  const out = new PassOutput();
+  if (!ctx.entry.vms || ctx.entry.vms.length === 0) return { out, split: null };
+  const vms = planVms(ctx.entry, {
+    facts: ctx.facts,
+    file: ctx.input.file,
+    priorSteps: prior,
+    afterReboot: prior.some((s) => s.reboot),
+    unlock: ctx.useUnlock || ctx.unlock.state.preloadedIn.length > 0,
+  });
+  out.steps.push(...vms.steps);
+  out.blockers.push(...vms.blockers);
+  out.notes.push(...vms.notes);
+  return { out, split: vms.split ? vms.split.gpus : null };
+}

@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { findRelease } from "../../../src/knowledge/drivers.ts";
+import { readContext } from "../../../src/plan/context.ts";
+import { driverPass } from "../../../src/plan/passes/driver.ts";
+import { checkDriverKernels } from "../../../src/plan/passes/kernel.ts";
+import { PassOutput } from "../../../src/plan/passes/output.ts";
+import { argvs, codes, exampleEntry, ids, scenarioContext, scenarioInput } from "./context.ts";
+
+const seed = exampleEntry("seed-host.yaml");
+const p4 = exampleEntry("p4-host.yaml");
+
+describe("driver (passes/driver.ts)", () => {
+  it("patches the installer for vgpu_unlock and installs the patched copy with DKMS, modules not loaded", async () => {
+    const ctx = await scenarioContext("seed-fresh", seed);
+    expect(ctx.driver).toMatchObject({ installed: null, version: "525.85.07", needed: true });
+    const r = driverPass(ctx);
+    expect(ids(r)).toEqual(["driver-patch", "driver-install"]);
+    expect(argvs(r)).toContain(
+      "sh /root/NVIDIA-Linux-x86_64-525.85.07-vgpu-kvm-custom.run --silent --dkms --no-nouveau-check --skip-module-load -m=kernel",
+    );
+    expect(argvs(r).at(-1)).toBe("systemctl enable nvidia-vgpud.service nvidia-vgpu-mgr.service");
+  });
+
+  it("installs a native board's driver unpatched, and builds it for the next boot's kernel too", async () => {
+    const ctx = await scenarioContext("p4-fresh", p4);
+    const r = driverPass({ ...ctx, bootKernel: "6.8.12-9-pve" });
+    expect(ids(r)).toEqual(["driver-install"]);
+    expect(argvs(r)).toContain("dkms install -m nvidia -v 535.216.01 -k 6.8.12-9-pve");
+  });
+
+  it("plans nothing when the driver is installed, and blocks another installed version", async () => {
+    const ctx = await scenarioContext("p4-configured", p4);
+    expect(ctx.driver.needed).toBe(false);
+    expect(driverPass(ctx).steps).toEqual([]);
+    const other = exampleEntry("seed-host.yaml");
+    const { found } = readContext(other, await scenarioInput("p4-configured", other));
+    expect(codes(found)).toContain("driver-other-version");
+  });
+
+  it("blocks driver-missing when no driver is installed and vgpu.yaml names none", async () => {
+    const entry = exampleEntry("seed-host.yaml", { driver: undefined });
+    const { found } = readContext(entry, await scenarioInput("seed-fresh", entry));
+    expect(codes(found)).toContain("driver-missing");
+  });
+
+  it("blocks patch-missing when a consumer GPU's driver has no patch", async () => {
+    const entry = exampleEntry("seed-host.yaml");
+    const { found } = readContext(
+      { ...entry, driver: { ...entry.driver!, patch: undefined } },
+      await scenarioInput("seed-fresh", entry),
+    );
+    expect(codes(found)).toContain("patch-missing");
+  });
+});
+
+describe("kernel against driver (passes/kernel.ts)", () => {
+  const rel = findRelease("16.8")!;
+
+  it("blocks a running kernel outside the release's range and suggests pinning an installed one in range", () => {
+    const out = new PassOutput();
+    checkDriverKernels(
+      {
+        pveMajor: 8,
+        running: "6.14.8-2-pve",
+        bootKernel: "6.14.8-2-pve",
+        kernels: ["6.8.12-4-pve", "6.14.8-2-pve"],
+      },
+      rel,
+      "535.216.01",
+      out,
+    );
+    expect(codes(out)).toEqual(["kernel-unsupported"]);
+    expect(out.blockers[0]!.fix[0]).toBe("proxmox-boot-tool kernel pin 6.8.12-4-pve");
+  });
+
+  it("accepts a kernel in range without a note", () => {
+    const out = new PassOutput();
+    checkDriverKernels(
+      { pveMajor: 8, running: "6.8.12-4-pve", bootKernel: "6.8.12-4-pve", kernels: ["6.8.12-4-pve"] },
+      rel,
+      "535.216.01",
+      out,
+    );
+    expect(out.blockers).toEqual([]);
+    expect(out.notes).toEqual([]);
+  });
+});
