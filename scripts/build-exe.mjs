@@ -2,7 +2,7 @@
 // machine without Node.js (a Proxmox VE host): Node's single executable application (SEA) support.
 //   1. esbuild bundles the CLI into ONE CommonJS file (dist/sea/vgpuctl.cjs): the SEA's main script
 //      can require() only Node's built-in modules, so everything, the dashboard UI included, is inside.
-//      ssh2's optional native addons stay out: it requires them inside try/catch and uses pure JS.
+//      ssh2's optional native addons stay out (see noNativeAddons): it falls back to pure JS.
 //   2. `node --experimental-sea-config` turns it into a blob, with V8's code cache (useCodeCache).
 //   3. A copy of this node binary gets the blob injected with postject (Node 20 has no --build-sea).
 // https://nodejs.org/docs/latest-v20.x/api/single-executable-applications.html
@@ -22,9 +22,31 @@ const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 
 if (!existsSync("dist/ui/index.html")) throw new Error("dist/ui missing: run `npm run build` first");
 
+/**
+ * ssh2's optional native addons (cpu-features, sshcrypto.node) become modules that throw, as a missing
+ * addon does: ssh2 catches that and uses pure JS. Left as require() calls they would make the SEA
+ * print a warning (its require() loads built-in modules only) on every SSH connection.
+ */
+const noNativeAddons = {
+  name: "no-native-addons",
+  setup(b) {
+    b.onResolve({ filter: /^cpu-features$|\.node$/ }, (args) => ({
+      path: args.path,
+      namespace: "no-native-addon",
+    }));
+    b.onLoad({ filter: /.*/, namespace: "no-native-addon" }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`${args.path}: no native addons in the single executable`)});`,
+      loader: "js",
+    }));
+  },
+};
+
 mkdirSync(SEA, { recursive: true });
+const options = bundleOptions(await readUiDir("dist/ui"));
 await build({
-  ...bundleOptions(await readUiDir("dist/ui")),
+  ...options,
+  external: [],
+  plugins: [...options.plugins, noNativeAddons],
   format: "cjs",
   outfile: `${SEA}/vgpuctl.cjs`,
 });
