@@ -113,7 +113,7 @@ ${f}() {
   done
   COMPREPLY=()
   if [[ -n $prev && ${sq(` ${words(spec.hostOptions)} `)} == *" $prev "* ]]; then
-    COMPREPLY=($(compgen -W "\$${f}_hosts" -- "$cur"))
+    COMPREPLY=($(compgen -W "$${f}_hosts" -- "$cur"))
   elif [[ -n $prev && " \${${f}_vals[$path]} \${${f}_vals[$root]} " == *" $prev "* ]]; then
     COMPREPLY=($(compgen -f -- "$cur"))
   elif [[ $cur == -* ]]; then
@@ -122,8 +122,8 @@ ${f}() {
     COMPREPLY=($(compgen -W "$w" -- "$cur"))
   elif [[ -n \${${f}_subs[$path]} ]]; then
     COMPREPLY=($(compgen -W "\${${f}_subs[$path]}" -- "$cur"))
-  elif ((args == 0)) && [[ \$${f}_scenario_cmds == *"|$path|"* ]]; then
-    COMPREPLY=($(compgen -W "\$${f}_scenarios" -- "$cur"))
+  elif ((args == 0)) && [[ $${f}_scenario_cmds == *"|$path|"* ]]; then
+    COMPREPLY=($(compgen -W "$${f}_scenarios" -- "$cur"))
   else
     COMPREPLY=($(compgen -f -- "$cur"))
   fi
@@ -180,7 +180,7 @@ ${f}() {
     compadd -- \${=w}
   elif [[ -n \${${f}_subs[$path]} ]]; then
     compadd -- \${=${f}_subs[$path]}
-  elif ((args == 0)) && [[ \$${f}_scenario_cmds == *"|$path|"* ]]; then
+  elif ((args == 0)) && [[ $${f}_scenario_cmds == *"|$path|"* ]]; then
     compadd -- \${${f}_scenarios[@]}
   else
     _files
