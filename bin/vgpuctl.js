@@ -3,10 +3,17 @@
 // npm package) when that is there and not older than the sources next to it; otherwise (a clone
 // right after `npm ci`, or sources edited since the last build) it runs the TypeScript sources
 // through tsx, so a stale build is never used in place of changed sources.
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+const args = process.argv.slice(2);
+
+// `vgpuctl --version` needs package.json's version and nothing else (the program prints the same)
+if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+  process.stdout.write(`${JSON.parse(readFileSync(`${root}package.json`, "utf8")).version}\n`);
+  process.exit(0);
+}
 const built = `${root}dist/vgpuctl.cjs`;
 
 /** What the build is made from: a change to any of these makes dist/ stale. */

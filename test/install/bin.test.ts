@@ -30,7 +30,7 @@ function write(rel: string, text: string, mtime: Date): void {
 }
 
 function run(): string {
-  const r = spawnSync(process.execPath, [join(pkg, "bin", "vgpuctl.js"), "--version"], {
+  const r = spawnSync(process.execPath, [join(pkg, "bin", "vgpuctl.js"), "inspect"], {
     encoding: "utf8",
     timeout: 60_000,
   });
@@ -79,4 +79,10 @@ it("runs the build when there are no sources next to it (the installed package)"
   rmSync(join(pkg, "src"), { recursive: true });
   rmSync(join(pkg, "node_modules"));
   expect(run()).toBe("built");
+});
+
+it("answers --version from package.json without loading either", () => {
+  write("package.json", '{ "type": "module", "version": "9.8.7" }\n', past);
+  const r = spawnSync(process.execPath, [join(pkg, "bin", "vgpuctl.js"), "--version"], { encoding: "utf8" });
+  expect(r.stdout).toBe("9.8.7\n");
 });
