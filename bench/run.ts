@@ -2,7 +2,9 @@
  * `npm run bench`: how fast vgpuctl is where it matters, measured against a real local sshd.
  *  - inspect over SSH (in-process CLI; round trips counted by SshHost.roundTrips), wall time
  *  - capture of GATHER_SPEC over SSH: round trips and wall time; connection setup time
- *  - cold start of the built single-file CLI: `--version` and `inspect --host demo --json`
+ *  - cold start of the built CLI: `--version` and `inspect --host demo --json`
+ *  - start time as installed (npm tarball), as the single executable and from the clone, side by side
+ *    with `node -e 0` (bench/start.ts)
  * Medians of N runs (BENCH_N, default 7). Writes bench/results.json and prints a table.
  * Nothing here is a pass/fail limit; tests never assert wall-clock times.
  */
@@ -18,6 +20,7 @@ import { openHost } from "../src/hosts/open.ts";
 import { SshHost } from "../src/hosts/ssh/ssh-host.ts";
 import { startSshd } from "../test/helpers/sshd.ts";
 import { benchApply } from "./apply.ts";
+import { benchStart } from "./start.ts";
 
 const REPO = resolve(import.meta.dirname, "..");
 const CLI = join(REPO, "dist", "vgpuctl.cjs");
@@ -161,12 +164,14 @@ async function run(): Promise<void> {
 
   // a full apply over SSH: reboots and round trips, next to the seed guide's manual procedure (bench/apply.ts)
   const apply = await benchApply();
+  const start = benchStart(REPO, N);
   const out = {
     date: new Date().toISOString(),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     n: N,
     results,
+    start,
     apply,
   };
   writeFileSync(join(REPO, "bench", "results.json"), `${JSON.stringify(out, null, 2)}\n`);
@@ -192,6 +197,11 @@ async function run(): Promise<void> {
   for (const a of apply)
     console.log(
       `  ${a.name.padEnd(46)} reboots ${a.reboots}  ${a.roundTrips !== null ? `round trips ${a.roundTrips}` : `commands typed ${a.commands}`}${a.wallMs !== null ? `  ${a.wallMs} ms` : ""}${a.error ? `  error: ${a.error}` : ""}`,
+    );
+  console.log(`\nstart time, side by side with node -e 0 (medians of ${N}):`);
+  for (const r of start)
+    console.log(
+      `  ${r.name.padEnd(60)} ${`${r.medianMs} ms`.padStart(9)}  ${r.vsNode.toFixed(2)}× node -e 0`,
     );
   console.log(`\nwritten: bench/results.json`);
 }

@@ -1,38 +1,41 @@
-// Single-file bundle: dist/vgpuctl.cjs runs with plain `node`, no node_modules needed.
+// `npm run build`: dist/vgpuctl.cjs runs with plain `node`; no node_modules, no TypeScript needed.
+// It loads dist/lib/vgpuctl.mjs, whose subcommands (src/cli/commands/lazy.ts) and their libraries
+// (undici, ssh2, hono + the dashboard UI, yaml, the vGPU type table…) are ES module chunks under
+// dist/lib/chunks/, each read only when a command needs it: `vgpuctl --version` reads none of them.
+import { chmodSync, rmSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 import { buildUi } from "./build-ui.mjs";
+import { bundleOptions } from "./bundle-options.mjs";
 
 // The dashboard UI (vite → dist/ui), embedded into the bundle so `vgpuctl dashboard` needs no other file.
 const ui = await buildUi();
 
-/** src/web/embedded-ui.ts gets the built UI files; src/web/ui-dev-build.ts (vite, sources only) is left out. */
-const embedUi = {
-  name: "embed-dashboard-ui",
-  setup(b) {
-    b.onLoad({ filter: /[\\/]src[\\/]web[\\/]embedded-ui\.ts$/ }, () => ({
-      contents: `export const EMBEDDED_UI = ${JSON.stringify(ui)};`,
-      loader: "js",
-    }));
-    b.onLoad({ filter: /[\\/]src[\\/]web[\\/]ui-dev-build\.ts$/ }, () => ({
-      contents:
-        "export async function buildUiFromSources() { throw new Error('the dashboard UI is embedded in this build'); }",
-      loader: "js",
-    }));
-  },
-};
-
+rmSync("dist/lib", { recursive: true, force: true });
 await build({
-  entryPoints: ["src/cli/entry.ts"],
-  bundle: true,
-  platform: "node",
-  target: "node20",
-  format: "cjs",
-  outfile: "dist/vgpuctl.cjs",
-  banner: { js: "#!/usr/bin/env node" },
-  // ssh2's optional native crypto addon and cpu-features are not built (npm 11 skips install scripts);
-  // ssh2 falls back to pure JS when they are absent.
-  external: ["cpu-features", "*.node"],
-  loader: { ".csv": "text", ".sh": "text" },
-  plugins: [embedUi],
-  logLevel: "warning",
+  ...bundleOptions(ui),
+  format: "esm",
+  splitting: true,
+  outdir: "dist/lib",
+  outExtension: { ".js": ".mjs" },
+  chunkNames: "chunks/[name]-[hash]",
+  // bundled CommonJS dependencies call require() for Node's built-in modules, and ssh2's poly1305
+  // (emscripten) reads __dirname: give every chunk the CommonJS names an ES module lacks
+  banner: {
+    js: [
+      'import { createRequire as __vgpuctlCreateRequire } from "node:module";',
+      'import { fileURLToPath as __vgpuctlFileURLToPath } from "node:url";',
+      "const require = __vgpuctlCreateRequire(import.meta.url);",
+      "const __filename = __vgpuctlFileURLToPath(import.meta.url);",
+      'const __dirname = __vgpuctlFileURLToPath(new URL(".", import.meta.url));',
+    ].join("\n"),
+  },
 });
+
+writeFileSync(
+  "dist/vgpuctl.cjs",
+  `#!/usr/bin/env node
+// vgpuctl, built by \`npm run build\` (scripts/build.mjs): the program is ./lib/vgpuctl.mjs and its chunks.
+import("./lib/vgpuctl.mjs");
+`,
+);
+chmodSync("dist/vgpuctl.cjs", 0o755);

@@ -1,6 +1,11 @@
-// Entry of the single-file bundle (dist/vgpuctl.cjs).
-import { main } from "./main.ts";
+// Entry of the built CLI (dist/): loads only the subcommand the command line names (lazy.ts).
+import { registrarsFor } from "./commands/lazy.ts";
+import { baseProgram, runProgram } from "./program.ts";
 
-main(process.argv).then((code) => {
+runProgram(process.argv, undefined, async (ctx, setExit) => {
+  const program = baseProgram(ctx);
+  for (const register of await registrarsFor(process.argv)) register(program, ctx, setExit);
+  return program;
+}).then((code) => {
   process.exitCode = code;
 });

@@ -2,6 +2,7 @@ import type { Command } from "@commander-js/extra-typings";
 import type { CliContext, ExitCode } from "../context.ts";
 import { registerApply } from "./apply.ts";
 import { registerCatalog } from "./catalog.ts";
+import { registerCompletion } from "./completion.ts";
 import { registerDashboard } from "./dashboard.ts";
 import { registerDoctor } from "./doctor.ts";
 import { registerInit } from "./init.ts";
@@ -16,7 +17,7 @@ import { registerVm } from "./vm.ts";
 
 export type Registrar = (program: Command, ctx: CliContext, setExit: (code: ExitCode) => void) => void;
 
-/** Every subcommand, in the order `vgpuctl --help` lists them. */
+/** Every subcommand, in the order `vgpuctl --help` lists them (lazy.ts: the same, loaded on demand). */
 const REGISTRARS: Registrar[] = [
   registerInspect,
   registerDoctor,
@@ -31,6 +32,7 @@ const REGISTRARS: Registrar[] = [
   registerDashboard,
   registerCatalog,
   registerSim,
+  registerCompletion,
 ];
 
 export function registerCommands(program: Command, ctx: CliContext, setExit: (code: ExitCode) => void): void {

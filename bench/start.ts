@@ -1,0 +1,102 @@
+/**
+ * Start time as users meet it (issue 16): the command `npm install -g` of the packed tarball gives,
+ * the single executable (when `npm run build:exe` made it), and `node bin/vgpuctl.js` in this clone
+ * after `npm run build` — each next to `node -e 0`, measured side by side: every round runs every
+ * command once, in turn, so a busy machine slows all of them alike. Ratios are of medians.
+ * Targets (not asserted anywhere): installed `--version` ≤ 2×, `inspect --host demo --json` ≤ 3×.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { performance } from "node:perf_hooks";
+
+export interface StartResult {
+  name: string;
+  medianMs: number;
+  minMs: number;
+  /** median / median of `node -e 0` */
+  vsNode: number;
+  runs: number;
+}
+
+interface Candidate {
+  name: string;
+  cmd: string;
+  args: string[];
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** npm pack (dist/ is built) + npm install -g into a temporary prefix, offline: the package has no dependencies. */
+function installPackage(repo: string, work: string): string {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("npm_")));
+  const npm = (args: string[], cwd: string) => {
+    const r = spawnSync("npm", args, { cwd, env, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`npm ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  const tarball = npm(["pack", "--ignore-scripts", "--silent", "--pack-destination", work], repo);
+  const prefix = join(work, "prefix");
+  npm(
+    ["install", "-g", "--prefix", prefix, "--offline", "--no-audit", "--no-fund", join(work, tarball)],
+    work,
+  );
+  return join(prefix, "bin", "vgpuctl");
+}
+
+export function benchStart(repo: string, n: number): StartResult[] {
+  const work = mkdtempSync(join(tmpdir(), "vgpuctl-bench-start-"));
+  try {
+    const installed = installPackage(repo, work);
+    const exe = join(repo, "dist", `vgpuctl-${process.platform}-${process.arch}`);
+    const inspect = ["inspect", "--host", "demo", "--json"];
+    const candidates: Candidate[] = [
+      { name: "node -e 0", cmd: process.execPath, args: ["-e", "0"] },
+      { name: "installed: vgpuctl --version", cmd: installed, args: ["--version"] },
+      { name: "installed: vgpuctl inspect --host demo --json", cmd: installed, args: inspect },
+      {
+        name: "clone: node bin/vgpuctl.js --version",
+        cmd: process.execPath,
+        args: [join(repo, "bin", "vgpuctl.js"), "--version"],
+      },
+      ...(existsSync(exe)
+        ? [
+            { name: "executable: vgpuctl-linux-x64 --version", cmd: exe, args: ["--version"] },
+            { name: "executable: vgpuctl-linux-x64 inspect --host demo --json", cmd: exe, args: inspect },
+          ]
+        : []),
+    ];
+    const env = {
+      PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}`,
+      HOME: work,
+      NO_COLOR: "1",
+      VGPUCTL_SIM_DIR: join(work, "sim"),
+    };
+    const times = candidates.map(() => [] as number[]);
+    for (let round_ = 0; round_ < n + 1; round_++) {
+      candidates.forEach((c, i) => {
+        const t0 = performance.now();
+        const r = spawnSync(c.cmd, c.args, { env, cwd: work, stdio: ["ignore", "ignore", "pipe"] });
+        const ms = performance.now() - t0;
+        if (r.status !== 0) throw new Error(`${c.name} exited ${r.status}: ${r.stderr}`);
+        if (round_ > 0) times[i]!.push(ms); // the first round warms the file cache
+      });
+    }
+    const base = median(times[0]!);
+    return candidates.map((c, i) => ({
+      name: c.name,
+      medianMs: round(median(times[i]!)),
+      minMs: round(Math.min(...times[i]!)),
+      vsNode: round(median(times[i]!) / base, 2),
+      runs: times[i]!.length,
+    }));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,92 @@
+import { Command, CommanderError, Option } from "@commander-js/extra-typings";
+import pkg from "../../package.json" with { type: "json" };
+import { NotCapturedError, UserError } from "../util/errors.ts";
+import { type CliContext, type ExitCode, terminalConfirm } from "./context.ts";
+import { colorsFor } from "./output.ts";
+
+/** The version `vgpuctl --version` prints: package.json's, the one source of truth. */
+export const VERSION: string = pkg.version;
+
+export type SetExit = (code: ExitCode) => void;
+
+/** vgpuctl with its global options and no subcommands yet (main.ts or entry.ts adds them). */
+export function baseProgram(ctx: CliContext) {
+  return new Command()
+    .name("vgpuctl")
+    .description("Set up and run NVIDIA vGPU on Proxmox VE hosts")
+    .version(VERSION)
+    .addOption(
+      new Option(
+        "-H, --host <spec>",
+        "host: local | ssh://[user@]host[:port] | bundle:PATH | sim:SCENARIO | demo",
+      )
+        .default("local")
+        .env("VGPUCTL_HOST"),
+    )
+    .option(
+      "--root <dir>",
+      "with --host local: prefix every file path with DIR (offline editing, tests): files only; no commands are run",
+    )
+    .option("--json", "machine-readable JSON output")
+    .option("--no-color", "never colour the output")
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({ writeOut: (s) => ctx.out(s), writeErr: (s) => ctx.err(s) })
+    .exitOverride();
+}
+
+export type Program = ReturnType<typeof baseProgram>;
+
+/**
+ * The single error boundary: user errors are one clear line and exit 2; bugs keep their stack.
+ * `build` makes the program (all subcommands, or only the one argv names).
+ */
+export async function runProgram(
+  argv: string[],
+  partial: Partial<CliContext> | undefined,
+  build: (ctx: CliContext, setExit: SetExit) => Program | Promise<Program>,
+): Promise<ExitCode> {
+  const env = partial?.env ?? process.env;
+  // `vgpuctl … | head`: a closed pipe ends the output quietly, as git and coreutils do.
+  if (!partial?.out) process.stdout.on("error", exitQuietlyOnEpipe);
+  const noColorFlag = argv.includes("--no-color") ? false : undefined;
+  const ctx: CliContext = {
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+    env,
+    colors: colorsFor(process.stdout, env, noColorFlag),
+    cwd: process.cwd(),
+    // loaded on first use: `--version` or `sim list` never load the SSH, bundle and sim code
+    openHost: async (spec, opts) => (await import("../hosts/open.ts")).openHost(spec, { ...opts, env }),
+    confirm: terminalConfirm(),
+    ...partial,
+  };
+  let exit: ExitCode = 0;
+  const setExit: SetExit = (code) => {
+    exit = Math.max(exit, code) as ExitCode;
+  };
+  try {
+    const program = await build(ctx, setExit);
+    await program.parseAsync(argv);
+    return exit;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help / --version exit with code 0; usage errors were already printed by commander.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof UserError || e instanceof NotCapturedError) {
+      const c = colorsFor(process.stderr, env, noColorFlag);
+      ctx.err(`${c.red("error:")} ${e.message}\n`);
+      if (e instanceof UserError && e.hint) ctx.err(`  ${c.dim("fix:")} ${e.hint}\n`);
+      return 2;
+    }
+    ctx.err(
+      `vgpuctl: internal error (please report it with the command you ran):\n${(e as Error)?.stack ?? e}\n`,
+    );
+    return 2;
+  }
+}
+
+function exitQuietlyOnEpipe(e: NodeJS.ErrnoException): void {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+}
