@@ -1,5 +1,6 @@
 /** Building blocks for scenarios: platforms, package sets, GPUs, stock /etc files, VMs. */
 import { configuredCmdline } from "../logic.ts";
+import { SRIOV_MANAGE_SCRIPT } from "../nvidia.ts";
 import { HELPER_BLACKLIST, SRIOV_UNIT_TEXT } from "../packages.ts";
 import type { SimGpu, SimPciFunction, SimState, SimVm } from "../state.ts";
 import { SIM_STATE_VERSION } from "../state.ts";
@@ -952,6 +953,8 @@ export function installDriver(
   };
   s.files["/usr/share/nvidia/vgpu/vgpuConfig.xml"] =
     `<?xml version="1.0" encoding="UTF-8"?>\n<vgpuconfig/>\n`;
+  // the vgpu-kvm package ships NVIDIA's SR-IOV script with every driver (as the simulated installer does)
+  s.files["/usr/lib/nvidia/sriov-manage"] = SRIOV_MANAGE_SCRIPT;
   s.files["/etc/systemd/system/multi-user.target.wants/nvidia-vgpud.service"] = "";
   s.files["/etc/systemd/system/multi-user.target.wants/nvidia-vgpu-mgr.service"] = "";
   settleDrivers(s);
