@@ -7,6 +7,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { canShareGpu, sharingKey, sharingRule } from "../../src/place/model.ts";
+import { healthyFacts, mdevEntry, vm } from "../checks/healthy.ts";
+import { facts, findingsOf } from "../checks/helpers.ts";
 
 const q2 = { type: "nvidia-257", framebufferMiB: 2048 }; // RTX6000-2Q
 const b2 = { type: "nvidia-436", framebufferMiB: 2048 }; // RTX6000-2B
@@ -60,5 +62,33 @@ describe("canShareGpu", () => {
   });
   it("mixed-sizes: anything", () => {
     expect(canShareGpu("mixed-sizes", q2, q4)).toBe(true);
+  });
+});
+
+describe("doctor's mixed-types follows the rule of the host's driver branch", () => {
+  type F = ReturnType<typeof healthyFacts>;
+  const withVgpus = (types: Record<number, string>, driver: string) => (f: F) => {
+    f.vms = Object.entries(types).map(([id, t]) => vm(Number(id), `vm${id}`, "l26", [mdevEntry(0, t)]));
+    f.qmList = f.vms.map((v) => ({ vmid: v.vmid, name: v.name!, status: "stopped" }));
+    f.loadedDriverVersion = driver;
+  };
+  const mixed = (f: F) => findingsOf(f).filter((x) => x.code === "mixed-types");
+
+  it("525: 2Q and 2B on one GPU raise nothing; 2Q and 4Q raise one finding about sizes", () => {
+    expect(
+      mixed(facts(healthyFacts, withVgpus({ 100: "nvidia-257", 101: "nvidia-436" }, "525.85.07"))),
+    ).toEqual([]);
+    const [x] = mixed(facts(healthyFacts, withVgpus({ 100: "nvidia-257", 101: "nvidia-259" }, "525.85.07")));
+    expect(x!.title).toContain("vGPU types of 2 framebuffer sizes");
+    expect(x!.fix[0]).toContain("Use one framebuffer size for every VM on 0000:01:00.0");
+  });
+
+  it("510 (vGPU 14): 2Q and 2B on one GPU are two types, one finding", () => {
+    const [x, ...rest] = mixed(
+      facts(healthyFacts, withVgpus({ 100: "nvidia-257", 101: "nvidia-436" }, "510.108.03")),
+    );
+    expect(rest).toEqual([]);
+    expect(x!.title).toContain("VMs use 2 different vGPU types");
+    expect(x!.title).toContain("before vGPU 15 (driver 525) only one type");
   });
 });
