@@ -208,7 +208,7 @@ function joins(gpu: PlaceGpu, a: string, b: string): boolean {
 function ruleText(gpu: PlaceGpu): string {
   const rule = sharingOf(gpu);
   return rule === "one-size"
-    ? "one framebuffer size per GPU (equal-size mode)"
+    ? "one framebuffer size per GPU, equal-size mode"
     : rule === "one-type"
       ? "one type per GPU before driver 525"
       : "mixed-size mode";

@@ -322,7 +322,7 @@ describe("vms: and the driver's sharing rule (place/model.ts sharingRule)", () =
     const host = await sim();
     const p = await plan(host, entry(SIZES));
     expect(p.blockers.map((b) => b.code)).toEqual(["mixed-types"]);
-    expect(p.blockers[0]!.title).toContain("one framebuffer size per GPU (equal-size mode)");
+    expect(p.blockers[0]!.title).toContain("one framebuffer size per GPU, equal-size mode");
   });
   it("a 2B beside a 2Q on one GPU: both placed, each with its own type", async () => {
     const host = await sim();

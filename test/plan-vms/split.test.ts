@@ -104,7 +104,7 @@ describe("planSplit", () => {
       [100, "mixed-types"],
       [101, "mixed-types"],
     ]);
-    expect(r.unplaced[0]!.message).toContain("one framebuffer size per GPU (equal-size mode)");
+    expect(r.unplaced[0]!.message).toContain("one framebuffer size per GPU, equal-size mode");
   });
 
   it("is deterministic: the order of the requests does not change the split; ties go to the lower address", () => {
