@@ -44,7 +44,18 @@ function withPrompt(s: SimState, cmd: string, text: string): string {
 /** dmesg's `[    4.284387] ` stamps as `dmesg -T` prints them: `[Tue Apr 11 18:02:04 2023] `. */
 export function dmesgWallClock(s: SimState, text: string): string {
   // the simulated clock is this boot's start (the journal's times count from it too)
-  return text.replace(/^\[\s*(\d+)\.\d+\] /gm, (_m, secs: string) => `[${ctime(s, Number(secs))}] `);
+  // continuation lines of a multi-line record stay indented under the text, now under the wider stamp
+  const out: string[] = [];
+  let width = 0;
+  for (const line of text.split("\n")) {
+    const m = /^\[\s*(\d+)\.\d+\] /.exec(line);
+    if (m) {
+      const stamp = `[${ctime(s, Number(m[1]))}] `;
+      width = stamp.length;
+      out.push(stamp + line.slice(m[0].length));
+    } else out.push(width > 0 && /^ +\S/.test(line) ? " ".repeat(width) + line.trimStart() : line);
+  }
+  return out.join("\n");
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
