@@ -71,7 +71,7 @@ export interface SplitVm {
 export interface SplitGpu {
   gpu: string;
   name: string;
-  /** the one type the GPU carries (null = none) */
+  /** the type the GPU carries (null = none); its VMs may have others the driver runs beside it (model.ts sharingRule) */
   type: string | null;
   typeName: string | null;
   /** VMs of vgpu.yaml placed here, by vmid */
@@ -296,7 +296,7 @@ export function planSplit(
         conflict = new PlacementRefusal(
           "mixed-types",
           `GPU ${gpu.address} already carries ${fixedTypes.join(" and ")} (${who}), which the driver does not run together (${ruleText(gpu)}): it cannot take another vGPU until they can`,
-          "detach the VMs of one type (vgpuctl vm detach VMID)",
+          "detach the VMs the others cannot run beside (vgpuctl vm detach VMID)",
         );
       const wantedEntry = Object.entries(opts.gpuTypes ?? {}).find(([a]) => findGpu(model, a) === gpu);
       if (wantedEntry && !conflict) {
