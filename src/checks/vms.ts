@@ -1,7 +1,8 @@
 /**
  * VM configurations (/etc/pve/qemu-server/*.conf) against the GPUs:
- *  mixed-types               VMs put different vGPU types on one GPU; the driver allows one type per GPU
- *                            (equal-size mode) unless heterogeneous mode is on — research/proxmox.md §3.
+ *  mixed-types               VMs put vGPUs on one GPU the driver will not run together: different types
+ *                            before driver 525, different framebuffer sizes from 525 (equal-size mode)
+ *                            unless mixed-size mode is on — place/model.ts sharingRule, research/proxmox.md §3.
  *  vram-overcommit           the VMs on one GPU ask for more VRAM (type size or framebuffer+reservation
  *                            overrides) than the GPU has, or more instances than the type allows.
  *  duplicate-mdev-uuid       two VMs would use the same mdev/VM UUID (cloned `args: -uuid …` or sysfsdev
@@ -14,7 +15,7 @@
 import { mdevUuidFor, vmidFromMdevUuid } from "../facts/derive.ts";
 import type { Facts, HostpciEntry, VmConfig } from "../facts/types.ts";
 import { effectiveVramMiB } from "../knowledge/vram.ts";
-import { vgpuBudgetMiB } from "../place/model.ts";
+import { sharingKey, sharingRuleOf, vgpuBudgetMiB } from "../place/model.ts";
 import {
   finding,
   type GpuView,
@@ -88,20 +89,17 @@ function mixedTypes(v: HostView, as: Assignment[]): Finding[] {
   const out: Finding[] = [];
   for (const [addr, list] of byGpu(as)) {
     const types = [...new Set(list.map((a) => a.type))];
-    if (types.length < 2) continue;
     const g = list[0]!.gpu;
-    // SR-IOV GPUs in equal-size mode take different types of one framebuffer size (research/proxmox.md §3)
-    if (g.cls?.needsSriov && new Set(list.map((a) => typeSizeMiB(v, g, a.type) ?? a.type)).size < 2) continue;
-    const q = v.facts.nvidiaSmiQuery?.gpus.find((x) => x.busId === addr);
-    const hetero = q
-      ? Object.entries(q.fields).find(([k]) => /Heterogeneous Mode$/i.test(k))?.[1]
-      : undefined;
-    if (hetero && /enabled/i.test(hetero)) continue;
+    // the driver's rule per branch (place/model.ts sharingRule): one type < 525, one framebuffer size ≥ 525
+    const rule = sharingRuleOf(v.facts, addr, g.cls?.needsSriov === true);
+    const groups = [...new Set(list.map((a) => sharingKey(rule, a.type, typeSizeMiB(v, g, a.type))))];
+    if (groups.length < 2) continue;
     const consumer = g.cls?.support === "unlock";
     const first = types[0]!;
-    const title = g.cls?.needsSriov
-      ? `VMs use vGPU types of ${new Set(list.map((a) => typeSizeMiB(v, g, a.type))).size} framebuffer sizes on ${g.label}, which is not in mixed-size mode: the VMs of the other sizes fail to start while one runs`
-      : `VMs use ${types.length} different vGPU types on ${g.label}; only one type can run on a GPU at a time, so the VMs of the other types fail to start while one runs`;
+    const title =
+      rule === "one-size"
+        ? `VMs use vGPU types of ${groups.length} framebuffer sizes on ${g.label}, which is not in mixed-size mode: the VMs of the other sizes fail to start while one runs`
+        : `VMs use ${types.length} different vGPU types on ${g.label}; before vGPU 15 (driver 525) only one type can run on a GPU at a time, so the VMs of the other types fail to start while one runs`;
     out.push(
       finding(
         "mixed-types",
@@ -109,7 +107,9 @@ function mixedTypes(v: HostView, as: Assignment[]): Finding[] {
         title,
         [...list.map(line), `types: ${types.map((t) => typeName(v, g, t)).join(", ")}`],
         [
-          `Use one type for every VM on ${addr}, e.g. qm set <vmid> --hostpci<N> ${addr},mdev=${first}`,
+          rule === "one-size"
+            ? `Use one framebuffer size for every VM on ${addr}, e.g. qm set <vmid> --hostpci<N> ${addr},mdev=${first}`
+            : `Use one type for every VM on ${addr}, e.g. qm set <vmid> --hostpci<N> ${addr},mdev=${first}`,
           consumer
             ? `To give VMs different VRAM with one type, add per-VM sections to /etc/vgpu_unlock/profile_override.toml: [vm.<vmid>] framebuffer = … framebuffer_reservation = … (vgpuctl can compute them)`
             : `On vGPU 17+ with "Heterogeneous Time-Slice Sizes: Supported": nvidia-smi vgpu -i <gpu index> -shm 1 (mixed-size mode; not persistent across reboots)`,

@@ -7,7 +7,7 @@ import { normalisePciAddress } from "../facts/pci.ts";
 import type { Host } from "../hosts/host.ts";
 import { typesForGpu } from "../knowledge/vgpu-types.ts";
 import { parseSize } from "../knowledge/vram.ts";
-import { buildPlacementModel, freeVf, usersOf } from "../place/model.ts";
+import { buildPlacementModel, freeVf, sharingOf, usersOf } from "../place/model.ts";
 import {
   GUEST_OSES,
   type GuestOs,
@@ -79,7 +79,14 @@ export async function runProfileSuggest(
   ).map(toSuggestType);
   const currentTypes = [...new Set(usersOf(model, pg).map((u) => u.type))];
   const gpu = { address: pg.address, name: pg.name, vramMiB: pg.vramMiB, currentTypes };
-  const s = suggestProfile({ os, workload, vramMiB, types, offered, gpu });
+  const s = suggestProfile({
+    os,
+    workload,
+    vramMiB,
+    types,
+    offered,
+    gpu: { ...gpu, sharing: sharingOf(pg) },
+  });
   const next: string[] = [];
   if (s.type) {
     // SR-IOV GPUs take vGPUs on a virtual function, never the physical function

@@ -2,9 +2,9 @@
  * Where a vGPU goes and whether it can: `vm attach` / `vm detach` decisions. Pure.
  *
  * Refused, with the reason, is whatever would make the VM fail at start (research/proxmox.md §1b,
- * §3; research/unlock.md §4): a second type on a GPU (time-sliced vGPU allows one type per physical
- * GPU — "When a vGPU is created, the content of the available_instances for all other vGPU types
- * on the physical GPU is set to 0"), more instances than the type allows, more VRAM than the GPU
+ * §3; research/unlock.md §4): a vGPU the driver's sharing rule keeps off the GPU (model.ts sharingRule:
+ * one type per GPU before driver 525, one framebuffer size from 525, any size in mixed-size mode), more
+ * instances than the type allows (same-size vGPUs count together), more VRAM than the GPU
  * has once overrides are counted, `pcie=1` on a non-q35 VM ("q35 machine model is not enabled"),
  * a hostpci slot already in use or a VM that already has a vGPU, an mdev UUID that already exists,
  * an unknown VM, and an unknown type or one the GPU does not offer.
@@ -22,6 +22,7 @@ import { findType } from "../knowledge/vgpu-types.ts";
 import { effectiveVramMiB } from "../knowledge/vram.ts";
 import { UserError } from "../util/errors.ts";
 import {
+  canShareGpu,
   freeVf,
   isQ35,
   mappingGpu,
@@ -29,6 +30,7 @@ import {
   type PlacementModel,
   type PlaceType,
   type PlaceVm,
+  sharingOf,
   typeMiB,
   usersOf,
 } from "./model.ts";
@@ -229,7 +231,11 @@ export function gpuRefusal(
   return null;
 }
 
-/** Time-sliced mdev GPUs: one type per GPU, at most its instances. */
+/**
+ * Time-sliced mdev GPUs: what the driver lets share the GPU (model.ts sharingRule: one type before 525, one
+ * framebuffer size from 525, any size in mixed-size mode), at most the type's instances — counting every
+ * vGPU the type shares the GPU with (same-size types draw from one budget).
+ */
 function mdevTypeRefusal(
   gpu: PlaceGpu,
   type: ResolvedType,
@@ -237,22 +243,53 @@ function mdevTypeRefusal(
   users: ReturnType<typeof usersOf>,
   offered: PlaceType,
 ): PlacementRefusal | null {
-  const others = users.filter((u) => u.type !== type.type);
-  if (others.length > 0) {
-    const kinds = [...new Set(others.map((u) => u.type))];
-    return new PlacementRefusal(
-      "mixed-types",
-      `GPU ${gpu.address} already carries ${kinds.join(", ")} (${others.map(who).join(", ")}); time-sliced vGPU allows one type per physical GPU, so a ${type.type} would fail to start`,
-      `use ${kinds[0]} for VM ${vm.vmid} too (its VRAM can differ through an override: --vram), or another GPU`,
-    );
-  }
-  const same = users.filter((u) => u.type === type.type);
+  const refusal = sharingRefusal(gpu, type, vm, users);
+  if (refusal) return refusal;
+  const same = countedUsers(gpu, type, users);
   const cap =
     offered.maxInstances ??
     (offered.availableInstances !== null
       ? offered.availableInstances + gpu.mdevs.filter((m) => m.type === type.type).length
       : null);
   return cap !== null && same.length + 1 > cap ? tooMany(gpu, type, cap, same) : null;
+}
+
+/** The vGPUs that refuse `type` next to them under the GPU's sharing rule, as a refusal (null = none). */
+function sharingRefusal(
+  gpu: PlaceGpu,
+  type: ResolvedType,
+  vm: PlaceVm,
+  users: ReturnType<typeof usersOf>,
+): PlacementRefusal | null {
+  const rule = sharingOf(gpu);
+  const mine = { type: type.type, framebufferMiB: typeMiB(gpu, type.type) };
+  const other = users.filter(
+    (u) => !canShareGpu(rule, mine, { type: u.type, framebufferMiB: typeMiB(gpu, u.type) }),
+  );
+  if (other.length === 0) return null;
+  const kinds = [...new Set(other.map((u) => u.type))];
+  if (rule === "one-type")
+    return new PlacementRefusal(
+      "mixed-types",
+      `GPU ${gpu.address} already carries ${kinds.join(", ")} (${other.map(who).join(", ")}); before vGPU 15 (driver 525) the driver allows one type per physical GPU, so a ${type.type} would fail to start`,
+      `use ${kinds[0]} for VM ${vm.vmid} too (its VRAM can differ through an override: --vram), or another GPU`,
+    );
+  const sizes = [...new Set(other.map((u) => `${typeMiB(gpu, u.type)} MiB ${u.type}`))].join(", ");
+  return new PlacementRefusal(
+    gpu.vfs ? "mixed-sizes" : "mixed-types",
+    `GPU ${gpu.address} already carries ${sizes} vGPUs (${other.map(who).join(", ")}) and is not in mixed-size mode; a ${mine.framebufferMiB} MiB ${label(type)} would fail to start`,
+    gpu.mixedSizesSupported === false || !gpu.vfs
+      ? `use a type of the same framebuffer size for VM ${vm.vmid}, or another GPU`
+      : `use a type of the same framebuffer size or another GPU, or enable mixed-size mode (mixedSizes: true in vgpu.yaml; by hand: nvidia-smi vgpu -i <GPU index> -shm 1, lost at reboot)`,
+  );
+}
+
+/** The vGPUs that count against `type`'s per-GPU maximum: those it shares the GPU with (one type in mixed-size mode). */
+function countedUsers(gpu: PlaceGpu, type: ResolvedType, users: ReturnType<typeof usersOf>) {
+  const rule = sharingOf(gpu);
+  if (rule === "mixed-sizes") return users.filter((u) => u.type === type.type);
+  const mine = { type: type.type, framebufferMiB: typeMiB(gpu, type.type) };
+  return users.filter((u) => canShareGpu(rule, mine, { type: u.type, framebufferMiB: typeMiB(gpu, u.type) }));
 }
 
 function tooMany(
@@ -280,23 +317,10 @@ function sriovRefusal(
   vm: PlaceVm,
   users: ReturnType<typeof usersOf>,
 ): PlacementRefusal | null {
-  const size = typeMiB(gpu, type.type);
-  const sizeOf = (u: { type: string }) => typeMiB(gpu, u.type);
-  if (!gpu.mixedSizes && size !== null) {
-    const other = users.filter((u) => sizeOf(u) !== null && sizeOf(u) !== size);
-    if (other.length > 0) {
-      const sizes = [...new Set(other.map((u) => `${sizeOf(u)} MiB ${u.type}`))].join(", ");
-      return new PlacementRefusal(
-        "mixed-sizes",
-        `GPU ${gpu.address} already carries ${sizes} vGPUs (${other.map(who).join(", ")}) and is not in mixed-size mode; a ${size} MiB ${label(type)} would fail to start`,
-        gpu.mixedSizesSupported === false
-          ? `use a type of the same framebuffer size for VM ${vm.vmid}, or another GPU`
-          : `use a type of the same framebuffer size or another GPU, or enable mixed-size mode (mixedSizes: true in vgpu.yaml; by hand: nvidia-smi vgpu -i <GPU index> -shm 1, lost at reboot)`,
-      );
-    }
-  }
+  const refusal = sharingRefusal(gpu, type, vm, users);
+  if (refusal) return refusal;
   const offered = gpu.types.find((t) => t.type === type.type);
-  const counted = users.filter((u) => (gpu.mixedSizes ? u.type === type.type : sizeOf(u) === size));
+  const counted = countedUsers(gpu, type, users);
   if (offered?.maxInstances && counted.length + 1 > offered.maxInstances)
     return tooMany(gpu, type, offered.maxInstances, counted);
   if (!freeVf(model, gpu, vm.vmid, type.type)) {
@@ -478,12 +502,15 @@ function chooseGpu(
         : "run `vgpuctl doctor` to see why no types are offered",
     );
   }
-  // Keep one type per GPU: a GPU already carrying this type first, then an empty one; among
-  // equals the one with the most room left, so the most VMs fit.
+  // Keep GPUs uniform (model.ts sharingRule): a GPU already carrying vGPUs this type may join first,
+  // then an empty one; among equals the one with the most room left, so the most VMs fit.
   const ranked = offering
     .map((g) => {
       const users = usersOf(model, g).filter((u) => u.vmid !== vm.vmid);
-      const carries = users.length > 0 && users.every((u) => u.type === type.type);
+      const mine = { type: type.type, framebufferMiB: typeMiB(g, type.type) };
+      const joins = (u: { type: string }) =>
+        canShareGpu(sharingOf(g), mine, { type: u.type, framebufferMiB: typeMiB(g, u.type) });
+      const carries = users.length > 0 && users.every(joins);
       const empty = users.length === 0;
       return { g, rank: carries ? 0 : empty ? 1 : 2, room: roomFor(model, g, type) };
     })
@@ -494,7 +521,7 @@ function chooseGpu(
     if (!why) {
       notes.push(
         c.rank === 0
-          ? `GPU ${c.g.address}: already carries ${type.type}`
+          ? `GPU ${c.g.address}: already carries ${type.type} or a type it may run beside`
           : `GPU ${c.g.address}: no vGPU yet and offers ${type.type}`,
       );
       return c.g;

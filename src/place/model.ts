@@ -5,7 +5,7 @@
  * inspect report and facts, no I/O.
  */
 
-import { mdevUuidFor } from "../facts/derive.ts";
+import { deriveDriver, mdevUuidFor } from "../facts/derive.ts";
 import { pciAddressCovers } from "../facts/pci.ts";
 import type { Facts, HostpciEntry, OverrideSection, PciMapping } from "../facts/types.ts";
 import { findType, type Series, seriesOf } from "../knowledge/vgpu-types.ts";
@@ -58,6 +58,80 @@ export interface PlaceGpu {
   mixedSizes?: boolean;
   /** SR-IOV: the driver supports mixed-size mode (null = unknown) */
   mixedSizesSupported?: boolean | null;
+  /** which vGPUs may share this GPU (absent: one size on SR-IOV GPUs, one type on others — see sharingOf) */
+  sharing?: SharingRule;
+}
+
+/**
+ * Which time-sliced vGPUs may share one physical GPU — the driver's availability rule, one implementation
+ * for `vm attach`, doctor's mixed-types, split/suggest and the vms: planner:
+ * - "one-type" — before vGPU 15 (driver < 525): "When a vGPU is created, the content of the
+ *   available_instances for all other vGPU types on the physical GPU is set to 0. This behavior enforces
+ *   the requirement that all vGPUs on a physical GPU must be of the same type." (NVIDIA vGPU 8 user guide,
+ *   sysfs section; research/proxmox.md §3 era 1).
+ * - "one-size" — vGPU 15+ (driver ≥ 525, `nvidia-smi -q`: "Heterogeneous Time-Slice Profiles : Supported";
+ *   NVML NVML_DEVICE_VGPU_CAP_HETEROGENEOUS_TIMESLICE_PROFILES "concurrent execution of timesliced vGPU
+ *   profiles of differing types", docs.nvidia.com/deploy/nvml-api/group__nvmlVirtualGpuEnums.html): types of
+ *   one framebuffer size mix (2B with 2Q); by default "a GPU operates in equal-size mode, where all vGPUs on
+ *   the GPU must have the same amount of frame buffer" (NVIDIA vGPU deployment guide, vgpu-profile.html;
+ *   research/proxmox.md §3 era 2; real hosts list 2B and 2Q both still available after one 2 GiB vGPU).
+ * - "mixed-sizes" — vGPU 17+ with mixed-size mode on (`vGPU Heterogeneous Mode : Enabled`): sizes mix
+ *   within the framebuffer (research/proxmox.md §3 era 3).
+ */
+export type SharingRule = "one-type" | "one-size" | "mixed-sizes";
+
+/** The rule from the driver branch and the GPU's mode (unknown branch: `fallback`). */
+export function sharingRule(input: {
+  driverVersion: string | null;
+  /** "Heterogeneous Time-Slice Profiles" of `nvidia-smi -q` (null = not shown) */
+  heterogeneousProfiles?: string | null;
+  mixedSizes: boolean;
+  fallback: SharingRule;
+}): SharingRule {
+  if (input.mixedSizes) return "mixed-sizes";
+  const hp = input.heterogeneousProfiles?.trim();
+  if (hp) return /^supported$/i.test(hp) ? "one-size" : "one-type";
+  const major = input.driverVersion ? Number.parseInt(input.driverVersion, 10) : Number.NaN;
+  if (Number.isNaN(major)) return input.fallback;
+  return major >= 525 ? "one-size" : "one-type";
+}
+
+/** The rule for one GPU of a host, decided from its facts (mixed-size mode, capability, driver branch). */
+export function sharingRuleOf(f: Facts, address: string, sriov: boolean): SharingRule {
+  const q = f.nvidiaSmiQuery?.gpus.find((g) => g.busId === address);
+  const field = (re: RegExp) =>
+    q ? (Object.entries(q.fields).find(([k]) => re.test(k))?.[1] ?? null) : null;
+  return sharingRule({
+    driverVersion: deriveDriver(f)?.version ?? null,
+    heterogeneousProfiles: field(/(^| \/ )Heterogeneous Time-Slice Profiles$/),
+    mixedSizes: /^\s*enabled\s*$/i.test(field(/(^| \/ )vGPU Heterogeneous Mode$/) ?? ""),
+    fallback: sriov ? "one-size" : "one-type",
+  });
+}
+
+/** The rule a GPU of the model follows. */
+export function sharingOf(gpu: PlaceGpu): SharingRule {
+  if (gpu.mixedSizes) return "mixed-sizes";
+  return gpu.sharing ?? (gpu.vfs ? "one-size" : "one-type");
+}
+
+/**
+ * What vGPUs must have in common to share a GPU under `rule`: the type ("one-type"), the framebuffer size
+ * ("one-size"; the type when the size is unknown), nothing ("mixed-sizes": null).
+ */
+export function sharingKey(rule: SharingRule, type: string, framebufferMiB: number | null): string | null {
+  if (rule === "mixed-sizes") return null;
+  if (rule === "one-size" && framebufferMiB !== null) return `${framebufferMiB} MiB`;
+  return type;
+}
+
+/** Can a vGPU of type `a` run on a GPU next to one of type `b`? */
+export function canShareGpu(
+  rule: SharingRule,
+  a: { type: string; framebufferMiB: number | null },
+  b: { type: string; framebufferMiB: number | null },
+): boolean {
+  return sharingKey(rule, a.type, a.framebufferMiB) === sharingKey(rule, b.type, b.framebufferMiB);
 }
 
 export interface PlaceVf {
@@ -130,6 +204,7 @@ export function buildPlacementModel(report: InspectReport, facts: Facts): Placem
       parents,
       types,
       mdevs: g.vgpus.map((v) => ({ uuid: v.uuid, type: v.type, vmid: v.vmid })),
+      sharing: sharingRuleOf(facts, g.address, Boolean(g.vfs && g.vfs.length > 0)),
     };
     if (g.vfs && g.vfs.length > 0) {
       const listed = new Map((facts.virtualFunctions ?? []).map((v) => [v.address, v.creatable]));

@@ -1,10 +1,10 @@
 /**
  * The split: which GPU each VM of vgpu.yaml gets. Pure.
  *
- * Time-sliced vGPU runs one type per physical GPU (research/proxmox.md §3: "When a vGPU is created,
- * the content of the available_instances for all other vGPU types on the physical GPU is set to
- * 0"), so the decision is a type per GPU, then VMs into GPUs carrying a type they can use:
- * - a VM with a `type` needs a GPU carrying exactly that type;
+ * Time-sliced vGPUs share a physical GPU only as the driver allows (model.ts sharingRule: one type
+ * before driver 525, one framebuffer size from 525, any size in mixed-size mode; research/proxmox.md
+ * §3), so the decision is a type per GPU, then VMs into GPUs carrying a type they can use or run beside:
+ * - a VM with a `type` needs a GPU carrying that type or one the rule lets it join (2B beside 2Q);
  * - a VM with `vram` (+ os/workload) can use any type of a series that suits it (suggest.ts), and
  *   gets its VRAM through a per-VM override when the type's own size differs.
  * Every combination of candidate types per GPU (the requested types, suggestProfile's pick for
@@ -19,9 +19,11 @@ import { effectiveVramMiB, formatMiB } from "../knowledge/vram.ts";
 import { findVm, PlacementRefusal, type RefusalCode, type ResolvedType, resolveType } from "./attach.ts";
 import {
   addressOnGpu,
+  canShareGpu,
   type PlaceGpu,
   type PlacementModel,
   type PlaceType,
+  sharingOf,
   typeMiB,
   usersOf,
 } from "./model.ts";
@@ -69,7 +71,7 @@ export interface SplitVm {
 export interface SplitGpu {
   gpu: string;
   name: string;
-  /** the one type the GPU carries (null = none) */
+  /** the type the GPU carries (null = none); its VMs may have others the driver runs beside it (model.ts sharingRule) */
   type: string | null;
   typeName: string | null;
   /** VMs of vgpu.yaml placed here, by vmid */
@@ -193,6 +195,25 @@ function capacity(gpu: PlaceGpu, type: string): number | null {
   return null;
 }
 
+/** May vGPUs of types `a` and `b` run side by side on this GPU (model.ts sharingRule)? */
+function joins(gpu: PlaceGpu, a: string, b: string): boolean {
+  return canShareGpu(
+    sharingOf(gpu),
+    { type: a, framebufferMiB: typeMiB(gpu, a) },
+    { type: b, framebufferMiB: typeMiB(gpu, b) },
+  );
+}
+
+/** The driver's rule in words, for reasons and refusals. */
+function ruleText(gpu: PlaceGpu): string {
+  const rule = sharingOf(gpu);
+  return rule === "one-size"
+    ? "one framebuffer size per GPU, equal-size mode"
+    : rule === "one-type"
+      ? "one type per GPU before driver 525"
+      : "mixed-size mode";
+}
+
 function label(gpu: PlaceGpu | null, type: string): string {
   const n = gpu ? typeInfo(gpu, type)?.name : null;
   return n ? `${type} (${n})` : type;
@@ -271,11 +292,11 @@ export function planSplit(
       let locked: string | null = fixedTypes[0] ?? null;
       let conflict: PlacementRefusal | null = null;
       const who = others.map((o) => (o.vmid !== null ? `VM ${o.vmid}` : `mdev ${o.uuid}`)).join(", ");
-      if (fixedTypes.length > 1)
+      if (fixedTypes.some((t) => !joins(gpu, fixedTypes[0]!, t)))
         conflict = new PlacementRefusal(
           "mixed-types",
-          `GPU ${gpu.address} already carries ${fixedTypes.join(" and ")} (${who}): it cannot take another vGPU until one type is left`,
-          "detach the VMs of one type (vgpuctl vm detach VMID)",
+          `GPU ${gpu.address} already carries ${fixedTypes.join(" and ")} (${who}), which the driver does not run together (${ruleText(gpu)}): it cannot take another vGPU until they can`,
+          "detach the VMs the others cannot run beside (vgpuctl vm detach VMID)",
         );
       const wantedEntry = Object.entries(opts.gpuTypes ?? {}).find(([a]) => findGpu(model, a) === gpu);
       if (wantedEntry && !conflict) {
@@ -285,10 +306,10 @@ export function planSplit(
         } catch {
           wanted = null; // the setup plan reports a type it does not know
         }
-        if (wanted && locked && wanted !== locked)
+        if (wanted && locked && !joins(gpu, wanted, locked))
           conflict = new PlacementRefusal(
             "mixed-types",
-            `GPU ${gpu.address} carries ${locked} (${who}), but vgpu.yaml gives it ${wanted}; time-sliced vGPU allows one type per physical GPU`,
+            `GPU ${gpu.address} carries ${locked} (${who}), but vgpu.yaml gives it ${wanted}; the driver allows ${ruleText(gpu)}`,
             `detach ${who} or change gpus[].type`,
           );
         else if (wanted && !typeInfo(gpu, wanted))
@@ -311,7 +332,10 @@ export function planSplit(
   const overrides = opts.overrides !== false;
   const fits = (r: Req, gpu: PlaceGpu, type: string): boolean => {
     if (r.pin && r.pin !== gpu) return false;
-    if (r.type) return r.type.type === type;
+    if (r.type)
+      return (
+        r.type.type === type || (typeInfo(gpu, r.type.type) !== undefined && joins(gpu, r.type.type, type))
+      );
     const s = seriesOfType(gpu, type);
     if (s === null || !r.series.includes(s)) return false;
     // without overrides the VM gets the type's whole framebuffer: at least what it asks for
@@ -369,14 +393,17 @@ export function planSplit(
       unplaced.push(reasonFor(r, outcome.slots, fits));
       continue;
     }
-    const type = slot.type!;
+    const type = r.type?.type ?? slot.type!;
     const size = typeMiB(slot.bin.gpu, type);
     const vram = slot.vms.find((v) => v.req === r)!.vramMiB;
     const kept = r.current?.gpu === slot.bin.gpu.address && r.current.type === type;
     const reasons: string[] = [];
     if (r.pin) reasons.push(`GPU ${slot.bin.gpu.address} as vgpu.yaml asks`);
     else if (kept) reasons.push(`VM ${r.vmid} already has ${type} on GPU ${slot.bin.gpu.address}`);
-    else reasons.push(`GPU ${slot.bin.gpu.address} carries ${label(slot.bin.gpu, type)} (one type per GPU)`);
+    else
+      reasons.push(
+        `GPU ${slot.bin.gpu.address} carries ${label(slot.bin.gpu, slot.type!)}${type !== slot.type ? `, which ${type} may run beside` : ""} (${ruleText(slot.bin.gpu)})`,
+      );
     if (!r.type) {
       const s = seriesOfType(slot.bin.gpu, type);
       reasons.push(
@@ -476,13 +503,15 @@ function evaluate(
       bin,
       type,
       usedMiB: bin.othersMiB,
-      count: type ? bin.others.filter((o) => o.type === type).length : 0,
-      cap: type ? capacity(bin.gpu, type) : 0,
+      count: type ? bin.others.filter((o) => joins(bin.gpu, o.type, type)).length : 0,
+      // mixed-size mode: VRAM decides (each type keeps its own maximum)
+      cap: type ? (sharingOf(bin.gpu) === "mixed-sizes" ? null : capacity(bin.gpu, type)) : 0,
       vms: [],
     };
   });
   const need = (r: Req, s: Slot): number | null =>
-    (r.type || !overrides ? typeMiB(s.bin.gpu, s.type!) : r.vramMiB) ?? typeMiB(s.bin.gpu, s.type!);
+    (r.type ? typeMiB(s.bin.gpu, r.type.type) : !overrides ? typeMiB(s.bin.gpu, s.type!) : r.vramMiB) ??
+    typeMiB(s.bin.gpu, s.type!);
   const room = (r: Req, s: Slot): boolean => {
     if (s.type === null || !fits(r, s.bin.gpu, s.type)) return false;
     if (s.cap !== null && s.count + 1 > s.cap) return false;
@@ -504,7 +533,9 @@ function evaluate(
   for (const r of order) {
     const ok = slots.filter((s) => room(r, s));
     if (ok.length === 0) continue;
-    const stay = ok.find((s) => r.current?.gpu === s.bin.gpu.address && r.current.type === s.type);
+    const stay = ok.find(
+      (s) => r.current?.gpu === s.bin.gpu.address && r.current.type === (r.type?.type ?? s.type),
+    );
     const free = (s: Slot) =>
       s.bin.gpu.vramMiB === null ? Number.POSITIVE_INFINITY : s.bin.gpu.vramMiB - s.usedMiB;
     const pick =
@@ -569,7 +600,7 @@ function reasonFor(r: Req, slots: Slot[], fits: (r: Req, g: PlaceGpu, t: string)
     ];
     return mk(
       "mixed-types",
-      `VM ${r.vmid}: GPU ${s.bin.gpu.address} carries ${s.type ?? s.bin.fixedTypes.join(", ")}${users.length ? ` (${users.join(", ")})` : ""}, not ${what}; time-sliced vGPU allows one type per physical GPU${offering.length > 1 ? " (the same holds for every GPU offering it)" : ""}`,
+      `VM ${r.vmid}: GPU ${s.bin.gpu.address} carries ${s.type ?? s.bin.fixedTypes.join(", ")}${users.length ? ` (${users.join(", ")})` : ""}, not ${what}; the driver allows ${ruleText(s.bin.gpu)}${offering.length > 1 ? " (the same holds for every GPU offering it)" : ""}`,
       `give VM ${r.vmid} the same type (its VRAM can differ: use \`vram\`), or move VMs to another GPU`,
     );
   }

@@ -10,10 +10,13 @@
  * - B = business desktops / knowledge workers (45 fps frame-rate limit, limited heads/resolution).
  * - A = app streaming (1 head, 1280x1024) — Windows guests only ("A profiles … will NOT work on Linux").
  * - C = compute (CUDA, 1 head) — Linux guests only ("C profiles … only work on Linux").
- * A GPU runs one type at a time (time-sliced vGPU), so when the GPU already carries a type that the
- * guest can use, that type is suggested with a per-VM VRAM override instead of a second type.
+ * What may join a GPU that already carries vGPUs follows the driver (model.ts sharingRule): before
+ * driver 525 one type per GPU, so the type it carries is suggested (with a per-VM VRAM override) when
+ * the guest can use it; from 525 a type of the same framebuffer size, of the best series for the guest;
+ * in mixed-size mode any type.
  */
 import type { Series } from "../knowledge/vgpu-types.ts";
+import { canShareGpu, type SharingRule } from "./model.ts";
 
 export type GuestOs = "windows" | "linux";
 export type Workload = "desktop" | "cad" | "gaming" | "compute";
@@ -46,7 +49,8 @@ export interface SuggestInput {
   types: SuggestType[];
   /** whether `types` are what the host offers now (false = from the knowledge table) */
   offered: boolean;
-  gpu?: { address: string; vramMiB: number | null; currentTypes: string[] } | null;
+  /** `sharing`: the driver's rule for the GPU (absent = one type per GPU) */
+  gpu?: { address: string; vramMiB: number | null; currentTypes: string[]; sharing?: SharingRule } | null;
 }
 
 export interface Suggestion {
@@ -138,15 +142,23 @@ export function suggestProfile(input: SuggestInput): Suggestion {
   }
 
   const sized = (t: SuggestType) => t.framebufferMiB ?? 0;
-  const usable = input.types.filter((t) => t.series !== null && allowed.includes(t.series));
+  let usable = input.types.filter((t) => t.series !== null && allowed.includes(t.series));
   if (workload === "compute" && os === "windows")
     warnings.push(`C (compute) types do not work on Windows guests (${SOURCE}); a Q type with CUDA is used`);
   if (workload === "gaming" && os === "linux")
     warnings.push(`A types do not work on Linux guests (${SOURCE})`);
 
-  // One type per GPU: reuse the type the GPU already carries when the guest can use it.
+  // One type per GPU (< 525): reuse the type the GPU already carries when the guest can use it.
   const current = input.gpu?.currentTypes ?? [];
-  if (current.length > 0) {
+  const rule = input.gpu?.sharing ?? "one-type";
+  const carried = input.types.find((t) => t.type === current[0]) ?? null;
+  if (carried && rule === "one-size") {
+    usable = usable.filter((t) => canShareGpu(rule, t, carried));
+    reasons.push(
+      `GPU ${input.gpu!.address} already runs ${carried.type}${carried.name ? ` (${carried.name})` : ""} (${sized(carried)} MiB); from driver 525 only types of that framebuffer size run beside it (equal-size mode)`,
+    );
+  }
+  if (current.length > 0 && rule === "one-type") {
     const cur = input.types.find((t) => t.type === current[0]) ?? null;
     if (cur?.series && allowed.includes(cur.series)) {
       const curSize = sized(cur);

@@ -36,6 +36,8 @@ import {
   type PlaceGpu,
   type PlacementModel,
   type PlaceVm,
+  sharingOf,
+  sharingRule,
 } from "../place/model.ts";
 import { type Placement, planSplit, type SplitRequest, type SplitResult } from "../place/split.ts";
 import { buildInspectReport } from "../report/inspect-report.ts";
@@ -82,6 +84,7 @@ export function planVms(entry: HostEntry, input: VmPlanInput): VmPlan {
   const model = buildPlacementModel(buildInspectReport(f), f);
   for (const vm of model.vms) applyPendingDeletes(vm, input.file(`/etc/pve/qemu-server/${vm.vmid}.conf`));
   if (input.afterReboot) for (const g of model.gpus) if (g.types.length === 0) fillKnownTypes(g, f);
+  if (input.afterReboot) ruleOfInstalledDriver(model, entry);
 
   // ── the split ──────────────────────────────────────────────────────────────────
   const requests: SplitRequest[] = [];
@@ -112,6 +115,9 @@ export function planVms(entry: HostEntry, input: VmPlanInput): VmPlan {
   for (const g of entry.gpus ?? []) {
     const addr = g.address ?? (model.gpus.length === 1 ? model.gpus[0]!.address : null);
     if (addr) gpuTypes[addr] = g.type;
+    // mixed-size mode, which the mixed-size pass sets, lets the GPU take vGPUs of different sizes
+    const pg = addr ? model.gpus.find((x) => x.address === addr) : undefined;
+    if (pg && g.mixedSizes) pg.mixedSizes = true;
   }
   const split = planSplit(model, requests, {
     managed: [...wanted.keys()],
@@ -183,6 +189,17 @@ export function planVms(entry: HostEntry, input: VmPlanInput): VmPlan {
       "the VM steps run after the reboot, once the driver offers the vGPU types; apply re-plans them then",
     );
   return out;
+}
+
+/**
+ * Before the reboot that loads the driver vgpu.yaml installs, the GPUs follow that driver's sharing rule
+ * (place/model.ts sharingRule: one type < 525, one framebuffer size from 525), not the old or no driver's.
+ */
+function ruleOfInstalledDriver(model: PlacementModel, entry: HostEntry): void {
+  const version = entry.driver?.version ?? /(\d+\.\d+(?:\.\d+)?)/.exec(entry.driver?.installer ?? "")?.[1];
+  if (!version) return;
+  for (const g of model.gpus)
+    g.sharing = sharingRule({ driverVersion: version, mixedSizes: false, fallback: sharingOf(g) });
 }
 
 function attachStep(

@@ -63,8 +63,9 @@ describe("vm attach on one host (CLI)", () => {
 
     const b = await cli6([...H, "vm", "attach", "101", "--type", "nvidia-260"], env);
     expect(b.code).toBe(2);
-    expect(b.err).toContain("already carries nvidia-259 (VM 100)");
-    expect(b.err).toContain("one type per physical GPU");
+    // driver 525 (seed 15.1): one framebuffer size per GPU (place/model.ts sharingRule)
+    expect(b.err).toContain("already carries 4096 MiB nvidia-259 vGPUs (VM 100)");
+    expect(b.err).toContain("a 6144 MiB nvidia-260 (GRID RTX6000-6Q) would fail to start");
     const after = JSON.parse((await cli6([...H, "--json", "vm", "list"], env)).out) as typeof list;
     expect(after.vms.find((v) => v.vmid === 101)!.vgpus).toEqual([]);
   });

@@ -1,7 +1,8 @@
 /**
  * Clean vs noisy: `vgpuctl doctor` on every simulated scenario, once as the simulator renders it cleanly
  * and once through its noise layer (VGPUCTL_SIM_NOISE=1: dmesg -T stamps, journal headers / boot
- * separators / FQDN host / lowercase months, commented GRUB lines, VM configs with a description and a
+ * separators / FQDN host / lowercase months / the unlock wrapper's `bash[pid]: vgpu_unlock loaded.` lines,
+ * commented GRUB lines, VM configs with a description and a
  * snapshot section, an elided nvidia-smi -q, pasted prompts, CRLF — src/hosts/sim/noise.ts). The
  * findings (code and severity) must be the same: real hosts print the noise, and reading it must not
  * change the diagnosis. Uses the built CLI (`npm run build` first).
@@ -16,6 +17,8 @@ import { runCli, tempSimDir } from "../helpers/cli.ts";
  * variant. Each entry names the output line that breaks it; the test asserts they DO differ, so an entry
  * must be removed (and the scenario join the strict check) once the reader is fixed.
  */
+// none: every reader outside the simulator reads the variants above (checked with the
+// `vgpu_unlock loaded.` journal lines and dmesg -T continuation indents added for issue 18)
 const KNOWN_READER_GAPS: Record<string, string> = {};
 
 let cleanDir: string;

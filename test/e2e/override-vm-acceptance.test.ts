@@ -322,7 +322,8 @@ describe("vm attach/list/detach (sim)", () => {
     const before = state(sim);
     expectUserError(
       runCli([...H(), "vm", "attach", "101", "--type", "nvidia-260"], env),
-      /already carries nvidia-259 \(VM 100\); time-sliced vGPU allows one type per physical GPU/,
+      // driver 525 (seed 15.1): one framebuffer size per GPU (place/model.ts sharingRule)
+      /already carries 4096 MiB nvidia-259 vGPUs \(VM 100\) and is not in mixed-size mode; a 6144 MiB nvidia-260/,
     );
     expect(state(sim)).toBe(before);
   });

@@ -84,21 +84,48 @@ describe("planAttach", () => {
     expect(planAttach(model(), { vmid: 101, type: "436" }).type.type).toBe("nvidia-436");
   });
 
-  it("refuses a second type on a GPU that already carries one", () => {
+  it("driver 525 (seed: 15.1): refuses a second framebuffer size, accepts another series of the same size", () => {
     const m = model();
+    expect(m.gpus[0]!.sharing).toBe("one-size");
     give(m, 100, "0000:01:00.0,mdev=nvidia-259,pcie=1");
     const r = refusal(() => planAttach(m, { vmid: 101, type: "nvidia-260" }));
     expect(r.code).toBe("mixed-types");
+    expect(r.message).toContain("already carries 4096 MiB nvidia-259 vGPUs (VM 100)");
+    expect(r.message).toContain("a 6144 MiB nvidia-260 (GRID RTX6000-6Q) would fail to start");
+    // the same type, and another type of the same size (RTX6000-4A), are fine
+    expect(planAttach(m, { vmid: 101, type: "nvidia-259" }).gpu).toBe("0000:01:00.0");
+    expect(planAttach(m, { vmid: 101, type: "nvidia-440" }).gpu).toBe("0000:01:00.0");
+  });
+
+  it("driver < 525: refuses a second type even of the same size", () => {
+    const m = model();
+    m.gpus[0]!.sharing = "one-type";
+    give(m, 100, "0000:01:00.0,mdev=nvidia-259,pcie=1");
+    const r = refusal(() => planAttach(m, { vmid: 101, type: "nvidia-440" }));
+    expect(r.code).toBe("mixed-types");
     expect(r.message).toContain("already carries nvidia-259 (VM 100)");
     expect(r.message).toContain("one type per physical GPU");
-    // the same type is fine
     expect(planAttach(m, { vmid: 101, type: "nvidia-259" }).gpu).toBe("0000:01:00.0");
+  });
+
+  it("driver 525: same-size types share the type's maximum (6 × 4 GiB)", () => {
+    const m = model();
+    for (let i = 0; i < 6; i++)
+      m.gpus[0]!.mdevs.push({
+        uuid: `b3c9a1f2-5d4e-4f6a-8b7c-9d0e1f2a3b4${i}`,
+        type: i % 2 ? "nvidia-440" : "nvidia-259",
+        vmid: null,
+      });
+    const r = refusal(() => planAttach(m, { vmid: 101, type: "nvidia-259" }));
+    expect(r.code).toBe("no-instances");
+    expect(r.message).toContain("holds at most 6 × nvidia-259 (GRID RTX6000-4Q) and 6 are already assigned");
   });
 
   it("counts an mdev created by hand as a user of the GPU", () => {
     const m = model();
     m.gpus[0]!.mdevs.push({ uuid: "b3c9a1f2-5d4e-4f6a-8b7c-9d0e1f2a3b4c", type: "nvidia-257", vmid: null });
     expect(usersOf(m, m.gpus[0]!)).toHaveLength(1);
+    // a 2 GiB mdev keeps a 4 GiB type off the GPU (one framebuffer size from driver 525 on)
     expect(refusal(() => planAttach(m, { vmid: 100, type: "nvidia-259" })).code).toBe("mixed-types");
   });
 

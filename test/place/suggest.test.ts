@@ -130,6 +130,35 @@ describe("suggestProfile", () => {
     expect(s.series).not.toBe("A");
   });
 
+  it("driver 525 (one framebuffer size per GPU): beside a 2A, a Linux desktop gets the 2B, not another size", () => {
+    const s = suggestProfile({
+      os: "linux",
+      workload: "desktop",
+      vramMiB: 4096,
+      types: RTX6000,
+      offered: true,
+      gpu: { ...GPU, currentTypes: ["nvidia-438"], sharing: "one-size" },
+    });
+    expect(s.type).toBe("nvidia-436");
+    expect(s.overrideVramMiB).toBe(4096);
+    expect(s.reasons.join("\n")).toContain(
+      "from driver 525 only types of that framebuffer size run beside it",
+    );
+  });
+
+  it("mixed-size mode: the GPU's current type does not constrain the suggestion", () => {
+    const s = suggestProfile({
+      os: "windows",
+      workload: "cad",
+      vramMiB: 4096,
+      types: RTX6000,
+      offered: true,
+      gpu: { ...GPU, currentTypes: ["nvidia-436"], sharing: "mixed-sizes" },
+    });
+    expect(s.type).toBe("nvidia-259");
+    expect(s.overrideVramMiB).toBeNull();
+  });
+
   it("warns when the VRAM asked is more than the GPU has", () => {
     const s = suggestProfile({
       os: "windows",

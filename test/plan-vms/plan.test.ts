@@ -312,3 +312,41 @@ describe("vms in vgpu.yaml", () => {
     ).toThrow(/listed once/);
   });
 });
+
+describe("vms: and the driver's sharing rule (place/model.ts sharingRule)", () => {
+  const SIZES = [
+    { vmid: 100, type: "nvidia-259" },
+    { vmid: 101, type: "nvidia-257" },
+  ];
+  it("driver 525 (seed 15.1): a 4Q and a 2Q need two sizes on one GPU — the 2Q is refused", async () => {
+    const host = await sim();
+    const p = await plan(host, entry(SIZES));
+    expect(p.blockers.map((b) => b.code)).toEqual(["mixed-types"]);
+    expect(p.blockers[0]!.title).toContain("one framebuffer size per GPU, equal-size mode");
+  });
+  it("a 2B beside a 2Q on one GPU: both placed, each with its own type", async () => {
+    const host = await sim();
+    const p = await plan(
+      host,
+      entry(
+        [
+          { vmid: 100, type: "nvidia-436" },
+          { vmid: 101, type: "nvidia-257" },
+        ],
+        { gpus: [{ address: "0000:01:00.0", type: "nvidia-257" }] },
+      ),
+    );
+    expect(p.blockers).toEqual([]);
+    expect(commands(p, "vm-100")).toEqual(["qm set 100 --hostpci0 0000:01:00.0,mdev=nvidia-436,pcie=1"]);
+    expect(commands(p, "vm-101")).toEqual(["qm set 101 --hostpci0 0000:01:00.0,mdev=nvidia-257"]);
+  });
+  it("gpus[].mixedSizes: true lets the planner put both sizes on the GPU (the mixed-size pass sets the mode)", async () => {
+    const host = await sim();
+    const p = await plan(
+      host,
+      entry(SIZES, { gpus: [{ address: "0000:01:00.0", type: "nvidia-259", mixedSizes: true }] }),
+    );
+    expect(p.blockers.map((b) => b.code)).not.toContain("mixed-types");
+    expect(commands(p, "vm-101")).toEqual(["qm set 101 --hostpci0 0000:01:00.0,mdev=nvidia-257"]);
+  });
+});

@@ -48,6 +48,31 @@ function give(m: PlacementModel, vmid: number, raw: string, index = 0): void {
 const typed = (vmid: number, type: string, gpu?: string): SplitRequest => ({ vmid, type, gpu });
 
 describe("planSplit", () => {
+  it("driver 525 (seed: 15.1): a 2Q and a 2B share one GPU; before 525 they need two GPUs", () => {
+    const reqs = [typed(100, "nvidia-257"), typed(101, "nvidia-436")];
+    const r = planSplit(model(1, 2), reqs);
+    expect(r.unplaced).toEqual([]);
+    expect(r.placements.map((p) => [p.vmid, p.gpu, p.type])).toEqual([
+      [100, "0000:01:00.0", "nvidia-257"],
+      [101, "0000:01:00.0", "nvidia-436"],
+    ]);
+    expect(r.gpus[0]).toMatchObject({ usedMiB: 4096, instancesLeft: 10 });
+    const old = model(1, 2);
+    old.gpus[0]!.sharing = "one-type";
+    const o = planSplit(old, reqs);
+    expect(o.placements).toHaveLength(1);
+    expect(o.unplaced[0]!.code).toBe("mixed-types");
+    expect(o.unplaced[0]!.message).toContain("one type per GPU before driver 525");
+  });
+
+  it("mixed-size mode: a 4Q beside a 2Q on one GPU", () => {
+    const m = model(1, 2);
+    m.gpus[0]!.mixedSizes = true;
+    const r = planSplit(m, [typed(100, "nvidia-259"), typed(101, "nvidia-257")]);
+    expect(r.unplaced).toEqual([]);
+    expect(r.gpus[0]!.usedMiB).toBe(6144);
+  });
+
   it("keeps one type per GPU: two 4Q and two 2Q VMs on two cards get one card each", () => {
     const r = planSplit(model(2, 4), [
       typed(100, "nvidia-259"),
@@ -79,7 +104,7 @@ describe("planSplit", () => {
       [100, "mixed-types"],
       [101, "mixed-types"],
     ]);
-    expect(r.unplaced[0]!.message).toContain("one type per physical GPU");
+    expect(r.unplaced[0]!.message).toContain("one framebuffer size per GPU, equal-size mode");
   });
 
   it("is deterministic: the order of the requests does not change the split; ties go to the lower address", () => {

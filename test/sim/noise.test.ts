@@ -31,6 +31,23 @@ describe("noise layer", () => {
       expect(await out(a, cmd)).toBe(await out(b, cmd));
   });
 
+  it("journal: the unlock wrapper's `bash[pid]: vgpu_unlock loaded.` lines on a third of the unlock hosts (DualCoder/vgpu_unlock#93)", async () => {
+    const { clean, noisy } = await hosts("unlock-version-mismatch");
+    const cmd = "journalctl --no-pager -b 0 -u nvidia-vgpu-mgr.service";
+    const n = unCrlf(await out(noisy, cmd));
+    const pid = /nvidia-vgpu-mgr\[(\d+)\]: notice: vmiop_env_log: nvidia-vgpu-mgr daemon started/.exec(n)![1];
+    expect(n).toMatch(
+      new RegExp(
+        `^\\S+ +\\d+ [\\d:]+ pve\\.home\\.arpa bash\\[${pid}\\]: vgpu_unlock loaded\\.\\n\\S+ +\\d+ [\\d:]+ pve\\.home\\.arpa nvidia-vgpu-mgr\\[${pid}\\]: vgpu_unlock loaded\\.$`,
+        "m",
+      ),
+    );
+    expect(await out(clean, cmd)).not.toContain("vgpu_unlock loaded");
+    // a host without the unlock never shows them
+    const p4 = (await hosts("p4-configured")).noisy;
+    expect(await out(p4, cmd)).not.toContain("vgpu_unlock loaded");
+  });
+
   it("journal: boot separator, FQDN host, systemd accounting line; the same messages", async () => {
     const { clean, noisy } = await hosts("unlock-version-mismatch");
     const cmd = "journalctl --no-pager -b 0 -u nvidia-vgpu-mgr.service";
@@ -38,7 +55,11 @@ describe("noise layer", () => {
     expect(n).toContain("-- Boot 5f0c2a9e4b7d4e13a8c1d2e3f4a5b6c7 --\n");
     expect(n).toMatch(/^\w{3} \d\d \d\d:\d\d:\d\d pve\.home\.arpa nvidia-vgpu-mgr\[\d+\]: /m);
     expect(n).toMatch(/systemd\[1\]: nvidia-vgpu-mgr\.service: Consumed 1\.337s CPU time\.\n$/);
-    const messages = (t: string) => [...t.matchAll(/nvidia-vgpu-mgr\[\d+\]: (.*)/g)].map((m) => m[1]);
+    // the daemon's messages, besides the unlock wrapper's announcement (its own test above)
+    const messages = (t: string) =>
+      [...t.matchAll(/nvidia-vgpu-mgr\[\d+\]: (.*)/g)]
+        .map((m) => m[1])
+        .filter((m) => m !== "vgpu_unlock loaded.");
     expect(messages(n)).toEqual(messages(await out(clean, cmd)));
   });
 

@@ -13,6 +13,7 @@
  *   file); `nvidia-smi -q` in the user's elided form (`...` instead of the ECC/clock blocks).
  * - users: CRLF line ends, the shell prompt and command pasted above the output.
  */
+import { unlockActiveIn } from "./logic.ts";
 import { ctime } from "./render/nvidia-smi.ts";
 import type { SimState } from "./state.ts";
 
@@ -44,14 +45,43 @@ function withPrompt(s: SimState, cmd: string, text: string): string {
 /** dmesg's `[    4.284387] ` stamps as `dmesg -T` prints them: `[Tue Apr 11 18:02:04 2023] `. */
 export function dmesgWallClock(s: SimState, text: string): string {
   // the simulated clock is this boot's start (the journal's times count from it too)
-  return text.replace(/^\[\s*(\d+)\.\d+\] /gm, (_m, secs: string) => `[${ctime(s, Number(secs))}] `);
+  // continuation lines of a multi-line record stay indented under the text, now under the wider stamp
+  const out: string[] = [];
+  let width = 0;
+  for (const line of text.split("\n")) {
+    const m = /^\[\s*(\d+)\.\d+\] /.exec(line);
+    if (m) {
+      const stamp = `[${ctime(s, Number(m[1]))}] `;
+      width = stamp.length;
+      out.push(stamp + line.slice(m[0].length));
+    } else out.push(width > 0 && /^ +\S/.test(line) ? " ".repeat(width) + line.trimStart() : line);
+  }
+  return out.join("\n");
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const MONTHS_DE = ["Jan", "Feb", "Mär", "Apr", "Mai", "Jun", "Jul", "Aug", "Sep", "Okt", "Nov", "Dez"];
 
+/**
+ * The unlock library announcing itself, as the original vgpu_unlock wrapper (DualCoder/vgpu_unlock, started
+ * through bash) logs it when the daemon starts: `bash[992]: vgpu_unlock loaded.` then the same line under
+ * the daemon's own name and pid (DualCoder/vgpu_unlock#93, #70). Only where the unlock is active.
+ */
+export function unlockLoadedLines(s: SimState, unit: string, text: string): string {
+  const service = unit.replace(/\.service$/, "");
+  if (service !== "nvidia-vgpu-mgr" && service !== "nvidia-vgpud") return text;
+  if (!unlockActiveIn(s, service)) return text;
+  const pid = new RegExp(`^(\\S+ +\\d+ \\S+) (\\S+) ${service}\\[(\\d+)\\]: `, "m").exec(text);
+  if (!pid) return text;
+  const [, time, host, p] = pid;
+  const loaded = `${time} ${host} bash[${p}]: vgpu_unlock loaded.\n${time} ${host} ${service}[${p}]: vgpu_unlock loaded.\n`;
+  return text.slice(0, pid.index) + loaded + text.slice(pid.index);
+}
+
 /** A journal as hosts with an FQDN host name, a lowercase-month locale and systemd accounting print it. */
-export function noisyJournal(s: SimState, unit: string, text: string): string {
+export function noisyJournal(s: SimState, unit: string, input: string): string {
+  // a third of the unlock scenarios: the wrapper's "vgpu_unlock loaded." lines
+  const text = variant(s, "unlock-loaded", 3) === 0 ? unlockLoadedLines(s, unit, input) : input;
   const fqdn = `${s.hostname}.home.arpa`;
   // 0: C locale; 1: lowercase month names; 2: a German LC_TIME ("Mär", "Mai", "Okt", "Dez")
   const months = variant(s, "journal-months", 3);

@@ -18,6 +18,7 @@ import {
   vgpuVerdict,
 } from "./logic.ts";
 import { dkmsAutoinstall } from "./nvidia.ts";
+import { renderVgpuStartFailure } from "./render/qm.ts";
 import type { SimState, SimVm } from "./state.ts";
 
 /** qemu-server PCI/Mdev.pm generate_mdev_uuid: sprintf("%08d-0000-0000-0000-%012d", $index, $vmid). */
@@ -269,9 +270,7 @@ export function startVm(s: SimState, vm: SimVm): string | null {
         { uuid, parent: addr, type: mdev, vmid: vm.vmid, reason: "not-vgx" },
       ];
       const group = s.pci.length + s.gpus.indexOf(gpu);
-      return `kvm: -device vfio-pci,sysfsdev=/sys/bus/mdev/devices/${uuid},id=hostpci${idx[1]},${qemuPciAddr(vm, Number(idx[1]), v)}: vfio ${uuid}: error getting device from group ${group}: Input/output error
-Verify all devices in group ${group} are bound to vfio-<bus> or pci-stub and not already in use
-start failed: QEMU exited with code 1`;
+      return renderVgpuStartFailure(uuid, Number(idx[1]), qemuPciAddr(vm, Number(idx[1]), v), group);
     }
     created.push({ uuid, parent: addr, type: mdev, vmid: vm.vmid });
   }

@@ -14,9 +14,11 @@ import { unameVersion } from "./system.ts";
 export function renderDmesg(s: SimState): string {
   const lines: string[] = [];
   let t = -0.000011;
+  // a record with embedded newlines: util-linux dmesg indents its continuation lines under the text
   const at = (sec: number, text: string) => {
     t = Math.max(t + 0.000011, sec);
-    lines.push(`[${t.toFixed(6).padStart(12)}] ${text}`);
+    const stamp = `[${t.toFixed(6).padStart(12)}] `;
+    lines.push(stamp + text.split("\n").join(`\n${" ".repeat(stamp.length)}`));
   };
   const gcc =
     s.pve.debian === "bullseye"
@@ -103,6 +105,12 @@ export function renderDmesg(s: SimState): string {
   if (drv && !s.driverLoaded && secureBootActive(s) && !drv.signed) {
     at(5.1, "Lockdown: modprobe: unsigned module loading is restricted; see man kernel_lockdown.7");
   }
+  const probeFails =
+    drv &&
+    !s.driverLoaded &&
+    !(secureBootActive(s) && !drv.signed) &&
+    s.gpus.some((g) => g.driver === "nouveau");
+  if (probeFails) nouveauOwnsGpus(at, s.gpus.filter((g) => g.driver === "nouveau").length);
   if (drv && s.driverLoaded) {
     at(5.12, "nvidia: loading out-of-tree module taints kernel.");
     at(5.12, `nvidia: module license 'NVIDIA' taints kernel.`);
@@ -123,4 +131,25 @@ export function renderDmesg(s: SimState): string {
   }
   for (const x of s.extraDmesg) at(t + 0.5, x);
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * udev loads the installed nvidia module for the GPU while nouveau owns it: the module's probe routine is
+ * never called and it gives up. Text and line breaks: NVIDIA's kernel-open/nvidia/nv.c (nv_printf of
+ * "NVRM: This can occur when a driver such as: \nNVRM: nouveau, …"; one record, so dmesg prints the
+ * continuation lines indented under the text); real pastes in test/fixtures/conformance/SOURCES.md.
+ */
+function nouveauOwnsGpus(at: (sec: number, text: string) => void, count: number): void {
+  at(5.2, "nvidia-nvlink: Nvlink Core is being initialized, major device number 236");
+  at(5.2, `NVRM: The NVIDIA probe routine was not called for ${count} device(s).`);
+  at(
+    5.2,
+    "NVRM: This can occur when a driver such as: \nNVRM: nouveau, rivafb, nvidiafb or rivatv \nNVRM: was loaded and obtained ownership of the NVIDIA device(s).",
+  );
+  at(
+    5.2,
+    "NVRM: Try unloading the conflicting kernel module (and/or\nNVRM: reconfigure your kernel without the conflicting\nNVRM: driver(s)), then try loading the NVIDIA kernel module\nNVRM: again.",
+  );
+  at(5.2, "NVRM: No NVIDIA devices probed.");
+  at(5.2, "nvidia-nvlink: Unregistered Nvlink Core, major device number 236");
 }

@@ -74,3 +74,24 @@ export function renderQmConfig(vm: SimVm, current = false): string {
   const entries = Object.entries({ ...cfg, digest }).sort(([a], [b]) => a.localeCompare(b));
   return entries.map(([k, v]) => `${k}: ${v}\n`).join("");
 }
+
+/**
+ * What `qm start` prints when QEMU cannot open a vGPU qemu-server created for it: QEMU's vfio error, then
+ * qemu-server's cleanup of the mdev (cleanup_pci_devices: for an NVIDIA mdev it waits up to 10 seconds for
+ * the driver to remove it, then removes it itself), then the error. Real output, Proxmox VE 8 with a
+ * consumer card (anomixer/proxmox-vgpu-installer#17):
+ *   kvm: -device vfio-pci,sysfsdev=/sys/bus/mdev/devices/00000000-0000-0000-0000-000000000100,id=hostpci0,bus=pci.0,addr=0x10: vfio 00000000-…: error getting device from group 48: Input/output error
+ *   Verify all devices in group 48 are bound to vfio-<bus> or pci-stub and not already in use
+ *   waited 10 seconds for mediated device driver finishing clean up
+ *   actively clean up mediated device with UUID 00000000-0000-0000-0000-000000000100
+ *   TASK ERROR: start failed: QEMU exited with code 1        (the task log's form; `qm start` omits "TASK ERROR: ")
+ */
+export function renderVgpuStartFailure(uuid: string, index: number, pciAddr: string, group: number): string {
+  return [
+    `kvm: -device vfio-pci,sysfsdev=/sys/bus/mdev/devices/${uuid},id=hostpci${index},${pciAddr}: vfio ${uuid}: error getting device from group ${group}: Input/output error`,
+    `Verify all devices in group ${group} are bound to vfio-<bus> or pci-stub and not already in use`,
+    "waited 10 seconds for mediated device driver finishing clean up",
+    `actively clean up mediated device with UUID ${uuid}`,
+    "start failed: QEMU exited with code 1",
+  ].join("\n");
+}
