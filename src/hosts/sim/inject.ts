@@ -1,32 +1,28 @@
 /**
- * Fault injection for the simulated host, from $VGPUCTL_SIM_FAULT and/or the state's `faults` list.
+ * What the simulated host does wrong, from $VGPUCTL_SIM_FAULT and/or the state's `faults` list.
  * Specs (separated by "," or spaces):
  *   fail:PROG          every run of PROG fails the way it really fails (apt-get: dpkg lock held, exit 100)
  *   fail:PROG:N        only the Nth run of PROG (1-based, counted per process)
- *   crash-after:N      the process dies right after the Nth plan step is journaled complete (apply/uninstall)
- *   crash-before:PROG  the process dies when PROG is about to run (in the middle of a step)
  *   drop-connection:N  the Nth host operation finds the connection gone (and every later one)
  * PROG is a program's base name; "nvidia-installer" names `sh <driver>.run` (not --apply-patch).
+ * Faults of the *client* (the process dying: crash-after:N, crash-before:PROG, …) are not the host's:
+ * they live at the Host boundary (src/hosts/fault-host.ts; src/hosts/open.ts applies both).
  */
 import type { CmdResult } from "./render/types.ts";
 
 export interface FaultPlan {
   fail: Array<{ prog: string; nth: number | null }>;
-  crashAfter: number | null;
-  crashBefore: string[];
   dropAt: number | null;
   /** Specs that could not be read (reported, otherwise ignored). */
   unknown: string[];
 }
 
 export function parseFaults(specs: readonly string[]): FaultPlan {
-  const plan: FaultPlan = { fail: [], crashAfter: null, crashBefore: [], dropAt: null, unknown: [] };
+  const plan: FaultPlan = { fail: [], dropAt: null, unknown: [] };
   for (const spec of specs.flatMap((s) => s.split(/[\s,]+/)).filter(Boolean)) {
     const [kind, a, b] = spec.split(":");
     const num = (x: string | undefined) => (x !== undefined && /^\d+$/.test(x) ? Number(x) : null);
     if (kind === "fail" && a) plan.fail.push({ prog: a, nth: num(b) });
-    else if (kind === "crash-after" && num(a) !== null) plan.crashAfter = num(a);
-    else if (kind === "crash-before" && a) plan.crashBefore.push(a);
     else if (kind === "drop-connection") plan.dropAt = num(a) ?? 1;
     else plan.unknown.push(spec);
   }
@@ -87,8 +83,6 @@ export function injectedFailure(argv: readonly string[]): CmdResult {
 export class FaultState {
   private readonly runs = new Map<string, number>();
   private ops = 0;
-  private wasInProgress = false;
-  private completed = 0;
 
   constructor(
     readonly plan: FaultPlan,
@@ -98,13 +92,12 @@ export class FaultState {
 
   get active(): boolean {
     const p = this.plan;
-    return p.fail.length > 0 || p.crashAfter !== null || p.crashBefore.length > 0 || p.dropAt !== null;
+    return p.fail.length > 0 || p.dropAt !== null;
   }
 
-  /** Before a program runs: a failure to return instead, "crash", or null to run it. */
-  beforeExec(argv: readonly string[]): CmdResult | "crash" | null {
+  /** Before a program runs: a failure to return instead, or null to run it. */
+  beforeExec(argv: readonly string[]): CmdResult | null {
     const prog = faultProgram(argv);
-    if (this.plan.crashBefore.includes(prog)) return "crash";
     const n = (this.runs.get(prog) ?? 0) + 1;
     this.runs.set(prog, n);
     if (this.plan.fail.some((f) => f.prog === prog && (f.nth === null || f.nth === n)))
@@ -116,21 +109,5 @@ export class FaultState {
   dropped(): boolean {
     if (this.plan.dropAt === null) return false;
     return this.nextOp() >= this.plan.dropAt;
-  }
-
-  /** After vgpuctl's journal was written: true when the process should die now (crash-after:N). */
-  journalWritten(text: string): boolean {
-    if (this.plan.crashAfter === null) return false;
-    let inProgress = false;
-    try {
-      inProgress = (JSON.parse(text) as { inProgress?: unknown }).inProgress != null;
-    } catch {
-      return false;
-    }
-    const finished = this.wasInProgress && !inProgress;
-    this.wasInProgress = inProgress;
-    if (!finished) return false;
-    this.completed++;
-    return this.completed === this.plan.crashAfter;
   }
 }
