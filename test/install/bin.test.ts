@@ -41,7 +41,8 @@ function run(): string {
 beforeEach(() => {
   pkg = mkdtempSync(join(tmpdir(), "vgpuctl-bin-"));
   mkdirSync(join(pkg, "bin"));
-  copyFileSync(join(REPO, "bin", "vgpuctl.js"), join(pkg, "bin", "vgpuctl.js"));
+  for (const f of ["vgpuctl.js", "dist-freshness.js"])
+    copyFileSync(join(REPO, "bin", f), join(pkg, "bin", f));
   symlinkSync(join(REPO, "node_modules"), join(pkg, "node_modules"));
   write("package.json", '{ "type": "module" }\n', past);
   write(
