@@ -177,6 +177,37 @@ describe("faults (FaultHost: the run dies at the Host boundary)", () => {
     });
   }
 
+  for (const unit of ["write", "exec"] as const) {
+    it(`a death after every ${unit} in turn (crash-after-${unit}:N), then a re-run, converges; uninstall restores every byte`, async () => {
+      let deaths = 0;
+      for (let n = 1; ; n++) {
+        const { host, world, before, deps } = setup();
+        const died = await applyHost(
+          seedEntry(),
+          { ...deps, host: dying(host, `crash-after-${unit}:${n}`) },
+          {
+            reboot: true,
+          },
+        ).then(
+          () => false,
+          (e: unknown) => {
+            if (!(e instanceof HostDied)) throw e;
+            return true;
+          },
+        );
+        if (!died) break; // the run has fewer than n of them
+        deaths++;
+        const r = await applyHost(seedEntry(), deps, { reboot: true });
+        expect(r.verified, `crash-after-${unit}:${n}`).toBe(true);
+        expect(host.reboots, `crash-after-${unit}:${n}`).toBe(1);
+        expect(world.cmdline).toContain("intel_iommu=on");
+        await uninstallHost(deps, { reboot: true });
+        expect(host.snapshot(), `crash-after-${unit}:${n}`).toEqual(before);
+      }
+      expect(deaths).toBeGreaterThan(STEPS.length); // more points than the step boundaries
+    });
+  }
+
   it("a crash during uninstall, then a re-run, still restores every byte", async () => {
     const { host, before, deps } = setup();
     await applyHost(seedEntry(), deps, { reboot: true });

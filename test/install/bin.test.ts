@@ -87,3 +87,16 @@ it("answers --version from package.json without loading either", () => {
   const r = spawnSync(process.execPath, [join(pkg, "bin", "vgpuctl.js"), "--version"], { encoding: "utf8" });
   expect(r.stdout).toBe("9.8.7\n");
 });
+
+it("staleInput (the rule bin/vgpuctl.js and the e2e helper share) names what is newer than the build", async () => {
+  const { staleInput } = await import("../../bin/dist-freshness.js");
+  expect(staleInput(`${pkg}/`)).toBeNull(); // no build
+  build(now);
+  utimesSync(join(pkg, "src", "cli"), past, past);
+  utimesSync(join(pkg, "src"), past, past);
+  expect(staleInput(`${pkg}/`)).toBe("");
+  write("src/cli/main.ts", "export {};\n", new Date(Date.now() + 60_000));
+  expect(staleInput(`${pkg}/`)).toBe("src");
+  write("package.json", '{ "type": "module" }\n', new Date(Date.now() + 60_000));
+  expect(staleInput(`${pkg}/`)).toBe("src");
+});
