@@ -156,10 +156,16 @@ export async function benchApply(): Promise<ApplyBenchResult[]> {
   return out;
 }
 
+/** One printed row: host-side reboots and round trips (with the client's count when they differ). */
+export function formatApplyRow(r: ApplyBenchResult, width: number): string {
+  const trips =
+    r.roundTrips === null
+      ? `commands typed ${r.commands}`
+      : `round trips ${r.roundTrips} (server-counted${r.clientRoundTrips === r.roundTrips ? ", client agrees" : `; client ${r.clientRoundTrips}`})`;
+  return `${r.name.padEnd(width)} reboots ${r.reboots}${r.roundTrips === null ? "" : " (host boots)"}  ${trips}${r.wallMs !== null ? `  ${r.wallMs} ms` : ""}${r.error ? `  error: ${r.error}` : ""}`;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const rs = await benchApply();
-  for (const r of rs)
-    console.log(
-      `${r.name.padEnd(48)} reboots ${r.reboots}  ${r.roundTrips !== null ? `round trips ${r.roundTrips}` : `commands typed ${r.commands}`}${r.wallMs !== null ? `  ${r.wallMs} ms` : ""}${r.error ? `  error: ${r.error}` : ""}`,
-    );
+  for (const r of rs) console.log(formatApplyRow(r, 48));
 }
