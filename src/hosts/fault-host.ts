@@ -89,10 +89,23 @@ export function hasClientFaults(f: ClientFaults): boolean {
   return Object.values(f).some((v) => (Array.isArray(v) ? v.length > 0 : v !== null));
 }
 
-/** A program's base name ("/usr/sbin/update-grub" → "update-grub"). */
-function programOf(argv: readonly string[]): string {
-  const p = argv[0] ?? "";
-  return p.slice(p.lastIndexOf("/") + 1);
+/**
+ * The program name a fault spec's PROG matches for this argv (crash-before:PROG here, fail:PROG in the
+ * simulator): the base name ("/usr/sbin/update-grub" → "update-grub"), through `env VAR=… PROG`;
+ * "nvidia-installer" names `sh <driver>.run` (not --apply-patch).
+ */
+export function faultProgram(argv: readonly string[]): string {
+  const base = (p: string) => p.slice(p.lastIndexOf("/") + 1);
+  const prog = base(argv[0] ?? "");
+  if ((prog === "sh" || prog === "bash") && /\.run$/.test(argv[1] ?? "") && !argv.includes("--apply-patch"))
+    return "nvidia-installer";
+  if (prog === "env") {
+    let i = 1;
+    while (i < argv.length && (argv[i]!.startsWith("-") || argv[i]!.includes("=")))
+      i += argv[i] === "-C" ? 2 : 1;
+    return i < argv.length ? faultProgram(argv.slice(i)) : prog;
+  }
+  return prog;
 }
 
 /** Does this journal text record no step in progress? (null: not a journal vgpuctl wrote) */
@@ -115,7 +128,7 @@ export function triggerFor(f: ClientFaults): FaultTrigger {
   return {
     before(op) {
       if (op.kind === "exec") {
-        if (f.crashBefore.includes(programOf(op.argv))) return "die";
+        if (f.crashBefore.includes(faultProgram(op.argv))) return "die";
         return ++execs === f.failExec ? "fail" : null;
       }
       return ++writes === f.failWrite ? "fail" : null;
@@ -209,7 +222,7 @@ export class FaultHost implements Host {
     this.alive();
     const verdict = this.trigger.before?.(op) ?? null;
     if (verdict === "fail")
-      return { stdout: "", stderr: `${programOf(argv)}: failed (injected fault)\n`, exitCode: 1 };
+      return { stdout: "", stderr: `${faultProgram(argv)}: failed (injected fault)\n`, exitCode: 1 };
     if (verdict === "die") this.die(`before ${describeOp(op)}`);
     const r = await this.inner.exec(argv, opts);
     if (this.trigger.after?.(op) === "die") this.die(`after ${describeOp(op)}`);

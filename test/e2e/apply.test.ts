@@ -1,9 +1,9 @@
 // issue #5 "Done means", through the built CLI (dist/vgpuctl.cjs) on simulated hosts whose tools behave
 // like the real ones (src/hosts/sim/tools.ts; see test/sim/behaviour.test.ts for their sources).
 // Desired states: examples/seed-host.yaml (the seed guide's host) and examples/p4-host.yaml.
-// Faults come from VGPUCTL_SIM_FAULT: crash-after:N kills the CLI (SIGKILL; src/hosts/fault-host.ts, the
-// Host decorator openHost puts around the sim)
-// right after step N is journaled; fail:PROG makes PROG fail the way it really fails (src/hosts/sim/inject.ts).
+// Faults come from VGPUCTL_SIM_FAULT: crash-after:N kills the CLI (SIGKILL) right after step N is
+// journaled (src/hosts/fault-host.ts, the Host decorator openHost puts around the sim); fail:PROG makes
+// PROG fail the way it really fails (the simulated host's, src/hosts/sim/inject.ts).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";

@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import {
   FaultHost,
+  faultProgram,
   HostDied,
   hasClientFaults,
   InjectedFailure,
@@ -47,6 +48,17 @@ describe("parseClientFaults", () => {
     });
     expect(rest).toEqual(["fail:apt-get:2", "drop-connection:4", "crash-after:x", "crash-after:0"]);
     expect(hasClientFaults(parseClientFaults(["fail:apt-get"]).faults)).toBe(false);
+  });
+
+  it("PROG names a program by base name, through env, and the NVIDIA installer by its .run", () => {
+    expect(faultProgram(["/usr/sbin/update-grub"])).toBe("update-grub");
+    expect(faultProgram(["env", "-C", "/opt/v", "CARGO_HOME=/root/.cargo", "cargo", "build"])).toBe("cargo");
+    expect(faultProgram(["sh", "/root/NVIDIA-Linux-x86_64-525.85.07-vgpu-kvm-custom.run", "--dkms"])).toBe(
+      "nvidia-installer",
+    );
+    expect(
+      faultProgram(["sh", "/root/NVIDIA-Linux-x86_64-525.85.07-vgpu-kvm.run", "--apply-patch", "p"]),
+    ).toBe("sh");
   });
 });
 

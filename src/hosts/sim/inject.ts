@@ -8,6 +8,7 @@
  * Faults of the *client* (the process dying: crash-after:N, crash-before:PROG, …) are not the host's:
  * they live at the Host boundary (src/hosts/fault-host.ts; src/hosts/open.ts applies both).
  */
+import { faultProgram } from "../fault-host.ts";
 import type { CmdResult } from "./render/types.ts";
 
 export interface FaultPlan {
@@ -27,21 +28,6 @@ export function parseFaults(specs: readonly string[]): FaultPlan {
     else plan.unknown.push(spec);
   }
   return plan;
-}
-
-/** The program name a fault spec matches for this argv. */
-export function faultProgram(argv: readonly string[]): string {
-  const base = (p: string) => p.slice(p.lastIndexOf("/") + 1);
-  const prog = base(argv[0] ?? "");
-  if ((prog === "sh" || prog === "bash") && /\.run$/.test(argv[1] ?? "") && !argv.includes("--apply-patch"))
-    return "nvidia-installer";
-  if (prog === "env") {
-    let i = 1;
-    while (i < argv.length && (argv[i]!.startsWith("-") || argv[i]!.includes("=")))
-      i += argv[i] === "-C" ? 2 : 1;
-    return i < argv.length ? faultProgram(argv.slice(i)) : prog;
-  }
-  return prog;
 }
 
 /** How a program fails when a fault says so: its real-world failure for the common ones. */
