@@ -5,12 +5,17 @@
  * round trips are exactly those a real host would see; their wall time includes starting sim-shell (node)
  * for each one, so it is not a real host's.
  *
+ * Both figures are counted on the host side, not taken from apply's report: reboots are the simulated
+ * host's boots during the run (its state's bootCount after minus before), round trips the commands the
+ * server ran (sim-shell's count, serverExecCount). The client's own round-trip count
+ * (SshHost.roundTrips) is cross-checked against the server's; a difference is reported as an error.
+ *
  * The manual procedure is counted from the seed guide (/work/shared/seed/vgpu-split-passthrough-guide.txt)
  * for the same host (GRUB, consumer GPU): the commands typed at lines 51-100 (repository, packages, clone,
  * rustup, cargo, unlock files), 123-159 (GRUB, /etc/modules, blacklist, initramfs), then reboot (line 161),
  * 250-266 (chmod, patch, install), reboot (line 278), and the checks nvidia-smi / mdevctl types (283-304).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -18,6 +23,8 @@ import { performance } from "node:perf_hooks";
 import { applyHost } from "../src/apply/run.ts";
 import { runChecks } from "../src/checks/index.ts";
 import { gatherForPlan, loadDesired, selectEntries } from "../src/commands/plan.ts";
+import { buildScenarioState } from "../src/hosts/sim/sim-host.ts";
+import { serverExecCount } from "../src/hosts/sim/sim-shell.ts";
 import { SshHost } from "../src/hosts/ssh/ssh-host.ts";
 import { startSimOverSsh } from "../test/e2e/sim-over-ssh.ts";
 
@@ -58,9 +65,12 @@ export const GUIDE_COMMANDS: Array<[line: number, command: string]> = [
 
 export interface ApplyBenchResult {
   name: string;
+  /** boots of the host during the run (host side: the simulated host's bootCount) */
   reboots: number;
-  /** ssh channels opened (each exec / file operation / the gather script is one) */
+  /** commands the server ran, one per ssh channel (each exec / file operation / the gather script) */
   roundTrips: number | null;
+  /** the client's own count of the same (SshHost.roundTrips), for the cross-check */
+  clientRoundTrips?: number;
   /** commands a person types (manual procedure) */
   commands?: number;
   wallMs: number | null;
@@ -69,10 +79,19 @@ export interface ApplyBenchResult {
   error?: string;
 }
 
+const SCENARIO = "seed-fresh";
+
+/** Boots of the simulated host so far: its state file, or the scenario's start before the first command. */
+function bootCount(simDir: string): number {
+  const file = join(simDir, `${SCENARIO}.json`);
+  if (!existsSync(file)) return buildScenarioState(SCENARIO).bootCount;
+  return (JSON.parse(readFileSync(file, "utf8")) as { bootCount: number }).bootCount;
+}
+
 /** One full apply (and a second, no-op apply) of examples/seed-host.yaml over SSH to a fresh sim. */
 export async function benchApply(): Promise<ApplyBenchResult[]> {
   const simDir = mkdtempSync(join(tmpdir(), "vgpuctl-bench-apply-"));
-  const remote = await startSimOverSsh({ simDir, scenario: "seed-fresh" });
+  const remote = await startSimOverSsh({ simDir, scenario: SCENARIO });
   const out: ApplyBenchResult[] = [];
   try {
     const env = { ...process.env, ...remote.clientEnv };
@@ -87,6 +106,21 @@ export async function benchApply(): Promise<ApplyBenchResult[]> {
       "vgpuctl apply again (nothing to do)",
     ]) {
       const host = await SshHost.connect(target, { env, spec: remote.spec });
+      const boots0 = bootCount(simDir);
+      const execs0 = serverExecCount(simDir, SCENARIO);
+      const measured = () => {
+        const roundTrips = serverExecCount(simDir, SCENARIO) - execs0;
+        const crossCheck =
+          roundTrips === host.roundTrips
+            ? {}
+            : { error: `server counted ${roundTrips} round trips, the client ${host.roundTrips}` };
+        return {
+          reboots: bootCount(simDir) - boots0,
+          roundTrips,
+          clientRoundTrips: host.roundTrips,
+          ...crossCheck,
+        };
+      };
       const t0 = performance.now();
       try {
         const r = await applyHost(
@@ -94,21 +128,15 @@ export async function benchApply(): Promise<ApplyBenchResult[]> {
           { host, gather: gatherForPlan, doctor: (f) => runChecks(f) },
           { reboot: true },
         );
-        out.push({
-          name,
-          reboots: r.rebooted ? 1 : 0,
-          roundTrips: host.roundTrips,
-          wallMs: Math.round(performance.now() - t0),
-          verified: r.verified,
-          steps: r.applied.length,
-        });
+        const wallMs = Math.round(performance.now() - t0);
+        out.push({ name, ...measured(), wallMs, verified: r.verified, steps: r.applied.length });
       } catch (e) {
+        const m = measured();
         out.push({
           name,
-          reboots: 0,
-          roundTrips: host.roundTrips,
+          ...m,
           wallMs: null,
-          error: (e as Error).message.split("\n")[0],
+          error: [(e as Error).message.split("\n")[0], m.error].filter(Boolean).join("; "),
         });
       } finally {
         await host.close();
@@ -128,10 +156,16 @@ export async function benchApply(): Promise<ApplyBenchResult[]> {
   return out;
 }
 
+/** One printed row: host-side reboots and round trips (with the client's count when they differ). */
+export function formatApplyRow(r: ApplyBenchResult, width: number): string {
+  const trips =
+    r.roundTrips === null
+      ? `commands typed ${r.commands}`
+      : `round trips ${r.roundTrips} (server-counted${r.clientRoundTrips === r.roundTrips ? ", client agrees" : `; client ${r.clientRoundTrips}`})`;
+  return `${r.name.padEnd(width)} reboots ${r.reboots}${r.roundTrips === null ? "" : " (host boots)"}  ${trips}${r.wallMs !== null ? `  ${r.wallMs} ms` : ""}${r.error ? `  error: ${r.error}` : ""}`;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const rs = await benchApply();
-  for (const r of rs)
-    console.log(
-      `${r.name.padEnd(48)} reboots ${r.reboots}  ${r.roundTrips !== null ? `round trips ${r.roundTrips}` : `commands typed ${r.commands}`}${r.wallMs !== null ? `  ${r.wallMs} ms` : ""}${r.error ? `  error: ${r.error}` : ""}`,
-    );
+  for (const r of rs) console.log(formatApplyRow(r, 48));
 }

@@ -19,7 +19,7 @@ import type { Host } from "../src/hosts/host.ts";
 import { openHost } from "../src/hosts/open.ts";
 import { SshHost } from "../src/hosts/ssh/ssh-host.ts";
 import { startSshd } from "../test/helpers/sshd.ts";
-import { benchApply } from "./apply.ts";
+import { benchApply, formatApplyRow } from "./apply.ts";
 import { benchStart } from "./start.ts";
 
 const REPO = resolve(import.meta.dirname, "..");
@@ -194,10 +194,7 @@ async function run(): Promise<void> {
   console.log(line(widths.map((w) => "-".repeat(w))));
   for (const r of rows) console.log(line(r));
   console.log("\napply (seed-fresh over ssh) vs the seed guide by hand:");
-  for (const a of apply)
-    console.log(
-      `  ${a.name.padEnd(46)} reboots ${a.reboots}  ${a.roundTrips !== null ? `round trips ${a.roundTrips}` : `commands typed ${a.commands}`}${a.wallMs !== null ? `  ${a.wallMs} ms` : ""}${a.error ? `  error: ${a.error}` : ""}`,
-    );
+  for (const a of apply) console.log(`  ${formatApplyRow(a, 46)}`);
   console.log(`\nstart time, side by side with node -e 0 (medians of ${N}):`);
   for (const r of start)
     console.log(

@@ -1,7 +1,7 @@
 /**
  * Runs plan steps through a Host: atomic file writes with the original backed up (content +
  * sha256) first, the journal written after every step, packages recorded when vgpuctl installed them.
- * Faults can be injected (crash after step N, or in the middle of step N) to test resumption.
+ * Faults are injected at the Host boundary (src/hosts/fault-host.ts), never here.
  */
 import { randomBytes } from "node:crypto";
 import { formatCommand } from "../facts/capture.ts";
@@ -9,21 +9,6 @@ import type { ExecResult, Host } from "../hosts/host.ts";
 import type { Change, Step } from "../plan/types.ts";
 import { UserError } from "../util/errors.ts";
 import { backupPathFor, type Journal, readBootId, saveJournal, sha256 } from "./journal.ts";
-
-export interface Faults {
-  /** Simulate a kill right after the Nth step (1-based, counted per executor run) completed. */
-  crashAfterStep?: number;
-  /** Simulate a kill after the first change of the Nth step (the step stays "in progress"). */
-  crashInStep?: number;
-}
-
-/** Thrown by an injected fault: the run "died"; its lock is deliberately left behind. */
-export class InjectedCrash extends Error {
-  constructor(where: string) {
-    super(`injected crash ${where}`);
-    this.name = "InjectedCrash";
-  }
-}
 
 export class StepFailedError extends UserError {
   constructor(
@@ -45,14 +30,11 @@ export interface ExecContext {
   now: () => Date;
   /** apply: back up originals and append journal entries; undo: restore, no new backups */
   mode: "apply" | "undo";
-  faults?: Faults;
   /** called after each completed step (lock heartbeat, progress output) */
   afterStep?: (step: Step) => Promise<void>;
   log?: (line: string) => void;
   /** Step ids completed by this run, for error messages */
   completed: string[];
-  /** Counter for fault injection */
-  stepCount: number;
   /**
    * The current boot's id when known (read once per boot, e.g. by the gather capture); undefined =
    * read it from the host when a step needs it.
@@ -63,7 +45,7 @@ export interface ExecContext {
 }
 
 /**
- * Current content of several files. On a remote (ssh) host in ONE round trip: Host.capture of just
+ * Current content of several files. On a host that batches (Host.batches: ssh) in ONE round trip: Host.capture of just
  * these paths, plus their permission bits (`stat -c %a`) into `modes` when asked. Content the capture
  * could not read exactly (unreadable, truncated, binary) is read again with Host.readFile, and so is
  * a path whose captured content is none of `expect(path)` (the plan's before/after): a surprise is
@@ -77,7 +59,7 @@ export async function readFiles(
 ): Promise<Map<string, string | null>> {
   const out = new Map<string, string | null>();
   const unique = [...new Set(paths)];
-  if (host.kind !== "ssh" || unique.length === 0 || (unique.length === 1 && !modes)) {
+  if (!host.batches || unique.length === 0 || (unique.length === 1 && !modes)) {
     for (const p of unique) out.set(p, await host.readFile(p));
     return out;
   }
@@ -113,7 +95,6 @@ type FileChange = Extract<Change, { kind: "file" }>;
  */
 export async function executeStep(ctx: ExecContext, step: Step): Promise<void> {
   const { host, journal } = ctx;
-  const index = ++ctx.stepCount;
   // File changes before the step's first command, each path once: read up front (a command could
   // change a later file, so those are read when their turn comes).
   const lead: FileChange[] = [];
@@ -146,7 +127,6 @@ export async function executeStep(ctx: ExecContext, step: Step): Promise<void> {
   ctx.log?.(`→ ${step.title}`);
   const installed: string[] = [];
   const files: string[] = [];
-  let n = 0;
   for (let i = 0; i < step.changes.length; ) {
     const change = step.changes[i]!;
     const pre = lead.includes(change as FileChange) ? (change as FileChange) : null;
@@ -154,7 +134,7 @@ export async function executeStep(ctx: ExecContext, step: Step): Promise<void> {
     let run = 0;
     while (i + run < step.changes.length && step.changes[i + run]!.kind !== "file") run++;
     if (pre) await writeChange(ctx, pre, current.get(pre.path) ?? null, files);
-    else if (run > 1 && host.kind === "ssh") {
+    else if (run > 1 && host.batches) {
       const cmds = step.changes.slice(i, i + run) as Array<Exclude<Change, FileChange>>;
       await runBatch(ctx, step, cmds.map(commandOf));
       for (const c of cmds) if (c.kind === "package" && "install" in c) installed.push(...c.install);
@@ -163,9 +143,6 @@ export async function executeStep(ctx: ExecContext, step: Step): Promise<void> {
       await applyChange(ctx, step, change, installed, files);
     }
     i += Math.max(run, 1);
-    n++;
-    if (ctx.faults?.crashInStep === index && n === 1)
-      throw new InjectedCrash(`in step ${index} (${step.id})`);
   }
   const bootId = ctx.bootId !== undefined ? ctx.bootId : await readBootId(host);
   if (ctx.mode === "apply") {
@@ -187,7 +164,6 @@ export async function executeStep(ctx: ExecContext, step: Step): Promise<void> {
   await saveJournal(host, journal, ctx.now());
   ctx.completed.push(step.id);
   await ctx.afterStep?.(step);
-  if (ctx.faults?.crashAfterStep === index) throw new InjectedCrash(`after step ${index} (${step.id})`);
 }
 
 /** The file must still be as the plan saw it (or already as the step leaves it: a resumed step). */

@@ -43,15 +43,14 @@ export interface LockHandle {
   token: string;
   /** Refresh the lock's heartbeat (skipped when the last one is recent, unless `force`). */
   heartbeat(opts?: { force?: boolean }): Promise<void>;
+  /** Give the lock up (once: later calls do nothing). */
   release(): Promise<void>;
+  /** release() was called */
+  readonly released: boolean;
 }
 
-/** Tokens of locks held by live runs in this process (a crashed run's token is dropped). */
+/** Tokens of locks held by live runs in this process. */
 const ACTIVE = new Set<string>();
-
-export function forgetLock(token: string): void {
-  ACTIVE.delete(token);
-}
 
 export function defaultIsOwnerAlive(lock: LockInfo): boolean | null {
   if (lock.owner.hostname !== hostname()) return null;
@@ -164,8 +163,12 @@ async function breakStale(
 }
 
 function handle(host: Host, info: LockInfo, opts: LockOptions, now: () => Date): LockHandle {
+  let released = false;
   return {
     token: info.token,
+    get released() {
+      return released;
+    },
     async heartbeat(o: { force?: boolean } = {}) {
       const t = now();
       if (!o.force && t.getTime() - Date.parse(info.heartbeatAt) < (opts.heartbeatEveryMs ?? 60_000)) return;
@@ -173,6 +176,8 @@ function handle(host: Host, info: LockInfo, opts: LockOptions, now: () => Date):
       await host.writeFile(LOCK_PATH, `${JSON.stringify(info)}\n`, { mode: 0o600 });
     },
     async release() {
+      if (released) return;
+      released = true;
       ACTIVE.delete(info.token);
       const cur = await readLock(host);
       if (cur?.token === info.token) await host.remove(LOCK_PATH);

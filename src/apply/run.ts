@@ -10,7 +10,7 @@ import { buildPlan, STATE_DIR } from "../plan/build.ts";
 import { doctorBlockers } from "../plan/doctor-blockers.ts";
 import type { Blocker, FileProbe, Plan, Step } from "../plan/types.ts";
 import { ReadOnlyHostError, UserError } from "../util/errors.ts";
-import { type ExecContext, executeStep, type Faults, InjectedCrash, readFiles } from "./executor.ts";
+import { type ExecContext, executeStep, readFiles } from "./executor.ts";
 import {
   BACKUP_DIR,
   type BackupRecord,
@@ -24,7 +24,7 @@ import {
   saveJournal,
   sha256,
 } from "./journal.ts";
-import { acquireLock, forgetLock, type LockHandle, type LockOptions } from "./lock.ts";
+import { acquireLock, type LockHandle, type LockOptions } from "./lock.ts";
 import { buildUninstallPlan } from "./uninstall.ts";
 import { type DoctorFn, type Verification, verifyHost } from "./verify.ts";
 
@@ -42,7 +42,6 @@ export interface RunDeps {
   host: Host;
   gather?: GatherFn;
   now?: () => Date;
-  faults?: Faults;
   lock?: Omit<LockOptions, "command" | "now">;
   doctor?: DoctorFn;
   log?: (line: string) => void;
@@ -146,21 +145,17 @@ export async function applyHost(
     };
   }
 
-  const lock = await acquireLock(host, { ...deps.lock, command: "apply", now });
-  const ctx: ExecContext = {
-    host,
-    journal,
-    now,
-    mode: "apply",
-    faults: deps.faults,
-    afterStep: () => lock.heartbeat(),
-    log: deps.log,
-    completed: [],
-    stepCount: 0,
-    bootId,
-  };
-  let crashed = false;
-  try {
+  return underLock(deps, "apply", now, async (lock) => {
+    const ctx: ExecContext = {
+      host,
+      journal,
+      now,
+      mode: "apply",
+      afterStep: () => lock.heartbeat(),
+      log: deps.log,
+      completed: [],
+      bootId,
+    };
     // An interrupted step resumes first (it may be invisible to facts: e.g. update-grub after the edit).
     if (journal.inProgress?.mode === "apply") {
       const resumed = journal.inProgress.step;
@@ -221,14 +216,29 @@ export async function applyHost(
       plan: firstPlan,
       next: verification.ok ? null : "run `vgpuctl doctor` to see why",
     };
-  } catch (e) {
-    if (e instanceof InjectedCrash) {
-      crashed = true;
-      forgetLock(lock.token);
-    }
-    throw e;
+  });
+}
+
+/**
+ * Run `body` holding the host's lock; the lock is released however it ends (unless `body` already
+ * released it), then `afterRelease` runs. A run killed in between (kill -9) leaves the lock behind —
+ * the next run finds its owner dead (lock.ts).
+ */
+async function underLock<T>(
+  deps: RunDeps,
+  command: string,
+  now: () => Date,
+  body: (lock: LockHandle) => Promise<T>,
+  afterRelease?: () => Promise<void>,
+): Promise<T> {
+  const lock = await acquireLock(deps.host, { ...deps.lock, command, now });
+  try {
+    return await body(lock);
   } finally {
-    if (!crashed) await lock.release();
+    if (!lock.released) {
+      await lock.release();
+      await afterRelease?.();
+    }
   }
 }
 
@@ -296,7 +306,28 @@ export async function uninstallHost(deps: RunDeps, opts: { reboot: boolean }): P
     plan.steps.length === 0 && Object.keys(journal.backups).length === 0 && journal.entries.length === 0;
   if (nothing && !(await host.readFile(JOURNAL_PATH)))
     return { host: plan.host, undone: [], reboots: 0, rebooted: false, nothingToDo: true, plan, next: null };
-  const lock: LockHandle = await acquireLock(host, { ...deps.lock, command: "uninstall", now });
+  return underLock(
+    deps,
+    "uninstall",
+    now,
+    (lock) => undoAll(deps, opts, plan, journal, now, lock),
+    // a run that stopped with its journal gone leaves no empty state folder behind
+    async () => {
+      if (!(await host.readFile(JOURNAL_PATH))) await removeTree(host, STATE_DIR);
+    },
+  );
+}
+
+/** The uninstall proper, under the lock: undo steps, then vgpuctl's own state, then the reboot. */
+async function undoAll(
+  deps: RunDeps,
+  opts: { reboot: boolean },
+  plan: Plan,
+  journal: Journal,
+  now: () => Date,
+  lock: LockHandle,
+): Promise<UninstallResult> {
+  const { host } = deps;
   journal.uninstall ??= { regenerate: [], reboot: false };
   if (journal.inProgress?.mode === "apply") {
     // an apply step that never completed: its files are restored below; its regeneration is owed too
@@ -311,10 +342,8 @@ export async function uninstallHost(deps: RunDeps, opts: { reboot: boolean }): P
     journal,
     now,
     mode: "undo",
-    faults: deps.faults,
     log: deps.log,
     completed: [],
-    stepCount: 0,
     // the undone entry leaves the journal in the same write that completes its undo step
     beforeComplete: (step: Step) => {
       const j = ctx.journal;
@@ -332,46 +361,30 @@ export async function uninstallHost(deps: RunDeps, opts: { reboot: boolean }): P
     },
     afterStep: () => lock.heartbeat(),
   };
-  let crashed = false;
-  let released = false;
-  try {
-    await saveJournal(host, journal, now());
-    for (const step of plan.steps) await executeStep(ctx, step);
-    const rebootNeeded = plan.reboots > 0 || ctx.journal.uninstall?.reboot === true;
-    // Everything is back: remove vgpuctl's own state (backups, journal; the lock last).
-    for (const rec of Object.values(ctx.journal.backups)) if (rec.backup) await host.remove(rec.backup);
-    await removeTree(host, BACKUP_DIR);
-    await host.remove(JOURNAL_PATH);
-    let rebooted = false;
-    if (rebootNeeded && opts.reboot) {
-      await lock.release();
-      released = true;
-      await removeTree(host, STATE_DIR);
-      deps.log?.(`↻ rebooting ${host.name}`);
-      await host.reboot();
-      rebooted = true;
-    }
-    return {
-      host: plan.host,
-      undone: ctx.completed,
-      reboots: rebootNeeded ? 1 : 0,
-      rebooted,
-      nothingToDo: false,
-      plan,
-      next: rebootNeeded && !rebooted ? `reboot ${host.name} to finish (or re-run with --reboot)` : null,
-    };
-  } catch (e) {
-    if (e instanceof InjectedCrash) {
-      crashed = true;
-      forgetLock(lock.token);
-    }
-    throw e;
-  } finally {
-    if (!crashed && !released) {
-      await lock.release();
-      if (!(await host.readFile(JOURNAL_PATH))) await removeTree(host, STATE_DIR);
-    }
+  await saveJournal(host, journal, now());
+  for (const step of plan.steps) await executeStep(ctx, step);
+  const rebootNeeded = plan.reboots > 0 || ctx.journal.uninstall?.reboot === true;
+  // Everything is back: remove vgpuctl's own state (backups, journal; the lock last).
+  for (const rec of Object.values(ctx.journal.backups)) if (rec.backup) await host.remove(rec.backup);
+  await removeTree(host, BACKUP_DIR);
+  await host.remove(JOURNAL_PATH);
+  let rebooted = false;
+  if (rebootNeeded && opts.reboot) {
+    await lock.release();
+    await removeTree(host, STATE_DIR);
+    deps.log?.(`↻ rebooting ${host.name}`);
+    await host.reboot();
+    rebooted = true;
   }
+  return {
+    host: plan.host,
+    undone: ctx.completed,
+    reboots: rebootNeeded ? 1 : 0,
+    rebooted,
+    nothingToDo: false,
+    plan,
+    next: rebootNeeded && !rebooted ? `reboot ${host.name} to finish (or re-run with --reboot)` : null,
+  };
 }
 
 /** Remove a directory vgpuctl owns, deepest entries first (Host.remove takes one path). */

@@ -7,7 +7,6 @@
  * parallel, each independently: one failing does not stop (nor hide) the others.
  */
 
-import type { Faults } from "../apply/executor.ts";
 import { type ApplyResult, applyHost, BlockedError, type PlanDeps, planHost } from "../apply/run.ts";
 import { runChecks } from "../checks/index.ts";
 import type { HostEntry } from "../desired/schema.ts";
@@ -21,7 +20,6 @@ export interface ApplyOptions {
   hostSpec: string | null;
   reboot: boolean;
   breakLock?: boolean;
-  faults?: Faults;
 }
 
 export interface HostPlanForConfirm {
@@ -62,7 +60,6 @@ export async function runApply(opts: ApplyOptions, deps: ApplyCommandDeps): Prom
   const runDeps = (host: Host): PlanDeps => ({
     host,
     gather: gatherForPlan,
-    faults: opts.faults,
     lock: { breakLock: opts.breakLock },
     doctor: (f) => runChecks(f),
     log: deps.log ? (l: string) => deps.log!(host.name, l) : undefined,

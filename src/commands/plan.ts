@@ -11,6 +11,7 @@ import { parseDesired } from "../desired/parse.ts";
 import type { Desired, HostEntry } from "../desired/schema.ts";
 import { type Capture, type CaptureSpec, Evidence, formatCommand } from "../facts/capture.ts";
 import { parseFacts } from "../facts/index.ts";
+import { shaResult } from "../facts/system/sha256sum.ts";
 import { GATHER_SPEC } from "../hosts/gather-spec.ts";
 import type { Host } from "../hosts/host.ts";
 import { formatMiB } from "../knowledge/vram.ts";
@@ -151,28 +152,8 @@ async function probeViaPrimitives(
   return { exists: true, ...sha, head };
 }
 
-/**
- * The checksum `sha256sum PATH` printed, or why there is none (the planner refuses to run a driver
- * file it could not verify). `out` null: the command was not captured.
- */
-export function shaResult(
-  out: { stdout: string; exitCode: number } | null,
-  stderr: string,
-): { sha256: string | null; sha256Error?: string } {
-  if (!out) return { sha256: null, sha256Error: "`sha256sum` was not captured from the host" };
-  const hex = /^([0-9a-f]{64})\b/i.exec(out.stdout.trim())?.[1]?.toLowerCase() ?? null;
-  if (out.exitCode === 0 && hex) return { sha256: hex };
-  const said = stderr.trim().split("\n").pop();
-  const why =
-    out.exitCode === 127
-      ? "`sha256sum` is not available on the host (exit 127)"
-      : out.exitCode === 124
-        ? "`sha256sum` timed out"
-        : out.exitCode === 0
-          ? "`sha256sum` printed no checksum"
-          : `\`sha256sum\` failed (exit ${out.exitCode})`;
-  return { sha256: null, sha256Error: said ? `${why}: ${said}` : why };
-}
+// the sha256sum parser lives with the other parsers (src/facts/system/sha256sum.ts)
+export { shaResult };
 
 export interface HostPlan {
   host: string;

@@ -2,7 +2,6 @@
  * `vgpuctl uninstall`: revert everything vgpuctl recorded in the host's journal — files restored
  * byte-for-byte, packages it installed removed, driver uninstalled — with the same lock and reboot.
  */
-import type { Faults } from "../apply/executor.ts";
 import { planUninstall, type UninstallResult, uninstallHost } from "../apply/run.ts";
 import type { Host } from "../hosts/host.ts";
 import type { Plan } from "../plan/types.ts";
@@ -10,7 +9,6 @@ import type { Plan } from "../plan/types.ts";
 export interface UninstallOptions {
   reboot: boolean;
   breakLock?: boolean;
-  faults?: Faults;
   /** only show what would be undone */
   dryRun?: boolean;
 }
@@ -39,7 +37,6 @@ export async function runUninstall(
   return uninstallHost(
     {
       host: deps.host,
-      faults: opts.faults,
       lock: { breakLock: opts.breakLock },
       log: deps.log,
     },

@@ -33,6 +33,12 @@ export interface Host {
   /** Short display name: hostname for ssh, scenario for sim, bundle's `host`. */
   readonly name: string;
   readonly readOnly: boolean;
+  /**
+   * Capability: every operation is a round trip worth saving (a remote host), so callers batch —
+   * several commands in one `sh -c` exec, several files in one capture. Absent/false: operations are
+   * cheap and callers go one by one.
+   */
+  readonly batches?: boolean;
 
   /** argv[0] is the program; no shell is involved (the ssh host quotes each argument). */
   exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;

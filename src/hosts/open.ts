@@ -1,5 +1,6 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { FaultHost, hasClientFaults, parseClientFaults, triggerFor } from "./fault-host.ts";
 import type { Host } from "./host.ts";
 import { parseHostSpec } from "./host-spec.ts";
 
@@ -20,9 +21,23 @@ export async function openHost(spec: string, opts: { root?: string; env: NodeJS.
       return (await import("./bundle/bundle-host.ts")).BundleHost.open(parsed.path, spec);
     case "sim": {
       const { SimHost } = await import("./sim/sim-host.ts");
-      return SimHost.open(parsed.scenario, { stateDir: simStateDir(opts.env), spec, env: opts.env });
+      const sim = await SimHost.open(parsed.scenario, {
+        stateDir: simStateDir(opts.env),
+        spec,
+        env: opts.env,
+      });
+      return withClientFaults(sim, [opts.env.VGPUCTL_SIM_FAULT ?? "", ...sim.storedFaults]);
     }
     case "ssh":
       return (await import("./ssh/ssh-host.ts")).SshHost.connect(parsed, { env: opts.env, spec });
   }
+}
+
+/**
+ * The client faults among a simulated host's fault specs (crash-after:N, crash-before:PROG, …): the
+ * host wrapped in a FaultHost that kills this process (kill -9) where they say. Without any: the host.
+ */
+function withClientFaults(host: Host, specs: readonly string[]): Host {
+  const { faults } = parseClientFaults(specs);
+  return hasClientFaults(faults) ? new FaultHost(host, triggerFor(faults), { die: "kill" }) : host;
 }

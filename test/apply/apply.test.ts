@@ -1,10 +1,12 @@
 // The executor end to end on the in-memory seed-fresh world (test/apply/world.ts; host facts from the
 // seed guide, file contents from test/fixtures/formats-edit — see SOURCES.md there).
 import { describe, expect, it } from "vitest";
-import { InjectedCrash, StepFailedError } from "../../src/apply/executor.ts";
+import { StepFailedError } from "../../src/apply/executor.ts";
 import { JOURNAL_PATH, type Journal, LOCK_PATH, sha256 } from "../../src/apply/journal.ts";
 import { applyHost, BlockedError, type PlanDeps, planUninstall, uninstallHost } from "../../src/apply/run.ts";
-import { fail } from "./memory-host.ts";
+import { FaultHost, HostDied, parseClientFaults, triggerFor } from "../../src/hosts/fault-host.ts";
+import { dieInStep } from "./faults.ts";
+import { fail, type MemoryHost } from "./memory-host.ts";
 import { gatherWorld, INSTALLER, seedEntry, seedFreshWorld } from "./world.ts";
 
 const STEPS = [
@@ -128,13 +130,17 @@ describe("apply on seed-fresh", () => {
   });
 });
 
-describe("faults", () => {
+/** The host as a run that dies (kill -9, modelled by HostDied) where `spec` says sees it. */
+const dying = (host: MemoryHost, spec: string) =>
+  new FaultHost(host, triggerFor(parseClientFaults([spec]).faults), { die: "throw" });
+
+describe("faults (FaultHost: the run dies at the Host boundary)", () => {
   for (let n = 1; n <= STEPS.length; n++) {
     it(`a crash after step ${n} (${STEPS[n - 1]}), then a re-run, converges; uninstall still restores every byte`, async () => {
       const { host, world, before, deps } = setup();
       await expect(
-        applyHost(seedEntry(), { ...deps, faults: { crashAfterStep: n } }, { reboot: true }),
-      ).rejects.toBeInstanceOf(InjectedCrash);
+        applyHost(seedEntry(), { ...deps, host: dying(host, `crash-after:${n}`) }, { reboot: true }),
+      ).rejects.toBeInstanceOf(HostDied);
       expect(host.read(LOCK_PATH)).not.toBeNull(); // the dead run's lock is left behind
       const r = await applyHost(seedEntry(), deps, { reboot: true });
       // The patched copy is made again (its content cannot be checked); after the last step only the reboot is owed.
@@ -152,8 +158,12 @@ describe("faults", () => {
     it(`a crash in the middle of step ${n} (${STEPS[n - 1]}) resumes that step`, async () => {
       const { host, world, before, deps } = setup();
       await expect(
-        applyHost(seedEntry(), { ...deps, faults: { crashInStep: n } }, { reboot: true }),
-      ).rejects.toBeInstanceOf(InjectedCrash);
+        applyHost(
+          seedEntry(),
+          { ...deps, host: new FaultHost(host, dieInStep(n), { die: "throw" }) },
+          { reboot: true },
+        ),
+      ).rejects.toBeInstanceOf(HostDied);
       const j = JSON.parse(host.read(JOURNAL_PATH)!) as Journal;
       expect(j.inProgress?.step.id).toBe(STEPS[n - 1]);
       const r = await applyHost(seedEntry(), deps, { reboot: true });
@@ -167,13 +177,44 @@ describe("faults", () => {
     });
   }
 
+  for (const unit of ["write", "exec"] as const) {
+    it(`a death after every ${unit} in turn (crash-after-${unit}:N), then a re-run, converges; uninstall restores every byte`, async () => {
+      let deaths = 0;
+      for (let n = 1; ; n++) {
+        const { host, world, before, deps } = setup();
+        const died = await applyHost(
+          seedEntry(),
+          { ...deps, host: dying(host, `crash-after-${unit}:${n}`) },
+          {
+            reboot: true,
+          },
+        ).then(
+          () => false,
+          (e: unknown) => {
+            if (!(e instanceof HostDied)) throw e;
+            return true;
+          },
+        );
+        if (!died) break; // the run has fewer than n of them
+        deaths++;
+        const r = await applyHost(seedEntry(), deps, { reboot: true });
+        expect(r.verified, `crash-after-${unit}:${n}`).toBe(true);
+        expect(host.reboots, `crash-after-${unit}:${n}`).toBe(1);
+        expect(world.cmdline).toContain("intel_iommu=on");
+        await uninstallHost(deps, { reboot: true });
+        expect(host.snapshot(), `crash-after-${unit}:${n}`).toEqual(before);
+      }
+      expect(deaths).toBeGreaterThan(STEPS.length); // more points than the step boundaries
+    });
+  }
+
   it("a crash during uninstall, then a re-run, still restores every byte", async () => {
     const { host, before, deps } = setup();
     await applyHost(seedEntry(), deps, { reboot: true });
     for (const n of [3, 7]) {
       await expect(
-        uninstallHost({ ...deps, faults: { crashAfterStep: n } }, { reboot: false }),
-      ).rejects.toBeInstanceOf(InjectedCrash);
+        uninstallHost({ ...deps, host: dying(host, `crash-after:${n}`) }, { reboot: false }),
+      ).rejects.toBeInstanceOf(HostDied);
     }
     await uninstallHost(deps, { reboot: true });
     expect(host.snapshot()).toEqual(before);

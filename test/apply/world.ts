@@ -16,6 +16,7 @@ import type { Facts, SystemdDropin } from "../../src/facts/types.ts";
 import { grubDefaultTokens } from "../../src/formats/bootloader/grub.ts";
 import { listedModules } from "../../src/formats/modules/etc-modules.ts";
 import { serviceEnvironment } from "../../src/formats/systemd/dropin.ts";
+import { FaultHost } from "../../src/hosts/fault-host.ts";
 import { probeRequests } from "../../src/plan/build.ts";
 import { fail, MemoryHost, ok } from "./memory-host.ts";
 
@@ -327,7 +328,8 @@ export function worldFacts(host: MemoryHost, world: World): Facts {
 /** The `gather` dependency of applyHost for this world. */
 export function gatherWorld(world: World) {
   return async (h: unknown, entry: HostEntry): Promise<Gathered> => {
-    const host = h as MemoryHost;
+    // a FaultHost (test/apply/apply.test.ts faults) wraps the memory host: gather reads what it holds
+    const host = (h instanceof FaultHost ? h.inner : h) as MemoryHost;
     const probes: Gathered["probes"] = {};
     for (const r of probeRequests(entry)) {
       const c = host.read(r.path);

@@ -17,15 +17,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyHost, type PlanDeps, planHost, uninstallHost } from "../../src/apply/run.ts";
 import { runChecks } from "../../src/checks/index.ts";
 import { gatherForPlan, loadDesired, selectEntries } from "../../src/commands/plan.ts";
+import { serverExecCount } from "../../src/hosts/sim/sim-shell.ts";
 import { SshHost } from "../../src/hosts/ssh/ssh-host.ts";
-import { BUNDLED_CLI, REPO, tempSimDir } from "../helpers/cli.ts";
+import { currentBuild, REPO, tempSimDir } from "../helpers/cli.ts";
 import { type SimOverSsh, startSimOverSsh } from "./sim-over-ssh.ts";
 
 let remote: SimOverSsh;
 
 function cli(args: string[]) {
   // up to ~200 ssh round trips, each a new sim-shell process: allow minutes, not runCli's 60 s
-  const r = spawnSync(process.execPath, [BUNDLED_CLI, ...args], {
+  const r = spawnSync(process.execPath, [currentBuild(), ...args], {
     encoding: "utf8",
     env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", ...remote.clientEnv },
     timeout: 240_000,
@@ -63,8 +64,11 @@ describe("apply over ssh:// to a real sshd with a simulated host behind it", () 
   it("inspect sees the sim through ssh (one round trip gather)", () => {
     const dir = tempSimDir();
     remote.configure({ simDir: dir, scenario: "seed-fresh" });
+    expect(serverExecCount(dir, "seed-fresh")).toBe(0);
     const r = cli(["inspect", "--host", remote.spec, "--json"]);
     expect(r.code, r.stderr).toBe(0);
+    // counted on the server side: sim-shell ran exactly one command (the gather script) for this run
+    expect(serverExecCount(dir, "seed-fresh")).toBe(1);
     expect(r.stdout).toContain("5.15.102-1-pve");
     expect(r.stdout).toContain("GeForce RTX 2080 Ti");
   });
@@ -147,7 +151,7 @@ describe("apply over ssh:// to a real sshd with a simulated host behind it", () 
   });
 });
 
-describe("remote round trips over the real sshd (counted: SshHost.roundTrips, one per ssh channel)", () => {
+describe("remote round trips over the real sshd (counted by the server: sim-shell's commands; cross-checked with SshHost.roundTrips)", () => {
   async function connect(): Promise<SshHost> {
     const target = { user: remote.sshd.user, hostname: "127.0.0.1", port: remote.sshd.port };
     return SshHost.connect(target, { env: { ...process.env, ...remote.clientEnv }, spec: remote.spec });
@@ -163,11 +167,16 @@ describe("remote round trips over the real sshd (counted: SshHost.roundTrips, on
       await loadDesired("examples/seed-host.yaml", { cwd: REPO, readText: (p) => readFile(p, "utf8") }),
       remote.spec,
     );
+    // round trips as the server saw them (one sim-shell command per ssh exec channel); the client's
+    // own count (SshHost.roundTrips) must agree
     const counted = async <T>(f: (h: SshHost) => Promise<T>): Promise<[T, number]> => {
       const host = await connect();
+      const before = serverExecCount(dir, "seed-fresh");
       try {
         const r = await f(host);
-        return [r, host.roundTrips];
+        const server = serverExecCount(dir, "seed-fresh") - before;
+        expect(host.roundTrips, "client and server count the same round trips").toBe(server);
+        return [r, server];
       } finally {
         await host.close();
       }

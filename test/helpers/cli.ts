@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { staleInput } from "../../bin/dist-freshness.js";
 
 export const REPO = resolve(import.meta.dirname, "../..");
 export const BUNDLED_CLI = join(REPO, "dist/vgpuctl.cjs");
@@ -18,14 +19,31 @@ export function tempSimDir(): string {
   return mkdtempSync(join(tmpdir(), "vgpuctl-sim-"));
 }
 
+let checked = false;
+
+/**
+ * The built CLI, refusing a missing or stale one: dist/ older than any of its inputs (src/, …: the rule
+ * bin/vgpuctl.js runs the build by, bin/dist-freshness.js) would test other code than the sources.
+ * Checked once per test file.
+ */
+export function currentBuild(): string {
+  if (checked) return BUNDLED_CLI;
+  const stale = staleInput(`${REPO}/`);
+  if (stale === null) throw new Error(`${BUNDLED_CLI} missing: run \`npm run build\` first (npm test does)`);
+  if (stale !== "")
+    throw new Error(
+      `${BUNDLED_CLI} is older than ${stale} (changed since the last build): run \`npm run build\` first (npm test does)`,
+    );
+  checked = true;
+  return BUNDLED_CLI;
+}
+
 /**
  * Run the built single-file CLI (what users get from `npm run build`) as a child process.
- * `npm test` builds it first.
+ * `npm test` builds it first; a missing or stale build is refused (currentBuild).
  */
 export function runCli(args: string[], env: Record<string, string> = {}, input?: string): CliRun {
-  if (!existsSync(BUNDLED_CLI))
-    throw new Error(`${BUNDLED_CLI} missing: run \`npm run build\` first (npm test does)`);
-  const r = spawnSync(process.execPath, [BUNDLED_CLI, ...args], {
+  const r = spawnSync(process.execPath, [currentBuild(), ...args], {
     encoding: "utf8",
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", NO_COLOR: "1", ...env },
     input,

@@ -41,7 +41,8 @@ function run(): string {
 beforeEach(() => {
   pkg = mkdtempSync(join(tmpdir(), "vgpuctl-bin-"));
   mkdirSync(join(pkg, "bin"));
-  copyFileSync(join(REPO, "bin", "vgpuctl.js"), join(pkg, "bin", "vgpuctl.js"));
+  for (const f of ["vgpuctl.js", "dist-freshness.js"])
+    copyFileSync(join(REPO, "bin", f), join(pkg, "bin", f));
   symlinkSync(join(REPO, "node_modules"), join(pkg, "node_modules"));
   write("package.json", '{ "type": "module" }\n', past);
   write(
@@ -85,4 +86,17 @@ it("answers --version from package.json without loading either", () => {
   write("package.json", '{ "type": "module", "version": "9.8.7" }\n', past);
   const r = spawnSync(process.execPath, [join(pkg, "bin", "vgpuctl.js"), "--version"], { encoding: "utf8" });
   expect(r.stdout).toBe("9.8.7\n");
+});
+
+it("staleInput (the rule bin/vgpuctl.js and the e2e helper share) names what is newer than the build", async () => {
+  const { staleInput } = await import("../../bin/dist-freshness.js");
+  expect(staleInput(`${pkg}/`)).toBeNull(); // no build
+  build(now);
+  utimesSync(join(pkg, "src", "cli"), past, past);
+  utimesSync(join(pkg, "src"), past, past);
+  expect(staleInput(`${pkg}/`)).toBe("");
+  write("src/cli/main.ts", "export {};\n", new Date(Date.now() + 60_000));
+  expect(staleInput(`${pkg}/`)).toBe("src");
+  write("package.json", '{ "type": "module" }\n', new Date(Date.now() + 60_000));
+  expect(staleInput(`${pkg}/`)).toBe("src");
 });

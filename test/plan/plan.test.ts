@@ -97,7 +97,10 @@ describe("buildPlan on the seed guide's fresh host", () => {
     expect(fileAfter(p, "/etc/systemd/system/nvidia-vgpud.service.d/vgpu_unlock.conf")).toBe(
       "[Service]\nEnvironment=LD_PRELOAD=/opt/vgpu_unlock-rs/target/release/libvgpu_unlock_rs.so\n",
     );
-    expect(fileAfter(p, "/etc/systemd/system/nvidia-vgpu-mgr.service.d/vgpu_unlock.conf")).toBeDefined();
+    // seed guide lines 99-100 write the same LD_PRELOAD drop-in for nvidia-vgpud and nvidia-vgpu-mgr
+    expect(fileAfter(p, "/etc/systemd/system/nvidia-vgpu-mgr.service.d/vgpu_unlock.conf")).toBe(
+      "[Service]\nEnvironment=LD_PRELOAD=/opt/vgpu_unlock-rs/target/release/libvgpu_unlock_rs.so\n",
+    );
     const grub = p.steps.find((s) => s.id === "iommu-cmdline")!.changes[0] as Extract<
       Change,
       { kind: "file" }

@@ -534,39 +534,6 @@ describe("fault injection", () => {
     ).toBe(128);
   });
 
-  it("crash-after:N fires when the Nth step is journaled complete; crash-before:PROG before PROG runs, state kept", async () => {
-    const dir = await tempStateDir();
-    const crashes: string[] = [];
-    const onCrash = (why: string) => {
-      crashes.push(why);
-      throw new Error("died");
-    };
-    const h = await SimHost.open("seed-fresh", {
-      stateDir: dir,
-      spec: "sim:seed-fresh",
-      faults: ["crash-after:2"],
-      onCrash,
-    });
-    const j = (inProgress: boolean) => JSON.stringify({ inProgress: inProgress ? { step: {} } : null });
-    await h.writeFile("/var/lib/vgpuctl/journal.json", j(true));
-    await h.writeFile("/var/lib/vgpuctl/journal.json", j(false));
-    await h.writeFile("/var/lib/vgpuctl/journal.json", j(false)); // heartbeat-like rewrite: not a completion
-    await h.writeFile("/var/lib/vgpuctl/journal.json", j(true));
-    await expect(h.writeFile("/var/lib/vgpuctl/journal.json", j(false))).rejects.toThrow("died");
-    expect(crashes).toHaveLength(1);
-    const g = await SimHost.open("seed-fresh", {
-      stateDir: dir,
-      spec: "sim:seed-fresh",
-      faults: ["crash-before:update-grub"],
-      onCrash,
-    });
-    await g.writeFile("/etc/default/grub", 'GRUB_CMDLINE_LINUX_DEFAULT="quiet iommu=pt"\n');
-    await expect(g.exec(["update-grub"])).rejects.toThrow("died");
-    const reopened = await SimHost.open("seed-fresh", { stateDir: dir, spec: "sim:seed-fresh", faults: [] });
-    expect(await reopened.readFile("/etc/default/grub")).toContain("iommu=pt");
-    expect(reopened.snapshot().boot.nextCmdline).not.toContain("iommu=pt");
-  });
-
   it("drop-connection:N: the Nth operation and every later one fail with a lost connection; the state's faults apply too", async () => {
     const h = host("seed-fresh", undefined, ["drop-connection:3"]);
     await h.exec(["uname", "-r"]);

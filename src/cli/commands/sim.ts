@@ -41,7 +41,10 @@ export const registerSim: Registrar = (program, ctx) => {
       "make a simulated host misbehave, for trying out failure handling (no SPEC clears the faults)",
     )
     .argument("<scenario>", "scenario name")
-    .argument("[spec...]", "fail:PROG[:N] | crash-after:N | crash-before:PROG | drop-connection[:N]")
+    .argument(
+      "[spec...]",
+      "fail:PROG[:N] | drop-connection[:N] (the host); crash-after:N | crash-before:PROG | crash-after-write:N | crash-after-exec:N | fail-write:N | fail-exec:N (the client: src/hosts/fault-host.ts)",
+    )
     .action(async (name, specs, _opts, cmd) => {
       const g = cmd.optsWithGlobals() as GlobalOptions;
       const active = await setScenarioFaults(simStateDir(ctx.env), name, specs);

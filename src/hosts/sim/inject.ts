@@ -1,51 +1,33 @@
 /**
- * Fault injection for the simulated host, from $VGPUCTL_SIM_FAULT and/or the state's `faults` list.
+ * What the simulated host does wrong, from $VGPUCTL_SIM_FAULT and/or the state's `faults` list.
  * Specs (separated by "," or spaces):
  *   fail:PROG          every run of PROG fails the way it really fails (apt-get: dpkg lock held, exit 100)
  *   fail:PROG:N        only the Nth run of PROG (1-based, counted per process)
- *   crash-after:N      the process dies right after the Nth plan step is journaled complete (apply/uninstall)
- *   crash-before:PROG  the process dies when PROG is about to run (in the middle of a step)
  *   drop-connection:N  the Nth host operation finds the connection gone (and every later one)
  * PROG is a program's base name; "nvidia-installer" names `sh <driver>.run` (not --apply-patch).
+ * Faults of the *client* (the process dying: crash-after:N, crash-before:PROG, …) are not the host's:
+ * they live at the Host boundary (src/hosts/fault-host.ts; src/hosts/open.ts applies both).
  */
+import { faultProgram } from "../fault-host.ts";
 import type { CmdResult } from "./render/types.ts";
 
 export interface FaultPlan {
   fail: Array<{ prog: string; nth: number | null }>;
-  crashAfter: number | null;
-  crashBefore: string[];
   dropAt: number | null;
   /** Specs that could not be read (reported, otherwise ignored). */
   unknown: string[];
 }
 
 export function parseFaults(specs: readonly string[]): FaultPlan {
-  const plan: FaultPlan = { fail: [], crashAfter: null, crashBefore: [], dropAt: null, unknown: [] };
+  const plan: FaultPlan = { fail: [], dropAt: null, unknown: [] };
   for (const spec of specs.flatMap((s) => s.split(/[\s,]+/)).filter(Boolean)) {
     const [kind, a, b] = spec.split(":");
     const num = (x: string | undefined) => (x !== undefined && /^\d+$/.test(x) ? Number(x) : null);
     if (kind === "fail" && a) plan.fail.push({ prog: a, nth: num(b) });
-    else if (kind === "crash-after" && num(a) !== null) plan.crashAfter = num(a);
-    else if (kind === "crash-before" && a) plan.crashBefore.push(a);
     else if (kind === "drop-connection") plan.dropAt = num(a) ?? 1;
     else plan.unknown.push(spec);
   }
   return plan;
-}
-
-/** The program name a fault spec matches for this argv. */
-export function faultProgram(argv: readonly string[]): string {
-  const base = (p: string) => p.slice(p.lastIndexOf("/") + 1);
-  const prog = base(argv[0] ?? "");
-  if ((prog === "sh" || prog === "bash") && /\.run$/.test(argv[1] ?? "") && !argv.includes("--apply-patch"))
-    return "nvidia-installer";
-  if (prog === "env") {
-    let i = 1;
-    while (i < argv.length && (argv[i]!.startsWith("-") || argv[i]!.includes("=")))
-      i += argv[i] === "-C" ? 2 : 1;
-    return i < argv.length ? faultProgram(argv.slice(i)) : prog;
-  }
-  return prog;
 }
 
 /** How a program fails when a fault says so: its real-world failure for the common ones. */
@@ -87,8 +69,6 @@ export function injectedFailure(argv: readonly string[]): CmdResult {
 export class FaultState {
   private readonly runs = new Map<string, number>();
   private ops = 0;
-  private wasInProgress = false;
-  private completed = 0;
 
   constructor(
     readonly plan: FaultPlan,
@@ -98,13 +78,12 @@ export class FaultState {
 
   get active(): boolean {
     const p = this.plan;
-    return p.fail.length > 0 || p.crashAfter !== null || p.crashBefore.length > 0 || p.dropAt !== null;
+    return p.fail.length > 0 || p.dropAt !== null;
   }
 
-  /** Before a program runs: a failure to return instead, "crash", or null to run it. */
-  beforeExec(argv: readonly string[]): CmdResult | "crash" | null {
+  /** Before a program runs: a failure to return instead, or null to run it. */
+  beforeExec(argv: readonly string[]): CmdResult | null {
     const prog = faultProgram(argv);
-    if (this.plan.crashBefore.includes(prog)) return "crash";
     const n = (this.runs.get(prog) ?? 0) + 1;
     this.runs.set(prog, n);
     if (this.plan.fail.some((f) => f.prog === prog && (f.nth === null || f.nth === n)))
@@ -116,21 +95,5 @@ export class FaultState {
   dropped(): boolean {
     if (this.plan.dropAt === null) return false;
     return this.nextOp() >= this.plan.dropAt;
-  }
-
-  /** After vgpuctl's journal was written: true when the process should die now (crash-after:N). */
-  journalWritten(text: string): boolean {
-    if (this.plan.crashAfter === null) return false;
-    let inProgress = false;
-    try {
-      inProgress = (JSON.parse(text) as { inProgress?: unknown }).inProgress != null;
-    } catch {
-      return false;
-    }
-    const finished = this.wasInProgress && !inProgress;
-    this.wasInProgress = inProgress;
-    if (!finished) return false;
-    this.completed++;
-    return this.completed === this.plan.crashAfter;
   }
 }

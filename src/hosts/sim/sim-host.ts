@@ -1,9 +1,9 @@
-import { renameSync, writeFileSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Capture, CaptureSpec } from "../../facts/capture.ts";
 import { UserError } from "../../util/errors.ts";
 import { captureViaPrimitives } from "../capture-generic.ts";
+import { parseClientFaults } from "../fault-host.ts";
 import type { ExecOptions, ExecResult, FileStat, Host, HostKind } from "../host.ts";
 import { type CmdContext, runCommand } from "./commands.ts";
 import {
@@ -55,19 +55,15 @@ export async function resetScenario(stateDir: string, name: string): Promise<voi
   await rm(statePath(stateDir, name), { force: true });
 }
 
-/** Where vgpuctl keeps its journal on a host (src/apply/journal.ts); watched for crash-after:N. */
-const JOURNAL = "/var/lib/vgpuctl/journal.json";
-
 export interface SimHostOptions {
   /**
-   * Fault specs (inject.ts). Default: VGPUCTL_SIM_FAULT of `env` (none without it); the state's
-   * `faults` always apply too.
+   * Fault specs (inject.ts: what the host does wrong; client faults such as crash-after:N are
+   * ignored here — src/hosts/fault-host.ts). Default: VGPUCTL_SIM_FAULT of `env` (none without it);
+   * the state's `faults` always apply too.
    */
   faults?: readonly string[];
   /** The environment the host is opened from (the CLI's): where VGPUCTL_SIM_FAULT is read. */
   env?: NodeJS.ProcessEnv;
-  /** What "the process dies" does. Default: SIGKILL this process (state is saved first, as the host keeps it). */
-  onCrash?: (why: string) => void;
   /** Counter of host operations for drop-connection:N (default: counted per SimHost). */
   nextOp?: () => number;
 }
@@ -94,11 +90,11 @@ export async function setScenarioFaults(
 ): Promise<string[]> {
   const host = await SimHost.open(name, { stateDir, spec: `sim:${name}`, faults: [] });
   const state = host.snapshot();
-  const plan = parseFaults(specs);
-  if (plan.unknown.length > 0)
+  const unknown = parseFaults(parseClientFaults(specs).rest).unknown;
+  if (unknown.length > 0)
     throw new UserError(
-      `unknown fault ${plan.unknown.map((u) => JSON.stringify(u)).join(", ")}`,
-      "faults: fail:PROG[:N], crash-after:N, crash-before:PROG, drop-connection[:N]",
+      `unknown fault ${unknown.map((u) => JSON.stringify(u)).join(", ")}`,
+      "faults: fail:PROG[:N], drop-connection[:N] (the host); crash-after:N, crash-before:PROG, crash-after-write:N, crash-after-exec:N, fail-write:N, fail-exec:N (the client)",
     );
   if (specs.length === 0) delete state.faults;
   else state.faults = [...specs];
@@ -158,6 +154,11 @@ export class SimHost implements Host {
     return new SimHost(spec, state, null, { faults: [], ...opts });
   }
 
+  /** The fault specs kept in the state (`vgpuctl sim fault`), the client's ones included. */
+  get storedFaults(): readonly string[] {
+    return this.state.faults ?? [];
+  }
+
   /** A copy of the current state (for tests and `sim` tooling). */
   snapshot(): SimState {
     return JSON.parse(JSON.stringify(this.state)) as SimState;
@@ -175,17 +176,6 @@ export class SimHost implements Host {
     }
   }
 
-  /** The client process dies here (the host keeps what it did so far). */
-  private crash(why: string): never {
-    if (this.file) {
-      const tmp = `${this.file}.${process.pid}.crash.tmp`;
-      writeFileSync(tmp, `${JSON.stringify(this.state, null, 2)}\n`, { mode: 0o600 });
-      renameSync(tmp, this.file);
-    }
-    (this.opts.onCrash ?? (() => process.kill(process.pid, "SIGKILL")))(why);
-    throw new Error(`simulated crash ${why}`);
-  }
-
   private run(
     argv: readonly string[],
     input: string | undefined,
@@ -196,11 +186,7 @@ export class SimHost implements Host {
       changed: false,
       input,
       cwd,
-      before: (a) => {
-        const f = this.faults.beforeExec(a);
-        if (f === "crash") this.crash(`before ${a.join(" ")}`);
-        return f;
-      },
+      before: (a) => this.faults.beforeExec(a),
     };
     const r = runCommand(ctx, argv);
     return { r: { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode }, changed: ctx.changed };
@@ -243,8 +229,6 @@ export class SimHost implements Host {
     if (!writePath(this.state, p, content))
       throw new Error(`EACCES: cannot write ${p} on the simulated host`);
     await this.persist();
-    if (p === JOURNAL && this.faults.journalWritten(content))
-      this.crash("after a completed step (crash-after)");
   }
 
   /** Check and create in one synchronous step of the state: no other operation can come between. */

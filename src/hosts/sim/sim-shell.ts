@@ -10,7 +10,11 @@
  * the simulated host's), writes stdout/stderr and exits with the command's status. Concurrent channels
  * are serialised by a lock directory next to the state file. A reboot (`systemctl reboot`) drops the
  * connection shortly after answering, as a real host does; VGPUCTL_SIM_FAULT=drop-connection:N drops
- * it on the Nth command (counted across sessions in <dir>/<scenario>.ops).
+ * it on the Nth command.
+ *
+ * Every command a session runs is counted on this, the server's, side in <dir>/<scenario>.ops (across
+ * sessions, under the lock): the round trips a client made as the host saw them (serverExecCount),
+ * which the ssh tests and the bench take instead of the client's own count.
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -63,6 +67,21 @@ async function lock(dir: string): Promise<() => void> {
   }
 }
 
+/** Where sim-shell counts the commands it ran for a scenario (one per ssh exec channel). */
+export function execCountPath(stateDir: string, scenario: string): string {
+  return join(stateDir, `${scenario}.ops`);
+}
+
+/** Commands sim-shell has run for a scenario so far (0 before the first). */
+export function serverExecCount(stateDir: string, scenario: string): number {
+  try {
+    return Number(readFileSync(execCountPath(stateDir, scenario), "utf8")) || 0;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw e;
+  }
+}
+
 /** Run one session command; returns the exit status. */
 export async function runSimShell(io: SimShellIO): Promise<number> {
   const line = io.env.SSH_ORIGINAL_COMMAND ?? (io.argv[0] === "-c" ? io.argv[1] : undefined);
@@ -77,18 +96,11 @@ export async function runSimShell(io: SimShellIO): Promise<number> {
     return 1;
   }
   const input = io.stdin();
-  const counter = join(stateDir, `${scenario}.ops`);
   mkdirSync(stateDir, { recursive: true });
   const unlock = await lock(join(stateDir, `${scenario}.lock.d`));
   // every command is one operation (a round trip): counted across sessions for drop-connection:N
-  let op = 0;
-  try {
-    op = Number(readFileSync(counter, "utf8")) || 0;
-  } catch {
-    // first command
-  }
-  op++;
-  writeFileSync(counter, String(op));
+  const op = serverExecCount(stateDir, scenario) + 1;
+  writeFileSync(execCountPath(stateDir, scenario), String(op));
   let result: Awaited<ReturnType<SimHost["shell"]>>;
   try {
     const host = await SimHost.open(scenario, {
@@ -96,9 +108,6 @@ export async function runSimShell(io: SimShellIO): Promise<number> {
       spec: `sim:${scenario}`,
       faults: (io.env.VGPUCTL_SIM_FAULT ?? "").split(/[\s,]+/).filter(Boolean),
       nextOp: () => op,
-      onCrash: () => {
-        throw new SimConnectionLost(scenario);
-      },
     });
     result = await host.shell(line, input);
   } catch (e) {

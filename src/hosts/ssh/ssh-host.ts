@@ -65,6 +65,8 @@ interface Credentials {
 export class SshHost implements Host {
   readonly kind = "ssh" as const;
   readonly readOnly = false;
+  /** Every exec is a channel, i.e. a round trip: batch commands and file reads (Host.batches). */
+  readonly batches = true;
   readonly name: string;
   /** Channels opened (one per exec): capture() costs exactly one. */
   roundTrips = 0;
