@@ -11,6 +11,22 @@ import type { HostEntry } from "../../src/desired/schema.ts";
 import { buildScenarioState, SimHost } from "../../src/hosts/sim/sim-host.ts";
 import { REPO } from "./cli.ts";
 
+/** The steps of examples/seed-host.yaml on seed-fresh, in the order apply runs them (one reboot at the end). */
+export const SEED_FRESH_STEPS = [
+  "repository",
+  "packages",
+  "rust-toolchain",
+  "unlock-source",
+  "unlock-build",
+  "unlock-files",
+  "driver-patch",
+  "driver-install",
+  "iommu-cmdline",
+  "vfio-modules",
+  "nouveau-blacklist",
+  "initramfs",
+];
+
 /** The entry of an examples/*.yaml for a simulated host, retargeted at `spec`. */
 export async function exampleEntry(
   file = "examples/seed-host.yaml",

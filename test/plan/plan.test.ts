@@ -11,7 +11,7 @@ import type { Facts } from "../../src/facts/types.ts";
 import { buildScenarioState, SimHost } from "../../src/hosts/sim/sim-host.ts";
 import { buildPlan, NOUVEAU_BLACKLIST, probeRequests } from "../../src/plan/build.ts";
 import type { Change, Plan } from "../../src/plan/types.ts";
-import { exampleEntry } from "../helpers/seed-sim.ts";
+import { exampleEntry, SEED_FRESH_STEPS } from "../helpers/seed-sim.ts";
 
 const SEED = await exampleEntry();
 /** examples/seed-host.yaml's entry, apt sources left alone unless a case asks */
@@ -48,19 +48,8 @@ describe("buildPlan on the seed guide's fresh host", () => {
   it("lists the guide's work in an order that needs one reboot", async () => {
     const p = await seedPlan();
     expect(p.blockers).toEqual([]);
-    expect(ids(p)).toEqual([
-      "packages",
-      "rust-toolchain",
-      "unlock-source",
-      "unlock-build",
-      "unlock-files",
-      "driver-patch",
-      "driver-install",
-      "iommu-cmdline",
-      "vfio-modules",
-      "nouveau-blacklist",
-      "initramfs",
-    ]);
+    // the seed guide's steps, apt sources left alone
+    expect(ids(p)).toEqual(SEED_FRESH_STEPS.filter((id) => id !== "repository"));
     expect(p.reboots).toBe(1);
     // the driver is installed while nouveau is still loaded, and not loaded until the reboot
     expect(ids(p).indexOf("driver-install")).toBeLessThan(ids(p).indexOf("nouveau-blacklist"));
