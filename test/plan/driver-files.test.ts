@@ -14,8 +14,7 @@ import { parseProxmoxBootToolStatus } from "../../src/facts/system/boot-tool.ts"
 import { parsePveversion } from "../../src/facts/system/pveversion.ts";
 import { buildScenarioState, SimHost } from "../../src/hosts/sim/sim-host.ts";
 import { buildPlan } from "../../src/plan/build.ts";
-import type { Change, Plan } from "../../src/plan/types.ts";
-import type { PlanInput } from "../../src/plan/types.ts";
+import type { Change, Plan, PlanInput } from "../../src/plan/types.ts";
 
 const REPO = join(import.meta.dirname, "..", "..");
 const codes = (p: Plan) => p.blockers.map((b) => b.code);
