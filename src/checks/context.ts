@@ -54,19 +54,11 @@ export function hostView(facts: Facts, kb: Kb): HostView {
     kernel: facts.uname?.release ?? facts.pve?.runningKernel ?? null,
     bootloader: deriveBootloader(facts),
     driver,
-    release: driver ? safe(() => kb.releaseForDriverVersion(driver.version)) : null,
+    release: driver ? kb.releaseForDriverVersion(driver.version) : null,
     gpus: facts.pci ? physicalGpuFunctions(facts).map((fn) => gpuView(facts, kb, fn)) : null,
   };
   byKb.set(kb, view);
   return view;
-}
-
-function safe<T>(fn: () => T | null): T | null {
-  try {
-    return fn() ?? null;
-  } catch {
-    return null;
-  }
 }
 
 /** false only when the GPUs are known and none can do vGPU (then host preparation is moot: gpu-unsupported says why). */
@@ -75,13 +67,11 @@ export function vgpuPossible(v: HostView): boolean {
 }
 
 function gpuView(f: Facts, kb: Kb, fn: PciFunction): GpuView {
-  const cls = safe(() =>
-    kb.classifyGpu({
-      deviceId: fn.deviceId,
-      subsystemVendorId: fn.subsystemVendorId,
-      subsystemDeviceId: fn.subsystemDeviceId,
-    }),
-  );
+  const cls = kb.classifyGpu({
+    deviceId: fn.deviceId,
+    subsystemVendorId: fn.subsystemVendorId,
+    subsystemDeviceId: fn.subsystemDeviceId,
+  });
   const smi = f.nvidiaSmi?.gpus.find((g) => g.busId === fn.address)?.memoryTotalMiB ?? null;
   const q = f.nvidiaSmiQuery?.gpus.find((g) => g.busId === fn.address)?.fbTotalMiB ?? null;
   const name = cls?.name ?? pciProductName(fn.description) ?? fn.description;

@@ -36,19 +36,16 @@ export function suggestedReleases(v: HostView): KbRelease[] {
   const gpus = capableGpus(v);
   const unlockGpu = gpus.find((g) => g.cls?.support === "unlock");
   const unlock = unlockGpu !== undefined;
-  let rel: KbRelease[] = [];
-  try {
-    // the unlocked card's own generation: kernel reports are about the real card (consumer Pascal above 6.5 …)
-    const generation = unlockGpu?.cls?.generation ?? undefined;
-    rel = v.kb.compatibleReleases(
-      v.kernel,
-      unlock ? { unlock: true, ...(generation ? { generation } : {}) } : {},
-    );
-  } catch {
-    return [];
-  }
+  // the unlocked card's own generation: kernel reports are about the real card (consumer Pascal above 6.5 …)
+  const generation = unlockGpu?.cls?.generation ?? undefined;
+  const rel = v.kb.compatibleReleases(
+    v.kernel,
+    unlock ? { unlock: true, ...(generation ? { generation } : {}) } : {},
+  );
   const ok = rel.filter((r) =>
-    gpus.every((g) => !g.cls?.generation || !safeDrops(v.kb, r, g.cls.generation, profileBoard(g))),
+    gpus.every(
+      (g) => !g.cls?.generation || !v.kb.releaseDropsGeneration(r, g.cls.generation, profileBoard(g)),
+    ),
   );
   if (!unlock) return ok;
   // vgpu_unlock-rs lags newer branches (struct sizes, research/unlock.md §4): prefer 16.x/17.x for unlocked cards.
@@ -61,14 +58,6 @@ function profileBoard(g: {
   cls: { deviceId: string; spoofAs: { deviceId: string } | null } | null;
 }): string | undefined {
   return g.cls?.spoofAs?.deviceId ?? g.cls?.deviceId;
-}
-
-function safeDrops(kb: Kb, r: KbRelease, gen: string, deviceId?: string): boolean {
-  try {
-    return kb.releaseDropsGeneration(r, gen, deviceId);
-  } catch {
-    return false;
-  }
 }
 
 function installSteps(v: HostView): string[] {
@@ -224,7 +213,11 @@ function branchDrops(v: HostView): Finding[] {
   const out: Finding[] = [];
   for (const g of capableGpus(v)) {
     const gen = g.cls?.generationLabel ?? g.cls?.generation;
-    if (!g.cls?.generation || !gen || !safeDrops(v.kb, v.release, g.cls.generation, profileBoard(g)))
+    if (
+      !g.cls?.generation ||
+      !gen ||
+      !v.kb.releaseDropsGeneration(v.release, g.cls.generation, profileBoard(g))
+    )
       continue;
     const legacy = grep(v.facts.dmesg?.nvrm, /Legacy drivers|will ignore this GPU|No NVIDIA GPU found/i, 3);
     const alt = suggestedReleases(v);

@@ -73,16 +73,11 @@ function fromVgpudJournal(f: Facts, kb: Kb): Finding[] {
   for (const r of vgpudRejections(f)) {
     if (!r.deviceId || seen.has(r.address)) continue;
     seen.add(r.address);
-    let cls: ReturnType<Kb["classifyGpu"]> = null;
-    try {
-      cls = kb.classifyGpu({
-        deviceId: r.deviceId,
-        subsystemVendorId: r.subsystemVendorId,
-        subsystemDeviceId: r.subsystemDeviceId,
-      });
-    } catch {
-      cls = null;
-    }
+    const cls = kb.classifyGpu({
+      deviceId: r.deviceId,
+      subsystemVendorId: r.subsystemVendorId,
+      subsystemDeviceId: r.subsystemDeviceId,
+    });
     if (cls?.support !== "unsupported" || !cls.name) continue;
     const label = `${r.address} ${cls.name} [10de:${r.deviceId}]`;
     out.push(

@@ -71,15 +71,11 @@ function vgpudRejected(v: HostView): Finding[] {
 
 function classifyFromJournal(v: HostView, hits: VgpudRejection[]) {
   const h = hits.find((x) => x.deviceId)!;
-  try {
-    return v.kb.classifyGpu({
-      deviceId: h.deviceId!,
-      subsystemVendorId: h.subsystemVendorId,
-      subsystemDeviceId: h.subsystemDeviceId,
-    });
-  } catch {
-    return null;
-  }
+  return v.kb.classifyGpu({
+    deviceId: h.deviceId!,
+    subsystemVendorId: h.subsystemVendorId,
+    subsystemDeviceId: h.subsystemDeviceId,
+  });
 }
 
 interface Failure {

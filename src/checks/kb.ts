@@ -8,7 +8,7 @@ import {
   releaseDropsGeneration,
   releaseForDriverVersion,
 } from "../knowledge/drivers.ts";
-import { classifyGpu, GENERATION_LABEL, type Generation } from "../knowledge/gpus.ts";
+import { classifyGpu, deviceIdForName, GENERATION_LABEL, type Generation } from "../knowledge/gpus.ts";
 import { findType } from "../knowledge/vgpu-types.ts";
 import type { Kb, KbRelease } from "./types.ts";
 
@@ -55,5 +55,6 @@ export const defaultKb: Kb = {
         }
       : null;
   },
+  deviceIdForName: (name) => deviceIdForName(name),
   validateOverride: (text) => validateOverride(text),
 };

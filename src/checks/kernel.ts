@@ -23,7 +23,7 @@ export function checkKernel(f: Facts, kb: Kb): Finding[] {
 function kernelUnsupported(v: HostView): Finding[] {
   const { facts: f, kb, kernel, release } = v;
   if (!kernel || !release || !v.driver) return [];
-  const verdict = safeVerdict(kb, release, kernel, setupOf(v));
+  const verdict = verdictOf(kb, release, kernel, setupOf(v));
   if (verdict.inRange !== false) return [];
   const evidence = [
     `uname -r: ${kernel}`,
@@ -35,7 +35,7 @@ function kernelUnsupported(v: HostView): Finding[] {
   const dk = (f.dkms ?? []).filter((e) => e.module.startsWith("nvidia"));
   for (const e of dk) evidence.push(`dkms status: ${e.module}/${e.version}, ${e.kernel ?? "?"}: ${e.status}`);
 
-  const fits = installedKernels(f).filter((k) => k !== kernel && safeInRange(kb, release, k) === true);
+  const fits = installedKernels(f).filter((k) => k !== kernel && kb.kernelInRange(release, k) === true);
   const fix: string[] = [];
   const pick = fits.sort(compareKernel).at(-1);
   if (pick) {
@@ -94,27 +94,15 @@ function setupOf(v: HostView): { unlock?: boolean; generation?: string | null } 
 }
 
 /** The knowledge base's verdict; a knowledge base without verdicts makes a `false` range answer documented. */
-function safeVerdict(
+function verdictOf(
   kb: Kb,
   release: KbRelease,
   kernel: string,
   setup: { unlock?: boolean; generation?: string | null },
 ): KbKernelVerdict {
-  try {
-    if (kb.kernelVerdict) return kb.kernelVerdict(release, kernel, setup);
-    const inRange = kb.kernelInRange(release, kernel);
-    return { inRange, status: inRange === false ? "documented" : "unknown", evidence: [], sources: [] };
-  } catch {
-    return { inRange: null, status: "unknown", evidence: [], sources: [] };
-  }
-}
-
-function safeInRange(kb: Kb, release: Parameters<Kb["kernelInRange"]>[0], k: string): boolean | null {
-  try {
-    return kb.kernelInRange(release, k);
-  } catch {
-    return null;
-  }
+  if (kb.kernelVerdict) return kb.kernelVerdict(release, kernel, setup);
+  const inRange = kb.kernelInRange(release, kernel);
+  return { inRange, status: inRange === false ? "documented" : "unknown", evidence: [], sources: [] };
 }
 
 /** What can go wrong booting an older kernel on this host. */

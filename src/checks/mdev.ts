@@ -32,7 +32,8 @@ export function typesFor(v: HostView, g: GpuView) {
 
 export function checkMdev(f: Facts, kb: Kb): Finding[] {
   const v = hostView(f, kb);
-  if (!f.mdevTypes || !v.gpus || !v.driver || v.driver.loaded === false) return [];
+  if (!f.mdevTypes || !v.driver || v.driver.loaded === false) return [];
+  if (!v.gpus) return typesEmptyWithoutLspci(f, kb);
   const out: Finding[] = [];
   for (const g of v.gpus) {
     if (!g.cls || g.cls.support === "unsupported") continue;
@@ -85,6 +86,40 @@ export function checkMdev(f: Facts, kb: Kb): Finding[] {
         evidence,
         fix,
         g.address,
+      ),
+    );
+  }
+  return out;
+}
+
+/**
+ * lspci not captured (a pasted nvidia-smi and `mdevctl types` only): nvidia-smi names the GPUs. A GPU whose name
+ * identifies exactly one board that can do vGPU, with the driver up and `mdevctl types` empty, is the same
+ * symptom; the cause cannot be named from so little (unlock, vgpud and drop-ins were not pasted).
+ */
+function typesEmptyWithoutLspci(f: Facts, kb: Kb): Finding[] {
+  if ((f.mdevTypes ?? []).length > 0 || Object.keys(f.creatableVgpuTypes ?? {}).length > 0) return [];
+  const out: Finding[] = [];
+  for (const g of f.nvidiaSmi?.gpus ?? []) {
+    const deviceId = kb.deviceIdForName?.(g.name) ?? null;
+    const cls = deviceId ? kb.classifyGpu({ deviceId }) : null;
+    if (!deviceId || !cls || cls.support === "unsupported") continue;
+    out.push(
+      finding(
+        "mdev-types-empty",
+        "error",
+        `No vGPU types are offered for ${g.busId} ${g.name} [10de:${deviceId}]`,
+        [
+          `nvidia-smi: ${g.name} at ${g.busId}, driver loaded`,
+          "mdevctl types: empty",
+          `10de:${deviceId} (identified by its name; lspci was not captured): ${cls.supportReason}`,
+        ],
+        [
+          "systemctl restart nvidia-vgpud.service",
+          'journalctl --no-pager -b 0 -u nvidia-vgpud.service   ("GPU not supported by vGPU" = unlock not applied or unsupported card)',
+          "vgpuctl support-bundle -o bundle.tar.gz   (lspci, the journal and the unlock files name the cause)",
+        ],
+        g.busId,
       ),
     );
   }

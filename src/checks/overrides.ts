@@ -6,19 +6,14 @@
  */
 import type { Facts } from "../facts/types.ts";
 import { finding } from "./context.ts";
-import type { Finding, Kb, OverrideIssueLike } from "./types.ts";
+import type { Finding, Kb } from "./types.ts";
 
 const PATH = "/etc/vgpu_unlock/profile_override.toml";
 
 export function checkOverrides(f: Facts, kb: Kb): Finding[] {
   const po = f.profileOverride;
   if (!po?.present) return [];
-  let issues: OverrideIssueLike[] = [];
-  try {
-    issues = kb.validateOverride(po.text);
-  } catch {
-    issues = [];
-  }
+  let issues = kb.validateOverride(po.text);
   if (issues.length === 0 && po.error) {
     issues = [
       {

@@ -149,6 +149,8 @@ export interface Kb {
     opts?: { unlock?: boolean; generation?: string; deviceId?: string },
   ): KbRelease[];
   findType(idOrName: string): KbType | null;
+  /** The device id of the one board with exactly this name ("GeForce GTX 1080"), null when none or several */
+  deviceIdForName?(name: string): string | null;
   validateOverride(text: string): OverrideIssueLike[];
 }
 

@@ -167,12 +167,9 @@ function typeSizeMiB(v: HostView, g: GpuView, type: string): number | null {
   return offered?.framebufferMiB || knownType(v, type)?.profileMiB || null;
 }
 
+/** null when NVIDIA's table does not know the type */
 function knownType(v: HostView, type: string) {
-  try {
-    return v.kb.findType(type);
-  } catch {
-    return null; // unknown type
-  }
+  return v.kb.findType(type);
 }
 
 function vramOvercommit(v: HostView, as: Assignment[]): Finding[] {

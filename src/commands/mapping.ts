@@ -89,13 +89,7 @@ export interface MappingListItem {
   description: string | null;
   mdev: boolean;
   liveMigrationCapable: boolean;
-  entries: Array<{
-    node: string | null;
-    path: string | null;
-    id: string | null;
-    subsystemId: string | null;
-    iommugroup: number | null;
-  }>;
+  entries: PciMapEntry[];
   /** entries per node */
   perNode: Record<string, number>;
   /** PVE's hardware checks (with --check-node) */

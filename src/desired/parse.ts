@@ -4,6 +4,7 @@
  */
 import * as v from "valibot";
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { editDistance } from "../util/edit-distance.ts";
 import { UserError } from "../util/errors.ts";
 import { type Desired, DesiredSchema } from "./schema.ts";
 
@@ -140,27 +141,13 @@ export function closest(word: string, candidates: string[]): string | null {
   let best: string | null = null;
   let bestD = Number.POSITIVE_INFINITY;
   for (const c of candidates) {
-    const d = levenshtein(word.toLowerCase(), c.toLowerCase());
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
     if (d < bestD) {
       bestD = d;
       best = c;
     }
   }
   return best !== null && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : null;
-}
-
-function levenshtein(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
 }
 
 function firstLine(s: string): string {

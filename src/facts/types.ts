@@ -318,17 +318,20 @@ export interface VmConfig {
   pendingHostpci: HostpciEntry[];
 }
 
+/** One `map` property of a PCI mapping: node=…,path=…,id=…[,subsystem-id=…][,iommugroup=N] */
+export interface PciMapEntry {
+  node: string | null;
+  path: string | null;
+  id: string | null;
+  subsystemId: string | null;
+  iommugroup: number | null;
+}
+
 /** A node of /etc/pve/mapping/pci.cfg */
 export interface PciMapping {
   id: string;
   mdev: boolean;
-  entries: Array<{
-    node: string | null;
-    path: string | null;
-    id: string | null;
-    subsystemId: string | null;
-    iommugroup: number | null;
-  }>;
+  entries: PciMapEntry[];
 }
 
 export interface QmListEntry {

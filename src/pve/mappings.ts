@@ -2,10 +2,10 @@
  * Cluster PCI resource mappings (/cluster/mapping/pci, PVE ≥ 8.0; research/proxmox.md §1c).
  * `map` entries are property strings: node=<node>,path=<bdf>[;<bdf>…],id=<vvvv:dddd>[,subsystem-id=…][,iommugroup=N][,description=…]
  */
-import type { PciMapping } from "../facts/types.ts";
+import type { PciMapEntry as MapProperty, PciMapping } from "../facts/types.ts";
 import { UserError } from "../util/errors.ts";
 
-export type PciMapEntry = PciMapping["entries"][number] & { description?: string | null };
+export type PciMapEntry = MapProperty & { description?: string | null };
 
 export interface PveMapping extends PciMapping {
   description: string | null;

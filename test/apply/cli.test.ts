@@ -1,5 +1,7 @@
-// CLI registrars for plan/apply/uninstall/init on the in-memory hosts (world: seed guide host, see world.ts).
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+// CLI registrars for plan/apply/uninstall/init on the simulated seed-fresh host (the seed guide's host) and,
+// where the host must not be Proxmox VE, `--host local --root DIR` over a tree with only /etc/hostname (a
+// machine without Proxmox VE: no pveversion; commands do not run under --root).
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command, Option } from "@commander-js/extra-typings";
@@ -12,11 +14,12 @@ import type { CliContext, ExitCode } from "../../src/cli/context.ts";
 import { colorsFor } from "../../src/cli/output.ts";
 import { buildInitYaml } from "../../src/commands/init.ts";
 import { parseDesired } from "../../src/desired/parse.ts";
+import { parseFacts } from "../../src/facts/index.ts";
+import { GATHER_SPEC } from "../../src/hosts/gather-spec.ts";
 import type { Host } from "../../src/hosts/host.ts";
+import { LocalHost } from "../../src/hosts/local-host.ts";
 import { buildScenarioState, SimHost } from "../../src/hosts/sim/sim-host.ts";
 import { UserError } from "../../src/util/errors.ts";
-import { MemoryHost } from "./memory-host.ts";
-import { seedFreshWorld, worldFacts } from "./world.ts";
 
 async function run(argv: string[], host: Host, cwd: string, confirm?: CliContext["confirm"]) {
   let out = "";
@@ -53,12 +56,19 @@ async function run(argv: string[], host: Host, cwd: string, confirm?: CliContext
 }
 
 const tmp = () => mkdtempSync(join(tmpdir(), "vgpuctl-cli-"));
+/** A host that is not Proxmox VE: a file tree with only /etc/hostname ("bare"), as `--root DIR` sees it. */
+function bareHost(): Host {
+  const root = tmp();
+  mkdirSync(join(root, "etc"));
+  writeFileSync(join(root, "etc", "hostname"), "bare\n");
+  return new LocalHost({ root, spec: "local" });
+}
 
 describe("vgpuctl plan", () => {
   it("--json prints DESIGN.md's shape; a non-Proxmox host is refused with exit 1", async () => {
     const dir = tmp();
     writeFileSync(join(dir, "vgpu.yaml"), "hosts:\n  - host: sim:nothing\n");
-    const r = await run(["plan", "--json"], new MemoryHost("bare"), dir);
+    const r = await run(["plan", "--json"], bareHost(), dir);
     expect(r.error).toBeNull();
     expect(r.exit).toBe(1);
     expect(r.opened).toEqual(["sim:nothing"]);
@@ -70,7 +80,7 @@ describe("vgpuctl plan", () => {
   it("an explicit --host stands in for the single entry", async () => {
     const dir = tmp();
     writeFileSync(join(dir, "v.yaml"), "hosts:\n  - host: sim:seed-fresh\n");
-    const r = await run(["--host", "sim:other", "plan", "-f", "v.yaml"], new MemoryHost("bare"), dir);
+    const r = await run(["--host", "sim:other", "plan", "-f", "v.yaml"], bareHost(), dir);
     expect(r.opened).toEqual(["sim:other"]);
     expect(r.out).toMatch(/\[not-proxmox\] This is not a Proxmox VE host/);
   });
@@ -78,7 +88,7 @@ describe("vgpuctl plan", () => {
   it("bad input fails with line:column before any host is opened", async () => {
     const dir = tmp();
     writeFileSync(join(dir, "vgpu.yaml"), "hosts:\n  - host: sim:seed-fresh\n    unlok: auto\n");
-    const r = await run(["plan"], new MemoryHost("bare"), dir);
+    const r = await run(["plan"], bareHost(), dir);
     expect(r.error).toBeInstanceOf(UserError);
     expect((r.error as Error).message).toBe("vgpu.yaml:3:5: unknown key 'unlok' — did you mean 'unlock'?");
     expect(r.opened).toEqual([]);
@@ -89,9 +99,9 @@ describe("vgpuctl apply / uninstall", () => {
   it("needs --yes when there is no terminal to ask", async () => {
     const dir = tmp();
     writeFileSync(join(dir, "vgpu.yaml"), "hosts:\n  - host: sim:x\n");
-    const r = await run(["apply", "--json"], new MemoryHost("bare"), dir);
+    const r = await run(["apply", "--json"], bareHost(), dir);
     expect((r.error as Error).message).toMatch(/apply changes the host and needs confirmation/);
-    const u = await run(["uninstall", "--json", "--yes"], new MemoryHost("bare"), dir);
+    const u = await run(["uninstall", "--json", "--yes"], bareHost(), dir);
     expect(JSON.parse(u.out)).toMatchObject({ host: "bare", undone: [], nothingToDo: true });
   });
 });
@@ -148,9 +158,9 @@ describe("the confirmation is asked through CliContext.confirm (main() passes th
 });
 
 describe("vgpuctl init", () => {
-  it("writes a commented file that validates, naming the GPU and a vGPU type", () => {
-    const { host, world } = seedFreshWorld();
-    const yaml = buildInitYaml(worldFacts(host, world), "sim:seed-fresh");
+  it("writes a commented file that validates, naming the GPU and a vGPU type", async () => {
+    const host = SimHost.fromState(buildScenarioState("seed-fresh"));
+    const yaml = buildInitYaml(parseFacts(await host.capture(GATHER_SPEC)), "sim:seed-fresh");
     const d = parseDesired(yaml);
     expect(d.hosts[0]).toMatchObject({ host: "sim:seed-fresh", unlock: "auto", iommu: "auto" });
     expect(d.hosts[0]!.gpus![0]!.address).toBe("0000:01:00.0");
@@ -163,7 +173,7 @@ describe("vgpuctl init", () => {
   it("refuses to overwrite an existing file", async () => {
     const dir = tmp();
     writeFileSync(join(dir, "vgpu.yaml"), "keep me\n");
-    const r = await run(["init"], new MemoryHost("bare"), dir);
+    const r = await run(["init"], bareHost(), dir);
     expect((r.error as Error).message).toMatch(/vgpu\.yaml already exists/);
     expect(readFileSync(join(dir, "vgpu.yaml"), "utf8")).toBe("keep me\n");
   });

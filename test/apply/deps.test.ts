@@ -1,7 +1,6 @@
 // Dependencies are passed in, not reached for: vgpu.yaml is read through `readText` (the CLI passes
 // node:fs), the simulated host's faults come from the env given to openHost (not process.env), and
-// uninstall runs without a `gather` function. Hosts: the seed guide world (test/apply/world.ts) and
-// the simulated seed-fresh host (DESIGN.md scenario).
+// uninstall runs without a `gather` function. Host: the simulated seed-fresh host (DESIGN.md scenario).
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +9,7 @@ import { applyHost, uninstallHost } from "../../src/apply/run.ts";
 import { loadDesired } from "../../src/commands/plan.ts";
 import { openHost } from "../../src/hosts/open.ts";
 import { UserError } from "../../src/util/errors.ts";
-import { gatherWorld, seedEntry, seedFreshWorld } from "./world.ts";
+import { exampleEntry, simFiles, simWithDeps } from "../helpers/seed-sim.ts";
 
 describe("loadDesired reads vgpu.yaml through readText", () => {
   it("resolves the file against cwd and parses what readText returns", async () => {
@@ -60,11 +59,12 @@ describe("the simulated host's faults come from the env openHost is given", () =
 
 describe("uninstall needs no gather function", () => {
   it("undoes an apply from the journal with deps { host } alone", async () => {
-    const { host, world } = seedFreshWorld();
-    const before = host.snapshot();
-    await applyHost(seedEntry(), { host, gather: gatherWorld(world) }, { reboot: false });
+    const { host, deps } = simWithDeps();
+    const before = simFiles(host);
+    const applied = await applyHost(await exampleEntry(), deps, { reboot: false });
+    expect(applied.applied.length).toBeGreaterThan(0);
     const u = await uninstallHost({ host }, { reboot: false });
     expect(u.undone.length).toBeGreaterThan(0);
-    expect(host.snapshot()).toEqual(before);
+    expect(simFiles(host)).toEqual(before);
   });
 });

@@ -1,8 +1,8 @@
 // The planner's handling of what vgpu.yaml names on the host: the driver installer and patch it would
 // run as root (verified by sha256, never run unverified), the vgpu_unlock-rs git URL and ref (never
 // read as git options), and the kernel the next boot uses (headers and DKMS build for it).
-// Facts: the seed guide's host (PVE 7.4, kernel 5.15, Intel, GRUB, RTX 2080 Ti) from test/apply/world.ts
-// (fixtures in test/fixtures/formats-edit, SOURCES.md there) and the simulated seed-fresh host.
+// Facts: the simulated seed-fresh host (the seed guide's host: PVE 7.4, kernel 5.15, Intel, GRUB, RTX 2080 Ti)
+// and p4-fresh (PVE 8.2, Tesla P4), gathered as the CLI gathers them, then narrowed per case.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -14,8 +14,7 @@ import { parseProxmoxBootToolStatus } from "../../src/facts/system/boot-tool.ts"
 import { parsePveversion } from "../../src/facts/system/pveversion.ts";
 import { buildScenarioState, SimHost } from "../../src/hosts/sim/sim-host.ts";
 import { buildPlan } from "../../src/plan/build.ts";
-import type { Change, Plan } from "../../src/plan/types.ts";
-import { gatherWorld, INSTALLER, PATCH, SOURCE, seedEntry, seedFreshWorld } from "../apply/world.ts";
+import type { Change, Plan, PlanInput } from "../../src/plan/types.ts";
 
 const REPO = join(import.meta.dirname, "..", "..");
 const codes = (p: Plan) => p.blockers.map((b) => b.code);
@@ -24,12 +23,10 @@ const commands = (p: Plan, id: string) =>
     .filter((c): c is Extract<Change, { kind: "command" }> => c.kind === "command")
     .map((c) => c.argv);
 
-async function worldPlan(
-  entry: HostEntry,
-  tweak?: (i: Awaited<ReturnType<ReturnType<typeof gatherWorld>>>) => void,
-) {
-  const { host, world } = seedFreshWorld();
-  const input = await gatherWorld(world)(host, entry);
+/** The plan for `entry` on a fresh simulated `scenario`, with the gathered input changed by `tweak` first. */
+async function simPlan(entry: HostEntry, tweak?: (i: PlanInput) => void, scenario = "seed-fresh") {
+  const host = SimHost.fromState(buildScenarioState(scenario));
+  const input = await gatherForPlan(host, entry);
   tweak?.(input);
   return buildPlan(entry, input);
 }
@@ -38,10 +35,14 @@ async function worldPlan(
 function seedYamlEntry(): HostEntry {
   return parseDesired(readFileSync(join(REPO, "examples", "seed-host.yaml"), "utf8")).hosts[0]!;
 }
+const seedEntry = (over: Partial<HostEntry> = {}): HostEntry => ({ ...seedYamlEntry(), ...over });
+const INSTALLER = seedYamlEntry().driver!.installer;
+const PATCH = seedYamlEntry().driver!.patch!.path;
+const SOURCE = seedYamlEntry().vgpuUnlock!.source!;
 
 describe("driver files whose sha256 could not be computed are never run", () => {
   it("an installer without a checksum (sha256sum failed) is a blocker naming why, not an unverified root run", async () => {
-    const p = await worldPlan(seedEntry(), (i) => {
+    const p = await simPlan(seedEntry(), (i) => {
       i.probes[INSTALLER] = {
         exists: true,
         sha256: null,
@@ -60,12 +61,12 @@ describe("driver files whose sha256 could not be computed are never run", () => 
   });
 
   it("the same for the patch (patch-checksum-unverified); a verified pair has neither", async () => {
-    const p = await worldPlan(seedEntry(), (i) => {
+    const p = await simPlan(seedEntry(), (i) => {
       i.probes[PATCH] = { exists: true, sha256: null, head: null };
     });
     expect(codes(p)).toEqual(["patch-checksum-unverified"]);
     expect(p.blockers[0]!.evidence[0]).toBe("`sha256sum` gave no checksum");
-    expect(codes(await worldPlan(seedEntry()))).toEqual([]);
+    expect(codes(await simPlan(seedEntry()))).toEqual([]);
   });
 
   it("end to end on the simulated host: sha256sum failing there blocks apply before anything is written", async () => {
@@ -107,7 +108,7 @@ describe("vgpu_unlock-rs clone: the URL and ref are never git options", () => {
     });
 
   it("plans `git clone -- URL DIR` and `git -C DIR checkout REF --`", async () => {
-    const p = await worldPlan(entry(), (i) => {
+    const p = await simPlan(entry(), (i) => {
       i.probes[`${SOURCE}/Cargo.toml`] = { exists: false, sha256: null, head: null };
     });
     expect(commands(p, "unlock-source")).toEqual([
@@ -117,7 +118,7 @@ describe("vgpu_unlock-rs clone: the URL and ref are never git options", () => {
   });
 
   it("the simulated host runs exactly those commands (clone, then checkout of the ref)", async () => {
-    const p = await worldPlan(entry(), (i) => {
+    const p = await simPlan(entry(), (i) => {
       i.probes[`${SOURCE}/Cargo.toml`] = { exists: false, sha256: null, head: null };
     });
     const state = buildScenarioState("seed-fresh");
@@ -146,17 +147,18 @@ describe("the kernel the next boot uses (installedKernels: dpkg, pveversion and 
     repository: null,
   });
   async function pve8Plan(over: (f: import("../../src/facts/types.ts").Facts) => void) {
-    return worldPlan(p4Entry(), (i) => {
-      i.probes[P4] = { exists: true, sha256: "a".repeat(64), head: "#!/bin/sh\n" };
-      const f = i.facts;
-      f.uname!.release = "6.5.13-5-pve";
-      f.pve = { manager: "8.2.4", runningKernel: "6.5.13-5-pve", packages: {} };
-      f.packages = { mdevctl: "1.2.0-3", "build-essential": "12.9", dkms: "3.0.10-8" };
-      f.pci![0]!.deviceId = "1bb3";
-      f.pci![0]!.description = "NVIDIA Corporation GP104GL [Tesla P4]";
-      f.pci![0]!.subsystemDeviceId = "11d8";
-      over(f);
-    });
+    return simPlan(
+      p4Entry(),
+      (i) => {
+        i.probes[P4] = { exists: true, sha256: "a".repeat(64), head: "#!/bin/sh\n" };
+        const f = i.facts;
+        f.uname!.release = "6.5.13-5-pve";
+        f.pve = { manager: "8.2.4", runningKernel: "6.5.13-5-pve", packages: {} };
+        f.packages = { mdevctl: "1.2.0-3", "build-essential": "12.9", dkms: "3.0.10-8" };
+        over(f);
+      },
+      "p4-fresh",
+    );
   }
   const headers = (p: Plan) =>
     (

@@ -1,36 +1,35 @@
-// Facts: the seed guide's host (PVE 7.4, kernel 5.15, Intel, GRUB, RTX 2080 Ti 10de:1e07) as built by
-// test/apply/world.ts from the fixtures in test/fixtures/formats-edit (see SOURCES.md there).
+// Facts: the simulated seed-fresh host (the seed guide's host: PVE 7.4, kernel 5.15, Intel, GRUB, RTX 2080 Ti
+// 10de:1e07 on nouveau, the 15.1 installer and patch in /root) and p4-fresh (PVE 8.2, kernel 6.8.12-4, AMD,
+// ZFS + systemd-boot, Tesla P4), gathered as the CLI gathers them; a case may change a file on the
+// simulated host or a fact of the gathered input first. Entries: examples/seed-host.yaml and p4-host.yaml.
 import { describe, expect, it } from "vitest";
 import { sha256 } from "../../src/apply/journal.ts";
 import { applyHost } from "../../src/apply/run.ts";
+import { gatherForPlan } from "../../src/commands/plan.ts";
 import type { HostEntry } from "../../src/desired/schema.ts";
 import type { Facts } from "../../src/facts/types.ts";
+import { buildScenarioState, SimHost } from "../../src/hosts/sim/sim-host.ts";
 import { buildPlan, NOUVEAU_BLACKLIST, probeRequests } from "../../src/plan/build.ts";
-import type { Change, Plan, PlanInput } from "../../src/plan/types.ts";
-import type { MemoryHost } from "../apply/memory-host.ts";
-import {
-  gatherWorld,
-  INSTALLER,
-  INSTALLER_TEXT,
-  PATCH,
-  PATCH_TEXT,
-  seedEntry,
-  seedFreshWorld,
-} from "../apply/world.ts";
+import type { Change, Plan } from "../../src/plan/types.ts";
+import { exampleEntry, SEED_FRESH_STEPS } from "../helpers/seed-sim.ts";
 
-async function inputFor(
-  host: MemoryHost,
-  world: ReturnType<typeof seedFreshWorld>["world"],
-  entry: HostEntry,
-): Promise<PlanInput> {
-  return gatherWorld(world)(host, entry);
+const SEED = await exampleEntry();
+/** examples/seed-host.yaml's entry, apt sources left alone unless a case asks */
+const seedEntry = (over: Partial<HostEntry> = {}): HostEntry =>
+  structuredClone({ ...SEED, repository: null, ...over });
+const INSTALLER = SEED.driver!.installer;
+const PATCH = SEED.driver!.patch!.path;
+
+const simHost = (scenario = "seed-fresh") => SimHost.fromState(buildScenarioState(scenario));
+
+async function planOn(host: SimHost, entry: HostEntry, tweak?: (f: Facts) => void): Promise<Plan> {
+  const input = await gatherForPlan(host, entry);
+  tweak?.(input.facts);
+  return buildPlan(entry, input);
 }
 
-async function seedPlan(entry = seedEntry(), tweak?: (f: Facts, host: MemoryHost) => void): Promise<Plan> {
-  const { host, world } = seedFreshWorld();
-  const input = await inputFor(host, world, entry);
-  tweak?.(input.facts, host);
-  return buildPlan(entry, { ...input, file: (p) => host.read(p) });
+async function seedPlan(entry = seedEntry(), tweak?: (f: Facts) => void): Promise<Plan> {
+  return planOn(simHost(), entry, tweak);
 }
 
 const ids = (p: Plan) => p.steps.map((s) => s.id);
@@ -49,18 +48,8 @@ describe("buildPlan on the seed guide's fresh host", () => {
   it("lists the guide's work in an order that needs one reboot", async () => {
     const p = await seedPlan();
     expect(p.blockers).toEqual([]);
-    expect(ids(p)).toEqual([
-      "packages",
-      "rust-toolchain",
-      "unlock-build",
-      "unlock-files",
-      "driver-patch",
-      "driver-install",
-      "iommu-cmdline",
-      "vfio-modules",
-      "nouveau-blacklist",
-      "initramfs",
-    ]);
+    // the seed guide's steps, apt sources left alone
+    expect(ids(p)).toEqual(SEED_FRESH_STEPS.filter((id) => id !== "repository"));
     expect(p.reboots).toBe(1);
     // the driver is installed while nouveau is still loaded, and not loaded until the reboot
     expect(ids(p).indexOf("driver-install")).toBeLessThan(ids(p).indexOf("nouveau-blacklist"));
@@ -84,6 +73,7 @@ describe("buildPlan on the seed guide's fresh host", () => {
       "dkms",
       "build-essential",
       "mdevctl",
+      "git", // the simulated host has no git: the vgpu_unlock-rs clone needs it
     ]);
   });
 
@@ -136,20 +126,22 @@ describe("buildPlan on the seed guide's fresh host", () => {
 
 describe("buildPlan on a configured host", () => {
   it("is empty after apply + reboot", async () => {
-    const { host, world } = seedFreshWorld();
-    const r = await applyHost(seedEntry(), { host, gather: gatherWorld(world) }, { reboot: true });
+    const host = simHost();
+    // the fresh host has no subscription: apt needs the no-subscription repository (as the example says)
+    const entry = seedEntry({ repository: "no-subscription" });
+    const r = await applyHost(entry, { host, gather: gatherForPlan }, { reboot: true });
     expect(r.verified).toBe(true);
-    const input = await inputFor(host, world, seedEntry());
-    const p = buildPlan(seedEntry(), input);
+    const p = await planOn(host, entry);
     expect(p.steps).toEqual([]);
     expect(p.reboots).toBe(0);
     expect(p.blockers).toEqual([]);
   });
 
   it("plans only a reboot when the edits are made but not yet active", async () => {
-    const { host, world } = seedFreshWorld();
-    await applyHost(seedEntry(), { host, gather: gatherWorld(world) }, { reboot: false });
-    const p = buildPlan(seedEntry(), await inputFor(host, world, seedEntry()));
+    const host = simHost();
+    const entry = seedEntry({ repository: "no-subscription" });
+    await applyHost(entry, { host, gather: gatherForPlan }, { reboot: false });
+    const p = await planOn(host, entry);
     expect(ids(p)).toEqual(["reboot"]);
     expect(p.steps[0]!.why).toMatch(/IOMMU parameters are configured but not active/);
     expect(p.reboots).toBe(1);
@@ -166,8 +158,9 @@ describe("refusals", () => {
 
   it("a GPU that cannot do vGPU (GeForce RTX 3080, 10de:2206)", async () => {
     const p = await seedPlan(seedEntry(), (f) => {
-      f.pci![0]!.deviceId = "2206";
-      f.pci![0]!.description = "NVIDIA Corporation GA102 [GeForce RTX 3080]";
+      const gpu = f.pci!.find((x) => x.address === "0000:01:00.0")!;
+      gpu.deviceId = "2206";
+      gpu.description = "NVIDIA Corporation GA102 [GeForce RTX 3080]";
     });
     expect(codes(p)).toContain("gpu-unsupported");
     expect(p.blockers.find((b) => b.code === "gpu-unsupported")!.evidence[0]).toMatch(/Ampere|not/i);
@@ -199,28 +192,27 @@ describe("refusals", () => {
     bad.driver!.sha256 = "0".repeat(64);
     expect(codes(await seedPlan(bad))).toContain("driver-checksum-mismatch");
 
-    const { host, world } = seedFreshWorld();
-    host.files.set(INSTALLER, {
-      content: "<!DOCTYPE html><html><title>Just a moment...</title>",
-      mode: 0o644,
-    });
+    const host = simHost();
+    const page = "<!DOCTYPE html><html><title>Just a moment...</title>";
+    await host.writeFile(INSTALLER, page);
     const e = seedEntry();
-    e.driver!.sha256 = sha256(host.read(INSTALLER)!);
-    const p = buildPlan(e, await inputFor(host, world, e));
+    e.driver!.sha256 = sha256(page);
+    const p = await planOn(host, e);
     expect(codes(p)).toContain("driver-not-installer");
     expect(p.blockers.find((b) => b.code === "driver-not-installer")!.fix[0]).toMatch(/web page/);
 
     const other = seedEntry();
-    other.driver!.patch = { path: "/root/vgpu-proxmox/535.54.06.patch", sha256: sha256(PATCH_TEXT) };
-    expect(codes(await seedPlan(other))).toContain("patch-version-mismatch");
+    const host2 = simHost();
+    const patchText = (await host2.readFile(PATCH))!;
+    await host2.writeFile("/root/vgpu-proxmox/535.54.06.patch", patchText);
+    other.driver!.patch = { path: "/root/vgpu-proxmox/535.54.06.patch", sha256: sha256(patchText) };
+    expect(codes(await planOn(host2, other))).toContain("patch-version-mismatch");
   });
 
   it("a missing driver file, and consumer GPUs without a patch", async () => {
-    const { host, world } = seedFreshWorld();
-    host.files.delete(INSTALLER);
-    expect(codes(buildPlan(seedEntry(), await inputFor(host, world, seedEntry())))).toContain(
-      "driver-file-missing",
-    );
+    const host = simHost();
+    await host.remove(INSTALLER);
+    expect(codes(await planOn(host, seedEntry()))).toContain("driver-file-missing");
     const e = seedEntry();
     delete e.driver!.patch;
     expect(codes(await seedPlan(e))).toContain("patch-missing");
@@ -233,32 +225,14 @@ describe("refusals", () => {
 
 describe("other hosts", () => {
   it("systemd-boot, AMD, kernel 6.8, native Tesla P4: /etc/kernel/cmdline, no vfio_virqfd, no unlock", async () => {
-    const P4_INSTALLER = "/root/NVIDIA-Linux-x86_64-535.230.02-vgpu-kvm.run";
     const entry: HostEntry = {
-      host: "sim:p4-fresh",
-      driver: { installer: P4_INSTALLER, sha256: sha256(INSTALLER_TEXT) },
-      unlock: "auto",
+      ...(await exampleEntry("examples/p4-host.yaml", "sim:p4-fresh")),
       iommu: "on",
       repository: null,
     };
-    const { host, world } = seedFreshWorld();
-    host.files.set(P4_INSTALLER, { content: INSTALLER_TEXT, mode: 0o644 });
-    host.files.set("/etc/kernel/cmdline", { content: "root=ZFS=rpool/ROOT/pve-1 boot=zfs\n", mode: 0o644 });
-    const input = await inputFor(host, world, entry);
-    const f = input.facts;
-    f.cpuVendor = "amd";
-    f.uname!.release = "6.8.12-4-pve";
-    f.pve = { manager: "8.3.0", runningKernel: "6.8.12-4-pve", packages: {} };
-    f.packages = { "proxmox-kernel-6.8.12-4-pve-signed": "6.8.12-4", mdevctl: "1.2.0-3" };
-    f.bootTool = {
-      configured: true,
-      mode: "uefi",
-      esps: [{ uuid: "A1B2-C3D4", bootloader: "systemd-boot", kernels: ["6.8.12-4-pve"] }],
-    };
-    f.pci![0]!.deviceId = "1bb3";
-    f.pci![0]!.description = "NVIDIA Corporation GP104GL [Tesla P4]";
-    f.pci![0]!.subsystemDeviceId = "11d8";
-    const p = buildPlan(entry, input);
+    const host = simHost("p4-fresh");
+    const cmdlineBefore = (await host.readFile("/etc/kernel/cmdline"))!.trim();
+    const p = await planOn(host, entry);
     expect(p.blockers).toEqual([]);
     expect(ids(p)).toEqual([
       "packages",
@@ -268,7 +242,7 @@ describe("other hosts", () => {
       "nouveau-blacklist",
       "initramfs",
     ]);
-    expect(fileAfter(p, "/etc/kernel/cmdline")).toBe("root=ZFS=rpool/ROOT/pve-1 boot=zfs iommu=pt\n");
+    expect(fileAfter(p, "/etc/kernel/cmdline")).toBe(`${cmdlineBefore} iommu=pt\n`);
     expect(commands(p, "iommu-cmdline")).toEqual(["proxmox-boot-tool refresh"]);
     expect(fileAfter(p, "/etc/modules")).not.toContain("vfio_virqfd");
     const pkg = p.steps[0]!.changes.find((c) => c.kind === "package") as { install: string[] };
@@ -277,19 +251,17 @@ describe("other hosts", () => {
       "proxmox-default-headers",
       "dkms",
       "build-essential",
+      "mdevctl", // not on the fresh host
     ]);
   });
 
   it("drops a stale vfio_virqfd on kernel 6.2+", async () => {
-    const { host, world } = seedFreshWorld();
-    host.files.set("/etc/modules", {
-      content: "vfio\nvfio_iommu_type1\nvfio_pci\nvfio_virqfd\n",
-      mode: 0o644,
+    const host = simHost();
+    await host.writeFile("/etc/modules", "vfio\nvfio_iommu_type1\nvfio_pci\nvfio_virqfd\n");
+    const p = await planOn(host, seedEntry({ driver: undefined, unlock: "off", gpus: [] }), (f) => {
+      f.uname!.release = "6.2.16-3-pve";
+      f.packages!["pve-kernel-6.2.16-3-pve"] = "6.2.16-3";
     });
-    const input = await inputFor(host, world, seedEntry());
-    input.facts.uname!.release = "6.2.16-3-pve";
-    input.facts.packages!["pve-kernel-6.2.16-3-pve"] = "6.2.16-3";
-    const p = buildPlan(seedEntry({ driver: undefined, unlock: "off", gpus: [] }), input);
     expect(fileAfter(p, "/etc/modules")).toBe("vfio\nvfio_iommu_type1\nvfio_pci\n");
   });
 });

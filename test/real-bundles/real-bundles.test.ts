@@ -43,7 +43,10 @@ interface Case {
 const CASES: Record<string, Case> = {
   // source: https://github.com/anomixer/proxmox-vgpu-installer/issues/15
   "anomixer-15-gtx1080-mdevctl-types-empty": {
-    expect: [],
+    // the symptom the thread reports, read from the paste (nvidia-smi names the card, mdevctl types is empty)
+    expect: [
+      { code: "mdev-types-empty", severity: "error", text: /GTX 1080.*\n?[\s\S]*mdevctl types: empty/ },
+    ],
     inspect: {
       driver: { version: "535.230.02", vgpuRelease: "16.9", loaded: true },
       gpus: [{ address: "0000:02:00.0", deviceId: null, support: "unlock", name: /GTX 1080/ }],

@@ -9,7 +9,7 @@
 //   "Bad return status for module build"): research/installers.md §8 row 1.
 // - rustup rc-file edits: rust-lang/rustup src/cli/self_update/unix.rs (do_add_to_path appends
 //   `. "$HOME/.cargo/env"`; self uninstall removes that line).
-// - the stand-in installer/patch texts: test/apply/world.ts (sha256 in examples/seed-host.yaml).
+// - the stand-in installer/patch texts: src/hosts/sim/scenarios/parts.ts (sha256 in examples/seed-host.yaml).
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -25,7 +25,6 @@ import {
 } from "../../src/hosts/sim/sim-host.ts";
 import { runSimShell } from "../../src/hosts/sim/sim-shell.ts";
 import type { SimState } from "../../src/hosts/sim/state.ts";
-import { INSTALLER, INSTALLER_TEXT, PATCH, PATCH_TEXT } from "../apply/world.ts";
 import { tempStateDir } from "./helpers.ts";
 
 const K = "5.15.102-1-pve";
@@ -116,13 +115,22 @@ describe("apt-get / dpkg", () => {
   });
 });
 
+/** The 15.1 driver files the seed host has in /root (examples/seed-host.yaml names them with their sha256). */
+const INSTALLER = "/root/NVIDIA-Linux-x86_64-525.85.07-vgpu-kvm.run";
+const PATCH = "/root/vgpu-proxmox/525.85.07.patch";
+
 describe("probes and coreutils", () => {
-  it("ships the stand-in installer and patch byte-identical to test/apply/world.ts; sha256sum and head -c read them", async () => {
+  it("ships the stand-in installer and patch whose sha256 examples/seed-host.yaml names; sha256sum and head -c read them", async () => {
     const h = host();
-    expect(await h.readFile(INSTALLER)).toBe(INSTALLER_TEXT);
-    expect(await h.readFile(PATCH)).toBe(PATCH_TEXT);
+    const INSTALLER_TEXT = (await h.readFile(INSTALLER))!;
+    const PATCH_TEXT = (await h.readFile(PATCH))!;
+    expect(INSTALLER_TEXT).toMatch(
+      /^#!\/bin\/sh\n[\s\S]*NVIDIA Accelerated Graphics Driver for Linux-x86_64 525\.85\.07/,
+    );
+    expect(PATCH_TEXT).toContain("525.85.07");
     const yaml = readFileSync(join(import.meta.dirname, "../../examples/seed-host.yaml"), "utf8");
     expect(yaml).toContain(`sha256: ${sha(INSTALLER_TEXT)}`);
+    expect(yaml).toContain(`sha256: ${sha(PATCH_TEXT)}`);
     expect((await h.exec(["sha256sum", INSTALLER])).stdout).toBe(`${sha(INSTALLER_TEXT)}  ${INSTALLER}\n`);
     expect((await h.exec(["head", "-c", "9", INSTALLER])).stdout).toBe("#!/bin/sh");
     expect(await h.exec(["sha256sum", "/root/nope.run"])).toMatchObject({

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SimHost } from "../../src/hosts/sim/sim-host.ts";
-import { cli6 } from "../commands-6/cli.ts";
+import { runInProcess } from "../vm-override-profile/cli.ts";
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -27,17 +27,17 @@ describe("driver 525 on a legacy mdev GPU: one framebuffer size per GPU", () => 
     const dir = await mkdtemp(join(tmpdir(), "vgpuctl-samesize-"));
     dirs.push(dir);
     const env = { VGPUCTL_SIM_DIR: dir };
-    const a = await cli6([...H, "vm", "attach", "100", "--type", "nvidia-257"], env);
+    const a = await runInProcess([...H, "vm", "attach", "100", "--type", "nvidia-257"], env);
     expect(a.err).toBe("");
     expect(a.code).toBe(0);
     // a 4 GiB type beside the 2 GiB one: refused, with the reason
-    const c = await cli6([...H, "vm", "attach", "101", "--type", "nvidia-259"], env);
+    const c = await runInProcess([...H, "vm", "attach", "101", "--type", "nvidia-259"], env);
     expect(c.code).toBe(2);
     expect(c.err).toContain(
       "GPU 0000:01:00.0 already carries 2048 MiB nvidia-257 vGPUs (VM 100) and is not in mixed-size mode; a 4096 MiB nvidia-259 (GRID RTX6000-4Q) would fail to start",
     );
     // a 2B (same size, another series) is accepted
-    const b = await cli6([...H, "vm", "attach", "101", "--type", "nvidia-436"], env);
+    const b = await runInProcess([...H, "vm", "attach", "101", "--type", "nvidia-436"], env);
     expect(b.err).toBe("");
     expect(b.code).toBe(0);
 

@@ -1,7 +1,5 @@
-import type { PciMapping } from "../types.ts";
+import type { PciMapEntry, PciMapping } from "../types.ts";
 import { lines } from "./text.ts";
-
-type MapEntry = PciMapping["entries"][number];
 
 /**
  * /etc/pve/mapping/pci.cfg (SectionConfig): a header line with the mapping id, then indented
@@ -29,13 +27,13 @@ export function parsePciMappingCfg(text: string): PciMapping[] {
     const key = m[1]!;
     const value = m[2]!.trim();
     if (key === "mdev") cur.mdev = value === "1" || value === "true";
-    else if (key === "map") cur.entries.push(parseMapEntry(value));
+    else if (key === "map") cur.entries.push(parsePciMapEntry(value));
   }
   return out;
 }
 
-function parseMapEntry(value: string): MapEntry {
-  const e: MapEntry = { node: null, path: null, id: null, subsystemId: null, iommugroup: null };
+function parsePciMapEntry(value: string): PciMapEntry {
+  const e: PciMapEntry = { node: null, path: null, id: null, subsystemId: null, iommugroup: null };
   for (const part of value.split(",")) {
     const eq = part.indexOf("=");
     if (eq <= 0) continue;

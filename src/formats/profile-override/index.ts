@@ -29,7 +29,6 @@ export {
 } from "./schema.ts";
 export {
   closestName,
-  editDistance,
   formatIssue,
   hasErrors,
   NVIDIA_VRAM_EXCEPTIONS,

@@ -5,6 +5,7 @@
 import { parse, TomlError } from "smol-toml";
 import { isTomlTable } from "../../facts/nvidia/unlock.ts";
 import { HUMAN_SIZE_RE, humanSizeBytes } from "../../knowledge/vram.ts";
+import { editDistance } from "../../util/edit-distance.ts";
 import { type VramBytes, vramBytes } from "./layout.ts";
 import { type ScannedDocument, samePath, scanDocument } from "./lines.ts";
 import {
@@ -33,21 +34,6 @@ export interface OverrideIssue {
 }
 
 type Table = Record<string, unknown>;
-
-/** Levenshtein distance (small strings only). */
-export function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length]!;
-}
 
 /** The closest known name, if it is plausibly a typo of `name`. */
 export function closestName(name: string, candidates: readonly string[]): string | null {
@@ -387,7 +373,7 @@ function checkVram(
     ctx,
     "warning",
     [...base, "framebuffer_reservation"],
-    `framebuffer + framebuffer_reservation = ${formatMiB(totalMiB)} MiB, but the reservation for that size should be ${formatMiB(totalMiB / 16 + 64)} MiB (VRAM/16 + 64 MiB), not ${formatMiB(res / MIB)} MiB`,
+    `framebuffer + framebuffer_reservation = ${twoDecimals(totalMiB)} MiB, but the reservation for that size should be ${twoDecimals(totalMiB / 16 + 64)} MiB (VRAM/16 + 64 MiB), not ${twoDecimals(res / MIB)} MiB`,
     want
       ? `for ${target} MiB use ${pairText(want)}`
       : "use the pairs from the VRAM table (research/unlock.md §5)",
@@ -399,7 +385,8 @@ function suggestionFor(mib: number): string {
   return v ? `, e.g. for ${roundTo512(mib)} MiB: ${pairText(v)}` : "";
 }
 
-function formatMiB(n: number): string {
+/** 12 → "12", 12.5 → "12.50" (MiB figures in messages) */
+function twoDecimals(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(2);
 }
 

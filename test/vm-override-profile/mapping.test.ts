@@ -27,7 +27,7 @@ import {
   type Reply,
   tempDir,
 } from "../pve/fake-pve.ts";
-import { cli6 } from "./cli.ts";
+import { runInProcess } from "./cli.ts";
 
 let tmp: { dir: string; cleanup: () => void };
 let cert: Cert;
@@ -298,7 +298,7 @@ describe("vm mapping create", () => {
 
   it("--dry-run reads but writes nothing, and prints the entries", async () => {
     const { f, url } = await fake();
-    const r = await cli6(
+    const r = await runInProcess(
       [
         "vm",
         "mapping",
@@ -331,7 +331,7 @@ describe("vm mapping create", () => {
 
   it("--json output of create", async () => {
     const { url } = await fake();
-    const r = await cli6(
+    const r = await runInProcess(
       [
         "--json",
         "vm",
@@ -389,7 +389,7 @@ describe("vm mapping list", () => {
       ["l40s", false, null, { pve1: 2 }],
       ["someGpu", true, "RTX 2080 Ti for vGPU", { localhost: 1 }],
     ]);
-    const out = await cli6(
+    const out = await runInProcess(
       [
         "vm",
         "mapping",

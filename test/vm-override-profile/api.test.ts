@@ -11,7 +11,7 @@ import { parseTokenFile, runVmAttachApi } from "../../src/commands/vm.ts";
 import { PveTlsPinError } from "../../src/pve/index.ts";
 import { UserError } from "../../src/util/errors.ts";
 import { type Cert, FakePve, fixture, makeCert, tempDir } from "../pve/fake-pve.ts";
-import { cli6 } from "./cli.ts";
+import { runInProcess } from "./cli.ts";
 
 let tmp: { dir: string; cleanup: () => void };
 let cert: Cert;
@@ -91,7 +91,7 @@ describe("vm attach through the Proxmox VE API", () => {
 
   it("the CLI does the same (--api --token-file --fingerprint --mapping)", async () => {
     const { f, url } = await fake();
-    const r = await cli6(
+    const r = await runInProcess(
       [
         "vm",
         "attach",

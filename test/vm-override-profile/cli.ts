@@ -1,12 +1,8 @@
 /**
- * Runs vgpuctl's real program (buildProgram: global options, output, host opening) with this issue's
- * registrars added, behind the same error boundary as main(). The lead wires the registrars into
- * src/cli/commands/index.ts; until then tests reach them this way.
+ * Runs vgpuctl's real program in this process (buildProgram: global options, output, host opening, every
+ * subcommand), behind the same error boundary as main(), capturing stdout/stderr and the exit code.
  */
 import { CommanderError } from "@commander-js/extra-typings";
-import { registerOverride } from "../../src/cli/commands/override.ts";
-import { registerProfile } from "../../src/cli/commands/profile.ts";
-import { registerVm } from "../../src/cli/commands/vm.ts";
 import type { CliContext, ExitCode } from "../../src/cli/context.ts";
 import { buildProgram } from "../../src/cli/main.ts";
 import { colorsFor } from "../../src/cli/output.ts";
@@ -19,7 +15,7 @@ export interface Run {
   err: string;
 }
 
-export async function cli6(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+export async function runInProcess(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   let out = "";
   let err = "";
   const ctx: CliContext = {
@@ -39,13 +35,6 @@ export async function cli6(args: string[], env: NodeJS.ProcessEnv): Promise<Run>
     exit = Math.max(exit, c) as ExitCode;
   };
   const program = buildProgram(ctx, setExit);
-  const existing = new Set(program.commands.map((c) => c.name()));
-  for (const register of [registerOverride, registerProfile, registerVm]) {
-    // once the lead wires them into index.ts they are already there
-    const probe =
-      register === registerOverride ? "override" : register === registerProfile ? "profile" : "vm";
-    if (!existing.has(probe)) register(program, ctx, setExit);
-  }
   try {
     await program.parseAsync(["node", "vgpuctl", ...args]);
     return { code: exit, out, err };

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { cli6 } from "./cli.ts";
+import { runInProcess } from "./cli.ts";
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -23,7 +23,7 @@ async function env() {
 describe("profile suggest", () => {
   it("uses the offered types, and NVIDIA's table when none are offered yet", async () => {
     const e = await env();
-    const offered = await cli6(
+    const offered = await runInProcess(
       [
         "--host",
         "sim:seed-configured",
@@ -44,7 +44,7 @@ describe("profile suggest", () => {
     expect(s).toMatchObject({ type: "nvidia-436", name: "GRID RTX6000-2B", source: "offered" });
     expect(s.next[0]).toBe("vgpuctl vm attach VMID --type nvidia-436 --gpu 0000:01:00.0");
 
-    const fresh = await cli6(
+    const fresh = await runInProcess(
       ["--host", "sim:seed-fresh", "--json", "profile", "suggest", "--os", "linux", "--workload", "cad"],
       e,
     );
@@ -54,8 +54,8 @@ describe("profile suggest", () => {
   it("follows the GPU's single type once a VM uses it", async () => {
     const e = await env();
     const H = ["--host", "sim:seed-configured"];
-    expect((await cli6([...H, "vm", "attach", "100", "--type", "nvidia-259"], e)).code).toBe(0);
-    const r = await cli6(
+    expect((await runInProcess([...H, "vm", "attach", "100", "--type", "nvidia-259"], e)).code).toBe(0);
+    const r = await runInProcess(
       [...H, "profile", "suggest", "--os", "linux", "--workload", "desktop", "--vram", "2G"],
       e,
     );
@@ -67,13 +67,13 @@ describe("profile suggest", () => {
 
   it("rejects an unknown OS or workload", async () => {
     const e = await env();
-    const r = await cli6(
+    const r = await runInProcess(
       ["--host", "sim:seed-configured", "profile", "suggest", "--os", "bsd", "--workload", "cad"],
       e,
     );
     expect(r.code).toBe(2);
     expect(r.err).toContain("--os must be windows or linux");
-    const w = await cli6(
+    const w = await runInProcess(
       ["--host", "sim:seed-configured", "profile", "suggest", "--os", "linux", "--workload", "mining"],
       e,
     );

@@ -13,7 +13,7 @@ import { runVmAttach, runVmDetach, runVmList } from "../../src/commands/vm.ts";
 import { OVERRIDE_PATH } from "../../src/formats/profile-override/index.ts";
 import { SimHost } from "../../src/hosts/sim/sim-host.ts";
 import { PlacementRefusal } from "../../src/place/index.ts";
-import { cli6 } from "./cli.ts";
+import { runInProcess } from "./cli.ts";
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -37,12 +37,12 @@ describe("vm attach on one host (CLI)", () => {
   it("attach 100 nvidia-259 → inspect --json and vm list show it; a different type is refused", async () => {
     const env = { VGPUCTL_SIM_DIR: await stateDir() };
     const H = ["--host", "sim:seed-configured"];
-    const a = await cli6([...H, "vm", "attach", "100", "--type", "nvidia-259"], env);
+    const a = await runInProcess([...H, "vm", "attach", "100", "--type", "nvidia-259"], env);
     expect(a.err).toBe("");
     expect(a.code).toBe(0);
     expect(a.out).toContain("ran: qm set 100 --hostpci0 0000:01:00.0,mdev=nvidia-259,pcie=1");
 
-    const i = await cli6([...H, "--json", "inspect"], env);
+    const i = await runInProcess([...H, "--json", "inspect"], env);
     const report = JSON.parse(i.out) as {
       vms: Array<{ vmid: number; hostpci: Array<{ mdev: string | null }> }>;
     };
@@ -50,36 +50,36 @@ describe("vm attach on one host (CLI)", () => {
       expect.objectContaining({ index: 0, mdev: "nvidia-259", address: "0000:01:00.0" }),
     ]);
 
-    const l = await cli6([...H, "--json", "vm", "list"], env);
+    const l = await runInProcess([...H, "--json", "vm", "list"], env);
     const list = JSON.parse(l.out) as {
       vms: Array<{ vmid: number; vgpus: Array<{ type: string; vramMiB: number }> }>;
     };
     expect(list.vms.find((v) => v.vmid === 100)!.vgpus).toEqual([
       expect.objectContaining({ type: "nvidia-259", vramMiB: 4096, gpu: "0000:01:00.0" }),
     ]);
-    expect((await cli6([...H, "vm", "list"], env)).out).toMatch(
+    expect((await runInProcess([...H, "vm", "list"], env)).out).toMatch(
       /100\s+win11\s+stopped\s+hostpci0: nvidia-259/,
     );
 
-    const b = await cli6([...H, "vm", "attach", "101", "--type", "nvidia-260"], env);
+    const b = await runInProcess([...H, "vm", "attach", "101", "--type", "nvidia-260"], env);
     expect(b.code).toBe(2);
     // driver 525 (seed 15.1): one framebuffer size per GPU (place/model.ts sharingRule)
     expect(b.err).toContain("already carries 4096 MiB nvidia-259 vGPUs (VM 100)");
     expect(b.err).toContain("a 6144 MiB nvidia-260 (GRID RTX6000-6Q) would fail to start");
-    const after = JSON.parse((await cli6([...H, "--json", "vm", "list"], env)).out) as typeof list;
+    const after = JSON.parse((await runInProcess([...H, "--json", "vm", "list"], env)).out) as typeof list;
     expect(after.vms.find((v) => v.vmid === 101)!.vgpus).toEqual([]);
   });
 
   it("--dry-run changes nothing; --pcie on the i440fx VM is refused", async () => {
     const env = { VGPUCTL_SIM_DIR: await stateDir() };
     const H = ["--host", "sim:seed-configured"];
-    const d = await cli6([...H, "vm", "attach", "101", "--type", "nvidia-259", "--dry-run"], env);
+    const d = await runInProcess([...H, "vm", "attach", "101", "--type", "nvidia-259", "--dry-run"], env);
     expect(d.code).toBe(0);
     expect(d.out).toContain("would run: qm set 101 --hostpci0 0000:01:00.0,mdev=nvidia-259");
-    const p = await cli6([...H, "vm", "attach", "101", "--type", "nvidia-259", "--pcie"], env);
+    const p = await runInProcess([...H, "vm", "attach", "101", "--type", "nvidia-259", "--pcie"], env);
     expect(p.code).toBe(2);
     expect(p.err).toContain("pcie=1 needs a q35 machine");
-    const l = JSON.parse((await cli6([...H, "--json", "vm", "list"], env)).out) as {
+    const l = JSON.parse((await runInProcess([...H, "--json", "vm", "list"], env)).out) as {
       vms: Array<{ vgpus: unknown[] }>;
     };
     expect(l.vms.every((v) => v.vgpus.length === 0)).toBe(true);

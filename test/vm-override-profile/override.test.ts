@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { parse } from "smol-toml";
 import { afterEach, describe, expect, it } from "vitest";
 import { SEED_PROFILE_OVERRIDE } from "../helpers/seed-override.ts";
-import { cli6 } from "./cli.ts";
+import { runInProcess } from "./cli.ts";
 
 const SEED = SEED_PROFILE_OVERRIDE;
 
@@ -49,7 +49,7 @@ function root(override: string | null = SEED, vms: Record<string, string> = { "1
 const file = (d: string) => readFileSync(join(d, "etc/vgpu_unlock/profile_override.toml"), "utf8");
 const backups = (d: string) =>
   existsSync(join(d, "var/backups/vgpuctl")) ? readdirSync(join(d, "var/backups/vgpuctl")) : [];
-const run = (d: string, ...args: string[]) => cli6(["--host", "local", "--root", d, ...args], {});
+const run = (d: string, ...args: string[]) => runInProcess(["--host", "local", "--root", d, ...args], {});
 
 describe("override set", () => {
   it("--vm 100 --vram 3G --display 1920x1080 changes only new/edited lines, fb + reservation = 3 GiB", async () => {
