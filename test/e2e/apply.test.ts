@@ -225,14 +225,14 @@ describe("vgpuctl sim fault", () => {
     const ref = tempSimDir();
     expect(cli(ref, ["apply", ...SEED, "--yes", "--reboot"]).code).toBe(0);
     const done = hostFiles(simState(ref, "seed-fresh"));
-    // a sample of points (test/apply/apply.test.ts sweeps every write and exec in-process). A sweep of
-    // every exec through this CLI found one that does not resume: a kill right after the 5th exec
-    // (`git clone` of unlock-source, before its step is journaled) makes the re-run's clone fail on the
-    // existing directory — a non-idempotent step in src/plan/passes/unlock-build.ts, left to its owner.
+    // a sample of points (test/apply/apply.test.ts sweeps every write and exec in-process), with the
+    // two of the unlock-source step that once broke re-runs (issue 13): right after its `git clone`
+    // (the 6th exec; the clone goes to a temporary sibling) and right after the rename into place (7th).
     for (const spec of [
       "crash-after:3",
       "crash-after-write:1",
       "crash-after-write:9",
+      "crash-after-exec:6",
       "crash-after-exec:7",
     ]) {
       const dir = tempSimDir();
@@ -247,6 +247,15 @@ describe("vgpuctl sim fault", () => {
       if (spec === "crash-after:3") {
         const journal = JSON.parse(simState(dir, "seed-fresh").files["/var/lib/vgpuctl/journal.json"]!);
         expect(journal.entries.map((e: { id: string }) => e.id)).toEqual(SEED_STEPS.slice(0, 3));
+      }
+      if (spec === "crash-after-exec:6" || spec === "crash-after-exec:7") {
+        // killed inside unlock-source: after the clone (in the temporary sibling) or after the rename
+        const files = simState(dir, "seed-fresh").files;
+        const journal = JSON.parse(files["/var/lib/vgpuctl/journal.json"]!);
+        expect(journal.inProgress.step.id, spec).toBe("unlock-source");
+        const cloned = spec === "crash-after-exec:6";
+        expect(files["/opt/.vgpu_unlock-rs.vgpuctl-tmp/Cargo.toml"] !== undefined, spec).toBe(cloned);
+        expect(files["/opt/vgpu_unlock-rs/Cargo.toml"] !== undefined, spec).toBe(!cloned);
       }
       expect(cli(dir, ["sim", "fault", "seed-fresh"]).stdout).toContain("no faults");
       const rerun = cli(dir, ["apply", ...SEED, "--yes", "--reboot", "--json"]);

@@ -107,13 +107,23 @@ describe("vgpu_unlock-rs clone: the URL and ref are never git options", () => {
       vgpuUnlock: { git: "https://github.com/mbilker/vgpu_unlock-rs", ref: "v2.5.0", source: SOURCE },
     });
 
-  it("plans `git clone -- URL DIR` and `git -C DIR checkout REF --`", async () => {
+  it("plans `git clone -- URL TMP` and `git -C TMP checkout REF --` in a temporary sibling, then a rename into place", async () => {
     const p = await simPlan(entry(), (i) => {
       i.probes[`${SOURCE}/Cargo.toml`] = { exists: false, sha256: null, head: null };
     });
+    const tmp = "/opt/.vgpu_unlock-rs.vgpuctl-tmp";
     expect(commands(p, "unlock-source")).toEqual([
-      ["git", "clone", "--", "https://github.com/mbilker/vgpu_unlock-rs", SOURCE],
-      ["git", "-C", SOURCE, "checkout", "v2.5.0", "--"],
+      ["rm", "-rf", "--", tmp],
+      ["git", "clone", "--", "https://github.com/mbilker/vgpu_unlock-rs", tmp],
+      ["git", "-C", tmp, "checkout", "v2.5.0", "--"],
+      [
+        "sh",
+        "-c",
+        'if [ -e "$1/Cargo.toml" ]; then rm -rf -- "$2"; else mv -T -- "$2" "$1"; fi',
+        "sh",
+        SOURCE,
+        tmp,
+      ],
     ]);
   });
 
@@ -131,6 +141,46 @@ describe("vgpu_unlock-rs clone: the URL and ref are never git options", () => {
     }
     expect(await host.readFile(`${SOURCE}/Cargo.toml`)).toContain('name = "vgpu_unlock-rs"');
     expect(await host.readFile(`${SOURCE}/.git/HEAD`)).toBe("v2.5.0\n");
+  });
+
+  it("stopped after any of its commands (kill -9), the step run again from the start leaves one whole checkout", async () => {
+    const p = await simPlan(entry(), (i) => {
+      i.probes[`${SOURCE}/Cargo.toml`] = { exists: false, sha256: null, head: null };
+    });
+    const argvs = commands(p, "unlock-source");
+    for (let k = 1; k <= argvs.length; k++) {
+      const state = buildScenarioState("seed-fresh");
+      state.packages.git ??= "1:2.30.2-1+deb11u2";
+      const host = SimHost.fromState(state);
+      await host.remove(SOURCE);
+      for (const argv of [...argvs.slice(0, k), ...argvs]) {
+        const r = await host.exec(argv);
+        expect(r.exitCode, `killed after command ${k}; ${argv.join(" ")}: ${r.stderr}`).toBe(0);
+      }
+      expect(await host.readFile(`${SOURCE}/.git/HEAD`)).toBe("v2.5.0\n");
+      expect(await host.list(SOURCE)).not.toContain(".vgpu_unlock-rs.vgpuctl-tmp");
+      expect(await host.stat("/opt/.vgpu_unlock-rs.vgpuctl-tmp"), `killed after command ${k}`).toBeNull();
+    }
+  });
+
+  it("the simulated git and mv refuse a non-empty destination as the real ones do", async () => {
+    const state = buildScenarioState("seed-fresh");
+    state.packages.git ??= "1:2.30.2-1+deb11u2";
+    const host = SimHost.fromState(state);
+    await host.writeFile("/opt/half/Cargo.toml", "[package]\n");
+    await host.writeFile("/opt/other/README.md", "x\n");
+    expect(
+      await host.exec(["git", "clone", "--", "https://github.com/mbilker/vgpu_unlock-rs", "/opt/half"]),
+    ).toMatchObject({
+      exitCode: 128,
+      stderr: "fatal: destination path '/opt/half' already exists and is not an empty directory.\n",
+    });
+    expect(await host.exec(["mv", "-T", "--", "/opt/other", "/opt/half"])).toMatchObject({
+      exitCode: 1,
+      stderr: "mv: cannot move '/opt/other' to '/opt/half': Directory not empty\n",
+    });
+    expect((await host.exec(["mv", "/opt/other", "/opt/half"])).exitCode).toBe(0); // into it, without -T
+    expect(await host.readFile("/opt/half/other/README.md")).toBe("x\n");
   });
 });
 

@@ -490,28 +490,42 @@ function mkdir(ctx: CmdContext, args: string[]): CmdResult {
   return { stdout: "", stderr: err, exitCode: err ? 1 : 0 };
 }
 
+/**
+ * GNU mv: a directory is renamed (rename(2)); onto an existing directory it moves *into* it, unless
+ * -T (--no-target-directory) makes that directory the target itself, which rename(2) replaces only
+ * when it is empty (ENOTEMPTY otherwise: "mv: cannot move 'a' to 'b': Directory not empty").
+ */
 function mv(ctx: CmdContext, args: string[]): CmdResult {
   const ops = operands(args);
   if (ops.length !== 2) return fail("mv: missing destination file operand\n", 1);
+  const noTarget = args.some((a) => a === "--no-target-directory" || /^-[a-zA-Z]*T/.test(a));
   const [from, to] = ops.map((x) => absIn(ctx, x)) as [string, string];
   const s = ctx.state;
-  if (isDir(s, from)) {
-    const prefix = `${from}/`;
-    for (const p of Object.keys(s.files))
-      if (p.startsWith(prefix)) {
-        s.files[`${to}/${p.slice(prefix.length)}`] = s.files[p]!;
-        delete s.files[p];
-      }
-    s.dirs = s.dirs.map((d) => (d === from || d.startsWith(prefix) ? to + d.slice(from.length) : d));
-    ctx.changed = true;
-    return ok("");
-  }
+  const into = !noTarget && isDir(s, to) ? `${to}/${from.slice(from.lastIndexOf("/") + 1)}` : to;
+  if (isDir(s, from)) return moveDir(ctx, from, into, ops as [string, string]);
   const c = s.files[from];
   if (c === undefined) return fail(`mv: cannot stat '${ops[0]}': No such file or directory\n`, 1);
-  const dest = isDir(s, to) ? `${to}/${from.slice(from.lastIndexOf("/") + 1)}` : to;
-  if (!writePath(s, dest, c))
+  if (!writePath(s, into, c))
     return fail(`mv: cannot move '${ops[0]}' to '${ops[1]}': Operation not permitted\n`, 1);
   delete s.files[from];
+  ctx.changed = true;
+  return ok("");
+}
+
+function moveDir(ctx: CmdContext, from: string, to: string, shown: [string, string]): CmdResult {
+  const s = ctx.state;
+  if (s.files[to] !== undefined)
+    return fail(`mv: cannot overwrite non-directory '${shown[1]}' with directory '${shown[0]}'\n`, 1);
+  if ((listDir(s, to)?.length ?? 0) > 0)
+    return fail(`mv: cannot move '${shown[0]}' to '${shown[1]}': Directory not empty\n`, 1);
+  removePath(s, to); // an empty directory is replaced
+  const prefix = `${from}/`;
+  for (const p of Object.keys(s.files))
+    if (p.startsWith(prefix)) {
+      s.files[`${to}/${p.slice(prefix.length)}`] = s.files[p]!;
+      delete s.files[p];
+    }
+  s.dirs = s.dirs.map((d) => (d === from || d.startsWith(prefix) ? to + d.slice(from.length) : d));
   ctx.changed = true;
   return ok("");
 }

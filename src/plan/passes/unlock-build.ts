@@ -119,14 +119,40 @@ export function unlockBuildPass(ctx: PlanContext): PassOutput {
   return out;
 }
 
+/** Where the clone is made before it is renamed into place: a sibling of `source`, so `mv` is a rename. */
+export function cloneTempDir(source: string): string {
+  const slash = source.lastIndexOf("/");
+  return `${source.slice(0, slash)}/.${source.slice(slash + 1)}.vgpuctl-tmp`;
+}
+
+/**
+ * Safe to re-run from any point a `kill -9` can stop it at (issue 13): the clone is made in a temporary
+ * sibling (a leftover of a killed run removed first), then renamed into place in one rename(2) — so
+ * `source` is either absent or a whole checkout. The rename runs only while `source` has no Cargo.toml
+ * (a run killed after it has nothing left to move: its fresh clone is dropped); `mv -T` never moves the
+ * clone *into* an existing directory and refuses a non-empty one ("Directory not empty").
+ */
 function cloneStep(source: string, git: string, ref: string | null | undefined) {
+  const tmp = cloneTempDir(source);
   const changes: Change[] = [
+    { kind: "command", argv: ["rm", "-rf", "--", tmp] },
     // `--`: the URL and the directory are never read as options (the schema already refuses values
     // that look like one). `checkout REF --`: REF is a revision, never a path; `--end-of-options`
     // would say more but `git checkout` only honours it from git 2.44 (PVE 8 ships 2.39).
-    { kind: "command", argv: ["git", "clone", "--", git, source] },
+    { kind: "command", argv: ["git", "clone", "--", git, tmp] },
   ];
-  if (ref) changes.push({ kind: "command", argv: ["git", "-C", source, "checkout", ref, "--"] });
+  if (ref) changes.push({ kind: "command", argv: ["git", "-C", tmp, "checkout", ref, "--"] });
+  changes.push({
+    kind: "command",
+    argv: [
+      "sh",
+      "-c",
+      'if [ -e "$1/Cargo.toml" ]; then rm -rf -- "$2"; else mv -T -- "$2" "$1"; fi',
+      "sh",
+      source,
+      tmp,
+    ],
+  });
   return {
     id: "unlock-source",
     title: `Clone vgpu_unlock-rs into ${source}`,
@@ -135,7 +161,7 @@ function cloneStep(source: string, git: string, ref: string | null | undefined) 
     reboot: false,
     undo: {
       description: `remove ${source}`,
-      commands: [["rm", "-rf", source]],
+      commands: [["rm", "-rf", "--", tmp, source]],
       regenerate: [],
     },
   };

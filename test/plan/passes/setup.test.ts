@@ -69,7 +69,7 @@ describe("vgpu_unlock (passes/unlock-build.ts, passes/unlock-files.ts)", () => {
     const ctx = await scenarioContext("seed-fresh", seed);
     expect(ids(unlockBuildPass(ctx))).toEqual(["rust-toolchain", "unlock-source", "unlock-build"]);
     expect(argvs(unlockBuildPass(ctx))).toContain(
-      "git clone -- https://github.com/mbilker/vgpu_unlock-rs /opt/vgpu_unlock-rs",
+      "git clone -- https://github.com/mbilker/vgpu_unlock-rs /opt/.vgpu_unlock-rs.vgpuctl-tmp",
     );
   });
 

@@ -11,8 +11,8 @@ export const UNLOCK_REPO = "/opt/vgpu_unlock-rs";
 /**
  * Stand-ins for the NVIDIA vGPU host driver installer and polloloco's patch, copied to /root as the
  * guide does: a makeself shell header is all vgpuctl probes (sha256, first bytes) and the simulated
- * `sh X.run` reads (the driver version from its label). Byte-identical to test/apply/world.ts, whose
- * sha256 examples/seed-host.yaml names.
+ * `sh X.run` reads (the driver version from its label). examples/seed-host.yaml names the sha256 of the
+ * 15.1 pair (525.85.07).
  */
 export function driverRunfile(version: string): string {
   return `#!/bin/sh\n# This script was generated using Makeself 2.1.5\nlabel="NVIDIA Accelerated Graphics Driver for Linux-x86_64 ${version}"\n`;
