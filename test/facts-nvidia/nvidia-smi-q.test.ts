@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
 import { parseNvidiaSmiQuery, queryGpuPciIds } from "../../src/facts/nvidia/nvidia-smi-q.ts";
 import { crlf, fixture, garble } from "./fixture.ts";
 
