@@ -73,6 +73,26 @@ export const DROPIN_DIRS = [
 ] as const;
 
 export function parseFacts(capture: Capture): Facts {
+  const r = factReader(capture);
+  const identity = readIdentity(r);
+  const boot = readBoot(r);
+  return {
+    host: capture.host,
+    capturedAt: capture.capturedAt,
+    notes: r.notes,
+    ...identity,
+    ...boot,
+    ...readKernelState(r, boot.efi),
+    ...readNvidia(r),
+    ...readConfigFiles(r),
+    ...readProxmox(r, capture),
+  };
+}
+
+/** The capture with its notes and the small readers every section of parseFacts uses. */
+type FactReader = ReturnType<typeof factReader>;
+
+function factReader(capture: Capture) {
   const ev = new Evidence(capture);
   const notes: string[] = [...(capture.notes ?? []).map((n) => `capture: ${n}`)];
 
@@ -108,7 +128,12 @@ export function parseFacts(capture: Capture): Facts {
     return f;
   };
 
-  // --- kernel, PVE, CPU -------------------------------------------------------------------
+  return { ev, notes, safe, command, okStdout, file };
+}
+
+/** Kernel release, Proxmox VE versions, CPU vendor. */
+function readIdentity(r: FactReader) {
+  const { ev, notes, safe, command, okStdout, file } = r;
   let uname: Facts["uname"] = null;
   const unameCmd = ev.command(CMD.unameA);
   if (unameCmd && unameCmd.exitCode === 0) {
@@ -142,7 +167,12 @@ export function parseFacts(capture: Capture): Facts {
   if (!cpuVendor)
     notes.push(lscpu === undefined ? `not captured: ${CMD.lscpu}` : "CPU vendor unknown (lscpu)");
 
-  // --- boot ---------------------------------------------------------------------------------
+  return { uname, pve, cpuVendor };
+}
+
+/** Kernel command line, GRUB and /etc/kernel/cmdline, EFI, proxmox-boot-tool. */
+function readBoot(r: FactReader) {
+  const { ev, notes, safe, command, file } = r;
   let cmdline: Facts["cmdline"] = null;
   const procCmdline = file("/proc/cmdline");
   if (typeof procCmdline === "string") cmdline = safe("/proc/cmdline", () => splitCmdline(procCmdline));
@@ -178,7 +208,12 @@ export function parseFacts(capture: Capture): Facts {
   }
   if (bt && !bootTool) notes.push(`could not parse ${CMD.bootTool} (exit ${bt.exitCode})`);
 
-  // --- kernel state -------------------------------------------------------------------------
+  return { cmdline, grub, kernelCmdlineFile, bootTool, efi };
+}
+
+/** dmesg, lspci, lsmod, dkms, Secure Boot (the EFI fact decides a BIOS host), packages. */
+function readKernelState(r: FactReader, efi: Facts["efi"]) {
+  const { ev, notes, safe, command, okStdout } = r;
   let dmesg: Facts["dmesg"] = null;
   const dmesgText = okStdout(CMD.dmesg);
   if (dmesgText !== undefined) dmesg = safe(CMD.dmesg, () => parseDmesg(dmesgText));
@@ -223,7 +258,12 @@ export function parseFacts(capture: Capture): Facts {
   const dpkg = okStdout(CMD.dpkg);
   if (dpkg !== undefined) packages = safe(CMD.dpkg, () => parseDpkgQueryW(dpkg));
 
-  // --- NVIDIA ---------------------------------------------------------------------------------
+  return { dmesg, pci, lsmod, dkms, secureBoot, packages };
+}
+
+/** nvidia-smi outputs, the loaded driver, mdev types and devices, SR-IOV sysfs. */
+function readNvidia(r: FactReader) {
+  const { ev, notes, safe, command, file } = r;
   /** nvidia-smi failing is evidence: the parser sees its output and reports `error`. */
   const nvidiaCmd = <T extends { error: string | null }>(cmd: string, parse: (t: string) => T): T | null => {
     const c = command(cmd);
@@ -271,7 +311,23 @@ export function parseFacts(capture: Capture): Facts {
     virtualFunctionsFromSysfs(ev, sriov, sysfsMdevTypes),
   );
 
-  // --- configuration files --------------------------------------------------------------------
+  return {
+    nvidiaSmi,
+    nvidiaSmiQuery,
+    vgpuQuery,
+    loadedDriverVersion,
+    driverModuleOpen,
+    mdevTypes,
+    mdevs,
+    sriov,
+    creatableVgpuTypes,
+    virtualFunctions: sysfsVfs,
+  };
+}
+
+/** Module lists, modprobe.d, the vGPU daemons' drop-ins, vgpu_unlock files. */
+function readConfigFiles(r: FactReader) {
+  const { ev, notes, safe, command, file } = r;
   let modulesLoad: Facts["modulesLoad"] = null;
   const etcModules = ev.file("/etc/modules");
   const loadD = ev.isCaptured("/etc/modules-load.d");
@@ -333,7 +389,12 @@ export function parseFacts(capture: Capture): Facts {
     else notes.push(`${CMD.unlockLs} failed (exit ${ls.exitCode})`);
   }
 
-  // --- Proxmox VE -----------------------------------------------------------------------------
+  return { modulesLoad, modprobe, dropins, unlockConfig, profileOverride, unlockLibraryFiles };
+}
+
+/** VM configs, PCI mappings, qm list, the vGPU services and their journals. */
+function readProxmox(r: FactReader, capture: Capture) {
+  const { ev, notes, safe, command, okStdout, file } = r;
   let vms: Facts["vms"] = null;
   if (ev.isCaptured("/etc/pve/qemu-server")) {
     vms = [];
@@ -395,44 +456,5 @@ export function parseFacts(capture: Capture): Facts {
     vgpuMgr: journal(CMD.journalVgpuMgr, "nvidia-vgpu-mgr.service"),
   };
 
-  return {
-    host: capture.host,
-    capturedAt: capture.capturedAt,
-    notes,
-    uname,
-    pve,
-    cpuVendor,
-    cmdline,
-    grub,
-    kernelCmdlineFile,
-    bootTool,
-    efi,
-    dmesg,
-    pci,
-    lsmod,
-    dkms,
-    secureBoot,
-    packages,
-    nvidiaSmi,
-    nvidiaSmiQuery,
-    vgpuQuery,
-    loadedDriverVersion,
-    driverModuleOpen,
-    mdevTypes,
-    mdevs,
-    sriov,
-    creatableVgpuTypes,
-    virtualFunctions: sysfsVfs,
-    modulesLoad,
-    modprobe,
-    dropins,
-    unlockConfig,
-    profileOverride,
-    unlockLibraryFiles,
-    vms,
-    pciMappings,
-    qmList,
-    services,
-    journals,
-  };
+  return { vms, pciMappings, qmList, services, journals };
 }
