@@ -57,122 +57,141 @@ function hxs(hex: string): string {
 export function renderJournal(s: SimState, unit: string): CmdResult {
   const name = unit.replace(/\.service$/, "");
   const header = journalHeader(s);
-  if ((name !== "nvidia-vgpud" && name !== "nvidia-vgpu-mgr") || !vgpuServicesInstalled(s)) {
-    return { stdout: `${header}-- No entries --\n`, stderr: "", exitCode: 0 };
-  }
+  const vgpuUnit = name === "nvidia-vgpud" || name === "nvidia-vgpu-mgr";
+  const lines =
+    !vgpuUnit || !vgpuServicesInstalled(s)
+      ? null
+      : name === "nvidia-vgpud"
+        ? vgpudJournal(s)
+        : vgpuMgrJournal(s);
+  if (lines === null) return { stdout: `${header}-- No entries --\n`, stderr: "", exitCode: 0 };
+  return { stdout: `${header}${lines.join("\n")}\n`, stderr: "", exitCode: 0 };
+}
+
+/** systemd[1]'s own lines about a unit, appended to `lines`. */
+function systemdLogger(s: SimState, lines: string[]): (off: number, msg: string) => void {
+  return (off, msg) => lines.push(`${syslogTime(s, off)} ${s.hostname} systemd[1]: ${msg}`);
+}
+
+/** nvidia-vgpud's journal this boot: its start, the types it sends per GPU, its exit. */
+function vgpudJournal(s: SimState): string[] {
   const lines: string[] = [];
   const host = s.hostname;
-  const sys = (off: number, msg: string) => lines.push(`${syslogTime(s, off)} ${host} systemd[1]: ${msg}`);
-  const indent = " ".repeat(`${syslogTime(s)} ${host} ${name}[1120]: `.length);
-  if (name === "nvidia-vgpud") {
-    const pid = 1120;
-    const log = (off: number, msg: string) =>
-      lines.push(
-        `${syslogTime(s, off)} ${host} nvidia-vgpud[${pid}]: ${msg.replaceAll("\n", `\n${indent}`)}`.trimEnd(),
-      );
-    sys(20, "Starting NVIDIA vGPU Daemon...");
-    if (abortedByUnlockConfig(s, "nvidia-vgpud")) {
-      sys(20, "Started NVIDIA vGPU Daemon.");
-      log(20, `Failed to decode config: ${unlockConfigError(s)}`);
-      sys(20, "nvidia-vgpud.service: Main process exited, code=dumped, status=6/ABRT");
-      sys(20, "nvidia-vgpud.service: Failed with result 'core-dump'.");
-      return { stdout: `${header}${lines.join("\n")}\n`, stderr: "", exitCode: 0 };
-    }
-    if (!s.driverLoaded) {
-      log(20, "Verbose syslog connection opened");
-      log(20, `Started (${pid})`);
-      sys(20, "Started NVIDIA vGPU Daemon.");
-      log(20, "error: failed to open /dev/nvidiactl: No such file or directory");
-      log(20, `Shutdown (${pid})`);
-      sys(20, "nvidia-vgpud.service: Main process exited, code=exited, status=1/FAILURE");
-      sys(20, "nvidia-vgpud.service: Failed with result 'exit-code'.");
-      return { stdout: `${header}${lines.join("\n")}\n`, stderr: "", exitCode: 0 };
-    }
+  const sys = systemdLogger(s, lines);
+  const indent = " ".repeat(`${syslogTime(s)} ${host} nvidia-vgpud[1120]: `.length);
+  const pid = 1120;
+  const log = (off: number, msg: string) =>
+    lines.push(
+      `${syslogTime(s, off)} ${host} nvidia-vgpud[${pid}]: ${msg.replaceAll("\n", `\n${indent}`)}`.trimEnd(),
+    );
+  sys(20, "Starting NVIDIA vGPU Daemon...");
+  if (abortedByUnlockConfig(s, "nvidia-vgpud")) {
+    sys(20, "Started NVIDIA vGPU Daemon.");
+    log(20, `Failed to decode config: ${unlockConfigError(s)}`);
+    sys(20, "nvidia-vgpud.service: Main process exited, code=dumped, status=6/ABRT");
+    sys(20, "nvidia-vgpud.service: Failed with result 'core-dump'.");
+    return lines;
+  }
+  if (!s.driverLoaded) {
     log(20, "Verbose syslog connection opened");
     log(20, `Started (${pid})`);
     sys(20, "Started NVIDIA vGPU Daemon.");
-    log(20, "Global settings:");
-    log(20, "Size: 16\nVersion 1");
-    log(20, "Homogeneous vGPUs: 1");
-    log(20, "vGPU types: 653");
-    log(20, "");
-    let failed = false;
-    s.gpus.forEach((g, i) => {
-      const bus = Number.parseInt(g.address.slice(5, 7), 16);
-      log(21, `pciId of gpu [${i}]: 0:${bus.toString(16)}:0:0`);
-      const v = vgpuVerdict(s, g);
-      if (!v.ok) {
-        log(
-          21,
-          `GPU not supported by vGPU at PCI Id: 0:${bus.toString(16)}:0:0 DevID: 0x10de / 0x${g.deviceId} / 0x${g.subsystemVendorId} / 0x${g.subsystemDeviceId}`,
-        );
-        failed = true;
-        return;
-      }
-      log(21, "Physical GPU:");
-      log(21, `PciID: 0x0000 / 0x${bus.toString(16).padStart(4, "0")} / 0x0000 / 0x0000`);
-      log(21, "Size: 52\nVersion 1");
+    log(20, "error: failed to open /dev/nvidiactl: No such file or directory");
+    log(20, `Shutdown (${pid})`);
+    sys(20, "nvidia-vgpud.service: Main process exited, code=exited, status=1/FAILURE");
+    sys(20, "nvidia-vgpud.service: Failed with result 'exit-code'.");
+    return lines;
+  }
+  log(20, "Verbose syslog connection opened");
+  log(20, `Started (${pid})`);
+  sys(20, "Started NVIDIA vGPU Daemon.");
+  log(20, "Global settings:");
+  log(20, "Size: 16\nVersion 1");
+  log(20, "Homogeneous vGPUs: 1");
+  log(20, "vGPU types: 653");
+  log(20, "");
+  let failed = false;
+  s.gpus.forEach((g, i) => {
+    const bus = Number.parseInt(g.address.slice(5, 7), 16);
+    log(21, `pciId of gpu [${i}]: 0:${bus.toString(16)}:0:0`);
+    const v = vgpuVerdict(s, g);
+    if (!v.ok) {
       log(
         21,
-        `DevID: 0x10de / ${hxs(v.pgpu.deviceId)} / 0x10de / ${hxs(v.pgpu.subsystemId ?? g.subsystemDeviceId)}`,
+        `GPU not supported by vGPU at PCI Id: 0:${bus.toString(16)}:0:0 DevID: 0x10de / 0x${g.deviceId} / 0x${g.subsystemVendorId} / 0x${g.subsystemDeviceId}`,
       );
-      log(21, `Supported vGPUs count: ${v.pgpu.types.length}`);
-      log(21, "");
-      for (const t of v.pgpu.types) log(21, `Supported VGPU ${hx(t.id)}: max ${t.maxInstances}`);
-      log(21, "");
-      for (const t of v.pgpu.types) {
-        const [width, height] = t.maxResolution.split("x");
-        log(21, `VGPU Type ${hx(t.id)}: ${t.name} Class: ${t.vgpuClass}`);
-        log(21, `DevId: 0x10de / ${hxs(t.vdevId)} / 0x10de / ${hxs(t.vdevSubsystemId)}`);
-        log(21, `Framebuffer: ${hx(t.framebufferBytes ?? 0)}`);
-        log(21, `Framebuffer reservation: ${hx(t.reservationBytes ?? 0)}`);
-        log(21, `FRL configuration: ${hx(t.frlFps ?? 0)}`);
-        log(21, `Number of Displays: ${t.numHeads}`);
-        log(21, `Max pixels: ${t.maxPixels}`);
-        log(21, `Display: width ${width}, height ${height}`);
-        log(21, `License: ${t.licenses.join(";")}`);
-      }
-    });
-    if (failed && !s.gpus.some((g) => vgpuVerdict(s, g).ok)) {
-      log(21, "error: failed to send vGPU configuration info to RM: 6");
-      log(21, "PID file unlocked.");
-      log(21, "PID file closed.");
-      log(21, `Shutdown (${pid})`);
-      sys(21, "nvidia-vgpud.service: Main process exited, code=exited, status=6/NOTCONFIGURED");
-      sys(21, "nvidia-vgpud.service: Failed with result 'exit-code'.");
-    } else {
-      log(21, "PID file unlocked.");
-      log(21, "PID file closed.");
-      log(21, `Shutdown (${pid})`);
-      sys(
-        21,
-        pveMajor(s) >= 8
-          ? "nvidia-vgpud.service: Deactivated successfully."
-          : "nvidia-vgpud.service: Succeeded.",
-      );
+      failed = true;
+      return;
     }
-    return { stdout: `${header}${lines.join("\n")}\n`, stderr: "", exitCode: 0 };
+    log(21, "Physical GPU:");
+    log(21, `PciID: 0x0000 / 0x${bus.toString(16).padStart(4, "0")} / 0x0000 / 0x0000`);
+    log(21, "Size: 52\nVersion 1");
+    log(
+      21,
+      `DevID: 0x10de / ${hxs(v.pgpu.deviceId)} / 0x10de / ${hxs(v.pgpu.subsystemId ?? g.subsystemDeviceId)}`,
+    );
+    log(21, `Supported vGPUs count: ${v.pgpu.types.length}`);
+    log(21, "");
+    for (const t of v.pgpu.types) log(21, `Supported VGPU ${hx(t.id)}: max ${t.maxInstances}`);
+    log(21, "");
+    for (const t of v.pgpu.types) {
+      const [width, height] = t.maxResolution.split("x");
+      log(21, `VGPU Type ${hx(t.id)}: ${t.name} Class: ${t.vgpuClass}`);
+      log(21, `DevId: 0x10de / ${hxs(t.vdevId)} / 0x10de / ${hxs(t.vdevSubsystemId)}`);
+      log(21, `Framebuffer: ${hx(t.framebufferBytes ?? 0)}`);
+      log(21, `Framebuffer reservation: ${hx(t.reservationBytes ?? 0)}`);
+      log(21, `FRL configuration: ${hx(t.frlFps ?? 0)}`);
+      log(21, `Number of Displays: ${t.numHeads}`);
+      log(21, `Max pixels: ${t.maxPixels}`);
+      log(21, `Display: width ${width}, height ${height}`);
+      log(21, `License: ${t.licenses.join(";")}`);
+    }
+  });
+  if (failed && !s.gpus.some((g) => vgpuVerdict(s, g).ok)) {
+    log(21, "error: failed to send vGPU configuration info to RM: 6");
+    log(21, "PID file unlocked.");
+    log(21, "PID file closed.");
+    log(21, `Shutdown (${pid})`);
+    sys(21, "nvidia-vgpud.service: Main process exited, code=exited, status=6/NOTCONFIGURED");
+    sys(21, "nvidia-vgpud.service: Failed with result 'exit-code'.");
+  } else {
+    log(21, "PID file unlocked.");
+    log(21, "PID file closed.");
+    log(21, `Shutdown (${pid})`);
+    sys(
+      21,
+      pveMajor(s) >= 8
+        ? "nvidia-vgpud.service: Deactivated successfully."
+        : "nvidia-vgpud.service: Succeeded.",
+    );
   }
+  return lines;
+}
+
+/** nvidia-vgpu-mgr's journal this boot (null: the unit is not enabled, so it never started). */
+function vgpuMgrJournal(s: SimState): string[] | null {
+  const lines: string[] = [];
+  const host = s.hostname;
+  const sys = systemdLogger(s, lines);
   const pid = 1130;
   const log = (off: number, msg: string, p = pid) =>
     lines.push(`${syslogTime(s, off)} ${host} nvidia-vgpu-mgr[${p}]: ${msg}`);
   // Not enabled: never started this boot.
-  if (!unitEnabled(s, "nvidia-vgpu-mgr"))
-    return { stdout: `${header}-- No entries --\n`, stderr: "", exitCode: 0 };
+  if (!unitEnabled(s, "nvidia-vgpu-mgr")) return null;
   sys(20, "Starting NVIDIA vGPU Manager Daemon...");
   if (abortedByUnlockConfig(s, "nvidia-vgpu-mgr")) {
     sys(20, "Started NVIDIA vGPU Manager Daemon.");
     log(20, `Failed to decode config: ${unlockConfigError(s)}`);
     sys(20, "nvidia-vgpu-mgr.service: Main process exited, code=dumped, status=6/ABRT");
     sys(20, "nvidia-vgpu-mgr.service: Failed with result 'core-dump'.");
-    return { stdout: `${header}${lines.join("\n")}\n`, stderr: "", exitCode: 0 };
+    return lines;
   }
   if (!s.driverLoaded) {
     log(20, "error: vmiop_env_log: Failed to open /dev/nvidiactl: No such file or directory");
     sys(20, "nvidia-vgpu-mgr.service: Control process exited, code=exited, status=1/FAILURE");
     sys(20, "nvidia-vgpu-mgr.service: Failed with result 'exit-code'.");
     sys(20, "Failed to start NVIDIA vGPU Manager Daemon.");
-    return { stdout: `${header}${lines.join("\n")}\n`, stderr: "", exitCode: 0 };
+    return lines;
   }
   sys(20, "Started NVIDIA vGPU Manager Daemon.");
   log(21, "notice: vmiop_env_log: nvidia-vgpu-mgr daemon started");
@@ -210,5 +229,5 @@ export function renderJournal(s: SimState, unit: string): CmdResult {
     startCall(600 + i, m, p);
     log(601 + i, "notice: vmiop_log: (0x0): vGPU license state: Unlicensed (Unrestricted)", p);
   });
-  return { stdout: `${header}${lines.join("\n")}\n`, stderr: "", exitCode: 0 };
+  return lines;
 }
