@@ -156,157 +156,177 @@ function checkValue(ctx: Ctx, path: string[], key: OverrideKey, v: unknown): num
   const spec = OVERRIDE_KEYS[key];
   const where = path.join(".");
   if (typeof v === "boolean") {
-    if (spec.type === "flag") {
-      push(
-        ctx,
-        "error",
-        path,
-        `${key} = ${v} is a boolean, but vgpu_unlock-rs expects the integer ${v ? 1 : 0}: the file fails to decode and every VM start fails`,
-        `${key} = ${v ? 1 : 0}`,
-        "value",
-      );
-    } else {
-      push(
-        ctx,
-        "error",
-        path,
-        `${key} = ${v} is a boolean; ${key} expects ${describeType(key)}`,
-        `give ${key} ${describeType(key)}`,
-        "value",
-      );
-    }
+    rejectBoolean(ctx, path, key, v);
     return null;
   }
   switch (spec.type) {
     case "flag":
     case "u32":
-    case "u64": {
-      if (typeof v !== "bigint") {
-        const asInt = typeof v === "string" && /^\s*(0x[0-9a-f]+|[0-9]+)\s*$/i.test(v) ? v.trim() : null;
-        push(
-          ctx,
-          "error",
-          path,
-          `${where} = ${formatValue(v)} is a ${typeof v === "number" ? "float" : typeof v === "string" ? "string" : "non-integer"}; ${key} expects ${describeType(key)} — the file fails to decode and every VM start fails`,
-          asInt ? `${key} = ${asInt}` : `give ${key} ${describeType(key)}`,
-          "value",
-        );
-        return null;
-      }
-      const max = spec.type === "u64" ? (1n << 64n) - 1n : BigInt(U32_MAX);
-      if (v < 0n || v > max) {
-        push(
-          ctx,
-          "error",
-          path,
-          `${where} = ${v} is out of range for ${describeType(key)}`,
-          `give ${key} ${describeType(key)}`,
-          "value",
-        );
-        return null;
-      }
-      if (spec.type === "flag" && v > 1n) {
-        push(
-          ctx,
-          "warning",
-          path,
-          `${where} = ${v} is treated as 1 (flags are clamped to 0/1)`,
-          `${key} = 1`,
-          "value",
-        );
-        return 1;
-      }
-      return Number(v);
-    }
-    case "size": {
-      if (typeof v === "bigint") {
-        if (v < 0n) {
-          push(
-            ctx,
-            "error",
-            path,
-            `${where} is negative`,
-            `give ${key} a size in bytes, e.g. ${key} = 0x74000000`,
-            "value",
-          );
-          return null;
-        }
-        return Number(v);
-      }
-      if (typeof v === "string") {
-        if (/^\s*0x[0-9a-f]+\s*$/i.test(v)) {
-          push(
-            ctx,
-            "error",
-            path,
-            `${where} = ${JSON.stringify(v)} is a hex string; vgpu_unlock-rs rejects it ("known unit of measurement") and every VM start fails`,
-            `write the hex number without quotes: ${key} = ${v.trim()}`,
-            "value",
-          );
-          return null;
-        }
-        const bytes = humanSizeBytes(v);
-        if (bytes === null || !HUMAN_SIZE_RE.test(v)) {
-          push(
-            ctx,
-            "error",
-            path,
-            `${where} = ${JSON.stringify(v)} is not a size vgpu_unlock-rs understands`,
-            `use bytes (${key} = 0x74000000) or a unit string such as "2GiB" (KiB, MiB, GiB, TiB, KB, MB, GB, TB)`,
-            "value",
-          );
-          return null;
-        }
-        return bytes;
-      }
+    case "u64":
+      return checkInteger(ctx, path, key, v, where);
+    case "size":
+      return checkSize(ctx, path, key, v, where);
+    case "string":
+      return checkString(ctx, path, key, v, where);
+  }
+}
+
+/** `true`/`false` where vgpu_unlock-rs wants a number (or a string): the file fails to decode. */
+function rejectBoolean(ctx: Ctx, path: string[], key: OverrideKey, v: boolean): void {
+  const spec = OVERRIDE_KEYS[key];
+  if (spec.type === "flag") {
+    push(
+      ctx,
+      "error",
+      path,
+      `${key} = ${v} is a boolean, but vgpu_unlock-rs expects the integer ${v ? 1 : 0}: the file fails to decode and every VM start fails`,
+      `${key} = ${v ? 1 : 0}`,
+      "value",
+    );
+  } else {
+    push(
+      ctx,
+      "error",
+      path,
+      `${key} = ${v} is a boolean; ${key} expects ${describeType(key)}`,
+      `give ${key} ${describeType(key)}`,
+      "value",
+    );
+  }
+}
+
+/** flag / u32 / u64: an integer in range (flags clamped to 0/1). */
+function checkInteger(ctx: Ctx, path: string[], key: OverrideKey, v: unknown, where: string): number | null {
+  const spec = OVERRIDE_KEYS[key];
+  if (typeof v !== "bigint") {
+    const asInt = typeof v === "string" && /^\s*(0x[0-9a-f]+|[0-9]+)\s*$/i.test(v) ? v.trim() : null;
+    push(
+      ctx,
+      "error",
+      path,
+      `${where} = ${formatValue(v)} is a ${typeof v === "number" ? "float" : typeof v === "string" ? "string" : "non-integer"}; ${key} expects ${describeType(key)} — the file fails to decode and every VM start fails`,
+      asInt ? `${key} = ${asInt}` : `give ${key} ${describeType(key)}`,
+      "value",
+    );
+    return null;
+  }
+  const max = spec.type === "u64" ? (1n << 64n) - 1n : BigInt(U32_MAX);
+  if (v < 0n || v > max) {
+    push(
+      ctx,
+      "error",
+      path,
+      `${where} = ${v} is out of range for ${describeType(key)}`,
+      `give ${key} ${describeType(key)}`,
+      "value",
+    );
+    return null;
+  }
+  if (spec.type === "flag" && v > 1n) {
+    push(
+      ctx,
+      "warning",
+      path,
+      `${where} = ${v} is treated as 1 (flags are clamped to 0/1)`,
+      `${key} = 1`,
+      "value",
+    );
+    return 1;
+  }
+  return Number(v);
+}
+
+/** size: bytes as an integer, or a unit string vgpu_unlock-rs understands. */
+function checkSize(ctx: Ctx, path: string[], key: OverrideKey, v: unknown, where: string): number | null {
+  if (typeof v === "bigint") {
+    if (v < 0n) {
       push(
         ctx,
         "error",
         path,
-        `${where} = ${formatValue(v)} is not a size`,
-        `give ${key} an integer number of bytes, e.g. 0x74000000`,
+        `${where} is negative`,
+        `give ${key} a size in bytes, e.g. ${key} = 0x74000000`,
         "value",
       );
       return null;
     }
-    case "string": {
-      if (typeof v !== "string") {
-        push(
-          ctx,
-          "error",
-          path,
-          `${where} = ${formatValue(v)} is not a string`,
-          `quote it: ${key} = "${formatValue(v)}"`,
-          "value",
-        );
-        return null;
-      }
-      const len = utf8Length(v);
-      const s = spec as { maxBytes?: number; maxBytesOld?: number };
-      if (s.maxBytes !== undefined && len > s.maxBytes) {
-        push(
-          ctx,
-          "error",
-          path,
-          `${where} is ${len} bytes; the driver's field holds at most ${s.maxBytes} — vgpu_unlock-rs fails the VM start ("value is too long")`,
-          `shorten it to ${s.maxBytes} bytes or fewer`,
-          "value",
-        );
-        return null;
-      }
-      if (s.maxBytesOld !== undefined && len > s.maxBytesOld) {
-        push(
-          ctx,
-          "warning",
-          path,
-          `${where} is ${len} bytes; drivers up to vGPU 18.x hold only ${s.maxBytesOld} (the VM start fails there)`,
-          `shorten it to ${s.maxBytesOld} bytes unless the host runs vGPU 19.x or newer`,
-          "value",
-        );
-      }
-      return v;
-    }
+    return Number(v);
   }
+  if (typeof v === "string") {
+    if (/^\s*0x[0-9a-f]+\s*$/i.test(v)) {
+      push(
+        ctx,
+        "error",
+        path,
+        `${where} = ${JSON.stringify(v)} is a hex string; vgpu_unlock-rs rejects it ("known unit of measurement") and every VM start fails`,
+        `write the hex number without quotes: ${key} = ${v.trim()}`,
+        "value",
+      );
+      return null;
+    }
+    const bytes = humanSizeBytes(v);
+    if (bytes === null || !HUMAN_SIZE_RE.test(v)) {
+      push(
+        ctx,
+        "error",
+        path,
+        `${where} = ${JSON.stringify(v)} is not a size vgpu_unlock-rs understands`,
+        `use bytes (${key} = 0x74000000) or a unit string such as "2GiB" (KiB, MiB, GiB, TiB, KB, MB, GB, TB)`,
+        "value",
+      );
+      return null;
+    }
+    return bytes;
+  }
+  push(
+    ctx,
+    "error",
+    path,
+    `${where} = ${formatValue(v)} is not a size`,
+    `give ${key} an integer number of bytes, e.g. 0x74000000`,
+    "value",
+  );
+  return null;
+}
+
+/** string: a string the driver's field can hold. */
+function checkString(ctx: Ctx, path: string[], key: OverrideKey, v: unknown, where: string): string | null {
+  const spec = OVERRIDE_KEYS[key];
+  if (typeof v !== "string") {
+    push(
+      ctx,
+      "error",
+      path,
+      `${where} = ${formatValue(v)} is not a string`,
+      `quote it: ${key} = "${formatValue(v)}"`,
+      "value",
+    );
+    return null;
+  }
+  const len = utf8Length(v);
+  const s = spec as { maxBytes?: number; maxBytesOld?: number };
+  if (s.maxBytes !== undefined && len > s.maxBytes) {
+    push(
+      ctx,
+      "error",
+      path,
+      `${where} is ${len} bytes; the driver's field holds at most ${s.maxBytes} — vgpu_unlock-rs fails the VM start ("value is too long")`,
+      `shorten it to ${s.maxBytes} bytes or fewer`,
+      "value",
+    );
+    return null;
+  }
+  if (s.maxBytesOld !== undefined && len > s.maxBytesOld) {
+    push(
+      ctx,
+      "warning",
+      path,
+      `${where} is ${len} bytes; drivers up to vGPU 18.x hold only ${s.maxBytesOld} (the VM start fails there)`,
+      `shorten it to ${s.maxBytesOld} bytes unless the host runs vGPU 19.x or newer`,
+      "value",
+    );
+  }
+  return v;
 }
 
 function describeType(key: OverrideKey): string {
