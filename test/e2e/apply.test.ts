@@ -9,24 +9,11 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SimHost } from "../../src/hosts/sim/sim-host.ts";
 import { runCli, tempSimDir } from "../helpers/cli.ts";
+import { SEED_FRESH_STEPS as SEED_STEPS } from "../helpers/seed-sim.ts";
 import { hostFiles, simState } from "./sim-state.ts";
 
 const SEED = ["--host", "sim:seed-fresh", "-f", "examples/seed-host.yaml"];
 const P4 = ["--host", "sim:p4-fresh", "-f", "examples/p4-host.yaml"];
-const SEED_STEPS = [
-  "repository",
-  "packages",
-  "rust-toolchain",
-  "unlock-source",
-  "unlock-build",
-  "unlock-files",
-  "driver-patch",
-  "driver-install",
-  "iommu-cmdline",
-  "vfio-modules",
-  "nouveau-blacklist",
-  "initramfs",
-];
 
 function cli(dir: string, args: string[], fault?: string) {
   return runCli(args, { VGPUCTL_SIM_DIR: dir, ...(fault ? { VGPUCTL_SIM_FAULT: fault } : {}) });

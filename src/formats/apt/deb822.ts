@@ -51,6 +51,23 @@ export function deb822Stanzas(text: string): Deb822Stanza[] {
   return out;
 }
 
+/**
+ * Lines of a deb822 file that are none of: blank, `#` comment, continuation, `Key: value`
+ * (1-based line numbers). apt refuses such a file ("Malformed stanza"), so vgpuctl does not edit it.
+ */
+export function deb822MalformedLines(text: string): Array<{ line: number; text: string }> {
+  const out: Array<{ line: number; text: string }> = [];
+  let inStanza = false;
+  text.split("\n").forEach((line, i) => {
+    if (BLANK.test(line)) inStanza = false;
+    else if (COMMENT.test(line)) return;
+    else if (/^\s/.test(line) && inStanza) return;
+    else if (/^([^:\s]+):\s*(.*)$/.test(line)) inStanza = true;
+    else out.push({ line: i + 1, text: line });
+  });
+  return out;
+}
+
 /** apt's boolean for `Enabled:` (absent = enabled). */
 export function stanzaEnabled(s: Deb822Stanza): boolean {
   const v = s.fields.enabled;

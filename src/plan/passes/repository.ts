@@ -13,6 +13,7 @@
 import {
   appendStanza,
   type Deb822Stanza,
+  deb822MalformedLines,
   deb822Stanzas,
   disableStanzas,
   stanzaEnabled,
@@ -94,6 +95,21 @@ const isNoSubscription = (s: Deb822Stanza) =>
   /download\.proxmox\.com\/debian\/pve/.test(s.fields.uris ?? "") &&
   /(^|\s)pve-no-subscription(\s|$)/.test(s.fields.components ?? "");
 
+/** A `.sources` file apt cannot read either: block with its lines, edit nothing. */
+function refuseMalformed(path: string, text: string, out: PassOutput): boolean {
+  const bad = deb822MalformedLines(text);
+  if (bad.length === 0) return false;
+  out.block(
+    "apt-sources-malformed",
+    `${path} is not a valid deb822 sources file`,
+    bad.map((b) => `${path}:${b.line}: ${b.text}`),
+    [
+      `fix or remove line ${bad.map((b) => b.line).join(", ")} of ${path} (each line is "Key: value", a continuation starting with a space, a # comment, or blank between stanzas), then re-run`,
+    ],
+  );
+  return true;
+}
+
 /** Proxmox VE 9: deb822 sources (and a `.list` left over from an upgrade, commented out as before). */
 function deb822Changes(ctx: PlanContext, codename: string, out: PassOutput): Change[] {
   const file = ctx.input.file;
@@ -102,6 +118,7 @@ function deb822Changes(ctx: PlanContext, codename: string, out: PassOutput): Cha
   for (const path of [ENTERPRISE_SOURCES, CEPH_SOURCES, PROXMOX_SOURCES]) {
     const text = out.need(file, path);
     texts.set(path, text);
+    if (text !== null && refuseMalformed(path, text, out)) return [];
     if (text === null || path === PROXMOX_SOURCES) continue;
     const after = disableStanzas(text, isEnterprise);
     if (after !== text) changes.push(fileChange(path, text, after));

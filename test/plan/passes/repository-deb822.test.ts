@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   appendStanza,
+  deb822MalformedLines,
   deb822Stanzas,
   disableStanzas,
   stanzaEnabled,
@@ -67,6 +68,25 @@ describe("repository on Proxmox VE 9 (passes/repository.ts)", () => {
       "Types: deb\nURIs: http://download.proxmox.com/debian/pve\nSuites: trixie\nComponents: pve-no-subscription\nSigned-By: /usr/share/keyrings/proxmox-archive-keyring.gpg\n",
     );
     expect(argvs(r)).toEqual(["apt-get update"]);
+  });
+
+  it("refuses a malformed .sources file with file:line and the fix, and edits nothing", async () => {
+    const broken = ENT.replace(/^URIs:/m, "URIs https://enterprise.proxmox.com/debian/pve\nURIs:");
+    expect(deb822MalformedLines(ENT)).toEqual([]);
+    const r = repositoryPass(
+      await pve9({
+        [`${D}/pve-enterprise.sources`]: broken,
+        [`${D}/ceph.sources`]: CEPH,
+        [`${D}/proxmox.sources`]: null,
+      }),
+    );
+    expect(r.steps).toEqual([]);
+    const b = r.blockers.find((x) => x.code === "apt-sources-malformed")!;
+    const line = broken.split("\n").findIndex((l) => l.startsWith("URIs https")) + 1;
+    expect(b.evidence).toEqual([
+      `${D}/pve-enterprise.sources:${line}: URIs https://enterprise.proxmox.com/debian/pve`,
+    ]);
+    expect(b.fix[0]).toContain(`line ${line} of ${D}/pve-enterprise.sources`);
   });
 
   it("plans nothing once the entries are disabled and the no-subscription entry exists", async () => {
