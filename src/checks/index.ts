@@ -10,6 +10,7 @@ import { checkIommu } from "./iommu.ts";
 import { checkJournal } from "./journal.ts";
 import { defaultKb } from "./kb.ts";
 import { checkKernel } from "./kernel.ts";
+import { checkLogSignatures } from "./log-signatures.ts";
 import { checkMdev } from "./mdev.ts";
 import { checkModules } from "./modules.ts";
 import { checkOverrides } from "./overrides.ts";
@@ -36,6 +37,7 @@ export const CHECKS: ReadonlyArray<[name: string, check: Check]> = [
   ["journal", checkJournal],
   ["overrides", checkOverrides],
   ["vms", checkVms],
+  ["log-signatures", checkLogSignatures],
 ];
 
 export function runChecks(facts: Facts, kb: Kb = defaultKb): Finding[] {

@@ -16,6 +16,12 @@ import { splitCmdline } from "./system/cmdline.ts";
 import { parseDkmsStatus } from "./system/dkms.ts";
 import { parseDmesg } from "./system/dmesg.ts";
 import { parseDpkgQueryW } from "./system/dpkg.ts";
+import {
+  type FailureLog,
+  failureLogLines,
+  failureLogOfCommand,
+  failureLogOfPath,
+} from "./system/failure-log.ts";
 import { parseGrubDefaults } from "./system/grub.ts";
 import { journalMessages } from "./system/journal.ts";
 import { cpuVendorFromLscpu } from "./system/lscpu.ts";
@@ -86,6 +92,7 @@ export function parseFacts(capture: Capture): Facts {
     ...readNvidia(r),
     ...readConfigFiles(r),
     ...readProxmox(r, capture),
+    failureLogs: readFailureLogs(capture),
   };
 }
 
@@ -457,4 +464,18 @@ function readProxmox(r: FactReader, capture: Capture) {
   };
 
   return { vms, pciMappings, qmList, services, journals };
+}
+
+/** `qm start` output, task logs, nvidia-installer.log, DKMS make.log: whichever were pasted or captured. */
+function readFailureLogs(capture: Capture): FailureLog[] {
+  const out: FailureLog[] = [];
+  for (const c of capture.commands) {
+    const k = failureLogOfCommand(c.cmd);
+    if (k) out.push({ source: c.cmd, ...k, lines: failureLogLines(c.stdout) });
+  }
+  for (const [path, text] of Object.entries(capture.files)) {
+    const k = failureLogOfPath(path);
+    if (k) out.push({ source: path, ...k, lines: failureLogLines(text) });
+  }
+  return out;
 }

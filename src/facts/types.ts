@@ -1,3 +1,4 @@
+import type { FailureLog } from "./system/failure-log.ts";
 /**
  * Typed facts about one host, parsed from a Capture by pure functions.
  * Convention everywhere: `null` = unknown (not captured, or output we could not read — a note says which).
@@ -395,4 +396,6 @@ export interface Facts {
   services: Record<string, string> | null;
   /** journal lines (without the syslog prefix) per unit */
   journals: { vgpud: string[] | null; vgpuMgr: string[] | null };
+  /** Logs of failed steps: `qm start`/task logs, nvidia-installer.log, DKMS make.log (absent = none captured) */
+  failureLogs?: FailureLog[];
 }

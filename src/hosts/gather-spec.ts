@@ -62,6 +62,8 @@ export const GATHER_PATHS: string[] = [
   // run holds the host. Both are mode 0600: a non-root capture records them as unreadable (unknown).
   "/var/lib/vgpuctl/journal.json",
   "/var/lib/vgpuctl/lock",
+  // the last driver install's log: headers / compiler / kernel API errors (checks/log-signatures-build.ts)
+  "/var/log/nvidia-installer.log",
 ];
 
 export const GATHER_SPEC: CaptureSpec = { commands: GATHER_COMMANDS, paths: GATHER_PATHS, nvidiaSysfs: true };

@@ -109,7 +109,8 @@ const CASES: Record<string, { scenario: string; severity: JsonFinding["severity"
  *   the bus" (see the gpu-missing test below).
  * - check-failed: reports an internal exception of a check; no host evidence can (or should) cause it.
  */
-const NOT_FROM_SIM = ["gpu-missing", "check-failed"];
+// driver-build-failed: read from pasted installer/DKMS logs (test/real-bundles), the simulator writes none
+const NOT_FROM_SIM = ["gpu-missing", "check-failed", "driver-build-failed"];
 
 const HEALTHY = ["demo", "sim:p4-configured"];
 

@@ -1,0 +1,104 @@
+/**
+ * Driver build failure signatures in nvidia-installer.log, what nvidia-installer printed, DKMS output and
+ * make.log. The first matching signature (most specific first) decides the finding; its evidence quotes the
+ * matching lines. Sources: the comment on each signature.
+ */
+import type { FailureLog } from "../facts/system/failure-log.ts";
+import { finding, type HostView } from "./context.ts";
+import type { Finding, FindingCode } from "./types.ts";
+
+interface BuildSignature {
+  re: RegExp;
+  code: FindingCode;
+  title: (kernel: string) => string;
+  fix: (kernel: string, v: HostView) => string[];
+}
+
+const HEADERS_PKG = (k: string) => (/-pve$/.test(k) ? `proxmox-headers-${k}` : `linux-headers-${k}`);
+
+const SIGNATURES: BuildSignature[] = [
+  {
+    // nvidia-installer: "ERROR: The Nouveau kernel driver is currently in use by your system."
+    re: /The Nouveau kernel driver is currently in use/,
+    code: "nouveau-loaded",
+    title: () => "nvidia-installer stopped: the nouveau driver is in use",
+    fix: () => [
+      'printf "blacklist nouveau\\noptions nouveau modeset=0\\n" > /etc/modprobe.d/blacklist-nouveau.conf',
+      "update-initramfs -u -k all",
+      "reboot, then run the installer again",
+    ],
+  },
+  {
+    // nvidia-installer: "Unable to find the kernel source tree for the currently running kernel",
+    // "The kernel source path '…' does not exist", "The kernel header file '…/version.h' does not exist"
+    re: /Unable to find the kernel source tree|kernel source path '[^']*' does not exist|kernel header file '[^']*' does not exist|[Kk]ernel headers for kernel \S+ cannot be found/,
+    code: "headers-missing",
+    title: (k) => `The driver build found no kernel headers${k ? ` for ${k}` : ""}`,
+    fix: (k) => [
+      `apt install ${k ? HEADERS_PKG(k) : "proxmox-headers-$(uname -r)"}`,
+      "Run the driver installer again",
+    ],
+  },
+  {
+    // make.log against a kernel whose API moved: anomixer/proxmox-vgpu-installer#7 (6.17: the driver's own
+    // headers are not found under the new kbuild), #18; wvthoog/nvidia_vgpu_proxmox_7#1
+    re: /error: implicit declaration of function|error: too (?:few|many) arguments to function|has no member named|error: unknown type name|from incompatible pointer type|ERROR: modpost: "[^"]+" \[[^\]]+\] undefined!|fatal error: (?:os-interface|nv-[\w-]+|nvidia-[\w-]+|conftest[\w/-]*)\.h: No such file or directory/,
+    code: "kernel-unsupported",
+    title: (k) =>
+      `The NVIDIA driver's source does not build against kernel ${k || "(the target kernel)"}: the kernel's API or build system changed`,
+    fix: (k, v) => [
+      "Boot a kernel this driver branch supports and pin it: proxmox-boot-tool kernel list; proxmox-boot-tool kernel pin <version>; reboot",
+      `Or install a driver branch (or vgpu-proxmox patch) made for kernel ${k || "this kernel"}${v.release ? ` — vGPU ${v.release.vgpuRelease} is too old for it` : ""}`,
+      "vgpuctl inspect   (lists the releases known to build on this kernel)",
+    ],
+  },
+  {
+    // gcc refusing flags the kernel was built with (compiler older than the kernel's): "unrecognized command-line option"
+    re: /unrecognized command[- ]line option|cc: not found|gcc: command not found|Unable to find the compiler/,
+    code: "driver-build-failed",
+    title: (k) =>
+      `The driver build failed in the compiler${k ? ` (kernel ${k})` : ""}: it is not the one the kernel was built with`,
+    fix: () => [
+      "apt install build-essential   (Proxmox VE's kernel is built with Debian's gcc; a different gcc rejects its flags)",
+      "Run the driver installer again (or dkms autoinstall)",
+    ],
+  },
+  {
+    // DKMS: "Error! Bad return status for module build on kernel: 5.15.27-1-pve (x86_64)" (wvthoog/nvidia_vgpu_proxmox_7#1);
+    // nvidia-installer: 'An error occurred while performing the step: "Building kernel modules"' (ProTechEx/vgpu-proxmox#1)
+    re: /Bad return status for module build on kernel|An error occurred while performing the step: "Building kernel modules"|\*\*\* \[[^\]]+\] Error \d+/,
+    code: "driver-build-failed",
+    title: (k) => `The NVIDIA kernel module failed to build${k ? ` for kernel ${k}` : ""}`,
+    fix: (k) => [
+      "Read the first error in the build log: grep -m5 -e 'error:' -e 'Error ' /var/lib/dkms/nvidia/*/build/make.log /var/log/nvidia-installer.log",
+      `Headers for the kernel: apt install ${k ? HEADERS_PKG(k) : "proxmox-headers-$(uname -r)"}; a kernel too new for the driver: see kernel-unsupported`,
+    ],
+  },
+];
+
+/** The kernel the log builds for: "Kernel source path: '/lib/modules/K/build'", "/usr/src/linux-headers-K", DKMS's "kernel: K". */
+function kernelOf(lines: readonly string[]): string {
+  for (const l of lines) {
+    const m =
+      /\/lib\/modules\/([^/'\s]+)\/build/.exec(l) ??
+      /\/usr\/src\/linux-headers-([^/'\s]+)/.exec(l) ??
+      /on kernel: (\S+)/.exec(l) ??
+      /KERNEL_UNAME=(\S+)/.exec(l);
+    if (m) return m[1]!;
+  }
+  return "";
+}
+
+export function buildSignature(v: HostView, log: FailureLog): Finding | null {
+  const sig = SIGNATURES.find((s) => log.lines.some((l) => s.re.test(l)));
+  if (!sig) return null;
+  const kernel = kernelOf(log.lines) || (v.kernel ?? "");
+  const quoted = log.lines.filter((l) => sig.re.test(l)).slice(0, 4);
+  return finding(
+    sig.code,
+    "error",
+    sig.title(kernel),
+    quoted.map((l) => `${log.source}: ${l.trim()}`),
+    sig.fix(kernel, v),
+  );
+}

@@ -1,0 +1,62 @@
+/**
+ * Logs of a step that failed, as people paste them and as a capture may hold them:
+ *  vm-start   `qm start <vmid>` output, a Proxmox VE task log (/var/log/pve/tasks/…/UPID:…:qmstart:<vmid>:…,
+ *             the web UI's "Task viewer" text), QEMU's own error lines.
+ *  installer  /var/log/nvidia-installer.log, or what nvidia-installer printed.
+ *  dkms-make  /var/lib/dkms/<module>/<version>/build/make.log, or `dkms build|install|autoinstall` output.
+ * Pure and never throws: unknown input gives null (not a log) or an empty line list.
+ */
+import { lines } from "./text.ts";
+
+export type FailureLogKind = "vm-start" | "installer" | "dkms-make";
+
+export interface FailureLog {
+  /** the command line or the file path the text came from */
+  source: string;
+  kind: FailureLogKind;
+  /** the VM the log is about, when its source names it (`qm start 100`, a qmstart task file) */
+  vmid: number | null;
+  /** non-empty lines, right-trimmed, CR removed */
+  lines: string[];
+}
+
+const SUDO = /^(?:[#$] )?(?:sudo\s+(?:-\S+\s+)*)?/;
+
+/** The kind of log a pasted command line prints, with the VM it names; null for other commands. */
+export function failureLogOfCommand(cmd: string): { kind: FailureLogKind; vmid: number | null } | null {
+  const c = cmd.trim().replace(/\s+/g, " ").replace(SUDO, "");
+  const qm = /^qm start (\d+)\b/.exec(c);
+  if (qm) return { kind: "vm-start", vmid: Number(qm[1]) };
+  if (/^(?:pvenode task log|pvesh get \/nodes\/\S+\/tasks\/\S+\/log)\b/.test(c)) {
+    const vm = /:qmstart:(\d+):/.exec(c);
+    return { kind: "vm-start", vmid: vm ? Number(vm[1]) : null };
+  }
+  if (/^(?:\.\/)?(?:NVIDIA-Linux-\S+\.run|nvidia-installer)\b/.test(c))
+    return { kind: "installer", vmid: null };
+  if (/^dkms (?:build|install|autoinstall)\b/.test(c)) return { kind: "dkms-make", vmid: null };
+  const cat = /^(?:cat|tail(?: -n ?\d+| -\d+)*|less|more) (\S+)$/.exec(c);
+  if (cat) {
+    const f = failureLogOfPath(cat[1]!);
+    if (f) return f;
+  }
+  return null;
+}
+
+/** The kind of log a captured file is, with the VM a qmstart task file names; null for other files. */
+export function failureLogOfPath(path: string): { kind: FailureLogKind; vmid: number | null } | null {
+  if (/^\/var\/log\/pve\/tasks\/.*:qmstart:/.test(path)) {
+    const vm = /:qmstart:(\d+):/.exec(path);
+    return { kind: "vm-start", vmid: vm ? Number(vm[1]) : null };
+  }
+  if (/^\/var\/log\/nvidia-installer\.log$/.test(path)) return { kind: "installer", vmid: null };
+  if (/^\/var\/lib\/dkms\/[^/]+\/[^/]+\/(?:build|[^/]+\/[^/]+\/log)\/make\.log$/.test(path))
+    return { kind: "dkms-make", vmid: null };
+  return null;
+}
+
+/** The log's lines: CR and trailing blanks removed, empty lines dropped. */
+export function failureLogLines(text: string): string[] {
+  return lines(text)
+    .map((l) => l.replace(/\s+$/, ""))
+    .filter((l) => l.trim() !== "");
+}
