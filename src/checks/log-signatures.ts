@@ -51,9 +51,14 @@ function vmStartFailure(v: HostView, log: FailureLog): Finding | null {
     "vm-start-failed",
     running ? "warning" : "error",
     `${who} failed to start: ${sig.cause}${running ? " (it is running now)" : ""}`,
-    sig.lines.map((l) => `${log.source}: ${l.trim()}`),
+    sig.lines.map((l) => `${sourceLabel(log, vmid)}: ${l.trim()}`),
     [...sig.fix, ...(vmid !== null ? [`qm start ${vmid}   (retry)`] : [])],
   );
+}
+
+/** "task log qmstart:100" for a Proxmox VE task file (its UPID name is long), else the command or path. */
+function sourceLabel(log: FailureLog, vmid: number | null): string {
+  return log.source.startsWith("/var/log/pve/tasks/") ? `task log qmstart:${vmid ?? "?"}` : log.source;
 }
 
 const DECODE = /Failed to decode config: (.*)/;

@@ -1,0 +1,194 @@
+/**
+ * The expected diagnosis of each real-world bundle (test/fixtures/real-bundles/<name>/README.md says where
+ * each paste comes from and what the thread states as the cause; expectations were written from the thread
+ * before the tool was run on the bundle). Used by real-bundles.test.ts.
+ */
+export interface Finding {
+  code: string;
+  severity: "error" | "warning" | "info";
+  title: string;
+  evidence: string[];
+  fix: string[];
+}
+
+export interface Case {
+  /** codes (with severity) the thread's cause must produce */
+  expect: Array<{ code: string; severity: Finding["severity"]; text?: RegExp }>;
+  /** `error` codes the cause justifies besides `expect` */
+  allowErrors?: string[];
+  /** a host the thread shows working: no error and no warning at all */
+  healthy?: boolean;
+  /** codes that must not appear (false positives seen in the wild) */
+  absent?: string[];
+  inspect: {
+    driver?: { version: string; vgpuRelease: string | null; loaded?: boolean | null } | null;
+    gpus?: Array<{ address: string; deviceId: string | null; support: string; name?: RegExp }>;
+  };
+}
+
+export const CASES: Record<string, Case> = {
+  // source: https://github.com/anomixer/proxmox-vgpu-installer/issues/15
+  "anomixer-15-gtx1080-mdevctl-types-empty": {
+    // the symptom the thread reports, read from the paste (nvidia-smi names the card, mdevctl types is empty)
+    expect: [
+      { code: "mdev-types-empty", severity: "error", text: /GTX 1080.*\n?[\s\S]*mdevctl types: empty/ },
+    ],
+    inspect: {
+      driver: { version: "535.230.02", vgpuRelease: "16.9", loaded: true },
+      gpus: [{ address: "0000:02:00.0", deviceId: null, support: "unlock", name: /GTX 1080/ }],
+    },
+  },
+  // source: https://github.com/anomixer/proxmox-vgpu-installer/issues/29
+  "anomixer-29-tesla-p100-driver-595": {
+    expect: [{ code: "driver-branch-drops-gpu", severity: "error", text: /Pascal.*Tesla P100/ }],
+    allowErrors: ["driver-not-loaded"],
+    inspect: {
+      driver: { version: "595.71.03", vgpuRelease: "20.1", loaded: false },
+      gpus: [{ address: "0000:01:00.0", deviceId: "15f8", support: "native", name: /P100/ }],
+    },
+  },
+  // source: https://github.com/NVIDIA/nvidia-installer/issues/15
+  "nvidia-installer-15-rtx2070s-vgx-boards": {
+    expect: [{ code: "vm-start-failed", severity: "error" }],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/108
+  "vgpu-unlock-108-quadro-k6000-kepler": {
+    expect: [
+      { code: "vgpud-rejected-gpu", severity: "error", text: /Quadro K6000/ },
+      { code: "gpu-unsupported", severity: "error", text: /Kepler/ },
+    ],
+    inspect: {
+      driver: null,
+      gpus: [{ address: "0000:05:00.0", deviceId: "103a", support: "unsupported", name: /K6000/ }],
+    },
+  },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/63
+  "vgpu-unlock-63-gtx1080-spoofed-as-p40": {
+    expect: [],
+    absent: ["vm-start-failed", "vgpu-mgr-inactive"],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/71
+  "vgpu-unlock-71-failed-to-get-vm-uuid": {
+    expect: [{ code: "vm-start-failed", severity: "error" }],
+    inspect: { driver: { version: "460.73.02", vgpuRelease: null }, gpus: [] },
+  },
+  // source: https://github.com/mbilker/vgpu_unlock-rs/issues/29
+  "vgpu-unlock-rs-29-rtx2060-vgpud-rejected": {
+    expect: [{ code: "vgpud-rejected-gpu", severity: "error", text: /GeForce RTX 2060/ }],
+    absent: ["gpu-unsupported"],
+    inspect: {
+      driver: null,
+      gpus: [{ address: "0000:01:00.0", deviceId: "1e89", support: "unlock", name: /RTX 2060/ }],
+    },
+  },
+  // source: https://github.com/mbilker/vgpu_unlock-rs/issues/31 (mkuznetsov), wvthoog/proxmox-vgpu-installer#5
+  "vgpu-unlock-rs-31-p4-no-vgpu-host-driver": {
+    expect: [{ code: "driver-missing", severity: "error", text: /vGPU host driver/ }],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/mbilker/vgpu_unlock-rs/issues/31 (jl-DaDar)
+  "vgpu-unlock-rs-31-vgpud-inactive-normal": {
+    expect: [],
+    absent: ["vgpu-mgr-inactive", "vgpud-rejected-gpu", "driver-missing"],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/mbilker/vgpu_unlock-rs/issues/51
+  "vgpu-unlock-rs-51-params-size-v19": {
+    expect: [{ code: "unlock-version-mismatch", severity: "warning", text: /structures/ }],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/NVIDIA/gpu-operator/issues/554
+  "gpu-operator-554-module-verification-taint": {
+    expect: [],
+    absent: ["secure-boot"],
+    inspect: { driver: { version: "535.54.06", vgpuRelease: "16.0" }, gpus: [] },
+  },
+  // source: https://github.com/NVIDIA/kubevirt-gpu-device-plugin/issues/45
+  "kubevirt-gpu-plugin-45-vfio-ids-leftover": {
+    expect: [],
+    absent: ["iommu-disabled"],
+    inspect: {
+      driver: null,
+      gpus: [{ address: "0000:01:00.0", deviceId: "21c4", support: "unlock", name: /1660 SUPER/ }],
+    },
+  },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/62
+  "vgpu-unlock-62-gm200-465-not-vgpu-driver": {
+    expect: [{ code: "driver-not-loaded", severity: "error", text: /not supported by the[\s\S]*465\.31/ }],
+    inspect: { driver: { version: "465.31", vgpuRelease: null, loaded: false }, gpus: [] },
+  },
+  // source: https://github.com/wvthoog/proxmox-vgpu-installer/issues/12
+  "wvthoog-12-t1000-misdetected": {
+    expect: [],
+    absent: ["gpu-unsupported", "driver-not-loaded", "driver-missing"],
+    inspect: {
+      driver: null,
+      gpus: [{ address: "0000:01:00.0", deviceId: "1ff0", support: "unlock", name: /T1000/ }],
+    },
+  },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/57
+  "vgpu-unlock-57-gtx970-task-io-error": {
+    expect: [
+      { code: "vm-start-failed", severity: "error", text: /VM 100[\s\S]*group 13: Input\/output error/ },
+    ],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/wvthoog/proxmox-vgpu-installer/issues/30
+  "wvthoog-30-tesla-p4-task-io-error": {
+    expect: [
+      { code: "vm-start-failed", severity: "error", text: /VM 108[\s\S]*group 106: Input\/output error/ },
+    ],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/anomixer/proxmox-vgpu-installer/issues/22
+  "anomixer-22-gtx1080ti-task-io-error-clones": {
+    expect: [{ code: "vm-start-failed", severity: "error", text: /VM 100[\s\S]*Input\/output error/ }],
+    absent: ["duplicate-mdev-uuid"],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/anomixer/proxmox-vgpu-installer/issues/17
+  "anomixer-17-gtx960-restart-task-io-error": {
+    expect: [
+      { code: "vm-start-failed", severity: "error", text: /VM 100[\s\S]*group 48: Input\/output error/ },
+    ],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/mbilker/vgpu_unlock-rs/issues/49
+  "vgpu-unlock-rs-49-libvirt-start-failed-dmesg": {
+    expect: [{ code: "vm-start-failed", severity: "error", text: /start failed\. status: 0x1/ }],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/mbilker/vgpu_unlock-rs/issues/5
+  "vgpu-unlock-rs-5-gtx1660s-bad-address": {
+    expect: [{ code: "vm-start-failed", severity: "error", text: /VM 102[\s\S]*Bad address/ }],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/mbilker/vgpu_unlock-rs/issues/6
+  "vgpu-unlock-rs-6-gtx1050ti-bad-address-override": {
+    expect: [{ code: "vm-start-failed", severity: "error", text: /VM 100[\s\S]*Bad address/ }],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/95
+  "vgpu-unlock-95-rtx2070s-dmesg-start-failed": {
+    expect: [{ code: "vm-start-failed", severity: "error", text: /start failed\. status: 0x1/ }],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/61
+  "vgpu-unlock-61-rtx4000-second-vm-start-failed": {
+    expect: [{ code: "vm-start-failed", severity: "error", text: /1f1d02f7-d9ca-4b09-a26a-9049061a2416/ }],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/mbilker/vgpu_unlock-rs/issues/24
+  "vgpu-unlock-rs-24-two-vgpus-task-ok": {
+    expect: [],
+    absent: ["vm-start-failed"],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/1
+  "vgpu-unlock-1-p40-nvos-assertion": {
+    expect: [{ code: "vm-start-failed", severity: "error", text: /NVOS status 0x56|Assertion Failed/ }],
+    inspect: { driver: null, gpus: [] },
+  },
+};
