@@ -81,6 +81,11 @@ function unlockJournalSignatures(v: HostView): Finding[] {
         [
           "Fix the line the decode error names in /etc/vgpu_unlock/profile_override.toml (sections [profile.nvidia-N], [mdev.<uuid>], [vm.<vmid>]; numbers unquoted, e.g. framebuffer = 0x74000000) — or move the file away to start without overrides",
           "vgpuctl override show   (lists what is wrong in the file)",
+          ...(decode.some((l) => /for key `vm`/.test(l))
+            ? [
+                "[vm.<vmid>] sections need vgpu_unlock-rs with mbilker/vgpu_unlock-rs#28 (January 2023): cd /opt/vgpu_unlock-rs && git pull && cargo build --release",
+              ]
+            : []),
           "Start the VM again (the file is read at each VM start)",
         ],
       ),

@@ -191,4 +191,34 @@ export const CASES: Record<string, Case> = {
     expect: [{ code: "vm-start-failed", severity: "error", text: /NVOS status 0x56|Assertion Failed/ }],
     inspect: { driver: null, gpus: [] },
   },
+  // source: https://github.com/anomixer/proxmox-vgpu-installer/issues/7
+  "anomixer-7-gtx1080ti-kernel-617-build": {
+    expect: [{ code: "kernel-unsupported", severity: "error", text: /6\.17\.2-1-pve[\s\S]*os-interface\.h/ }],
+    absent: ["headers-missing"],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/wvthoog/nvidia_vgpu_proxmox_7/issues/1
+  "wvthoog-nvidia-vgpu-proxmox-7-1-dkms-bad-return": {
+    expect: [
+      { code: "driver-build-failed", severity: "error", text: /5\.15\.27-1-pve[\s\S]*Bad return status/ },
+    ],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/ProTechEx/vgpu-proxmox/issues/1
+  "protechex-vgpu-proxmox-1-gtx1070-building-kernel-modules": {
+    expect: [{ code: "driver-build-failed", severity: "error", text: /Building kernel modules/ }],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/mbilker/vgpu_unlock-rs/pull/27
+  "vgpu-unlock-rs-27-vm-section-decode-error": {
+    expect: [
+      {
+        code: "override-invalid",
+        severity: "error",
+        text: /Failed to decode config[\s\S]*Failed to apply profile override/,
+      },
+    ],
+    absent: ["unlock-config-invalid"],
+    inspect: { driver: null, gpus: [] },
+  },
 };

@@ -31,7 +31,8 @@ export function failureLogOfCommand(cmd: string): { kind: FailureLogKind; vmid: 
     const vm = /:qmstart:(\d+):/.exec(c);
     return { kind: "vm-start", vmid: vm ? Number(vm[1]) : null };
   }
-  if (/^(?:\.\/)?(?:NVIDIA-Linux-\S+\.run|nvidia-installer)\b/.test(c))
+  // the driver's .run installer, and the community installer scripts that run it (wvthoog / anomixer)
+  if (/^(?:(?:ba)?sh )?(?:\.\/)?(?:NVIDIA-Linux-\S+\.run|nvidia-installer|proxmox-installer\.sh)\b/.test(c))
     return { kind: "installer", vmid: null };
   if (/^dkms (?:build|install|autoinstall)\b/.test(c)) return { kind: "dkms-make", vmid: null };
   const cat = /^(?:cat|tail(?: -n ?\d+| -\d+)*|less|more) (\S+)$/.exec(c);
