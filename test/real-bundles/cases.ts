@@ -221,4 +221,28 @@ export const CASES: Record<string, Case> = {
     absent: ["unlock-config-invalid"],
     inspect: { driver: null, gpus: [] },
   },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/30
+  "vgpu-unlock-30-quadro-p400-unlocked-p4-types": {
+    expect: [],
+    healthy: true,
+    inspect: {
+      driver: { version: "460.32.04", vgpuRelease: null, loaded: true },
+      gpus: [{ address: "0000:01:00.0", deviceId: null, support: "unlock", name: /Quadro P400/ }],
+    },
+  },
+  // source: https://github.com/mdevctl/mdevctl/issues/115 (GPU from the mdevctl types parent: PENDING.md)
+  "mdevctl-115-p40-types-only": {
+    expect: [],
+    healthy: true,
+    inspect: { driver: null },
+  },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/131
+  "vgpu-unlock-131-quadro-p4000-by-name-kernel-68": {
+    expect: [],
+    absent: ["driver-missing", "driver-not-loaded", "gpu-unsupported"],
+    inspect: {
+      driver: { version: "535.230.02", vgpuRelease: "16.9", loaded: true },
+      gpus: [{ address: "0000:2d:00.0", deviceId: null, support: "unlock", name: /Quadro P4000/ }],
+    },
+  },
 };
