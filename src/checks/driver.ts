@@ -101,9 +101,11 @@ function missing(v: HostView): Finding[] {
       finding(
         "driver-missing",
         "error",
-        "The NVIDIA vGPU host driver is not installed: its nvidia-vgpud / nvidia-vgpu-mgr services do not exist",
+        "The NVIDIA vGPU host driver is not installed (or systemd was not reloaded since): its nvidia-vgpud / nvidia-vgpu-mgr services do not exist",
         evidence,
         [
+          // an installer that enables the units without a reload sees the same (wvthoog/proxmox-vgpu-installer#27)
+          "If the vGPU host driver was installed just now: systemctl daemon-reload && systemctl enable --now nvidia-vgpud.service nvidia-vgpu-mgr.service",
           "The services come only with the vGPU host driver (NVIDIA-Linux-x86_64-<version>-vgpu-kvm.run), not with the data-center/GRID guest or desktop drivers",
           ...(v.driver && !v.release ? ["nvidia-uninstall   (remove the non-vGPU driver first)"] : []),
           ...installSteps(v),

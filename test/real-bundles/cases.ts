@@ -245,4 +245,33 @@ export const CASES: Record<string, Case> = {
       gpus: [{ address: "0000:2d:00.0", deviceId: null, support: "unlock", name: /Quadro P4000/ }],
     },
   },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/93
+  "vgpu-unlock-93-rtx3070ti-assertion-failed": {
+    expect: [{ code: "vm-start-failed", severity: "error", text: /bf1a9105[\s\S]*Assertion Failed/ }],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/110
+  "vgpu-unlock-110-merged-510-nvos-0x51": {
+    expect: [{ code: "vm-start-failed", severity: "error", text: /NVOS status 0x51/ }],
+    inspect: { gpus: [] },
+  },
+  // source: https://github.com/wvthoog/proxmox-vgpu-installer/issues/27
+  "wvthoog-27-services-unit-file-does-not-exist": {
+    expect: [{ code: "driver-missing", severity: "error", text: /or systemd was not reloaded/ }],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/75
+  "vgpu-unlock-75-gtx1050ti-truncated-name": {
+    expect: [],
+    absent: ["gpu-unsupported", "driver-missing", "driver-not-loaded"],
+    inspect: {
+      driver: { version: "460.32.04", vgpuRelease: null, loaded: true },
+    },
+  },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/118
+  "vgpu-unlock-118-quadro-p4000-no-supported-devices": {
+    expect: [],
+    absent: ["driver-missing", "gpu-unsupported"],
+    inspect: { gpus: [] },
+  },
 };
