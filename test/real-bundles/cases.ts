@@ -274,4 +274,17 @@ export const CASES: Record<string, Case> = {
     absent: ["driver-missing", "gpu-unsupported"],
     inspect: { gpus: [] },
   },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/74
+  "vgpu-unlock-74-vgpu-mgr-450-vm-running": {
+    expect: [],
+    healthy: true,
+    inspect: { gpus: [] },
+  },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/69
+  "vgpu-unlock-69-vgpud-rtx6000-spoof-registered": {
+    expect: [],
+    healthy: true,
+    absent: ["vgpud-rejected-gpu"],
+    inspect: { driver: null, gpus: [] },
+  },
 };

@@ -45,10 +45,19 @@ function crlfCopy(name: string): string {
   return dst;
 }
 
+/** Bundle names in the first column of test/real-bundles/PENDING.md's table. */
+function pendingBundles(): string[] {
+  const text = readFileSync(join(REPO, "test/real-bundles/PENDING.md"), "utf8");
+  return [...text.matchAll(/^\| ([a-z0-9][\w.-]*) \|/gm)].map((m) => m[1]!).filter((n) => n !== "bundle");
+}
+
 describe("real-world bundles", () => {
   it("every fixture folder has a case and a README naming its source", () => {
     const dirs = readdirSync(ROOT).filter((d) => statSync(join(ROOT, d)).isDirectory());
-    expect(dirs.sort()).toEqual(Object.keys(CASES).sort());
+    // a folder without a case waits for issue 12 item 1 and is listed in PENDING.md with its expectations
+    const pending = pendingBundles();
+    expect(dirs.filter((d) => !(d in CASES) && !pending.includes(d))).toEqual([]);
+    for (const name of [...Object.keys(CASES), ...pending]) expect(dirs).toContain(name);
     for (const d of dirs)
       expect(readFileSync(join(ROOT, d, "README.md"), "utf8")).toMatch(/https:\/\/github\.com\//);
   });
