@@ -9,6 +9,8 @@
  *                      could not read /etc/vgpu_unlock/config.toml and aborted the daemon (vgpu_unlock-rs src/lib.rs).
  *  override-invalid    "Failed to decode config" + "Failed to apply profile override", "Patching …: value '…' is
  *                      too long", "Failed to read '…profile_override.toml'": the override file was refused.
+ *  vgpu-mgr-inactive   nvidia-vgpu-mgr's "Failed to initialize RM client" (it cannot open the kernel module) when
+ *                      the driver facts do not already give driver.ts's finding (mrzenc/vgpu4nixos#4).
  *  headers-missing     installer/make.log: "Unable to find the kernel source tree …", "kernel source path … does
  *                      not exist".
  *  kernel-unsupported  make.log: kernel API mismatch ("implicit declaration of function", "too few arguments to
@@ -33,7 +35,43 @@ export function checkLogSignatures(f: Facts, kb: Kb): Finding[] {
     const found = log.kind === "vm-start" ? vmStartFailure(v, log) : buildSignature(v, log);
     if (found) out.push(found);
   }
-  return [...out, ...unlockJournalSignatures(v)];
+  return [...out, ...unlockJournalSignatures(v), ...rmClientFailure(v)];
+}
+
+/**
+ * nvidia-vgpu-mgr exits at start with "error: vmiop_env_log: Failed to initialize RM client: 0x26" when it cannot
+ * open the NVIDIA kernel module (mrzenc/vgpu4nixos#4). driver.ts mgrInactive reports an inactive manager when the
+ * driver is known; this names the daemon's own reason when it is all the paste shows.
+ */
+function rmClientFailure(v: HostView): Finding[] {
+  const lines = (v.facts.journals.vgpuMgr ?? [])
+    .map((l) => l.trim())
+    .filter((l) => /Failed to initialize RM client/.test(l));
+  if (lines.length === 0) return [];
+  const state = v.facts.services?.["nvidia-vgpu-mgr.service"];
+  const reportedByDriverCheck =
+    v.driver !== null &&
+    v.driver.loaded !== false &&
+    v.release !== null &&
+    state !== undefined &&
+    state !== "active";
+  if (reportedByDriverCheck) return [];
+  return [
+    finding(
+      "vgpu-mgr-inactive",
+      "error",
+      'nvidia-vgpu-mgr cannot reach the NVIDIA kernel module ("Failed to initialize RM client"): no vGPU VM can start',
+      [
+        ...lines.slice(0, 2).map((l) => `journal nvidia-vgpu-mgr: ${l}`),
+        ...(state ? [`systemctl: nvidia-vgpu-mgr.service ${state}`] : []),
+      ],
+      [
+        "lsmod | grep -e '^nvidia ' -e nvidia_vgpu_vfio   (both modules must be loaded, from the same driver build as the daemon)",
+        "cat /proc/driver/nvidia/version; nvidia-smi   (a kernel module from another driver version than /usr/bin/nvidia-vgpu-mgr, e.g. after an upgrade without reboot: reboot)",
+        "modprobe nvidia && modprobe nvidia_vgpu_vfio && systemctl restart nvidia-vgpu-mgr.service",
+      ],
+    ),
+  ];
 }
 
 /** One vm-start-failed per pasted start log: the most specific signature names the cause. */

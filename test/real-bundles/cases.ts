@@ -287,4 +287,27 @@ export const CASES: Record<string, Case> = {
     absent: ["vgpud-rejected-gpu"],
     inspect: { driver: null, gpus: [] },
   },
+  // source: https://github.com/mbilker/vgpu_unlock-rs/issues/10
+  "vgpu-unlock-rs-10-vgpu-mgr-clean-boot": {
+    expect: [],
+    healthy: true,
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/70
+  "vgpu-unlock-70-vgpud-p40-types-listed": {
+    expect: [],
+    healthy: true,
+    absent: ["vgpud-rejected-gpu"],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/mrzenc/vgpu4nixos/issues/4
+  "vgpu4nixos-4-tesla-p4-rm-client-0x26": {
+    expect: [{ code: "vgpu-mgr-inactive", severity: "error", text: /Failed to initialize RM client: 0x26/ }],
+    inspect: { gpus: [] },
+  },
+  // source: https://github.com/flatcar/Flatcar/issues/1283
+  "flatcar-1283-p40-regular-driver-refuses": {
+    expect: [{ code: "driver-not-loaded", severity: "error", text: /535\.104\.05/ }],
+    inspect: { driver: { version: "535.104.05", vgpuRelease: null, loaded: false } },
+  },
 };
