@@ -48,7 +48,7 @@ function crlfCopy(name: string): string {
 /** Bundle names in the first column of test/real-bundles/PENDING.md's table. */
 function pendingBundles(): string[] {
   const text = readFileSync(join(REPO, "test/real-bundles/PENDING.md"), "utf8");
-  return [...text.matchAll(/^\| ([a-z0-9][\w.-]*) \|/gm)].map((m) => m[1]!).filter((n) => n !== "bundle");
+  return [...text.matchAll(/^\| ([a-z0-9][\w.-]*)\s+\|/gm)].map((m) => m[1]!).filter((n) => n !== "bundle");
 }
 
 describe("real-world bundles", () => {
