@@ -310,4 +310,34 @@ export const CASES: Record<string, Case> = {
     expect: [{ code: "driver-not-loaded", severity: "error", text: /535\.104\.05/ }],
     inspect: { driver: { version: "535.104.05", vgpuRelease: null, loaded: false } },
   },
+  // source: https://github.com/anomixer/proxmox-vgpu-installer/issues/18
+  "anomixer-18-tesla-m60-kernel-617-build": {
+    expect: [
+      {
+        code: "kernel-unsupported",
+        severity: "error",
+        text: /6\.17\.13-1-pve[\s\S]*No such file or directory/,
+      },
+    ],
+    absent: ["headers-missing"],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/remz1337/Proxmox/issues/8
+  "remz1337-proxmox-8-regular-455-dkms-68": {
+    expect: [
+      { code: "driver-build-failed", severity: "error", text: /6\.8\.12-1-pve[\s\S]*Bad return status/ },
+    ],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/cloud-hypervisor/cloud-hypervisor/issues/5319
+  "cloud-hypervisor-5319-no-vm-uuid": {
+    expect: [{ code: "vm-start-failed", severity: "error", text: /Failed to get VM UUID/ }],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/69 (second comment)
+  "vgpu-unlock-69-vgpu-mgr-a-type-start": {
+    expect: [],
+    healthy: true,
+    inspect: { driver: null, gpus: [] },
+  },
 };
