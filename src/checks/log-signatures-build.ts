@@ -18,6 +18,19 @@ const HEADERS_PKG = (k: string) => (/-pve$/.test(k) ? `proxmox-headers-${k}` : `
 
 const SIGNATURES: BuildSignature[] = [
   {
+    // nvidia-installer's module signing with a PEM certificate (anomixer/proxmox-vgpu-installer#14: "Abort!!! …
+    // module-signing.crt is not a valid x509 certificate in DER format")
+    re: /is not a valid x509 certificate in DER format/,
+    code: "secure-boot",
+    title: () =>
+      "The driver's modules could not be signed for Secure Boot: the signing certificate is not in DER format",
+    fix: () => [
+      "openssl x509 -in module-signing.crt -outform DER -out module-signing.der",
+      "Run the driver installer again with --module-signing-secret-key=<key> --module-signing-public-key=module-signing.der",
+      "mokutil --import module-signing.der, then reboot and enroll the key in the MOK manager",
+    ],
+  },
+  {
     // nvidia-installer: "ERROR: The Nouveau kernel driver is currently in use by your system."
     re: /The Nouveau kernel driver is currently in use/,
     code: "nouveau-loaded",
@@ -45,7 +58,7 @@ const SIGNATURES: BuildSignature[] = [
     re: /error: implicit declaration of function|error: too (?:few|many) arguments to function|has no member named|error: unknown type name|from incompatible pointer type|ERROR: modpost: "[^"]+" \[[^\]]+\] undefined!|fatal error: (?:os-interface|nv-[\w-]+|nvidia-[\w-]+|conftest[\w/-]*)\.h: No such file or directory/,
     code: "kernel-unsupported",
     title: (k) =>
-      `The NVIDIA driver's source does not build against kernel ${k || "(the target kernel)"}: the kernel's API or build system changed`,
+      `The NVIDIA driver's source does not build against ${k ? `kernel ${k}` : "this kernel"}: the kernel's API or build system changed`,
     fix: (k, v) => [
       "Boot a kernel this driver branch supports and pin it: proxmox-boot-tool kernel list; proxmox-boot-tool kernel pin <version>; reboot",
       `Or install a driver branch (or vgpu-proxmox patch) made for kernel ${k || "this kernel"}${v.release ? ` — vGPU ${v.release.vgpuRelease} is too old for it` : ""}`,
@@ -83,7 +96,8 @@ function kernelOf(lines: readonly string[]): string {
       /\/lib\/modules\/([^/'\s]+)\/build/.exec(l) ??
       /\/usr\/src\/linux-headers-([^/'\s]+)/.exec(l) ??
       /on kernel: (\S+)/.exec(l) ??
-      /KERNEL_UNAME=(\S+)/.exec(l);
+      /KERNEL_UNAME=(\S+)/.exec(l) ??
+      /(?:^|\s)-k\s+([^\s`'":]+)/.exec(l);
     if (m) return m[1]!;
   }
   return "";
@@ -92,7 +106,7 @@ function kernelOf(lines: readonly string[]): string {
 export function buildSignature(v: HostView, log: FailureLog): Finding | null {
   const sig = SIGNATURES.find((s) => log.lines.some((l) => s.re.test(l)));
   if (!sig) return null;
-  const kernel = kernelOf(log.lines) || (v.kernel ?? "");
+  const kernel = kernelOf([log.source, ...log.lines]) || (v.kernel ?? "");
   const quoted = log.lines.filter((l) => sig.re.test(l)).slice(0, 4);
   return finding(
     sig.code,

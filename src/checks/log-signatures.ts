@@ -17,6 +17,7 @@
  *                      function", "has no member named", modpost "undefined!", the driver's own headers not found
  *                      under a newer kbuild — anomixer/proxmox-vgpu-installer#7, #18).
  *  nouveau-loaded      installer: "The Nouveau kernel driver is currently in use by your system".
+ *  secure-boot         installer: the module-signing certificate "is not a valid x509 certificate in DER format".
  *  driver-build-failed (new) any other failed build: compiler mismatch ("unrecognized command-line option"), DKMS's
  *                      "Bad return status for module build" — with the first error line quoted.
  */

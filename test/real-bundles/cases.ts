@@ -340,4 +340,45 @@ export const CASES: Record<string, Case> = {
     healthy: true,
     inspect: { driver: null, gpus: [] },
   },
+  // source: https://github.com/bigstack-oss/cubecos/issues/312
+  "cubecos-312-rtx-pro-6000-blackwell-vgpud-active": {
+    expect: [],
+    healthy: true,
+    inspect: {
+      gpus: [
+        { address: "0000:42:00.0", deviceId: "2bb5", support: "native", name: /RTX PRO 6000/ },
+        { address: "0000:8c:00.0", deviceId: "2bb5", support: "native" },
+        { address: "0001:04:00.0", deviceId: "2bb5", support: "native" },
+        { address: "0001:c8:00.0", deviceId: "2bb5", support: "native" },
+      ],
+    },
+  },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/84
+  "vgpu-unlock-84-quadro-m2000-make-log-mdev-api": {
+    expect: [{ code: "kernel-unsupported", severity: "error", text: /incompatible pointer type/ }],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/VGPU-Community-Drivers/Merged-Rust-Drivers/issues/1
+  "merged-rust-drivers-1-mdev-parent-ops-open-device": {
+    expect: [{ code: "kernel-unsupported", severity: "error", text: /5\.13\.19-3-pve[\s\S]*open_device/ }],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/69 (the DKMS reinstall)
+  "vgpu-unlock-69-dkms-install-completed": {
+    expect: [],
+    healthy: true,
+    absent: ["driver-build-failed"],
+    inspect: { gpus: [] },
+  },
+  // source: https://github.com/anomixer/proxmox-vgpu-installer/issues/14
+  "anomixer-14-secure-boot-pem-certificate": {
+    expect: [{ code: "secure-boot", severity: "error", text: /DER format/ }],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/stl88083365/unraid-nvidia-vgpu-driver/issues/42
+  "unraid-vgpu-42-quadro-p2000-mdevctl-types-empty": {
+    expect: [],
+    absent: ["gpu-unsupported", "driver-missing", "driver-not-loaded"],
+    inspect: { driver: null, gpus: [] },
+  },
 };
