@@ -381,4 +381,20 @@ export const CASES: Record<string, Case> = {
     absent: ["gpu-unsupported", "driver-missing", "driver-not-loaded"],
     inspect: { driver: null, gpus: [] },
   },
+  // source: https://github.com/mbilker/vgpu_unlock-rs/issues/10 (`qm start 311`)
+  "vgpu-unlock-rs-10-qm-start-311-bad-address": {
+    expect: [
+      { code: "vm-start-failed", severity: "error", text: /VM 311[\s\S]*qm start 311: [\s\S]*Bad address/ },
+    ],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/T-K-233/Diffusion-Benchmark (README.md, nvidia-smi -q of an RTX 2080)
+  "diffusion-benchmark-rtx2080-nvidia-smi-q-only": {
+    expect: [],
+    healthy: true,
+    inspect: {
+      driver: null,
+      gpus: [{ address: "0000:02:00.0", deviceId: "1e87", support: "unlock", name: /RTX 2080/ }],
+    },
+  },
 };
