@@ -66,13 +66,15 @@ const SIGNATURES: BuildSignature[] = [
     ],
   },
   {
-    // gcc refusing flags the kernel was built with (compiler older than the kernel's): "unrecognized command-line option"
+    // gcc older than the one the kernel was built with: "cc: error: unrecognized command-line option
+    // '-ftrivial-auto-var-init=zero'" (gcc-11 vs a kernel built by gcc-12 — widely reported for DKMS and .run builds)
     re: /unrecognized command[- ]line option|cc: not found|gcc: command not found|Unable to find the compiler/,
     code: "driver-build-failed",
     title: (k) =>
       `The driver build failed in the compiler${k ? ` (kernel ${k})` : ""}: it is not the one the kernel was built with`,
     fix: () => [
-      "apt install build-essential   (Proxmox VE's kernel is built with Debian's gcc; a different gcc rejects its flags)",
+      "cat /proc/version   (names the gcc that built the running kernel, e.g. gcc-12)",
+      "apt install build-essential gcc-12   (that version), then build with it: CC=gcc-12 ./NVIDIA-Linux-…run --dkms, or make it the default gcc",
       "Run the driver installer again (or dkms autoinstall)",
     ],
   },
