@@ -54,7 +54,8 @@ const SIGNATURES: BuildSignature[] = [
   },
   {
     // make.log against a kernel whose API moved: anomixer/proxmox-vgpu-installer#7 (6.17: the driver's own
-    // headers are not found under the new kbuild), #18; wvthoog/nvidia_vgpu_proxmox_7#1
+    // headers are not found under the new kbuild), #18; DualCoder/vgpu_unlock#84 (mdev create() signature),
+    // VGPU-Community-Drivers/Merged-Rust-Drivers#1 (mdev_parent_ops.open_device)
     re: /error: implicit declaration of function|error: too (?:few|many) arguments to function|has no member named|error: unknown type name|from incompatible pointer type|ERROR: modpost: "[^"]+" \[[^\]]+\] undefined!|fatal error: (?:os-interface|nv-[\w-]+|nvidia-[\w-]+|conftest[\w/-]*)\.h: No such file or directory/,
     code: "kernel-unsupported",
     title: (k) =>

@@ -22,11 +22,11 @@
  *                      "Bad return status for module build" — with the first error line quoted.
  */
 import { vmidFromMdevUuid } from "../facts/derive.ts";
-import type { Facts } from "../facts/types.ts";
 import type { FailureLog } from "../facts/system/failure-log.ts";
-import { finding, hostView, type HostView } from "./context.ts";
-import { vmStartSignature } from "./log-signatures-vm.ts";
+import type { Facts } from "../facts/types.ts";
+import { finding, type HostView, hostView } from "./context.ts";
 import { buildSignature } from "./log-signatures-build.ts";
+import { vmStartSignature } from "./log-signatures-vm.ts";
 import type { Finding, Kb } from "./types.ts";
 
 export function checkLogSignatures(f: Facts, kb: Kb): Finding[] {

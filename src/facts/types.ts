@@ -1,9 +1,9 @@
-import type { FailureLog } from "./system/failure-log.ts";
 /**
  * Typed facts about one host, parsed from a Capture by pure functions.
  * Convention everywhere: `null` = unknown (not captured, or output we could not read — a note says which).
  * Absence that we *know* is expressed in the value itself (empty arrays, `present: false`).
  */
+import type { FailureLog } from "./system/failure-log.ts";
 
 export interface Uname {
   /** e.g. "5.15.108-1-pve" */
