@@ -53,6 +53,18 @@ const SIGNATURES: BuildSignature[] = [
     ],
   },
   {
+    // the original vgpu_unlock's install steps left unedited: "/bin/sh: 1: cannot open path_to_vgpu_unlock: No such
+    // file" in make.log (DualCoder/vgpu_unlock#4, the maintainer's reading of the make.log)
+    re: /cannot open path_to_vgpu_unlock/,
+    code: "driver-build-failed",
+    title: () =>
+      "The driver build failed: the vgpu_unlock placeholder path <path_to_vgpu_unlock> was left in the driver's sources",
+    fix: () => [
+      "Replace <path_to_vgpu_unlock> with the real folder of vgpu_unlock in the lines added to the driver's nvidia/os-interface.c and nvidia/nvidia.Kbuild (vgpu_unlock README, Installation)",
+      "Build again (dkms install -m nvidia -v <version>) — or use vgpu_unlock-rs, which needs no source edits",
+    ],
+  },
+  {
     // make.log against a kernel whose API moved: anomixer/proxmox-vgpu-installer#7 (6.17: the driver's own
     // headers are not found under the new kbuild), #18; DualCoder/vgpu_unlock#84 (mdev create() signature),
     // VGPU-Community-Drivers/Merged-Rust-Drivers#1 (mdev_parent_ops.open_device)

@@ -397,4 +397,18 @@ export const CASES: Record<string, Case> = {
       gpus: [{ address: "0000:02:00.0", deviceId: "1e87", support: "unlock", name: /RTX 2080/ }],
     },
   },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/4
+  "vgpu-unlock-4-path-to-vgpu-unlock-placeholder": {
+    expect: [
+      { code: "driver-build-failed", severity: "error", text: /path_to_vgpu_unlock/ },
+      { code: "driver-build-failed", severity: "error", text: /4\.18\.0-240\.10\.1\.el8_3\.x86_64/ },
+    ],
+    inspect: { driver: null, gpus: [] },
+  },
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/101 (GPU from the mdevctl types parent: PENDING.md)
+  "vgpu-unlock-101-p40-types-only-override": {
+    expect: [],
+    healthy: true,
+    inspect: { driver: null },
+  },
 };
