@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import pkg from "../../package.json" with { type: "json" };
 import { NotCapturedError, UserError } from "../util/errors.ts";
 import { type CliContext, type ExitCode, terminalConfirm } from "./context.ts";
+import { hideApiTokens } from "../redact/api-token.ts";
 import { colorsFor, terminalSafe } from "./output.ts";
 
 /** The version `vgpuctl --version` prints: package.json's, the one source of truth. */
@@ -61,11 +62,13 @@ export async function runProgram(
     ...partial,
   };
   const errColours = colorsFor(process.stderr, env, noColorFlag);
-  // the one boundary every printed line passes: control characters from host data are shown, not run
+  // the one boundary every printed line passes: control characters from host data are shown, not
+  // run, and no Proxmox VE API token secret is printed (issue 13 items 12, 16)
+  const printable = (s: string, colours: boolean) => terminalSafe(hideApiTokens(s), colours);
   const ctx: CliContext = {
     ...given,
-    out: (s) => given.out(terminalSafe(s, given.colors.isColorSupported)),
-    err: (s) => given.err(terminalSafe(s, errColours.isColorSupported || given.colors.isColorSupported)),
+    out: (s) => given.out(printable(s, given.colors.isColorSupported)),
+    err: (s) => given.err(printable(s, errColours.isColorSupported || given.colors.isColorSupported)),
   };
   let exit: ExitCode = 0;
   const setExit: SetExit = (code) => {
