@@ -52,9 +52,31 @@ export function unlockFilesPass(ctx: PlanContext): PassOutput {
   return out;
 }
 
+/**
+ * ld.so(8) "LD_PRELOAD": "The items of the list can be separated by spaces or colons, and there is
+ * no support for escaping either separator." A library path with either cannot be preloaded, however
+ * the drop-in quotes it (issue 13 item 11); `%` and quotes are fine (the drop-in escapes them).
+ */
+export function preloadablePath(library: string): boolean {
+  return !/[\s:]/.test(library);
+}
+
 function dropinChanges(ctx: PlanContext, out: PassOutput): Change[] {
   const library = ctx.unlock.library ?? ctx.unlock.builtLibrary;
   const changes: Change[] = [];
+  if (!preloadablePath(library)) {
+    const field = ctx.unlock.library ? "vgpuUnlock.library" : "vgpuUnlock.source";
+    out.block(
+      "unlock-library-path",
+      `vgpu_unlock library path ${JSON.stringify(library)} cannot be preloaded: LD_PRELOAD splits it at the space or colon`,
+      [
+        `${field} in vgpu.yaml gives ${JSON.stringify(library)}`,
+        "ld.so(8): LD_PRELOAD items are separated by spaces or colons, with no escaping",
+      ],
+      [`set ${field} to a path without spaces or colons (e.g. /opt/vgpu_unlock-rs)`],
+    );
+    return changes;
+  }
   for (const unit of UNLOCK_UNITS) {
     const path = dropinPath(unit);
     const before = out.need(ctx.input.file, path);
