@@ -19,7 +19,6 @@
 import { mdevUuidFor } from "../facts/derive.ts";
 import { normalisePciAddress } from "../facts/pci.ts";
 import { findType } from "../knowledge/vgpu-types.ts";
-import { effectiveVramMiB } from "../knowledge/vram.ts";
 import { UserError } from "../util/errors.ts";
 import {
   canShareGpu,
@@ -34,6 +33,7 @@ import {
   typeMiB,
   usersOf,
 } from "./model.ts";
+import { gpuClaims, overcommitMessage, vramFit } from "./vram-fit.ts";
 
 export const MAX_HOSTPCI = 16;
 
@@ -211,22 +211,20 @@ export function gpuRefusal(
     : mdevTypeRefusal(gpu, type, vm, users, offered);
   if (rule) return rule;
   if (gpu.vramMiB !== null) {
-    let total = 0;
-    const parts: string[] = [];
-    for (const u of users) {
-      const v = effectiveVramMiB(model.overrides, u, typeMiB(gpu, u.type), findType);
-      if (v.mib === null) continue;
-      total += v.mib;
-      parts.push(`${who(u)} ${v.mib} MiB${v.from ? ` via ${v.from}` : ""}`);
-    }
+    // the one overcommit rule (vram-fit.ts), as override set and doctor apply it
     const mine = vramMiB ?? typeMiB(gpu, type.type);
-    if (mine !== null && total + mine > gpu.vramMiB) {
+    if (mine === null) return null;
+    const claims = gpuClaims(model, gpu, model.overrides, vm.vmid);
+    const fit = vramFit(gpu.vramMiB, [
+      ...claims,
+      { vmid: vm.vmid, uuid: null, mib: mine, how: null, running: false },
+    ]);
+    if (!fit.fits)
       return new PlacementRefusal(
         "vram-overcommit",
-        `GPU ${gpu.address} has ${gpu.vramMiB} MiB of VRAM; ${parts.length > 0 ? `${parts.join(", ")} plus ` : ""}${mine} MiB for VM ${vm.vmid} is ${total + mine} MiB — a VM would fail to start ("error allocating framebuffer")`,
+        overcommitMessage(fit, `GPU ${gpu.address}`),
         "give VMs less VRAM (vgpuctl override set --vm VMID --vram 2G), or detach one",
       );
-    }
   }
   return null;
 }

@@ -60,7 +60,7 @@ const CASES: Record<string, { scenario: string; severity: JsonFinding["severity"
   },
   "vgpud-rejected-gpu": { scenario: "p4-on-17x", severity: "error" },
   "mixed-types": { scenario: "mixed-types", severity: "warning" },
-  "vram-overcommit": { scenario: "vram-overcommit", severity: "warning" },
+  "vram-overcommit": { scenario: "vram-overcommit", severity: "error" },
   "override-invalid": { scenario: "override-invalid", severity: "error" },
   "duplicate-mdev-uuid": { scenario: "duplicate-mdev-uuid", severity: "error" },
   "vm-start-failed": {
