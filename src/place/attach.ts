@@ -19,6 +19,7 @@
 import { mdevUuidFor } from "../facts/derive.ts";
 import { normalisePciAddress } from "../facts/pci.ts";
 import { findType } from "../knowledge/vgpu-types.ts";
+import { effectiveVramMiB } from "../knowledge/vram.ts";
 import { UserError } from "../util/errors.ts";
 import {
   canShareGpu,
@@ -212,12 +213,20 @@ export function gpuRefusal(
   if (rule) return rule;
   if (gpu.vramMiB !== null) {
     // the one overcommit rule (vram-fit.ts), as override set and doctor apply it
-    const mine = vramMiB ?? typeMiB(gpu, type.type);
+    // without --vram the VM's own [vm.N] / [profile.nvidia-N] override sizes it, as at its start
+    const own = effectiveVramMiB(
+      model.overrides,
+      { vmid: vm.vmid, uuid: null, type: type.type },
+      typeMiB(gpu, type.type),
+      findType,
+    );
+    const mine = vramMiB ?? own.mib;
     if (mine === null) return null;
     const claims = gpuClaims(model, gpu, model.overrides, vm.vmid);
+    const how = vramMiB === null && own.from ? `via ${own.from}` : null;
     const fit = vramFit(gpu.vramMiB, [
       ...claims,
-      { vmid: vm.vmid, uuid: null, mib: mine, how: null, running: false },
+      { vmid: vm.vmid, uuid: null, mib: mine, how, running: false },
     ]);
     if (!fit.fits)
       return new PlacementRefusal(
