@@ -12,7 +12,8 @@ import { createTwoFilesPatch } from "diff";
 import { makeMdevType } from "../facts/nvidia/mdevctl.ts";
 import { parseProfileOverride } from "../facts/nvidia/unlock.ts";
 import { parseVmConfig } from "../facts/system/qemu-server.ts";
-import type { MdevType, OverrideSection } from "../facts/types.ts";
+import { deriveUnlock } from "../facts/derive.ts";
+import type { Facts, MdevType, OverrideSection } from "../facts/types.ts";
 import {
   closestName,
   isOverrideKey,
@@ -80,6 +81,11 @@ export interface OverrideChangeResult {
   warnings: OverrideIssue[];
   /** what was checked / assumed, for the user */
   notes: string[];
+  /**
+   * vgpu_unlock-rs, the only reader of the file, is preloaded into nvidia-vgpu-mgr (null: not known,
+   * e.g. the drop-ins were not read). false: the file has no effect until it is (issue 13 item 6).
+   */
+  unlockPreloaded?: boolean | null;
 }
 
 export interface OverrideShowResult {
@@ -295,12 +301,25 @@ export async function runOverrideSet(
     const { max, source } = maxResolutionOf(info.type, offered);
     checkResolution(changes.display, max, info.type, source);
   }
-  const { model } = await loadPlacement(host);
+  const { model, facts } = await loadPlacement(host);
   if (changes.vramMiB !== undefined) checkVramBound(changes.vramMiB, o.vram ?? "", targetGpus(model, info));
   const before = await host.readFile(OVERRIDE_PATH);
   const edit = editValidFile(before, () => setOverride(before ?? "", info.target, changes));
   refuseOvercommit(model, parseProfileOverride(edit.text).sections);
-  return finish(host, before, edit, info, Boolean(o.dryRun), o.now);
+  const result = await finish(host, before, edit, info, Boolean(o.dryRun), o.now);
+  const preloaded = unlockPreloaded(facts);
+  if (preloaded === false)
+    result.notes.push(
+      "nothing reads this file yet: vgpu_unlock-rs is not preloaded into nvidia-vgpu-mgr; `vgpuctl apply` with `unlock: auto` installs it (with `unlock = false` on natively supported GPUs)",
+    );
+  return { ...result, unlockPreloaded: preloaded };
+}
+
+/** Whether nvidia-vgpu-mgr preloads vgpu_unlock-rs (null when the drop-ins were not read). */
+function unlockPreloaded(facts: Facts): boolean | null {
+  if (facts.dropins === null) return null;
+  const u = deriveUnlock(facts);
+  return u.preloadedIn.includes("nvidia-vgpu-mgr.service") && u.installed !== false;
 }
 
 /**

@@ -120,3 +120,31 @@ describe("one overcommit rule: vm attach, override set, doctor (item 5)", () => 
     expect(r.code).toBe(1);
   });
 });
+
+describe("overrides nothing reads (item 6)", () => {
+  it("override set on a host without vgpu_unlock-rs preloaded says the file has no effect yet", async () => {
+    const env = { VGPUCTL_SIM_DIR: temp() };
+    const r = await runInProcess(
+      ["--host", "sim:override-unread", "override", "set", "--type", "nvidia-65", "--frl", "off"],
+      env,
+    );
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(
+      "note: nothing reads this file yet: vgpu_unlock-rs is not preloaded into nvidia-vgpu-mgr",
+    );
+    expect(r.out).toContain("it has no effect until vgpu_unlock-rs is preloaded");
+    expect(r.out).not.toContain("vgpu_unlock-rs reads it at the next VM start");
+  });
+
+  it("doctor flags the overrides nothing reads (override-unread), not where the library is preloaded", async () => {
+    const env = { VGPUCTL_SIM_DIR: temp() };
+    const doctor = async (host: string) =>
+      (
+        JSON.parse((await runInProcess(["--host", host, "--json", "doctor"], env)).out) as {
+          findings: Array<{ code: string; severity: string }>;
+        }
+      ).findings.filter((f) => f.code === "override-unread");
+    expect(await doctor("sim:override-unread")).toMatchObject([{ severity: "warning" }]);
+    expect(await doctor("sim:p4-configured")).toEqual([]);
+  });
+});

@@ -14,12 +14,13 @@ import { PassOutput } from "./output.ts";
 
 export function unlockFilesPass(ctx: PlanContext): PassOutput {
   const out = new PassOutput();
-  const { useUnlock } = ctx;
+  // preloaded for the consumer GPUs (or `unlock: on`), or only so the overrides are read (forOverrides)
+  const useUnlock = ctx.unlock.preload;
   if (!useUnlock && ctx.unlock.state.preloadedIn.length === 0) return out;
   const changes: Change[] = [];
   if (useUnlock) changes.push(...dropinChanges(ctx, out));
   // unlock = false for natively supported boards (seed guide "Have a vgpu supported card?").
-  const spoof = useUnlock ? ctx.consumer.length > 0 : false;
+  const spoof = ctx.useUnlock ? ctx.consumer.length > 0 : false;
   const before = out.need(ctx.input.file, UNLOCK_CONFIG);
   if ((before !== null || !spoof) && unlockValue(before) !== spoof) {
     const after = setUnlock(before ?? "", spoof);
@@ -38,9 +39,11 @@ export function unlockFilesPass(ctx: PlanContext): PassOutput {
   out.step({
     id: "unlock-files",
     title: "Preload vgpu_unlock into nvidia-vgpud and nvidia-vgpu-mgr",
-    why: useUnlock
-      ? "both daemons must load libvgpu_unlock_rs.so (systemd drop-ins); config.toml sets whether it spoofs the GPU"
-      : "natively supported GPUs must not be spoofed: `unlock = false`",
+    why: ctx.unlock.forOverrides
+      ? "profile_override.toml is read only by vgpu_unlock-rs: both daemons load it (systemd drop-ins), with `unlock = false` so the natively supported GPUs are not spoofed (as the guide does)"
+      : useUnlock
+        ? "both daemons must load libvgpu_unlock_rs.so (systemd drop-ins); config.toml sets whether it spoofs the GPU"
+        : "natively supported GPUs must not be spoofed: `unlock = false`",
     changes: [...changes, { kind: "command", argv: DAEMON_RELOAD }],
     reboot: true,
     undo: {
