@@ -1,8 +1,8 @@
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import pkg from "../../package.json" with { type: "json" };
+import { hideApiTokens } from "../redact/api-token.ts";
 import { NotCapturedError, UserError } from "../util/errors.ts";
 import { type CliContext, type ExitCode, terminalConfirm } from "./context.ts";
-import { hideApiTokens } from "../redact/api-token.ts";
 import { colorsFor, terminalSafe } from "./output.ts";
 
 /** The version `vgpuctl --version` prints: package.json's, the one source of truth. */

@@ -9,10 +9,10 @@
  */
 
 import { createTwoFilesPatch } from "diff";
+import { deriveUnlock } from "../facts/derive.ts";
 import { makeMdevType } from "../facts/nvidia/mdevctl.ts";
 import { parseProfileOverride } from "../facts/nvidia/unlock.ts";
 import { parseVmConfig } from "../facts/system/qemu-server.ts";
-import { deriveUnlock } from "../facts/derive.ts";
 import type { Facts, MdevType, OverrideSection } from "../facts/types.ts";
 import {
   closestName,

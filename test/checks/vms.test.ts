@@ -30,7 +30,9 @@ describe("VM checks", () => {
     const f = facts(healthyFacts, withVgpus({ 100: "nvidia-259", 101: "nvidia-259", 102: "nvidia-259" }));
     const x = only(f, "vram-overcommit");
     expect(x.severity).toBe("error");
-    expect(x.title).toMatch(/^VM 102 will fail to start: 0000:01:00\.0 .* has 11264 MiB of VRAM; VM 100 4096 MiB, VM 101 4096 MiB, VM 102 4096 MiB is 12288 MiB/);
+    expect(x.title).toMatch(
+      /^VM 102 will fail to start: 0000:01:00\.0 .* has 11264 MiB of VRAM; VM 100 4096 MiB, VM 101 4096 MiB, VM 102 4096 MiB is 12288 MiB/,
+    );
     expect(x.evidence).toContain(
       "total 12288 MiB > 11264 MiB on 0000:01:00.0 GeForce RTX 2080 Ti Rev. A [10de:1e07]",
     );
