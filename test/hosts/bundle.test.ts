@@ -350,6 +350,19 @@ describe("bad bundles are refused with a UserError", () => {
     await refuse(p, new RegExp(`entry-bomb\\.tar\\.gz: more than ${MAX_BUNDLE_ENTRIES} entries`));
   });
 
+  it("bundle.json listing more commands than MAX_BUNDLE_ENTRIES (all naming one file) is refused", async () => {
+    const commands = Array.from({ length: MAX_BUNDLE_ENTRIES + 1 }, (_, i) => ({
+      cmd: `echo ${i}`,
+      stdout: "commands/x.txt",
+    }));
+    const meta = JSON.stringify({ format: BUNDLE_FORMAT, host: "x", commands });
+    const p = await writeTgz("command-bomb.tar.gz", [
+      { name: "bundle.json", content: meta },
+      { name: "commands/x.txt", content: "x".repeat(1024) },
+    ]);
+    await refuse(p, /command-bomb\.tar\.gz: more than \d+ entries/);
+  });
+
   it("a folder bundle of more entries than MAX_BUNDLE_ENTRIES is refused (issue 13 item 14)", async () => {
     const dir = join(tmp, "entry-bomb-dir");
     mkdirSync(join(dir, "files"), { recursive: true });

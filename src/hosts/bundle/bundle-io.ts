@@ -293,6 +293,8 @@ function entriesToCapture(all: Entries, path: string): Capture {
   const rawCommands = meta.commands ?? [];
   if (!Array.isArray(rawCommands))
     throw new UserError(`${path}: bundle.json field "commands" must be a list`);
+  // each command's output is read into memory on its own: as many as the entries a bundle may hold
+  if (rawCommands.length > MAX_BUNDLE_ENTRIES) throw tooManyEntries(path);
   for (const c of rawCommands as unknown[]) {
     const o = (typeof c === "object" && c !== null ? c : {}) as Record<string, unknown>;
     if (typeof o.cmd !== "string" || typeof o.stdout !== "string")
