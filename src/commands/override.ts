@@ -424,6 +424,9 @@ export async function runOverrideUnset(
     }
   }
   const edit = editValidFile(before, () => unsetOverride(before, info.target, keys));
+  // removing an override that gave a VM less VRAM than its type can overcommit the GPU too
+  if (edit.text !== before)
+    refuseOvercommit((await loadPlacement(host)).model, parseProfileOverride(edit.text).sections);
   return finish(host, before, edit, info, Boolean(o.dryRun), o.now);
 }
 

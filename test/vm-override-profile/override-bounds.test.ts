@@ -110,6 +110,18 @@ describe("one overcommit rule: vm attach, override set, doctor (item 5)", () => 
     expect((await v("override", "set", "--vm", "101", "--vram", "6G")).code).toBe(0);
   });
 
+  it("override unset that gives a VM its type's larger size back is refused by the same rule", async () => {
+    const v = sim();
+    expect((await v("vm", "attach", "100", "--type", "nvidia-259", "--vram", "2G")).code).toBe(0);
+    expect((await v("vm", "attach", "101", "--type", "nvidia-259", "--vram", "8G")).code).toBe(0);
+    const r = await v("override", "unset", "--vm", "100");
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(
+      /VM 101 will fail to start: GPU 0000:01:00\.0 has 11264 MiB of VRAM; VM 100 4096 MiB, VM 101 8192 MiB via \[vm\.101\] is 12288 MiB/,
+    );
+    expect((await v("--json", "override", "show")).out).toContain('"key": "100"');
+  });
+
   it("doctor reports the overcommit as an error naming the VM that will fail to start", async () => {
     const env = { VGPUCTL_SIM_DIR: temp() };
     const r = await runInProcess(["--host", "sim:vram-overcommit", "--json", "doctor"], env);
