@@ -1,7 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { terminalConfirm } from "../../src/cli/context.ts";
 import { main } from "../../src/cli/main.ts";
 import { colorsFor, terminalSafe } from "../../src/cli/output.ts";
 
@@ -23,6 +25,23 @@ describe("terminalSafe", () => {
     expect(terminalSafe(`${own} x`, true)).toBe(`${own} x`);
     expect(terminalSafe("\x1b[8mhidden\x1b[0m", true)).toBe("\\x1b[8mhidden\x1b[0m");
     expect(terminalSafe(`${CLEAR}`, true)).toBe("\\x1b[2J");
+  });
+});
+
+describe("the apply/uninstall question", () => {
+  it("shows a host name's escape sequences visibly", async () => {
+    const input = Object.assign(new PassThrough(), { isTTY: true });
+    const output = new PassThrough();
+    let shown = "";
+    output.on("data", (b: Buffer) => {
+      shown += b.toString();
+    });
+    const ask = terminalConfirm(input, output)!;
+    const answer = ask(`Apply on pve${CLEAR} (3 step(s))? [y/N] `);
+    input.write("y\n");
+    expect(await answer).toBe(true);
+    expect(shown).toContain("Apply on pve\\x1b[2J (3 step(s))?");
+    expect(shown).not.toContain(CLEAR);
   });
 });
 
