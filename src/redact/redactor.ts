@@ -125,7 +125,8 @@ export class Redactor {
    *  - `key = v`, `key: v`, `"key": "v"`, and `key%3A v` (Proxmox stores a VM description as `#`
    *    comment lines through PVE::Tools::encode_text, which escapes ':' as %3A)
    *  - prose `key is v` / `key was v`
-   *  - `key v` with nothing between, when v looks like a secret (a digit or symbol, 6+ chars)
+   *  - `key v` with only spaces between (not tabs: `dpkg-query -W` lists `libsecret-1-0<TAB>0.20.5-3`),
+   *    when v looks like a secret (a digit or symbol, 6+ chars)
    */
   private keyedSecrets(t: string): string {
     // PVEAPIToken=user@realm!id=… is handled above (user, realm and token id are kept)
@@ -141,7 +142,7 @@ export class Redactor {
       (m, key: string, sep: string, v: string) => put(m, key, key + sep, v),
     );
     return t.replace(
-      new RegExp(`(${SECRET_KEY})([ \\t]+)(${SECRET_LOOKING})`, "gi"),
+      new RegExp(`(${SECRET_KEY})( +)(${SECRET_LOOKING})`, "gi"),
       (m, key: string, sep: string, v: string) => put(m, key, key + sep, v),
     );
   }

@@ -133,6 +133,12 @@ describe("Redactor: each kind", () => {
       expect(r().redact(s)).toBe(s);
     });
 
+    it("keeps dpkg-query's tab-separated package versions (libsecret-1-0, passwd)", () => {
+      // shape of `dpkg-query -W` output: package<TAB>version
+      const s = "libsecret-1-0\t0.20.5-3\npasswd\t1:4.13+dfsg1-1\n";
+      expect(r().redact(s)).toBe(s);
+    });
+
     it("is idempotent over its own placeholders", () => {
       const once = r().redact("pw is P@ssw0rd!\n#token secret 6f0d3c1e-9b2a\nmac BC2411AABBDD");
       expect(r().redact(once)).toBe(once);
