@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { VmSpec } from "../../../src/desired/schema.ts";
 import { parseProfileOverride } from "../../../src/facts/nvidia/unlock.ts";
 import type { Facts } from "../../../src/facts/types.ts";
 import { unlockBuildPass } from "../../../src/plan/passes/unlock-build.ts";
@@ -50,7 +51,7 @@ describe("unlock: auto on a native board with overrides in use (issue 13 item 6)
   });
 
   it("a vgpu.yaml VM with `vram:` counts as overrides in use", async () => {
-    const entry = exampleEntry("p4-host.yaml", { vms: [{ vmid: 100, vram: "2G" }] as never });
+    const entry = exampleEntry("p4-host.yaml", { vms: [{ vmid: 100, vram: "2G" } as VmSpec] });
     expect((await scenarioContext("p4-fresh", entry)).unlock.forOverrides).toBe(true);
   });
 
