@@ -47,6 +47,7 @@ export const FINDING_CODES = [
   "duplicate-smbios-uuid",
   "stale-mdev",
   "driver-build-failed",
+  "override-unread",
   "check-failed",
 ] as const;
 

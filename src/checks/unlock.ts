@@ -11,6 +11,9 @@
  *                            expected …" in the journal (overrides silently ignored — mbilker #51/#53/#47), or
  *                            overrides configured on a branch the library is known not to handle (19.1+).
  *  unlock-config-invalid (extra) config.toml does not parse: both NVIDIA daemons abort.
+ *  override-unread (extra)   profile_override.toml sets overrides, but nvidia-vgpu-mgr does not preload
+ *                            vgpu_unlock-rs, the only thing that reads the file (issue 13 item 6; a host
+ *                            whose GPUs need the unlock gets unlock-missing instead).
  */
 import { DEFAULT_UNLOCK_LIBRARY, deriveUnlock, UNLOCK_UNITS } from "../facts/derive.ts";
 import type { Facts } from "../facts/types.ts";
@@ -28,6 +31,37 @@ export function checkUnlock(f: Facts, kb: Kb): Finding[] {
     ...disabledConsumer(v),
     ...enabledNative(v),
     ...versionMismatch(v),
+    ...overridesUnread(v),
+  ];
+}
+
+const MGR = "nvidia-vgpu-mgr.service";
+const OVERRIDES = "/etc/vgpu_unlock/profile_override.toml";
+
+function overridesUnread(v: HostView): Finding[] {
+  const po = v.facts.profileOverride;
+  if (!po?.present || po.sections.length === 0 || v.facts.dropins === null) return [];
+  if (consumerGpus(v).length > 0) return []; // unlock-missing says it, with the fix for those GPUs
+  const u = deriveUnlock(v.facts);
+  if (u.preloadedIn.includes(MGR) && u.installed !== false) return [];
+  const names = po.sections.map((x) => `[${x.kind}.${x.key}]`);
+  return [
+    finding(
+      "override-unread",
+      "warning",
+      `${OVERRIDES} sets overrides (${names.slice(0, 4).join(", ")}${names.length > 4 ? ", …" : ""}), but nothing reads it: vgpu_unlock-rs is not preloaded into ${MGR}`,
+      [
+        `${OVERRIDES}: ${po.sections.length} section(s), first at line ${po.sections[0]!.line}`,
+        u.preloadedIn.includes(MGR)
+          ? `${MGR}: LD_PRELOAD=${u.library}, but the library is not built`
+          : `/etc/systemd/system/${MGR}.d/: no drop-in sets LD_PRELOAD=${DEFAULT_UNLOCK_LIBRARY}`,
+      ],
+      [
+        "With `unlock: auto` in vgpu.yaml, `vgpuctl apply` installs vgpu_unlock-rs with `unlock = false` when overrides are in use (the guide's setup for natively supported GPUs)",
+        `By hand: build vgpu_unlock-rs, add the vgpu_unlock.conf drop-ins to nvidia-vgpud and ${MGR}, echo "unlock = false" > ${CONFIG}, then ${RESTART}`,
+        `Or, if the overrides are not wanted: vgpuctl override unset --vm VMID (or remove ${OVERRIDES})`,
+      ],
+    ),
   ];
 }
 

@@ -4,7 +4,9 @@
  *                            before driver 525, different framebuffer sizes from 525 (equal-size mode)
  *                            unless mixed-size mode is on — place/model.ts sharingRule, research/proxmox.md §3.
  *  vram-overcommit           the VMs on one GPU ask for more VRAM (type size or framebuffer+reservation
- *                            overrides) than the GPU has, or more instances than the type allows.
+ *                            overrides) than the GPU has — an error naming the VM that will fail to start
+ *                            (place/vram-fit.ts, the rule vm attach and override set use too) — or more
+ *                            instances than the type allows (a warning).
  *  duplicate-mdev-uuid       two VMs would use the same mdev/VM UUID (cloned `args: -uuid …` or sysfsdev
  *                            lines — anomixer/proxmox-vgpu-installer#22).
  *  vm-mdev-type-unavailable (extra) a VM asks for a type its GPU does not offer.
@@ -16,6 +18,7 @@ import { mdevUuidFor, vmidFromMdevUuid } from "../facts/derive.ts";
 import type { Facts, HostpciEntry, VmConfig } from "../facts/types.ts";
 import { effectiveVramMiB } from "../knowledge/vram.ts";
 import { sharingKey, sharingRuleOf, vgpuBudgetMiB } from "../place/model.ts";
+import { overcommitMessage, type VramClaim, type VramFit, vramFit } from "../place/vram-fit.ts";
 import {
   finding,
   type GpuView,
@@ -172,6 +175,19 @@ function knownType(v: HostView, type: string) {
   return v.kb.findType(type);
 }
 
+/** The VRAM fit of the vGPUs on one GPU, with how each size was found (null when one is unknown). */
+function vramFitOf(v: HostView, list: Assignment[], budget: number): { fit: VramFit; hows: string[] } | null {
+  const claims: VramClaim[] = [];
+  const hows: string[] = [];
+  for (const a of list) {
+    const s = vramOf(v, a);
+    if (!s) return null;
+    claims.push({ vmid: a.vm.vmid, uuid: a.uuid, mib: s.mib, how: null, running: a.running });
+    hows.push(`VM ${a.vm.vmid}${a.running ? " (running)" : ""}: ${s.how}`);
+  }
+  return { fit: vramFit(budget, claims), hows };
+}
+
 function vramOvercommit(v: HostView, as: Assignment[]): Finding[] {
   const out: Finding[] = [];
   for (const [addr, list] of byGpu(as)) {
@@ -180,20 +196,14 @@ function vramOvercommit(v: HostView, as: Assignment[]): Finding[] {
     let severity: "warning" | "error" = "warning";
     let title = "";
     const budget = budgetMiB(v, g);
-    if (budget) {
-      const sizes = list.map((a) => ({ a, s: vramOf(v, a) }));
-      if (sizes.every((x) => x.s)) {
-        const total = sizes.reduce((n, x) => n + x.s!.mib, 0);
-        const runningTotal = sizes.filter((x) => x.a.running).reduce((n, x) => n + x.s!.mib, 0);
-        if (total > budget) {
-          evidence.push(
-            ...sizes.map((x) => `VM ${x.a.vm.vmid}${x.a.running ? " (running)" : ""}: ${x.s!.how}`),
-          );
-          evidence.push(`total ${total} MiB > ${budget} MiB on ${g.label}`);
-          title = `The VMs on ${g.label} ask for ${total} MiB of VRAM; the GPU has ${budget} MiB`;
-          if (runningTotal > budget) severity = "error";
-        }
-      }
+    const sized = budget ? vramFitOf(v, list, budget) : null;
+    if (sized && !sized.fit.fits) {
+      // the one overcommit rule (place/vram-fit.ts), as vm attach and override set apply it
+      const { fit, hows } = sized;
+      evidence.push(...hows);
+      evidence.push(`total ${fit.totalMiB} MiB > ${fit.budgetMiB} MiB on ${g.label}`);
+      title = overcommitMessage(fit, g.label);
+      severity = "error";
     }
     // Instance limits per type
     for (const type of new Set(list.map((a) => a.type))) {

@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import type { Host } from "../hosts/host.ts";
-import type { Colors } from "./output.ts";
+import { type Colors, terminalSafe } from "./output.ts";
 
 /** What every CLI command gets: I/O sinks and the host opener. Tests pass their own. */
 export interface CliContext {
@@ -27,7 +27,8 @@ export function terminalConfirm(
   return async (question) => {
     const rl = createInterface({ input, output });
     try {
-      return /^y(es)?$/i.test((await rl.question(question)).trim());
+      // the question names the host: shown through the same neutralising as every other line
+      return /^y(es)?$/i.test((await rl.question(terminalSafe(question, false))).trim());
     } finally {
       rl.close();
     }

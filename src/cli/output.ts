@@ -28,3 +28,33 @@ export function table(rows: string[][], indent = ""): string {
     )
     .join("\n");
 }
+
+/**
+ * SGR parameters vgpuctl's own colours use (picocolors: reset, bold, dim, italic, underline, the
+ * 8 + 8 bright foreground colours and their resets). Anything else (cursor moves, clear screen,
+ * window title, hyperlinks, conceal, inverse) is never ours.
+ */
+const OWN_SGR = /^\x1b\[(?:0|1|2|3|4|22|23|24|3[0-9]|9[0-7])m$/;
+/** C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides/isolates. */
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text as it may reach a terminal: every control character shown as a visible `\xNN` / `\u{NNNN}`,
+ * so host data (a VM name, a bundle's host) cannot clear the screen, set the title or rewrite a
+ * line (issue 13 item 12). With `keepColours`, vgpuctl's own colour sequences stay.
+ * The one place human output is neutralised: runProgram wraps `out` and `err` with it.
+ */
+export function terminalSafe(text: string, keepColours: boolean): string {
+  if (!/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/.test(text)) return text;
+  const visible = (s: string) => s.replace(CONTROL, showControl);
+  if (!keepColours) return visible(text);
+  return text
+    .split(/(\x1b\[[0-9;]*m)/)
+    .map((part, i) => (i % 2 === 1 && OWN_SGR.test(part) ? part : visible(part)))
+    .join("");
+}
+
+function showControl(ch: string): string {
+  const code = ch.codePointAt(0)!;
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
+}

@@ -1,8 +1,9 @@
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import pkg from "../../package.json" with { type: "json" };
+import { hideApiTokens } from "../redact/api-token.ts";
 import { NotCapturedError, UserError } from "../util/errors.ts";
 import { type CliContext, type ExitCode, terminalConfirm } from "./context.ts";
-import { colorsFor } from "./output.ts";
+import { colorsFor, terminalSafe } from "./output.ts";
 
 /** The version `vgpuctl --version` prints: package.json's, the one source of truth. */
 export const VERSION: string = pkg.version;
@@ -49,7 +50,7 @@ export async function runProgram(
   // `vgpuctl … | head`: a closed pipe ends the output quietly, as git and coreutils do.
   if (!partial?.out) process.stdout.on("error", exitQuietlyOnEpipe);
   const noColorFlag = argv.includes("--no-color") ? false : undefined;
-  const ctx: CliContext = {
+  const given: CliContext = {
     out: (s) => process.stdout.write(s),
     err: (s) => process.stderr.write(s),
     env,
@@ -59,6 +60,15 @@ export async function runProgram(
     openHost: async (spec, opts) => (await import("../hosts/open.ts")).openHost(spec, { ...opts, env }),
     confirm: terminalConfirm(),
     ...partial,
+  };
+  const errColours = colorsFor(process.stderr, env, noColorFlag);
+  // the one boundary every printed line passes: control characters from host data are shown, not
+  // run, and no Proxmox VE API token secret is printed (issue 13 items 12, 16)
+  const printable = (s: string, colours: boolean) => terminalSafe(hideApiTokens(s), colours);
+  const ctx: CliContext = {
+    ...given,
+    out: (s) => given.out(printable(s, given.colors.isColorSupported)),
+    err: (s) => given.err(printable(s, errColours.isColorSupported || given.colors.isColorSupported)),
   };
   let exit: ExitCode = 0;
   const setExit: SetExit = (code) => {
@@ -74,7 +84,7 @@ export async function runProgram(
       return e.exitCode === 0 ? 0 : 2;
     }
     if (e instanceof UserError || e instanceof NotCapturedError) {
-      const c = colorsFor(process.stderr, env, noColorFlag);
+      const c = errColours;
       ctx.err(`${c.red("error:")} ${e.message}\n`);
       if (e instanceof UserError && e.hint) ctx.err(`  ${c.dim("fix:")} ${e.hint}\n`);
       return 2;

@@ -9,10 +9,11 @@
  */
 
 import { createTwoFilesPatch } from "diff";
+import { deriveUnlock } from "../facts/derive.ts";
 import { makeMdevType } from "../facts/nvidia/mdevctl.ts";
 import { parseProfileOverride } from "../facts/nvidia/unlock.ts";
 import { parseVmConfig } from "../facts/system/qemu-server.ts";
-import type { MdevType, OverrideSection } from "../facts/types.ts";
+import type { Facts, MdevType, OverrideSection } from "../facts/types.ts";
 import {
   closestName,
   isOverrideKey,
@@ -31,8 +32,10 @@ import type { Host } from "../hosts/host.ts";
 import { findType } from "../knowledge/vgpu-types.ts";
 import { parseSize } from "../knowledge/vram.ts";
 import { checkResolution, parseResolution } from "../place/display.ts";
-import { mergeHostpci } from "../place/model.ts";
+import { mergeHostpci, type PlaceGpu, type PlacementModel, usersOf } from "../place/model.ts";
+import { gpuClaims, overcommitMessage, vramFit } from "../place/vram-fit.ts";
 import { UserError } from "../util/errors.ts";
+import { loadPlacement } from "./vm.ts";
 
 /**
  * Backups of hand-run edits (override set/unset, vm attach). Kept apart from apply's journal
@@ -78,6 +81,11 @@ export interface OverrideChangeResult {
   warnings: OverrideIssue[];
   /** what was checked / assumed, for the user */
   notes: string[];
+  /**
+   * vgpu_unlock-rs, the only reader of the file, is preloaded into nvidia-vgpu-mgr (null: not known,
+   * e.g. the drop-ins were not read). false: the file has no effect until it is (issue 13 item 6).
+   */
+  unlockPreloaded?: boolean | null;
 }
 
 export interface OverrideShowResult {
@@ -293,9 +301,88 @@ export async function runOverrideSet(
     const { max, source } = maxResolutionOf(info.type, offered);
     checkResolution(changes.display, max, info.type, source);
   }
+  const { model, facts } = await loadPlacement(host);
+  if (changes.vramMiB !== undefined) checkVramBound(changes.vramMiB, o.vram ?? "", targetGpus(model, info));
   const before = await host.readFile(OVERRIDE_PATH);
-  const edit = setOverride(before ?? "", info.target, changes);
-  return finish(host, before, edit, info, Boolean(o.dryRun), o.now);
+  const edit = editValidFile(before, () => setOverride(before ?? "", info.target, changes));
+  refuseOvercommit(model, parseProfileOverride(edit.text).sections);
+  const result = await finish(host, before, edit, info, Boolean(o.dryRun), o.now);
+  const preloaded = unlockPreloaded(facts);
+  if (preloaded === false)
+    result.notes.push(
+      "nothing reads this file yet: vgpu_unlock-rs is not preloaded into nvidia-vgpu-mgr; `vgpuctl apply` with `unlock: auto` installs it (with `unlock = false` on natively supported GPUs)",
+    );
+  return { ...result, unlockPreloaded: preloaded };
+}
+
+/** Whether nvidia-vgpu-mgr preloads vgpu_unlock-rs (null when the drop-ins were not read). */
+function unlockPreloaded(facts: Facts): boolean | null {
+  if (facts.dropins === null) return null;
+  const u = deriveUnlock(facts);
+  return u.preloadedIn.includes("nvidia-vgpu-mgr.service") && u.installed !== false;
+}
+
+/**
+ * The GPUs an override of `info.target` sizes vGPUs on: the VM's (or mdev's) GPU, those offering the
+ * type; every GPU of the host when that is not known yet (a VM without a vGPU).
+ */
+function targetGpus(model: PlacementModel, info: TargetInfo): PlaceGpu[] {
+  const { kind, key } = info.target;
+  const hit = model.gpus.filter((g) =>
+    kind === "profile"
+      ? g.types.some((t) => t.type === key)
+      : usersOf(model, g).some((u) => (kind === "vm" ? String(u.vmid) === key : u.uuid === key)),
+  );
+  return hit.length > 0 ? hit : model.gpus;
+}
+
+/** --vram within what the target's GPU can hand out (issue 13 item 4); unknown GPUs: the editor's cap. */
+function checkVramBound(mib: number, given: string, gpus: PlaceGpu[]): void {
+  const sized = gpus.filter((g) => g.vramMiB !== null);
+  if (sized.length === 0) return;
+  const most = sized.reduce((a, b) => (b.vramMiB! > a.vramMiB! ? b : a));
+  if (mib <= most.vramMiB!) return;
+  throw new UserError(
+    `--vram ${given.trim()}${Number.isSafeInteger(mib) ? ` (${mib} MiB)` : ""} is more than GPU ${most.address} has: ${most.vramMiB} MiB of VRAM; nothing was written`,
+    `give at most ${most.vramMiB} MiB, e.g. --vram ${Math.floor(most.vramMiB! / 1024)}G`,
+  );
+}
+
+/**
+ * Refuse an edit after which the vGPUs of a GPU no longer fit its VRAM (the rule vm attach and
+ * doctor use, place/vram-fit.ts) — unless it was over before and the edit does not make it worse.
+ */
+function refuseOvercommit(model: PlacementModel, after: readonly OverrideSection[]): void {
+  for (const gpu of model.gpus) {
+    if (gpu.vramMiB === null) continue;
+    const was = vramFit(gpu.vramMiB, gpuClaims(model, gpu, model.overrides));
+    const now = vramFit(gpu.vramMiB, gpuClaims(model, gpu, after));
+    if (now.fits || now.totalMiB <= was.totalMiB) continue;
+    throw new UserError(
+      `${overcommitMessage(now, `GPU ${gpu.address}`)}; nothing was written`,
+      "give the VMs on that GPU less VRAM in total (vgpuctl override set --vm VMID --vram SIZE), or move one to another GPU",
+    );
+  }
+}
+
+/**
+ * Run an edit of the override file; a file that does not validate is not edited (issue 13 item 4) unless
+ * the edit is what fixes it (the editor refuses any result with errors). The refusal names the file's
+ * line and the fix.
+ */
+function editValidFile<T>(before: string | null, edit: () => T): T {
+  const errors = before === null ? [] : validateOverride(before).filter((i) => i.severity === "error");
+  try {
+    return edit();
+  } catch (e) {
+    if (!(e instanceof UserError) || errors.length === 0) throw e;
+    const first = errors[0]!;
+    const at = `${OVERRIDE_PATH}${first.line !== null ? `:${first.line}${first.column !== null ? `:${first.column}` : ""}` : ""}`;
+    throw new UserError(
+      `${at}: ${first.message}${errors.length > 1 ? ` (and ${errors.length - 1} more error(s))` : ""}; refusing to edit a file that does not validate, nothing was written`,
+      `${first.fix}; \`vgpuctl override show\` lists every problem`,
+    );
+  }
 }
 
 export async function runOverrideUnset(
@@ -336,7 +423,10 @@ export async function runOverrideUnset(
       info.notes.push(`[${info.target.kind}.${info.target.key}] does not set ${k}`);
     }
   }
-  const edit = unsetOverride(before, info.target, keys);
+  const edit = editValidFile(before, () => unsetOverride(before, info.target, keys));
+  // removing an override that gave a VM less VRAM than its type can overcommit the GPU too
+  if (edit.text !== before)
+    refuseOvercommit((await loadPlacement(host)).model, parseProfileOverride(edit.text).sections);
   return finish(host, before, edit, info, Boolean(o.dryRun), o.now);
 }
 
@@ -378,11 +468,16 @@ export async function runOverrideShow(
   const text = await deps.host.readFile(OVERRIDE_PATH);
   if (text === null) return { path: OVERRIDE_PATH, present: false, sections: [], issues: [], error: null };
   const parsed = parseProfileOverride(text);
-  return {
-    path: OVERRIDE_PATH,
-    present: true,
-    sections: parsed.sections,
-    issues: validateOverride(text),
-    error: parsed.error,
-  };
+  const issues = validateOverride(text);
+  // what the reader could not parse is an error here too: show and --json say the same (issue 13 item 4)
+  if (parsed.error && !issues.some((i) => i.severity === "error"))
+    issues.unshift({
+      severity: "error",
+      line: parsed.error.line,
+      column: parsed.error.column,
+      key: null,
+      message: parsed.error.message,
+      fix: "correct this line (vgpuctl override show lists the sections it could read)",
+    });
+  return { path: OVERRIDE_PATH, present: true, sections: parsed.sections, issues, error: parsed.error };
 }

@@ -3,7 +3,7 @@
  * "vgpu.yaml:LINE:COL: message" (1-based), with a suggestion for misspelt keys.
  */
 import * as v from "valibot";
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { editDistance } from "../util/edit-distance.ts";
 import { UserError } from "../util/errors.ts";
 import { type Desired, DesiredSchema } from "./schema.ts";
@@ -41,13 +41,36 @@ export function parseDesired(text: string, file = "vgpu.yaml"): Desired {
       doc.errors.map((e) => ({ ...pos(e.pos[0]), message: `invalid YAML: ${firstLine(e.message)}` })),
     );
   }
-  const data = doc.toJS() ?? {};
+  const data = toData(doc, file);
   const result = v.safeParse(DesiredSchema, data);
   if (result.success) return result.output;
   const problems: DesiredProblem[] = [];
   for (const issue of result.issues) problems.push(describeIssue(issue, doc.contents as Node | null, pos));
   problems.sort((a, b) => a.line - b.line || a.column - b.column);
   throw new DesiredError(file, dedupe(problems));
+}
+
+/** At most this many alias expansions per document (yaml's own default, named here). */
+export const MAX_YAML_ALIASES = 100;
+
+/**
+ * The document as plain data, with aliases expanded at most MAX_YAML_ALIASES times: yaml's
+ * `maxAliasCount` throws a ReferenceError on an alias bomb ("billion laughs"), which becomes one
+ * clear DesiredError; any other error is a bug and goes on up.
+ */
+function toData(doc: Document, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) ?? {};
+  } catch (e) {
+    if (!(e instanceof ReferenceError) || !/alias count/i.test(e.message)) throw e;
+    throw new DesiredError(file, [
+      {
+        line: 1,
+        column: 1,
+        message: `YAML aliases expand to too much data (more than ${MAX_YAML_ALIASES} alias expansions) — write the values out instead of using anchors (&) and aliases (*)`,
+      },
+    ]);
+  }
 }
 
 type AnyIssue = v.BaseIssue<unknown>;

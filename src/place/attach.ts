@@ -34,6 +34,7 @@ import {
   typeMiB,
   usersOf,
 } from "./model.ts";
+import { gpuClaims, overcommitMessage, vramFit } from "./vram-fit.ts";
 
 export const MAX_HOSTPCI = 16;
 
@@ -211,22 +212,28 @@ export function gpuRefusal(
     : mdevTypeRefusal(gpu, type, vm, users, offered);
   if (rule) return rule;
   if (gpu.vramMiB !== null) {
-    let total = 0;
-    const parts: string[] = [];
-    for (const u of users) {
-      const v = effectiveVramMiB(model.overrides, u, typeMiB(gpu, u.type), findType);
-      if (v.mib === null) continue;
-      total += v.mib;
-      parts.push(`${who(u)} ${v.mib} MiB${v.from ? ` via ${v.from}` : ""}`);
-    }
-    const mine = vramMiB ?? typeMiB(gpu, type.type);
-    if (mine !== null && total + mine > gpu.vramMiB) {
+    // the one overcommit rule (vram-fit.ts), as override set and doctor apply it
+    // without --vram the VM's own [vm.N] / [profile.nvidia-N] override sizes it, as at its start
+    const own = effectiveVramMiB(
+      model.overrides,
+      { vmid: vm.vmid, uuid: null, type: type.type },
+      typeMiB(gpu, type.type),
+      findType,
+    );
+    const mine = vramMiB ?? own.mib;
+    if (mine === null) return null;
+    const claims = gpuClaims(model, gpu, model.overrides, vm.vmid);
+    const how = vramMiB === null && own.from ? `via ${own.from}` : null;
+    const fit = vramFit(gpu.vramMiB, [
+      ...claims,
+      { vmid: vm.vmid, uuid: null, mib: mine, how, running: false },
+    ]);
+    if (!fit.fits)
       return new PlacementRefusal(
         "vram-overcommit",
-        `GPU ${gpu.address} has ${gpu.vramMiB} MiB of VRAM; ${parts.length > 0 ? `${parts.join(", ")} plus ` : ""}${mine} MiB for VM ${vm.vmid} is ${total + mine} MiB — a VM would fail to start ("error allocating framebuffer")`,
+        overcommitMessage(fit, `GPU ${gpu.address}`),
         "give VMs less VRAM (vgpuctl override set --vm VMID --vram 2G), or detach one",
       );
-    }
   }
   return null;
 }

@@ -41,7 +41,7 @@ export function readContext(
   const driver = decideDriver(entry, input, host, gpus, found);
   const boot = decideIommu(entry, f, found);
   const leftover = vfioLeftover(f, gpus.gpus, found.block);
-  const unlock = decideUnlock(entry, input, gpus.useUnlock, found);
+  const unlock = decideUnlock(entry, input, gpus.useUnlock, found, gpus.native.length > 0);
   const packages = missingPackages({ entry, facts: f, ...host, ...gpus, driver, unlock }, found);
   return {
     ctx: { entry, input, facts: f, ...host, ...gpus, driver, boot, leftover, unlock, packages },

@@ -4,6 +4,7 @@
  * endpoints vgpuctl needs. Requests go through one undici Agent per client.
  */
 import type { Dispatcher } from "undici";
+import { hideApiTokens } from "../redact/api-token.ts";
 import { UserError } from "../util/errors.ts";
 import {
   PveApiError,
@@ -250,13 +251,15 @@ export function createPveClient(options: PveClientOptions): PveClient {
   const dispatcher: Dispatcher =
     options.dispatcher ?? createPveAgent(options.tls, { connectTimeoutMs: Math.min(timeoutMs, 10_000) });
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  /** Whatever the server said, without the token secret (a server may echo the request). */
+  const hide = (text: string) => hideApiTokens(text, [token.secret]);
 
   function connectionError(err: unknown): Error {
     if (err instanceof PveTlsPinError || err instanceof UserError) return err;
     const e = err as { code?: string; message?: string; cause?: unknown };
     if (e?.cause instanceof PveTlsPinError) return e.cause;
     const code = e?.code ?? null;
-    const msg = e?.message ?? String(err);
+    const msg = hide(e?.message ?? String(err));
     const where = origin;
     if (code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME/.test(code)) {
       return new PveConnectionError(
@@ -295,15 +298,16 @@ export function createPveClient(options: PveClientOptions): PveClient {
     body: unknown,
   ): PveApiError {
     const env = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
-    const bodyMsg = typeof env.message === "string" ? env.message.trim() : "";
-    const pveMessage = bodyMsg || statusText.trim() || null;
+    const bodyMsg = typeof env.message === "string" ? hide(env.message.trim()) : "";
+    const pveMessage = bodyMsg || hide(statusText.trim()) || null;
+    const shown = (v: unknown) => hide(String(v).trim());
     const errors =
       typeof env.errors === "object" && env.errors !== null && !Array.isArray(env.errors)
         ? Object.fromEntries(
-            Object.entries(env.errors as Record<string, unknown>).map(([k, v]) => [k, String(v).trim()]),
+            Object.entries(env.errors as Record<string, unknown>).map(([k, v]) => [hide(k), shown(v)]),
           )
         : Array.isArray(env.errors)
-          ? Object.fromEntries((env.errors as unknown[]).map((v, i) => [String(i), String(v).trim()]))
+          ? Object.fromEntries((env.errors as unknown[]).map((v, i) => [String(i), shown(v)]))
           : null;
     const details: PveErrorDetails = { status, method, path, pveMessage, errors };
     const said = pveMessage ? `: ${pveMessage}` : "";
@@ -425,7 +429,7 @@ export function createPveClient(options: PveClientOptions): PveClient {
       entries = Array.isArray(last.data) ? last.data : entries;
     }
     return entries
-      .map((e) => (typeof e?.t === "string" ? e.t : ""))
+      .map((e) => (typeof e?.t === "string" ? hide(e.t) : ""))
       .filter((t) => t !== "no content")
       .slice(-lines);
   }
@@ -440,7 +444,7 @@ export function createPveClient(options: PveClientOptions): PveClient {
     for (;;) {
       const st = await get<TaskStatus>(`/nodes/${seg(node)}/tasks/${seg(upid)}/status`);
       if (st && st.status === "stopped") {
-        const exit = typeof st.exitstatus === "string" ? st.exitstatus : null;
+        const exit = typeof st.exitstatus === "string" ? hide(st.exitstatus) : null;
         if (exit === "OK" || (exit !== null && /^WARNINGS: \d+$/.test(exit))) return st;
         let tail: string[] = [];
         try {

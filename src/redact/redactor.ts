@@ -6,10 +6,12 @@
  *
  * What is redacted, and what deliberately is not:
  *  - secret        PVEAPIToken=user@realm!id=<secret>, "Authorization: Bearer …", key=value / key: value /
- *                  "key": "value" where the key names a password, passphrase, secret, token or API key
- *                  (incl. cloud-init `cipassword:`), passwords in URLs (https://user:pw@host)
+ *                  "key": "value" / `key%3A value` / prose `key is value` / `key value` (value with a digit
+ *                  or symbol) where the key names a password (also pass, pw, pwd), passphrase, secret,
+ *                  token, credential or API key (incl. cloud-init `cipassword:`), passwords in URLs
  *  - private-key   PEM "-----BEGIN … PRIVATE KEY-----" blocks
- *  - mac-address   every EUI-48 (VM configs `net0: virtio=AA:BB:…`, dmesg, lspci); all-zero/broadcast kept
+ *  - mac-address   every EUI-48 (VM configs `net0: virtio=AA:BB:…`, dmesg, lspci), also written without
+ *                  separators (`BC2411AABBDD`); all-zero/broadcast kept
  *  - serial-number nvidia-smi -q "Serial Number", "SerialNumber:", `serial=` (smbios1, disks), sysfs/DMI
  *                  *_serial files
  *  - gpu-uuid      "GPU-xxxxxxxx-…" / "MIG-…": a per-board hardware identifier, never needed to diagnose
@@ -114,17 +116,35 @@ export class Redactor {
       /(\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:)([^/\s@]+)(@)/gi,
       (_m, a: string, v: string, b: string) => a + this.secret(v) + b,
     );
-    // key = value, key: value, "key": "value" where the key names a secret
+    return this.keyedSecrets(t);
+  }
+
+  /**
+   * A value after a word that names a secret. Three forms, widest first (false positives are
+   * preferred over leaks, issue 13 item 15):
+   *  - `key = v`, `key: v`, `"key": "v"`, and `key%3A v` (Proxmox stores a VM description as `#`
+   *    comment lines through PVE::Tools::encode_text, which escapes ':' as %3A)
+   *  - prose `key is v` / `key was v`
+   *  - `key v` with only spaces between (not tabs: `dpkg-query -W` lists `libsecret-1-0<TAB>0.20.5-3`),
+   *    when v looks like a secret (a digit or symbol, 6+ chars)
+   */
+  private keyedSecrets(t: string): string {
+    // PVEAPIToken=user@realm!id=… is handled above (user, realm and token id are kept)
+    const put = (m: string, key: string, head: string, v: string) =>
+      keepValue(v) || /^PVEAPIToken$/i.test(key) ? m : head + this.secret(v);
     t = t.replace(
-      /(["']?)(\b[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|apikey|auth[_-]?key)[A-Za-z0-9_.-]*)\1(\s*[:=]\s*)(["']?)([^\s"',;}]+)/gi,
-      (m, q: string, key: string, sep: string, q2: string, v: string) => {
-        if (v.startsWith(REDACTED) || /^(PVEAPIToken)$/i.test(key)) return m;
-        // "Token" words in prose ("… token: none") are left alone when the value is a placeholder-ish word
-        if (/^(none|null|true|false|n\/a|yes|no|\*+)$/i.test(v)) return m;
-        return `${q}${key}${q}${sep}${q2}${this.secret(v)}`;
-      },
+      new RegExp(`(["']?)(${SECRET_KEY})\\1(\\s*(?:[:=]|%3A)\\s*)(["']?)(${VALUE})`, "gi"),
+      (m, q: string, key: string, sep: string, q2: string, v: string) =>
+        put(m, key, `${q}${key}${q}${sep}${q2}`, v),
     );
-    return t;
+    t = t.replace(
+      new RegExp(`(${SECRET_KEY})([ \\t]+(?:is|was)[ \\t]+)(${VALUE})`, "gi"),
+      (m, key: string, sep: string, v: string) => put(m, key, key + sep, v),
+    );
+    return t.replace(
+      new RegExp(`(${SECRET_KEY})( +)(${SECRET_LOOKING})`, "gi"),
+      (m, key: string, sep: string, v: string) => put(m, key, key + sep, v),
+    );
   }
 
   private serials(t: string): string {
@@ -165,16 +185,39 @@ export class Redactor {
   }
 
   private macs(t: string): string {
+    return this.bareMacs(this.separatedMacs(t));
+  }
+
+  /** The same placeholder for one MAC in every spelling (keyed as lower-case colon form). */
+  private macPlaceholder(norm: string): string {
+    return this.placeholder("mac-address", norm, (n) => {
+      const h = n.toString(16).padStart(6, "0");
+      return `${MAC_PREFIX}:${h.slice(0, 2)}:${h.slice(2, 4)}:${h.slice(4, 6)}`;
+    });
+  }
+
+  /**
+   * A MAC written without separators (`BC2411AABBDD`): 12 hex digits standing alone (no letter,
+   * digit, `_`, `.`, `:` or `-` next to them, so UUID groups, hex constants `0x…` and hashes stay)
+   * with at least one letter a–f, so plain 12-digit numbers (counters, sizes) stay.
+   */
+  private bareMacs(t: string): string {
+    return t.replace(/(?<![0-9A-Za-z_.:-])(?=[0-9]*[A-Fa-f])[0-9A-Fa-f]{12}(?![0-9A-Za-z_.:-])/g, (m) => {
+      const norm = m.toLowerCase().replace(/(..)(?!$)/g, "$1:");
+      if (norm === "ff:ff:ff:ff:ff:ff" || norm.startsWith(MAC_PREFIX)) return m;
+      const out = this.macPlaceholder(norm).replaceAll(":", "");
+      return m === m.toUpperCase() ? out.toUpperCase() : out;
+    });
+  }
+
+  private separatedMacs(t: string): string {
     return t.replace(
       /(?<![0-9A-Fa-f:-])([0-9A-Fa-f]{2})([:-])((?:[0-9A-Fa-f]{2}\2){4}[0-9A-Fa-f]{2})(?![0-9A-Fa-f]|[:-][0-9A-Fa-f])/g,
       (m, first: string, sep: string) => {
         const norm = m.toLowerCase().replaceAll("-", ":");
         if (norm === "00:00:00:00:00:00" || norm === "ff:ff:ff:ff:ff:ff" || norm.startsWith(MAC_PREFIX))
           return m;
-        const p = this.placeholder("mac-address", norm, (n) => {
-          const h = n.toString(16).padStart(6, "0");
-          return `${MAC_PREFIX}:${h.slice(0, 2)}:${h.slice(2, 4)}:${h.slice(4, 6)}`;
-        });
+        const p = this.macPlaceholder(norm);
         const upper = first === first.toUpperCase() && /[A-F]/.test(m);
         const out = sep === "-" ? p.replaceAll(":", "-") : p;
         return upper ? out.toUpperCase() : out;
@@ -202,6 +245,22 @@ export class Redactor {
       return this.placeholder("public-ipv6", m, (n) => `2001:db8::${n.toString(16)}`);
     });
   }
+}
+
+/**
+ * A word that names a secret: any word containing password/passwd/passphrase/secret/token/API key/
+ * auth key/credential, or the short words pass, pw, pwd standing alone (`db pass`, `DB_PWD`, `pw=`;
+ * not `passthrough`, `Pass-Through`).
+ */
+const SECRET_KEY = String.raw`\b(?!REDACTED)[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|apikey|auth[_-]?key|credentials?)[A-Za-z0-9_.-]*|(?<![A-Za-z])(?:pass|pw|pwd)(?![A-Za-z-])`;
+/** The value: up to a blank, quote, comma, semicolon or closing brace. */
+const VALUE = String.raw`[^\s"',;}]+`;
+/** A value with no `=`/`:` before it counts only when it looks like a secret: 6+ chars with a digit or symbol. */
+const SECRET_LOOKING = String.raw`(?=[^\s"',;}]*[0-9@!#$%^&*+/~?])[^\s"',;}]{6,}`;
+
+/** Values left alone after a secret-naming word: placeholders, and words that say there is none. */
+function keepValue(v: string): boolean {
+  return v.startsWith(REDACTED) || /^(none|null|true|false|n\/a|yes|no|\*+|unset|empty|missing)$/i.test(v);
 }
 
 function label(kind: RedactionKind): string {

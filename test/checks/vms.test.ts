@@ -26,10 +26,13 @@ describe("VM checks", () => {
     expect(x.fix[1]).toMatch(/\[vm\.<vmid>\] framebuffer/);
   });
 
-  it("vram-overcommit: three 4 GiB vGPUs on an 11 GiB card; error when they all run", () => {
+  it("vram-overcommit: three 4 GiB vGPUs on an 11 GiB card is an error naming the VM that will fail to start (issue 13 item 5)", () => {
     const f = facts(healthyFacts, withVgpus({ 100: "nvidia-259", 101: "nvidia-259", 102: "nvidia-259" }));
     const x = only(f, "vram-overcommit");
-    expect(x.severity).toBe("warning");
+    expect(x.severity).toBe("error");
+    expect(x.title).toMatch(
+      /^VM 102 will fail to start: 0000:01:00\.0 .* has 11264 MiB of VRAM; VM 100 4096 MiB, VM 101 4096 MiB, VM 102 4096 MiB is 12288 MiB/,
+    );
     expect(x.evidence).toContain(
       "total 12288 MiB > 11264 MiB on 0000:01:00.0 GeForce RTX 2080 Ti Rev. A [10de:1e07]",
     );

@@ -176,6 +176,16 @@ describe("parseDesired", () => {
     );
   });
 
+  it("an alias bomb is one clear line, not an internal error (issue 13 item 13)", () => {
+    const level = (name: string, of: string) => `${name}: &${name} [${Array(9).fill(`*${of}`).join(", ")}]\n`;
+    const bomb = `a: &a [x, x, x, x, x, x, x, x, x]\n${level("b", "a")}${level("c", "b")}${level("d", "c")}${level("e", "d")}`;
+    const lines = problems(bomb);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^vgpu\.yaml:1:1: YAML aliases expand to too much data .*anchors \(&\) and aliases \(\*\)$/,
+    );
+  });
+
   it("uses the file name it is given", () => {
     expect(problems("hosts: 3\n")[0]).toMatch(/^vgpu\.yaml:1:8: /);
     expect(() => parseDesired("hosts: 3\n", "pve.yaml")).toThrow(/^pve\.yaml:1:8: /);

@@ -60,7 +60,7 @@ const CASES: Record<string, { scenario: string; severity: JsonFinding["severity"
   },
   "vgpud-rejected-gpu": { scenario: "p4-on-17x", severity: "error" },
   "mixed-types": { scenario: "mixed-types", severity: "warning" },
-  "vram-overcommit": { scenario: "vram-overcommit", severity: "warning" },
+  "vram-overcommit": { scenario: "vram-overcommit", severity: "error" },
   "override-invalid": { scenario: "override-invalid", severity: "error" },
   "duplicate-mdev-uuid": { scenario: "duplicate-mdev-uuid", severity: "error" },
   "vm-start-failed": {
@@ -95,6 +95,11 @@ const CASES: Record<string, { scenario: string; severity: JsonFinding["severity"
     evidence: "0000:01:00.0 A40 [10de:2235]: 32 virtual functions enabled",
   },
   "duplicate-smbios-uuid": { scenario: "duplicate-smbios-uuid", severity: "warning" },
+  "override-unread": {
+    scenario: "override-unread",
+    severity: "warning",
+    evidence: "/etc/systemd/system/nvidia-vgpu-mgr.service.d/: no drop-in sets LD_PRELOAD=",
+  },
   "stale-mdev": {
     scenario: "stale-mdev",
     severity: "warning",

@@ -371,7 +371,7 @@ describe("vm attach/list/detach (sim)", () => {
     const before = state(sim);
     expectUserError(
       runCli([...H(), "vm", "attach", "101", "--type", "nvidia-259", "--vram", "6G"], env),
-      /has 11264 MiB of VRAM; VM 100 6144 MiB via \[vm\.100\] plus 6144 MiB for VM 101 is 12288 MiB/,
+      /VM 101 will fail to start: GPU 0000:01:00\.0 has 11264 MiB of VRAM; VM 100 6144 MiB via \[vm\.100\], VM 101 6144 MiB is 12288 MiB/,
     );
     expect(state(sim)).toBe(before);
   });

@@ -16,6 +16,7 @@ import * as tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUNDLE_FORMAT, type Capture, Evidence } from "../../src/facts/capture.ts";
 import { BundleHost, readBundle, writeBundle } from "../../src/hosts/bundle/bundle-host.ts";
+import { MAX_BUNDLE_ENTRIES } from "../../src/hosts/bundle/bundle-io.ts";
 import { NotCapturedError, ReadOnlyHostError, UserError } from "../../src/util/errors.ts";
 
 // source: command outputs from /work/shared/seed/vgpu-split-passthrough-guide.txt
@@ -328,6 +329,46 @@ describe("bad bundles are refused with a UserError", () => {
 
   it("a path that does not exist", async () => {
     await refuse(join(tmp, "nope.tar.gz"), /nope\.tar\.gz.*ENOENT/);
+  });
+
+  it('"format": 1 says what is wrong with the field, not "no format field" (issue 13 item 16)', async () => {
+    const meta = JSON.stringify({ format: 1, host: "x", commands: [] });
+    await refuse(
+      await writeTgz("format-number.tar.gz", [{ name: "bundle.json", content: meta }]),
+      /bundle\.json field "format" is 1 \(a number\), not a string like "vgpuctl-bundle\/1"/,
+    );
+    const none = JSON.stringify({ host: "x", commands: [] });
+    await refuse(
+      await writeTgz("format-none.tar.gz", [{ name: "bundle.json", content: none }]),
+      /bundle\.json has no "format" field/,
+    );
+  });
+
+  it("a tarball of more entries than MAX_BUNDLE_ENTRIES (empty ones) is refused early (issue 13 item 14)", async () => {
+    const empties = Array.from({ length: MAX_BUNDLE_ENTRIES + 1 }, (_, i) => ({ name: `files/e${i}` }));
+    const p = await writeTgz("entry-bomb.tar.gz", [{ name: "bundle.json", content: META }, ...empties]);
+    await refuse(p, new RegExp(`entry-bomb\\.tar\\.gz: more than ${MAX_BUNDLE_ENTRIES} entries`));
+  });
+
+  it("bundle.json listing more commands than MAX_BUNDLE_ENTRIES (all naming one file) is refused", async () => {
+    const commands = Array.from({ length: MAX_BUNDLE_ENTRIES + 1 }, (_, i) => ({
+      cmd: `echo ${i}`,
+      stdout: "commands/x.txt",
+    }));
+    const meta = JSON.stringify({ format: BUNDLE_FORMAT, host: "x", commands });
+    const p = await writeTgz("command-bomb.tar.gz", [
+      { name: "bundle.json", content: meta },
+      { name: "commands/x.txt", content: "x".repeat(1024) },
+    ]);
+    await refuse(p, /command-bomb\.tar\.gz: more than \d+ entries/);
+  });
+
+  it("a folder bundle of more entries than MAX_BUNDLE_ENTRIES is refused (issue 13 item 14)", async () => {
+    const dir = join(tmp, "entry-bomb-dir");
+    mkdirSync(join(dir, "files"), { recursive: true });
+    writeFileSync(join(dir, "bundle.json"), META);
+    for (let i = 0; i <= MAX_BUNDLE_ENTRIES; i++) mkdirSync(join(dir, "files", `d${i}`));
+    await refuse(dir, /entry-bomb-dir: more than \d+ entries/);
   });
 
   it("bundle.json that is not JSON", async () => {

@@ -178,6 +178,29 @@ describe("errors", () => {
     expect([err.aclPath, err.privileges]).toEqual(["/mapping/pci/gpu", ["Mapping.Audit"]]);
   });
 
+  it("a server that echoes the request never makes the token secret printed (issue 13 item 16)", async () => {
+    const echoed = `Authorization: PVEAPIToken=root@pam!vgpuctl=${TOKEN.secret}`;
+    const { pve } = await setup((f) =>
+      f
+        .on("GET /api2/json/nodes", {
+          status: 500,
+          reason: `bad request ${echoed}`,
+          json: { data: null, message: `cannot handle request: ${echoed}\n` },
+        })
+        .on("PUT /api2/json/nodes/pve/qemu/100/config", {
+          status: 400,
+          json: { data: null, errors: { hostpci0: `got ${TOKEN.secret}`, [TOKEN.secret]: "unknown" } },
+        }),
+    );
+    const e500 = (await rejection(pve.listNodes())) as UserError;
+    expect(e500).toBeInstanceOf(UserError);
+    expect(`${e500.message} ${e500.hint ?? ""}`).not.toContain(TOKEN.secret);
+    expect(e500.message).toContain("PVEAPIToken=root@pam!vgpuctl=REDACTED");
+    const e400 = await rejection(pve.setVmConfig("pve", 100, { hostpci0: "mapping=gpu" }, null));
+    expect(e400.message).not.toContain(TOKEN.secret);
+    expect(e400.message).toContain("hostpci0: got REDACTED");
+  });
+
   it("lists parameter errors of a 400", async () => {
     // the double answers as PVE::JSONSchema::validate + raise_param_exc do (code 400, errors per parameter)
     const { fake, pve } = await setup((f) =>
@@ -282,6 +305,26 @@ describe("updateVmConfig (asynchronous config API)", () => {
     expect(err.exitstatus).toBe("VM is locked (backup)");
     expect(err.message).toContain("task qmconfig 100 on pve1 failed: VM is locked (backup)");
     expect(err.message).toContain("| update VM 100: -hostpci0 mapping=someGpu,mdev=nvidia-257,pcie=1");
+  });
+});
+
+describe("task errors", () => {
+  it("a failed task whose log and exit status echo the token secret prints neither (issue 13 item 16)", async () => {
+    const upid = "UPID:pve1:00001234:00005678:6650A1B2:qmconfig:100:root@pam!vgpuctl:";
+    const { pve } = await setup((f) =>
+      f
+        .on(`GET /api2/json/nodes/pve1/tasks/${upid}/status`, {
+          json: { data: { upid, node: "pve1", status: "stopped", exitstatus: `bad token ${TOKEN.secret}` } },
+        })
+        .on(`GET /api2/json/nodes/pve1/tasks/${upid}/log`, {
+          json: { data: [{ n: 1, t: `header PVEAPIToken=root@pam!vgpuctl=${TOKEN.secret}` }], total: 1 },
+        }),
+    );
+    const err = (await rejection(pve.waitForTask("pve1", upid, { intervalMs: 1 }))) as PveTaskError;
+    expect(err).toBeInstanceOf(PveTaskError);
+    expect(err.message).not.toContain(TOKEN.secret);
+    expect(err.message).toContain("bad token REDACTED");
+    expect(err.logTail.join("\n")).not.toContain(TOKEN.secret);
   });
 });
 

@@ -93,6 +93,58 @@ describe("Redactor: each kind", () => {
     expect(t).toContain("VBIOS Version : 90.04.96.00.9F  driver 525.85.07  vgpu_unlock_rs::config");
   });
 
+  describe("issue 13 item 15: each leak the issue names", () => {
+    it("`db pass: s3cr3tDB` in a VM description, as the API shows it and as the .conf stores it", () => {
+      // source: PVE::Tools::encode_text (pve-common) writes description lines as `#` comments with ':' → %3A
+      const x = r();
+      expect(x.redact("description: db pass: s3cr3tDB\n")).toBe("description: db pass: REDACTED-SECRET-1\n");
+      expect(x.redact("#db pass%3A s3cr3tDB\nname: web\n")).toBe(
+        "#db pass%3A REDACTED-SECRET-1\nname: web\n",
+      );
+    });
+
+    it("`pw=mapsecret` in /etc/pve/mapping/pci.cfg", () => {
+      const cfg = "gpu0\n\tdescription pw=mapsecret\n\tmap id=10de:1eb8,node=pve,path=0000:01:00.0\n";
+      expect(r().redact(cfg)).toBe(
+        "gpu0\n\tdescription pw=REDACTED-SECRET-1\n\tmap id=10de:1eb8,node=pve,path=0000:01:00.0\n",
+      );
+    });
+
+    it("free text `pw is P@ssw0rd!`", () => {
+      expect(r().redact("note: pw is P@ssw0rd!")).toBe("note: pw is REDACTED-SECRET-1");
+    });
+
+    it("`#token secret 6f0d3c1e-…` (no = or :)", () => {
+      expect(r().redact("#token secret 6f0d3c1e-9b2a-4c1d-8e7f-0a1b2c3d4e5f\n")).toBe(
+        "#token secret REDACTED-SECRET-1\n",
+      );
+    });
+
+    it("a MAC without separators (`BC2411AABBDD`) maps to the same placeholder as its colon form", () => {
+      const x = r();
+      expect(x.redact("net0: virtio=BC:24:11:AA:BB:DD")).toBe("net0: virtio=02:AD:AC:00:00:01");
+      expect(x.redact("mac BC2411AABBDD and bc2411aabbdd")).toBe("mac 02ADAC000001 and 02adac000001");
+    });
+
+    it("keeps what checks read: Pass-Through, passthrough, 12-digit numbers, UUID groups, 0x constants", () => {
+      const s =
+        "Virtualization Mode : Pass-Through\npassthrough: 1\nused 123456789012 bytes\n" +
+        "00000000-0000-0000-0000-0000000001ab 0x1b2c3d4e5f6a\n";
+      expect(r().redact(s)).toBe(s);
+    });
+
+    it("keeps dpkg-query's tab-separated package versions (libsecret-1-0, passwd)", () => {
+      // shape of `dpkg-query -W` output: package<TAB>version
+      const s = "libsecret-1-0\t0.20.5-3\npasswd\t1:4.13+dfsg1-1\n";
+      expect(r().redact(s)).toBe(s);
+    });
+
+    it("is idempotent over its own placeholders", () => {
+      const once = r().redact("pw is P@ssw0rd!\n#token secret 6f0d3c1e-9b2a\nmac BC2411AABBDD");
+      expect(r().redact(once)).toBe(once);
+    });
+  });
+
   it("range helpers", () => {
     expect(isPublicV4(8, 8, 8)).toBe(true);
     expect(isPublicV4(172, 31, 0)).toBe(false);

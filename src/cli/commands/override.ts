@@ -111,7 +111,11 @@ export function renderChange(r: OverrideChangeResult, c: Colors): string {
   if (r.dryRun) lines.push(c.dim("dry run: nothing was written"));
   else
     lines.push(
-      `${c.green("written")} ${r.path}${r.backup ? c.dim(` (previous version: ${r.backup})`) : ""}; vgpu_unlock-rs reads it at the next VM start`,
+      `${c.green("written")} ${r.path}${r.backup ? c.dim(` (previous version: ${r.backup})`) : ""}; ${
+        r.unlockPreloaded === false
+          ? c.yellow("it has no effect until vgpu_unlock-rs is preloaded (see the note above)")
+          : "vgpu_unlock-rs reads it at the next VM start"
+      }`,
     );
   return `${lines.join("\n")}\n`;
 }

@@ -36,7 +36,8 @@ export function parseDropin(unit: string, path: string, text: string): SystemdDr
       }
       for (const word of shellWords(value)) {
         const e = word.indexOf("=");
-        if (e > 0) environment[word.slice(0, e)] = word.slice(e + 1);
+        // systemd expands `%` specifiers in each word; `%%` is one percent sign (systemd.unit(5))
+        if (e > 0) environment[word.slice(0, e)] = word.slice(e + 1).replace(/%%/g, "%");
       }
     }
   }

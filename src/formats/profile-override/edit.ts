@@ -151,6 +151,12 @@ export function overrideLiteral(key: OverrideKey, value: RawOverrideValue): stri
   }
 }
 
+/**
+ * The most VRAM one override may give, MiB (1 TiB): more than any GPU has (the largest boards carry
+ * under 200 GiB), far below what a TOML integer holds. The command bounds it by the GPU's own VRAM.
+ */
+export const MAX_VRAM_MIB = 1024 * 1024;
+
 /** Resolve the requested changes into ordered `key → literal` pairs. */
 function resolveChanges(changes: OverrideChanges, existing: Table): Map<OverrideKey, string> {
   const out = new Map<OverrideKey, string>();
@@ -205,6 +211,12 @@ function resolveChanges(changes: OverrideChanges, existing: Table): Map<Override
       throw new UserError(
         `VRAM must be a positive whole number of MiB, got ${String(mib)}`,
         "e.g. --vram 2G or --vram 1536M",
+      );
+    }
+    if (mib > MAX_VRAM_MIB) {
+      throw new UserError(
+        `VRAM ${mib} MiB is more than any GPU has (at most ${MAX_VRAM_MIB / 1024} GiB here)`,
+        "give the VRAM the vGPU should get, within its GPU's, e.g. --vram 4G",
       );
     }
     const layout = requireVramBytes(mib);

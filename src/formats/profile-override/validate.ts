@@ -210,7 +210,11 @@ function checkInteger(ctx: Ctx, path: string[], key: OverrideKey, v: unknown, wh
     );
     return null;
   }
-  const max = spec.type === "u64" ? (1n << 64n) - 1n : BigInt(U32_MAX);
+  if (v > TOML_INT_MAX) {
+    push(ctx, "error", path, tooLargeForToml(where, v), `give ${key} ${describeType(key)}`, "value");
+    return null;
+  }
+  const max = spec.type === "u64" ? TOML_INT_MAX : BigInt(U32_MAX);
   if (v < 0n || v > max) {
     push(
       ctx,
@@ -236,9 +240,25 @@ function checkInteger(ctx: Ctx, path: string[], key: OverrideKey, v: unknown, wh
   return Number(v);
 }
 
+/**
+ * The largest TOML integer: "Arbitrary 64-bit signed integers (from −2^63 to 2^63−1) should be accepted
+ * and handled losslessly" (toml.io v1.0.0, Integer); the toml crate vgpu_unlock-rs decodes with reads
+ * integers as i64, so a larger literal fails the whole file (issue 13 item 4).
+ */
+export const TOML_INT_MAX = (1n << 63n) - 1n;
+
+function tooLargeForToml(where: string, v: bigint): string {
+  return `${where} = ${hex(v)} is larger than a TOML integer can be (at most ${hex(TOML_INT_MAX)}): vgpu_unlock-rs cannot decode the file and every VM start fails`;
+}
+
 /** size: bytes as an integer, or a unit string vgpu_unlock-rs understands. */
 function checkSize(ctx: Ctx, path: string[], key: OverrideKey, v: unknown, where: string): number | null {
   if (typeof v === "bigint") {
+    if (v > TOML_INT_MAX) {
+      const fix = `give ${key} a size within the GPU's VRAM (vgpuctl override set … --vram 4G writes both keys)`;
+      push(ctx, "error", path, tooLargeForToml(where, v), fix, "value");
+      return null;
+    }
     if (v < 0n) {
       push(
         ctx,

@@ -1,7 +1,15 @@
 /**
  * systemd drop-ins (`/etc/systemd/system/UNIT.d/NAME.conf`): set or remove one
  * `Environment=KEY=VALUE` assignment in `[Service]`, minimal edits, idempotent.
+ *
+ * Quoting (issue 13 item 11): systemd splits `Environment=` into words with
+ * extract_first_word(EXTRACT_CUNESCAPE|EXTRACT_UNQUOTE) and then expands `%` specifiers in each
+ * (systemd src/core/load-fragment.c config_parse_environ; systemd.exec(5) "Environment=":
+ * `Environment="VAR1=word1 word2"`; systemd.unit(5) "%%" = a single percent sign). So a value with a
+ * blank, quote, backslash or `%` is written as `Environment="KEY=…"` with `\` `\"` and `%%`; a
+ * value with a control character (a newline would end the line) is refused.
  */
+import { UserError } from "../../util/errors.ts";
 
 export const UNLOCK_DROPIN_NAME = "vgpu_unlock.conf";
 
@@ -11,7 +19,55 @@ export function dropinPath(unit: string, name = UNLOCK_DROPIN_NAME): string {
 
 /** The whole drop-in the guide writes (seed guide "Create files for vGPU unlock"). */
 export function renderPreloadDropin(library: string): string {
-  return `[Service]\nEnvironment=LD_PRELOAD=${library}\n`;
+  return `[Service]\n${environmentLine("LD_PRELOAD", library)}\n`;
+}
+
+/** `Environment=KEY=VALUE`, quoted and escaped so systemd reads back exactly KEY=VALUE. */
+export function environmentLine(key: string, value: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
+    throw new UserError(`invalid environment variable name ${JSON.stringify(key)}`);
+  if (/[\x00-\x1f\x7f]/.test(value))
+    throw new UserError(
+      `refusing to write ${key}=${JSON.stringify(value)} into a systemd drop-in: it contains a control character`,
+      "use a path without newlines or other control characters",
+    );
+  if (!/[\s"'\\%$;]/.test(value)) return `Environment=${key}=${value}`;
+  const escaped = value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/%/g, "%%");
+  return `Environment="${key}=${escaped}"`;
+}
+
+/**
+ * The words of an `Environment=` value as systemd reads them: split at blanks outside quotes,
+ * C escapes undone, `%%` → `%` (other specifiers are left as written).
+ */
+export function environmentWords(value: string): string[] {
+  const words: string[] = [];
+  let cur = "";
+  let inWord = false;
+  let quote: string | null = null;
+  for (let i = 0; i < value.length; i++) {
+    const ch = value[i]!;
+    if (ch === "\\" && i + 1 < value.length) {
+      const next = value[++i]!;
+      cur += next === "n" ? "\n" : next === "t" ? "\t" : next;
+      inWord = true;
+    } else if (quote) {
+      if (ch === quote) quote = null;
+      else cur += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(cur.replace(/%%/g, "%"));
+      cur = "";
+      inWord = false;
+    } else {
+      cur += ch;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(cur.replace(/%%/g, "%"));
+  return words;
 }
 
 const SECTION = /^\s*\[([^\]]+)\]\s*$/;
@@ -34,7 +90,7 @@ function envLine(line: string, key: string): boolean {
 
 /** Ensure `[Service] Environment=KEY=VALUE` (replacing an existing single assignment of KEY). */
 export function setServiceEnvironment(text: string, key: string, value: string): string {
-  const want = `Environment=${key}=${value}`;
+  const want = environmentLine(key, value);
   const lines = text.split("\n");
   const r = sectionRange(lines, "Service");
   if (!r) {
@@ -68,8 +124,11 @@ export function serviceEnvironment(text: string, key: string): string | null {
   if (!r) return null;
   let val: string | null = null;
   for (let i = r.start + 1; i < r.end; i++) {
-    const m = /^\s*Environment\s*=\s*"?([A-Za-z_][A-Za-z0-9_]*)=([^"]*)"?\s*$/.exec(lines[i]!);
-    if (m?.[1] === key) val = m[2]!;
+    const m = /^\s*Environment\s*=(.*)$/.exec(lines[i]!);
+    if (!m) continue;
+    if (m[1]!.trim() === "") val = null; // an empty assignment resets the list
+    for (const word of environmentWords(m[1]!))
+      if (word.startsWith(`${key}=`)) val = word.slice(key.length + 1);
   }
   return val;
 }

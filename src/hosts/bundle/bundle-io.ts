@@ -18,6 +18,20 @@ export const MAX_BUNDLE_UNPACKED_BYTES = 512 * 1024 * 1024;
 /** Largest single entry read from a bundle. */
 export const MAX_BUNDLE_ENTRY_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Most entries (files, folders, anything) one bundle may hold. A real capture has a few hundred to
+ * a few thousand (an A16 with 64 VFs included); a bomb of empty entries is refused before it costs
+ * time and memory, as the byte caps refuse a large one.
+ */
+export const MAX_BUNDLE_ENTRIES = 20_000;
+
+function tooManyEntries(bundle: string): UserError {
+  return new UserError(
+    `refusing bundle ${bundle}: more than ${MAX_BUNDLE_ENTRIES} entries`,
+    "a vgpuctl support bundle holds a few thousand files at most; re-capture it with `vgpuctl support-bundle`",
+  );
+}
+
 /** The bundle's entries by relative path ("bundle.json", "files/proc/cmdline", ...). */
 type Entries = Map<string, Buffer>;
 
@@ -60,6 +74,7 @@ async function readDirEntries(dir: string): Promise<Entries> {
   const root = await realpath(dir);
   const entries: Entries = new Map();
   let total = 0;
+  let seen = 0;
   /** lstat + symlink check: the real path of an entry inside the bundle, or null when absent. */
   const resolveEntry = async (relPath: string): Promise<{ real: string; st: Stats } | null> => {
     const abs = join(root, relPath);
@@ -103,6 +118,8 @@ async function readDirEntries(dir: string): Promise<Entries> {
     } catch (e) {
       throw new UserError(`cannot read bundle folder ${join(dir, rel)}: ${errCode(e)}`);
     }
+    seen += names.length;
+    if (seen > MAX_BUNDLE_ENTRIES) throw tooManyEntries(dir);
     for (const name of names.sort()) {
       const relPath = `${rel}/${name}`;
       const e = await resolveEntry(relPath);
@@ -156,6 +173,7 @@ async function readTarEntries(path: string, size: number): Promise<Entries> {
   return await new Promise<Entries>((resolvePromise, reject) => {
     const entries: Entries = new Map();
     let total = 0;
+    let count = 0;
     let failed = false;
     const extract = tar.extract();
     const fail = (err: UserError) => {
@@ -166,6 +184,10 @@ async function readTarEntries(path: string, size: number): Promise<Entries> {
     };
     extract.on("entry", (header, stream, next) => {
       if (failed) return;
+      if (++count > MAX_BUNDLE_ENTRIES) {
+        fail(tooManyEntries(path));
+        return;
+      }
       let name: string;
       try {
         name = safeEntryName(header.name, path);
@@ -239,15 +261,23 @@ function parseMeta(json: Buffer | undefined, path: string): Record<string, unkno
     throw new UserError(`${path}: bundle.json is not valid JSON (${(e as Error).message})`, HINT_MAKE);
   }
   if (meta.format !== BUNDLE_FORMAT) {
-    const got = typeof meta.format === "string" ? JSON.stringify(meta.format) : "no format field";
     throw new UserError(
-      `${path}: unsupported bundle format ${got}; this vgpuctl reads ${BUNDLE_FORMAT}`,
+      `${path}: ${describeFormat(meta.format)}; this vgpuctl reads ${BUNDLE_FORMAT}`,
       typeof meta.format === "string"
         ? "use the vgpuctl version that wrote the bundle, or re-capture it with this one"
-        : HINT_MAKE,
+        : `${HINT_MAKE}; its "format" is the string "${BUNDLE_FORMAT}"`,
     );
   }
   return meta;
+}
+
+/** What is wrong with bundle.json's "format" value, in words (it is not BUNDLE_FORMAT). */
+function describeFormat(format: unknown): string {
+  if (typeof format === "string") return `unsupported bundle format ${JSON.stringify(format)}`;
+  if (format === undefined) return `bundle.json has no "format" field`;
+  const kind = format === null ? "null" : Array.isArray(format) ? "a list" : `a ${typeof format}`;
+  const shown = JSON.stringify(format).slice(0, 40);
+  return `bundle.json field "format" is ${shown} (${kind}), not a string like "${BUNDLE_FORMAT}"`;
 }
 
 function entriesToCapture(all: Entries, path: string): Capture {
@@ -263,6 +293,8 @@ function entriesToCapture(all: Entries, path: string): Capture {
   const rawCommands = meta.commands ?? [];
   if (!Array.isArray(rawCommands))
     throw new UserError(`${path}: bundle.json field "commands" must be a list`);
+  // each command's output is read into memory on its own: as many as the entries a bundle may hold
+  if (rawCommands.length > MAX_BUNDLE_ENTRIES) throw tooManyEntries(path);
   for (const c of rawCommands as unknown[]) {
     const o = (typeof c === "object" && c !== null ? c : {}) as Record<string, unknown>;
     if (typeof o.cmd !== "string" || typeof o.stdout !== "string")

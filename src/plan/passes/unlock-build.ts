@@ -36,6 +36,26 @@ export interface UnlockDecision extends UnlockSource {
   sourceMissing: boolean;
   /** ... and vgpu.yaml gives no `git:` to clone it from (a blocker). */
   sourceBlocked: boolean;
+  /**
+   * vgpu_unlock-rs is preloaded only so profile_override.toml is read: `unlock: auto`, no GPU needs the
+   * unlock, but overrides are in use — the guide installs it on native cards with `unlock = false`
+   * (seed guide "Have a vgpu supported card?"; research/unlock.md §1.3), issue 13 item 6.
+   */
+  forOverrides: boolean;
+  /** vgpu_unlock-rs is (to be) preloaded: for the consumer GPUs, `unlock: on`, or for the overrides. */
+  preload: boolean;
+}
+
+/**
+ * Overrides are in use: profile_override.toml on the host has a section, or vgpu.yaml gives a VM
+ * VRAM, a resolution or a display count (the vms planner writes those as overrides).
+ */
+export function overridesInUse(entry: HostEntry, input: PlanInput): boolean {
+  const po = input.facts.profileOverride;
+  if (po?.present && (po.sections.length > 0 || po.error !== null)) return true;
+  return (entry.vms ?? []).some(
+    (vm) => vm.vram !== undefined || vm.resolution !== undefined || vm.displays !== undefined,
+  );
 }
 
 export function decideUnlock(
@@ -43,14 +63,18 @@ export function decideUnlock(
   input: PlanInput,
   useUnlock: boolean,
   out: PassOutput,
+  /** a natively supported GPU is set up (vgpu_unlock-rs for overrides only makes sense there) */
+  hasNative = false,
 ): UnlockDecision {
   const u = unlockSource(entry);
   const probe = (p: string) => input.probes[p];
-  const build = useUnlock && !u.library && probe(u.builtLibrary)?.exists !== true;
+  const forOverrides = !useUnlock && hasNative && entry.unlock === "auto" && overridesInUse(entry, input);
+  const preload = useUnlock || forOverrides;
+  const build = preload && !u.library && probe(u.builtLibrary)?.exists !== true;
   const needRust = build && probe(CARGO)?.exists !== true;
   const sourceMissing = build && probe(`${u.source}/Cargo.toml`)?.exists === false;
   const sourceBlocked = sourceMissing && !entry.vgpuUnlock?.git;
-  if (useUnlock && u.library && probe(u.library)?.exists === false)
+  if (preload && u.library && probe(u.library)?.exists === false)
     out.block(
       "unlock-library-missing",
       `vgpu_unlock library ${u.library} does not exist on the host`,
@@ -67,7 +91,8 @@ export function decideUnlock(
         "or add `vgpuUnlock: { git: https://github.com/mbilker/vgpu_unlock-rs }` to let vgpuctl clone it",
       ],
     );
-  return { ...u, state: deriveUnlock(input.facts), build, needRust, sourceMissing, sourceBlocked };
+  const state = deriveUnlock(input.facts);
+  return { ...u, state, build, needRust, sourceMissing, sourceBlocked, forOverrides, preload };
 }
 
 /** rust-toolchain, unlock-source (clone), unlock-build. */
@@ -97,12 +122,17 @@ export function unlockBuildPass(ctx: PlanContext): PassOutput {
       },
     });
   const git = ctx.entry.vgpuUnlock?.git;
-  if (u.sourceMissing && git) out.step(cloneStep(u.source, git, ctx.entry.vgpuUnlock?.ref));
+  const why = u.forOverrides
+    ? "profile_override.toml is read only by vgpu_unlock-rs: preloaded with `unlock = false`, as the guide does on natively supported GPUs"
+    : "the consumer GPUs need vgpu_unlock-rs preloaded into the NVIDIA vGPU daemons";
+  if (u.sourceMissing && git) out.step(cloneStep(u.source, git, ctx.entry.vgpuUnlock?.ref, why));
   if (u.build && !u.sourceBlocked)
     out.step({
       id: "unlock-build",
       title: "Build vgpu_unlock-rs",
-      why: "produces libvgpu_unlock_rs.so, which makes the driver treat the consumer GPUs as vGPU boards",
+      why: u.forOverrides
+        ? "produces libvgpu_unlock_rs.so, which applies profile_override.toml (with `unlock = false` it spoofs nothing)"
+        : "produces libvgpu_unlock_rs.so, which makes the driver treat the consumer GPUs as vGPU boards",
       changes: [
         {
           kind: "command",
@@ -132,7 +162,7 @@ export function cloneTempDir(source: string): string {
  * (a run killed after it has nothing left to move: its fresh clone is dropped); `mv -T` never moves the
  * clone *into* an existing directory and refuses a non-empty one ("Directory not empty").
  */
-function cloneStep(source: string, git: string, ref: string | null | undefined) {
+function cloneStep(source: string, git: string, ref: string | null | undefined, why: string) {
   const tmp = cloneTempDir(source);
   const changes: Change[] = [
     { kind: "command", argv: ["rm", "-rf", "--", tmp] },
@@ -156,7 +186,7 @@ function cloneStep(source: string, git: string, ref: string | null | undefined) 
   return {
     id: "unlock-source",
     title: `Clone vgpu_unlock-rs into ${source}`,
-    why: "the consumer GPUs need vgpu_unlock-rs preloaded into the NVIDIA vGPU daemons",
+    why,
     changes,
     reboot: false,
     undo: {

@@ -16,7 +16,7 @@ export function vmsPass(ctx: PlanContext, prior: Step[]): { out: PassOutput; spl
     file: ctx.input.file,
     priorSteps: prior,
     afterReboot: prior.some((s) => s.reboot),
-    unlock: ctx.useUnlock || ctx.unlock.state.preloadedIn.length > 0,
+    unlock: ctx.unlock.preload || ctx.unlock.state.preloadedIn.length > 0,
   });
   out.steps.push(...vms.steps);
   out.blockers.push(...vms.blockers);

@@ -271,6 +271,19 @@ export function faultScenarios(b: BaseHosts): FaultScenario[] {
       },
     },
     {
+      name: "override-unread",
+      description:
+        "fault: p4-configured without the vgpu_unlock drop-ins, yet a [vm.100] override in profile_override.toml: nothing reads it",
+      build: () => {
+        const s = b.p4Configured("override-unread");
+        delete s.files["/etc/systemd/system/nvidia-vgpud.service.d/vgpu_unlock.conf"];
+        delete s.files["/etc/systemd/system/nvidia-vgpu-mgr.service.d/vgpu_unlock.conf"];
+        // seed guide "Common VRAM sizes": 2GB = 0x74000000 + 0xC000000
+        s.files[OVERRIDES] = "[vm.100]\nframebuffer = 0x74000000\nframebuffer_reservation = 0xC000000\n";
+        return s;
+      },
+    },
+    {
       name: "duplicate-mdev-uuid",
       description:
         "fault: seed-configured, VM 101 cloned from VM 100 keeps `args: -uuid 00000000-0000-0000-0000-000000000100`",
