@@ -106,4 +106,6 @@ export interface PlanInput {
   /** Probes of paths named in the desired state (see probePaths()); missing key = not probed. */
   probes: Record<string, FileProbe>;
   pending?: JournalPending;
+  /** apply --stop-vms: VMs running on vGPUs may be shut down to replace the driver under them. */
+  stopVms?: boolean;
 }

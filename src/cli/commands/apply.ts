@@ -38,6 +38,7 @@ export const registerApply: Registrar = (program, ctx, setExit) => {
     .option("-y, --yes", "do not ask for confirmation")
     .option("--reboot", "reboot when needed, wait for the host, then verify")
     .option("--break-lock", "take the host's lock even if another run seems to hold it")
+    .option("--stop-vms", "shut down VMs running on vGPUs when the driver must be replaced under them")
     .action(async (opts, cmd) => {
       const g = cmd.optsWithGlobals() as unknown as GlobalOptions;
       const outcomes = await runApply(
@@ -46,6 +47,7 @@ export const registerApply: Registrar = (program, ctx, setExit) => {
           hostSpec: explicitHost(cmd as never, g),
           reboot: Boolean(opts.reboot),
           breakLock: Boolean(opts.breakLock),
+          stopVms: Boolean(opts.stopVms),
         },
         {
           cwd: ctx.cwd,

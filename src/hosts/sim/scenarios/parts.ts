@@ -878,6 +878,8 @@ export function prepareHost(s: SimState, o: { vfioVirqfd: boolean }): void {
       ? {
           git: "1:2.30.2-1+deb11u2",
           "build-essential": "12.9",
+          // build-essential → dpkg-dev → patch (Debian's dependencies; the guide's driver patch needs it)
+          patch: "2.7.6-7",
           gcc: "4:10.2.1-1",
           make: "4.3-4.1",
           dkms: "2.8.4-3",
@@ -888,6 +890,7 @@ export function prepareHost(s: SimState, o: { vfioVirqfd: boolean }): void {
       : {
           git: "1:2.39.5-0+deb12u1",
           "build-essential": "12.9",
+          patch: "2.7.6-7",
           gcc: "4:12.2.0-3",
           make: "4.3-4.1",
           dkms: "3.0.10-8+deb12u1",
