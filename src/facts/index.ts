@@ -208,7 +208,9 @@ function readBoot(r: FactReader) {
   }
   if (bt && !bootTool) notes.push(`could not parse ${CMD.bootTool} (exit ${bt.exitCode})`);
 
-  return { cmdline, grub, kernelCmdlineFile, bootTool, efi };
+  const pin = file("/etc/kernel/proxmox-boot-pin");
+  const kernelPin = pin === undefined ? {} : { kernelPin: pin?.trim() || null };
+  return { cmdline, grub, kernelCmdlineFile, bootTool, efi, ...kernelPin };
 }
 
 /** dmesg, lspci, lsmod, dkms, Secure Boot (the EFI fact decides a BIOS host), packages. */

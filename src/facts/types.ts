@@ -357,6 +357,8 @@ export interface Facts {
   /** /etc/kernel/cmdline (systemd-boot / proxmox-boot-tool) */
   kernelCmdlineFile: { present: true; tokens: CmdlineTokens } | { present: false } | null;
   bootTool: BootToolStatus | null;
+  /** /etc/kernel/proxmox-boot-pin (`proxmox-boot-tool kernel pin`): null = no pin; absent = not captured */
+  kernelPin?: string | null;
   /** true when /sys/firmware/efi exists */
   efi: boolean | null;
   dmesg: DmesgFacts | null;

@@ -46,6 +46,8 @@ export const GATHER_PATHS: string[] = [
   "/etc/default/grub.d",
   "/etc/kernel/cmdline",
   "/etc/kernel/proxmox-boot-uuids",
+  // `proxmox-boot-tool kernel pin X` writes X here (proxmox-kernel-helper proxmox-boot/functions PINNED_KERNEL_CONF)
+  "/etc/kernel/proxmox-boot-pin",
   "/etc/modules",
   "/etc/modules-load.d",
   "/etc/modprobe.d",

@@ -15,6 +15,7 @@ import type { HostEntry } from "../desired/schema.ts";
 import { type PlanContext, readContext } from "./context.ts";
 import { driverPass } from "./passes/driver.ts";
 import { initramfsPass } from "./passes/initramfs.ts";
+import { kernelPinPass } from "./passes/kernel.ts";
 import { kernelCmdlinePass } from "./passes/kernel-cmdline.ts";
 import { liveOrReboot } from "./passes/live.ts";
 import { mixedSizePass } from "./passes/mixed-size.ts";
@@ -48,6 +49,7 @@ const SETUP_PASSES: Pass[] = [
   packagesPass,
   unlockBuildPass,
   unlockFilesPass,
+  kernelPinPass,
   driverPass,
   sriovPass,
   servicesPass,

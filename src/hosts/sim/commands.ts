@@ -4,6 +4,7 @@
  * `changed` so the host persists. Add a command by adding an entry to HANDLERS.
  */
 import { listDir, normalisePath, readVirtual } from "./fs.ts";
+import { bootToolKernel } from "./kernel-pin.ts";
 import { programInstalled } from "./logic.ts";
 import { renderBootToolStatus, renderMokutilSbState } from "./render/boot.ts";
 import { renderDmesg } from "./render/dmesg.ts";
@@ -127,6 +128,13 @@ const HANDLERS: Record<string, Handler> = {
       return ok(
         `${hooks}${reexec}${ctx.state.boot.espUuids.map((u) => `Copying and configuring kernels on /dev/disk/by-uuid/${u}\n${k}`).join("")}`,
       );
+    }
+    if (args[0] === "kernel") {
+      const r = bootToolKernel(ctx.state, args.slice(1));
+      if (r) {
+        ctx.changed = args[1] !== "list";
+        return r;
+      }
     }
     return usage("proxmox-boot-tool", args);
   },

@@ -13,15 +13,15 @@ import type { PlanContext } from "../context.ts";
 import { VGPU_SERVICES } from "../paths.ts";
 import type { Change, PlanInput } from "../types.ts";
 import { checkInstaller, checkPatch, checkPatchTool, LOCAL_PATCH } from "./driver-files.ts";
-import type { GpuSelection } from "./gpus.ts";
-import type { HostIdentity } from "./host.ts";
 import {
   checkBranchKeepsGpus,
   checkVmsStopped,
   driverReplaceSteps,
   installerArgv,
 } from "./driver-upgrade.ts";
-import { checkDriverKernels } from "./kernel.ts";
+import type { GpuSelection } from "./gpus.ts";
+import type { HostIdentity } from "./host.ts";
+import { checkDriverKernels, type KernelPin } from "./kernel.ts";
 import { PassOutput } from "./output.ts";
 
 export interface DriverDecision {
@@ -33,6 +33,8 @@ export interface DriverDecision {
   needed: boolean;
   /** The installed driver vgpu.yaml's replaces (upgrade or downgrade in place, passes/driver-upgrade.ts). */
   replace: DriverState | null;
+  /** An installed kernel in the driver's range to pin (passes/kernel.ts). */
+  pin: KernelPin | null;
 }
 
 export function decideDriver(
@@ -54,7 +56,7 @@ export function decideDriver(
           "add `driver: { installer: /root/NVIDIA-Linux-x86_64-<version>-vgpu-kvm.run, sha256: … }` to vgpu.yaml",
         ],
       );
-    return { installed, version: null, needed: false, replace: null };
+    return { installed, version: null, needed: false, replace: null, pin: null };
   }
   const version = d.version ?? /(\d{3}\.\d{1,3}(?:\.\d{1,3})?)/.exec(basename(d.installer))?.[1] ?? null;
   if (!version)
@@ -72,9 +74,9 @@ export function decideDriver(
   const keeps = !rel || !version || checkBranchKeepsGpus(rel, version, gpus, out);
   const needed = !installed || replace !== null;
   if (needed && keeps) checkDriverFiles(d, version, input, gpus, out);
-  if (version && keeps) checkRelease(version, host, gpus, out);
+  const pin = version && keeps ? checkRelease(version, host, gpus, out, needed) : null;
   checkPascalOnPve9(host, gpus, out);
-  return { installed, version, needed, replace };
+  return { installed, version, needed, replace, pin };
 }
 
 /**
@@ -139,13 +141,19 @@ function checkDriverFiles(
 }
 
 /** What vgpuctl's driver table says about this version: the kernels it supports, an unlock patch. */
-function checkRelease(version: string, host: HostIdentity, gpus: GpuSelection, out: PassOutput): void {
+function checkRelease(
+  version: string,
+  host: HostIdentity,
+  gpus: GpuSelection,
+  out: PassOutput,
+  installing: boolean,
+): KernelPin | null {
   const rel = releaseForDriverVersion(version);
   if (!rel) {
     out.note(`driver ${version} is not in vgpuctl's driver table: kernel compatibility not checked`);
-    return;
+    return null;
   }
-  checkDriverKernels(host, rel, version, out);
+  const pin = checkDriverKernels(host, rel, version, out, installing);
   if (rel.patch === null && gpus.consumer.length > 0)
     out.block(
       "driver-no-unlock-patch",
@@ -153,6 +161,7 @@ function checkRelease(version: string, host: HostIdentity, gpus: GpuSelection, o
       [version],
       ["choose a release with a vgpu-proxmox patch (e.g. 16.9 or 17.5)"],
     );
+  return pin;
 }
 
 /** driver-patch (when vgpu.yaml names a patch) and driver-install. */

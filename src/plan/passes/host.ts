@@ -3,7 +3,7 @@
  * boot uses, Secure Boot. Without Proxmox or a known running kernel there is nothing to plan.
  */
 import type { Facts } from "../../facts/types.ts";
-import { installedKernels } from "../../knowledge/drivers.ts";
+import { installedKernels, nextBootKernel } from "../../knowledge/drivers.ts";
 import type { PassOutput } from "./output.ts";
 
 export interface HostIdentity {
@@ -35,14 +35,15 @@ export function assessHost(f: Facts, out: PassOutput): HostIdentity | null {
     );
     return null;
   }
-  // The next boot's kernel: the newest one installed (dpkg / pveversion packages and the ESPs'
-  // kernels, knowledge/drivers.ts), as proxmox-boot-tool and update-grub order them; the running one
-  // when none is known. A pinned kernel is not captured (the note says so).
+  // The next boot's kernel: the pinned one, else the newest one installed (dpkg / pveversion packages
+  // and the ESPs' kernels, knowledge/drivers.ts nextBootKernel); the running one when none is known.
   const kernels = installedKernels(f);
-  const bootKernel = kernels.length > 0 ? kernels[kernels.length - 1]! : running;
+  const bootKernel = nextBootKernel(f) ?? running;
   if (kernels.length > 0 && bootKernel !== running)
     out.note(
-      `the next boot uses kernel ${bootKernel} (newest installed; running ${running}) unless a kernel is pinned`,
+      f.kernelPin === bootKernel
+        ? `the next boot uses kernel ${bootKernel} (pinned; running ${running})`
+        : `the next boot uses kernel ${bootKernel} (newest installed; running ${running})${f.kernelPin === undefined ? " unless a kernel is pinned" : ""}`,
     );
   checkSecureBoot(f, out);
   return { pveMajor, running, kernels, bootKernel };

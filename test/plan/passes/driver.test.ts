@@ -116,21 +116,36 @@ describe("driver (passes/driver.ts)", () => {
 describe("kernel against driver (passes/kernel.ts)", () => {
   const rel = findRelease("16.8")!;
 
-  it("blocks a running kernel outside the release's range and suggests pinning an installed one in range", () => {
+  const host = {
+    pveMajor: 8,
+    running: "6.14.8-2-pve",
+    bootKernel: "6.14.8-2-pve",
+    kernels: ["6.8.12-4-pve", "6.14.8-2-pve"],
+  };
+
+  it("pins an installed kernel in range when the running one is outside it (driver already installed)", () => {
     const out = new PassOutput();
-    checkDriverKernels(
-      {
-        pveMajor: 8,
-        running: "6.14.8-2-pve",
-        bootKernel: "6.14.8-2-pve",
-        kernels: ["6.8.12-4-pve", "6.14.8-2-pve"],
-      },
-      rel,
-      "535.216.01",
-      out,
-    );
+    expect(checkDriverKernels(host, rel, "535.216.01", out)).toEqual({
+      kernel: "6.8.12-4-pve",
+      outside: ["6.14.8-2-pve"],
+    });
+    expect(out.blockers).toEqual([]);
+  });
+
+  it("blocks when the driver is to be installed on a running kernel outside the range: pin, reboot, re-run", () => {
+    const out = new PassOutput();
+    expect(checkDriverKernels(host, rel, "535.216.01", out, true)).toBeNull();
     expect(codes(out)).toEqual(["kernel-unsupported"]);
     expect(out.blockers[0]!.fix[0]).toBe("proxmox-boot-tool kernel pin 6.8.12-4-pve");
+  });
+
+  it("blocks with the kernel series to install when no installed kernel is in range", () => {
+    const out = new PassOutput();
+    expect(checkDriverKernels({ ...host, kernels: ["6.14.8-2-pve"] }, rel, "535.216.01", out)).toBeNull();
+    expect(codes(out)).toEqual(["kernel-unsupported"]);
+    expect(out.blockers[0]!.fix[0]).toMatch(
+      /^install a 6\.8 series kernel with its headers \(apt install proxmox-kernel-6\.8 proxmox-headers-6\.8\)/,
+    );
   });
 
   it("accepts a kernel in range without a note", () => {
