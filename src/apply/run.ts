@@ -48,6 +48,8 @@ export interface RunDeps {
   log?: (line: string) => void;
   /** apply --stop-vms (PlanInput.stopVms) */
   stopVms?: boolean;
+  /** Secrets for this apply (the MOK password): memory only, never journaled or logged. */
+  secrets?: { mokPassword?: string };
 }
 
 export interface ApplyResult {
@@ -105,7 +107,8 @@ export async function planHost(
   const pending = pendingFrom(journal, bootId);
   // The host rebooted since a reboot became due (someone ran `reboot`): nothing is owed any more.
   if (journal.reboot.required && !pending.reboot) journal.reboot = { required: false, bootId: null };
-  const plan = buildPlan(entry, { ...gathered, pending, stopVms: deps.stopVms });
+  const mokPassword = deps.secrets ? Boolean(deps.secrets.mokPassword) : undefined;
+  const plan = buildPlan(entry, { ...gathered, pending, stopVms: deps.stopVms, mokPassword });
   if (journal.inProgress?.mode === "apply" && !plan.steps.some((s) => s.id === journal.inProgress!.step.id))
     plan.steps.unshift(journal.inProgress.step);
   if (journal.inProgress)
@@ -158,6 +161,7 @@ export async function applyHost(
       log: deps.log,
       completed: [],
       bootId,
+      secrets: deps.secrets,
     };
     // An interrupted step resumes first (it may be invisible to facts: e.g. update-grub after the edit).
     if (journal.inProgress?.mode === "apply") {

@@ -22,6 +22,8 @@ export interface ApplyOptions {
   breakLock?: boolean;
   /** --stop-vms: VMs running on vGPUs may be shut down to replace the driver (plan/passes/driver-upgrade.ts) */
   stopVms?: boolean;
+  /** Secure Boot: the one-time MOK password (memory only: plan/passes/secure-boot.ts) */
+  mokPassword?: string;
 }
 
 export interface HostPlanForConfirm {
@@ -65,6 +67,7 @@ export async function runApply(opts: ApplyOptions, deps: ApplyCommandDeps): Prom
     lock: { breakLock: opts.breakLock },
     doctor: (f) => runChecks(f),
     stopVms: opts.stopVms,
+    secrets: { mokPassword: opts.mokPassword },
     log: deps.log ? (l: string) => deps.log!(host.name, l) : undefined,
   });
   try {

@@ -22,7 +22,7 @@ import { cpuVendorFromLscpu } from "./system/lscpu.ts";
 import { parseLsmod } from "./system/lsmod.ts";
 import { parseLspciDnnk } from "./system/lspci.ts";
 import { parseModprobeFile, parseModulesLoad } from "./system/modules.ts";
-import { parseMokutilSbState } from "./system/mokutil.ts";
+import { parseMokutilSbState, parseMokutilTestKey } from "./system/mokutil.ts";
 import { parsePciMappingCfg } from "./system/pci-mapping.ts";
 import { parsePveversion } from "./system/pveversion.ts";
 import { parseVmConfig } from "./system/qemu-server.ts";
@@ -51,6 +51,7 @@ export const CMD = {
   lscpu: formatCommand(["lscpu"]),
   dkms: formatCommand(["dkms", "status"]),
   mokutil: formatCommand(["mokutil", "--sb-state"]),
+  mokTestKey: formatCommand(["mokutil", "--test-key", "/var/lib/dkms/mok.pub"]),
   nvidiaSmi: formatCommand(["nvidia-smi"]),
   nvidiaSmiQ: formatCommand(["nvidia-smi", "-q"]),
   vgpuQ: formatCommand(["nvidia-smi", "vgpu", "-q"]),
@@ -255,12 +256,14 @@ function readKernelState(r: FactReader, efi: Facts["efi"]) {
     if (sb) secureBoot = sb[1] === "enabled";
   }
   if (mok && secureBoot === null) notes.push(`could not read ${CMD.mokutil} (exit ${mok.exitCode})`);
+  const tk = command(CMD.mokTestKey);
+  const mokKey = tk ? { mokKey: parseMokutilTestKey(tk.stdout, tk.exitCode) } : {};
 
   let packages: Facts["packages"] = null;
   const dpkg = okStdout(CMD.dpkg);
   if (dpkg !== undefined) packages = safe(CMD.dpkg, () => parseDpkgQueryW(dpkg));
 
-  return { dmesg, pci, lsmod, dkms, secureBoot, packages };
+  return { dmesg, pci, lsmod, dkms, secureBoot, packages, ...mokKey };
 }
 
 /** nvidia-smi outputs, the loaded driver, mdev types and devices, SR-IOV sysfs. */

@@ -366,6 +366,8 @@ export interface Facts {
   lsmod: LoadedModule[] | null;
   dkms: DkmsEntry[] | null;
   secureBoot: boolean | null;
+  /** `mokutil --test-key /var/lib/dkms/mok.pub`: the DKMS signing certificate as a MOK; absent = not captured */
+  mokKey?: import("./system/mokutil.ts").MokKeyState | null;
   /** dpkg-query -W: package → version */
   packages: Record<string, string> | null;
   nvidiaSmi: NvidiaSmiTable | null;

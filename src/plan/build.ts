@@ -24,6 +24,7 @@ import type { PassResult } from "./passes/output.ts";
 import { packagesPass } from "./passes/packages.ts";
 import { rebootPass, withOwedFixes } from "./passes/reboot.ts";
 import { repositoryPass } from "./passes/repository.ts";
+import { secureBootPass } from "./passes/secure-boot.ts";
 import { servicesPass } from "./passes/services.ts";
 import { sriovPass } from "./passes/sriov.ts";
 import { unlockBuildPass } from "./passes/unlock-build.ts";
@@ -50,6 +51,7 @@ const SETUP_PASSES: Pass[] = [
   unlockBuildPass,
   unlockFilesPass,
   kernelPinPass,
+  secureBootPass,
   driverPass,
   sriovPass,
   servicesPass,

@@ -6,6 +6,7 @@
 import { listDir, normalisePath, readVirtual } from "./fs.ts";
 import { bootToolKernel } from "./kernel-pin.ts";
 import { programInstalled } from "./logic.ts";
+import { mokutilKey, opensslReq } from "./mok.ts";
 import { renderBootToolStatus, renderMokutilSbState } from "./render/boot.ts";
 import { renderDmesg } from "./render/dmesg.ts";
 import { renderMdevctlList, renderMdevctlListJson, renderMdevctlTypes } from "./render/mdevctl.ts";
@@ -76,8 +77,18 @@ const HANDLERS: Record<string, Handler> = {
   lsmod: ({ state }) => ok(renderLsmod(state)),
   lscpu: ({ state }) => ok(renderLscpu(state)),
   dkms: ({ state }, args) => (args[0] === "status" ? ok(renderDkmsStatus(state)) : usage("dkms", args)),
-  mokutil: ({ state }, args) =>
-    args[0] === "--sb-state" ? renderMokutilSbState(state) : usage("mokutil", args),
+  mokutil: (ctx, args) => {
+    if (args[0] === "--sb-state") return renderMokutilSbState(ctx.state);
+    const r = mokutilKey(ctx.state, args, ctx.input);
+    if (!r) return usage("mokutil", args);
+    ctx.changed ||= args[0] === "--import" && r.exitCode === 0;
+    return r;
+  },
+  openssl: (ctx, args) => {
+    const r = opensslReq(ctx.state, args);
+    ctx.changed ||= r.exitCode === 0;
+    return r;
+  },
   "nvidia-smi": (ctx, args) => {
     const { state } = ctx;
     const a = args.join(" ");

@@ -19,6 +19,7 @@ import {
   vfVgpu,
   vgpuVerdict,
 } from "./logic.ts";
+import { mokManagerAtBoot } from "./mok.ts";
 import { dkmsAutoinstall } from "./nvidia.ts";
 import { renderVgpuStartFailure } from "./render/qm.ts";
 import type { SimState, SimVm } from "./state.ts";
@@ -75,6 +76,8 @@ export function reboot(s: SimState): void {
     vm.running = false;
     applyPending(vm);
   }
+  // shim's MokManager: queued MOK enrolments are confirmed on the console (or not)
+  mokManagerAtBoot(s);
   // dkms.service: build registered DKMS modules for the booted kernel when its headers are there
   dkmsAutoinstall(s, s.kernel.running);
   settleDrivers(s);

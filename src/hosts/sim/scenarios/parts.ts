@@ -1,5 +1,6 @@
 /** Building blocks for scenarios: platforms, package sets, GPUs, stock /etc files, VMs. */
 import { configuredCmdline } from "../logic.ts";
+import { FRAMEWORK_CONF, STOCK_FRAMEWORK_CONF } from "../mok.ts";
 import { SRIOV_MANAGE_SCRIPT } from "../nvidia.ts";
 import { HELPER_BLACKLIST, SRIOV_UNIT_TEXT } from "../packages.ts";
 import type { SimGpu, SimPciFunction, SimState, SimVm } from "../state.ts";
@@ -899,6 +900,7 @@ export function prepareHost(s: SimState, o: { vfioVirqfd: boolean }): void {
           mdevctl: "1.2.0-3",
         },
   );
+  s.files[FRAMEWORK_CONF] = STOCK_FRAMEWORK_CONF; // installed by the dkms package
   delete s.files["/etc/apt/sources.list.d/pve-enterprise.list"];
   s.files["/etc/apt/sources.list"] +=
     `deb http://download.proxmox.com/debian/pve ${s.pve.debian} pve-no-subscription\n`;
@@ -956,6 +958,9 @@ export function installDriver(
   };
   s.files["/usr/share/nvidia/vgpu/vgpuConfig.xml"] =
     `<?xml version="1.0" encoding="UTF-8"?>\n<vgpuconfig/>\n`;
+  // installed with --dkms (the guide's and vgpuctl's way): the module source is in the DKMS tree
+  s.files[`/usr/src/nvidia-${d.version}/dkms.conf`] =
+    `PACKAGE_NAME="nvidia"\nPACKAGE_VERSION="${d.version}"\nAUTOINSTALL="yes"\n`;
   // the vgpu-kvm package ships NVIDIA's SR-IOV script with every driver (as the simulated installer does)
   s.files["/usr/lib/nvidia/sriov-manage"] = SRIOV_MANAGE_SCRIPT;
   s.files["/etc/systemd/system/multi-user.target.wants/nvidia-vgpud.service"] = "";
@@ -1007,6 +1012,7 @@ export function prepareProxmoxWay(s: SimState): void {
   delete s.files["/etc/apt/sources.list.d/pve-enterprise.list"];
   s.files["/etc/apt/sources.list"] +=
     `deb http://download.proxmox.com/debian/pve ${s.pve.debian} pve-no-subscription\n`;
+  s.files[FRAMEWORK_CONF] = STOCK_FRAMEWORK_CONF; // installed by the dkms package
   s.files["/usr/bin/pve-nvidia-vgpu-helper"] = "#!/usr/bin/perl\n";
   s.files["/lib/systemd/system/pve-nvidia-sriov@.service"] = SRIOV_UNIT_TEXT;
   s.files[HELPER_BLACKLIST] = "blacklist nouveau\n";
