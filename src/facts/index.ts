@@ -30,6 +30,7 @@ import { parseQmList } from "./system/qm.ts";
 import { parseSystemctlIsActive, statusJournalLines, unitStateFromSystemctl } from "./system/systemctl.ts";
 import { parseDropin } from "./system/systemd.ts";
 import { parseUnameA, parseUnameR } from "./system/uname.ts";
+import { parseZpoolGet } from "./system/zpool.ts";
 import type {
   Facts,
   ModprobeFile,
@@ -52,6 +53,7 @@ export const CMD = {
   dkms: formatCommand(["dkms", "status"]),
   mokutil: formatCommand(["mokutil", "--sb-state"]),
   mokTestKey: formatCommand(["mokutil", "--test-key", "/var/lib/dkms/mok.pub"]),
+  zpoolGet: formatCommand(["zpool", "get", "-H", "-o", "name,property,value", "all"]),
   nvidiaSmi: formatCommand(["nvidia-smi"]),
   nvidiaSmiQ: formatCommand(["nvidia-smi", "-q"]),
   vgpuQ: formatCommand(["nvidia-smi", "vgpu", "-q"]),
@@ -258,12 +260,14 @@ function readKernelState(r: FactReader, efi: Facts["efi"]) {
   if (mok && secureBoot === null) notes.push(`could not read ${CMD.mokutil} (exit ${mok.exitCode})`);
   const tk = command(CMD.mokTestKey);
   const mokKey = tk ? { mokKey: parseMokutilTestKey(tk.stdout, tk.exitCode) } : {};
+  const zp = okStdout(CMD.zpoolGet);
+  const zpools = zp !== undefined ? { zpoolFeatures: safe(CMD.zpoolGet, () => parseZpoolGet(zp)) } : {};
 
   let packages: Facts["packages"] = null;
   const dpkg = okStdout(CMD.dpkg);
   if (dpkg !== undefined) packages = safe(CMD.dpkg, () => parseDpkgQueryW(dpkg));
 
-  return { dmesg, pci, lsmod, dkms, secureBoot, packages, ...mokKey };
+  return { dmesg, pci, lsmod, dkms, secureBoot, packages, ...mokKey, ...zpools };
 }
 
 /** nvidia-smi outputs, the loaded driver, mdev types and devices, SR-IOV sysfs. */

@@ -368,6 +368,8 @@ export interface Facts {
   secureBoot: boolean | null;
   /** `mokutil --test-key /var/lib/dkms/mok.pub`: the DKMS signing certificate as a MOK; absent = not captured */
   mokKey?: import("./system/mokutil.ts").MokKeyState | null;
+  /** `zpool get -H -o name,property,value all`: pool → feature → state; absent = not captured */
+  zpoolFeatures?: import("./system/zpool.ts").ZpoolFeatures | null;
   /** dpkg-query -W: package → version */
   packages: Record<string, string> | null;
   nvidiaSmi: NvidiaSmiTable | null;

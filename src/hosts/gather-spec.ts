@@ -17,6 +17,8 @@ export const GATHER_COMMANDS: string[][] = [
   ["mokutil", "--sb-state"],
   // is DKMS's module signing certificate enrolled as a MOK? (plan/passes/secure-boot.ts)
   ["mokutil", "--test-key", "/var/lib/dkms/mok.pub"],
+  // ZFS pool features: a root pool with features newer than a kernel's ZFS cannot boot it (passes/kernel.ts)
+  ["zpool", "get", "-H", "-o", "name,property,value", "all"],
   ["nvidia-smi"],
   ["nvidia-smi", "-q"],
   ["nvidia-smi", "vgpu"],

@@ -50,6 +50,23 @@ describe("kernel-too-new is brought back to a kernel the driver supports (exampl
   });
 });
 
+describe("a pin the root pool could not boot is refused (sim:kernel-too-new-zfs)", () => {
+  it("rpool has feature@fast_dedup active (ZFS 2.3): pinning 6.8 (ZFS 2.2) is refused with zfs-pool-too-new, nothing changed", () => {
+    const dir = tempSimDir();
+    const args = ["--host", "sim:kernel-too-new-zfs", "-f", "examples/p4-host.yaml"];
+    cli(dir, ["plan", ...args]);
+    const before = readFileSync(statePath(dir, "kernel-too-new-zfs"), "utf8");
+    const a = cli(dir, ["apply", ...args, "--yes", "--reboot"]);
+    expect(a.code).toBe(1);
+    expect(a.stderr.split("\n").filter((l) => l.includes("[zfs-pool-too-new]"))).toEqual([
+      "  ✗ [zfs-pool-too-new] Kernel 6.8.12-4-pve cannot import the root pool rpool: it has ZFS features active that 6.8.12-4-pve's ZFS 2.2 lacks",
+    ]);
+    expect(a.stderr).toContain("zpool get: rpool feature@fast_dedup active (OpenZFS 2.3)");
+    expect(a.stderr).toContain("fix: do not pin 6.8.12-4-pve");
+    expect(readFileSync(statePath(dir, "kernel-too-new-zfs"), "utf8")).toBe(before);
+  });
+});
+
 describe("doctor catches a kernel that arrives after the setup, with the exact fix", () => {
   /** apt full-upgrade on seed-configured: a newer kernel (and its headers) installed, the host not rebooted yet. */
   function newKernelArrives(dir: string, k: string, headers: boolean) {

@@ -28,6 +28,7 @@ import { type CmdResult, fail, ok } from "./render/types.ts";
 import type { SimState } from "./state.ts";
 import { installTools, pathProgramExists } from "./tools.ts";
 import { bootToolRefresh, hostpciAddress, startVm, stopVm, updateGrub } from "./transitions.ts";
+import { renderZpoolGet } from "./zfs.ts";
 
 export interface CmdContext {
   state: SimState;
@@ -84,6 +85,8 @@ const HANDLERS: Record<string, Handler> = {
     ctx.changed ||= args[0] === "--import" && r.exitCode === 0;
     return r;
   },
+  zpool: ({ state }, args) =>
+    args[0] === "get" && args.includes("all") ? ok(renderZpoolGet(state)) : usage("zpool", args),
   openssl: (ctx, args) => {
     const r = opensslReq(ctx.state, args);
     ctx.changed ||= r.exitCode === 0;

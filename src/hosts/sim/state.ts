@@ -266,6 +266,8 @@ export interface SimState {
    * commented GRUB lines, VM snapshots, pasted prompts, CRLF). Absent = clean; VGPUCTL_SIM_NOISE=1 also turns it on.
    */
   noise?: boolean;
+  /** ZFS pools (zfs.ts): name, size, feature@ states (disabled | enabled | active). Absent = none. */
+  zpools?: Array<{ name: string; size: string; features: Record<string, string> }>;
   /** Injected faults in VGPUCTL_SIM_FAULT syntax (src/hosts/sim/inject.ts), kept across runs. */
   faults?: string[];
 }

@@ -12,6 +12,8 @@ export interface HostIdentity {
   /** Installed kernels, oldest first. */
   kernels: string[];
   bootKernel: string;
+  /** The root pool's feature states when / is on ZFS (root=ZFS=POOL/…), else null/absent. */
+  rootPool?: { name: string; features: Record<string, string> } | null;
 }
 
 export function assessHost(f: Facts, out: PassOutput): HostIdentity | null {
@@ -46,10 +48,17 @@ export function assessHost(f: Facts, out: PassOutput): HostIdentity | null {
         : `the next boot uses kernel ${bootKernel} (newest installed; running ${running})${f.kernelPin === undefined ? " unless a kernel is pinned" : ""}`,
     );
   checkSecureBoot(f, out);
-  return { pveMajor, running, kernels, bootKernel };
+  return { pveMajor, running, kernels, bootKernel, rootPool: rootPoolOf(f) };
 }
 
 function checkSecureBoot(f: Facts, out: PassOutput): void {
   // Secure Boot on: the modules are signed and the key enrolled (passes/secure-boot.ts)
   if (f.secureBoot === null) out.note("Secure Boot state unknown (mokutil not available); assuming off");
+}
+
+/** The pool / is on (`root=ZFS=rpool/ROOT/pve-1` on the running command line) and its captured features. */
+function rootPoolOf(f: Facts): HostIdentity["rootPool"] {
+  const root = (f.cmdline ?? []).map((t) => /^root=ZFS=([^/\s]+)/.exec(t)?.[1]).find(Boolean);
+  const features = root ? f.zpoolFeatures?.[root] : undefined;
+  return root && features ? { name: root, features } : null;
 }

@@ -9,6 +9,7 @@
  */
 import type { DriverRelease } from "../../knowledge/drivers.ts";
 import { kernelInRange } from "../../knowledge/drivers.ts";
+import { featuresTooNewFor, zfsOfKernel } from "../../knowledge/kernel-zfs.ts";
 import type { PlanContext } from "../context.ts";
 import type { HostIdentity } from "./host.ts";
 import { PassOutput } from "./output.ts";
@@ -43,6 +44,7 @@ export function checkDriverKernels(
   // the installer builds the module for the running kernel: outside the range, it fails before any reboot
   const runningOutside = outside.includes(running) && installing;
   if (pick && !runningOutside) {
+    if (zfsRefuses(host, pick, out)) return null;
     out.note(
       `kernel ${outside.join(" and ")} is outside the range of driver ${driverVersion} (${range}): ${pick} is installed and pinned; kernel upgrades still install but are not booted until \`proxmox-boot-tool kernel unpin\` (vgpuctl uninstall unpins)`,
     );
@@ -68,6 +70,26 @@ export function checkDriverKernels(
     ],
   );
   return null;
+}
+
+/**
+ * `zfs-pool-too-new`: the root pool has features active that `kernel`'s ZFS cannot import (knowledge/kernel-zfs.ts):
+ * pinning it would leave the host unbootable. Returns whether it refused.
+ */
+function zfsRefuses(host: HostIdentity, kernel: string, out: PassOutput): boolean {
+  const pool = host.rootPool;
+  if (!pool) return false;
+  const tooNew = featuresTooNewFor(kernel, pool.features);
+  if (tooNew.length === 0) return false;
+  out.block(
+    "zfs-pool-too-new",
+    `Kernel ${kernel} cannot import the root pool ${pool.name}: it has ZFS features active that ${kernel}'s ZFS ${zfsOfKernel(kernel)} lacks`,
+    tooNew.map((t) => `zpool get: ${pool.name} feature@${t.feature} active (OpenZFS ${t.zfs})`),
+    [
+      `do not pin ${kernel}: choose a driver release whose kernel range includes ${host.running} (vgpuctl doctor lists them)`,
+    ],
+  );
+  return true;
 }
 
 /** kernel-pin: the installed kernel in the driver's range, pinned for the setup's reboot and after. */

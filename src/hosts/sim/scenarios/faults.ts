@@ -364,6 +364,41 @@ export function faultScenarios(b: BaseHosts): FaultScenario[] {
       },
     },
     {
+      name: "kernel-too-new-zfs",
+      description:
+        "fault: p4-configured (ZFS root) booted into the opt-in 6.14 kernel after `zpool upgrade rpool` + dedup: 16.8 does not build on 6.14, and 6.8's ZFS 2.2 cannot import rpool (feature@fast_dedup active)",
+      build: () => {
+        const s = b.p4Configured("kernel-too-new-zfs");
+        const k = "6.14.0-2-pve";
+        s.kernel.installed.push(k);
+        s.kernel.buildInfo[k] = "#1 SMP PREEMPT_DYNAMIC PMX 6.14.0-2 (2025-04-10T17:57Z)";
+        s.packages["proxmox-kernel-6.14"] = "6.14.0-2";
+        s.packages[`proxmox-kernel-${k}-signed`] = "6.14.0-2";
+        s.packages[`proxmox-headers-${k}`] = "6.14.0-2";
+        s.kernel.running = k;
+        s.boot.nextCmdline = configuredCmdline(s);
+        s.cmdline = s.boot.nextCmdline;
+        // a pool created by ZFS 2.2 (PVE 8.2) and upgraded by 6.14's ZFS 2.3 (zpool-features(7))
+        s.zpools = [
+          {
+            name: "rpool",
+            size: "928G",
+            features: {
+              async_destroy: "enabled",
+              large_blocks: "enabled",
+              head_errlog: "active",
+              vdev_zaps_v2: "active",
+              block_cloning: "enabled",
+              fast_dedup: "active",
+              longname: "enabled",
+            },
+          },
+        ];
+        settleDrivers(s);
+        return s;
+      },
+    },
+    {
       name: "vgpu-mgr-inactive",
       description: "fault: p4-configured after `systemctl disable --now nvidia-vgpu-mgr.service`",
       build: () => {
