@@ -57,16 +57,16 @@ export async function rollBackDriver(ctx: ExecContext, why: string): Promise<Dri
   const left = await ctx.host.exec(["nvidia-uninstall", "--silent"]);
   if (left.exitCode !== 0 && left.exitCode !== 127)
     throw new UserError(
-      `rollback: nvidia-uninstall failed (${left.stderr.trim()})`,
-      "remove the driver by hand",
+      `the new driver did not come up (${why}); rollback: nvidia-uninstall failed (${left.stderr.trim()})`,
+      "remove the driver by hand, then re-install the previous one from /var/lib/vgpuctl/previous-driver/",
     );
   for (const argv of removed.undo.commands) {
     ctx.log?.(`  $ ${formatCommand(argv)}`);
     const r = await ctx.host.exec(argv);
     if (r.exitCode !== 0)
       throw new UserError(
-        `rollback failed too: \`${formatCommand(argv)}\` exited with ${r.exitCode}: ${r.stderr.trim()}`,
-        `the previous driver's installer is ${argv[1]}; re-install it by hand`,
+        `the new driver did not come up (${why}) and the rollback failed too: \`${formatCommand(argv)}\` exited with ${r.exitCode}: ${r.stderr.trim()}`,
+        `the previous driver's installer is ${removed.undo.commands[0]?.[1] ?? "in /var/lib/vgpuctl/previous-driver/"}; re-install it by hand`,
       );
   }
   j.entries = j.entries.filter((e) => !DRIVER_STEPS.has(e.id));

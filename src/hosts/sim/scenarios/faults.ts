@@ -364,6 +364,33 @@ export function faultScenarios(b: BaseHosts): FaultScenario[] {
       },
     },
     {
+      name: "kernel-arrived-unsupported",
+      description:
+        "fault: seed-configured after `apt full-upgrade` installed the opt-in 6.2 kernel (not booted yet): the next boot leaves 15.1's range",
+      build: () => {
+        const s = b.seedConfigured("kernel-arrived-unsupported");
+        const k = "6.2.16-3-pve";
+        s.kernel.installed.push(k);
+        s.kernel.buildInfo[k] = "#1 SMP PREEMPT_DYNAMIC PVE 6.2.16-3 (2023-06-17T05:58Z)";
+        s.packages["pve-kernel-6.2"] = "7.4-4";
+        s.packages[`pve-kernel-${k}`] = "6.2.16-3";
+        return s;
+      },
+    },
+    {
+      name: "kernel-arrived-no-dkms",
+      description:
+        "fault: p4-configured after an upgrade installed kernel 6.8.12-9 without its headers (not booted yet): DKMS could not build 16.8 for it",
+      build: () => {
+        const s = b.p4Configured("kernel-arrived-no-dkms");
+        const k = "6.8.12-9-pve";
+        s.kernel.installed.push(k);
+        s.kernel.buildInfo[k] = "#1 SMP PREEMPT_DYNAMIC PMX 6.8.12-9 (2025-03-16T19:18Z)";
+        s.packages[`proxmox-kernel-${k}-signed`] = "6.8.12-9";
+        return s;
+      },
+    },
+    {
       name: "kernel-too-new-zfs",
       description:
         "fault: p4-configured (ZFS root) booted into the opt-in 6.14 kernel after `zpool upgrade rpool` + dedup: 16.8 does not build on 6.14, and 6.8's ZFS 2.2 cannot import rpool (feature@fast_dedup active)",
