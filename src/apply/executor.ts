@@ -40,6 +40,8 @@ export interface ExecContext {
    * read it from the host when a step needs it.
    */
   bootId?: string | null;
+  /** Secrets the user gave for this run (Change.stdinSecret); kept in memory only. */
+  secrets?: { mokPassword?: string };
   /** Called when a step completed, before the journal saying so is written (may edit the journal). */
   beforeComplete?: (step: Step) => void;
 }
@@ -278,7 +280,7 @@ async function applyChange(
       return;
     }
     case "command":
-      await run(ctx, step, change.argv);
+      await run(ctx, step, change.argv, change.stdinSecret);
       return;
   }
 }
@@ -342,11 +344,28 @@ function fail(ctx: ExecContext, step: Step, argv: string[], r: ExecResult): neve
   );
 }
 
-async function run(ctx: ExecContext, step: Step, argv: string[]): Promise<ExecResult> {
+async function run(
+  ctx: ExecContext,
+  step: Step,
+  argv: string[],
+  secret?: "mok-password",
+): Promise<ExecResult> {
   ctx.log?.(`  $ ${formatCommand(argv)}`);
-  const r = await ctx.host.exec(argv);
+  const r = await ctx.host.exec(argv, secret ? { input: secretInput(ctx, step, secret) } : undefined);
   if (r.exitCode !== 0) fail(ctx, step, argv, r);
   return r;
+}
+
+/** A secret the user gave for this run, as the command reads it (twice, as mokutil asks) — never logged. */
+function secretInput(ctx: ExecContext, step: Step, secret: "mok-password"): string {
+  const pw = secret === "mok-password" ? ctx.secrets?.mokPassword : undefined;
+  if (!pw)
+    throw new StepFailedError(
+      step,
+      "no MOK password given (VGPUCTL_MOK_PASSWORD or --mok-password-file)",
+      ctx.completed,
+    );
+  return `${pw}\n${pw}\n`;
 }
 
 function describe(c: string | null): string {

@@ -25,6 +25,7 @@ import {
   sha256,
 } from "./journal.ts";
 import { acquireLock, type LockHandle, type LockOptions } from "./lock.ts";
+import { rollBackIfNotLoaded, withDriverRollback } from "./rollback.ts";
 import { buildUninstallPlan } from "./uninstall.ts";
 import { type DoctorFn, type Verification, verifyHost } from "./verify.ts";
 
@@ -45,6 +46,10 @@ export interface RunDeps {
   lock?: Omit<LockOptions, "command" | "now">;
   doctor?: DoctorFn;
   log?: (line: string) => void;
+  /** apply --stop-vms (PlanInput.stopVms) */
+  stopVms?: boolean;
+  /** Secrets for this apply (the MOK password): memory only, never journaled or logged. */
+  secrets?: { mokPassword?: string };
 }
 
 export interface ApplyResult {
@@ -102,7 +107,8 @@ export async function planHost(
   const pending = pendingFrom(journal, bootId);
   // The host rebooted since a reboot became due (someone ran `reboot`): nothing is owed any more.
   if (journal.reboot.required && !pending.reboot) journal.reboot = { required: false, bootId: null };
-  const plan = buildPlan(entry, { ...gathered, pending });
+  const mokPassword = deps.secrets ? Boolean(deps.secrets.mokPassword) : undefined;
+  const plan = buildPlan(entry, { ...gathered, pending, stopVms: deps.stopVms, mokPassword });
   if (journal.inProgress?.mode === "apply" && !plan.steps.some((s) => s.id === journal.inProgress!.step.id))
     plan.steps.unshift(journal.inProgress.step);
   if (journal.inProgress)
@@ -155,6 +161,7 @@ export async function applyHost(
       log: deps.log,
       completed: [],
       bootId,
+      secrets: deps.secrets,
     };
     // An interrupted step resumes first (it may be invisible to facts: e.g. update-grub after the edit).
     if (journal.inProgress?.mode === "apply") {
@@ -172,7 +179,7 @@ export async function applyHost(
         if (!ctx.journal.reboot.required) ctx.journal.reboot = { required: true, bootId: ctx.bootId ?? null };
         continue;
       }
-      await executeStep(ctx, step);
+      await withDriverRollback(ctx, step, () => executeStep(ctx, step));
     }
 
     let rebooted = false;
@@ -205,6 +212,7 @@ export async function applyHost(
       for (const step of left) await executeStep(ctx, step);
       if (left.length > 0) ({ gathered } = await replan(entry, deps, ctx));
     } else if (ctx.completed.length > 0) ({ gathered } = await replan(entry, deps, ctx));
+    if (rebooted) await rollBackIfNotLoaded(ctx, gathered.facts);
     const verification = verifyHost(entry, gathered.facts, deps.doctor);
     return {
       host: plan.host,

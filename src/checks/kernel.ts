@@ -10,14 +10,62 @@
  * dkms-not-built (extra): the nvidia DKMS module exists but is not installed for the running kernel.
  */
 import type { Facts } from "../facts/types.ts";
-import { compareKernel, installedKernels, kernelAtLeast } from "../knowledge/drivers.ts";
+import { compareKernel, installedKernels, kernelAtLeast, nextBootKernel } from "../knowledge/drivers.ts";
 import { finding, type HostView, hostView, vgpuPossible } from "./context.ts";
 import { suggestedReleases } from "./driver.ts";
 import type { Finding, Kb, KbKernelVerdict, KbRelease } from "./types.ts";
 
 export function checkKernel(f: Facts, kb: Kb): Finding[] {
   const v = hostView(f, kb);
-  return [...kernelUnsupported(v), ...headersMissing(v), ...dkmsNotBuilt(v)];
+  return [...kernelUnsupported(v), ...headersMissing(v), ...dkmsNotBuilt(v), ...nextKernel(v)];
+}
+
+/**
+ * next-kernel-unsupported / next-kernel-dkms-missing: a kernel installed after the setup (apt full-upgrade)
+ * is the one the next boot uses (the pinned one, else the newest: knowledge/drivers.ts nextBootKernel), while
+ * the driver works on the running one. Outside the driver's range: pin the running kernel. In range but the
+ * NVIDIA DKMS module is not built for it (its headers came late, or the build failed): build it now.
+ */
+function nextKernel(v: HostView): Finding[] {
+  const { facts: f, kb, kernel, release, driver } = v;
+  const next = nextBootKernel(f);
+  if (!kernel || !next || next === kernel || !release || driver?.loaded !== true) return [];
+  if (kb.kernelInRange(release, kernel) === false) return []; // kernel-unsupported speaks already
+  const evidence = [
+    `running kernel ${kernel} (driver ${driver.version} loaded)`,
+    `next boot: kernel ${next}${f.kernelPin === next ? " (pinned)" : " (newest installed)"}`,
+  ];
+  if (kb.kernelInRange(release, next) === false)
+    return [
+      finding(
+        "next-kernel-unsupported",
+        "error",
+        `The next boot uses kernel ${next}, outside what vGPU ${release.vgpuRelease} (driver ${driver.version}) supports: vGPU stops at the next reboot`,
+        [...evidence, `vGPU ${release.vgpuRelease}: kernels ${release.kernelRange}`],
+        [
+          `proxmox-boot-tool kernel pin ${kernel}`,
+          `(unpin once a driver release supporting ${next} is installed: proxmox-boot-tool kernel unpin)`,
+        ],
+      ),
+    ];
+  const nv = (f.dkms ?? []).filter((e) => e.module === "nvidia");
+  if (nv.length === 0 || nv.some((e) => e.kernel === next && e.status === "installed")) return [];
+  const pveMajor = Number(/^(\d+)/.exec(f.pve?.manager ?? "")?.[1] ?? 0);
+  const headers = `${pveMajor >= 8 ? "proxmox-headers" : "pve-headers"}-${next}`;
+  const hasHeaders = f.packages ? headers in f.packages : true;
+  return [
+    finding(
+      "next-kernel-dkms-missing",
+      "error",
+      `The NVIDIA DKMS module is not built for kernel ${next}, which the next boot uses: the driver will not load after the reboot`,
+      [...evidence, ...nv.map((e) => `dkms status: nvidia/${e.version}, ${e.kernel ?? "?"}: ${e.status}`)],
+      [
+        ...(hasHeaders ? [] : [`apt install ${headers}`]),
+        `dkms install nvidia/${nv[0]!.version} -k ${next}`,
+        `if the build fails: proxmox-boot-tool kernel pin ${kernel}`,
+      ],
+    ),
+  ];
 }
 
 function kernelUnsupported(v: HostView): Finding[] {

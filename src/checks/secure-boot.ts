@@ -8,6 +8,13 @@ import type { Facts } from "../facts/types.ts";
 import { finding, grep, hostView } from "./context.ts";
 import type { Finding, Kb } from "./types.ts";
 
+const MOK_STATE: Record<NonNullable<Facts["mokKey"]>, string> = {
+  enrolled: "already enrolled",
+  pending: "already in the enrollment request (confirm it at the next boot)",
+  "not-enrolled": "not enrolled",
+  absent: "no such file (no DKMS signing key yet)",
+};
+
 export function checkSecureBoot(f: Facts, kb: Kb): Finding[] {
   if (f.secureBoot !== true) return [];
   const v = hostView(f, kb);
@@ -15,8 +22,15 @@ export function checkSecureBoot(f: Facts, kb: Kb): Finding[] {
   const sig = grep(f.dmesg?.moduleSignature, /nvidia|reject|required key|lockdown/i);
   const nvidiaRejected = sig.some((l) => /nvidia/i.test(l) || /reject/i.test(l));
   const evidence = ["mokutil --sb-state: SecureBoot enabled", ...sig.map((l) => `dmesg: ${l}`)];
+  if (f.mokKey) evidence.push(`mokutil --test-key /var/lib/dkms/mok.pub: ${MOK_STATE[f.mokKey]}`);
   const dk = (f.dkms ?? []).find((e) => e.module === "nvidia");
   const signSteps = [
+    ...(f.mokKey === "pending"
+      ? [
+          "The signing key is queued for enrolment: reboot and confirm it on the console (Enroll MOK → Continue → Yes → password)",
+        ]
+      : []),
+    "`vgpuctl apply` with vgpu.yaml does all of this (the MOK password from VGPUCTL_MOK_PASSWORD or --mok-password-file); by hand:",
     "Keep Secure Boot and sign the modules with the DKMS machine owner key:",
     "  mokutil --import /var/lib/dkms/mok.pub   (choose a one-time password)",
     "  reboot, and in the blue MOK manager screen choose Enroll MOK → Continue → enter the password",

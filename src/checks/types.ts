@@ -37,6 +37,8 @@ export const FINDING_CODES = [
   "gpu-missing",
   "cmdline-not-applied",
   "dkms-not-built",
+  "next-kernel-unsupported",
+  "next-kernel-dkms-missing",
   "vfio-config-leftover",
   "driver-not-vgpu",
   "vgpu-mgr-inactive",

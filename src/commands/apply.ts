@@ -20,6 +20,10 @@ export interface ApplyOptions {
   hostSpec: string | null;
   reboot: boolean;
   breakLock?: boolean;
+  /** --stop-vms: VMs running on vGPUs may be shut down to replace the driver (plan/passes/driver-upgrade.ts) */
+  stopVms?: boolean;
+  /** Secure Boot: the one-time MOK password (memory only: plan/passes/secure-boot.ts) */
+  mokPassword?: string;
 }
 
 export interface HostPlanForConfirm {
@@ -62,6 +66,8 @@ export async function runApply(opts: ApplyOptions, deps: ApplyCommandDeps): Prom
     gather: gatherForPlan,
     lock: { breakLock: opts.breakLock },
     doctor: (f) => runChecks(f),
+    stopVms: opts.stopVms,
+    secrets: { mokPassword: opts.mokPassword },
     log: deps.log ? (l: string) => deps.log!(host.name, l) : undefined,
   });
   try {

@@ -28,7 +28,7 @@ import { cpuVendorFromLscpu } from "./system/lscpu.ts";
 import { parseLsmod } from "./system/lsmod.ts";
 import { parseLspciDnnk } from "./system/lspci.ts";
 import { parseModprobeFile, parseModulesLoad } from "./system/modules.ts";
-import { parseMokutilSbState } from "./system/mokutil.ts";
+import { parseMokutilSbState, parseMokutilTestKey } from "./system/mokutil.ts";
 import { parsePciMappingCfg } from "./system/pci-mapping.ts";
 import { parsePveversion } from "./system/pveversion.ts";
 import { parseVmConfig } from "./system/qemu-server.ts";
@@ -36,6 +36,7 @@ import { parseQmList } from "./system/qm.ts";
 import { parseSystemctlIsActive, statusJournalLines, unitStateFromSystemctl } from "./system/systemctl.ts";
 import { parseDropin } from "./system/systemd.ts";
 import { parseUnameA, parseUnameR } from "./system/uname.ts";
+import { parseZpoolGet } from "./system/zpool.ts";
 import type {
   Facts,
   ModprobeFile,
@@ -57,6 +58,8 @@ export const CMD = {
   lscpu: formatCommand(["lscpu"]),
   dkms: formatCommand(["dkms", "status"]),
   mokutil: formatCommand(["mokutil", "--sb-state"]),
+  mokTestKey: formatCommand(["mokutil", "--test-key", "/var/lib/dkms/mok.pub"]),
+  zpoolGet: formatCommand(["zpool", "get", "-H", "-o", "name,property,value", "all"]),
   nvidiaSmi: formatCommand(["nvidia-smi"]),
   nvidiaSmiQ: formatCommand(["nvidia-smi", "-q"]),
   vgpuQ: formatCommand(["nvidia-smi", "vgpu", "-q"]),
@@ -215,7 +218,9 @@ function readBoot(r: FactReader) {
   }
   if (bt && !bootTool) notes.push(`could not parse ${CMD.bootTool} (exit ${bt.exitCode})`);
 
-  return { cmdline, grub, kernelCmdlineFile, bootTool, efi };
+  const pin = file("/etc/kernel/proxmox-boot-pin");
+  const kernelPin = pin === undefined ? {} : { kernelPin: pin?.trim() || null };
+  return { cmdline, grub, kernelCmdlineFile, bootTool, efi, ...kernelPin };
 }
 
 /** dmesg, lspci, lsmod, dkms, Secure Boot (the EFI fact decides a BIOS host), packages. */
@@ -260,12 +265,16 @@ function readKernelState(r: FactReader, efi: Facts["efi"]) {
     if (sb) secureBoot = sb[1] === "enabled";
   }
   if (mok && secureBoot === null) notes.push(`could not read ${CMD.mokutil} (exit ${mok.exitCode})`);
+  const tk = command(CMD.mokTestKey);
+  const mokKey = tk ? { mokKey: parseMokutilTestKey(tk.stdout, tk.exitCode) } : {};
+  const zp = okStdout(CMD.zpoolGet);
+  const zpools = zp !== undefined ? { zpoolFeatures: safe(CMD.zpoolGet, () => parseZpoolGet(zp)) } : {};
 
   let packages: Facts["packages"] = null;
   const dpkg = okStdout(CMD.dpkg);
   if (dpkg !== undefined) packages = safe(CMD.dpkg, () => parseDpkgQueryW(dpkg));
 
-  return { dmesg, pci, lsmod, dkms, secureBoot, packages };
+  return { dmesg, pci, lsmod, dkms, secureBoot, packages, ...mokKey, ...zpools };
 }
 
 /** nvidia-smi outputs, the loaded driver, mdev types and devices, SR-IOV sysfs. */

@@ -358,6 +358,8 @@ export interface Facts {
   /** /etc/kernel/cmdline (systemd-boot / proxmox-boot-tool) */
   kernelCmdlineFile: { present: true; tokens: CmdlineTokens } | { present: false } | null;
   bootTool: BootToolStatus | null;
+  /** /etc/kernel/proxmox-boot-pin (`proxmox-boot-tool kernel pin`): null = no pin; absent = not captured */
+  kernelPin?: string | null;
   /** true when /sys/firmware/efi exists */
   efi: boolean | null;
   dmesg: DmesgFacts | null;
@@ -365,6 +367,10 @@ export interface Facts {
   lsmod: LoadedModule[] | null;
   dkms: DkmsEntry[] | null;
   secureBoot: boolean | null;
+  /** `mokutil --test-key /var/lib/dkms/mok.pub`: the DKMS signing certificate as a MOK; absent = not captured */
+  mokKey?: import("./system/mokutil.ts").MokKeyState | null;
+  /** `zpool get -H -o name,property,value all`: pool → feature → state; absent = not captured */
+  zpoolFeatures?: import("./system/zpool.ts").ZpoolFeatures | null;
   /** dpkg-query -W: package → version */
   packages: Record<string, string> | null;
   nvidiaSmi: NvidiaSmiTable | null;

@@ -15,6 +15,10 @@ export const GATHER_COMMANDS: string[][] = [
   ["lscpu"],
   ["dkms", "status"],
   ["mokutil", "--sb-state"],
+  // is DKMS's module signing certificate enrolled as a MOK? (plan/passes/secure-boot.ts)
+  ["mokutil", "--test-key", "/var/lib/dkms/mok.pub"],
+  // ZFS pool features: a root pool with features newer than a kernel's ZFS cannot boot it (passes/kernel.ts)
+  ["zpool", "get", "-H", "-o", "name,property,value", "all"],
   ["nvidia-smi"],
   ["nvidia-smi", "-q"],
   ["nvidia-smi", "vgpu"],
@@ -46,6 +50,10 @@ export const GATHER_PATHS: string[] = [
   "/etc/default/grub.d",
   "/etc/kernel/cmdline",
   "/etc/kernel/proxmox-boot-uuids",
+  // `proxmox-boot-tool kernel pin X` writes X here (proxmox-kernel-helper proxmox-boot/functions PINNED_KERNEL_CONF)
+  "/etc/kernel/proxmox-boot-pin",
+  // DKMS module signing: mok_signing_key / mok_certificate (plan/passes/secure-boot.ts)
+  "/etc/dkms/framework.conf",
   "/etc/modules",
   "/etc/modules-load.d",
   "/etc/modprobe.d",

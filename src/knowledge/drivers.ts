@@ -343,6 +343,17 @@ export function installedKernels(f: Pick<Facts, "pve" | "packages" | "bootTool">
   return [...out].sort(compareKernel);
 }
 
+/**
+ * The kernel the next boot uses: the pinned one (`proxmox-boot-tool kernel pin`, /etc/kernel/proxmox-boot-pin)
+ * when it is installed, else the newest installed (as proxmox-boot-tool and update-grub order them); null when
+ * no installed kernel is known.
+ */
+export function nextBootKernel(f: Pick<Facts, "pve" | "packages" | "bootTool" | "kernelPin">): string | null {
+  const kernels = installedKernels(f);
+  if (f.kernelPin && kernels.includes(f.kernelPin)) return f.kernelPin;
+  return kernels.at(-1) ?? null;
+}
+
 function seriesCompare(kernel: number[], series: string): number {
   const s = series.split(".").map(Number);
   for (let i = 0; i < 2; i++) {

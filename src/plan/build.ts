@@ -15,6 +15,7 @@ import type { HostEntry } from "../desired/schema.ts";
 import { type PlanContext, readContext } from "./context.ts";
 import { driverPass } from "./passes/driver.ts";
 import { initramfsPass } from "./passes/initramfs.ts";
+import { kernelPinPass } from "./passes/kernel.ts";
 import { kernelCmdlinePass } from "./passes/kernel-cmdline.ts";
 import { liveOrReboot } from "./passes/live.ts";
 import { mixedSizePass } from "./passes/mixed-size.ts";
@@ -23,6 +24,7 @@ import type { PassResult } from "./passes/output.ts";
 import { packagesPass } from "./passes/packages.ts";
 import { rebootPass, withOwedFixes } from "./passes/reboot.ts";
 import { repositoryPass } from "./passes/repository.ts";
+import { secureBootPass } from "./passes/secure-boot.ts";
 import { servicesPass } from "./passes/services.ts";
 import { sriovPass } from "./passes/sriov.ts";
 import { unlockBuildPass } from "./passes/unlock-build.ts";
@@ -48,6 +50,8 @@ const SETUP_PASSES: Pass[] = [
   packagesPass,
   unlockBuildPass,
   unlockFilesPass,
+  kernelPinPass,
+  secureBootPass,
   driverPass,
   sriovPass,
   servicesPass,

@@ -34,15 +34,19 @@ export function readContext(
 ): { ctx: PlanContext | null; found: PassOutput } {
   const found = new PassOutput();
   const f = input.facts;
-  const host = assessHost(f, found);
-  if (!host) return { ctx: null, found };
+  const assessed = assessHost(f, found);
+  if (!assessed) return { ctx: null, found };
   const gpus = assessGpus(entry, f, found);
   if (!gpus) return { ctx: null, found };
-  const driver = decideDriver(entry, input, host, gpus, found);
+  const driver = decideDriver(entry, input, assessed, gpus, found);
+  // a pinned kernel (passes/kernel.ts) is the next boot's kernel: headers, DKMS and modules are for it
+  const host = driver.pin ? { ...assessed, bootKernel: driver.pin.kernel } : assessed;
   const boot = decideIommu(entry, f, found);
   const leftover = vfioLeftover(f, gpus.gpus, found.block);
   const unlock = decideUnlock(entry, input, gpus.useUnlock, found, gpus.native.length > 0);
-  const packages = missingPackages({ entry, facts: f, ...host, ...gpus, driver, unlock }, found);
+  // the kernel left behind by a pin needs no headers
+  const forPackages = driver.pin ? { ...host, running: driver.pin.kernel } : host;
+  const packages = missingPackages({ entry, facts: f, ...forPackages, ...gpus, driver, unlock }, found);
   return {
     ctx: { entry, input, facts: f, ...host, ...gpus, driver, boot, leftover, unlock, packages },
     found,

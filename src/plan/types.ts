@@ -10,7 +10,11 @@ export type Change =
   | { kind: "file"; path: string; before: string | null; after: string | null; diff: string; mode?: number }
   | { kind: "package"; install: string[] }
   | { kind: "package"; remove: string[] }
-  | { kind: "command"; argv: string[] };
+  /**
+   * `stdinSecret`: the command reads a secret the user gives at apply time on stdin (mokutil --import asks
+   * for the MOK password twice); it is never part of the plan, the journal or a log (apply/executor.ts).
+   */
+  | { kind: "command"; argv: string[]; stdinSecret?: "mok-password" };
 
 export interface Undo {
   /** What undoing means, for people. */
@@ -106,4 +110,8 @@ export interface PlanInput {
   /** Probes of paths named in the desired state (see probePaths()); missing key = not probed. */
   probes: Record<string, FileProbe>;
   pending?: JournalPending;
+  /** apply --stop-vms: VMs running on vGPUs may be shut down to replace the driver under them. */
+  stopVms?: boolean;
+  /** apply: whether the user gave a MOK password (Secure Boot enrolment); undefined = only planning. */
+  mokPassword?: boolean;
 }

@@ -71,6 +71,12 @@ const CASES: Record<string, { scenario: string; severity: JsonFinding["severity"
   },
   "cmdline-not-applied": { scenario: "cmdline-not-applied", severity: "warning" },
   "dkms-not-built": { scenario: "kernel-too-new", severity: "error" },
+  "next-kernel-unsupported": {
+    scenario: "kernel-arrived-unsupported",
+    severity: "error",
+    evidence: "next boot: kernel 6.2.16-3-pve (newest installed)",
+  },
+  "next-kernel-dkms-missing": { scenario: "kernel-arrived-no-dkms", severity: "error" },
   "vfio-config-leftover": { scenario: "vfio-config-leftover", severity: "warning" },
   "driver-not-vgpu": {
     scenario: "driver-not-vgpu",

@@ -96,20 +96,18 @@ describe("a wrong knowledge row is caught by the simulated driver (apply on sim:
     expect(uname.stdout.trim()).toBe("6.2.16-3-pve");
   });
 
-  it("control, true row (15.1: 5.14 – 6.0): the plan refuses 6.2 before changing anything, as the simulated driver's own data agrees", async () => {
+  it("control, true row (15.1: 5.14 – 6.0): the plan pins the installed 5.15 instead of 6.2, and the simulated driver agrees", async () => {
     const { apply, host, release15_1 } = await product(false);
     expect(release15_1.kernelRange).toBe("5.14 – 6.0");
-    const modulesBefore = await host.readFile("/etc/modules");
-    const [blocked] = await apply();
-    expect(blocked?.kind).toBe("blocked");
-    if (blocked?.kind !== "blocked") return;
-    const b = blocked.blockers.find((x) => x.code === "kernel-unsupported");
-    expect(b?.title).toContain("Kernel 6.2.16-3-pve is outside the range of driver 525.85.07");
-    expect(b?.fix).toContain("proxmox-boot-tool kernel pin 5.15.102-1-pve");
-    // nothing written (the plan's first step would have edited /etc/modules), no reboot
-    expect(await host.readFile("/etc/modules")).toBe(modulesBefore);
-    expect((await host.exec(["uname", "-r"])).stdout.trim()).toBe("6.2.16-3-pve");
-    // the simulator agrees: its DKMS has the 15.1 module for 5.15 only
+    const [outcome] = await apply();
+    expect(outcome?.kind).toBe("done");
+    if (outcome?.kind !== "done") return;
+    expect(outcome.result.plan.blockers).toEqual([]);
+    expect(outcome.result.plan.steps.map((x) => x.id)).toEqual(["kernel-pin"]);
+    expect(outcome.result.rebooted).toBe(true);
+    // the simulator agrees: its DKMS has the 15.1 module for 5.15 only, and 5.15 is what booted
+    expect(outcome.result.verified).toBe(true);
+    expect((await host.exec(["uname", "-r"])).stdout.trim()).toBe("5.15.102-1-pve");
     const dkms = await host.exec(["dkms", "status"]);
     expect(dkms.stdout).toContain("5.15.102-1-pve");
     expect(dkms.stdout).not.toContain("6.2.16-3-pve");

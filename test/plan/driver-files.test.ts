@@ -233,7 +233,7 @@ describe("the kernel the next boot uses (installedKernels: dpkg, pveversion and 
       "6.8.12-10-pve",
     ]);
     expect(p.notes).toContain(
-      "the next boot uses kernel 6.8.12-10-pve (newest installed; running 6.5.13-5-pve) unless a kernel is pinned",
+      "the next boot uses kernel 6.8.12-10-pve (newest installed; running 6.5.13-5-pve)",
     );
   });
 
@@ -255,7 +255,7 @@ describe("the kernel the next boot uses (installedKernels: dpkg, pveversion and 
       );
     });
     expect(p.notes).toContain(
-      "the next boot uses kernel 6.8.12-4-pve (newest installed; running 6.5.13-5-pve) unless a kernel is pinned",
+      "the next boot uses kernel 6.8.12-4-pve (newest installed; running 6.5.13-5-pve)",
     );
     expect(commands(p, "driver-install").at(-2)?.at(-1)).toBe("6.8.12-4-pve");
   });

@@ -149,11 +149,14 @@ describe("buildPlan on a configured host", () => {
 });
 
 describe("refusals", () => {
-  it("Secure Boot on", async () => {
+  it("Secure Boot on is no refusal: the modules are signed and the key enrolled (passes/secure-boot.ts)", async () => {
     const p = await seedPlan(seedEntry(), (f) => {
       f.secureBoot = true;
     });
-    expect(codes(p)).toContain("secure-boot");
+    expect(codes(p)).not.toContain("secure-boot");
+    expect(p.steps.map((s) => s.id)).toEqual(
+      expect.arrayContaining(["secure-boot-key", "dkms-signing", "mok-import"]),
+    );
   });
 
   it("a GPU that cannot do vGPU (GeForce RTX 3080, 10de:2206)", async () => {

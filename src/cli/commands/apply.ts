@@ -38,14 +38,22 @@ export const registerApply: Registrar = (program, ctx, setExit) => {
     .option("-y, --yes", "do not ask for confirmation")
     .option("--reboot", "reboot when needed, wait for the host, then verify")
     .option("--break-lock", "take the host's lock even if another run seems to hold it")
+    .option("--stop-vms", "shut down VMs running on vGPUs when the driver must be replaced under them")
+    .option(
+      "--mok-password-file <path>",
+      "Secure Boot: file holding the one-time MOK password (else $VGPUCTL_MOK_PASSWORD); never stored",
+    )
     .action(async (opts, cmd) => {
       const g = cmd.optsWithGlobals() as unknown as GlobalOptions;
+      const mokPassword = await mokPasswordOf(ctx, opts.mokPasswordFile);
       const outcomes = await runApply(
         {
           file: opts.file,
           hostSpec: explicitHost(cmd as never, g),
           reboot: Boolean(opts.reboot),
           breakLock: Boolean(opts.breakLock),
+          stopVms: Boolean(opts.stopVms),
+          mokPassword,
         },
         {
           cwd: ctx.cwd,
@@ -66,6 +74,21 @@ export const registerApply: Registrar = (program, ctx, setExit) => {
       setExit(applyExit(outcomes));
     });
 };
+
+/** The MOK password (Secure Boot enrolment): --mok-password-file (first line), else $VGPUCTL_MOK_PASSWORD. */
+async function mokPasswordOf(ctx: CliContext, file: string | undefined): Promise<string | undefined> {
+  if (file === undefined) return ctx.env.VGPUCTL_MOK_PASSWORD || undefined;
+  const text = await readTextFile(file).catch((e: NodeJS.ErrnoException) => {
+    throw new UserError(
+      `cannot read the MOK password file ${file}: ${e.code ?? e.message}`,
+      "check the path",
+    );
+  });
+  const pw = text.split(/\r?\n/)[0] ?? "";
+  if (pw === "")
+    throw new UserError(`the MOK password file ${file} is empty`, "write the password on its first line");
+  return pw;
+}
 
 /** 2 when a host could not be applied, 1 when one is blocked or failed verification, else 0. */
 export function applyExit(outcomes: ApplyOutcome[]): ExitCode {

@@ -4,7 +4,9 @@
  * `changed` so the host persists. Add a command by adding an entry to HANDLERS.
  */
 import { listDir, normalisePath, readVirtual } from "./fs.ts";
+import { bootToolKernel } from "./kernel-pin.ts";
 import { programInstalled } from "./logic.ts";
+import { mokutilKey, opensslReq } from "./mok.ts";
 import { renderBootToolStatus, renderMokutilSbState } from "./render/boot.ts";
 import { renderDmesg } from "./render/dmesg.ts";
 import { renderMdevctlList, renderMdevctlListJson, renderMdevctlTypes } from "./render/mdevctl.ts";
@@ -26,6 +28,7 @@ import { type CmdResult, fail, ok } from "./render/types.ts";
 import type { SimState } from "./state.ts";
 import { installTools, pathProgramExists } from "./tools.ts";
 import { bootToolRefresh, hostpciAddress, startVm, stopVm, updateGrub } from "./transitions.ts";
+import { renderZpoolGet } from "./zfs.ts";
 
 export interface CmdContext {
   state: SimState;
@@ -75,8 +78,20 @@ const HANDLERS: Record<string, Handler> = {
   lsmod: ({ state }) => ok(renderLsmod(state)),
   lscpu: ({ state }) => ok(renderLscpu(state)),
   dkms: ({ state }, args) => (args[0] === "status" ? ok(renderDkmsStatus(state)) : usage("dkms", args)),
-  mokutil: ({ state }, args) =>
-    args[0] === "--sb-state" ? renderMokutilSbState(state) : usage("mokutil", args),
+  mokutil: (ctx, args) => {
+    if (args[0] === "--sb-state") return renderMokutilSbState(ctx.state);
+    const r = mokutilKey(ctx.state, args, ctx.input);
+    if (!r) return usage("mokutil", args);
+    ctx.changed ||= args[0] === "--import" && r.exitCode === 0;
+    return r;
+  },
+  zpool: ({ state }, args) =>
+    args[0] === "get" && args.includes("all") ? ok(renderZpoolGet(state)) : usage("zpool", args),
+  openssl: (ctx, args) => {
+    const r = opensslReq(ctx.state, args);
+    ctx.changed ||= r.exitCode === 0;
+    return r;
+  },
   "nvidia-smi": (ctx, args) => {
     const { state } = ctx;
     const a = args.join(" ");
@@ -127,6 +142,13 @@ const HANDLERS: Record<string, Handler> = {
       return ok(
         `${hooks}${reexec}${ctx.state.boot.espUuids.map((u) => `Copying and configuring kernels on /dev/disk/by-uuid/${u}\n${k}`).join("")}`,
       );
+    }
+    if (args[0] === "kernel") {
+      const r = bootToolKernel(ctx.state, args.slice(1));
+      if (r) {
+        ctx.changed = args[1] !== "list";
+        return r;
+      }
     }
     return usage("proxmox-boot-tool", args);
   },

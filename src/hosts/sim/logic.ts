@@ -482,7 +482,11 @@ export function programInstalled(s: SimState, prog: string): boolean {
 }
 
 /** The kernel command line the bootloader configuration would produce (GRUB or /etc/kernel/cmdline). */
-export function configuredCmdline(s: SimState, kernel = s.kernel.running): string {
+/** The next boot's command line as the bootloader tools write it: for the pinned kernel (kernel-pin.ts), else the running one. */
+export function configuredCmdline(
+  s: SimState,
+  kernel = s.files["/etc/kernel/proxmox-boot-pin"]?.trim() || s.kernel.running,
+): string {
   if (s.boot.bootloader === "systemd-boot") {
     const body = (s.files["/etc/kernel/cmdline"] ?? "").trim().replace(/\s+/g, " ");
     return `initrd=\\EFI\\proxmox\\${kernel}\\initrd.img-${kernel} ${body}`.trim();

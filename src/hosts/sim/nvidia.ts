@@ -9,6 +9,8 @@
  * through DKMS for the running kernel only; a kernel outside the driver's range fails the DKMS build.
  * Stand-in .run files are text: `label="NVIDIA Accelerated Graphics Driver for Linux-x86_64 <version>"`.
  */
+
+import { dkmsSigningCert, signedByEnrolledKey } from "./mok.ts";
 import { simDriverBuildsOn, simDriverRelease } from "./nvidia-data.ts";
 import { hasHeaders } from "./packages.ts";
 import { type CmdResult, fail } from "./render/types.ts";
@@ -121,6 +123,11 @@ function buildFor(s: SimState, kernel: string): void {
   const d = s.driver!;
   if (!d.dkmsKernels.includes(kernel)) d.dkmsKernels.push(kernel);
   Object.assign(s.files, moduleFiles(kernel));
+  // DKMS signs what it builds when framework.conf names a key pair (mok.ts)
+  const cert = dkmsSigningCert(s);
+  if (cert) d.signedWith = cert;
+  else delete d.signedWith;
+  d.signed = signedByEnrolledKey(s, d.signedWith);
 }
 
 /** DKMS autoinstall for `kernel` (header_postinst.d hook, and dkms.service at boot). Returns its output. */
@@ -156,7 +163,7 @@ export function dkmsInstall(s: SimState, args: string[]): CmdResult {
     return fail(`Error! The module/version combo: ${mod}-${ver} is not located in the DKMS tree.\n`, 3);
   if (!s.kernel.installed.includes(kernel))
     return fail(`Error! Your kernel headers for kernel ${kernel} cannot be found.\n`, 1);
-  if (d.dkmsKernels.includes(kernel))
+  if (d.dkmsKernels.includes(kernel) && !args.includes("--force"))
     return {
       stdout: "",
       stderr: `Module nvidia/${ver} already installed on kernel ${kernel}/x86_64, skip. You may override by specifying --force.\n`,

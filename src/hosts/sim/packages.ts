@@ -10,7 +10,9 @@
  * pve-docs pve-package-repos.adoc @ 9.1.3 — an entry with `Enabled: no` is skipped, as apt does for any
  * false boolean: no/false/off/0/disable). Package versions for trixie are representative Debian 13 ones.
  */
+
 import { filesIn, pveMajor } from "./logic.ts";
+import { FRAMEWORK_CONF, STOCK_FRAMEWORK_CONF } from "./mok.ts";
 import { type CmdResult, fail } from "./render/types.ts";
 import type { SimState } from "./state.ts";
 
@@ -77,7 +79,10 @@ export function packageDef(s: SimState, name: string): PkgDef | null {
         ? { origin: "pve", version: V(s, "", "8.3.3", "9.0.2"), depends: [], files: VGPU_HELPER_FILES }
         : null;
     case "dkms":
-      return plain("debian", V(s, "2.8.4-3", "3.0.10-8+deb12u1", "3.2.2-1"), ["gcc", "make", "patch"]);
+      return {
+        ...plain("debian", V(s, "2.8.4-3", "3.0.10-8+deb12u1", "3.2.2-1"), ["gcc", "make", "patch"]),
+        files: { [FRAMEWORK_CONF]: STOCK_FRAMEWORK_CONF },
+      };
     case "build-essential":
       return plain("debian", V(s, "12.9", "12.9", "12.12"), ["gcc", "g++", "make", "dpkg-dev"]);
     case "gcc":

@@ -107,6 +107,8 @@ export interface SimDriver {
   buildDate: string;
   /** Modules are signed with an enrolled MOK (Secure Boot can load them). */
   signed: boolean;
+  /** Fingerprint of the certificate DKMS signed the modules with (mok.ts), absent = unsigned. */
+  signedWith?: string;
   /**
    * "plain": a regular (desktop/data-center) NVIDIA driver, not the vgpu-kvm host driver: no
    * nvidia_vgpu_vfio, no nvidia-vgpud/nvidia-vgpu-mgr, no vGPU types. Absent = "vgpu-kvm".
@@ -203,6 +205,10 @@ export interface SimState {
     nextCmdline: string;
     /** Modules lists baked into the initramfs (update-initramfs): modprobe.d blacklists apply at boot regardless. */
     initramfsUpdated: boolean;
+    /** Machine Owner Keys (certificate fingerprints, mok.ts): enrolled in shim, queued by `mokutil --import`. */
+    mok?: { enrolled: string[]; pending: string[] };
+    /** What the operator does at shim's MokManager screen during a boot (absent = confirms, as told). */
+    mokConsole?: "confirm" | "ignore";
   };
   cmdline: string;
   cpu: {
@@ -260,6 +266,8 @@ export interface SimState {
    * commented GRUB lines, VM snapshots, pasted prompts, CRLF). Absent = clean; VGPUCTL_SIM_NOISE=1 also turns it on.
    */
   noise?: boolean;
+  /** ZFS pools (zfs.ts): name, size, feature@ states (disabled | enabled | active). Absent = none. */
+  zpools?: Array<{ name: string; size: string; features: Record<string, string> }>;
   /** Injected faults in VGPUCTL_SIM_FAULT syntax (src/hosts/sim/inject.ts), kept across runs. */
   faults?: string[];
 }

@@ -2,7 +2,9 @@
  * State transitions of the simulated host: things that change it beyond plain file writes.
  * Each takes the state and mutates it in place (the caller persists).
  */
+
 import { normalisePciAddress } from "../../facts/pci.ts";
+import { kernelOfCmdline } from "./kernel-pin.ts";
 import {
   bootModules,
   configuredCmdline,
@@ -17,6 +19,7 @@ import {
   vfVgpu,
   vgpuVerdict,
 } from "./logic.ts";
+import { mokManagerAtBoot } from "./mok.ts";
 import { dkmsAutoinstall } from "./nvidia.ts";
 import { renderVgpuStartFailure } from "./render/qm.ts";
 import type { SimState, SimVm } from "./state.ts";
@@ -62,6 +65,8 @@ export function settleDrivers(s: SimState): void {
 export function reboot(s: SimState): void {
   s.bootCount += 1;
   s.clock = new Date(Date.parse(s.clock) + 15 * 60 * 1000).toISOString();
+  // the bootloader boots the kernel its command line names (a pinned one: kernel-pin.ts)
+  s.kernel.running = kernelOfCmdline(s, s.boot.nextCmdline);
   s.cmdline = s.boot.nextCmdline;
   s.mdevs = [];
   delete s.failedVgpuStarts;
@@ -71,6 +76,8 @@ export function reboot(s: SimState): void {
     vm.running = false;
     applyPending(vm);
   }
+  // shim's MokManager: queued MOK enrolments are confirmed on the console (or not)
+  mokManagerAtBoot(s);
   // dkms.service: build registered DKMS modules for the booted kernel when its headers are there
   dkmsAutoinstall(s, s.kernel.running);
   settleDrivers(s);

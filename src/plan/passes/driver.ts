@@ -1,7 +1,8 @@
 /**
  * The NVIDIA vGPU host driver: which version vgpu.yaml asks for, whether it must be installed (and
- * what refuses that: another version or the open modules installed, bad installer or patch files,
- * the kernel, no unlock patch for consumer GPUs), then the steps: patch the installer for
+ * what refuses that: the open modules installed, a branch that dropped the GPU, bad installer or patch
+ * files, the kernel, no unlock patch for consumer GPUs; another version installed is replaced in place,
+ * passes/driver-upgrade.ts), then the steps: patch the installer for
  * vgpu_unlock, install it with DKMS for the running and the next boot's kernel, enable the daemons.
  */
 import type { HostEntry } from "../../desired/schema.ts";
@@ -12,9 +13,15 @@ import type { PlanContext } from "../context.ts";
 import { VGPU_SERVICES } from "../paths.ts";
 import type { Change, PlanInput } from "../types.ts";
 import { checkInstaller, checkPatch, checkPatchTool, LOCAL_PATCH } from "./driver-files.ts";
+import {
+  checkBranchKeepsGpus,
+  checkVmsStopped,
+  driverReplaceSteps,
+  installerArgv,
+} from "./driver-upgrade.ts";
 import type { GpuSelection } from "./gpus.ts";
 import type { HostIdentity } from "./host.ts";
-import { checkDriverKernels } from "./kernel.ts";
+import { checkDriverKernels, type KernelPin } from "./kernel.ts";
 import { PassOutput } from "./output.ts";
 
 export interface DriverDecision {
@@ -22,8 +29,12 @@ export interface DriverDecision {
   installed: DriverState | null;
   /** The version vgpu.yaml's installer is (null: no driver named, or not readable from its name). */
   version: string | null;
-  /** vgpu.yaml names a driver and none is installed. */
+  /** vgpu.yaml names a driver and none (or another version) is installed. */
   needed: boolean;
+  /** The installed driver vgpu.yaml's replaces (upgrade or downgrade in place, passes/driver-upgrade.ts). */
+  replace: DriverState | null;
+  /** An installed kernel in the driver's range to pin (passes/kernel.ts). */
+  pin: KernelPin | null;
 }
 
 export function decideDriver(
@@ -45,7 +56,7 @@ export function decideDriver(
           "add `driver: { installer: /root/NVIDIA-Linux-x86_64-<version>-vgpu-kvm.run, sha256: … }` to vgpu.yaml",
         ],
       );
-    return { installed, version: null, needed: false };
+    return { installed, version: null, needed: false, replace: null, pin: null };
   }
   const version = d.version ?? /(\d{3}\.\d{1,3}(?:\.\d{1,3})?)/.exec(basename(d.installer))?.[1] ?? null;
   if (!version)
@@ -55,12 +66,17 @@ export function decideDriver(
       [d.installer],
       ['add `version: "525.85.07"` under driver:'],
     );
-  checkInstalledDriver(installed, version, out);
-  const needed = !installed;
-  if (needed) checkDriverFiles(d, version, input, gpus, out);
-  if (version) checkRelease(version, host, gpus, out);
+  const replace = installed && version && installed.version !== version ? installed : null;
+  if (!replace) checkOpenFlavour(installed, out);
+  else checkVmsStopped(replace, input.facts, input.stopVms === true, out);
+  const rel = version ? releaseForDriverVersion(version) : null;
+  // a branch without the GPU refuses first: its files and kernels do not matter then
+  const keeps = !rel || !version || checkBranchKeepsGpus(rel, version, gpus, out);
+  const needed = !installed || replace !== null;
+  if (needed && keeps) checkDriverFiles(d, version, input, gpus, out);
+  const pin = version && keeps ? checkRelease(version, host, gpus, out, needed) : null;
   checkPascalOnPve9(host, gpus, out);
-  return { installed, version, needed };
+  return { installed, version, needed, replace, pin };
 }
 
 /**
@@ -92,17 +108,8 @@ function checkPascalOnPve9(host: HostIdentity, gpus: GpuSelection, out: PassOutp
     );
 }
 
-function checkInstalledDriver(installed: DriverState | null, version: string | null, out: PassOutput): void {
-  if (installed && version && installed.version !== version)
-    out.block(
-      "driver-other-version",
-      `NVIDIA driver ${installed.version} is installed; vgpu.yaml asks for ${version}`,
-      [`installed driver ${installed.version} (from ${installed.source})`],
-      [
-        "remove it first: `nvidia-uninstall --silent` (or `vgpuctl uninstall` if vgpuctl installed it), then re-run",
-      ],
-    );
-  else if (installed && installed.flavour === "open")
+function checkOpenFlavour(installed: DriverState | null, out: PassOutput): void {
+  if (installed && installed.flavour === "open")
     out.block(
       "driver-open-flavour",
       "The open NVIDIA kernel modules are installed; vGPU needs the proprietary ones",
@@ -134,13 +141,19 @@ function checkDriverFiles(
 }
 
 /** What vgpuctl's driver table says about this version: the kernels it supports, an unlock patch. */
-function checkRelease(version: string, host: HostIdentity, gpus: GpuSelection, out: PassOutput): void {
+function checkRelease(
+  version: string,
+  host: HostIdentity,
+  gpus: GpuSelection,
+  out: PassOutput,
+  installing: boolean,
+): KernelPin | null {
   const rel = releaseForDriverVersion(version);
   if (!rel) {
     out.note(`driver ${version} is not in vgpuctl's driver table: kernel compatibility not checked`);
-    return;
+    return null;
   }
-  checkDriverKernels(host, rel, version, out);
+  const pin = checkDriverKernels(host, rel, version, out, installing);
   if (rel.patch === null && gpus.consumer.length > 0)
     out.block(
       "driver-no-unlock-patch",
@@ -148,6 +161,7 @@ function checkRelease(version: string, host: HostIdentity, gpus: GpuSelection, o
       [version],
       ["choose a release with a vgpu-proxmox patch (e.g. 16.9 or 17.5)"],
     );
+  return pin;
 }
 
 /** driver-patch (when vgpu.yaml names a patch) and driver-install. */
@@ -156,6 +170,12 @@ export function driverPass(ctx: PlanContext): PassOutput {
   const d = ctx.entry.driver;
   const version = ctx.driver.version;
   if (!d || !ctx.driver.needed || !version) return out;
+  const replace = driverReplaceSteps(ctx);
+  out.steps.push(...replace);
+  if (replace.length > 0)
+    out.note(
+      `driver ${ctx.driver.replace?.version} is replaced in place; its installer (and patch) must be where vgpu.yaml's are, under its own version's name: driver-keep-previous fails before anything changes when it is not`,
+    );
   const dir = dirname(d.installer);
   let runfile = d.installer;
   if (d.patch) {
@@ -174,9 +194,7 @@ export function driverPass(ctx: PlanContext): PassOutput {
       undo: { description: `remove ${runfile}`, commands: [["rm", "-f", runfile]], regenerate: [] },
     });
   }
-  const argv = ["sh", runfile, "--silent", "--dkms", "--no-nouveau-check", "--skip-module-load"];
-  if (Number.parseInt(version, 10) >= 515) argv.push("-m=kernel");
-  const changes: Change[] = [{ kind: "command", argv }];
+  const changes: Change[] = [{ kind: "command", argv: installerArgv(runfile, version, false) }];
   if (ctx.bootKernel !== ctx.running)
     changes.push({
       kind: "command",

@@ -3,7 +3,7 @@
  * boot uses, Secure Boot. Without Proxmox or a known running kernel there is nothing to plan.
  */
 import type { Facts } from "../../facts/types.ts";
-import { installedKernels } from "../../knowledge/drivers.ts";
+import { installedKernels, nextBootKernel } from "../../knowledge/drivers.ts";
 import type { PassOutput } from "./output.ts";
 
 export interface HostIdentity {
@@ -12,6 +12,8 @@ export interface HostIdentity {
   /** Installed kernels, oldest first. */
   kernels: string[];
   bootKernel: string;
+  /** The root pool's feature states when / is on ZFS (root=ZFS=POOL/…), else null/absent. */
+  rootPool?: { name: string; features: Record<string, string> } | null;
 }
 
 export function assessHost(f: Facts, out: PassOutput): HostIdentity | null {
@@ -35,28 +37,28 @@ export function assessHost(f: Facts, out: PassOutput): HostIdentity | null {
     );
     return null;
   }
-  // The next boot's kernel: the newest one installed (dpkg / pveversion packages and the ESPs'
-  // kernels, knowledge/drivers.ts), as proxmox-boot-tool and update-grub order them; the running one
-  // when none is known. A pinned kernel is not captured (the note says so).
+  // The next boot's kernel: the pinned one, else the newest one installed (dpkg / pveversion packages
+  // and the ESPs' kernels, knowledge/drivers.ts nextBootKernel); the running one when none is known.
   const kernels = installedKernels(f);
-  const bootKernel = kernels.length > 0 ? kernels[kernels.length - 1]! : running;
+  const bootKernel = nextBootKernel(f) ?? running;
   if (kernels.length > 0 && bootKernel !== running)
     out.note(
-      `the next boot uses kernel ${bootKernel} (newest installed; running ${running}) unless a kernel is pinned`,
+      f.kernelPin === bootKernel
+        ? `the next boot uses kernel ${bootKernel} (pinned; running ${running})`
+        : `the next boot uses kernel ${bootKernel} (newest installed; running ${running})${f.kernelPin === undefined ? " unless a kernel is pinned" : ""}`,
     );
   checkSecureBoot(f, out);
-  return { pveMajor, running, kernels, bootKernel };
+  return { pveMajor, running, kernels, bootKernel, rootPool: rootPoolOf(f) };
 }
 
 function checkSecureBoot(f: Facts, out: PassOutput): void {
-  if (f.secureBoot === true)
-    out.block(
-      "secure-boot",
-      "Secure Boot is on: the NVIDIA kernel modules would be rejected",
-      ["mokutil --sb-state: SecureBoot enabled"],
-      [
-        "disable Secure Boot in the firmware setup, or sign the modules with an enrolled MOK (not automated by vgpuctl yet)",
-      ],
-    );
-  else if (f.secureBoot === null) out.note("Secure Boot state unknown (mokutil not available); assuming off");
+  // Secure Boot on: the modules are signed and the key enrolled (passes/secure-boot.ts)
+  if (f.secureBoot === null) out.note("Secure Boot state unknown (mokutil not available); assuming off");
+}
+
+/** The pool / is on (`root=ZFS=rpool/ROOT/pve-1` on the running command line) and its captured features. */
+function rootPoolOf(f: Facts): HostIdentity["rootPool"] {
+  const root = (f.cmdline ?? []).map((t) => /^root=ZFS=([^/\s]+)/.exec(t)?.[1]).find(Boolean);
+  const features = root ? f.zpoolFeatures?.[root] : undefined;
+  return root && features ? { name: root, features } : null;
 }

@@ -28,13 +28,73 @@ describe("driver (passes/driver.ts)", () => {
     expect(argvs(r)).toContain("dkms install -m nvidia -v 535.216.01 -k 6.8.12-9-pve");
   });
 
-  it("plans nothing when the driver is installed, and blocks another installed version", async () => {
+  it("plans nothing when the driver is installed", async () => {
     const ctx = await scenarioContext("p4-configured", p4);
     expect(ctx.driver.needed).toBe(false);
     expect(driverPass(ctx).steps).toEqual([]);
-    const other = exampleEntry("seed-host.yaml");
-    const { found } = readContext(other, await scenarioInput("p4-configured", other));
-    expect(codes(found)).toContain("driver-other-version");
+  });
+
+  it("replaces another installed version in place: keep the old installer, nvidia-uninstall, then install", async () => {
+    const up = exampleEntry("seed-upgrade.yaml");
+    const ctx = await scenarioContext("seed-configured", up);
+    expect(ctx.driver).toMatchObject({
+      version: "535.216.01",
+      needed: true,
+      replace: { version: "525.85.07" },
+    });
+    const r = driverPass(ctx);
+    expect(ids(r)).toEqual(["driver-keep-previous", "driver-remove", "driver-patch", "driver-install"]);
+    expect(argvs(r)).toContain(
+      "env -C /var/lib/vgpuctl/previous-driver sh /root/NVIDIA-Linux-x86_64-525.85.07-vgpu-kvm.run --apply-patch /root/vgpu-proxmox/525.85.07.patch",
+    );
+    const remove = r.steps.find((s) => s.id === "driver-remove")!;
+    expect(remove.undo.commands[0]).toEqual([
+      "sh",
+      "/var/lib/vgpuctl/previous-driver/NVIDIA-Linux-x86_64-525.85.07-vgpu-kvm-custom.run",
+      "--silent",
+      "--dkms",
+      "--no-nouveau-check",
+      "-m=kernel",
+    ]);
+  });
+
+  it("refuses a branch that dropped the GPU (Tesla P4 on 17.4) with driver-branch-drops-gpu, before the files", async () => {
+    const p17 = exampleEntry("p4-host.yaml", {
+      driver: { installer: "/root/NVIDIA-Linux-x86_64-550.127.06-vgpu-kvm.run", sha256: "a".repeat(64) },
+    });
+    const { found } = readContext(p17, await scenarioInput("p4-configured", p17));
+    expect(codes(found)).toContain("driver-branch-drops-gpu");
+    expect(codes(found)).not.toContain("driver-file-missing");
+  });
+
+  it("refuses while VMs run on vGPUs (driver-vms-running) unless stopVms, which shuts them down first", async () => {
+    const up = exampleEntry("seed-upgrade.yaml");
+    const input = await scenarioInput("seed-configured", up);
+    const vm = input.facts.vms![0]!;
+    const facts = {
+      ...input.facts,
+      vms: [
+        {
+          ...vm,
+          hostpci: [
+            {
+              index: 0,
+              raw: "0000:01:00.0,mdev=nvidia-259",
+              address: "0000:01:00.0",
+              mapping: null,
+              mdev: "nvidia-259",
+              pcie: false,
+              xvga: false,
+            },
+          ],
+        },
+      ],
+      qmList: [{ vmid: vm.vmid, name: "w", status: "running" }],
+    };
+    expect(codes(readContext(up, { ...input, facts }).found)).toContain("driver-vms-running");
+    const { ctx, found } = readContext(up, { ...input, facts, stopVms: true });
+    expect(codes(found)).not.toContain("driver-vms-running");
+    expect(argvs(driverPass(ctx!))[0]).toBe(`qm shutdown ${vm.vmid}`);
   });
 
   it("blocks driver-missing when no driver is installed and vgpu.yaml names none", async () => {
@@ -56,21 +116,36 @@ describe("driver (passes/driver.ts)", () => {
 describe("kernel against driver (passes/kernel.ts)", () => {
   const rel = findRelease("16.8")!;
 
-  it("blocks a running kernel outside the release's range and suggests pinning an installed one in range", () => {
+  const host = {
+    pveMajor: 8,
+    running: "6.14.8-2-pve",
+    bootKernel: "6.14.8-2-pve",
+    kernels: ["6.8.12-4-pve", "6.14.8-2-pve"],
+  };
+
+  it("pins an installed kernel in range when the running one is outside it (driver already installed)", () => {
     const out = new PassOutput();
-    checkDriverKernels(
-      {
-        pveMajor: 8,
-        running: "6.14.8-2-pve",
-        bootKernel: "6.14.8-2-pve",
-        kernels: ["6.8.12-4-pve", "6.14.8-2-pve"],
-      },
-      rel,
-      "535.216.01",
-      out,
-    );
+    expect(checkDriverKernels(host, rel, "535.216.01", out)).toEqual({
+      kernel: "6.8.12-4-pve",
+      outside: ["6.14.8-2-pve"],
+    });
+    expect(out.blockers).toEqual([]);
+  });
+
+  it("blocks when the driver is to be installed on a running kernel outside the range: pin, reboot, re-run", () => {
+    const out = new PassOutput();
+    expect(checkDriverKernels(host, rel, "535.216.01", out, true)).toBeNull();
     expect(codes(out)).toEqual(["kernel-unsupported"]);
     expect(out.blockers[0]!.fix[0]).toBe("proxmox-boot-tool kernel pin 6.8.12-4-pve");
+  });
+
+  it("blocks with the kernel series to install when no installed kernel is in range", () => {
+    const out = new PassOutput();
+    expect(checkDriverKernels({ ...host, kernels: ["6.14.8-2-pve"] }, rel, "535.216.01", out)).toBeNull();
+    expect(codes(out)).toEqual(["kernel-unsupported"]);
+    expect(out.blockers[0]!.fix[0]).toMatch(
+      /^install a 6\.8 series kernel with its headers \(apt install proxmox-kernel-6\.8 proxmox-headers-6\.8\)/,
+    );
   });
 
   it("accepts a kernel in range without a note", () => {

@@ -377,6 +377,68 @@ export function faultScenarios(b: BaseHosts): FaultScenario[] {
       },
     },
     {
+      name: "kernel-arrived-unsupported",
+      description:
+        "fault: seed-configured after `apt full-upgrade` installed the opt-in 6.2 kernel (not booted yet): the next boot leaves 15.1's range",
+      build: () => {
+        const s = b.seedConfigured("kernel-arrived-unsupported");
+        const k = "6.2.16-3-pve";
+        s.kernel.installed.push(k);
+        s.kernel.buildInfo[k] = "#1 SMP PREEMPT_DYNAMIC PVE 6.2.16-3 (2023-06-17T05:58Z)";
+        s.packages["pve-kernel-6.2"] = "7.4-4";
+        s.packages[`pve-kernel-${k}`] = "6.2.16-3";
+        return s;
+      },
+    },
+    {
+      name: "kernel-arrived-no-dkms",
+      description:
+        "fault: p4-configured after an upgrade installed kernel 6.8.12-9 without its headers (not booted yet): DKMS could not build 16.8 for it",
+      build: () => {
+        const s = b.p4Configured("kernel-arrived-no-dkms");
+        const k = "6.8.12-9-pve";
+        s.kernel.installed.push(k);
+        s.kernel.buildInfo[k] = "#1 SMP PREEMPT_DYNAMIC PMX 6.8.12-9 (2025-03-16T19:18Z)";
+        s.packages[`proxmox-kernel-${k}-signed`] = "6.8.12-9";
+        return s;
+      },
+    },
+    {
+      name: "kernel-too-new-zfs",
+      description:
+        "fault: p4-configured (ZFS root) booted into the opt-in 6.14 kernel after `zpool upgrade rpool` + dedup: 16.8 does not build on 6.14, and 6.8's ZFS 2.2 cannot import rpool (feature@fast_dedup active)",
+      build: () => {
+        const s = b.p4Configured("kernel-too-new-zfs");
+        const k = "6.14.0-2-pve";
+        s.kernel.installed.push(k);
+        s.kernel.buildInfo[k] = "#1 SMP PREEMPT_DYNAMIC PMX 6.14.0-2 (2025-04-10T17:57Z)";
+        s.packages["proxmox-kernel-6.14"] = "6.14.0-2";
+        s.packages[`proxmox-kernel-${k}-signed`] = "6.14.0-2";
+        s.packages[`proxmox-headers-${k}`] = "6.14.0-2";
+        s.kernel.running = k;
+        s.boot.nextCmdline = configuredCmdline(s);
+        s.cmdline = s.boot.nextCmdline;
+        // a pool created by ZFS 2.2 (PVE 8.2) and upgraded by 6.14's ZFS 2.3 (zpool-features(7))
+        s.zpools = [
+          {
+            name: "rpool",
+            size: "928G",
+            features: {
+              async_destroy: "enabled",
+              large_blocks: "enabled",
+              head_errlog: "active",
+              vdev_zaps_v2: "active",
+              block_cloning: "enabled",
+              fast_dedup: "active",
+              longname: "enabled",
+            },
+          },
+        ];
+        settleDrivers(s);
+        return s;
+      },
+    },
+    {
       name: "vgpu-mgr-inactive",
       description: "fault: p4-configured after `systemctl disable --now nvidia-vgpu-mgr.service`",
       build: () => {

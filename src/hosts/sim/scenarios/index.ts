@@ -137,6 +137,8 @@ function seedConfigured(name = "seed-configured"): SimState {
   prepareHost(s, { vfioVirqfd: true });
   installUnlock(s);
   installDriver(s, { ...DRIVER_15_1, patched: true });
+  // the next driver, downloaded for the upgrade in place (examples/seed-upgrade.yaml): 16.8 with its patch
+  stageDriverFiles(s, { version: DRIVER_16_8.version, vgpuRelease: DRIVER_16_8.vgpuRelease, patch: true });
   return s;
 }
 

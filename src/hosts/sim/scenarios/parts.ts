@@ -1,5 +1,6 @@
 /** Building blocks for scenarios: platforms, package sets, GPUs, stock /etc files, VMs. */
 import { configuredCmdline } from "../logic.ts";
+import { FRAMEWORK_CONF, STOCK_FRAMEWORK_CONF } from "../mok.ts";
 import { SRIOV_MANAGE_SCRIPT } from "../nvidia.ts";
 import { HELPER_BLACKLIST, SRIOV_UNIT_TEXT } from "../packages.ts";
 import type { SimGpu, SimPciFunction, SimState, SimVm } from "../state.ts";
@@ -878,6 +879,8 @@ export function prepareHost(s: SimState, o: { vfioVirqfd: boolean }): void {
       ? {
           git: "1:2.30.2-1+deb11u2",
           "build-essential": "12.9",
+          // build-essential → dpkg-dev → patch (Debian's dependencies; the guide's driver patch needs it)
+          patch: "2.7.6-7",
           gcc: "4:10.2.1-1",
           make: "4.3-4.1",
           dkms: "2.8.4-3",
@@ -888,6 +891,7 @@ export function prepareHost(s: SimState, o: { vfioVirqfd: boolean }): void {
       : {
           git: "1:2.39.5-0+deb12u1",
           "build-essential": "12.9",
+          patch: "2.7.6-7",
           gcc: "4:12.2.0-3",
           make: "4.3-4.1",
           dkms: "3.0.10-8+deb12u1",
@@ -896,6 +900,7 @@ export function prepareHost(s: SimState, o: { vfioVirqfd: boolean }): void {
           mdevctl: "1.2.0-3",
         },
   );
+  s.files[FRAMEWORK_CONF] = STOCK_FRAMEWORK_CONF; // installed by the dkms package
   delete s.files["/etc/apt/sources.list.d/pve-enterprise.list"];
   s.files["/etc/apt/sources.list"] +=
     `deb http://download.proxmox.com/debian/pve ${s.pve.debian} pve-no-subscription\n`;
@@ -953,6 +958,9 @@ export function installDriver(
   };
   s.files["/usr/share/nvidia/vgpu/vgpuConfig.xml"] =
     `<?xml version="1.0" encoding="UTF-8"?>\n<vgpuconfig/>\n`;
+  // installed with --dkms (the guide's and vgpuctl's way): the module source is in the DKMS tree
+  s.files[`/usr/src/nvidia-${d.version}/dkms.conf`] =
+    `PACKAGE_NAME="nvidia"\nPACKAGE_VERSION="${d.version}"\nAUTOINSTALL="yes"\n`;
   // the vgpu-kvm package ships NVIDIA's SR-IOV script with every driver (as the simulated installer does)
   s.files["/usr/lib/nvidia/sriov-manage"] = SRIOV_MANAGE_SCRIPT;
   s.files["/etc/systemd/system/multi-user.target.wants/nvidia-vgpud.service"] = "";
@@ -1004,6 +1012,7 @@ export function prepareProxmoxWay(s: SimState): void {
   delete s.files["/etc/apt/sources.list.d/pve-enterprise.list"];
   s.files["/etc/apt/sources.list"] +=
     `deb http://download.proxmox.com/debian/pve ${s.pve.debian} pve-no-subscription\n`;
+  s.files[FRAMEWORK_CONF] = STOCK_FRAMEWORK_CONF; // installed by the dkms package
   s.files["/usr/bin/pve-nvidia-vgpu-helper"] = "#!/usr/bin/perl\n";
   s.files["/lib/systemd/system/pve-nvidia-sriov@.service"] = SRIOV_UNIT_TEXT;
   s.files[HELPER_BLACKLIST] = "blacklist nouveau\n";
