@@ -156,8 +156,10 @@ export async function applyHost(
       completed: [],
       bootId,
     };
-    // An interrupted step resumes first (it may be invisible to facts: e.g. update-grub after the edit).
-    if (journal.inProgress?.mode === "apply") {
+    // An interrupted step the current plan no longer has resumes first (it may be invisible to facts:
+    // e.g. update-grub after the edit). One the plan still has runs as planned now, in plan order: the
+    // plan comes from the host and the current vgpu.yaml (issue 13 #1: a fixed file takes effect).
+    if (journal.inProgress?.mode === "apply" && resumesAlone(plan, journal.inProgress.step)) {
       const resumed = journal.inProgress.step;
       plan = { ...plan, steps: plan.steps.filter((s) => s.id !== resumed.id) };
       await executeStep(ctx, resumed);
@@ -240,6 +242,11 @@ async function underLock<T>(
       await afterRelease?.();
     }
   }
+}
+
+/** The journal's interrupted step is not one the plan has (planHost put that very step first). */
+function resumesAlone(plan: Plan, step: Step): boolean {
+  return plan.steps[0] === step;
 }
 
 async function replan(

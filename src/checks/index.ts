@@ -3,6 +3,7 @@
  * Each module is a pure `(facts, kb) => Finding[]`; missing evidence (null facts) never yields an error.
  */
 import type { Facts } from "../facts/types.ts";
+import { checkApt } from "./apt.ts";
 import { checkBootloader } from "./bootloader.ts";
 import { checkDriver } from "./driver.ts";
 import { checkGpus } from "./gpu.ts";
@@ -28,6 +29,7 @@ export const CHECKS: ReadonlyArray<[name: string, check: Check]> = [
   ["bootloader", checkBootloader],
   ["secure-boot", checkSecureBoot],
   ["kernel", checkKernel],
+  ["apt", checkApt],
   ["modules", checkModules],
   ["driver", checkDriver],
   ["unlock", checkUnlock],

@@ -46,6 +46,7 @@ export const FINDING_CODES = [
   "vm-uses-physical-function",
   "duplicate-smbios-uuid",
   "stale-mdev",
+  "apt-enterprise-only",
   "check-failed",
 ] as const;
 

@@ -101,7 +101,7 @@ export function buildInitYaml(f: Facts, spec: string, opts: InitOptions = {}): s
     L.push("      git: https://github.com/mbilker/vgpu_unlock-rs   # cloned when the checkout is missing");
   }
   L.push("    iommu: auto    # adds intel_iommu=on / iommu=pt when the IOMMU is not active");
-  L.push('    repository: null   # or "no-subscription" to switch apt away from the enterprise repository');
+  L.push(...repositoryLines(f));
   const withType = gpus
     .filter((g) => g.c.support !== "unsupported")
     .map((g) => {
@@ -123,4 +123,22 @@ export function buildInitYaml(f: Facts, spec: string, opts: InitOptions = {}): s
   if (gpus.some((g) => g.c.needsSriov && g.c.support === "native"))
     L.push("    sriov: true    # Ampere and newer boards offer vGPUs on SR-IOV virtual functions");
   return `${L.join("\n")}\n`;
+}
+
+/**
+ * `repository:` for the host: apt knowing only the enterprise repository (401 without a subscription,
+ * doctor: apt-enterprise-only) gets "no-subscription" with the reason, never a silent null.
+ */
+function repositoryLines(f: Facts): string[] {
+  const repos = f.aptRepos;
+  if (!repos || repos.enterprise.length === 0 || repos.noSubscription)
+    return [
+      '    repository: null   # or "no-subscription" to switch apt away from the enterprise repository',
+    ];
+  return [
+    `    # apt uses only the enterprise repository (${repos.enterprise.join(", ")}), which refuses apt`,
+    "    # (401 Unauthorized) without a subscription: apply switches to pve-no-subscription (uninstall restores).",
+    "    # With a subscription, set null.",
+    '    repository: "no-subscription"',
+  ];
 }

@@ -95,6 +95,11 @@ const CASES: Record<string, { scenario: string; severity: JsonFinding["severity"
     evidence: "0000:01:00.0 A40 [10de:2235]: 32 virtual functions enabled",
   },
   "duplicate-smbios-uuid": { scenario: "duplicate-smbios-uuid", severity: "warning" },
+  "apt-enterprise-only": {
+    scenario: "seed-fresh",
+    severity: "warning",
+    evidence: "/etc/apt/sources.list.d/pve-enterprise.list: enterprise.proxmox.com enabled",
+  },
   "stale-mdev": {
     scenario: "stale-mdev",
     severity: "warning",
