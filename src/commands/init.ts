@@ -35,7 +35,6 @@ export function buildInitYaml(f: Facts, spec: string, opts: InitOptions = {}): s
   const L: string[] = [];
   const kernel = f.uname?.release ?? f.pve?.runningKernel ?? null;
   const iommu = deriveIommu(f);
-  const driver = deriveDriver(f);
   L.push(`# yaml-language-server: $schema=${opts.schema ?? "schema.json"}`);
   L.push(
     `# Desired state for vgpuctl, written by \`vgpuctl init\` from ${spec} on ${f.capturedAt.slice(0, 10)}.`,
@@ -63,35 +62,13 @@ export function buildInitYaml(f: Facts, spec: string, opts: InitOptions = {}): s
       `    # GPU ${p.address} ${c.name ?? p.description} [10de:${p.deviceId}]: ${c.support} — ${c.supportReason}`,
     );
   const needsUnlock = gpus.some((g) => g.c.support === "unlock");
-  if (driver) {
-    L.push(`    # NVIDIA driver ${driver.version} is already installed; name it here only to replace it.`);
-    L.push("    # driver:");
-    L.push("    #   installer: /root/NVIDIA-Linux-x86_64-<version>-vgpu-kvm.run");
-    L.push("    #   sha256: <sha256sum of the installer>");
-  } else {
-    const rel = kernel
-      ? compatibleReleases(kernel, { unlock: needsUnlock, generation: gpus[0]?.c.generation ?? undefined })
-      : [];
-    const pick = rel[0];
-    L.push("    # Copy the host driver (.run from the NVIDIA Licensing Portal, Host_Drivers/) to the host,");
-    L.push("    # fill in its sha256 (`sha256sum FILE`) and uncomment:");
-    if (rel.length > 0)
-      L.push(
-        `    # releases known to work on kernel ${kernel}: ${rel
-          .slice(0, 5)
-          .map((r) => `${r.vgpuRelease} (${r.driverVersion})`)
-          .join(", ")}`,
-      );
-    const v = pick?.driverVersion ?? "<version>";
-    L.push("    # driver:");
-    L.push(`    #   installer: /root/NVIDIA-Linux-x86_64-${v}-vgpu-kvm.run`);
-    L.push("    #   sha256: <sha256sum of the installer>");
-    if (needsUnlock) {
-      L.push("    #   patch:   # consumer GPUs: polloloco's vgpu-proxmox patch for exactly this version");
-      L.push(`    #     path: /root/vgpu-proxmox/${v}.patch`);
-      L.push("    #     sha256: <sha256sum of the patch>");
-    }
-  }
+  const supported = gpus.filter((g) => g.c.support !== "unsupported");
+  if (gpus.length > 0 && supported.length === 0)
+    // refused first, as plan and `catalog gpu` do (issue 13 #8): no driver releases, nothing to fill in
+    L.push(
+      "    # No GPU on this host can do vGPU (see above): `vgpuctl plan` refuses it; there is no driver to name.",
+    );
+  else L.push(...driverLines(f, kernel, supported[0]?.c.generation ?? undefined, needsUnlock));
   L.push(
     `    unlock: auto   # ${needsUnlock ? "vgpu_unlock will be set up (consumer GPU)" : "no GPU here needs vgpu_unlock"}`,
   );
@@ -141,4 +118,38 @@ function repositoryLines(f: Facts): string[] {
     "    # With a subscription, set null.",
     '    repository: "no-subscription"',
   ];
+}
+
+/** The `driver:` section: the installed driver, or a commented template with releases for this kernel. */
+function driverLines(f: Facts, kernel: string | null, generation: string | undefined, needsUnlock: boolean) {
+  const L: string[] = [];
+  const driver = deriveDriver(f);
+  if (driver) {
+    L.push(`    # NVIDIA driver ${driver.version} is already installed; name it here only to replace it.`);
+    L.push("    # driver:");
+    L.push("    #   installer: /root/NVIDIA-Linux-x86_64-<version>-vgpu-kvm.run");
+    L.push("    #   sha256: <sha256sum of the installer>");
+    return L;
+  }
+  const rel = kernel ? compatibleReleases(kernel, { unlock: needsUnlock, generation }) : [];
+  const pick = rel[0];
+  L.push("    # Copy the host driver (.run from the NVIDIA Licensing Portal, Host_Drivers/) to the host,");
+  L.push("    # fill in its sha256 (`sha256sum FILE`) and uncomment:");
+  if (rel.length > 0)
+    L.push(
+      `    # releases known to work on kernel ${kernel}: ${rel
+        .slice(0, 5)
+        .map((r) => `${r.vgpuRelease} (${r.driverVersion})`)
+        .join(", ")}`,
+    );
+  const v = pick?.driverVersion ?? "<version>";
+  L.push("    # driver:");
+  L.push(`    #   installer: /root/NVIDIA-Linux-x86_64-${v}-vgpu-kvm.run`);
+  L.push("    #   sha256: <sha256sum of the installer>");
+  if (needsUnlock) {
+    L.push("    #   patch:   # consumer GPUs: polloloco's vgpu-proxmox patch for exactly this version");
+    L.push(`    #     path: /root/vgpu-proxmox/${v}.patch`);
+    L.push("    #     sha256: <sha256sum of the patch>");
+  }
+  return L;
 }

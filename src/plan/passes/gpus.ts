@@ -48,14 +48,16 @@ export function assessGpus(entry: HostEntry, f: Facts, out: PassOutput): GpuSele
       ["check the card is seated and enabled"],
     );
   const gpus = selectGpus(entry, all, out);
-  for (const g of gpus)
-    if (g.cls.support === "unsupported")
-      out.block(
-        "gpu-unsupported",
-        `${g.pci.address} ${g.cls.name ?? g.pci.description} cannot do vGPU`,
-        [g.cls.supportReason],
-        ["use a vGPU-capable card, or leave this GPU out of `gpus:`"],
-      );
+  // An unsupported GPU is refused before anything else is planned (issue 13 #8): no setup steps.
+  const unsupported = gpus.filter((g) => g.cls.support === "unsupported");
+  for (const g of unsupported)
+    out.block(
+      "gpu-unsupported",
+      `${g.pci.address} ${g.cls.name ?? g.pci.description} cannot do vGPU`,
+      [g.cls.supportReason],
+      ["use a vGPU-capable card, or leave this GPU out of `gpus:`"],
+    );
+  if (unsupported.length > 0) return null;
   const consumer = gpus.filter((g) => g.cls.support === "unlock");
   const native = gpus.filter((g) => g.cls.support === "native");
   const useUnlock = entry.unlock === "on" || (entry.unlock === "auto" && consumer.length > 0);
