@@ -82,7 +82,11 @@ export function buildInitYaml(f: Facts, spec: string, opts: InitOptions = {}): s
   const withType = gpus
     .filter((g) => g.c.support !== "unsupported")
     .map((g) => {
-      const offered = (f.mdevTypes ?? []).find((t) => t.parent === g.p.address);
+      // the type its vGPUs already use, else one it can still create (equal-size mode: same size only)
+      const onGpu = (f.mdevTypes ?? []).filter((t) => t.parent === g.p.address);
+      const inUse = (f.mdevs ?? []).find((m) => m.parent === g.p.address && m.active !== false)?.type;
+      const offered =
+        onGpu.find((t) => t.type === inUse) ?? onGpu.find((t) => t.availableInstances !== 0) ?? onGpu[0];
       const known = typesForGpu(g.p.deviceId, g.p.subsystemDeviceId).filter((t) => t.series === "Q");
       const type = offered?.name ?? offered?.type ?? known[Math.min(known.length - 1, 3)]?.name ?? null;
       return { g, type, options: known.map((t) => t.shortName) };
