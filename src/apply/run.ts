@@ -26,6 +26,7 @@ import {
 } from "./journal.ts";
 import { acquireLock, type LockHandle, type LockOptions } from "./lock.ts";
 import { buildUninstallPlan } from "./uninstall.ts";
+import { removeVmVgpusStep, VM_BACKUP_DIR, vmBackupPath, vmVgpuLeftovers } from "./uninstall-vms.ts";
 import { type DoctorFn, type Verification, verifyHost } from "./verify.ts";
 
 export interface Gathered {
@@ -301,7 +302,27 @@ export async function planUninstall(
       originals[path] = content;
     } else originals[path] = null;
   }
-  return { plan: buildUninstallPlan(host.name, journal, originals, current), journal };
+  const plan = buildUninstallPlan(host.name, journal, originals, current);
+  await withVmVgpuLines(host, journal, plan);
+  return { plan, journal };
+}
+
+/** VMs left with lines for vGPUs the uninstall takes away: named, and their lines removed first. */
+async function withVmVgpuLines(host: Host, journal: Journal, plan: Plan): Promise<void> {
+  const leftovers = await vmVgpuLeftovers(host, journal);
+  if (leftovers.length === 0) return;
+  const backups = await readFiles(
+    host,
+    leftovers.map((l) => vmBackupPath(l.vmid)),
+  );
+  plan.steps.unshift(removeVmVgpusStep(leftovers, backups));
+  plan.notes.push(
+    `VM ${leftovers.map((l) => l.vmid).join(", ")} use vGPUs that no longer exist once the driver is removed (${leftovers
+      .flatMap((l) => l.lines.map((h) => `${l.vmid}: hostpci${h.index}: ${h.raw}`))
+      .join(
+        "; ",
+      )}): uninstall removes those lines after copying each config to ${VM_BACKUP_DIR}/; answer no (or leave out --yes) to keep them`,
+  );
 }
 
 export async function uninstallHost(deps: RunDeps, opts: { reboot: boolean }): Promise<UninstallResult> {
