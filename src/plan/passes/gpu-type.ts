@@ -11,6 +11,7 @@ import { gpuTypeSource } from "../../desired/parse.ts";
 import { sameBus } from "../../facts/pci.ts";
 import type { Facts } from "../../facts/types.ts";
 import { typesForGpu } from "../../knowledge/vgpu-types.ts";
+import { byTypeId } from "../../report/units.ts";
 import type { Gpu } from "./gpus.ts";
 import type { PassOutput } from "./output.ts";
 
@@ -43,12 +44,6 @@ export function typeMatches(o: OfferedType, wanted: string): boolean {
   const w = wanted.trim().toLowerCase();
   if (o.type.toLowerCase() === w || o.type.toLowerCase() === `nvidia-${w}`) return true;
   return o.name !== null && normName(o.name) === normName(w);
-}
-
-/** "nvidia-63", "nvidia-157", "nvidia-214" in id order (not string order). */
-export function byTypeId(a: OfferedType, b: OfferedType): number {
-  const n = (t: OfferedType) => Number(/(\d+)$/.exec(t.type)?.[1] ?? Number.NaN);
-  return n(a) - n(b) || a.type.localeCompare(b.type);
 }
 
 const listed = (ts: OfferedType[]) =>
