@@ -3,6 +3,7 @@
  * resume an interrupted step → run the steps → reboot (with --reboot) → verify. Only needs a Host
  * and a `gather` function (capture + parseFacts + probes), so tests run it on an in-memory host.
  */
+import { randomUUID } from "node:crypto";
 import type { HostEntry } from "../desired/schema.ts";
 import type { Facts } from "../facts/types.ts";
 import type { Host } from "../hosts/host.ts";
@@ -156,7 +157,10 @@ export async function applyHost(
       log: deps.log,
       completed: [],
       bootId,
+      // a resumed run keeps the interrupted run's id: what that run completed is not done again
+      run: journal.inProgress?.run ?? randomUUID(),
     };
+    plan = { ...plan, steps: plan.steps.filter((s) => !doneInThisRun(journal, ctx.run!, s)) };
     // An interrupted step the current plan no longer has resumes first (it may be invisible to facts:
     // e.g. update-grub after the edit). One the plan still has runs as planned now, in plan order: the
     // plan comes from the host and the current vgpu.yaml (issue 13 #1: a fixed file takes effect).
@@ -243,6 +247,15 @@ async function underLock<T>(
       await afterRelease?.();
     }
   }
+}
+
+/**
+ * A step the interrupted run already completed, unchanged (same id and title: the title names what it
+ * installs or writes): not done again. A step the current plan changed runs.
+ */
+function doneInThisRun(journal: Journal, run: string, step: Step): boolean {
+  if (!journal.inProgress) return false;
+  return journal.entries.some((e) => e.run === run && e.id === step.id && e.title === step.title);
 }
 
 /** The journal's interrupted step is not one the plan has (planHost put that very step first). */

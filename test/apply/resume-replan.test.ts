@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import { StepFailedError } from "../../src/apply/executor.ts";
 import { JOURNAL_PATH, type Journal } from "../../src/apply/journal.ts";
 import { applyHost } from "../../src/apply/run.ts";
+import { gatherForPlan } from "../../src/commands/plan.ts";
+import { SimHost } from "../../src/hosts/sim/sim-host.ts";
 import { exampleEntry, SEED_FRESH_STEPS, simWithDeps } from "../helpers/seed-sim.ts";
 
 const ENTRY = await exampleEntry();
@@ -25,12 +27,17 @@ describe("apply resumes from the current plan, not the journal's step", () => {
     expect(j.entries.map((e) => e.id)).toEqual(SEED_FRESH_STEPS);
   });
 
-  it("a step the journal has completed is not run again after a failure", async () => {
-    const { deps } = simWithDeps();
-    const withoutRepo = { ...structuredClone(ENTRY), repository: null };
-    await applyHost(withoutRepo, deps, { reboot: false }).catch((e) => e);
-    const again = await applyHost(withoutRepo, deps, { reboot: false }).catch((e) => e);
-    expect(again).toBeInstanceOf(StepFailedError);
-    expect((again as StepFailedError).completed).toEqual([]);
+  it("a step the failed run completed is not done again; the failed step and the rest run", async () => {
+    const state = simWithDeps().host.snapshot();
+    const failing = SimHost.fromState(state, undefined, { faults: ["fail:nvidia-installer"] });
+    const err = await applyHost(ENTRY, { host: failing, gather: gatherForPlan }, { reboot: false }).catch(
+      (e) => e,
+    );
+    expect((err as StepFailedError).step.id).toBe("driver-install");
+    const host = SimHost.fromState(failing.snapshot()); // the cause fixed
+    const r = await applyHost(ENTRY, { host, gather: gatherForPlan }, { reboot: true });
+    expect(r.applied).toEqual(SEED_FRESH_STEPS.slice(SEED_FRESH_STEPS.indexOf("driver-install")));
+    const j = JSON.parse((await host.readFile(JOURNAL_PATH))!) as Journal;
+    expect(j.entries.filter((e) => e.id === "driver-patch")).toHaveLength(1);
   });
 });
