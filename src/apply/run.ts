@@ -330,7 +330,7 @@ async function withVmVgpuLines(host: Host, journal: Journal, plan: Plan): Promis
   );
   plan.steps.unshift(removeVmVgpusStep(leftovers, backups));
   plan.notes.push(
-    `VM ${leftovers.map((l) => l.vmid).join(", ")} use vGPUs that no longer exist once the driver is removed (${leftovers
+    `${leftovers.length === 1 ? "VM" : "VMs"} ${leftovers.map((l) => l.vmid).join(", ")} ${leftovers.length === 1 ? "uses" : "use"} vGPUs that no longer exist once the driver is removed (${leftovers
       .flatMap((l) => l.lines.map((h) => `${l.vmid}: hostpci${h.index}: ${h.raw}`))
       .join(
         "; ",

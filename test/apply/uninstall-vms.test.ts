@@ -1,10 +1,15 @@
 // Issue 13 item 9: uninstall names the VMs whose hostpci lines reference vGPUs that will no longer exist
 // (added outside vgpuctl's journal, e.g. `vgpuctl vm attach`); confirmed, it backs each config up and
 // removes the lines; not confirmed, nothing changes and the plan lists them.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { applyHost, planUninstall } from "../../src/apply/run.ts";
 import { vmBackupPath } from "../../src/apply/uninstall-vms.ts";
+import { main } from "../../src/cli/main.ts";
 import { runUninstall } from "../../src/commands/uninstall.ts";
+import { REPO } from "../helpers/cli.ts";
 import { exampleEntry, simWithDeps } from "../helpers/seed-sim.ts";
 
 const ENTRY = await exampleEntry();
@@ -46,5 +51,24 @@ describe("uninstall and the VMs' vGPU lines", () => {
     expect(r.next).toBe("not confirmed");
     expect(await host.readFile(conf(100))).toBe(before);
     expect(await host.readFile(vmBackupPath(100))).toBeNull();
+  });
+});
+
+describe("uninstall without --yes and nobody to ask", () => {
+  it("refuses, naming the VMs and their vGPU lines; nothing changes", async () => {
+    const env = { VGPUCTL_SIM_DIR: mkdtempSync(join(tmpdir(), "vgpuctl-uninstall-vms-")) };
+    let err = "";
+    const run = (...args: string[]) =>
+      main(["node", "vgpuctl", ...args], { out: () => {}, err: (s) => (err += s), env, confirm: undefined });
+    expect(await run("apply", "-f", join(REPO, "examples/seed-host.yaml"), "--yes", "--reboot")).toBe(0);
+    expect(await run("vm", "attach", "100", "--host", "sim:seed-fresh", "--type", "nvidia-259")).toBe(0);
+    err = "";
+    expect(await run("uninstall", "--host", "sim:seed-fresh")).toBe(2);
+    expect(err).toMatch(
+      /needs confirmation\n {2}seed-fresh: VM 100 uses vGPUs that no longer exist .*hostpci0: 0000:01:00\.0,mdev=nvidia-259/,
+    );
+    const state = JSON.parse(readFileSync(join(env.VGPUCTL_SIM_DIR, "seed-fresh.json"), "utf8"));
+    expect(state.files["/etc/pve/qemu-server/100.conf"]).toMatch(/^hostpci0: 0000:01:00\.0,mdev=nvidia-259/m);
+    expect(state.files["/var/lib/vgpuctl/journal.json"]).toBeDefined(); // nothing undone
   });
 });
