@@ -1,14 +1,16 @@
 // Issue 13 item 9: uninstall names the VMs whose hostpci lines reference vGPUs that will no longer exist
 // (added outside vgpuctl's journal, e.g. `vgpuctl vm attach`); confirmed, it backs each config up and
 // removes the lines; not confirmed, nothing changes and the plan lists them.
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { JOURNAL_PATH } from "../../src/apply/journal.ts";
 import { applyHost, planUninstall } from "../../src/apply/run.ts";
 import { vmBackupPath } from "../../src/apply/uninstall-vms.ts";
 import { main } from "../../src/cli/main.ts";
 import { runUninstall } from "../../src/commands/uninstall.ts";
+import { SimHost } from "../../src/hosts/sim/sim-host.ts";
 import { REPO } from "../helpers/cli.ts";
 import { exampleEntry, simWithDeps } from "../helpers/seed-sim.ts";
 
@@ -67,8 +69,13 @@ describe("uninstall without --yes and nobody to ask", () => {
     expect(err).toMatch(
       /needs confirmation\n {2}seed-fresh: VM 100 uses vGPUs that no longer exist .*hostpci0: 0000:01:00\.0,mdev=nvidia-259/,
     );
-    const state = JSON.parse(readFileSync(join(env.VGPUCTL_SIM_DIR, "seed-fresh.json"), "utf8"));
-    expect(state.files["/etc/pve/qemu-server/100.conf"]).toMatch(/^hostpci0: 0000:01:00\.0,mdev=nvidia-259/m);
-    expect(state.files["/var/lib/vgpuctl/journal.json"]).toBeDefined(); // nothing undone
+    const host = await SimHost.open("seed-fresh", {
+      stateDir: env.VGPUCTL_SIM_DIR,
+      spec: "sim:seed-fresh",
+      faults: [],
+    });
+    expect(await host.readFile(conf(100))).toMatch(/^hostpci0: 0000:01:00\.0,mdev=nvidia-259/m);
+    expect(await host.readFile(JOURNAL_PATH)).not.toBeNull(); // nothing undone
+    await host.close();
   });
 });
