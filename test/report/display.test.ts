@@ -57,6 +57,11 @@ describe("inspect", () => {
     expect(ids[0]).toBe(63);
   });
 
+  it("vm list: the GPU's VRAM by the same rule", async () => {
+    const r = await cli("vm", "list", "--host", "sim:seed-configured", "--no-color");
+    expect(r.out).toMatch(/GPU 0000:01:00\.0 .*: .*, 0 MiB of 11 GiB assigned\n/);
+  });
+
   it("A40: 48 GiB (45 GiB usable), not 45.0 GiB", async () => {
     const r = await cli("inspect", "--host", "sim:sriov-vfs-missing", "--no-color");
     expect(r.out).toContain("A40  [10de:2235]  Ampere  48 GiB (45 GiB usable)");
