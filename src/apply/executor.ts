@@ -44,6 +44,8 @@ export interface ExecContext {
   secrets?: { mokPassword?: string };
   /** Called when a step completed, before the journal saying so is written (may edit the journal). */
   beforeComplete?: (step: Step) => void;
+  /** The apply run (journal entries and the step in progress carry it, so a resume knows what it did) */
+  run?: string;
 }
 
 /**
@@ -124,7 +126,12 @@ export async function executeStep(ctx: ExecContext, step: Step): Promise<void> {
         .map((c) => ({ path: c.path, content: current.get(c.path) ?? null })),
       modes,
     );
-  journal.inProgress = { step, mode: ctx.mode, startedAt: ctx.now().toISOString() };
+  journal.inProgress = {
+    step,
+    mode: ctx.mode,
+    startedAt: ctx.now().toISOString(),
+    ...(ctx.run ? { run: ctx.run } : {}),
+  };
   await saveJournal(host, journal, ctx.now());
   ctx.log?.(`→ ${step.title}`);
   const installed: string[] = [];
@@ -158,6 +165,7 @@ export async function executeStep(ctx: ExecContext, step: Step): Promise<void> {
       files,
       ...(step.fixes?.length ? { fixes: step.fixes } : {}),
       bootId,
+      ...(ctx.run ? { run: ctx.run } : {}),
     });
   }
   if (step.reboot) journal.reboot = { required: true, bootId };

@@ -28,6 +28,8 @@ export interface JournalEntry {
   fixes?: string[];
   /** The boot it completed in (/proc/sys/kernel/random/boot_id). */
   bootId?: string | null;
+  /** The apply run it completed in (a resumed run keeps the interrupted run's id) */
+  run?: string;
 }
 
 export interface BackupRecord {
@@ -53,7 +55,7 @@ export interface Journal {
   /** Original content of every file vgpuctl changed: first touch wins, never overwritten */
   backups: Record<string, BackupRecord>;
   /** The step that was running when the journal was last written (a crash leaves it here) */
-  inProgress: { step: Step; mode: "apply" | "undo"; startedAt: string } | null;
+  inProgress: { step: Step; mode: "apply" | "undo"; startedAt: string; run?: string } | null;
   reboot: { required: boolean; bootId: string | null };
   /** An uninstall in progress: regeneration commands still owed, reboot owed */
   uninstall: { regenerate: string[][]; reboot: boolean } | null;

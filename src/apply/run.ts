@@ -3,6 +3,7 @@
  * resume an interrupted step → run the steps → reboot (with --reboot) → verify. Only needs a Host
  * and a `gather` function (capture + parseFacts + probes), so tests run it on an in-memory host.
  */
+import { randomUUID } from "node:crypto";
 import type { HostEntry } from "../desired/schema.ts";
 import type { Facts } from "../facts/types.ts";
 import type { Host } from "../hosts/host.ts";
@@ -27,6 +28,7 @@ import {
 import { acquireLock, type LockHandle, type LockOptions } from "./lock.ts";
 import { rollBackIfNotLoaded, withDriverRollback } from "./rollback.ts";
 import { buildUninstallPlan } from "./uninstall.ts";
+import { removeVmVgpusStep, VM_BACKUP_DIR, vmBackupPath, vmVgpuLeftovers } from "./uninstall-vms.ts";
 import { type DoctorFn, type Verification, verifyHost } from "./verify.ts";
 
 export interface Gathered {
@@ -162,9 +164,14 @@ export async function applyHost(
       completed: [],
       bootId,
       secrets: deps.secrets,
+      // a resumed run keeps the interrupted run's id: what that run completed is not done again
+      run: journal.inProgress?.run ?? randomUUID(),
     };
-    // An interrupted step resumes first (it may be invisible to facts: e.g. update-grub after the edit).
-    if (journal.inProgress?.mode === "apply") {
+    plan = { ...plan, steps: plan.steps.filter((s) => !doneInThisRun(journal, ctx.run!, s)) };
+    // An interrupted step the current plan no longer has resumes first (it may be invisible to facts:
+    // e.g. update-grub after the edit). One the plan still has runs as planned now, in plan order: the
+    // plan comes from the host and the current vgpu.yaml (issue 13 #1: a fixed file takes effect).
+    if (journal.inProgress?.mode === "apply" && resumesAlone(plan, journal.inProgress.step)) {
       const resumed = journal.inProgress.step;
       plan = { ...plan, steps: plan.steps.filter((s) => s.id !== resumed.id) };
       await executeStep(ctx, resumed);
@@ -250,6 +257,20 @@ async function underLock<T>(
   }
 }
 
+/**
+ * A step the interrupted run already completed, unchanged (same id and title: the title names what it
+ * installs or writes): not done again. A step the current plan changed runs.
+ */
+function doneInThisRun(journal: Journal, run: string, step: Step): boolean {
+  if (!journal.inProgress) return false;
+  return journal.entries.some((e) => e.run === run && e.id === step.id && e.title === step.title);
+}
+
+/** The journal's interrupted step is not one the plan has (planHost put that very step first). */
+function resumesAlone(plan: Plan, step: Step): boolean {
+  return plan.steps[0] === step;
+}
+
 async function replan(
   entry: HostEntry,
   deps: PlanDeps,
@@ -302,7 +323,27 @@ export async function planUninstall(
       originals[path] = content;
     } else originals[path] = null;
   }
-  return { plan: buildUninstallPlan(host.name, journal, originals, current), journal };
+  const plan = buildUninstallPlan(host.name, journal, originals, current);
+  await withVmVgpuLines(host, journal, plan);
+  return { plan, journal };
+}
+
+/** VMs left with lines for vGPUs the uninstall takes away: named, and their lines removed first. */
+async function withVmVgpuLines(host: Host, journal: Journal, plan: Plan): Promise<void> {
+  const leftovers = await vmVgpuLeftovers(host, journal);
+  if (leftovers.length === 0) return;
+  const backups = await readFiles(
+    host,
+    leftovers.map((l) => vmBackupPath(l.vmid)),
+  );
+  plan.steps.unshift(removeVmVgpusStep(leftovers, backups));
+  plan.notes.push(
+    `${leftovers.length === 1 ? "VM" : "VMs"} ${leftovers.map((l) => l.vmid).join(", ")} ${leftovers.length === 1 ? "uses" : "use"} vGPUs that no longer exist once the driver is removed (${leftovers
+      .flatMap((l) => l.lines.map((h) => `${l.vmid}: hostpci${h.index}: ${h.raw}`))
+      .join(
+        "; ",
+      )}): uninstall removes those lines after copying each config to ${VM_BACKUP_DIR}/; answer no (or leave out --yes) to keep them`,
+  );
 }
 
 export async function uninstallHost(deps: RunDeps, opts: { reboot: boolean }): Promise<UninstallResult> {

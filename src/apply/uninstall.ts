@@ -64,7 +64,9 @@ export function buildUninstallPlan(
     );
     const changes: Change[] = mine.map(restore).filter((c): c is Change => c !== null);
     for (const argv of e.undo.commands) changes.push({ kind: "command", argv });
-    if (e.installedPackages.length > 0) changes.push({ kind: "package", remove: e.installedPackages });
+    if (e.id === "driver-install")
+      changes.push({ kind: "command", argv: ["rm", "-f", "--", ...INSTALLER_LOGS] });
+    changes.push(...packageUndo(e.installedPackages));
     addRegen(e.undo.regenerate);
     reboot ||= e.reboot;
     steps.push({
@@ -99,4 +101,26 @@ export function buildUninstallPlan(
       undo: { description: "", commands: [], regenerate: [] },
     });
   return { host, steps, reboots: reboot || steps.some((s) => s.reboot) ? 1 : 0, blockers: [], notes };
+}
+
+/**
+ * The NVIDIA installer's logs: nvidia-installer (re)writes /var/log/nvidia-installer.log on every run and
+ * nvidia-uninstall writes /var/log/nvidia-uninstall.log (NVIDIA driver README, "Installing the NVIDIA
+ * Driver": "the installer log file, /var/log/nvidia-installer.log"), so after the uninstall they only
+ * describe what vgpuctl did: removed with the driver.
+ */
+export const INSTALLER_LOGS = ["/var/log/nvidia-installer.log", "/var/log/nvidia-uninstall.log"];
+
+/**
+ * Packages vgpuctl installed: marked automatically installed, then `apt-get autoremove` takes them and
+ * the dependencies they pulled in (gcc, make, …), but keeps any that something else still needs
+ * (apt-mark(8) "auto"; apt-get(8) "autoremove … packages that were automatically installed to satisfy
+ * dependencies for other packages and are now no longer needed").
+ */
+function packageUndo(pkgs: string[]): Change[] {
+  if (pkgs.length === 0) return [];
+  return [
+    { kind: "command", argv: ["apt-mark", "auto", ...pkgs] },
+    { kind: "command", argv: ["apt-get", "autoremove", "-y"] },
+  ];
 }

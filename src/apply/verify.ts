@@ -6,10 +6,11 @@
  */
 import type { HostEntry } from "../desired/schema.ts";
 import { deriveDriver, nvidiaGpuFunctions, physicalGpuFunctions } from "../facts/derive.ts";
-import { normalisePciAddress, sameBus } from "../facts/pci.ts";
+import { normalisePciAddress } from "../facts/pci.ts";
 import type { Facts, PciFunction } from "../facts/types.ts";
 import { classifyGpu } from "../knowledge/gpus.ts";
 import type { DoctorFinding } from "../plan/doctor-blockers.ts";
+import { offeredTypes, typeMatches } from "../plan/passes/gpu-type.ts";
 import { smiField } from "../plan/passes/mixed-size.ts";
 
 export interface GpuVerification {
@@ -96,28 +97,4 @@ function vfsMissing(f: Facts, p: PciFunction): string | null {
   const s = (f.sriov ?? []).find((x) => x.address === p.address);
   if (!s || (s.numVfs ?? 0) > 0) return null;
   return `its SR-IOV virtual functions are not enabled (sriov_numvfs ${s.numVfs ?? "?"} of ${s.totalVfs ?? "?"}): systemctl enable --now pve-nvidia-sriov@ALL.service`;
-}
-
-function offeredTypes(f: Facts, address: string): Array<{ type: string; name: string | null }> {
-  // the GPU itself, or (SR-IOV) its virtual functions on the same bus
-  const sameCard = (parent: string) => parent === address || sameBus(parent, address);
-  const out = new Map<string, { type: string; name: string | null }>();
-  for (const t of f.mdevTypes ?? []) if (sameCard(t.parent)) out.set(t.type, { type: t.type, name: t.name });
-  for (const [parent, list] of Object.entries(f.creatableVgpuTypes ?? {}))
-    if (sameCard(parent))
-      for (const t of list)
-        if (!out.has(`nvidia-${t.id}`)) out.set(`nvidia-${t.id}`, { type: `nvidia-${t.id}`, name: t.name });
-  return [...out.values()];
-}
-
-const normName = (s: string) =>
-  s
-    .trim()
-    .toLowerCase()
-    .replace(/^grid\s+/, "");
-
-export function typeMatches(o: { type: string; name: string | null }, wanted: string): boolean {
-  const w = wanted.trim().toLowerCase();
-  if (o.type.toLowerCase() === w || o.type.toLowerCase() === `nvidia-${w}`) return true;
-  return o.name !== null && normName(o.name) === normName(w);
 }

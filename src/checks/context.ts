@@ -105,6 +105,8 @@ export function hostpciAddress(f: Facts, h: VmConfig["hostpci"][number]): string
 
 // ── fixes ─────────────────────────────────────────────────────────────────────
 
+const sameTokens = (a: string[], b: string[]) => a.length === b.length && a.every((t) => b.includes(t));
+
 /**
  * Exact steps to change the kernel command line on this host: the file to edit with its new
  * content, the refresh command, the reboot. `add` tokens replace tokens with the same key.
@@ -123,11 +125,23 @@ export function cmdlineFix(v: HostView, add: string[], remove: string[] = []): s
     const where = g?.cmdlineLinuxDefaultLine
       ? `/etc/default/grub line ${g.cmdlineLinuxDefaultLine}`
       : "/etc/default/grub";
-    return [`Edit ${where} to read: GRUB_CMDLINE_LINUX_DEFAULT="${apply(current).join(" ")}"`, "update-grub"];
+    const line = `GRUB_CMDLINE_LINUX_DEFAULT="${apply(current).join(" ")}"`;
+    // already written (e.g. by apply) and waiting for the reboot: say so instead of asking for the same edit
+    if (g && sameTokens(apply(current), current))
+      return [
+        `${where} already reads ${line}: written, it takes effect at the reboot`,
+        "update-grub   (if not run since the edit)",
+      ];
+    return [`Edit ${where} to read: ${line}`, "update-grub"];
   };
   const sdSteps = (): string[] => {
     const k = f.kernelCmdlineFile?.present ? f.kernelCmdlineFile.tokens : null;
     const text = k ? apply(k).join(" ") : `<current content> ${add.join(" ")}`.trim();
+    if (k && sameTokens(apply(k), k))
+      return [
+        `/etc/kernel/cmdline already reads: ${text}: written, it takes effect at the reboot`,
+        "proxmox-boot-tool refresh   (if not run since the edit)",
+      ];
     return [`Edit /etc/kernel/cmdline (one line) to read: ${text}`, "proxmox-boot-tool refresh"];
   };
   if (v.bootloader === "grub") return [...grubSteps(), "reboot"];

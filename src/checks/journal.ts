@@ -37,8 +37,13 @@ function vgpudRejected(v: HostView): Finding[] {
       g?.label ??
       (cls?.name ? `${addr} ${cls.name} [10de:${devId}]` : devId ? `${addr} [10de:${devId}]` : addr);
     const support = cls?.support;
-    const fix =
-      support === "unlock"
+    const boundElsewhere = g?.fn.driverInUse && g.fn.driverInUse !== "nvidia" ? g.fn.driverInUse : null;
+    const fix = boundElsewhere
+      ? [
+          `${label} is bound to ${boundElsewhere}, not nvidia: nvidia-vgpud cannot use it until the NVIDIA driver owns it (see ${boundElsewhere === "vfio-pci" ? "vfio-bound" : "nouveau-loaded"})`,
+          "once it does: journalctl --no-pager -b 0 -u nvidia-vgpud.service",
+        ]
+      : support === "unlock"
         ? [
             `${label} is a consumer card: nvidia-vgpud must run with vgpu_unlock-rs preloaded (LD_PRELOAD drop-in in /etc/systemd/system/nvidia-vgpud.service.d/) and the driver must be the patched one (see unlock-missing / unlock-disabled-consumer)`,
             "systemctl daemon-reload && systemctl restart nvidia-vgpud.service",

@@ -50,6 +50,7 @@ export const FINDING_CODES = [
   "stale-mdev",
   "driver-build-failed",
   "override-unread",
+  "apt-enterprise-only",
   "check-failed",
 ] as const;
 

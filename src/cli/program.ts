@@ -12,27 +12,31 @@ export type SetExit = (code: ExitCode) => void;
 
 /** vgpuctl with its global options and no subcommands yet (main.ts or entry.ts adds them). */
 export function baseProgram(ctx: CliContext) {
-  return new Command()
-    .name("vgpuctl")
-    .description("Set up and run NVIDIA vGPU on Proxmox VE hosts")
-    .version(VERSION)
-    .addOption(
-      new Option(
-        "-H, --host <spec>",
-        "host: local | ssh://[user@]host[:port] | bundle:PATH | sim:SCENARIO | demo",
+  return (
+    new Command()
+      .name("vgpuctl")
+      .description("Set up and run NVIDIA vGPU on Proxmox VE hosts")
+      .version(VERSION)
+      .addOption(
+        new Option(
+          "-H, --host <spec>",
+          "host: local | ssh://[user@]host[:port] | bundle:PATH | sim:SCENARIO | demo",
+        )
+          .default("local")
+          .env("VGPUCTL_HOST"),
       )
-        .default("local")
-        .env("VGPUCTL_HOST"),
-    )
-    .option(
-      "--root <dir>",
-      "with --host local: prefix every file path with DIR (offline editing, tests): files only; no commands are run",
-    )
-    .option("--json", "machine-readable JSON output")
-    .option("--no-color", "never colour the output")
-    .showHelpAfterError("(run with --help for usage)")
-    .configureOutput({ writeOut: (s) => ctx.out(s), writeErr: (s) => ctx.err(s) })
-    .exitOverride();
+      .option(
+        "--root <dir>",
+        "with --host local: prefix every file path with DIR (offline editing, tests): files only; no commands are run",
+      )
+      .option("--json", "machine-readable JSON output")
+      .option("--no-color", "never colour the output")
+      .showHelpAfterError("(run with --help for usage)")
+      // `vgpuctl doctor --help` lists --host / --json too (subcommands inherit this setting)
+      .configureHelp({ showGlobalOptions: true })
+      .configureOutput({ writeOut: (s) => ctx.out(s), writeErr: (s) => ctx.err(s) })
+      .exitOverride()
+  );
 }
 
 export type Program = ReturnType<typeof baseProgram>;

@@ -3,12 +3,14 @@
  * The JSON shape is DESIGN.md's `{ host, findings: [{code, severity, title, evidence, fix}] }`
  * (plus `gpu` on GPU-specific findings and `notes` — what could not be determined).
  */
+
 import { runChecks } from "../checks/index.ts";
 import type { Finding, Kb } from "../checks/types.ts";
 import { parseFacts } from "../facts/index.ts";
 import type { Facts } from "../facts/types.ts";
 import { GATHER_SPEC } from "../hosts/gather-spec.ts";
 import type { Host } from "../hosts/host.ts";
+import { notesOnce } from "../report/notes.ts";
 
 export interface DoctorReport {
   host: string;
@@ -39,7 +41,11 @@ const RANK = { error: 0, warning: 1, info: 2 } as const;
 export function buildDoctorReport(facts: Facts, opts: DoctorOptions = {}): DoctorReport {
   const all = opts.kb ? runChecks(facts, opts.kb) : runChecks(facts);
   const min = RANK[opts.minSeverity ?? "info"];
-  return { host: facts.host, findings: all.filter((f) => RANK[f.severity] <= min), notes: facts.notes };
+  return {
+    host: facts.host,
+    findings: all.filter((f) => RANK[f.severity] <= min),
+    notes: notesOnce(facts.notes),
+  };
 }
 
 export function hasErrors(r: { findings: Finding[] }): boolean {

@@ -43,7 +43,10 @@ export function parseDesired(text: string, file = "vgpu.yaml"): Desired {
   }
   const data = toData(doc, file);
   const result = v.safeParse(DesiredSchema, data);
-  if (result.success) return result.output;
+  if (result.success) {
+    recordGpuTypeSources(result.output, doc.contents as Node | null, pos, file);
+    return result.output;
+  }
   const problems: DesiredProblem[] = [];
   for (const issue of result.issues) problems.push(describeIssue(issue, doc.contents as Node | null, pos));
   problems.sort((a, b) => a.line - b.line || a.column - b.column);
@@ -185,4 +188,25 @@ function dedupe(problems: DesiredProblem[]): DesiredProblem[] {
     seen.add(k);
     return true;
   });
+}
+
+/** Where each gpus[].type was written ("vgpu.yaml:12:15"), for errors the plan finds later. */
+const gpuTypeSources = new WeakMap<object, string>();
+
+function recordGpuTypeSources(
+  d: Desired,
+  root: Node | null,
+  pos: (o: number) => { line: number; column: number },
+  file: string,
+): void {
+  for (const [i, h] of d.hosts.entries())
+    for (const [j, g] of (h.gpus ?? []).entries()) {
+      const at = locate(root, ["hosts", i, "gpus", j, "type"]);
+      if (at !== null) gpuTypeSources.set(g, `${file}:${pos(at).line}:${pos(at).column}`);
+    }
+}
+
+/** "vgpu.yaml:LINE:COL" of a gpus[] entry's `type:` when it came from parseDesired, else null. */
+export function gpuTypeSource(gpu: object): string | null {
+  return gpuTypeSources.get(gpu) ?? null;
 }

@@ -125,7 +125,9 @@ export const GpuSchema = v.strictObject({
   type: v.pipe(
     v.string(),
     v.minLength(1),
-    v.description('vGPU type id or name, e.g. "nvidia-259" or "GRID RTX6000-4Q"'),
+    v.description(
+      'vGPU type id or name this GPU is set up for, e.g. "nvidia-259" or "GRID RTX6000-4Q": checked against the types the GPU offers; VMs placed on it get this type, and in equal-size mode it decides the size of every vGPU on the GPU',
+    ),
   ),
   mixedSizes: v.optional(
     v.pipe(

@@ -11,6 +11,7 @@ import { parseNvidiaVgpuQuery } from "./nvidia/nvidia-smi-vgpu.ts";
 import { virtualFunctionsFromSysfs } from "./nvidia/sriov.ts";
 import { creatableTypesFromSysfs, mdevTypesFromSysfs, sriovFromSysfs } from "./nvidia/sysfs.ts";
 import { parseProfileOverride, parseUnlockConfig } from "./nvidia/unlock.ts";
+import { parseAptSources } from "./system/apt-sources.ts";
 import { parseProxmoxBootToolStatus } from "./system/boot-tool.ts";
 import { splitCmdline } from "./system/cmdline.ts";
 import { parseDkmsStatus } from "./system/dkms.ts";
@@ -405,7 +406,21 @@ function readConfigFiles(r: FactReader) {
     else notes.push(`${CMD.unlockLs} failed (exit ${ls.exitCode})`);
   }
 
-  return { modulesLoad, modprobe, dropins, unlockConfig, profileOverride, unlockLibraryFiles };
+  const aptRepos = readAptRepos(r);
+  return { modulesLoad, modprobe, dropins, unlockConfig, profileOverride, unlockLibraryFiles, aptRepos };
+}
+
+/** apt's Proxmox VE repositories from /etc/apt/sources.list and sources.list.d (null: not captured). */
+function readAptRepos(r: FactReader): Facts["aptRepos"] {
+  const { ev, safe } = r;
+  const main = ev.file("/etc/apt/sources.list");
+  if (main === undefined && !ev.isCaptured("/etc/apt/sources.list.d")) return null;
+  const files = [
+    ...(typeof main === "string" ? [{ path: "/etc/apt/sources.list", content: main }] : []),
+    ...ev.glob("/etc/apt/sources.list.d/*.list"),
+    ...ev.glob("/etc/apt/sources.list.d/*.sources"),
+  ];
+  return safe("apt sources", () => parseAptSources(files));
 }
 
 /** VM configs, PCI mappings, qm list, the vGPU services and their journals. */

@@ -341,6 +341,14 @@ export interface QmListEntry {
   status: string;
 }
 
+/** The Proxmox VE package repositories apt uses (enabled entries of the captured apt sources). */
+export interface AptRepos {
+  /** Files with an enabled enterprise.proxmox.com entry (401 without a subscription) */
+  enterprise: string[];
+  /** An enabled pve-no-subscription entry is configured */
+  noSubscription: boolean;
+}
+
 /** All facts about a host. Each field null = unknown (see `notes`). */
 export interface Facts {
   host: string;
@@ -388,6 +396,8 @@ export interface Facts {
   creatableVgpuTypes: Record<string, Array<{ id: string; name: string }>> | null;
   /** SR-IOV virtual functions with what they carry (absent in hand-built facts = unknown) */
   virtualFunctions?: VirtualFunction[] | null;
+  /** apt's Proxmox VE repositories (absent in hand-built facts = unknown) */
+  aptRepos?: AptRepos | null;
   modulesLoad: ModuleLoadEntry[] | null;
   modprobe: ModprobeFile[] | null;
   dropins: SystemdDropin[] | null;

@@ -70,7 +70,7 @@ export interface Suggestion {
   source: "offered" | "knowledge";
 }
 
-const SOURCE = "seed guide “Important notes” / research/unlock.md §3";
+const SOURCE = "polloloco's vGPU on Proxmox guide, gitlab.com/polloloco/vgpu-proxmox, “Important notes”";
 
 /** Series the guest OS can use at all. */
 export function seriesForOs(os: GuestOs): Series[] {
@@ -170,9 +170,7 @@ export function suggestProfile(input: SuggestInput): Suggestion {
           `${cur.series} is not the first choice for ${workload} on ${os} (${prefs[0] ?? "none"} is); use another GPU for a different type`,
         );
       if (cur.series === "Q" && workload === "gaming")
-        overrideArgs.push(
-          'vgpu_type = "NVS" (Q profiles can be slow in OpenGL/games; research/unlock.md §1.5)',
-        );
+        overrideArgs.push(`vgpu_type = "NVS" (Q profiles can be slow in OpenGL/games; ${SOURCE})`);
       const needOverride = curSize !== wanted;
       if (needOverride)
         reasons.push(
@@ -216,7 +214,7 @@ export function suggestProfile(input: SuggestInput): Suggestion {
       );
     if (series === "Q" && (workload === "gaming" || workload === "cad"))
       warnings.push(
-        'Q profiles can perform badly in OpenGL applications/games (seed guide); if so, set vgpu_type = "NVS" in the override or use the equivalent B/A type',
+        `Q profiles can perform badly in OpenGL applications/games (${SOURCE}); if so, set vgpu_type = "NVS" in the override or use the equivalent B/A type`,
       );
     if (series === "B" && workload === "gaming")
       overrideArgs.push("--frl off (B types cap the frame rate at 45 fps)");

@@ -20,6 +20,7 @@ import { classifyGpu, deviceIdForName } from "../knowledge/gpus.ts";
 import { findType } from "../knowledge/vgpu-types.ts";
 import { effectiveVramMiB, type VgpuRef } from "../knowledge/vram.ts";
 import { type MixedSizes, mixedSizesOf, type SriovVf, sriovGpu, vmidOfActive } from "./sriov.ts";
+import { byTypeId } from "./units.ts";
 
 /**
  * VRAM one vGPU takes after profile_override.toml (knowledge/vram.ts effectiveVramMiB), MiB, and the
@@ -232,7 +233,7 @@ function buildGpu(f: Facts, p: PciFunction): InspectGpu {
   if (sr) {
     return {
       ...base,
-      mdevTypes: sr.types,
+      mdevTypes: [...sr.types].sort(byTypeId),
       vgpus: sr.running.map((r) => ({
         uuid: r.vf,
         type: r.type,
@@ -289,14 +290,16 @@ function mdevGpu(f: Facts, address: string): Pick<InspectGpu, "mdevTypes" | "vgp
     }
   }
   return {
-    mdevTypes: dedupeTypes(types).map((t) => ({
-      type: t.type,
-      name: t.name,
-      framebufferMiB: t.framebufferMiB ?? knownType(t)?.framebufferMiB ?? null,
-      maxInstances: t.maxInstances ?? knownType(t)?.maxInstances ?? null,
-      availableInstances: t.availableInstances,
-      parent: t.parent,
-    })),
+    mdevTypes: dedupeTypes(types)
+      .sort(byTypeId)
+      .map((t) => ({
+        type: t.type,
+        name: t.name,
+        framebufferMiB: t.framebufferMiB ?? knownType(t)?.framebufferMiB ?? null,
+        maxInstances: t.maxInstances ?? knownType(t)?.maxInstances ?? null,
+        availableInstances: t.availableInstances,
+        parent: t.parent,
+      })),
     vgpus,
   };
 }

@@ -124,8 +124,8 @@ describe("faults (FaultHost: the run dies at the Host boundary)", () => {
   });
 
   it("a failing apt-get stops with the last safe state described, and a re-run after the fix converges", async () => {
-    // apt-get runs: 1 update (repository), 2 update and 3 install (packages)
-    const { host, deps } = setup(["fail:apt-get:3"]);
+    // apt-get runs: 1 update (repository), 2 install (packages: the lists are fresh, no second update)
+    const { host, deps } = setup(["fail:apt-get:2"]);
     const err = (await applyHost(ENTRY, deps, { reboot: true }).catch((e) => e)) as StepFailedError;
     expect(err).toBeInstanceOf(StepFailedError);
     expect(err.message).toMatch(

@@ -203,17 +203,17 @@ describe("remote round trips over the real sshd (counted by the server: sim-shel
     timeout: 120_000,
   }, () => {
     const dir = tempSimDir();
-    // fail:PROG:N counts per sim process, i.e. per ssh channel: the packages step's one channel runs
-    // `apt-get update` (1st) then `apt-get install` (2nd, which fails as a held dpkg lock does)
-    remote.configure({ simDir: dir, scenario: "seed-fresh", fault: "fail:apt-get:2" });
+    // fail:PROG:N counts per sim process, i.e. per ssh channel: the unlock-source step's one channel runs
+    // `rm -rf` (temporary checkout), `git clone` (1st git, which fails as an unreachable GitHub does), `sh -c`
+    remote.configure({ simDir: dir, scenario: "seed-fresh", fault: "fail:git:1" });
     const r = cli(["apply", "--host", remote.spec, "-f", "examples/seed-host.yaml", "--yes", "--reboot"]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(
-      'error: step "packages" (Install pve-headers-5.15.102-1-pve, pve-headers, dkms, build-essential, mdevctl, git) failed: `apt-get install -y pve-headers-5.15.102-1-pve pve-headers dkms build-essential mdevctl git` exited with 100:\n    E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 2741 (apt-get)\n    E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?\n',
+      "error: step \"unlock-source\" (Clone vgpu_unlock-rs into /opt/vgpu_unlock-rs) failed: `git clone -- https://github.com/mbilker/vgpu_unlock-rs /opt/.vgpu_unlock-rs.vgpuctl-tmp` exited with 128:\n    fatal: unable to access 'https://github.com/mbilker/vgpu_unlock-rs': Could not resolve host: github.com\n",
     );
-    expect(r.stderr).not.toContain("apt-get update` exited");
+    expect(r.stderr).not.toContain("`rm -rf");
     expect(r.stderr).toContain(
-      "completed before it: repository. Everything done so far is recorded in the journal",
+      "completed before it: repository, packages, rust-toolchain. Everything done so far is recorded in the journal",
     );
   });
 });

@@ -106,6 +106,11 @@ const CASES: Record<string, { scenario: string; severity: JsonFinding["severity"
     severity: "warning",
     evidence: "/etc/systemd/system/nvidia-vgpu-mgr.service.d/: no drop-in sets LD_PRELOAD=",
   },
+  "apt-enterprise-only": {
+    scenario: "seed-fresh",
+    severity: "warning",
+    evidence: "/etc/apt/sources.list.d/pve-enterprise.list: enterprise.proxmox.com enabled",
+  },
   "stale-mdev": {
     scenario: "stale-mdev",
     severity: "warning",

@@ -310,7 +310,7 @@ describe("vm attach/list/detach (sim)", () => {
 
     const l = runCli([...H(), "vm", "list"], env);
     expect(l.stdout).toMatch(
-      /100\s+win11\s+stopped\s+hostpci0: nvidia-259 \(GRID RTX6000-4Q\)\s+0000:01:00\.0\s+4096 MiB/,
+      /100\s+win11\s+stopped\s+hostpci0: nvidia-259 \(GRID RTX6000-4Q\)\s+0000:01:00\.0\s+4 GiB/,
     );
     const lj = runCli([...H(), "--json", "vm", "list"], env).json<{
       vms: Array<{ vmid: number; vgpus: Array<{ type: string }> }>;

@@ -59,9 +59,7 @@ describe("profile suggest", () => {
       [...H, "profile", "suggest", "--os", "linux", "--workload", "desktop", "--vram", "2G"],
       e,
     );
-    expect(r.out).toContain(
-      "nvidia-259 (GRID RTX6000-4Q) on GPU 0000:01:00.0, 2048 MiB via a per-VM override",
-    );
+    expect(r.out).toContain("nvidia-259 (GRID RTX6000-4Q) on GPU 0000:01:00.0, 2 GiB via a per-VM override");
     expect(r.out).toContain("next: vgpuctl vm attach VMID --type nvidia-259 --gpu 0000:01:00.0 --vram 2G");
   });
 

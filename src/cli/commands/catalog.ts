@@ -6,7 +6,7 @@ import {
   catalogGpu,
   catalogVram,
 } from "../../commands/catalog.ts";
-import { formatMiB } from "../../knowledge/vram.ts";
+import { formatSize } from "../../report/units.ts";
 import type { GlobalOptions } from "../context.ts";
 import { type Colors, table } from "../output.ts";
 import { printJson } from "../with-host.ts";
@@ -74,7 +74,7 @@ export function renderGpu(r: CatalogGpu, c: Colors): string {
         ["Support", support],
         ["Reason", r.supportReason],
         ["Generation", r.generation ? `${r.generation}${r.chip ? ` (${r.chip})` : ""}` : c.dim("unknown")],
-        ["VRAM", r.vramMiB !== null ? formatMiB(r.vramMiB) : c.dim("unknown")],
+        ["VRAM", r.vramMiB !== null ? formatSize(r.vramMiB) : c.dim("unknown")],
         [
           "Spoofed as",
           r.spoofAs
@@ -91,7 +91,8 @@ export function renderGpu(r: CatalogGpu, c: Colors): string {
     lines.push("");
     lines.push(`vGPU types (${r.types.length}):`);
     const rows = [[c.dim("type"), c.dim("name"), c.dim("framebuffer"), c.dim("max instances")]];
-    for (const t of r.types) rows.push([t.type, t.name, formatMiB(t.framebufferMiB), String(t.maxInstances)]);
+    for (const t of r.types)
+      rows.push([t.type, t.name, formatSize(t.framebufferMiB), String(t.maxInstances)]);
     lines.push(table(rows, "  "));
   } else if (r.support !== "unsupported") {
     lines.push("");
@@ -167,7 +168,7 @@ function sourceFootnotes(rows: ReadonlyArray<{ sources: string[] }>): Map<string
 
 export function renderVram(r: CatalogVram, c: Colors): string {
   const lines = [
-    c.bold(`vGPU with ${formatMiB(r.vramMiB)} of VRAM`),
+    c.bold(`vGPU with ${formatSize(r.vramMiB)} of VRAM`),
     table(
       [
         ["framebuffer", `${r.framebufferHex}  ${c.dim(`(${r.framebuffer} bytes)`)}`],

@@ -1,6 +1,7 @@
 import type { InspectReport } from "../../commands/inspect.ts";
 import { runInspect } from "../../commands/inspect.ts";
-import { formatMiB } from "../../knowledge/vram.ts";
+import { GENERATION_LABEL, type Generation } from "../../knowledge/gpus.ts";
+import { formatSize, gpuVramText } from "../../report/units.ts";
 import type { GlobalOptions } from "../context.ts";
 import { type Colors, table } from "../output.ts";
 import { printJson, withHost } from "../with-host.ts";
@@ -99,16 +100,14 @@ export function renderInspect(r: InspectReport, c: Colors): string {
           ? c.cyan("vGPU via vgpu_unlock")
           : c.red("no vGPU");
     lines.push(
-      `${c.bold(`GPU ${g.address}`)}  ${g.name}  ${c.dim(`[${g.vendorId}:${g.deviceId}]`)}${g.vramMiB ? `  ${formatMiB(g.vramMiB)}` : ""}`,
+      `${c.bold(`GPU ${g.address}`)}  ${g.name}  ${c.dim(`[${g.vendorId}:${g.deviceId}]`)}${gen(g.generation)}${vram(g)}`,
     );
     const spoof =
       g.spoofAs && !g.supportReason.includes(g.spoofAs.name)
         ? ` ${c.dim(`(presented as ${g.spoofAs.name} [10de:${g.spoofAs.deviceId}])`)}`
         : "";
     lines.push(`  ${support}: ${g.supportReason}${spoof}`);
-    lines.push(
-      `  driver in use: ${g.driverInUse ?? c.dim("none")}${g.generation ? `, ${g.generation}` : ""}`,
-    );
+    lines.push(`  driver in use: ${g.driverInUse ?? c.dim("none")}`);
     if (g.mdevTypes.length > 0) {
       lines.push(`  vGPU types (${g.mdevTypes.length}):`);
       const rows = [[c.dim("type"), c.dim("name"), c.dim("framebuffer"), c.dim("available/max")]];
@@ -116,7 +115,7 @@ export function renderInspect(r: InspectReport, c: Colors): string {
         rows.push([
           t.type,
           t.name ?? "?",
-          t.framebufferMiB !== null ? formatMiB(t.framebufferMiB) : "?",
+          t.framebufferMiB !== null ? formatSize(t.framebufferMiB) : "?",
           `${t.availableInstances ?? "?"}/${t.maxInstances ?? "?"}`,
         ]);
       lines.push(table(rows, "    "));
@@ -153,4 +152,14 @@ export function renderInspect(r: InspectReport, c: Colors): string {
   }
   if (r.notes.length > 0) lines.push(c.dim(`Not determined: ${r.notes.length} item(s); see --json "notes".`));
   return `${lines.join("\n").trimEnd()}\n`;
+}
+
+/** "  Pascal": the generation's display name after the device id (its own column, not the driver's). */
+function gen(generation: string | null): string {
+  return generation ? `  ${GENERATION_LABEL[generation as Generation] ?? generation}` : "";
+}
+
+function vram(g: InspectReport["gpus"][number]): string {
+  const text = gpuVramText(g, g.vramMiB);
+  return text ? `  ${text}` : "";
 }

@@ -106,7 +106,14 @@ export function renderPlan(p: Plan, col: Colors, verb = "Plan"): string {
     for (const l of splitLines(p.split)) L.push(`  ${l}`);
   }
   if (p.reboots > 0)
-    L.push("", col.yellow(`One reboot at the end (apply --reboot does it and then verifies).`));
+    L.push(
+      "",
+      col.yellow(
+        verb === "Uninstall plan"
+          ? "One reboot at the end (uninstall --reboot does it)."
+          : "One reboot at the end (apply --reboot does it and then verifies).",
+      ),
+    );
   for (const n of p.notes) L.push(col.dim(`note: ${n}`));
   return `${L.join("\n")}\n`;
 }

@@ -1,4 +1,5 @@
 import { type ProfileSuggestResult, runProfileSuggest } from "../../commands/profile.ts";
+import { formatSize } from "../../report/units.ts";
 import type { GlobalOptions } from "../context.ts";
 import type { Colors } from "../output.ts";
 import { printJson, withHost } from "../with-host.ts";
@@ -16,7 +17,7 @@ export const registerProfile: Registrar = (program, ctx, setExit) => {
     .addHelpText(
       "after",
       `
-Rules (seed guide "Important notes"): Q can be slow in OpenGL/games (B or A instead); C works on
+Rules (polloloco's "NVIDIA vGPU on Proxmox" guide, gitlab.com/polloloco/vgpu-proxmox, "Important notes"): Q can be slow in OpenGL/games (B or A instead); C works on
 Linux guests only, A on Windows guests only; one type per GPU, so a VM that needs another size gets
 the GPU's type with a per-VM VRAM override. Exit code 1 when no type fits.
 
@@ -37,7 +38,7 @@ export function renderSuggestion(r: ProfileSuggestResult, c: Colors): string {
   if (!r.type) lines.push(c.red("No suitable vGPU type."));
   else
     lines.push(
-      `${c.bold(r.type)}${r.name ? ` (${r.name})` : ""}${r.gpu ? ` on GPU ${r.gpu.address}` : ""}, ${r.vramMiB} MiB${
+      `${c.bold(r.type)}${r.name ? ` (${r.name})` : ""}${r.gpu ? ` on GPU ${r.gpu.address}` : ""}, ${formatSize(r.vramMiB)}${
         r.overrideVramMiB !== null ? c.dim(" via a per-VM override") : ""
       }`,
     );

@@ -2,6 +2,7 @@ import type { UninstallResult } from "../../apply/run.ts";
 import { loadDesired, selectEntries } from "../../commands/plan.ts";
 import { runUninstallHosts, type UninstallOutcome } from "../../commands/uninstall.ts";
 import { formatCommand } from "../../facts/capture.ts";
+import { UserError } from "../../util/errors.ts";
 import type { GlobalOptions } from "../context.ts";
 import type { Colors } from "../output.ts";
 import { printJson } from "../with-host.ts";
@@ -28,15 +29,24 @@ export const registerUninstall: Registrar = (program, ctx, setExit) => {
             explicitHost(cmd as never, g),
           ).map((e) => e.host)
         : [g.host];
-      const outcomes = await runUninstallHosts(
-        specs,
-        { reboot: Boolean(opts.reboot), dryRun: Boolean(opts.dryRun), breakLock: Boolean(opts.breakLock) },
-        {
-          openHost: hostOpener(ctx, g),
-          confirm: opts.dryRun ? undefined : confirmer(ctx, g, Boolean(opts.yes), "uninstall"),
-          log: g.json ? undefined : (host, line) => ctx.err(`${ctx.colors.dim(`[${host}]`)} ${line}\n`),
-        },
-      );
+      const options = {
+        reboot: Boolean(opts.reboot),
+        dryRun: Boolean(opts.dryRun),
+        breakLock: Boolean(opts.breakLock),
+      };
+      // not confirmed (no --yes, no terminal): refuse, naming the VMs whose vGPU lines it would remove
+      const ask = opts.dryRun
+        ? undefined
+        : await refuseNamingVms(
+            () => confirmer(ctx, g, Boolean(opts.yes), "uninstall"),
+            async () =>
+              runUninstallHosts(specs, { ...options, dryRun: true }, { openHost: hostOpener(ctx, g) }),
+          );
+      const outcomes = await runUninstallHosts(specs, options, {
+        openHost: hostOpener(ctx, g),
+        confirm: ask,
+        log: g.json ? undefined : (host, line) => ctx.err(`${ctx.colors.dim(`[${host}]`)} ${line}\n`),
+      });
       if (outcomes.length === 1 && outcomes[0]!.kind === "failed") throw outcomes[0]!.error;
       const json = (o: UninstallOutcome) => {
         if (o.kind !== "done")
@@ -95,4 +105,23 @@ function renderUninstall(r: UninstallResult, spec: string, dryRun: boolean, c: C
   if (r.nothingToDo) return `Nothing to undo on ${r.host}: vgpuctl has not changed it.\n`;
   const next = withNext(r, spec);
   return `${c.bold(`Uninstalled from ${r.host}: ${r.undone.length} step(s) undone${r.rebooted ? ", rebooted" : ""}`)}\n${next ? `${c.yellow(`Next: ${next}`)}\n` : ""}`;
+}
+
+/**
+ * The confirmation question, or (no --yes and nobody to ask) the refusal — which names the VMs whose
+ * vGPU lines the uninstall would remove (issue 13 #9), from a dry run.
+ */
+async function refuseNamingVms<T>(confirm: () => T, dryRun: () => Promise<UninstallOutcome[]>): Promise<T> {
+  try {
+    return confirm();
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    const vms = (await dryRun()).flatMap((o) =>
+      o.kind === "done"
+        ? o.result.plan.notes.filter((n) => /^VMs? \d/.test(n)).map((n) => `${o.host}: ${n}`)
+        : [],
+    );
+    if (vms.length === 0) throw e;
+    throw new UserError(`${e.message}\n${vms.map((v) => `  ${v}`).join("\n")}`, e.hint);
+  }
 }

@@ -13,6 +13,7 @@ import {
   type VmAttachResult,
   type VmListReport,
 } from "../../commands/vm.ts";
+import { formatSize } from "../../report/units.ts";
 import { UserError } from "../../util/errors.ts";
 import type { CliContext, GlobalOptions } from "../context.ts";
 import { type Colors, table } from "../output.ts";
@@ -250,14 +251,14 @@ export function renderVmList(r: VmListReport, c: Colors): string {
         state,
         `hostpci${v.index}: ${v.type}${v.typeName ? ` (${v.typeName})` : ""}${v.pendingRemoval ? c.yellow(" removal pending (next VM start)") : v.pending ? c.yellow(" pending") : ""}`,
         v.mapping ? `mapping=${v.mapping}` : `${v.gpu ?? "?"}${v.vf ? c.dim(` VF ${v.vf}`) : ""}`,
-        v.vramMiB !== null ? `${v.vramMiB} MiB${v.vramFrom ? c.dim(` ${v.vramFrom}`) : ""}` : "?",
+        v.vramMiB !== null ? `${formatSize(v.vramMiB)}${v.vramFrom ? c.dim(` ${v.vramFrom}`) : ""}` : "?",
       ]);
     }
   }
   const lines = [c.bold(`VMs on ${r.host}`), table(rows, "  ")];
   for (const g of r.gpus) {
     lines.push(
-      `GPU ${g.address} ${g.name}: ${g.types.length > 0 ? g.types.join(", ") : c.dim("no vGPU assigned")}, ${g.assignedMiB}${g.vramMiB !== null ? ` of ${g.vramMiB}` : ""} MiB assigned`,
+      `GPU ${g.address} ${g.name}: ${g.types.length > 0 ? g.types.join(", ") : c.dim("no vGPU assigned")}, ${formatSize(g.assignedMiB)}${g.vramMiB !== null ? ` of ${formatSize(g.vramMiB)}` : ""} assigned`,
     );
   }
   return `${lines.join("\n")}\n`;

@@ -372,6 +372,39 @@ export function aptAutoremove(s: SimState, yes: boolean): CmdResult {
   return { stdout: out, stderr: "", exitCode: 0 };
 }
 
+/**
+ * `apt-mark auto|manual|showauto PKG…`, with apt's own messages (apt cmdline/apt-mark.cc DoAuto, ShowAuto):
+ * "X set to automatically installed.", "X was already set to …", "X can not be marked as it is not
+ * installed."; a name no repository knows is "E: Unable to locate package X" (exit 100).
+ */
+export function aptMark(s: SimState, args: string[]): CmdResult {
+  const [sub, ...names] = args.filter((a) => !a.startsWith("-"));
+  const st = aptState(s);
+  if (sub === "showauto" || sub === "showmanual") {
+    const auto = sub === "showauto";
+    const list = Object.keys(s.packages)
+      .filter((p) => (names.length === 0 || names.includes(p)) && st.auto.includes(p) === auto)
+      .sort();
+    return { stdout: list.map((p) => `${p}\n`).join(""), stderr: "", exitCode: 0 };
+  }
+  if (sub !== "auto" && sub !== "manual") return fail(`E: Invalid operation ${sub ?? ""}\n`, 100);
+  const unknown = names.filter((n) => !(n in s.packages) && !packageDef(s, n));
+  if (unknown.length > 0) return fail(unknown.map((n) => `E: Unable to locate package ${n}\n`).join(""), 100);
+  if (names.length === 0) return fail("E: No packages found\n", 100);
+  const auto = sub === "auto";
+  const word = auto ? "automatically" : "manually";
+  let out = "";
+  for (const n of names) {
+    if (!(n in s.packages)) out += `${n} can not be marked as it is not installed.\n`;
+    else if (st.auto.includes(n) === auto) out += `${n} was already set to ${word} installed.\n`;
+    else {
+      st.auto = auto ? [...st.auto, n] : st.auto.filter((a) => a !== n);
+      out += `${n} set to ${word} installed.\n`;
+    }
+  }
+  return { stdout: out, stderr: "", exitCode: 0 };
+}
+
 /** `apt-get …` argv (after the program name). */
 export function aptGet(s: SimState, args: string[], onHeaders: HeadersHook): CmdResult {
   const flags = args.filter((a) => a.startsWith("-"));

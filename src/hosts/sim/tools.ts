@@ -34,7 +34,7 @@ import {
   nvidiaUninstall,
   parseRunfile,
 } from "./nvidia.ts";
-import { aptGet, HELPER_BLACKLIST, headersPackage } from "./packages.ts";
+import { aptGet, aptMark, HELPER_BLACKLIST, headersPackage } from "./packages.ts";
 import { type CmdResult, fail, ok } from "./render/types.ts";
 import { driverPatch } from "./scenarios/parts.ts";
 import { runShell } from "./shell.ts";
@@ -941,6 +941,11 @@ export function installTools(h: Record<string, Handler>): void {
   const simple: Record<string, Handler> = {
     "apt-get": (ctx, args) => {
       const r = aptGet(ctx.state, args, dkmsAutoinstall);
+      ctx.changed = true;
+      return r;
+    },
+    "apt-mark": (ctx, args) => {
+      const r = aptMark(ctx.state, args);
       ctx.changed = true;
       return r;
     },

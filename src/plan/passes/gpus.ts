@@ -3,11 +3,12 @@
  * classified as native vGPU boards or consumer cards that need vgpu_unlock; whether vgpu_unlock is
  * used and whether SR-IOV is. Without the PCI listing there is nothing to plan.
  */
-import type { HostEntry } from "../../desired/schema.ts";
+import type { GpuSpec, HostEntry } from "../../desired/schema.ts";
 import { physicalGpuFunctions } from "../../facts/derive.ts";
 import { normalisePciAddress } from "../../facts/pci.ts";
 import type { Facts, PciFunction } from "../../facts/types.ts";
 import { classifyGpu, type GpuClassification } from "../../knowledge/gpus.ts";
+import { checkGpuTypes } from "./gpu-type.ts";
 import type { PassOutput } from "./output.ts";
 
 export interface Gpu {
@@ -16,6 +17,8 @@ export interface Gpu {
   type: string | null;
   /** vgpu.yaml `mixedSizes: true`: mixed-size mode wanted on this GPU. */
   mixedSizes: boolean;
+  /** Its vgpu.yaml `gpus:` entry (where `type:` was written), when it has one */
+  spec?: GpuSpec;
 }
 
 export interface GpuSelection {
@@ -48,14 +51,17 @@ export function assessGpus(entry: HostEntry, f: Facts, out: PassOutput): GpuSele
       ["check the card is seated and enabled"],
     );
   const gpus = selectGpus(entry, all, out);
-  for (const g of gpus)
-    if (g.cls.support === "unsupported")
-      out.block(
-        "gpu-unsupported",
-        `${g.pci.address} ${g.cls.name ?? g.pci.description} cannot do vGPU`,
-        [g.cls.supportReason],
-        ["use a vGPU-capable card, or leave this GPU out of `gpus:`"],
-      );
+  // An unsupported GPU is refused before anything else is planned (issue 13 #8): no setup steps.
+  const unsupported = gpus.filter((g) => g.cls.support === "unsupported");
+  for (const g of unsupported)
+    out.block(
+      "gpu-unsupported",
+      `${g.pci.address} ${g.cls.name ?? g.pci.description} cannot do vGPU`,
+      [g.cls.supportReason],
+      ["use a vGPU-capable card, or leave this GPU out of `gpus:`"],
+    );
+  if (unsupported.length > 0) return null;
+  checkGpuTypes(f, gpus, out);
   const consumer = gpus.filter((g) => g.cls.support === "unlock");
   const native = gpus.filter((g) => g.cls.support === "native");
   const useUnlock = entry.unlock === "on" || (entry.unlock === "auto" && consumer.length > 0);
@@ -95,7 +101,7 @@ function selectGpus(entry: HostEntry, all: PciFunction[], out: PassOutput): Gpu[
       );
       continue;
     }
-    gpus.push({ pci: p, cls: classify(p), type: g.type, mixedSizes: g.mixedSizes === true });
+    gpus.push({ pci: p, cls: classify(p), type: g.type, mixedSizes: g.mixedSizes === true, spec: g });
   }
   return gpus;
 }

@@ -7,6 +7,7 @@ import type { Facts } from "../../facts/types.ts";
 import { compareKernel } from "../../knowledge/drivers.ts";
 import { noUndo } from "../changes.ts";
 import type { PlanContext } from "../context.ts";
+import type { Step } from "../types.ts";
 import type { DriverDecision } from "./driver.ts";
 import type { Gpu } from "./gpus.ts";
 import { PassOutput } from "./output.ts";
@@ -70,16 +71,37 @@ function headerPackages(n: PackageNeeds, has: (p: string) => boolean): string[] 
   return pkgs;
 }
 
-export function packagesPass(ctx: PlanContext): PassOutput {
+/** Why each package is installed (only those installed are named). */
+function whyPackages(pkgs: string[]): string {
+  const has = (re: RegExp) => pkgs.some((p) => re.test(p));
+  const reasons: string[] = [];
+  if (has(/headers|^dkms$/))
+    reasons.push("DKMS builds the NVIDIA module against the kernel headers (running and next-boot kernel)");
+  if (pkgs.includes("build-essential")) reasons.push("build-essential compiles it (and vgpu_unlock-rs)");
+  if (pkgs.includes("mdevctl")) reasons.push("mdevctl lists and manages vGPUs");
+  if (pkgs.includes("git")) reasons.push("git fetches vgpu_unlock-rs");
+  if (pkgs.includes("curl")) reasons.push("curl fetches the Rust installer");
+  if (pkgs.includes(HELPER))
+    reasons.push(
+      "pve-nvidia-vgpu-helper ships the unit that enables the SR-IOV virtual functions at boot (pve-nvidia-sriov@.service) and is what Proxmox documents for native cards",
+    );
+  return reasons.join("; ");
+}
+
+export function packagesPass(ctx: PlanContext, prior: readonly Step[] = []): PassOutput {
   const out = new PassOutput();
   const pkgs = ctx.packages;
+  // the repository step right before refreshes the lists already: one `apt-get update`, not two
+  const updated = prior.some((s) =>
+    s.changes.some((c) => c.kind === "command" && c.argv.join(" ") === "apt-get update"),
+  );
   if (pkgs.length > 0)
     out.step({
       id: "packages",
       title: `Install ${pkgs.join(", ")}`,
-      why: "DKMS builds the NVIDIA module against the kernel headers (running and next-boot kernel); mdevctl lists and manages vGPUs",
+      why: whyPackages(pkgs),
       changes: [
-        { kind: "command", argv: ["apt-get", "update"] },
+        ...(updated ? [] : [{ kind: "command" as const, argv: ["apt-get", "update"] }]),
         { kind: "package", install: pkgs },
       ],
       reboot: false,

@@ -33,7 +33,10 @@ const CODENAMES: Record<number, string> = { 7: "bullseye", 8: "bookworm", 9: "tr
 
 export function repositoryPass(ctx: PlanContext): PassOutput {
   const out = new PassOutput();
-  if (ctx.entry.repository !== "no-subscription") return out;
+  if (ctx.entry.repository !== "no-subscription") {
+    warnEnterpriseOnly(ctx, out);
+    return out;
+  }
   const codename = CODENAMES[ctx.pveMajor];
   if (!codename) {
     out.note(`repository: Proxmox VE ${ctx.pveMajor} not known; apt sources left alone`);
@@ -56,6 +59,19 @@ export function repositoryPass(ctx: PlanContext): PassOutput {
     undo: { description: "restore the apt sources", commands: [], regenerate: [] },
   });
   return out;
+}
+
+/**
+ * `repository: null` while apt knows only the enterprise repository (doctor: apt-enterprise-only): the
+ * packages step's `apt-get update` fails with 401 unless the host has a subscription, which vgpuctl
+ * cannot see — say so before apply runs into it.
+ */
+function warnEnterpriseOnly(ctx: PlanContext, out: PassOutput): void {
+  const repos = ctx.facts.aptRepos;
+  if (!repos || repos.enterprise.length === 0 || repos.noSubscription || ctx.packages.length === 0) return;
+  out.note(
+    `apt uses only the enterprise repository (${repos.enterprise.join(", ")}): without a subscription the packages step's \`apt-get update\` fails (401 Unauthorized) — set \`repository: no-subscription\` in vgpu.yaml, or ignore this if the host has a subscription (doctor: apt-enterprise-only)`,
+  );
 }
 
 const commentOutEnterprise = (text: string) =>
