@@ -8,6 +8,8 @@ export const INPUTS = [
   "package.json",
   "package-lock.json",
   "scripts/build.mjs",
+  "scripts/build-loader.cjs",
+  "scripts/build-code-cache.cjs",
   "scripts/bundle-options.mjs",
 ];
 

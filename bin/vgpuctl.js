@@ -4,6 +4,7 @@
 // right after `npm ci`, or sources edited since the last build) it runs the TypeScript sources
 // through tsx, so a stale build is never used in place of changed sources.
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -17,7 +18,8 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
 // when dist/ is current (bin/dist-freshness.js, the rule the e2e tests check the build with)
 const { staleInput } = await import("./dist-freshness.js");
 if (staleInput(root) === "") {
-  await import("../dist/lib/vgpuctl.mjs");
+  // dist/vgpuctl.cjs (scripts/build-loader.cjs) runs the program when loaded
+  createRequire(import.meta.url)("../dist/vgpuctl.cjs");
 } else {
   const { register } = await import("tsx/esm/api");
   register();

@@ -1,4 +1,4 @@
-import { createInterface } from "node:readline/promises";
+import { isatty } from "node:tty";
 import type { Host } from "../hosts/host.ts";
 import type { Colors } from "./output.ts";
 
@@ -18,14 +18,22 @@ export interface CliContext {
   confirm?: (question: string) => Promise<boolean>;
 }
 
-/** main()'s default `confirm`: a question on the terminal, or none when stdin is not a terminal. */
+/**
+ * main()'s default `confirm`: a question on the terminal, or none when stdin is not a terminal.
+ * Asked of file descriptor 0 (isatty), not process.stdin: that getter opens a stream on stdin, which
+ * costs every command start a few milliseconds though only apply and uninstall may ask.
+ */
 export function terminalConfirm(
-  input: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin,
-  output: NodeJS.WritableStream = process.stdout,
+  stdinIsTerminal: boolean = isatty(0),
+  io: () => { input: NodeJS.ReadableStream; output: NodeJS.WritableStream } = () => ({
+    input: process.stdin,
+    output: process.stdout,
+  }),
 ): CliContext["confirm"] {
-  if (!input.isTTY) return undefined;
+  if (!stdinIsTerminal) return undefined;
   return async (question) => {
-    const rl = createInterface({ input, output });
+    const { createInterface } = await import("node:readline/promises");
+    const rl = createInterface(io());
     try {
       return /^y(es)?$/i.test((await rl.question(question)).trim());
     } finally {

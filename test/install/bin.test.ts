@@ -54,8 +54,7 @@ beforeEach(() => {
 });
 
 function build(mtime: Date): void {
-  write("dist/lib/vgpuctl.mjs", 'console.log("built");\n', mtime);
-  write("dist/vgpuctl.cjs", 'import("./lib/vgpuctl.mjs");\n', mtime);
+  write("dist/vgpuctl.cjs", 'console.log("built");\n', mtime);
 }
 
 it("runs the sources when there is no build (a fresh clone after npm ci)", () => {

@@ -1,0 +1,20 @@
+// node scripts/build-code-cache.cjs DIST/vgpuctl.cjs ARG…: runs the built CLI with ARG… (scripts/build.mjs
+// runs the commands whose start time matters) and stores, for every chunk the run loaded, V8's code
+// cache as <chunk>.cache, taken after the run, so it holds every function the run compiled
+// (https://nodejs.org/docs/latest-v20.x/api/vm.html#scriptcreatecacheddata). Several runs share chunks:
+// the biggest cache of a chunk (the one holding the most compiled functions) is kept.
+"use strict";
+const { statSync, writeFileSync } = require("node:fs");
+const { resolve } = require("node:path");
+
+const [cli, ...args] = process.argv.slice(2);
+process.argv = [process.argv[0], resolve(cli), ...args];
+const { scripts } = require(resolve(cli));
+
+process.on("exit", () => {
+  for (const [file, script] of scripts) {
+    const data = script.createCachedData();
+    const stored = statSync(`${file}.cache`, { throwIfNoEntry: false });
+    if (!stored || stored.size < data.length) writeFileSync(`${file}.cache`, data);
+  }
+});
