@@ -37,8 +37,11 @@ function generatedTypeRows(path) {
  * src/knowledge/vgpu-types-data.ts (how the vGPU type table is read) becomes the same three functions
  * over one JSON text per board, each parsed when asked for: a command reads the rows of the boards it
  * looks at, not all 590 (JSON.parse of a string, as V8 scans JSON much faster than the same object
- * literals as JavaScript: https://v8.dev/blog/cost-of-javascript-2019#json). If the generated file ever
- * stops being JSON lines, the build says so and bundles the module as it is.
+ * literals as JavaScript: https://v8.dev/blog/cost-of-javascript-2019#json). Each text is the body of
+ * its own arrow function: V8 compiles a function when it is first called, so the code cache
+ * (scripts/build-code-cache.cjs) holds only the texts of boards a cache run looked at, and a start
+ * deserializes those, not the whole 320 kB table. If the generated file ever stops being JSON lines,
+ * the build says so and bundles the module as it is.
  */
 const vgpuTypesByBoard = {
   name: "vgpu-types-by-board",
@@ -53,12 +56,14 @@ const vgpuTypesByBoard = {
       const boards = new Map();
       for (const r of rows) boards.set(r.pgpu.deviceId, [...(boards.get(r.pgpu.deviceId) ?? []), r]);
       const typeBoard = Object.fromEntries(rows.map((r) => [r.id, r.pgpu.deviceId]));
-      const texts = [...boards].map(([board, list]) => [board, JSON.stringify(list)]);
+      const texts = [...boards].map(
+        ([board, list]) => `[${JSON.stringify(board)}, () => ${JSON.stringify(JSON.stringify(list))}]`,
+      );
       return {
-        contents: `const BOARDS = new Map(${JSON.stringify(texts)});
+        contents: `const BOARDS = new Map([\n${texts.join(",\n")}\n]);
 const TYPE_BOARD = JSON.parse(${JSON.stringify(JSON.stringify(typeBoard))});
 export function vgpuTypeBoards() { return [...BOARDS.keys()]; }
-export function vgpuTypeRowsOfBoard(deviceId) { const text = BOARDS.get(deviceId); return text ? JSON.parse(text) : []; }
+export function vgpuTypeRowsOfBoard(deviceId) { const text = BOARDS.get(deviceId); return text ? JSON.parse(text()) : []; }
 export function boardOfTypeId(id) { return Object.hasOwn(TYPE_BOARD, id) ? TYPE_BOARD[id] : undefined; }
 `,
         loader: "js",

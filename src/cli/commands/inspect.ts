@@ -2,6 +2,7 @@ import type { InspectReport } from "../../commands/inspect.ts";
 import { runInspect } from "../../commands/inspect.ts";
 import { formatMiB } from "../../knowledge/vram.ts";
 import type { GlobalOptions } from "../context.ts";
+import { saveLastInspection } from "../last-inspect.ts";
 import { type Colors, table } from "../output.ts";
 import { printJson, withHost } from "../with-host.ts";
 import type { Registrar } from "./index.ts";
@@ -15,6 +16,7 @@ export const registerInspect: Registrar = (program, ctx) => {
     .action(async (_opts, cmd) => {
       const g = cmd.optsWithGlobals() as GlobalOptions;
       const { report } = await withHost(ctx, g, (host) => runInspect({}, { host }));
+      saveLastInspection(report, ctx.env, ctx.err);
       if (g.json) printJson(ctx, report);
       else ctx.out(renderInspect(report, ctx.colors));
     });
