@@ -258,30 +258,21 @@ function fishScript(spec: CompletionSpec): string {
     spec.nodes
       .map((n) => `        case ${sq(key(spec, n))}\n            echo ${sq(words(pick(n)))}`)
       .join("\n");
+  const tables: Array<[string, (n: CompletionNode) => string[]]> = [
+    ["subs", (n) => n.subcommands],
+    ["opts", (n) => n.options],
+    ["vals", (n) => n.valueOptions],
+    ["vmidopts", (n) => n.vmidOptions],
+    ["typeopts", (n) => n.typeOptions],
+  ];
+  const switchWhat = tables
+    .map(([what, pick]) => `    case ${what}\n        switch $path\n${cases(pick)}\n        end`)
+    .join("\n");
   return `# fish completion for ${spec.program}: ${spec.program} completion fish | source
 # or save it as ~/.config/fish/completions/${spec.program}.fish
 function ${f}_table --argument-names what path
     switch $what
-    case subs
-        switch $path
-${cases((n) => n.subcommands)}
-        end
-    case opts
-        switch $path
-${cases((n) => n.options)}
-        end
-    case vals
-        switch $path
-${cases((n) => n.valueOptions)}
-        end
-    case vmidopts
-        switch $path
-${cases((n) => n.vmidOptions)}
-        end
-    case typeopts
-        switch $path
-${cases((n) => n.typeOptions)}
-        end
+${switchWhat}
     end
 end
 

@@ -41,6 +41,10 @@ beforeAll(async () => {
 
 /** What bash's _vgpuctl puts in COMPREPLY for the words typed (the last one is being completed). */
 function bashComplete(...words: string[]): string[] {
+  return bashCompleteWith(process.env, ...words);
+}
+
+function bashCompleteWith(env: NodeJS.ProcessEnv, ...words: string[]): string[] {
   const r = spawnSync(
     "bash",
     [
@@ -51,7 +55,7 @@ function bashComplete(...words: string[]): string[] {
       scripts.bash!,
       ...words,
     ],
-    { encoding: "utf8" },
+    { encoding: "utf8", env },
   );
   expect(r.stderr).toBe("");
   return r.stdout.split("\n").filter(Boolean);
@@ -173,22 +177,8 @@ describe("VM ids and vGPU types from the last inspection", () => {
   });
 
   /** COMPREPLY of bash's _vgpuctl for `words`, with the cache in XDG_CACHE_HOME=`cacheHome`. */
-  function bashWith(cacheHome: string, ...words: string[]): string[] {
-    const r = spawnSync(
-      "bash",
-      [
-        "--norc",
-        "-c",
-        `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _vgpuctl; printf '%s\\n' "\${COMPREPLY[@]}"`,
-        "bash",
-        scripts.bash!,
-        ...words,
-      ],
-      { encoding: "utf8", env: { ...env, XDG_CACHE_HOME: cacheHome } },
-    );
-    expect(r.stderr).toBe("");
-    return r.stdout.split("\n").filter(Boolean);
-  }
+  const bashWith = (cacheHome: string, ...words: string[]) =>
+    bashCompleteWith({ ...env, XDG_CACHE_HOME: cacheHome }, ...words);
 
   it("inspect saves them (demo: VMs 100 and 101, the Quadro RTX 6000's types)", () => {
     const saved = JSON.parse(readFileSync(join(cache, "vgpuctl", "last-inspect.json"), "utf8"));
