@@ -72,6 +72,28 @@ export function boardOfTypeId(id) { return Object.hasOwn(TYPE_BOARD, id) ? TYPE_
   },
 };
 
+/**
+ * commander requires node:child_process at load, only to spawn executable subcommands (vgpuctl has
+ * none): the bundle requires it when spawn is first used, so a start does not load child_process and
+ * the net, dgram… modules it pulls in. If commander's line ever changes, the build says so and
+ * bundles commander as it is.
+ */
+const commanderSpawnOnUse = {
+  name: "commander-spawn-on-use",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
+      const source = readFileSync(args.path, "utf8");
+      const line = "const childProcess = require('node:child_process');";
+      if (!source.includes(line)) {
+        console.warn(`note: ${args.path} has no "${line}"; bundled as it is`);
+        return undefined;
+      }
+      const onUse = "const childProcess = { get spawn() { return require('node:child_process').spawn; } };";
+      return { contents: source.replace(line, onUse), loader: "js" };
+    });
+  },
+};
+
 /** `ui`: the dashboard's built files (scripts/build-ui.mjs), embedded into the bundle. */
 export function bundleOptions(ui) {
   return {
@@ -84,7 +106,7 @@ export function bundleOptions(ui) {
     // lib/protocol/constants.js), which is always the case in the package and the executable.
     external: ["cpu-features", "*.node"],
     loader: { ".csv": "text", ".sh": "text" },
-    plugins: [embedUi(ui), vgpuTypesByBoard],
+    plugins: [embedUi(ui), vgpuTypesByBoard, commanderSpawnOnUse],
     legalComments: "none",
     logLevel: "warning",
   };

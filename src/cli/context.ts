@@ -1,4 +1,4 @@
-import { isatty } from "node:tty";
+import { createInterface } from "node:readline/promises";
 import type { Host } from "../hosts/host.ts";
 import type { Colors } from "./output.ts";
 
@@ -18,22 +18,14 @@ export interface CliContext {
   confirm?: (question: string) => Promise<boolean>;
 }
 
-/**
- * main()'s default `confirm`: a question on the terminal, or none when stdin is not a terminal.
- * Asked of file descriptor 0 (isatty), not process.stdin: that getter opens a stream on stdin, which
- * costs every command start a few milliseconds though only apply and uninstall may ask.
- */
+/** main()'s default `confirm`: a question on the terminal, or none when stdin is not a terminal. */
 export function terminalConfirm(
-  stdinIsTerminal: boolean = isatty(0),
-  io: () => { input: NodeJS.ReadableStream; output: NodeJS.WritableStream } = () => ({
-    input: process.stdin,
-    output: process.stdout,
-  }),
+  input: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin,
+  output: NodeJS.WritableStream = process.stdout,
 ): CliContext["confirm"] {
-  if (!stdinIsTerminal) return undefined;
+  if (!input.isTTY) return undefined;
   return async (question) => {
-    const { createInterface } = await import("node:readline/promises");
-    const rl = createInterface(io());
+    const rl = createInterface({ input, output });
     try {
       return /^y(es)?$/i.test((await rl.question(question)).trim());
     } finally {

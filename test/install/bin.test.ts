@@ -41,7 +41,7 @@ function run(): string {
 beforeEach(() => {
   pkg = mkdtempSync(join(tmpdir(), "vgpuctl-bin-"));
   mkdirSync(join(pkg, "bin"));
-  for (const f of ["vgpuctl.js", "dist-freshness.js"])
+  for (const f of ["vgpuctl.js", "dist-freshness.js", "package.json"])
     copyFileSync(join(REPO, "bin", f), join(pkg, "bin", f));
   symlinkSync(join(REPO, "node_modules"), join(pkg, "node_modules"));
   write("package.json", '{ "type": "module" }\n', past);
