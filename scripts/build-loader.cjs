@@ -37,7 +37,8 @@ function loadChunk(file) {
   if (known) return known.exports;
   const module = { exports: {} };
   modules.set(file, module);
-  const source = readFileSync(file, "utf8");
+  // ASCII only (scripts/build.mjs asciiOnly): Latin-1 copies the bytes, UTF-8 would decode them
+  const source = readFileSync(file, "latin1");
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: file,
     cachedData: codeCache(file),
