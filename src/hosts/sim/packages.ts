@@ -10,8 +10,6 @@
  * pve-docs pve-package-repos.adoc @ 9.1.3 — an entry with `Enabled: no` is skipped, as apt does for any
  * false boolean: no/false/off/0/disable). Package versions for trixie are representative Debian 13 ones.
  */
-
-import { compareNatural } from "../../util/compare.ts";
 import { filesIn, pveMajor } from "./logic.ts";
 import { type CmdResult, fail } from "./render/types.ts";
 import type { SimState } from "./state.ts";
@@ -42,7 +40,7 @@ function repoKernels(s: SimState): string[] {
 }
 
 function newestInstalledKernel(s: SimState): string {
-  return [...s.kernel.installed].sort(compareNatural).pop()!;
+  return [...s.kernel.installed].sort((a, b) => a.localeCompare(b, "en", { numeric: true })).pop()!;
 }
 
 /** The catalog entry for `name` on this host, or null when no repository has it. */
