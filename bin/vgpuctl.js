@@ -3,24 +3,32 @@
 // npm package) when that is there and not older than the sources next to it; otherwise (a clone
 // right after `npm ci`, or sources edited since the last build) it runs the TypeScript sources
 // through tsx, so a stale build is never used in place of changed sources.
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+// CommonJS (bin/package.json): Node starts it without its ES module loader.
+"use strict";
+const { readFileSync } = require("node:fs");
+const { join } = require("node:path");
 
-const root = fileURLToPath(new URL("..", import.meta.url));
+const root = join(__dirname, "..");
 const args = process.argv.slice(2);
 
-// `vgpuctl --version` needs package.json's version and nothing else (the program prints the same)
-if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
-  process.stdout.write(`${JSON.parse(readFileSync(`${root}package.json`, "utf8")).version}\n`);
-  process.exit(0);
-}
-// when dist/ is current (bin/dist-freshness.js, the rule the e2e tests check the build with)
-const { staleInput } = await import("./dist-freshness.js");
-if (staleInput(root) === "") {
-  await import("../dist/lib/vgpuctl.mjs");
-} else {
+/** The TypeScript sources through tsx (ES modules: loaded with import()). */
+async function runSources() {
   const { register } = await import("tsx/esm/api");
   register();
   const { main } = await import("../src/cli/main.ts");
   process.exitCode = await main(process.argv);
+}
+
+// `vgpuctl --version` needs package.json's version and nothing else (the program prints the same)
+if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+  process.stdout.write(`${JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version}\n`);
+} else if (require("./dist-freshness.js").staleInput(`${root}/`) === "") {
+  // dist/ is current (bin/dist-freshness.js, the rule the e2e tests check the build with):
+  // dist/vgpuctl.cjs (scripts/build-loader.cjs) runs the program when loaded
+  require("../dist/vgpuctl.cjs");
+} else {
+  runSources().catch((e) => {
+    process.exitCode = 2;
+    throw e;
+  });
 }

@@ -20,32 +20,76 @@ function embedUi(ui) {
   };
 }
 
+/** The rows of src/knowledge/vgpu-types.generated.ts (one JSON object per line), or null when it is not that. */
+function generatedTypeRows(path) {
+  const source = readFileSync(path, "utf8");
+  const m = /export const \w+(?::[^=]+)? = (\[[\s\S]*\]);\s*$/.exec(source);
+  if (!m) return null;
+  try {
+    return JSON.parse(m[1].replace(/,\s*\]$/, "]"));
+  } catch (e) {
+    if (e instanceof SyntaxError) return null;
+    throw e;
+  }
+}
+
 /**
- * The vGPU type table (src/knowledge/vgpu-types.generated.ts, one JSON object per line) as one
- * JSON.parse() of a string: V8 scans a JSON string much faster than it parses the same object
- * literals as JavaScript (https://v8.dev/blog/cost-of-javascript-2019#json). If the generated file
- * ever stops being JSON lines, the build says so and bundles it as it is.
+ * src/knowledge/vgpu-types-data.ts (how the vGPU type table is read) becomes the same three functions
+ * over one JSON text per board, each parsed when asked for: a command reads the rows of the boards it
+ * looks at, not all 590 (JSON.parse of a string, as V8 scans JSON much faster than the same object
+ * literals as JavaScript: https://v8.dev/blog/cost-of-javascript-2019#json). Each text is the body of
+ * its own arrow function: V8 compiles a function when it is first called, so the code cache
+ * (scripts/build-code-cache.cjs) holds only the texts of boards a cache run looked at, and a start
+ * deserializes those, not the whole 320 kB table. If the generated file ever stops being JSON lines,
+ * the build says so and bundles the module as it is.
  */
-const typeTableAsJson = {
-  name: "vgpu-types-as-json",
+const vgpuTypesByBoard = {
+  name: "vgpu-types-by-board",
   setup(b) {
-    b.onLoad({ filter: /[\\/]src[\\/]knowledge[\\/]vgpu-types\.generated\.ts$/ }, (args) => {
-      const source = readFileSync(args.path, "utf8");
-      const m = /export const (\w+)(?::[^=]+)? = (\[[\s\S]*\]);\s*$/.exec(source);
-      let rows;
-      try {
-        rows = m && JSON.parse(m[2].replace(/,\s*\]$/, "]"));
-      } catch {
-        rows = null;
-      }
+    b.onLoad({ filter: /[\\/]src[\\/]knowledge[\\/]vgpu-types-data\.ts$/ }, (args) => {
+      const generated = args.path.replace(/vgpu-types-data\.ts$/, "vgpu-types.generated.ts");
+      const rows = generatedTypeRows(generated);
       if (!rows) {
-        console.warn(`note: ${args.path} is not one JSON array; bundled as TypeScript`);
+        console.warn(`note: ${generated} is not one JSON array; the type table is bundled as it is`);
         return undefined;
       }
+      const boards = new Map();
+      for (const r of rows) boards.set(r.pgpu.deviceId, [...(boards.get(r.pgpu.deviceId) ?? []), r]);
+      const typeBoard = Object.fromEntries(rows.map((r) => [r.id, r.pgpu.deviceId]));
+      const texts = [...boards].map(
+        ([board, list]) => `[${JSON.stringify(board)}, () => ${JSON.stringify(JSON.stringify(list))}]`,
+      );
       return {
-        contents: `export const ${m[1]} = JSON.parse(${JSON.stringify(JSON.stringify(rows))});`,
+        contents: `const BOARDS = new Map([\n${texts.join(",\n")}\n]);
+const TYPE_BOARD = JSON.parse(${JSON.stringify(JSON.stringify(typeBoard))});
+export function vgpuTypeBoards() { return [...BOARDS.keys()]; }
+export function vgpuTypeRowsOfBoard(deviceId) { const text = BOARDS.get(deviceId); return text ? JSON.parse(text()) : []; }
+export function boardOfTypeId(id) { return Object.hasOwn(TYPE_BOARD, id) ? TYPE_BOARD[id] : undefined; }
+`,
         loader: "js",
       };
+    });
+  },
+};
+
+/**
+ * commander requires node:child_process at load, only to spawn executable subcommands (vgpuctl has
+ * none): the bundle requires it when spawn is first used, so a start does not load child_process and
+ * the net, dgram… modules it pulls in. If commander's line ever changes, the build says so and
+ * bundles commander as it is.
+ */
+const commanderSpawnOnUse = {
+  name: "commander-spawn-on-use",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
+      const source = readFileSync(args.path, "utf8");
+      const line = "const childProcess = require('node:child_process');";
+      if (!source.includes(line)) {
+        console.warn(`note: ${args.path} has no "${line}"; bundled as it is`);
+        return undefined;
+      }
+      const onUse = "const childProcess = { get spawn() { return require('node:child_process').spawn; } };";
+      return { contents: source.replace(line, onUse), loader: "js" };
     });
   },
 };
@@ -62,7 +106,7 @@ export function bundleOptions(ui) {
     // lib/protocol/constants.js), which is always the case in the package and the executable.
     external: ["cpu-features", "*.node"],
     loader: { ".csv": "text", ".sh": "text" },
-    plugins: [embedUi(ui), typeTableAsJson],
+    plugins: [embedUi(ui), vgpuTypesByBoard, commanderSpawnOnUse],
     legalComments: "none",
     logLevel: "warning",
   };

@@ -62,7 +62,11 @@ export async function runProgram(
     cwd: process.cwd(),
     // loaded on first use: `--version` or `sim list` never load the SSH, bundle and sim code
     openHost: async (spec, opts) => (await import("../hosts/open.ts")).openHost(spec, { ...opts, env }),
-    confirm: terminalConfirm(),
+    // only apply and uninstall ask: process.stdin (a stream on fd 0, for a terminal with node:tty and
+    // node:net) is opened when they do, not at every start
+    get confirm() {
+      return terminalConfirm();
+    },
     ...partial,
   };
   const errColours = colorsFor(process.stderr, env, noColorFlag);

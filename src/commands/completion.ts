@@ -3,7 +3,9 @@
  * (subcommands, options, which options take a value) and the simulated scenario names. Pure: data in,
  * script text out. Each script walks the words typed so far down the tree (skipping options and the
  * values of options that take one), then offers the subcommands or options of where it stands:
- * host specs after -H/--host, scenario names where a command takes a <scenario>, files after other
+ * host specs after -H/--host, scenario names where a command takes a <scenario>, VM ids and vGPU types
+ * from the last inspection (src/cli/last-inspect.ts: the file's "vmids" and "types" lines, read by the
+ * shell itself, no vgpuctl started) where a command takes a <vmid> or a <type>, files after other
  * options that take a value.
  */
 import { UserError } from "../util/errors.ts";
@@ -21,6 +23,12 @@ export interface CompletionNode {
   valueOptions: string[];
   /** its first argument is a scenario name (`sim reset <scenario>`) */
   takesScenario: boolean;
+  /** its first argument is a VM id (`vm attach <vmid>`): offered from the last inspection */
+  takesVmid: boolean;
+  /** the flags among `valueOptions` whose value is a VM id (`--vm <vmid>`) */
+  vmidOptions: string[];
+  /** the flags among `valueOptions` whose value is a vGPU type (`--type <type>`) */
+  typeOptions: string[];
 }
 
 export interface CompletionSpec {
@@ -72,8 +80,31 @@ function pairs(spec: CompletionSpec, pick: (n: CompletionNode) => string[]): str
   return spec.nodes.map((n) => `  ${sq(key(spec, n))} ${sq(words(pick(n)))}`).join("\n");
 }
 
-function scenarioPaths(spec: CompletionSpec): string {
-  return words(spec.nodes.filter((n) => n.takesScenario).map((n) => `|${key(spec, n)}|`));
+/** "|vgpuctl sim reset| |…|": the nodes `pick` selects, for a shell pattern match. */
+function paths(spec: CompletionSpec, pick: (n: CompletionNode) => boolean): string {
+  return words(spec.nodes.filter(pick).map((n) => `|${key(spec, n)}|`));
+}
+const scenarioPaths = (spec: CompletionSpec) => paths(spec, (n) => n.takesScenario);
+const vmidPaths = (spec: CompletionSpec) => paths(spec, (n) => n.takesVmid);
+
+/**
+ * bash/zsh: `<f>_last vmids|types` prints the words of that line of the last inspection's file
+ * (src/cli/last-inspect.ts: $XDG_CACHE_HOME when absolute, else ~/.cache), nothing when there is none.
+ */
+function lastFunction(f: string, zsh: boolean): string {
+  // the line's words: quotes and commas made spaces, then split (zsh splits a parameter only with =)
+  const split = zsh ? `\${=\${line//[\\",]/ }}` : `\${line//[\\",]/ }`;
+  return `${f}_last() {
+  local d=\${XDG_CACHE_HOME-} line
+  [[ $d == /* ]] || d=$HOME/.cache
+  [[ -r $d/vgpuctl/last-inspect.json ]] || return 0
+  while IFS= read -r line; do
+    [[ $line == *"\\"$1\\": ["* ]] || continue
+    line=\${line#*\\[}
+    line=\${line%\\]*}
+    printf '%s\\n' ${split}
+  done <"$d/vgpuctl/last-inspect.json"
+}`;
 }
 
 function bashScript(spec: CompletionSpec): string {
@@ -89,9 +120,18 @@ ${table(spec, (n) => n.options)}
 declare -gA ${f}_vals=(
 ${table(spec, (n) => n.valueOptions)}
 )
+declare -gA ${f}_vmid_opts=(
+${table(spec, (n) => n.vmidOptions)}
+)
+declare -gA ${f}_type_opts=(
+${table(spec, (n) => n.typeOptions)}
+)
 ${f}_hosts=${sq(words(hostCandidates(spec)))}
 ${f}_scenarios=${sq(words(spec.scenarios))}
 ${f}_scenario_cmds=${sq(scenarioPaths(spec))}
+${f}_vmid_cmds=${sq(vmidPaths(spec))}
+
+${lastFunction(f, false)}
 
 ${f}() {
   local -a words=()
@@ -114,6 +154,10 @@ ${f}() {
   COMPREPLY=()
   if [[ -n $prev && ${sq(` ${words(spec.hostOptions)} `)} == *" $prev "* ]]; then
     COMPREPLY=($(compgen -W "$${f}_hosts" -- "$cur"))
+  elif [[ -n $prev && " \${${f}_type_opts[$path]} " == *" $prev "* ]]; then
+    COMPREPLY=($(compgen -W "$(${f}_last types)" -- "$cur"))
+  elif [[ -n $prev && " \${${f}_vmid_opts[$path]} " == *" $prev "* ]]; then
+    COMPREPLY=($(compgen -W "$(${f}_last vmids)" -- "$cur"))
   elif [[ -n $prev && " \${${f}_vals[$path]} \${${f}_vals[$root]} " == *" $prev "* ]]; then
     COMPREPLY=($(compgen -f -- "$cur"))
   elif [[ $cur == -* ]]; then
@@ -124,6 +168,8 @@ ${f}() {
     COMPREPLY=($(compgen -W "\${${f}_subs[$path]}" -- "$cur"))
   elif ((args == 0)) && [[ $${f}_scenario_cmds == *"|$path|"* ]]; then
     COMPREPLY=($(compgen -W "$${f}_scenarios" -- "$cur"))
+  elif ((args == 0)) && [[ $${f}_vmid_cmds == *"|$path|"* ]]; then
+    COMPREPLY=($(compgen -W "$(${f}_last vmids)" -- "$cur"))
   else
     COMPREPLY=($(compgen -f -- "$cur"))
   fi
@@ -154,10 +200,20 @@ ${pairs(spec, (n) => n.options)}
 ${f}_vals=(
 ${pairs(spec, (n) => n.valueOptions)}
 )
+typeset -gA ${f}_vmid_opts ${f}_type_opts
+${f}_vmid_opts=(
+${pairs(spec, (n) => n.vmidOptions)}
+)
+${f}_type_opts=(
+${pairs(spec, (n) => n.typeOptions)}
+)
 typeset -ga ${f}_hosts ${f}_scenarios
 ${f}_hosts=(${hostCandidates(spec).map(sq).join(" ")})
 ${f}_scenarios=(${spec.scenarios.map(sq).join(" ")})
 typeset -g ${f}_scenario_cmds=${sq(scenarioPaths(spec))}
+typeset -g ${f}_vmid_cmds=${sq(vmidPaths(spec))}
+
+${lastFunction(f, true)}
 
 ${f}() {
   local cur=\${words[CURRENT]} prev=\${words[CURRENT-1]} path=${spec.program} root=${spec.program} w
@@ -172,6 +228,10 @@ ${f}() {
   done
   if ((CURRENT > 2)) && [[ ${sq(` ${words(spec.hostOptions)} `)} == *" $prev "* ]]; then
     compadd -S '' -- \${${f}_hosts[@]}
+  elif ((CURRENT > 2)) && [[ " \${${f}_type_opts[$path]} " == *" $prev "* ]]; then
+    compadd -- $(${f}_last types)
+  elif ((CURRENT > 2)) && [[ " \${${f}_vmid_opts[$path]} " == *" $prev "* ]]; then
+    compadd -- $(${f}_last vmids)
   elif ((CURRENT > 2)) && [[ " \${${f}_vals[$path]} \${${f}_vals[$root]} " == *" $prev "* ]]; then
     _files
   elif [[ $cur == -* ]]; then
@@ -182,6 +242,8 @@ ${f}() {
     compadd -- \${=${f}_subs[$path]}
   elif ((args == 0)) && [[ $${f}_scenario_cmds == *"|$path|"* ]]; then
     compadd -- \${${f}_scenarios[@]}
+  elif ((args == 0)) && [[ $${f}_vmid_cmds == *"|$path|"* ]]; then
+    compadd -- $(${f}_last vmids)
   else
     _files
   fi
@@ -196,23 +258,30 @@ function fishScript(spec: CompletionSpec): string {
     spec.nodes
       .map((n) => `        case ${sq(key(spec, n))}\n            echo ${sq(words(pick(n)))}`)
       .join("\n");
+  const tables: Array<[string, (n: CompletionNode) => string[]]> = [
+    ["subs", (n) => n.subcommands],
+    ["opts", (n) => n.options],
+    ["vals", (n) => n.valueOptions],
+    ["vmidopts", (n) => n.vmidOptions],
+    ["typeopts", (n) => n.typeOptions],
+  ];
+  const switchWhat = tables
+    .map(([what, pick]) => `    case ${what}\n        switch $path\n${cases(pick)}\n        end`)
+    .join("\n");
   return `# fish completion for ${spec.program}: ${spec.program} completion fish | source
 # or save it as ~/.config/fish/completions/${spec.program}.fish
 function ${f}_table --argument-names what path
     switch $what
-    case subs
-        switch $path
-${cases((n) => n.subcommands)}
-        end
-    case opts
-        switch $path
-${cases((n) => n.options)}
-        end
-    case vals
-        switch $path
-${cases((n) => n.valueOptions)}
-        end
+${switchWhat}
     end
+end
+
+# VM ids or vGPU types ($what: vmids | types) from the last \`${spec.program} inspect\` (its cache file)
+function ${f}_last --argument-names what
+    set -l d "$XDG_CACHE_HOME"
+    string match -q -- '/*' "$d"; or set d $HOME/.cache
+    test -r $d/vgpuctl/last-inspect.json; or return 0
+    string replace -rf -- '^\\s*"'$what'": \\[(.*)\\],?$' '$1' <$d/vgpuctl/last-inspect.json | string split -n , | string trim -c '"'
 end
 
 function ${f}_complete
@@ -240,6 +309,10 @@ function ${f}_complete
     end
     if test $skip -eq 1; and contains -- $prev ${words(spec.hostOptions)}
         printf '%s\\n' ${words(hostCandidates(spec).map(sq))}
+    else if test $skip -eq 1; and contains -- $prev (string split ' ' -- (${f}_table typeopts $path))
+        ${f}_last types
+    else if test $skip -eq 1; and contains -- $prev (string split ' ' -- (${f}_table vmidopts $path))
+        ${f}_last vmids
     else if test $skip -eq 1
         __fish_complete_path $cur
     else if string match -q -- '-*' $cur
@@ -249,6 +322,8 @@ function ${f}_complete
         string split ' ' -- (${f}_table subs $path)
     else if test $args -eq 0; and string match -q -- "*|$path|*" ${sq(scenarioPaths(spec))}
         printf '%s\\n' ${words(spec.scenarios.map(sq))}
+    else if test $args -eq 0; and string match -q -- "*|$path|*" ${sq(vmidPaths(spec))}
+        ${f}_last vmids
     else
         __fish_complete_path $cur
     end

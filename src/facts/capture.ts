@@ -3,6 +3,7 @@
  * fact gathering looked at. Bundles on disk (DESIGN.md "Bundle format") are its serialised form;
  * every Host kind can produce one (ssh in a single round trip) and facts/ parses only this.
  */
+import { compareText } from "../util/compare.ts";
 
 export const BUNDLE_FORMAT = "vgpuctl-bundle/1";
 
@@ -234,7 +235,7 @@ export class Evidence {
     const re = globToRegExp(pattern);
     return Object.entries(this.capture.files)
       .filter(([p]) => re.test(p))
-      .sort(([a], [b]) => a.localeCompare(b))
+      .sort(([a], [b]) => compareText(a, b))
       .map(([path, content]) => ({ path, content }));
   }
 }

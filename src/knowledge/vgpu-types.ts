@@ -10,7 +10,7 @@
  * B = business desktops (45 fps FRL), C = compute (Linux only; not in this XML), Q = workstation.
  */
 import { classifyGpu, normalizeDeviceId } from "./gpus.ts";
-import { VGPU_TYPES_DATA } from "./vgpu-types.generated.ts";
+import { boardOfTypeId, vgpuTypeBoards, vgpuTypeRowsOfBoard } from "./vgpu-types-data.ts";
 
 export type Series = "A" | "B" | "C" | "Q";
 
@@ -77,18 +77,52 @@ export function seriesOf(name: string): Series | null {
   return m ? (m[1]!.toUpperCase() as Series) : null;
 }
 
-export const VGPU_TYPES: readonly VgpuType[] = VGPU_TYPES_DATA.map((r) => ({
-  ...r,
-  framebufferMiB: r.profileMiB,
-  shortName: r.name.replace(PREFIX, ""),
-  series: seriesOf(r.name),
-}));
+function toType(r: VgpuTypeRow): VgpuType {
+  return {
+    ...r,
+    framebufferMiB: r.profileMiB,
+    shortName: r.name.replace(PREFIX, ""),
+    series: seriesOf(r.name),
+  };
+}
 
-const BY_ID = new Map<number, VgpuType>(VGPU_TYPES.map((t) => [t.id, t]));
-const BY_NAME = new Map<string, VgpuType>();
-for (const t of VGPU_TYPES) {
-  BY_NAME.set(t.name.toLowerCase(), t);
-  BY_NAME.set(t.shortName.toLowerCase(), t);
+/** Each board's types, built the first time the board is asked for (vgpu-types-data.ts). */
+const BY_BOARD = new Map<string, readonly VgpuType[]>();
+
+function boardTypes(deviceId: string): readonly VgpuType[] {
+  let types = BY_BOARD.get(deviceId);
+  if (!types) {
+    types = vgpuTypeRowsOfBoard(deviceId).map(toType);
+    BY_BOARD.set(deviceId, types);
+  }
+  return types;
+}
+
+let everyType: { types: readonly VgpuType[]; byName: Map<string, VgpuType> } | undefined;
+
+/** All types and the name index: built on the first look-up by name or listing of every type. */
+function allTypes(): NonNullable<typeof everyType> {
+  if (everyType) return everyType;
+  const types = vgpuTypeBoards()
+    .flatMap(boardTypes)
+    .sort((a, b) => a.id - b.id);
+  const byName = new Map<string, VgpuType>();
+  for (const t of types) {
+    byName.set(t.name.toLowerCase(), t);
+    byName.set(t.shortName.toLowerCase(), t);
+  }
+  everyType = { types, byName };
+  return everyType;
+}
+
+/** Every vGPU type, in ascending type id. */
+export function vgpuTypes(): readonly VgpuType[] {
+  return allTypes().types;
+}
+
+function typeById(id: number): VgpuType | null {
+  const board = boardOfTypeId(id);
+  return (board && boardTypes(board).find((t) => t.id === id)) || null;
 }
 
 /**
@@ -100,12 +134,13 @@ export function findType(idOrName: string): VgpuType | null {
   const s = idOrName.trim();
   if (s === "") return null;
   let m = /^nvidia-(\d+)$/i.exec(s);
-  if (m) return BY_ID.get(Number(m[1])) ?? null;
-  if (/^\d+$/.test(s)) return BY_ID.get(Number(s)) ?? null;
+  if (m) return typeById(Number(m[1]));
+  if (/^\d+$/.test(s)) return typeById(Number(s));
   m = /^0x([0-9a-f]+)$/i.exec(s);
-  if (m) return BY_ID.get(Number.parseInt(m[1]!, 16)) ?? null;
+  if (m) return typeById(Number.parseInt(m[1]!, 16));
   const key = s.toLowerCase().replace(/\s+/g, " ");
-  return BY_NAME.get(key) ?? BY_NAME.get(key.replace(PREFIX, "")) ?? null;
+  const { byName } = allTypes();
+  return byName.get(key) ?? byName.get(key.replace(PREFIX, "")) ?? null;
 }
 
 /** Types offered by one physical board (pgpu id + subsystem; pgpu subsystem "0000" matches any), in ascending type id. */
@@ -113,10 +148,8 @@ export function typesForBoard(deviceId: string, subsystemId?: string | null): Vg
   const dev = normalizeDeviceId(deviceId);
   if (!dev) return [];
   const sub = normalizeDeviceId(subsystemId ?? null);
-  return VGPU_TYPES.filter(
-    (t) =>
-      t.pgpu.deviceId === dev &&
-      (t.pgpu.subsystemId === "0000" || sub === null || t.pgpu.subsystemId === sub),
+  return boardTypes(dev).filter(
+    (t) => t.pgpu.subsystemId === "0000" || sub === null || t.pgpu.subsystemId === sub,
   );
 }
 
@@ -142,7 +175,7 @@ export interface VgpuBoard {
    * else the GPU's own; null when not given. 4 lowercase hex digits.
    */
   subsystemId: string | null;
-  /** the types, in ascending type id (the order of VGPU_TYPES) */
+  /** the types, in ascending type id (the order of vgpuTypes()) */
   types: VgpuType[];
 }
 

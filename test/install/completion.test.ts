@@ -6,7 +6,7 @@
  * compadd that prints what it is given. fish: `complete -C` asks fish for its completions.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -41,6 +41,10 @@ beforeAll(async () => {
 
 /** What bash's _vgpuctl puts in COMPREPLY for the words typed (the last one is being completed). */
 function bashComplete(...words: string[]): string[] {
+  return bashCompleteWith(process.env, ...words);
+}
+
+function bashCompleteWith(env: NodeJS.ProcessEnv, ...words: string[]): string[] {
   const r = spawnSync(
     "bash",
     [
@@ -51,7 +55,7 @@ function bashComplete(...words: string[]): string[] {
       scripts.bash!,
       ...words,
     ],
-    { encoding: "utf8" },
+    { encoding: "utf8", env },
   );
   expect(r.stderr).toBe("");
   return r.stdout.split("\n").filter(Boolean);
@@ -155,4 +159,84 @@ it("an unknown shell is one clear error, exit 2", async () => {
   expect(r.code).toBe(2);
   expect(r.out).toBe("");
   expect(r.err).toContain('unknown shell "tcsh"');
+});
+
+describe("VM ids and vGPU types from the last inspection", () => {
+  const cache = join(dir, "cache");
+  const env = { ...process.env, XDG_CACHE_HOME: cache };
+
+  beforeAll(async () => {
+    const code = await main(["node", "vgpuctl", "--host", "demo", "inspect"], {
+      env: { NO_COLOR: "1", VGPUCTL_SIM_DIR: join(dir, "sim"), XDG_CACHE_HOME: cache },
+      out: () => {},
+      err: (s) => {
+        throw new Error(`inspect wrote to stderr: ${s}`);
+      },
+    });
+    expect(code).toBe(0);
+  });
+
+  /** COMPREPLY of bash's _vgpuctl for `words`, with the cache in XDG_CACHE_HOME=`cacheHome`. */
+  const bashWith = (cacheHome: string, ...words: string[]) =>
+    bashCompleteWith({ ...env, XDG_CACHE_HOME: cacheHome }, ...words);
+
+  it("inspect saves them (demo: VMs 100 and 101, the Quadro RTX 6000's types)", () => {
+    const saved = JSON.parse(readFileSync(join(cache, "vgpuctl", "last-inspect.json"), "utf8"));
+    expect(saved.vmids).toEqual(["100", "101"]);
+    expect(saved.types).toEqual(expect.arrayContaining(["nvidia-259", "RTX6000-4Q"]));
+  });
+
+  it("bash offers the VM ids where a <vmid> goes and the types after --type", () => {
+    expect(bashWith(cache, "vgpuctl", "vm", "attach", "")).toEqual(["100", "101"]);
+    expect(bashWith(cache, "vgpuctl", "vm", "detach", "10")).toEqual(["100", "101"]);
+    expect(bashWith(cache, "vgpuctl", "override", "set", "--vm", "1")).toEqual(["100", "101"]);
+    expect(bashWith(cache, "vgpuctl", "vm", "attach", "100", "--type", "RTX6000-4")).toEqual([
+      "RTX6000-4Q",
+      "RTX6000-4A",
+    ]);
+    expect(bashWith(cache, "vgpuctl", "vm", "attach", "100", "--type", "nvidia-26")).toHaveLength(4);
+  });
+
+  it("bash offers nothing there when nothing was inspected yet", () => {
+    expect(bashWith(join(dir, "no-cache"), "vgpuctl", "vm", "attach", "")).toEqual([]);
+    expect(bashWith(join(dir, "no-cache"), "vgpuctl", "vm", "attach", "1", "--type", "")).toEqual([]);
+  });
+
+  it("zsh and fish offer them too", () => {
+    const z = spawnSync(
+      "zsh",
+      [
+        "-f",
+        "-c",
+        [
+          'source "$1"',
+          'compadd() { while [[ $1 == -* && $1 != -- ]]; do [[ $1 == -S ]] && shift; shift; done; shift; print -r -- "$*"; }',
+          't() { words=("$@"); CURRENT=$#; _vgpuctl }',
+          "t vgpuctl vm attach ''",
+          "t vgpuctl vm attach 100 --type ''",
+        ].join("\n"),
+        "zsh",
+        scripts.zsh!,
+      ],
+      { encoding: "utf8", env },
+    );
+    expect(z.stderr).toBe("");
+    const [vmids, types] = z.stdout.split("\n");
+    expect(vmids).toBe("100 101");
+    expect(types!.split(" ")).toEqual(expect.arrayContaining(["nvidia-259", "RTX6000-4Q"]));
+    const f = spawnSync(
+      "fish",
+      [
+        "--no-config",
+        "-c",
+        "source $argv[1]; complete -C 'vgpuctl vm detach '; echo ---; complete -C 'vgpuctl vm attach 100 --type RTX6000-4'",
+        scripts.fish!,
+      ],
+      { encoding: "utf8", env },
+    );
+    expect(f.stderr).toBe("");
+    const [fVmids, fTypes] = f.stdout.split("---\n").map((s) => s.split("\n").filter(Boolean));
+    expect(fVmids).toEqual(["100", "101"]);
+    expect(fTypes).toEqual(["RTX6000-4A", "RTX6000-4Q"]);
+  });
 });

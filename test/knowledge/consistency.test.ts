@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { checkKnowledge, type KnowledgeInput } from "../../src/knowledge/consistency.ts";
 import { DRIVER_RELEASES, type DriverRelease, releaseDropsGeneration } from "../../src/knowledge/drivers.ts";
 import { classifyGpu, GPU_TABLE } from "../../src/knowledge/gpus.ts";
-import { VGPU_TYPES } from "../../src/knowledge/vgpu-types.ts";
+import { vgpuTypes } from "../../src/knowledge/vgpu-types.ts";
 
 function newestTuringPatch(releases: readonly DriverRelease[]): KnowledgeInput["newestTuringPatch"] {
   // vgpu_unlock presents Turing cards as a Quadro RTX 6000 (1e30): only releases that still have its profiles count
@@ -25,7 +25,7 @@ function realInput(): KnowledgeInput {
   return {
     releases: DRIVER_RELEASES,
     knownDeviceIds: new Set(GPU_TABLE.keys()),
-    types: VGPU_TYPES,
+    types: vgpuTypes(),
     reasons: [...GPU_TABLE.keys()].map((id) => ({
       deviceId: id,
       text: classifyGpu({ deviceId: id }).supportReason,
@@ -91,7 +91,7 @@ describe("the consistency check fails on a doctored row (test of the test)", () 
   });
 
   it("a vGPU type whose physical board the GPU table does not know", () => {
-    const types = [...VGPU_TYPES, { type: "nvidia-9999", pgpu: { deviceId: "2bb9" } }];
+    const types = [...vgpuTypes(), { type: "nvidia-9999", pgpu: { deviceId: "2bb9" } }];
     const p = checkKnowledge({ ...realInput(), types });
     expect(p).toEqual([expect.objectContaining({ rule: "type-board-unknown", subject: "2bb9" })]);
   });

@@ -2,13 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error — plain .mjs build script without type declarations
 import { renderGenerated } from "../../scripts/gen-vgpu-types.mjs";
-import {
-  findType,
-  seriesOf,
-  typesForBoard,
-  typesForGpu,
-  VGPU_TYPES,
-} from "../../src/knowledge/vgpu-types.ts";
+import { findType, seriesOf, typesForBoard, typesForGpu, vgpuTypes } from "../../src/knowledge/vgpu-types.ts";
 
 const root = new URL("../../", import.meta.url);
 
@@ -22,7 +16,7 @@ describe("generated table", () => {
 
   it("holds all 586 types of vgpuConfig.xml with consistent sizes", () => {
     // source: research/unlock.md S3 "586 vgpuTypes"; §5.1 profileSize = framebuffer + reservation (+ GSP heap)
-    const fromXml = VGPU_TYPES.filter((t) => !t.partial);
+    const fromXml = vgpuTypes().filter((t) => !t.partial);
     expect(fromXml).toHaveLength(586);
     for (const t of fromXml) {
       expect(t.type).toBe(`nvidia-${t.id}`);
@@ -57,7 +51,7 @@ describe("newer boards (vgpu-types-blackwell.csv)", () => {
   });
 
   it("partial rows never reuse an id of the XML table", () => {
-    const ids = VGPU_TYPES.map((t) => t.id);
+    const ids = vgpuTypes().map((t) => t.id);
     expect(new Set(ids).size).toBe(ids.length);
   });
 });
@@ -80,7 +74,7 @@ describe("findType", () => {
   });
 
   it("short names are unique", () => {
-    const names = VGPU_TYPES.map((t) => t.shortName);
+    const names = vgpuTypes().map((t) => t.shortName);
     expect(new Set(names).size).toBe(names.length);
   });
 });

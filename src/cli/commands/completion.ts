@@ -48,6 +48,9 @@ function describeTree(cmd: CommandUnknownOpts, path: string[]): CompletionNode[]
     ],
     valueOptions: cmd.options.filter((o) => o.required || o.optional).flatMap(spellings),
     takesScenario: cmd.registeredArguments[0]?.name() === "scenario",
+    takesVmid: cmd.registeredArguments[0]?.name() === "vmid",
+    vmidOptions: cmd.options.filter((o) => o.flags.endsWith(" <vmid>")).flatMap(spellings),
+    typeOptions: cmd.options.filter((o) => o.flags.endsWith(" <type>")).flatMap(spellings),
   };
   return [node, ...cmd.commands.flatMap((c) => describeTree(c, [...path, c.name()]))];
 }

@@ -3,6 +3,7 @@ import { runInspect } from "../../commands/inspect.ts";
 import { GENERATION_LABEL, type Generation } from "../../knowledge/gpus.ts";
 import { formatSize, gpuVramText } from "../../report/units.ts";
 import type { GlobalOptions } from "../context.ts";
+import { saveLastInspection } from "../last-inspect.ts";
 import { type Colors, table } from "../output.ts";
 import { printJson, withHost } from "../with-host.ts";
 import type { Registrar } from "./index.ts";
@@ -16,6 +17,7 @@ export const registerInspect: Registrar = (program, ctx) => {
     .action(async (_opts, cmd) => {
       const g = cmd.optsWithGlobals() as GlobalOptions;
       const { report } = await withHost(ctx, g, (host) => runInspect({}, { host }));
+      saveLastInspection(report, ctx.env, ctx.err);
       if (g.json) printJson(ctx, report);
       else ctx.out(renderInspect(report, ctx.colors));
     });

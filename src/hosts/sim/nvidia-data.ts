@@ -171,11 +171,20 @@ export interface SimBoard {
   types: SimVgpuType[];
 }
 
+/** typesOf's answers: the simulator asks for every sysfs file it renders (~200 in one inspection). */
+const TYPES_OF = new Map<string, readonly SimVgpuType[]>();
+
 function typesOf(deviceId: string, subsystemId: string): SimVgpuType[] {
-  return SIM_VGPU_TYPES.filter(
-    (t) =>
-      t.pgpu.deviceId === deviceId && (t.pgpu.subsystemId === "0000" || t.pgpu.subsystemId === subsystemId),
-  );
+  const key = `${deviceId}/${subsystemId}`;
+  let types = TYPES_OF.get(key);
+  if (!types) {
+    types = SIM_VGPU_TYPES.filter(
+      (t) =>
+        t.pgpu.deviceId === deviceId && (t.pgpu.subsystemId === "0000" || t.pgpu.subsystemId === subsystemId),
+    );
+    TYPES_OF.set(key, types);
+  }
+  return [...types];
 }
 
 /** The board table the simulated host driver uses for a GPU, or null when it registers no types for it. */

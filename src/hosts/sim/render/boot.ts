@@ -1,4 +1,6 @@
 /** `proxmox-boot-tool status`, `mokutil --sb-state`, /sys/firmware/efi. */
+
+import { compareNatural } from "../../../util/compare.ts";
 import type { SimState } from "../state.ts";
 import type { CmdResult } from "./types.ts";
 
@@ -9,9 +11,7 @@ export function renderBootToolStatus(s: SimState): CmdResult {
     return { stdout: REEXEC, stderr: "E: /etc/kernel/proxmox-boot-uuids does not exist.\n", exitCode: 2 };
   }
   let out = `${REEXEC}System currently booted with ${s.boot.efi ? "uefi" : "legacy"}\n`;
-  const kernels = [...s.kernel.installed]
-    .sort((a, b) => b.localeCompare(a, "en", { numeric: true }))
-    .join(", ");
+  const kernels = [...s.kernel.installed].sort((a, b) => compareNatural(b, a)).join(", ");
   for (const uuid of s.boot.espUuids) {
     out +=
       s.boot.bootloader === "systemd-boot"

@@ -8,14 +8,15 @@
  * Proxmox VE creates its mdevs transiently (qemu-server writes the UUID to the type's `create`).
  */
 
+import { compareText } from "../../../util/compare.ts";
 import { offeredTypes } from "../logic.ts";
 import { simSysfsDescription } from "../nvidia-data.ts";
 import type { SimMdev, SimState } from "../state.ts";
 
 export function renderMdevctlTypes(s: SimState): string {
   let out = "";
-  for (const g of [...s.gpus].sort((a, b) => a.address.localeCompare(b.address))) {
-    const types = offeredTypes(s, g).sort((a, b) => a.mdevType.localeCompare(b.mdevType));
+  for (const g of [...s.gpus].sort((a, b) => compareText(a.address, b.address))) {
+    const types = offeredTypes(s, g).sort((a, b) => compareText(a.mdevType, b.mdevType));
     if (types.length === 0) continue;
     out += `${g.address}\n`;
     for (const t of types) {

@@ -1,5 +1,6 @@
 /** `lspci -Dnnk` and the sysfs PCI tree /sys/bus/pci/devices/<addr>/… */
 
+import { compareText } from "../../../util/compare.ts";
 import { offeredTypes, physfnOf, vfCreatableTypes, vfVgpu, virtualFunctions } from "../logic.ts";
 import { simSysfsDescription } from "../nvidia-data.ts";
 import type { SimGpu, SimPciFunction, SimState } from "../state.ts";
@@ -69,7 +70,7 @@ export function allPciFunctions(s: SimState): SimPciFunction[] {
       });
     }
   }
-  return out.sort((a, b) => a.address.localeCompare(b.address));
+  return out.sort((a, b) => compareText(a.address, b.address));
 }
 
 export function renderLspci(s: SimState): string {

@@ -1,11 +1,12 @@
 /** `qm list`, `qm config`, and the /etc/pve/qemu-server/<vmid>.conf text. */
 import { createHash } from "node:crypto";
+import { compareText } from "../../../util/compare.ts";
 import type { SimState, SimVm } from "../state.ts";
 
 export function renderVmConf(vm: SimVm): string {
   // qemu-server writes the keys sorted.
   let out = Object.entries(vm.config)
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => compareText(a, b))
     .map(([k, v]) => `${k}: ${v}\n`)
     .join("");
   const pend = Object.entries(vm.pending);
@@ -71,7 +72,7 @@ export function renderQmConfig(vm: SimVm, current = false): string {
     for (const k of vm.pendingDelete) delete cfg[k];
   }
   const digest = createHash("sha1").update(renderVmConf(vm)).digest("hex");
-  const entries = Object.entries({ ...cfg, digest }).sort(([a], [b]) => a.localeCompare(b));
+  const entries = Object.entries({ ...cfg, digest }).sort(([a], [b]) => compareText(a, b));
   return entries.map(([k, v]) => `${k}: ${v}\n`).join("");
 }
 

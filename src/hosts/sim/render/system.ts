@@ -1,4 +1,6 @@
 /** uname, hostname, pveversion -v, lscpu, dpkg-query -W, /proc files. */
+
+import { compareNatural } from "../../../util/compare.ts";
 import { kernelAtLeast, pveMajor } from "../logic.ts";
 import type { SimState } from "../state.ts";
 
@@ -130,7 +132,7 @@ export function renderPveversion(s: SimState): string {
   const major = pveMajor(s);
   const kernelPkgs = Object.keys(s.packages)
     .filter((p) => /^(pve-kernel|proxmox-kernel)-\d/.test(p))
-    .sort((a, b) => b.localeCompare(a, "en", { numeric: true }));
+    .sort((a, b) => compareNatural(b, a));
   if (major >= 8 && s.packages["proxmox-kernel-helper"])
     lines.push(`proxmox-kernel-helper: ${s.packages["proxmox-kernel-helper"]}`);
   if (major < 8 && s.packages["pve-kernel-helper"])
