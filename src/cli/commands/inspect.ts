@@ -3,7 +3,8 @@ import { runInspect } from "../../commands/inspect.ts";
 import { formatMiB } from "../../knowledge/vram.ts";
 import type { GlobalOptions } from "../context.ts";
 import { type Colors, table } from "../output.ts";
-import { printJson, withHost } from "../with-host.ts";
+import { renderPasteHeader, withHostOrPaste } from "../paste-input.ts";
+import { printJson } from "../with-host.ts";
 import type { Registrar } from "./index.ts";
 
 export const registerInspect: Registrar = (program, ctx) => {
@@ -12,11 +13,13 @@ export const registerInspect: Registrar = (program, ctx) => {
     .description(
       "show the host: Proxmox VE, kernel, bootloader, IOMMU, GPUs and their vGPU support, driver, unlock, vGPU types, VMs",
     )
-    .action(async (_opts, cmd) => {
+    .option("--paste <file>", "read outputs pasted into a text file (- = stdin) instead of a host")
+    .action(async (opts, cmd) => {
       const g = cmd.optsWithGlobals() as GlobalOptions;
-      const { report } = await withHost(ctx, g, (host) => runInspect({}, { host }));
-      if (g.json) printJson(ctx, report);
-      else ctx.out(renderInspect(report, ctx.colors));
+      const { result, paste } = await withHostOrPaste(ctx, g, opts.paste, (host) => runInspect({}, { host }));
+      const report = result.report;
+      if (g.json) printJson(ctx, paste ? { ...report, paste: { segments: paste.segments } } : report);
+      else ctx.out((paste ? renderPasteHeader(paste) : "") + renderInspect(report, ctx.colors));
     });
 };
 
