@@ -75,9 +75,9 @@ function store(capture: Capture, b: PasteBlock): string | null {
     return addCommand(capture, b.typed, text, b.elided);
   }
   const target = b.shape.target;
-  if (target.startsWith("file:") && !b.typed?.includes("|"))
-    return addFile(capture, target.slice(5), text);
-  if (target === "journal" && !b.typed) return storeJournal(capture, b);
+  if (target.startsWith("file:") && !b.typed?.includes("|")) return addFile(capture, target.slice(5), text);
+  if (target === "journal")
+    return b.typed ? addCommand(capture, b.typed, text, b.elided) : storeJournal(capture, b);
   // an unprompted kernel log may be an excerpt: nothing may be concluded from a missing line
   const partial = b.elided || (!b.typed && target === "dmesg");
   const canonical =
@@ -163,7 +163,7 @@ function segmentLine(s: PasteSegment): string {
   if (s.as === null) return `${where}: not recognised`;
   const what = s.recognised ?? s.as;
   const typed = s.typed && s.typed !== what ? ` (typed: ${s.typed})` : "";
-  const kept = s.as !== what && !s.as.startsWith("file ") ? ` → read as ${s.as}` : "";
+  const kept = s.as !== what && s.as !== s.typed && !s.as.startsWith("file ") ? ` → read as ${s.as}` : "";
   const file = s.as.startsWith("file ") && s.as !== `file ${what}` ? ` → ${s.as}` : "";
   return `${where}: ${what}${typed}${kept}${file}${s.partial ? " (partial: lines left out)" : ""}`;
 }

@@ -19,7 +19,7 @@ export interface Shape {
   blankInside: boolean;
 }
 
-const PCI = String.raw`(?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]`;
+const PCI = String.raw`(?:[0-9a-fA-F]{4,8}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]`;
 const SMI_DATE = /^\w{3} \w{3} +\d{1,2} \d{2}:\d{2}:\d{2} \d{4}\s*$/;
 const SMI_TABLE = /^[|+]/;
 /** "Key      : value" of nvidia-smi -q (top level or indented), "GPU 00000000:01:00.0" headers */
