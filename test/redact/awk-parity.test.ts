@@ -22,9 +22,9 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 function awkRedact(c: Capture): { texts: string[]; kinds: string[] } {
   const dir = mkdtempSync(join(tmp, "run-"));
   const entries: Array<[string, string]> = [];
-  c.commands.forEach((cmd) => entries.push([redactionMode({ cmd: cmd.cmd }), cmd.stdout]));
+  for (const cmd of c.commands) entries.push([redactionMode({ cmd: cmd.cmd }), cmd.stdout]);
   for (const path of Object.keys(c.files).sort()) entries.push([redactionMode({ path }), c.files[path]!]);
-  c.notes.forEach((n) => entries.push(["text", n]));
+  for (const n of c.notes) entries.push(["text", n]);
   const list = entries.map(([mode, text], i) => {
     writeFileSync(join(dir, `t${i}`), text);
     return `${mode}\t${join(dir, `t${i}`)}`;
