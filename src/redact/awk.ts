@@ -22,7 +22,7 @@ import {
 const HEX2 = "[0-9a-f][0-9a-f]";
 const H4 = "[0-9a-f][0-9a-f][0-9a-f][0-9a-f]";
 
-function awkString(s: string): string {
+export function awkString(s: string): string {
   return `"${s.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
 }
 

@@ -73,8 +73,11 @@ export const PRIVATE_V4: ReadonlyArray<
 export const V4_RESERVED_FROM = 224;
 
 const NO_IP_COMMAND = new RegExp(`^(${NO_IP_PROGRAMS.join("|")})\\b`);
-const WHOLE_FILE = new RegExp(`/(${WHOLE_FILE_NAMES.join("|")})$`);
-const SECRET_FILE = new RegExp(`/(priv/[^/]+|[^/]*\\.(${SECRET_FILE_EXTENSIONS.join("|")}))$`);
+/** Path patterns (POSIX ERE and JS alike) of whole-file identifiers and secrets. */
+export const WHOLE_FILE_PATTERN = `/(${WHOLE_FILE_NAMES.join("|")})$`;
+export const SECRET_FILE_PATTERN = `/(priv/[^/]+|[^/]*\\.(${SECRET_FILE_EXTENSIONS.join("|")}))$`;
+const WHOLE_FILE = new RegExp(WHOLE_FILE_PATTERN);
+const SECRET_FILE = new RegExp(SECRET_FILE_PATTERN);
 
 /**
  * How one captured text is redacted: `noip` = everything but IP addresses (version lists), `serial` /

@@ -77,9 +77,8 @@ const PLANTED = [
 describe("awk redaction = TypeScript redaction", () => {
   it("planted secrets of every kind, in commands, whole files and notes", () => {
     const c = emptyCapture("pve", "2026-01-01T00:00:00Z");
-    PLANTED.forEach((t, i) =>
-      c.commands.push({ cmd: `cat /tmp/planted-${i}`, stdout: `${t}\n`, exitCode: 0 }),
-    );
+    for (const [i, t] of PLANTED.entries())
+      c.commands.push({ cmd: `cat /tmp/planted-${i}`, stdout: `${t}\n`, exitCode: 0 });
     c.commands.push({ cmd: "dpkg-query -W", stdout: "libfoo\t1.2.3.4\nnet 8.8.8.8\n", exitCode: 0 });
     c.files["/sys/class/dmi/id/product_serial"] = "ABC-123\n";
     c.files["/etc/pve/priv/token.cfg"] = "root@pam!t 123\n";
