@@ -17,6 +17,7 @@ import { checkSecureBoot } from "./secure-boot.ts";
 import { checkSriov } from "./sriov.ts";
 import { type Check, type Finding, type Kb, SEVERITY_ORDER } from "./types.ts";
 import { checkUnlock } from "./unlock.ts";
+import { checkEvidenceConflict } from "./evidence-conflict.ts";
 import { checkVms } from "./vms.ts";
 
 export { FINDING_CODES, type Finding, type FindingCode, type Kb, type Severity } from "./types.ts";
@@ -36,6 +37,7 @@ export const CHECKS: ReadonlyArray<[name: string, check: Check]> = [
   ["journal", checkJournal],
   ["overrides", checkOverrides],
   ["vms", checkVms],
+  ["evidence", checkEvidenceConflict],
 ];
 
 export function runChecks(facts: Facts, kb: Kb = defaultKb): Finding[] {

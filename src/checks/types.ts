@@ -46,6 +46,8 @@ export const FINDING_CODES = [
   "vm-uses-physical-function",
   "duplicate-smbios-uuid",
   "stale-mdev",
+  // two outputs disagree about the same fact (GPU ids, driver version/kind/flavour): says which it believed
+  "evidence-conflict",
   "check-failed",
 ] as const;
 

@@ -11,6 +11,7 @@ import {
   pciProductName,
   vmidFromMdevUuid,
 } from "../facts/derive.ts";
+import { type DriverConflict, type DriverKind, driverSummary } from "../facts/driver-evidence.ts";
 import { type GpuIdentity, gpuIdentities, identifiedGpuFunctions } from "../facts/identity.ts";
 import type { Facts, MdevType, PciFunction } from "../facts/types.ts";
 import { releaseForDriverVersion } from "../knowledge/drivers.ts";
@@ -82,6 +83,10 @@ export interface InspectReport {
     vgpuRelease: string | null;
     flavour: "proprietary" | "open" | null;
     loaded: boolean | null;
+    /** the vGPU host driver (-vgpu-kvm), the regular driver or the GRID guest driver, when an output says */
+    kind?: DriverKind | null;
+    /** outputs that disagree about the driver, with the one believed and why */
+    conflicts?: DriverConflict[];
   } | null;
   unlock: { installed: boolean | null; enabled: boolean | null; library: string | null };
   gpus: InspectGpu[];
@@ -116,6 +121,8 @@ export function buildInspectReport(f: Facts): InspectReport {
           vgpuRelease: releaseForDriverVersion(drv.version)?.vgpuRelease ?? null,
           flavour: drv.flavour,
           loaded: drv.loaded,
+          kind: drv.kind ?? null,
+          conflicts: driverSummary(f).conflicts,
         }
       : null,
     unlock: { installed: unlock.installed, enabled: unlock.enabled, library: unlock.library },
