@@ -132,7 +132,7 @@ describe("contradictions are a finding that says which source was believed", () 
   });
 
   it("each output alone: no conflict", () => {
-    for (const cmds of [{ "lspci -nnk": lspci }, { "journalctl -k": kernel }])
+    for (const cmds of [{ "lspci -nnk": lspci }, { "journalctl -k": kernel }] as Record<string, string>[])
       expect(runChecks(parseFacts(capture(cmds))).filter((x) => x.code === "evidence-conflict")).toEqual([]);
   });
 

@@ -25,6 +25,12 @@ export const registerInspect: Registrar = (program, ctx) => {
 
 const unknown = (c: Colors) => c.dim("unknown");
 
+const DRIVER_KIND = {
+  "vgpu-host": "vGPU host driver",
+  regular: "regular driver (not the vGPU host driver)",
+  "grid-guest": "GRID guest driver",
+} as const;
+
 function yesNo(c: Colors, v: boolean | null, yes = "yes", no = "no"): string {
   return v === null ? unknown(c) : v ? c.green(yes) : c.yellow(no);
 }
@@ -59,11 +65,35 @@ function renderVfs(g: InspectReport["gpus"][number], c: Colors): string[] {
   return lines;
 }
 
+/** Which outputs named the GPU (when not lspci alone) and where they disagree, with the one believed. */
+function renderIdentity(g: InspectReport["gpus"][number], c: Colors): string[] {
+  const id = g.identity;
+  if (!id || (id.conflicts.length === 0 && id.sources.length === 1 && id.sources[0] === "lspci")) return [];
+  const lines = [`  ${c.dim("named by:")} ${id.sources.join(", ")}`];
+  for (const k of id.conflicts)
+    lines.push(
+      `  ${c.yellow("outputs disagree")} on the ${k.field === "deviceId" ? "device id" : "subsystem id"}: ${k.values
+        .map((v) => `${v.value} (${v.source})`)
+        .join(" vs ")}; believed ${k.believed}: ${k.why}`,
+    );
+  return lines;
+}
+
+/** Outputs that disagree about the driver, with the one believed. */
+function renderDriverConflicts(r: InspectReport, c: Colors): string[] {
+  return (r.driver?.conflicts ?? []).map(
+    (k) =>
+      `  ${c.yellow("outputs disagree")} on the driver ${k.field}: ${k.values
+        .map((v) => `${v.value} (${v.source})`)
+        .join(" vs ")}; believed ${k.believed}: ${k.why}`,
+  );
+}
+
 export function renderInspect(r: InspectReport, c: Colors): string {
   const lines: string[] = [];
   lines.push(c.bold(`Host ${r.host}`));
   const drv = r.driver
-    ? `${r.driver.version}${r.driver.vgpuRelease ? ` (vGPU ${r.driver.vgpuRelease})` : ""}${r.driver.flavour ? `, ${r.driver.flavour}` : ""}${
+    ? `${r.driver.version}${r.driver.vgpuRelease ? ` (vGPU ${r.driver.vgpuRelease})` : ""}${r.driver.kind ? `, ${DRIVER_KIND[r.driver.kind]}` : ""}${r.driver.flavour ? `, ${r.driver.flavour}` : ""}${
         r.driver.loaded === false ? c.yellow(", not loaded") : ""
       }`
     : c.yellow("not installed");
@@ -93,6 +123,7 @@ export function renderInspect(r: InspectReport, c: Colors): string {
     ),
   );
   lines.push("");
+  lines.push(...renderDriverConflicts(r, c));
   if (r.gpus.length === 0) lines.push(c.yellow("No NVIDIA GPU found."));
   for (const g of r.gpus) {
     const support =
@@ -112,6 +143,7 @@ export function renderInspect(r: InspectReport, c: Colors): string {
     lines.push(
       `  driver in use: ${g.driverInUse ?? c.dim("none")}${g.generation ? `, ${g.generation}` : ""}`,
     );
+    lines.push(...renderIdentity(g, c));
     if (g.mdevTypes.length > 0) {
       lines.push(`  vGPU types (${g.mdevTypes.length}):`);
       const rows = [[c.dim("type"), c.dim("name"), c.dim("framebuffer"), c.dim("available/max")]];
