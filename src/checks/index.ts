@@ -5,6 +5,7 @@
 import type { Facts } from "../facts/types.ts";
 import { checkBootloader } from "./bootloader.ts";
 import { checkDriver } from "./driver.ts";
+import { checkEvidenceConflict } from "./evidence-conflict.ts";
 import { checkGpus } from "./gpu.ts";
 import { checkIommu } from "./iommu.ts";
 import { checkJournal } from "./journal.ts";
@@ -17,7 +18,6 @@ import { checkSecureBoot } from "./secure-boot.ts";
 import { checkSriov } from "./sriov.ts";
 import { type Check, type Finding, type Kb, SEVERITY_ORDER } from "./types.ts";
 import { checkUnlock } from "./unlock.ts";
-import { checkEvidenceConflict } from "./evidence-conflict.ts";
 import { checkVms } from "./vms.ts";
 
 export { FINDING_CODES, type Finding, type FindingCode, type Kb, type Severity } from "./types.ts";

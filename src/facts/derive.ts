@@ -6,6 +6,7 @@ import { type DriverKind, dmesgDriver, driverSummary } from "./driver-evidence.t
 import { sameBus } from "./pci.ts";
 
 export { dmesgDriver } from "./driver-evidence.ts";
+
 import type { Facts, PciFunction, SystemdDropin } from "./types.ts";
 
 export type Bootloader = "grub" | "systemd-boot";

@@ -5,8 +5,8 @@
 import { type Capture, type CapturedCommand, Evidence, formatCommand } from "./capture.ts";
 import { isOpenKernelModule, parseProcDriverVersion } from "./nvidia/driver-version.ts";
 import { parseInstallerLog } from "./nvidia/installer-log.ts";
-import { parseModinfoNvidia } from "./nvidia/modinfo.ts";
 import { parseMdevctlList, parseMdevctlListJson, parseMdevctlTypes } from "./nvidia/mdevctl.ts";
+import { parseModinfoNvidia } from "./nvidia/modinfo.ts";
 import { parseNvidiaSmi } from "./nvidia/nvidia-smi.ts";
 import { parseNvidiaSmiQuery } from "./nvidia/nvidia-smi-q.ts";
 import { parseNvidiaVgpuQuery } from "./nvidia/nvidia-smi-vgpu.ts";
