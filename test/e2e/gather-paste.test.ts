@@ -11,6 +11,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import type { Capture } from "../../src/facts/capture.ts";
+import { GATHER_SPEC } from "../../src/hosts/gather-spec.ts";
+import { gatherScript, newBoundary, parseGatherOutput } from "../../src/hosts/gather-script.ts";
+import { redactCapture } from "../../src/redact/index.ts";
 import { REPO, runCli } from "../helpers/cli.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "vgpuctl-gather-e2e-"));
@@ -71,6 +75,28 @@ describe("vgpuctl gather-script", () => {
     const doctor = runCli(["doctor", "--host", `bundle:${bundle}`, "--json"]);
     expect([0, 1]).toContain(doctor.code);
     expect(doctor.stderr).toBe("");
+  });
+
+  it("holds the same files, redacted the same, as support-bundle's capture of the same root", () => {
+    const root = join(tmp, "root");
+    const b = newBoundary();
+    const raw = spawnSync("sh", ["-c", gatherScript(GATHER_SPEC, b, { rootVar: "R" })], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "", R: root, LC_ALL: "C" },
+    }).stdout;
+    const cap: Capture = parseGatherOutput(raw, GATHER_SPEC, b, "pve");
+    const files: Record<string, string> = {};
+    for (const [p, text] of Object.entries(cap.files))
+      if (p.startsWith(root)) files[p.slice(root.length)] = text;
+    const expected = redactCapture({ ...cap, commands: [], notes: [], files }).files;
+    const out = join(tmp, "unpacked-files");
+    mkdirSync(out);
+    expect(spawnSync("tar", ["-xzf", bundle, "-C", out]).status).toBe(0);
+    const got: Record<string, string> = {};
+    for (const f of filesUnder(join(out, "files")))
+      got[f.slice(join(out, "files").length)] = readFileSync(f, "utf8");
+    expect(Object.keys(expected).length).toBeGreaterThanOrEqual(2);
+    expect(got).toEqual(expected);
   });
 
   it("the planted token, password and MAC are not in the bundle; their kinds are recorded", () => {

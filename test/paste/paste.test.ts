@@ -198,3 +198,24 @@ describe("what cannot be read is one clear line", () => {
     expect(r.capture.files).toEqual({});
   });
 });
+
+describe("a paste kept as a bundle (support-bundle --from-paste)", () => {
+  it("keeps partial outputs partial when written and read back", async () => {
+    const { mkdtempSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { readBundle, writeBundle } = await import("../../src/hosts/bundle/bundle-io.ts");
+    const r = read(
+      `[    0.1] Linux version 6.8.12-4-pve\n…\n[    5.2] NVRM: loading NVIDIA UNIX x86_64 Kernel Module  535.230.02\n`,
+    );
+    expect(r.capture.commands.map((c) => [c.cmd, c.partial])).toEqual([["dmesg", true]]);
+    const dir = mkdtempSync(join(tmpdir(), "vgpuctl-paste-"));
+    try {
+      await writeBundle(r.capture, join(dir, "b.tar.gz"));
+      const back = await readBundle(join(dir, "b.tar.gz"));
+      expect(back.commands.map((c) => [c.cmd, c.partial])).toEqual([["dmesg", true]]);
+      expect(deriveIommu(parseFacts(back)).enabled).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
