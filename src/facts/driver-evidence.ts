@@ -99,7 +99,9 @@ function runningClaims(f: Facts): DriverClaim[] {
     out.push(c("nvidia-smi vgpu -q", true, { version: f.vgpuQuery.driverVersion, kind: "vgpu-host" }));
   const dm = dmesgDriver(f);
   const nvrm = f.dmesg?.nvrm ?? [];
-  const flavour = nvrm.some((l) => /Open Kernel Module/.test(l))
+  // "NVRM: … not supported by open / NVRM: nvidia.ko because …" (a message wrapped over NVRM lines)
+  const joined = nvrm.map((l) => l.replace(/^\s*NVRM:\s*/, "")).join(" ");
+  const flavour = /Open Kernel Module|\bopen nvidia\.ko\b/.test(joined)
     ? "open"
     : nvrm.some((l) => /NVIDIA UNIX \S+ Kernel Module\s/.test(l)) ||
         (f.dmesg?.lines ?? []).some((l) => /module license 'NVIDIA' taints kernel/.test(l))

@@ -104,7 +104,8 @@ export const SHAPES: readonly Shape[] = [
     label: "dmesg",
     target: "dmesg",
     starts: (l) => DMESG.test(l),
-    continues: (l) => DMESG.test(l),
+    // a message of several lines: `dmesg` indents the lines after the first (no timestamp)
+    continues: (l) => DMESG.test(l) || /^\s{6,}\S/.test(l),
     blankInside: false,
   },
   {
