@@ -6,6 +6,7 @@ import type { Facts } from "../facts/types.ts";
 import { checkApt } from "./apt.ts";
 import { checkBootloader } from "./bootloader.ts";
 import { checkDriver } from "./driver.ts";
+import { checkEvidenceConflict } from "./evidence-conflict.ts";
 import { checkGpus } from "./gpu.ts";
 import { checkIommu } from "./iommu.ts";
 import { checkJournal } from "./journal.ts";
@@ -40,6 +41,7 @@ export const CHECKS: ReadonlyArray<[name: string, check: Check]> = [
   ["overrides", checkOverrides],
   ["vms", checkVms],
   ["log-signatures", checkLogSignatures],
+  ["evidence", checkEvidenceConflict],
 ];
 
 export function runChecks(facts: Facts, kb: Kb = defaultKb): Finding[] {

@@ -51,6 +51,8 @@ export const FINDING_CODES = [
   "driver-build-failed",
   "override-unread",
   "apt-enterprise-only",
+  // two outputs disagree about the same fact (GPU ids, driver version/kind/flavour): says which it believed
+  "evidence-conflict",
   "check-failed",
 ] as const;
 

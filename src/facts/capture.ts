@@ -12,6 +12,11 @@ export interface CapturedCommand {
   cmd: string;
   stdout: string;
   exitCode: number;
+  /**
+   * Lines were left out of the output (a pasted excerpt, "…" marks): read like a filtered output
+   * (`… | grep …`), so nothing is concluded from a line being absent. Absent = the whole output.
+   */
+  partial?: boolean;
 }
 
 export interface Capture {
@@ -118,9 +123,11 @@ export class Evidence {
   private readonly byBase = new Map<string, { c: CapturedCommand; filtered: boolean }>();
 
   constructor(readonly capture: Capture) {
-    for (const c of capture.commands) this.byCmd.set(normaliseCmd(c.cmd), c);
+    for (const c of capture.commands) if (!c.partial) this.byCmd.set(normaliseCmd(c.cmd), c);
     for (const c of capture.commands) {
-      const b = baseCommand(c.cmd);
+      const b = c.partial
+        ? { base: baseCommand(c.cmd)?.base ?? normaliseCmd(c.cmd), filtered: true }
+        : baseCommand(c.cmd);
       if (!b) continue;
       const seen = this.byBase.get(b.base);
       // an unfiltered paste beats a filtered one

@@ -2,7 +2,11 @@
  * Conclusions drawn from several facts at once (bootloader, IOMMU state, driver, unlock).
  * Pure; each returns null when the evidence does not settle the question — never a guess.
  */
+import { type DriverKind, dmesgDriver, driverSummary } from "./driver-evidence.ts";
 import { sameBus } from "./pci.ts";
+
+export { dmesgDriver } from "./driver-evidence.ts";
+
 import type { Facts, PciFunction, SystemdDropin } from "./types.ts";
 
 export type Bootloader = "grub" | "systemd-boot";
@@ -52,30 +56,9 @@ export interface DriverState {
   flavour: "proprietary" | "open" | null;
   loaded: boolean | null;
   /** where the version came from */
-  source: "proc" | "nvidia-smi" | "dkms" | "package" | "dmesg";
-}
-
-/**
- * The driver version the kernel log names: "NVRM: loading NVIDIA UNIX x86_64 Kernel Module  535.230.02 …",
- * "NVRM:  The 595.71.03 NVIDIA driver will ignore" (legacy GPU), "NVRM: NVIDIA 465.31 driver release."
- * `ignoring`: the module refused every GPU ("No NVIDIA GPU found", "will ignore this GPU").
- */
-export function dmesgDriver(f: Facts): { version: string; ignoring: boolean } | null {
-  const nvrm = f.dmesg?.nvrm ?? [];
-  let version: string | null = null;
-  for (const l of nvrm) {
-    const m =
-      /Kernel Module(?: for \S+)?\s+(\d+\.\d+(?:\.\d+)?)\b/.exec(l) ??
-      /\bThe (\d+\.\d+(?:\.\d+)?) NVIDIA driver\b/.exec(l) ??
-      /\bNVIDIA (\d+\.\d+(?:\.\d+)?) driver release\b/.exec(l);
-    if (m) version = m[1]!;
-  }
-  if (!version) return null;
-  // "NVRM: installed in this system is not supported by the / NVRM: NVIDIA 465.31 driver release." (DualCoder/vgpu_unlock#62)
-  const ignoring = nvrm.some((l) =>
-    /No NVIDIA GPU found|will ignore\b|installed in this system is not supported by the\b/i.test(l),
-  );
-  return { version, ignoring };
+  source: "proc" | "nvidia-smi" | "dkms" | "package" | "dmesg" | "modinfo" | "installer-log";
+  /** the vGPU host driver, the regular driver or the GRID guest driver, when an output says (driver-evidence.ts) */
+  kind?: DriverKind | null;
 }
 
 /**
@@ -130,27 +113,44 @@ export function pciFromVgpud(id: string): string | null {
 }
 
 export function deriveDriver(f: Facts): DriverState | null {
+  const d = versionedDriver(f);
+  if (!d) return null;
+  // kind and flavour from every output that shows them (modinfo, the kernel log, nvidia-smi -q, …)
+  const all = driverSummary(f);
+  return { ...d, flavour: d.flavour ?? all.flavour, kind: all.kind };
+}
+
+function versionedDriver(f: Facts): DriverState | null {
   const open = f.driverModuleOpen;
   const flavour = open === null ? null : open ? "open" : "proprietary";
   if (f.loadedDriverVersion) return { version: f.loadedDriverVersion, flavour, loaded: true, source: "proc" };
   const smiVersion = f.nvidiaSmi?.driverVersion ?? f.nvidiaSmiQuery?.driverVersion;
   if (smiVersion) return { version: smiVersion, flavour, loaded: true, source: "nvidia-smi" };
+  const inLsmod = f.lsmod ? f.lsmod.some((m) => m.name === "nvidia") : null;
   const dk = f.dkms?.find((e) => e.module === "nvidia" || e.module === "nvidia-open");
   if (dk) {
-    const loaded = f.lsmod ? f.lsmod.some((m) => m.name === "nvidia") : null;
     return {
       version: dk.version,
       flavour: dk.module === "nvidia-open" ? "open" : flavour,
-      loaded,
+      loaded: inLsmod,
       source: "dkms",
     };
   }
   // Only when the package side is unknown: a boot log outlives an uninstall (dkms status says it is gone).
   const dm = f.dkms === null ? dmesgDriver(f) : null;
-  const inLsmod = f.lsmod ? f.lsmod.some((m) => m.name === "nvidia") : null;
   if (dm && (inLsmod !== false || dm.ignoring)) {
     return { version: dm.version, flavour, loaded: dm.ignoring ? false : inLsmod, source: "dmesg" };
   }
+  // What is installed, when nothing shows what runs (a pasted modinfo or installer log)
+  if (f.dkms === null && f.modinfo?.version)
+    return { version: f.modinfo.version, flavour: f.modinfo.flavour, loaded: inLsmod, source: "modinfo" };
+  if (f.dkms === null && f.installerLog?.version)
+    return {
+      version: f.installerLog.version,
+      flavour: f.installerLog.flavour,
+      loaded: inLsmod,
+      source: "installer-log",
+    };
   return null;
 }
 

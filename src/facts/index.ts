@@ -4,12 +4,19 @@
  */
 import { type Capture, type CapturedCommand, Evidence, formatCommand } from "./capture.ts";
 import { isOpenKernelModule, parseProcDriverVersion } from "./nvidia/driver-version.ts";
+import { parseInstallerLog } from "./nvidia/installer-log.ts";
 import { parseMdevctlList, parseMdevctlListJson, parseMdevctlTypes } from "./nvidia/mdevctl.ts";
+import { parseModinfoNvidia } from "./nvidia/modinfo.ts";
 import { parseNvidiaSmi } from "./nvidia/nvidia-smi.ts";
 import { parseNvidiaSmiQuery } from "./nvidia/nvidia-smi-q.ts";
 import { parseNvidiaVgpuQuery } from "./nvidia/nvidia-smi-vgpu.ts";
 import { virtualFunctionsFromSysfs } from "./nvidia/sriov.ts";
-import { creatableTypesFromSysfs, mdevTypesFromSysfs, sriovFromSysfs } from "./nvidia/sysfs.ts";
+import {
+  creatableTypesFromSysfs,
+  functionsFromSysfs,
+  mdevTypesFromSysfs,
+  sriovFromSysfs,
+} from "./nvidia/sysfs.ts";
 import { parseProfileOverride, parseUnlockConfig } from "./nvidia/unlock.ts";
 import { parseAptSources } from "./system/apt-sources.ts";
 import { parseProxmoxBootToolStatus } from "./system/boot-tool.ts";
@@ -75,6 +82,11 @@ export const CMD = {
   qmList: formatCommand(["qm", "list"]),
   unlockLs: formatCommand(["ls", "-1", "/opt/vgpu_unlock-rs/target/release"]),
 } as const;
+
+/** Not gathered by support-bundle (not in CMD); read when a paste or a hand-made bundle holds it. */
+export const MODINFO_CMD = formatCommand(["modinfo", "nvidia"]);
+
+export const INSTALLER_LOG = "/var/log/nvidia-installer.log";
 
 export const SERVICE_UNITS = ["nvidia-vgpud.service", "nvidia-vgpu-mgr.service"] as const;
 export const DROPIN_DIRS = [
@@ -328,7 +340,16 @@ function readNvidia(r: FactReader) {
     virtualFunctionsFromSysfs(ev, sriov, sysfsMdevTypes),
   );
 
+  const sysfsFunctions = safe("sysfs PCI ids", () => functionsFromSysfs(ev));
+  const mi = ev.command(MODINFO_CMD);
+  const modinfo = mi ? safe(MODINFO_CMD, () => parseModinfoNvidia(mi.stdout)) : null;
+  const log = ev.file(INSTALLER_LOG);
+  const installerLog = typeof log === "string" ? safe(INSTALLER_LOG, () => parseInstallerLog(log)) : null;
+
   return {
+    sysfsFunctions,
+    modinfo,
+    installerLog,
     nvidiaSmi,
     nvidiaSmiQuery,
     vgpuQuery,

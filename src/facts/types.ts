@@ -1,3 +1,9 @@
+import type { InstallerLog } from "./nvidia/installer-log.ts";
+import type { ModinfoNvidia } from "./nvidia/modinfo.ts";
+import type { SysfsFunction } from "./nvidia/sysfs.ts";
+
+export type { InstallerLog, ModinfoNvidia, SysfsFunction };
+
 /**
  * Typed facts about one host, parsed from a Capture by pure functions.
  * Convention everywhere: `null` = unknown (not captured, or output we could not read — a note says which).
@@ -398,6 +404,12 @@ export interface Facts {
   virtualFunctions?: VirtualFunction[] | null;
   /** apt's Proxmox VE repositories (absent in hand-built facts = unknown) */
   aptRepos?: AptRepos | null;
+  /** PCI identity of every NVIDIA function from its sysfs files (absent/null = not captured) */
+  sysfsFunctions?: SysfsFunction[] | null;
+  /** `modinfo nvidia` (absent/null = not captured) */
+  modinfo?: ModinfoNvidia | null;
+  /** /var/log/nvidia-installer.log (absent/null = not captured) */
+  installerLog?: InstallerLog | null;
   modulesLoad: ModuleLoadEntry[] | null;
   modprobe: ModprobeFile[] | null;
   dropins: SystemdDropin[] | null;

@@ -52,12 +52,18 @@ function shQuote(s: string): string {
 export interface GatherScriptOptions {
   /** Where the PCI functions are listed (tests point this into a temp dir). */
   sysPciDevices?: string;
+  /**
+   * A shell variable whose value prefixes every file path read (the standalone gather-script's
+   * VGPUCTL_GATHER_ROOT); records then name the prefixed paths. Commands are not affected.
+   */
+  rootVar?: string;
 }
 
 export function gatherScript(spec: CaptureSpec, boundary: string, opts: GatherScriptOptions = {}): string {
   if (!/^[A-Za-z0-9_]{8,}$/.test(boundary))
     throw new Error(`bad gather boundary ${JSON.stringify(boundary)}`);
   const sysPci = opts.sysPciDevices ?? SYS_PCI_DEVICES;
+  const rooted = (word: string) => (opts.rootVar ? `"$${opts.rootVar}"${word}` : word);
   const lines: string[] = [
     "#!/bin/sh",
     "# vgpuctl gather script: read-only; prints every captured command and file between boundary markers.",
@@ -107,12 +113,14 @@ export function gatherScript(spec: CaptureSpec, boundary: string, opts: GatherSc
   for (const path of spec.paths) {
     if (path.includes("*")) {
       const dir = path.slice(0, path.lastIndexOf("/")) || "/";
-      lines.push(`g ${shQuote(dir)}; for x in ${globWord(path)}; do [ -e "$x" ] && p "$x"; done`);
-    } else lines.push(`p ${shQuote(path)}`);
+      lines.push(
+        `g ${rooted(shQuote(dir))}; for x in ${rooted(globWord(path))}; do [ -e "$x" ] && p "$x"; done`,
+      );
+    } else lines.push(`p ${rooted(shQuote(path))}`);
   }
   if (spec.nvidiaSysfs) {
     lines.push(
-      `for dev in ${globWord(`${sysPci}/*`)}; do`,
+      `for dev in ${rooted(globWord(`${sysPci}/*`))}; do`,
       '  [ -r "$dev/vendor" ] || continue',
       '  v=$(cat "$dev/vendor" 2>/dev/null)',
       '  [ "$v" = 0x10de ] || continue',

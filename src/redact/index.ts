@@ -4,26 +4,22 @@
  */
 import type { Capture } from "../facts/capture.ts";
 import { Redactor } from "./redactor.ts";
+import { redactionMode } from "./rules.ts";
 
 export { isPublicV4, isPublicV6, type RedactionKind, Redactor } from "./redactor.ts";
-
-/** Outputs made of package/version lists: dotted version numbers there are not IP addresses. */
-const NO_IP_COMMANDS = /^(dpkg-query|dpkg|pveversion|lsmod|dkms|apt)\b/;
-/** Files that are themselves identifiers. */
-const WHOLE_FILE = /\/(product_serial|board_serial|chassis_serial|product_uuid|machine-id)$/;
-const SECRET_FILE = /\/(priv\/[^/]+|[^/]*\.(key|pem|tok))$/;
 
 export function redactCapture(capture: Capture): Capture {
   const r = new Redactor();
   const commands = capture.commands.map((c) => ({
     ...c,
-    stdout: r.redact(c.stdout, { ips: !NO_IP_COMMANDS.test(c.cmd.trim()) }),
+    stdout: r.redact(c.stdout, { ips: redactionMode({ cmd: c.cmd }) !== "noip" }),
   }));
   const files: Record<string, string> = {};
   for (const path of Object.keys(capture.files).sort()) {
     const text = capture.files[path]!;
-    if (WHOLE_FILE.test(path)) files[path] = r.redactWhole("serial-number", text);
-    else if (SECRET_FILE.test(path)) files[path] = r.redactWhole("secret", text);
+    const mode = redactionMode({ path });
+    if (mode === "serial") files[path] = r.redactWhole("serial-number", text);
+    else if (mode === "secret") files[path] = r.redactWhole("secret", text);
     else files[path] = r.redact(text);
   }
   // Preserve the original key order of files (bundles list them as captured).

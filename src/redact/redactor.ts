@@ -21,6 +21,15 @@
  *  host names, PCI addresses, versions.
  */
 import { isIPv6 } from "node:net";
+import {
+  NO_SERIAL_VALUES,
+  NOT_SECRET_VALUES,
+  PLACEHOLDER,
+  PRIVATE_V4,
+  REDACTED,
+  SECRET_KEY_WORDS,
+  V4_RESERVED_FROM,
+} from "./rules.ts";
 
 export type RedactionKind =
   | "secret"
@@ -31,9 +40,16 @@ export type RedactionKind =
   | "public-ipv4"
   | "public-ipv6";
 
-const REDACTED = "REDACTED";
-const MAC_PREFIX = "02:ad:ac"; // locally administered; "ad ac" marks a placeholder
-const GPU_UUID_PREFIX = "00000000-0000-0000-0000-";
+const MAC_PREFIX = PLACEHOLDER.macPrefix;
+const GPU_UUID_PREFIX = PLACEHOLDER.gpuUuidPrefix;
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+/** key = value, key: value, "key": "value" where the key names a secret (rules.ts SECRET_KEY_WORDS) */
+const SECRET_KEY_VALUE = new RegExp(
+  `(["']?)(\\b[A-Za-z0-9_.-]*(?:${SECRET_KEY_WORDS.join("|")})[A-Za-z0-9_.-]*)\\1(\\s*[:=]\\s*)(["']?)([^\\s"',;}]+)`,
+  "gi",
+);
+const NOT_SECRET = new RegExp(`^(?:${NOT_SECRET_VALUES.map(escapeRe).join("|")}|\\*+)$`, "i");
+const NO_SERIAL = new RegExp(`^(?:${NO_SERIAL_VALUES.map(escapeRe).join("|")})$`, "i");
 
 export interface RedactOptions {
   /** Redact IP addresses (off for outputs full of dotted version numbers, e.g. dpkg-query -W) */
@@ -153,8 +169,7 @@ export class Redactor {
     // nvidia-smi -q "Serial Number : 1322621091831", "RACK Serial Number : …", USB "SerialNumber: …"
     t = t.replace(
       /^([ \t]*[A-Za-z ]*Serial ?Number[ \t]*:[ \t]*)(\S[^\r\n]*?)([ \t]*)$/gim,
-      (m, k: string, v: string, tail: string) =>
-        /^(N\/A|None|Not Available|\[N\/A\])$/i.test(v) ? m : k + serial(v) + tail,
+      (m, k: string, v: string, tail: string) => (NO_SERIAL.test(v) ? m : k + serial(v) + tail),
     );
     t = t.replace(/(SerialNumber:\s*)(\S+)/g, (m, k: string, v: string) =>
       /^N\/A$/i.test(v) ? m : k + serial(v),
@@ -233,7 +248,7 @@ export class Redactor {
         if (oct.some((o) => (o.length > 1 && o.startsWith("0")) || Number(o) > 255)) return m; // not an address
         const [a, b, c] = oct.map(Number) as [number, number, number, number];
         if (!isPublicV4(a, b, c)) return m;
-        return this.placeholder("public-ipv4", m, (n) => `198.51.100.${((n - 1) % 254) + 1}`);
+        return this.placeholder("public-ipv4", m, (n) => `${PLACEHOLDER.ipv4Prefix}${((n - 1) % 254) + 1}`);
       },
     );
   }
@@ -242,7 +257,7 @@ export class Redactor {
     return t.replace(/(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])/g, (m) => {
       if (!isIPv6(m) || !(m.includes("::") || m.split(":").length === 8)) return m;
       if (!isPublicV6(m)) return m;
-      return this.placeholder("public-ipv6", m, (n) => `2001:db8::${n.toString(16)}`);
+      return this.placeholder("public-ipv6", m, (n) => `${PLACEHOLDER.ipv6Prefix}${n.toString(16)}`);
     });
   }
 }
@@ -273,16 +288,8 @@ function label(kind: RedactionKind): string {
 
 /** Not private (RFC 1918), loopback, link-local, CGNAT, "this network", benchmark, documentation, multicast/reserved. */
 export function isPublicV4(a: number, b: number, c: number): boolean {
-  if (a === 0 || a === 10 || a === 127 || a >= 224) return false;
-  if (a === 100 && b >= 64 && b <= 127) return false;
-  if (a === 169 && b === 254) return false;
-  if (a === 172 && b >= 16 && b <= 31) return false;
-  if (a === 192 && b === 168) return false;
-  if (a === 192 && b === 0 && (c === 0 || c === 2)) return false;
-  if (a === 198 && (b === 18 || b === 19)) return false;
-  if (a === 198 && b === 51 && c === 100) return false;
-  if (a === 203 && b === 0 && c === 113) return false;
-  return true;
+  if (a >= V4_RESERVED_FROM) return false;
+  return !PRIVATE_V4.some(([a0, [b0, b1], [c0, c1]]) => a === a0 && b >= b0 && b <= b1 && c >= c0 && c <= c1);
 }
 
 /** Global unicast outside documentation space; ::, ::1, fe80::/10, fc00::/7, ff00::/8, 2001:db8::/32 are kept. */

@@ -9,11 +9,10 @@ import {
   deriveUnlock,
   mdevUuidFor,
   pciProductName,
-  physicalGpuFunctions,
-  vgpudRejections,
   vmidFromMdevUuid,
 } from "../facts/derive.ts";
-import { queryGpuPciIds } from "../facts/nvidia/nvidia-smi-q.ts";
+import { type DriverConflict, type DriverKind, driverSummary } from "../facts/driver-evidence.ts";
+import { type GpuIdentity, gpuIdentities, identifiedGpuFunctions } from "../facts/identity.ts";
 import type { Facts, MdevType, PciFunction } from "../facts/types.ts";
 import { releaseForDriverVersion } from "../knowledge/drivers.ts";
 import { classifyGpu, deviceIdForName } from "../knowledge/gpus.ts";
@@ -68,6 +67,8 @@ export interface InspectGpu {
   vfs?: SriovVf[];
   /** mixed-size (heterogeneous) vGPU mode, when nvidia-smi -q shows it */
   mixedSizes?: MixedSizes | null;
+  /** the outputs that name this GPU, the one each fact was taken from, and where outputs disagree */
+  identity?: Pick<GpuIdentity, "sources" | "from" | "conflicts">;
 }
 
 export interface InspectReport {
@@ -83,6 +84,10 @@ export interface InspectReport {
     vgpuRelease: string | null;
     flavour: "proprietary" | "open" | null;
     loaded: boolean | null;
+    /** the vGPU host driver (-vgpu-kvm), the regular driver or the GRID guest driver, when an output says */
+    kind?: DriverKind | null;
+    /** outputs that disagree about the driver, with the one believed and why */
+    conflicts?: DriverConflict[];
   } | null;
   unlock: { installed: boolean | null; enabled: boolean | null; library: string | null };
   gpus: InspectGpu[];
@@ -117,10 +122,15 @@ export function buildInspectReport(f: Facts): InspectReport {
           vgpuRelease: releaseForDriverVersion(drv.version)?.vgpuRelease ?? null,
           flavour: drv.flavour,
           loaded: drv.loaded,
+          kind: drv.kind ?? null,
+          conflicts: driverSummary(f).conflicts,
         }
       : null,
     unlock: { installed: unlock.installed, enabled: unlock.enabled, library: unlock.library },
-    gpus: gpuFunctions(f).map((p) => buildGpu(f, p)),
+    gpus: withIdentity(
+      f,
+      gpuFunctions(f).map((p) => buildGpu(f, p)),
+    ),
     vms: (f.vms ?? []).map((vm) => ({
       vmid: vm.vmid,
       name: vm.name,
@@ -138,48 +148,18 @@ export function buildInspectReport(f: Facts): InspectReport {
   };
 }
 
-/** GPUs from lspci; when lspci was not captured, from sysfs/nvidia-smi bus ids (fewer details). */
+/** GPUs from lspci; when lspci was not captured, from every other output that names them (facts/identity.ts). */
 function gpuFunctions(f: Facts): PciFunction[] {
-  if (f.pci) return physicalGpuFunctions(f);
-  const byAddr = new Map<string, PciFunction>();
-  for (const g of f.nvidiaSmiQuery?.gpus ?? f.nvidiaSmi?.gpus ?? []) {
-    const name = "productName" in g ? g.productName : g.name;
-    // nvidia-smi -q prints "Device Id : 0x1B3910DE": the board even when its name is "NVIDIA Graphics Device"
-    const ids = "fields" in g ? queryGpuPciIds(g) : null;
-    const stub = stubFunction(g.busId, ids?.vendorId === "10de" ? ids.deviceId : null, name);
-    if (ids?.subsystemDeviceId) {
-      stub.subsystemVendorId = ids.subsystemVendorId;
-      stub.subsystemDeviceId = ids.subsystemDeviceId;
-    }
-    byAddr.set(g.busId, stub);
-  }
-  for (const s of f.sriov ?? [])
-    if (!byAddr.has(s.address)) byAddr.set(s.address, stubFunction(s.address, null, null));
-  // nvidia-vgpud names the cards it rejects ("… at PCI Id: 0:1:0:0 DevID: 0x10de / 0x1e89 / …").
-  for (const r of vgpudRejections(f)) {
-    if (!/^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(r.address)) continue;
-    const seen = byAddr.get(r.address);
-    if (!seen) byAddr.set(r.address, stubFunction(r.address, r.deviceId, null));
-    else if (!seen.deviceId && r.deviceId) seen.deviceId = r.deviceId;
-  }
-  return [...byAddr.values()];
+  return identifiedGpuFunctions(f);
 }
 
-function stubFunction(address: string, deviceId: string | null, name: string | null): PciFunction {
-  return {
-    address,
-    className: "VGA compatible controller",
-    classCode: "0300",
-    description: name ?? "NVIDIA GPU",
-    vendorId: "10de",
-    deviceId: deviceId ?? "",
-    revision: null,
-    subsystemVendorId: null,
-    subsystemDeviceId: null,
-    subsystemName: null,
-    driverInUse: null,
-    kernelModules: [],
-  };
+/** Each GPU with the sources of its identity (extra field `identity`). */
+function withIdentity(f: Facts, gpus: InspectGpu[]): InspectGpu[] {
+  const ids = gpuIdentities(f);
+  return gpus.map((g) => {
+    const id = ids.find((i) => i.address === g.address);
+    return id ? { ...g, identity: { sources: id.sources, from: id.from, conflicts: id.conflicts } } : g;
+  });
 }
 
 /** The effective VRAM of one vGPU (see InspectVram); the type's size from what the host offers, else the table. */

@@ -124,9 +124,11 @@ const CASES: Record<string, { scenario: string; severity: JsonFinding["severity"
  *   asserts it for all scenarios), so it is produced from a bundle of seed-fresh whose GPU "fell off
  *   the bus" (see the gpu-missing test below).
  * - check-failed: reports an internal exception of a check; no host evidence can (or should) cause it.
+ * - evidence-conflict: outputs of one (simulated) host state agree by construction; the contradiction
+ *   comes from outputs pasted from different hosts or boots (test/facts-nvidia/identity.test.ts).
  */
 // driver-build-failed: read from pasted installer/DKMS logs (test/real-bundles), the simulator writes none
-const NOT_FROM_SIM = ["gpu-missing", "check-failed", "driver-build-failed"];
+const NOT_FROM_SIM = ["gpu-missing", "check-failed", "driver-build-failed", "evidence-conflict"];
 
 const HEALTHY = ["demo", "sim:p4-configured"];
 

@@ -117,7 +117,11 @@ export const CASES: Record<string, Case> = {
   // source: https://github.com/DualCoder/vgpu_unlock/issues/62
   "vgpu-unlock-62-gm200-465-not-vgpu-driver": {
     expect: [{ code: "driver-not-loaded", severity: "error", text: /not supported by the[\s\S]*465\.31/ }],
-    inspect: { driver: { version: "465.31", vgpuRelease: null, loaded: false }, gpus: [] },
+    inspect: {
+      driver: { version: "465.31", vgpuRelease: null, loaded: false },
+      // the kernel log names the card: "NVRM: The NVIDIA GPU 0000:01:00.0 (PCI ID: 10de:17f0)" (GM200GL)
+      gpus: [{ address: "0000:01:00.0", deviceId: "17f0", support: "unlock", name: /Quadro M6000/ }],
+    },
   },
   // source: https://github.com/wvthoog/proxmox-vgpu-installer/issues/12
   "wvthoog-12-t1000-misdetected": {

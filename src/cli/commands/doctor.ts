@@ -4,7 +4,8 @@ import type { DoctorReport } from "../../commands/doctor.ts";
 import { hasErrors, runDoctor } from "../../commands/doctor.ts";
 import type { GlobalOptions } from "../context.ts";
 import type { Colors } from "../output.ts";
-import { printJson, withHost } from "../with-host.ts";
+import { renderPasteHeader, withHostOrPaste } from "../paste-input.ts";
+import { printJson } from "../with-host.ts";
 import type { Registrar } from "./index.ts";
 
 export const registerDoctor: Registrar = (program, ctx, setExit) => {
@@ -17,13 +18,20 @@ export const registerDoctor: Registrar = (program, ctx, setExit) => {
         .default("info"),
     )
     .option("--verbose", "list every piece of evidence that could not be captured")
+    .option("--paste <file>", "diagnose outputs pasted into a text file (- = stdin) instead of a host")
     .action(async (opts, cmd) => {
       const g = cmd.optsWithGlobals() as unknown as GlobalOptions;
-      const report = await withHost(ctx, g, (host) =>
+      const { result: report, paste } = await withHostOrPaste(ctx, g, opts.paste, (host) =>
         runDoctor({ minSeverity: opts.severity as "error" | "warning" | "info" }, { host }),
       );
-      if (g.json) printJson(ctx, { host: report.host, findings: report.findings, notes: report.notes });
-      else ctx.out(renderDoctor(report, ctx.colors, { verbose: Boolean(opts.verbose) }));
+      const pasted = paste ? { paste: { segments: paste.segments } } : {};
+      if (g.json)
+        printJson(ctx, { host: report.host, findings: report.findings, notes: report.notes, ...pasted });
+      else
+        ctx.out(
+          (paste ? renderPasteHeader(paste) : "") +
+            renderDoctor(report, ctx.colors, { verbose: Boolean(opts.verbose) }),
+        );
       if (hasErrors(report)) setExit(1);
     });
 };

@@ -5,6 +5,7 @@ import { registerCatalog } from "./catalog.ts";
 import { registerCompletion } from "./completion.ts";
 import { registerDashboard } from "./dashboard.ts";
 import { registerDoctor } from "./doctor.ts";
+import { registerGatherScript } from "./gather-script.ts";
 import { registerInit } from "./init.ts";
 import { registerInspect } from "./inspect.ts";
 import { registerOverride } from "./override.ts";
@@ -22,6 +23,7 @@ const REGISTRARS: Registrar[] = [
   registerInspect,
   registerDoctor,
   registerSupportBundle,
+  registerGatherScript,
   registerInit,
   registerPlan,
   registerApply,

@@ -5,7 +5,8 @@ import { formatSize, gpuVramText } from "../../report/units.ts";
 import type { GlobalOptions } from "../context.ts";
 import { saveLastInspection } from "../last-inspect.ts";
 import { type Colors, table } from "../output.ts";
-import { printJson, withHost } from "../with-host.ts";
+import { renderPasteHeader, withHostOrPaste } from "../paste-input.ts";
+import { printJson } from "../with-host.ts";
 import type { Registrar } from "./index.ts";
 
 export const registerInspect: Registrar = (program, ctx) => {
@@ -14,16 +15,25 @@ export const registerInspect: Registrar = (program, ctx) => {
     .description(
       "show the host: Proxmox VE, kernel, bootloader, IOMMU, GPUs and their vGPU support, driver, unlock, vGPU types, VMs",
     )
-    .action(async (_opts, cmd) => {
+    .option("--paste <file>", "read outputs pasted into a text file (- = stdin) instead of a host")
+    .action(async (opts, cmd) => {
       const g = cmd.optsWithGlobals() as GlobalOptions;
-      const { report } = await withHost(ctx, g, (host) => runInspect({}, { host }));
-      saveLastInspection(report, ctx.env, ctx.err);
-      if (g.json) printJson(ctx, report);
-      else ctx.out(renderInspect(report, ctx.colors));
+      const { result, paste } = await withHostOrPaste(ctx, g, opts.paste, (host) => runInspect({}, { host }));
+      const report = result.report;
+      // completion's VM ids and types come from the user's own host, not from a pasted post
+      if (!paste) saveLastInspection(report, ctx.env, ctx.err);
+      if (g.json) printJson(ctx, paste ? { ...report, paste: { segments: paste.segments } } : report);
+      else ctx.out((paste ? renderPasteHeader(paste) : "") + renderInspect(report, ctx.colors));
     });
 };
 
 const unknown = (c: Colors) => c.dim("unknown");
+
+const DRIVER_KIND = {
+  "vgpu-host": "vGPU host driver",
+  regular: "regular driver (not the vGPU host driver)",
+  "grid-guest": "GRID guest driver",
+} as const;
 
 function yesNo(c: Colors, v: boolean | null, yes = "yes", no = "no"): string {
   return v === null ? unknown(c) : v ? c.green(yes) : c.yellow(no);
@@ -59,11 +69,35 @@ function renderVfs(g: InspectReport["gpus"][number], c: Colors): string[] {
   return lines;
 }
 
+/** Which outputs named the GPU (when not lspci alone) and where they disagree, with the one believed. */
+function renderIdentity(g: InspectReport["gpus"][number], c: Colors): string[] {
+  const id = g.identity;
+  if (!id || (id.conflicts.length === 0 && id.sources.length === 1 && id.sources[0] === "lspci")) return [];
+  const lines = [`  ${c.dim("named by:")} ${id.sources.join(", ")}`];
+  for (const k of id.conflicts)
+    lines.push(
+      `  ${c.yellow("outputs disagree")} on the ${k.field === "deviceId" ? "device id" : "subsystem id"}: ${k.values
+        .map((v) => `${v.value} (${v.source})`)
+        .join(" vs ")}; believed ${k.believed}: ${k.why}`,
+    );
+  return lines;
+}
+
+/** Outputs that disagree about the driver, with the one believed. */
+function renderDriverConflicts(r: InspectReport, c: Colors): string[] {
+  return (r.driver?.conflicts ?? []).map(
+    (k) =>
+      `  ${c.yellow("outputs disagree")} on the driver ${k.field}: ${k.values
+        .map((v) => `${v.value} (${v.source})`)
+        .join(" vs ")}; believed ${k.believed}: ${k.why}`,
+  );
+}
+
 export function renderInspect(r: InspectReport, c: Colors): string {
   const lines: string[] = [];
   lines.push(c.bold(`Host ${r.host}`));
   const drv = r.driver
-    ? `${r.driver.version}${r.driver.vgpuRelease ? ` (vGPU ${r.driver.vgpuRelease})` : ""}${r.driver.flavour ? `, ${r.driver.flavour}` : ""}${
+    ? `${r.driver.version}${r.driver.vgpuRelease ? ` (vGPU ${r.driver.vgpuRelease})` : ""}${r.driver.kind ? `, ${DRIVER_KIND[r.driver.kind]}` : ""}${r.driver.flavour ? `, ${r.driver.flavour}` : ""}${
         r.driver.loaded === false ? c.yellow(", not loaded") : ""
       }`
     : c.yellow("not installed");
@@ -93,6 +127,7 @@ export function renderInspect(r: InspectReport, c: Colors): string {
     ),
   );
   lines.push("");
+  lines.push(...renderDriverConflicts(r, c));
   if (r.gpus.length === 0) lines.push(c.yellow("No NVIDIA GPU found."));
   for (const g of r.gpus) {
     const support =
@@ -110,6 +145,7 @@ export function renderInspect(r: InspectReport, c: Colors): string {
         : "";
     lines.push(`  ${support}: ${g.supportReason}${spoof}`);
     lines.push(`  driver in use: ${g.driverInUse ?? c.dim("none")}`);
+    lines.push(...renderIdentity(g, c));
     if (g.mdevTypes.length > 0) {
       lines.push(`  vGPU types (${g.mdevTypes.length}):`);
       const rows = [[c.dim("type"), c.dim("name"), c.dim("framebuffer"), c.dim("available/max")]];

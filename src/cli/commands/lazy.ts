@@ -9,6 +9,7 @@ export const LAZY_COMMANDS: ReadonlyArray<{ name: string; load: () => Promise<Re
   { name: "inspect", load: async () => (await import("./inspect.ts")).registerInspect },
   { name: "doctor", load: async () => (await import("./doctor.ts")).registerDoctor },
   { name: "support-bundle", load: async () => (await import("./support-bundle.ts")).registerSupportBundle },
+  { name: "gather-script", load: async () => (await import("./gather-script.ts")).registerGatherScript },
   { name: "init", load: async () => (await import("./init.ts")).registerInit },
   { name: "plan", load: async () => (await import("./plan.ts")).registerPlan },
   { name: "apply", load: async () => (await import("./apply.ts")).registerApply },

@@ -3,7 +3,8 @@ import { runSupportBundle } from "../../commands/support-bundle.ts";
 import { parseNotInstalledNote } from "../../facts/capture.ts";
 import type { GlobalOptions } from "../context.ts";
 import type { Colors } from "../output.ts";
-import { printJson, withHost } from "../with-host.ts";
+import { renderPasteHeader, withHostOrPaste } from "../paste-input.ts";
+import { printJson } from "../with-host.ts";
 import type { Registrar } from "./index.ts";
 
 export const registerSupportBundle: Registrar = (program, ctx) => {
@@ -16,11 +17,14 @@ export const registerSupportBundle: Registrar = (program, ctx) => {
       "-o, --output <path>",
       "FILE.tar.gz (or .tgz) for an archive, any other path for a new directory",
     )
+    .option("--from-paste <file>", "make the bundle from outputs pasted into a text file (- = stdin)")
     .action(async (opts, cmd) => {
       const g = cmd.optsWithGlobals() as unknown as GlobalOptions;
-      const summary = await withHost(ctx, g, (host) => runSupportBundle({ out: opts.output }, { host }));
-      if (g.json) printJson(ctx, summary);
-      else ctx.out(renderSupportBundle(summary, ctx.colors));
+      const { result: summary, paste } = await withHostOrPaste(ctx, g, opts.fromPaste, (host) =>
+        runSupportBundle({ out: opts.output }, { host }),
+      );
+      if (g.json) printJson(ctx, paste ? { ...summary, paste: { segments: paste.segments } } : summary);
+      else ctx.out((paste ? renderPasteHeader(paste) : "") + renderSupportBundle(summary, ctx.colors));
     });
 };
 

@@ -134,3 +134,41 @@ export function creatableTypesFromSysfs(
   }
   return out;
 }
+
+/** The PCI identity of one NVIDIA function, as its sysfs files give it (lowercase 4-digit hex). */
+export interface SysfsFunction {
+  address: string;
+  deviceId: string;
+  subsystemVendorId: string | null;
+  subsystemDeviceId: string | null;
+  /** "0302" from class "0x030200"; null when the class file was not captured */
+  classCode: string | null;
+}
+
+/**
+ * `vendor`, `device`, `subsystem_vendor`, `subsystem_device`, `class` of every captured NVIDIA function
+ * with a readable device id. null when no NVIDIA function's sysfs was captured. Never throws.
+ */
+export function functionsFromSysfs(ev: Evidence): SysfsFunction[] | null {
+  const addrs = nvidiaFunctions(ev);
+  if (addrs === null) return null;
+  const hex = (addr: string, name: string, digits: number): string | null => {
+    const m = /^0x([0-9a-f]+)\s*$/i.exec(ev.capture.files[`${SYS_PCI_DEVICES}/${addr}/${name}`] ?? "");
+    return m && m[1]!.length <= digits ? m[1]!.toLowerCase().padStart(digits, "0") : null;
+  };
+  const out: SysfsFunction[] = [];
+  for (const a of addrs) {
+    const deviceId = hex(a, "device", 4);
+    const address = normalisePciAddress(a, "required");
+    if (!deviceId || !address) continue;
+    const cls = hex(a, "class", 6);
+    out.push({
+      address,
+      deviceId,
+      subsystemVendorId: hex(a, "subsystem_vendor", 4),
+      subsystemDeviceId: hex(a, "subsystem_device", 4),
+      classCode: cls ? cls.slice(0, 4) : null,
+    });
+  }
+  return out;
+}

@@ -308,7 +308,12 @@ function entriesToCapture(all: Entries, path: string): Capture {
         `${path}: bundle.json names ${o.stdout} for "${o.cmd}", but the bundle has no such file`,
       );
     const exitCode = typeof o.exitCode === "number" && Number.isInteger(o.exitCode) ? o.exitCode : 0;
-    commands.push({ cmd: o.cmd, stdout: out.toString("utf8"), exitCode });
+    commands.push({
+      cmd: o.cmd,
+      stdout: out.toString("utf8"),
+      exitCode,
+      ...(o.partial === true ? { partial: true } : {}),
+    });
   }
   const files: Record<string, string> = {};
   for (const [name, data] of entries) {
@@ -355,7 +360,7 @@ function bundleEntries(capture: Capture): Array<{ name: string; data: Buffer }> 
     for (let i = 2; used.has(name); i++) name = `commands/${base}-${i}.txt`;
     used.add(name);
     out.push({ name, data: Buffer.from(c.stdout, "utf8") });
-    return { cmd: c.cmd, stdout: name, exitCode: c.exitCode };
+    return { cmd: c.cmd, stdout: name, exitCode: c.exitCode, ...(c.partial ? { partial: true } : {}) };
   });
   for (const [path, content] of Object.entries(capture.files).sort(([a], [b]) => a.localeCompare(b))) {
     const rel = path.replace(/^\/+/, "");

@@ -1,0 +1,110 @@
+/**
+ * The awk redactor (src/redact/awk.ts, used by the gather-script on hosts without Node) against the
+ * TypeScript one (redactCapture): the same captures — every real output and file among the test
+ * fixtures, plus planted secrets of every kind — must come out byte for byte the same, with the same
+ * kinds recorded. Runs the system awk (mawk on Debian) in the C locale, as the gather-script does.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { type Capture, emptyCapture } from "../../src/facts/capture.ts";
+import { redactAwkProgram } from "../../src/redact/awk.ts";
+import { redactCapture } from "../../src/redact/index.ts";
+import { redactionMode } from "../../src/redact/rules.ts";
+import { REPO } from "../helpers/cli.ts";
+
+const tmp = mkdtempSync(join(tmpdir(), "vgpuctl-awk-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** redactCapture done by awk: commands in order, files sorted, notes (one text per file). */
+function awkRedact(c: Capture): { texts: string[]; kinds: string[] } {
+  const dir = mkdtempSync(join(tmp, "run-"));
+  const entries: Array<[string, string]> = [];
+  for (const cmd of c.commands) entries.push([redactionMode({ cmd: cmd.cmd }), cmd.stdout]);
+  for (const path of Object.keys(c.files).sort()) entries.push([redactionMode({ path }), c.files[path]!]);
+  for (const n of c.notes) entries.push(["text", n]);
+  const list = entries.map(([mode, text], i) => {
+    writeFileSync(join(dir, `t${i}`), text);
+    return `${mode}\t${join(dir, `t${i}`)}`;
+  });
+  writeFileSync(join(dir, "list"), `${list.join("\n")}\n`);
+  writeFileSync(join(dir, "prog.awk"), redactAwkProgram());
+  const r = spawnSync("awk", ["-v", `LIST=${join(dir, "list")}`, "-f", join(dir, "prog.awk")], {
+    encoding: "utf8",
+    env: { PATH: process.env.PATH ?? "", LC_ALL: "C" },
+  });
+  if (r.status !== 0) throw new Error(`awk failed: ${r.stderr}`);
+  const texts = entries.map((_e, i) => readFileSync(join(dir, `t${i}.r`), "utf8"));
+  return { texts, kinds: r.stdout.split("\n").filter(Boolean).sort() };
+}
+
+function jsRedact(c: Capture): { texts: string[]; kinds: string[] } {
+  const r = redactCapture(c);
+  const texts = [
+    ...r.commands.map((x) => x.stdout),
+    ...Object.keys(r.files)
+      .sort()
+      .map((p) => r.files[p]!),
+    ...r.notes,
+  ];
+  return { texts, kinds: [...r.redacted].sort() };
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? filesUnder(p) : [p];
+  });
+}
+
+const PLANTED = [
+  "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----",
+  "Authorization: PVEAPIToken=root@pam!vgpuctl=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+  "authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.x, token: none, api_key = 'abc=def'",
+  'cipassword: s3cr3t!\n"db_password": "p@ss word"\nmy-token:xyz passwd=***',
+  "repo https://user:pa55@mirror.example.com/debian and http://a:b@c",
+  "    Serial Number                         : 1322621091831\n    Board Serial Number : N/A  \nSerialNumber: 0x1234",
+  "Capabilities: [100 v1] Device Serial Number 48-b0-2d-ff-ff-5e-8b-a4\nsmbios1: uuid=1,serial=ABC123,manufacturer=x",
+  "GPU 0: Tesla P4 (UUID: GPU-5a8b7c6d-1e2f-3a4b-5c6d-7e8f9a0b1c2d) gpu-5A8B7C6D-1E2F-3A4B-5C6D-7E8F9A0B1C2D",
+  "net0: virtio=BC:24:11:AA:BB:CC,bridge=vmbr0 ether 3c:ec:ef:12:34:56 aa-bb-cc-dd-ee-ff 00:00:00:00:00:00",
+  "link 1a:2b:3c:4d:5e:6f:70 x 12:34:56 11:22:33:44:55:66:",
+  "addr 8.8.8.8, 192.168.1.10, 10.0.0.1 100.64.1.1 172.20.0.1 01.2.3.4 256.1.1.1 1.2.3.4.5 v5.15.108.1 203.0.113.7 1.1.1.1",
+  "inet6 2a00:1450:4001:82b::200e/64 fe80::1 ::1 2001:db8::5 2606:4700:4700::1111 ab:cd:ef 12:34:56:78",
+];
+
+describe("awk redaction = TypeScript redaction", () => {
+  it("planted secrets of every kind, in commands, whole files and notes", () => {
+    const c = emptyCapture("pve", "2026-01-01T00:00:00Z");
+    for (const [i, t] of PLANTED.entries())
+      c.commands.push({ cmd: `cat /tmp/planted-${i}`, stdout: `${t}\n`, exitCode: 0 });
+    c.commands.push({ cmd: "dpkg-query -W", stdout: "libfoo\t1.2.3.4\nnet 8.8.8.8\n", exitCode: 0 });
+    c.files["/sys/class/dmi/id/product_serial"] = "ABC-123\n";
+    c.files["/etc/pve/priv/token.cfg"] = "root@pam!t 123\n";
+    c.files["/etc/pve/qemu-server/100.conf"] = `${PLANTED[8]}\n${PLANTED[3]}\n`;
+    c.notes.push("could not read /etc/pve/priv/authkey.key");
+    const js = jsRedact(c);
+    expect(js.kinds.length).toBeGreaterThanOrEqual(7);
+    expect(awkRedact(c)).toEqual(js);
+  });
+
+  it("every real output and file among the fixtures", () => {
+    const root = join(REPO, "test/fixtures");
+    const paths = filesUnder(root).filter((p) => !/\.(json|md|gz|tar)$/.test(p));
+    expect(paths.length).toBeGreaterThan(100);
+    const c = emptyCapture("pve", "2026-01-01T00:00:00Z");
+    for (const p of paths) {
+      const text = readFileSync(p, "utf8");
+      if (text.includes("\u0000") || text.includes("\u0001")) continue;
+      c.commands.push({ cmd: `cat ${p.slice(root.length)}`, stdout: text, exitCode: 0 });
+    }
+    const js = jsRedact(c);
+    const awk = awkRedact(c);
+    const diffs = js.texts
+      .map((t, i) => (t === awk.texts[i] ? null : { file: c.commands[i]?.cmd, js: t, awk: awk.texts[i] }))
+      .filter(Boolean);
+    expect(diffs.slice(0, 3)).toEqual([]);
+    expect(awk.kinds).toEqual(js.kinds);
+  });
+});
