@@ -8,6 +8,7 @@ import { registerDoctor } from "./doctor.ts";
 import { registerInit } from "./init.ts";
 import { registerInspect } from "./inspect.ts";
 import { registerOverride } from "./override.ts";
+import { registerPlace } from "./place.ts";
 import { registerPlan } from "./plan.ts";
 import { registerProfile } from "./profile.ts";
 import { registerSim } from "./sim.ts";
@@ -25,6 +26,7 @@ const REGISTRARS: Registrar[] = [
   registerInit,
   registerPlan,
   registerApply,
+  registerPlace,
   registerUninstall,
   registerOverride,
   registerProfile,

@@ -1,13 +1,13 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "@commander-js/extra-typings";
+import { FLEET_FLAGS, fleetOptions } from "../../commands/fleet.ts";
 import { planJson, type ReadText, runPlan, splitLines } from "../../commands/plan.ts";
 import { formatCommand } from "../../facts/capture.ts";
 import type { Change, Plan } from "../../plan/types.ts";
 import type { CliContext, GlobalOptions } from "../context.ts";
+import { fleetReporter } from "../fleet-output.ts";
 import type { Colors } from "../output.ts";
 import { printJson } from "../with-host.ts";
-import { fleetReporter } from "../fleet-output.ts";
-import { FLEET_FLAGS, fleetOptions } from "../../commands/fleet.ts";
 import type { Registrar } from "./index.ts";
 
 /** The --host given on the command line or in VGPUCTL_HOST (not the "local" default), else null. */

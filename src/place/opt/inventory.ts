@@ -5,8 +5,8 @@
  * which the VM takes at its next start) stays, except for the requested VMs' own (their `current`).
  */
 import { findType, seriesOf } from "../../knowledge/vgpu-types.ts";
-import { sharingRule, vgpuBudgetMiB } from "../model.ts";
 import type { InspectGpu, InspectReport } from "../../report/inspect-report.ts";
+import { sharingRule, vgpuBudgetMiB } from "../model.ts";
 import type { FixedVgpu, OptGpu, OptProblem, OptRequest, OptType } from "./problem.ts";
 
 export function gpuTypes(g: InspectGpu): OptType[] {

@@ -13,12 +13,15 @@ export function unplacedReason(p: OptProblem, r: OptRequest, placed: readonly Op
     return r.gpu || r.host ? `${where} is not in the inventory` : "the inventory has no NVIDIA GPU";
   const offering = reachable.filter((g) => g.types.some((t) => accepts(r, t)));
   if (offering.length === 0) return `no GPU (${where}) offers ${asked(r)}`;
-  const avoid = r.notWith ?? [];
+  const avoid = [
+    ...(r.notWith ?? []),
+    ...p.requests.filter((o) => o.notWith?.includes(r.vmid)).map((o) => o.vmid),
+  ];
   if (avoid.length > 0) {
     const hostOf = new Map(placed.map((x) => [x.vmid, p.gpus.find((g) => g.id === x.gpu)?.host]));
     const blocked = offering.every((g) => avoid.some((v) => hostOf.get(v) === g.host));
     if (blocked)
-      return `every node offering ${asked(r)} already runs a VM it must not share a node with (notWith: ${avoid.join(", ")})`;
+      return `every node offering ${asked(r)} already runs a VM it must not share a node with (notWith: VM ${avoid.join(", ")})`;
   }
   const rule = offering.some((g) => g.rule === "mixed-sizes")
     ? "their VRAM and instance limits are used up"
