@@ -12,7 +12,20 @@ export function loadHighs(): Promise<Highs> {
   if (!loading) {
     loading = (async () => {
       const mod = (await import("highs")) as unknown as { default: (o: object) => Promise<Highs> };
-      return mod.default({ wasmBinary: highsWasm() });
+      // Emscripten's instantiateWasm hook: the module instantiates our compiled bytes instead of
+      // fetching highs.wasm beside its script (absent in the bundle)
+      const compiled = await WebAssembly.compile(highsWasm() as Uint8Array<ArrayBuffer>);
+      let failed: (e: unknown) => void = () => {};
+      const failure = new Promise<never>((_, reject) => {
+        failed = reject;
+      });
+      const ready = mod.default({
+        instantiateWasm: (imports: WebAssembly.Imports, done: (i: WebAssembly.Instance) => void) => {
+          WebAssembly.instantiate(compiled, imports).then(done, failed);
+          return {};
+        },
+      });
+      return Promise.race([ready, failure]);
     })();
     loading.catch(() => {
       loading = null;
