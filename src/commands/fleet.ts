@@ -126,3 +126,15 @@ export function summaryTable(
   );
   return `${lines.join("\n")}\n`;
 }
+
+/** runFleet's outcomes as Promise.allSettled gives them (for commands that already work with those). */
+export async function settleFleet<T>(
+  specs: readonly string[],
+  work: (spec: string, index: number) => Promise<T>,
+  opts: FleetOptions = {},
+): Promise<Array<PromiseSettledResult<T>>> {
+  const out = await runFleet(specs, work, opts);
+  return out.map((o) =>
+    o.ok ? { status: "fulfilled", value: o.value } : { status: "rejected", reason: o.error },
+  );
+}

@@ -15,6 +15,7 @@ import { shaResult } from "../facts/system/sha256sum.ts";
 import { GATHER_SPEC } from "../hosts/gather-spec.ts";
 import type { Host } from "../hosts/host.ts";
 import { formatMiB } from "../knowledge/vram.ts";
+import { preloadSolver } from "../place/opt/highs.ts";
 import { probeRequests } from "../plan/build.ts";
 import type { FileProbe, Plan } from "../plan/types.ts";
 import { UserError } from "../util/errors.ts";
@@ -175,6 +176,7 @@ export async function runPlan(
 ): Promise<Array<HostPlan | HostPlanError>> {
   const desired = await loadDesired(opts.file, deps);
   const entries = selectEntries(desired, opts.hostSpec);
+  await preloadSolver(entries);
   const outcomes = await runFleet(
     entries.map((e) => e.host),
     async (_spec, i) => {

@@ -1,8 +1,10 @@
 import type { ApplyResult } from "../../apply/run.ts";
 import { type ApplyOutcome, applyJson, runApply } from "../../commands/apply.ts";
+import { FLEET_FLAGS, fleetOptions } from "../../commands/fleet.ts";
 import type { Plan } from "../../plan/types.ts";
 import { UserError } from "../../util/errors.ts";
 import type { CliContext, ExitCode, GlobalOptions } from "../context.ts";
+import { fleetReporter } from "../fleet-output.ts";
 import type { Colors } from "../output.ts";
 import { printJson } from "../with-host.ts";
 import type { Registrar } from "./index.ts";
@@ -38,14 +40,19 @@ export const registerApply: Registrar = (program, ctx, setExit) => {
     .option("-y, --yes", "do not ask for confirmation")
     .option("--reboot", "reboot when needed, wait for the host, then verify")
     .option("--break-lock", "take the host's lock even if another run seems to hold it")
+    .option(FLEET_FLAGS[0][0], FLEET_FLAGS[0][1])
+    .option(FLEET_FLAGS[1][0], FLEET_FLAGS[1][1])
     .action(async (opts, cmd) => {
       const g = cmd.optsWithGlobals() as unknown as GlobalOptions;
+      const fleet = fleetReporter(ctx);
       const outcomes = await runApply(
         {
           file: opts.file,
           hostSpec: explicitHost(cmd as never, g),
           reboot: Boolean(opts.reboot),
           breakLock: Boolean(opts.breakLock),
+          ...fleetOptions(opts),
+          onProgress: fleet.progress,
         },
         {
           cwd: ctx.cwd,
@@ -63,6 +70,16 @@ export const registerApply: Registrar = (program, ctx, setExit) => {
           if (!g.json) ctx.out(renderApply(o.result, ctx.colors));
         } else ctx.err(renderNotApplied(o, ctx.colors));
       }
+      if (outcomes.length > 1)
+        (g.json ? ctx.err : ctx.out)(
+          fleet.summary(
+            outcomes.map((o) => ({
+              spec: o.spec,
+              status: o.kind === "done" ? (o.result.verified ? "applied" : "applied, not verified") : o.kind,
+              error: o.kind === "failed" ? o.error.message : undefined,
+            })),
+          ),
+        );
       setExit(applyExit(outcomes));
     });
 };

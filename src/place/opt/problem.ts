@@ -51,6 +51,8 @@ export interface OptRequest {
   type?: string;
   minMiB?: number;
   series?: Series;
+  /** instead of type / minMiB / series: exactly these type ids ("nvidia-N") */
+  anyOf?: string[];
   /** node (host) it must go to */
   host?: string;
   /** GPU id it must go to */
@@ -88,6 +90,7 @@ function wanted(r: OptRequest & { type: string }): { id: string | null; name: st
 
 /** Does a request accept this type? */
 export function accepts(r: OptRequest, t: OptType): boolean {
+  if (r.anyOf !== undefined) return r.anyOf.includes(t.type);
   if (r.type !== undefined) {
     const w = wanted(r as OptRequest & { type: string });
     if (w.id !== null) return t.type === w.id;

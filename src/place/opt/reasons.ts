@@ -3,6 +3,7 @@ import { accepts, allowedOn, type OptPlacement, type OptProblem, type OptRequest
 
 function asked(r: OptRequest): string {
   if (r.type !== undefined) return r.type;
+  if (r.anyOf !== undefined) return `one of ${r.anyOf.join(", ")}`;
   return `a ${r.series ?? "any"}-series type of at least ${r.minMiB ?? 0} MiB`;
 }
 

@@ -3,6 +3,8 @@
  * HiGHS within a time limit; when the solver fails or runs out of time, the best greedy packing (plus
  * first-fit, never worse) with the LP relaxation's bound. Every VM left out gets a reason.
  */
+
+import type { Highs } from "highs";
 import { acceptedSignature, buildClasses, buildGroups, nodesThatMatter } from "./classes.ts";
 import { decodeMip } from "./decode.ts";
 import { packGreedy } from "./greedy.ts";
@@ -40,16 +42,32 @@ export interface SolveResult {
   note?: string;
 }
 
+/** Load the exact solver (once), then solve; without it (it failed to load) the fallback, with a note. */
 export async function solvePlacement(problem: OptProblem, opts: SolveOptions = {}): Promise<SolveResult> {
+  if (opts.solver === "heuristic") return solveWith(problem, null, opts);
+  let highs: Highs | null = null;
+  let note: string | undefined;
+  try {
+    highs = await loadHighs();
+  } catch (e) {
+    note = `exact solver unavailable: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  const r = solveWith(problem, highs, opts);
+  return note && !r.note ? { ...r, note } : r;
+}
+
+/** Solve with a loaded HiGHS instance (null: heuristic + a simple bound). Synchronous. */
+export function solveWith(problem: OptProblem, highs: Highs | null, opts: SolveOptions = {}): SolveResult {
   const { p, kept } = keepCurrent(problem, opts.rebalance === true);
-  let found: { placed: OptPlacement[]; bound: number; method: SolveResult["method"]; note?: string };
-  if (opts.solver === "heuristic") found = await fallback(p, "heuristic requested");
+  let found: Found;
+  if (!highs || opts.solver === "heuristic")
+    found = fallback(p, highs, opts.solver === "heuristic" ? "heuristic requested" : undefined);
   else {
     try {
-      found = await exact(p, opts.timeLimitSec ?? 10);
+      found = exact(p, highs, opts.timeLimitSec ?? 10);
     } catch (e) {
       resetHighs();
-      found = await fallback(p, `exact solver failed: ${e instanceof Error ? e.message : String(e)}`);
+      found = fallback(p, null, `exact solver failed: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
   const placed = topUp(p, found.placed);
@@ -65,6 +83,13 @@ export async function solvePlacement(problem: OptProblem, opts: SolveOptions = {
     method: found.method,
     ...(found.note ? { note: found.note } : {}),
   };
+}
+
+interface Found {
+  placed: OptPlacement[];
+  bound: number;
+  method: SolveResult["method"];
+  note?: string;
 }
 
 /** Without rebalance, a VM that already has an acceptable vGPU keeps it: a fixed vGPU, not a request. */
@@ -84,12 +109,11 @@ function keepCurrent(problem: OptProblem, rebalance: boolean): { p: OptProblem; 
   return { p: { gpus: problem.gpus.map((g) => gpus.get(g.id)!), requests }, kept };
 }
 
-async function exact(p: OptProblem, timeLimitSec: number) {
+function exact(p: OptProblem, highs: Highs, timeLimitSec: number): Found {
   const alone = new Set(p.requests.flatMap((r) => [r.gpu, r.current?.gpu].filter((x): x is string => !!x)));
   const classes = buildClasses(p.gpus, alone, nodesThatMatter(p));
   const groups = buildGroups(p);
   const model = buildMip(p, classes, groups);
-  const highs = await loadHighs();
   const sol = highs.solve(model.text, {
     time_limit: timeLimitSec,
     mip_rel_gap: 0,
@@ -99,42 +123,38 @@ async function exact(p: OptProblem, timeLimitSec: number) {
   const states = new Map(p.gpus.map((g) => [g.id, new GpuState(g)]));
   const hasSolution =
     sol.Status === "Optimal" || (sol.Status === "Time limit reached" && Number.isFinite(sol.ObjectiveValue));
-  if (!hasSolution) return fallback(p, `exact solver: ${sol.Status}`);
+  if (!hasSolution) return fallback(p, highs, `exact solver: ${sol.Status}`);
   const cols = sol.Columns as Record<string, { Primal?: number }>;
   const placed = decodeMip(model, (n) => cols[n]?.Primal ?? 0, classes, groups, states);
-  if (sol.Status === "Optimal") return { placed, bound: placed.length, method: "exact" as const };
+  if (sol.Status === "Optimal") return { placed, bound: placed.length, method: "exact" };
   const greedy = packGreedy(p).placed;
   return {
     placed: greedy.length > placed.length ? greedy : placed,
-    bound: await lpBound(p),
-    method: "time-limit" as const,
+    bound: lpBound(p, highs),
+    method: "time-limit",
   };
 }
 
-async function fallback(p: OptProblem, note: string) {
+function fallback(p: OptProblem, highs: Highs | null, note?: string): Found {
   const placed = packGreedy(p).placed;
-  return { placed, bound: await lpBound(p), method: "heuristic" as const, note };
+  return { placed, bound: lpBound(p, highs), method: "heuristic", ...(note ? { note } : {}) };
 }
 
-/** The LP relaxation's optimum (VMs placed), rounded down: no placement places more. */
-export async function lpBound(p: OptProblem): Promise<number> {
+/**
+ * A proven upper bound on the VMs placeable: the LP relaxation's optimum rounded down; without the
+ * solver, the requests some GPU offers an acceptable type for.
+ */
+export function lpBound(p: OptProblem, highs: Highs | null): number {
   const naive = p.requests.filter((r) =>
     p.gpus.some((g) => allowedOn(r, g) && g.types.some((t) => accepts(r, t))),
   ).length;
-  try {
-    const alone = new Set(p.requests.flatMap((r) => (r.gpu ? [r.gpu] : [])));
-    const classes = buildClasses(p.gpus, alone, nodesThatMatter(p));
-    const groups = buildGroups(p);
-    const model = buildMip(p, classes, groups, true);
-    const sol = (await loadHighs()).solve(model.text, { time_limit: 30, output_flag: false });
-    if (sol.Status !== "Optimal") return naive;
-    return Math.min(naive, Math.floor(sol.ObjectiveValue + 1e-6));
-  } catch (e) {
-    // the solver is unavailable (already reported by the caller's note): the VMs some GPU offers a type for
-    resetHighs();
-    void e;
-    return naive;
-  }
+  if (!highs) return naive;
+  const alone = new Set(p.requests.flatMap((r) => (r.gpu ? [r.gpu] : [])));
+  const classes = buildClasses(p.gpus, alone, nodesThatMatter(p));
+  const model = buildMip(p, classes, buildGroups(p), true);
+  const sol = highs.solve(model.text, { time_limit: 30, output_flag: false });
+  if (sol.Status !== "Optimal") return naive;
+  return Math.min(naive, Math.floor(sol.ObjectiveValue + 1e-6));
 }
 
 /** Place what still fits after the solver (never fewer than the solver placed). */
@@ -176,7 +196,9 @@ function reasons(p: OptProblem, placed: OptPlacement[], done: Set<number>): Solv
     .filter((r) => !done.has(r.vmid))
     .map((r) => {
       const plain = r.gpu === undefined && !r.notWith?.length;
-      const sig = plain ? `${r.host ?? ""}|${r.type ?? ""}|${r.minMiB ?? ""}|${r.series ?? ""}` : null;
+      const sig = plain
+        ? `${r.host ?? ""}|${r.type ?? ""}|${r.minMiB ?? ""}|${r.series ?? ""}|${r.anyOf?.join(",") ?? ""}`
+        : null;
       const reason = (sig !== null ? memo.get(sig) : undefined) ?? unplacedReason(p, r, placed);
       if (sig !== null) memo.set(sig, reason);
       return { vmid: r.vmid, reason };
