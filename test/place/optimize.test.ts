@@ -131,6 +131,28 @@ describe("solvePlacement, worked cases", () => {
     expect((await solvePlacement(mk("one-type"))).placed).toHaveLength(1);
   });
 
+  it("mixed-size mode: a 24Q and two 12Q share one 48 GB L40S; in equal-size mode only one size fits", async () => {
+    const l40s = BOARDS.find((b) => b.model === "NVIDIA L40S")!;
+    const mk = (rule: "one-size" | "mixed-sizes"): OptProblem => ({
+      gpus: [boardGpu(l40s, "pve1", 0, rule)],
+      requests: [
+        { vmid: 100, type: "NVIDIA L40S-24Q" },
+        { vmid: 101, type: "NVIDIA L40S-24Q" },
+        { vmid: 102, type: "NVIDIA L40S-12Q" },
+        { vmid: 103, type: "NVIDIA L40S-12Q" },
+      ],
+    });
+    const mixed = await solvePlacement(mk("mixed-sizes"));
+    // 24 + 12 + 12 = 48 GB is the only way to three: the VRAM decides
+    expect(mixed.placed.map((x) => x.vmid).sort()).toHaveLength(3);
+    expect(new Set(mixed.placed.map((x) => x.type)).size).toBe(2);
+    expect(placementProblems(mk("mixed-sizes"), mixed.placed)).toEqual([]);
+    expect(mixed.unplaced[0]!.reason).toMatch(/VRAM and instance limits/);
+    const equal = await solvePlacement(mk("one-size"));
+    expect(equal.placed).toHaveLength(2);
+    expect(new Set(equal.placed.map((x) => x.type)).size).toBe(1);
+  });
+
   it("anti-affinity: notWith VMs land on different nodes, and the loser's reason names it", async () => {
     const p: OptProblem = {
       gpus: [boardGpu(a16, "pve1", 0)],
