@@ -109,10 +109,19 @@ export function buildGroups(p: OptProblem): ReqGroup[] {
 
 /** The types a request accepts anywhere in the problem, as one string: requests with the same one are alike. */
 export function acceptedSignature(p: OptProblem, r: OptRequest): string {
-  const ids = new Set<string>();
-  for (const t of distinctTypes(p)) if (accepts(r, t)) ids.add(`${t.type}:${t.fbMiB}`);
-  return [...ids].sort().join(",");
+  let mine = SIGNATURES.get(p);
+  if (!mine) SIGNATURES.set(p, (mine = new WeakMap()));
+  let sig = mine.get(r);
+  if (sig === undefined) {
+    const ids = new Set<string>();
+    for (const t of distinctTypes(p)) if (accepts(r, t)) ids.add(`${t.type}:${t.fbMiB}`);
+    sig = [...ids].sort().join(",");
+    mine.set(r, sig);
+  }
+  return sig;
 }
+
+const SIGNATURES = new WeakMap<OptProblem, WeakMap<OptRequest, string>>();
 
 const DISTINCT = new WeakMap<OptProblem, OptType[]>();
 

@@ -5,7 +5,15 @@
  * user guide, "Modifying GPU Allocation Policy") and, with a good order plus local search, the fallback
  * when the exact solver is unavailable or out of time. Pure.
  */
-import type { OptPlacement, OptProblem, OptRequest, OptType } from "./problem.ts";
+import { acceptedSignature } from "./classes.ts";
+import {
+  acceptedTypes,
+  allowedOn,
+  type OptPlacement,
+  type OptProblem,
+  type OptRequest,
+  type OptType,
+} from "./problem.ts";
 import { GpuState, NodeBook } from "./state.ts";
 
 export type Policy = "first-fit" | "best-fit" | "breadth-first" | "depth-first";
@@ -45,14 +53,15 @@ export function greedy(
   order: readonly OptRequest[] = p.requests,
 ): GreedyResult {
   const states = p.gpus.map((g) => new GpuState(g));
+  const reach = new Reach(p, states);
   const book = new NodeBook(p.requests);
   const pick = PICKS[policy];
   const placed: OptPlacement[] = [];
   const unplaced: number[] = [];
   for (const r of order) {
     const options: Array<{ s: GpuState; t: OptType }> = [];
-    for (const s of states) {
-      if (!book.allows(r.vmid, s.gpu.host)) continue;
+    for (const s of reach.of(r)) {
+      if (s.closed || !book.allows(r.vmid, s.gpu.host)) continue;
       const t = s.typeFor(r);
       if (t) {
         options.push({ s, t });
@@ -71,24 +80,47 @@ export function greedy(
   return { placed, unplaced, states };
 }
 
+/** For each kind of request (same pins, same accepted types), the GPUs it could ever go to, in order. */
+class Reach {
+  private readonly memo = new Map<string, GpuState[]>();
+  constructor(
+    private readonly p: OptProblem,
+    private readonly states: GpuState[],
+  ) {}
+
+  of(r: OptRequest): GpuState[] {
+    const key = `${r.gpu ?? ""}|${r.host ?? ""}|${acceptedSignature(this.p, r)}`;
+    let out = this.memo.get(key);
+    if (!out) {
+      out = this.states.filter((s) => allowedOn(r, s.gpu) && acceptedTypes(s.gpu.types, r).length > 0);
+      this.memo.set(key, out);
+    }
+    return out;
+  }
+}
+
 /**
- * The fallback: requests that can go to the fewest GPUs first, the largest first, each onto the fullest
- * GPU that still takes it (packs GPUs, keeps empty ones for sizes that need them); the better of that and
- * first-fit in request order.
+ * The fallback: the best of first-fit and of packing in a good order — VMs that already have a vGPU,
+ * then the smallest first (to place the most VMs, small ones first: more of them fit a GPU), then the
+ * ones fewest GPUs can take — onto the fullest GPU that still takes each (depth-first) or the tightest
+ * fit (best-fit).
  */
 export function packGreedy(p: OptProblem): GreedyResult {
   const states = p.gpus.map((g) => new GpuState(g));
-  const reach = new Map(p.requests.map((r) => [r.vmid, states.filter((s) => s.typeFor(r)).length]));
-  const size = (r: OptRequest) => Math.max(0, ...states.map((s) => s.typeFor(r)?.fbMiB ?? 0));
-  const sizes = new Map(p.requests.map((r) => [r.vmid, size(r)]));
+  const reach = new Reach(p, states);
+  const smallest = (r: OptRequest) => {
+    let min = Number.POSITIVE_INFINITY;
+    for (const s of reach.of(r)) min = Math.min(min, acceptedTypes(s.gpu.types, r)[0]!.fbMiB);
+    return min;
+  };
+  const sizes = new Map(p.requests.map((r) => [r.vmid, smallest(r)]));
   const order = [...p.requests].sort(
     (a, b) =>
       Number(b.current != null) - Number(a.current != null) ||
-      reach.get(a.vmid)! - reach.get(b.vmid)! ||
-      sizes.get(b.vmid)! - sizes.get(a.vmid)! ||
+      sizes.get(a.vmid)! - sizes.get(b.vmid)! ||
+      reach.of(a).length - reach.of(b).length ||
       a.vmid - b.vmid,
   );
-  const packed = greedy(p, "depth-first", order);
-  const ff = greedy(p, "first-fit");
-  return ff.placed.length > packed.placed.length ? ff : packed;
+  const tries = [greedy(p, "depth-first", order), greedy(p, "best-fit", order), greedy(p, "first-fit")];
+  return tries.reduce((best, t) => (t.placed.length > best.placed.length ? t : best));
 }

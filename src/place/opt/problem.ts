@@ -123,6 +123,16 @@ export function lockedKey(g: OptGpu): string | null | undefined {
  * types of that key, the VRAM divided by the size, and the VFs.
  */
 export function capacityOf(g: OptGpu, key: string): number {
+  let caps = CAPS.get(g);
+  if (!caps) CAPS.set(g, (caps = new Map()));
+  let cap = caps.get(key);
+  if (cap === undefined) caps.set(key, (cap = computeCapacity(g, key)));
+  return cap;
+}
+
+const CAPS = new WeakMap<OptGpu, Map<string, number>>();
+
+function computeCapacity(g: OptGpu, key: string): number {
   const ts = g.types.filter((t) => keyOf(g, t) === key);
   if (ts.length === 0) return 0;
   let cap = Math.min(...ts.map((t) => t.maxInstances));
@@ -142,4 +152,20 @@ export function typeFor(r: OptRequest, g: OptGpu, key: string | null): OptType |
     .filter((t) => accepts(r, t) && (key === null || keyOf(g, t) === key))
     .sort((a, b) => a.fbMiB - b.fbMiB || a.type.localeCompare(b.type));
   return ts[0] ?? null;
+}
+
+const ACCEPTED = new WeakMap<readonly OptType[], WeakMap<OptRequest, OptType[]>>();
+
+/** The types of a list a request accepts, smallest first (cached per list and request). */
+export function acceptedTypes(types: readonly OptType[], r: OptRequest): OptType[] {
+  let byReq = ACCEPTED.get(types);
+  if (!byReq) ACCEPTED.set(types, (byReq = new WeakMap()));
+  let out = byReq.get(r);
+  if (!out) {
+    out = types
+      .filter((t) => accepts(r, t))
+      .sort((a, b) => a.fbMiB - b.fbMiB || a.type.localeCompare(b.type));
+    byReq.set(r, out);
+  }
+  return out;
 }

@@ -44,7 +44,6 @@ export interface SolveResult {
 
 /** Load the exact solver (once), then solve; without it (it failed to load) the fallback, with a note. */
 export async function solvePlacement(problem: OptProblem, opts: SolveOptions = {}): Promise<SolveResult> {
-  if (opts.solver === "heuristic") return solveWith(problem, null, opts);
   let highs: Highs | null = null;
   let note: string | undefined;
   try {

@@ -3,6 +3,7 @@
  * vGPU fits: the sharing rule's key, the type's maximum instances, the VRAM, the SR-IOV slots. Pure.
  */
 import {
+  acceptedTypes,
   accepts,
   allowedOn,
   capacityOf,
@@ -34,10 +35,13 @@ export class GpuState {
     if (vmid !== null) this.vmids.push(vmid);
   }
 
+  /** Nothing more fits (every key full, the VFs or the VRAM used up): greedy scans skip it. */
+  closed = false;
+
   /** Would a vGPU of type `t` fit now? */
   fits(t: OptType): boolean {
     const g = this.gpu;
-    if (!g.types.some((x) => x.type === t.type)) return false;
+    if (this.closed || (!g.types.includes(t) && !g.types.some((x) => x.type === t.type))) return false;
     if (this.usedMiB + t.fbMiB > g.vramMiB) return false;
     if (g.slots !== null && this.count + 1 > g.slots) return false;
     if ((this.perType.get(t.type) ?? 0) + 1 > t.maxInstances) return false;
@@ -50,14 +54,20 @@ export class GpuState {
   /** The type the request would take here now (smallest fitting), null = none. */
   typeFor(r: OptRequest): OptType | null {
     if (!allowedOn(r, this.gpu)) return null;
-    const ts = this.gpu.types
-      .filter((t) => accepts(r, t) && this.fits(t))
-      .sort((a, b) => a.fbMiB - b.fbMiB || a.type.localeCompare(b.type));
-    return ts[0] ?? null;
+    for (const t of acceptedTypes(this.gpu.types, r)) if (this.fits(t)) return t;
+    return null;
   }
 
   place(vmid: number, t: OptType): void {
     this.add(t.type, t.fbMiB, vmid);
+    this.closed = this.full();
+  }
+
+  private full(): boolean {
+    const g = this.gpu;
+    if (g.slots !== null && this.count >= g.slots) return true;
+    if (!g.types.some((t) => t.fbMiB <= this.freeMiB)) return true;
+    return typeof this.key === "string" && this.count >= capacityOf(g, this.key);
   }
 
   get freeMiB(): number {
