@@ -72,7 +72,7 @@ export function formatPlacement(rows: PlacementRow[]): string[] {
     r.algorithms.forEach((a, i) => {
       const head =
         i === 0
-          ? `${r.vms}/${r.gpus} #${r.seed}`.padEnd(22) + `  ${String(r.bound).padStart(5)}`
+          ? `${`${r.vms}/${r.gpus} #${r.seed}`.padEnd(22)}  ${String(r.bound).padStart(5)}`
           : " ".repeat(29);
       lines.push(
         `${head}  ${a.name.padEnd(22)}  ${String(a.placed).padStart(6)}  ${`${a.pctOfBound} %`.padStart(8)}  ${String(a.gpusUsed).padStart(4)}  ${`${a.ms} ms`.padStart(10)}${i === 0 ? `  (${r.method})` : ""}`,

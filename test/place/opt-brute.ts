@@ -31,7 +31,7 @@ function keyChoices(g: OptGpu): Array<{ types: OptType[]; cap: number }> {
 /** Most VMs placeable when GPU i carries choice[i] (null = nothing). */
 function matching(reqs: OptRequest[], choice: Array<{ types: OptType[]; cap: number } | null>): number {
   const load = choice.map(() => [] as number[]);
-  const can = reqs.map((r) => choice.map((c) => c !== null && c.types.some((t) => wants(r, t))));
+  const can = reqs.map((r) => choice.map((c) => c?.types.some((t) => wants(r, t))));
   const tryPlace = (v: number, seen: Set<number>): boolean => {
     for (let g = 0; g < choice.length; g++) {
       if (!can[v]![g] || seen.has(g)) continue;

@@ -7,6 +7,7 @@
 import {
   accepts,
   allowedOn,
+  cached,
   capacityOf,
   keysOf,
   lockedKey,
@@ -109,16 +110,12 @@ export function buildGroups(p: OptProblem): ReqGroup[] {
 
 /** The types a request accepts anywhere in the problem, as one string: requests with the same one are alike. */
 export function acceptedSignature(p: OptProblem, r: OptRequest): string {
-  let mine = SIGNATURES.get(p);
-  if (!mine) SIGNATURES.set(p, (mine = new WeakMap()));
-  let sig = mine.get(r);
-  if (sig === undefined) {
+  const mine = cached(SIGNATURES, p, () => new WeakMap<OptRequest, string>());
+  return cached(mine, r, () => {
     const ids = new Set<string>();
     for (const t of distinctTypes(p)) if (accepts(r, t)) ids.add(`${t.type}:${t.fbMiB}`);
-    sig = [...ids].sort().join(",");
-    mine.set(r, sig);
-  }
-  return sig;
+    return [...ids].sort().join(",");
+  });
 }
 
 const SIGNATURES = new WeakMap<OptProblem, WeakMap<OptRequest, string>>();
@@ -126,14 +123,11 @@ const SIGNATURES = new WeakMap<OptProblem, WeakMap<OptRequest, string>>();
 const DISTINCT = new WeakMap<OptProblem, OptType[]>();
 
 function distinctTypes(p: OptProblem): OptType[] {
-  let d = DISTINCT.get(p);
-  if (!d) {
+  return cached(DISTINCT, p, () => {
     const m = new Map<string, OptType>();
     for (const g of p.gpus) for (const t of g.types) m.set(`${t.type}|${t.fbMiB}|${t.name}|${t.series}`, t);
-    d = [...m.values()];
-    DISTINCT.set(p, d);
-  }
-  return d;
+    return [...m.values()];
+  });
 }
 
 /** Can the group's requests go to this class under key (null: a mixed-size class; any accepted type)? */

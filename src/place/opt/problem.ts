@@ -78,14 +78,11 @@ const WANTED = new WeakMap<OptRequest, { id: string | null; name: string }>();
 
 /** A typed request's wanted type: "nvidia-N" from an id, else the lower-case name (parsed once). */
 function wanted(r: OptRequest & { type: string }): { id: string | null; name: string } {
-  let w = WANTED.get(r);
-  if (!w) {
+  return cached(WANTED, r, () => {
     const s = r.type.trim();
     const id = /^(?:nvidia-)?([1-9]\d*)$/i.exec(s);
-    w = { id: id ? `nvidia-${id[1]}` : null, name: s.toLowerCase() };
-    WANTED.set(r, w);
-  }
-  return w;
+    return { id: id ? `nvidia-${id[1]}` : null, name: s.toLowerCase() };
+  });
 }
 
 /** Does a request accept this type? */
@@ -123,11 +120,21 @@ export function lockedKey(g: OptGpu): string | null | undefined {
  * types of that key, the VRAM divided by the size, and the VFs.
  */
 export function capacityOf(g: OptGpu, key: string): number {
-  let caps = CAPS.get(g);
-  if (!caps) CAPS.set(g, (caps = new Map()));
-  let cap = caps.get(key);
-  if (cap === undefined) caps.set(key, (cap = computeCapacity(g, key)));
+  const caps = cached(CAPS, g, () => new Map<string, number>());
+  const hit = caps.get(key);
+  if (hit !== undefined) return hit;
+  const cap = computeCapacity(g, key);
+  caps.set(key, cap);
   return cap;
+}
+
+/** The value a weak map holds for `key`, made (and kept) on first use. */
+export function cached<K extends object, V>(map: WeakMap<K, V>, key: K, make: () => V): V {
+  const hit = map.get(key);
+  if (hit !== undefined) return hit;
+  const made = make();
+  map.set(key, made);
+  return made;
 }
 
 const CAPS = new WeakMap<OptGpu, Map<string, number>>();
@@ -158,14 +165,8 @@ const ACCEPTED = new WeakMap<readonly OptType[], WeakMap<OptRequest, OptType[]>>
 
 /** The types of a list a request accepts, smallest first (cached per list and request). */
 export function acceptedTypes(types: readonly OptType[], r: OptRequest): OptType[] {
-  let byReq = ACCEPTED.get(types);
-  if (!byReq) ACCEPTED.set(types, (byReq = new WeakMap()));
-  let out = byReq.get(r);
-  if (!out) {
-    out = types
-      .filter((t) => accepts(r, t))
-      .sort((a, b) => a.fbMiB - b.fbMiB || a.type.localeCompare(b.type));
-    byReq.set(r, out);
-  }
-  return out;
+  const byReq = cached(ACCEPTED, types, () => new WeakMap<OptRequest, OptType[]>());
+  return cached(byReq, r, () =>
+    types.filter((t) => accepts(r, t)).sort((a, b) => a.fbMiB - b.fbMiB || a.type.localeCompare(b.type)),
+  );
 }
