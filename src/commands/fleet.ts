@@ -35,17 +35,19 @@ export function fleetOptions(raw: {
   parallel?: string;
   timeout?: string;
 }): Pick<FleetOptions, "parallel" | "timeoutSec"> {
-  const num = (name: string, v: string | undefined): number | undefined => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1)
-      throw new UserError(
-        `--${name} ${JSON.stringify(v)} is not a whole number of at least 1`,
-        `e.g. --${name} 8`,
-      );
-    return n;
-  };
-  return { parallel: num("parallel", raw.parallel), timeoutSec: num("timeout", raw.timeout) };
+  return { parallel: wholeOption("parallel", raw.parallel), timeoutSec: wholeOption("timeout", raw.timeout) };
+}
+
+/** A command-line option that must be a whole number ≥ 1 (undefined when not given). */
+export function wholeOption(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UserError(
+      `--${name} ${JSON.stringify(v)} is not a whole number of at least 1`,
+      `e.g. --${name} 8`,
+    );
+  return n;
 }
 
 function withTimeout<T>(work: Promise<T>, spec: string, sec: number): Promise<T> {

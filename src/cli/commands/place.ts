@@ -1,4 +1,4 @@
-import { FLEET_FLAGS, fleetOptions } from "../../commands/fleet.ts";
+import { FLEET_FLAGS, fleetOptions, wholeOption } from "../../commands/fleet.ts";
 import { type PlaceJson, runPlace } from "../../commands/place.ts";
 import type { GlobalOptions } from "../context.ts";
 import { type Colors, table } from "../output.ts";
@@ -15,6 +15,10 @@ export const registerPlace: Registrar = (program, ctx, setExit) => {
     .option("-f, --file <path>", "desired state file", "vgpu.yaml")
     .option("--inventory <file>", "saved `inspect --json` output (one object or an array, one per node)")
     .option("--rebalance", "move VMs that already have a vGPU when that places more")
+    .option(
+      "--time-limit <seconds>",
+      "time the exact solver may take before the best placement so far is used (default 10)",
+    )
     .option(FLEET_FLAGS[0][0], FLEET_FLAGS[0][1])
     .option(FLEET_FLAGS[1][0], FLEET_FLAGS[1][1])
     .action(async (opts, cmd) => {
@@ -24,6 +28,7 @@ export const registerPlace: Registrar = (program, ctx, setExit) => {
           file: opts.file,
           inventory: opts.inventory,
           rebalance: opts.rebalance === true,
+          solverTimeSec: wholeOption("time-limit", opts.timeLimit),
           ...fleetOptions(opts),
         },
         { cwd: ctx.cwd, openHost: hostOpener(ctx, g), readText: readTextFile },
