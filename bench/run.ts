@@ -20,6 +20,8 @@ import { openHost } from "../src/hosts/open.ts";
 import { SshHost } from "../src/hosts/ssh/ssh-host.ts";
 import { startSshd } from "../test/helpers/sshd.ts";
 import { benchApply, formatApplyRow } from "./apply.ts";
+import { benchFleet, type FleetRow, formatFleet } from "./fleet.ts";
+import { benchPlacement, formatPlacement } from "./placement.ts";
 import { benchStart } from "./start.ts";
 
 const REPO = resolve(import.meta.dirname, "..");
@@ -87,6 +89,8 @@ function cold(args: string[], env: NodeJS.ProcessEnv): () => Promise<undefined> 
 async function run(): Promise<void> {
   if (!existsSync(CLI)) throw new Error(`${CLI} missing: run \`npm run bench\` (it builds first)`);
   const results: Result[] = [];
+  const placement = await benchPlacement();
+  let fleet: FleetRow[] = [];
   const sshd = await startSshd();
   const simDir = mkdtempSync(join(tmpdir(), "vgpuctl-bench-sim-"));
   try {
@@ -150,6 +154,7 @@ async function run(): Promise<void> {
       await host.close();
     }
 
+    fleet = await benchFleet(sshd);
     results.push(await measure("cold start: node dist/vgpuctl.cjs --version", cold(["--version"], env)));
     results.push(
       await measure(
@@ -173,6 +178,8 @@ async function run(): Promise<void> {
     results,
     start,
     apply,
+    placement,
+    fleet,
   };
   writeFileSync(join(REPO, "bench", "results.json"), `${JSON.stringify(out, null, 2)}\n`);
 
@@ -200,6 +207,10 @@ async function run(): Promise<void> {
     console.log(
       `  ${r.name.padEnd(60)} ${`${r.medianMs} ms`.padStart(9)}  ${r.vsNode.toFixed(2)}× node -e 0`,
     );
+  console.log("\nplacement (issue 15):");
+  for (const l of formatPlacement(placement)) console.log(`  ${l}`);
+  console.log("\nfleet:");
+  for (const l of formatFleet(fleet)) console.log(l);
   console.log(`\nwritten: bench/results.json`);
 }
 

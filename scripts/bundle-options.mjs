@@ -1,6 +1,9 @@
 // esbuild options shared by the npm build (scripts/build.mjs: ES module chunks loaded on demand) and
 // the single executable (scripts/build-exe.mjs: one CommonJS file, as Node's SEA needs).
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
 
 /** src/web/embedded-ui.ts gets the built UI files; src/web/ui-dev-build.ts (vite, sources only) is left out. */
 function embedUi(ui) {
@@ -94,6 +97,25 @@ const commanderSpawnOnUse = {
   },
 };
 
+/**
+ * HiGHS's WebAssembly binary (npm `highs`, src/place/opt/highs-wasm.ts reads it from node_modules when run
+ * from sources) embedded in the bundle: the .wasm becomes a Uint8Array (esbuild's binary loader) in the
+ * place chunk, so dist/ and the single executable need no file beside them.
+ */
+const embedHighsWasm = {
+  name: "embed-highs-wasm",
+  setup(b) {
+    // its CommonJS build: the ES module one does `await import("node:module")`, which Node's single
+    // executable cannot run ("A dynamic import callback was not specified")
+    b.onResolve({ filter: /^highs$/ }, () => ({ path: require.resolve("highs") }));
+    b.onLoad({ filter: /[\\/]src[\\/]place[\\/]opt[\\/]highs-wasm\.ts$/ }, () => ({
+      contents: 'import wasm from "highs/runtime"; export function highsWasm() { return wasm; }',
+      loader: "js",
+      resolveDir: process.cwd(),
+    }));
+  },
+};
+
 /** `ui`: the dashboard's built files (scripts/build-ui.mjs), embedded into the bundle. */
 export function bundleOptions(ui) {
   return {
@@ -105,8 +127,8 @@ export function bundleOptions(ui) {
     // try/catch and falls back to its pure-JS ciphers when they are absent (lib/protocol/crypto.js,
     // lib/protocol/constants.js), which is always the case in the package and the executable.
     external: ["cpu-features", "*.node"],
-    loader: { ".csv": "text", ".sh": "text" },
-    plugins: [embedUi(ui), vgpuTypesByBoard, commanderSpawnOnUse],
+    loader: { ".csv": "text", ".sh": "text", ".wasm": "binary" },
+    plugins: [embedUi(ui), vgpuTypesByBoard, commanderSpawnOnUse, embedHighsWasm],
     legalComments: "none",
     logLevel: "warning",
   };

@@ -12,10 +12,12 @@ import { runChecks } from "../checks/index.ts";
 import type { HostEntry } from "../desired/schema.ts";
 import { formatCommand } from "../facts/capture.ts";
 import type { Host } from "../hosts/host.ts";
+import { preloadSolver } from "../place/opt/highs.ts";
 import type { Blocker, Plan } from "../plan/types.ts";
+import { type FleetOptions, settleFleet } from "./fleet.ts";
 import { type DesiredDeps, gatherForPlan, loadDesired, selectEntries } from "./plan.ts";
 
-export interface ApplyOptions {
+export interface ApplyOptions extends FleetOptions {
   file: string;
   hostSpec: string | null;
   reboot: boolean;
@@ -54,7 +56,10 @@ export type ApplyOutcome =
 export async function runApply(opts: ApplyOptions, deps: ApplyCommandDeps): Promise<ApplyOutcome[]> {
   const desired = await loadDesired(opts.file, deps);
   const entries = selectEntries(desired, opts.hostSpec);
-  const opened = await Promise.allSettled(entries.map((e) => deps.openHost(e.host)));
+  const specs = entries.map((e) => e.host);
+  await preloadSolver(entries);
+  const quiet = { parallel: opts.parallel, timeoutSec: opts.timeoutSec };
+  const opened = await settleFleet(specs, (spec) => deps.openHost(spec), quiet);
   const slots = entries.map((entry, i) => {
     const o = opened[i]!;
     return o.status === "fulfilled"
@@ -73,8 +78,13 @@ export async function runApply(opts: ApplyOptions, deps: ApplyCommandDeps): Prom
   try {
     // Phase 1: plan every host first when there are several (or a question to ask).
     if (slots.length > 1 || deps.confirm) {
-      const planned = await Promise.allSettled(
-        slots.map((s) => (s.host ? planHost(s.entry, runDeps(s.host)) : Promise.reject(s.error))),
+      const planned = await settleFleet(
+        specs,
+        (_, i) => {
+          const s = slots[i]!;
+          return s.host ? planHost(s.entry, runDeps(s.host)) : Promise.reject(s.error);
+        },
+        quiet,
       );
       const early: Array<ApplyOutcome | null> = planned.map((p, i) => {
         const s = slots[i]!;
@@ -120,10 +130,15 @@ export async function runApply(opts: ApplyOptions, deps: ApplyCommandDeps): Prom
       }
     }
     // Phase 2: apply every host in parallel, each on its own.
-    const applied = await Promise.allSettled(
-      slots.map((s) =>
-        s.host ? applyHost(s.entry, runDeps(s.host), { reboot: opts.reboot }) : Promise.reject(s.error),
-      ),
+    const applied = await settleFleet(
+      specs,
+      (_, i) => {
+        const s = slots[i]!;
+        return s.host
+          ? applyHost(s.entry, runDeps(s.host), { reboot: opts.reboot })
+          : Promise.reject(s.error);
+      },
+      opts,
     );
     return applied.map((a, i): ApplyOutcome => {
       const s = slots[i]!;

@@ -15,9 +15,11 @@ import { shaResult } from "../facts/system/sha256sum.ts";
 import { GATHER_SPEC } from "../hosts/gather-spec.ts";
 import type { Host } from "../hosts/host.ts";
 import { formatMiB } from "../knowledge/vram.ts";
+import { preloadSolver } from "../place/opt/highs.ts";
 import { probeRequests } from "../plan/build.ts";
 import type { FileProbe, Plan } from "../plan/types.ts";
 import { UserError } from "../util/errors.ts";
+import { type FleetOptions, runFleet } from "./fleet.ts";
 
 /** Reads a local text file (the CLI passes node:fs; tests pass their own). Rejects like fs does (e.code). */
 export type ReadText = (path: string) => Promise<string>;
@@ -167,15 +169,18 @@ export interface HostPlanError {
   error: Error;
 }
 
-/** Plan every selected host in parallel; a host that cannot be planned does not hide the others. */
+/** Plan every selected host in parallel (fleet.ts); a host that cannot be planned does not hide the others. */
 export async function runPlan(
-  opts: { file: string; hostSpec: string | null },
+  opts: { file: string; hostSpec: string | null } & FleetOptions,
   deps: DesiredDeps,
 ): Promise<Array<HostPlan | HostPlanError>> {
   const desired = await loadDesired(opts.file, deps);
   const entries = selectEntries(desired, opts.hostSpec);
-  const settled = await Promise.allSettled(
-    entries.map(async (entry) => {
+  await preloadSolver(entries);
+  const outcomes = await runFleet(
+    entries.map((e) => e.host),
+    async (_spec, i) => {
+      const entry = entries[i]!;
       const host = await deps.openHost(entry.host);
       try {
         // The same doctor-derived blockers apply uses: plan shows exactly what apply would do or refuse.
@@ -184,13 +189,10 @@ export async function runPlan(
       } finally {
         await host.close();
       }
-    }),
+    },
+    opts,
   );
-  return settled.map((s, i) =>
-    s.status === "fulfilled"
-      ? s.value
-      : { host: entries[i]!.host, spec: entries[i]!.host, error: s.reason as Error },
-  );
+  return outcomes.map((o) => (o.ok ? o.value : { host: o.spec, spec: o.spec, error: o.error }));
 }
 
 /** DESIGN.md `vgpuctl plan --json` shape (+ blockers, notes, and `split` when vgpu.yaml lists VMs). */

@@ -2,9 +2,11 @@
  * `vgpuctl uninstall`: revert everything vgpuctl recorded in the host's journal — files restored
  * byte-for-byte, packages it installed removed, driver uninstalled — with the same lock and reboot.
  */
+
 import { planUninstall, type UninstallResult, uninstallHost } from "../apply/run.ts";
 import type { Host } from "../hosts/host.ts";
 import type { Plan } from "../plan/types.ts";
+import { type FleetOptions, settleFleet } from "./fleet.ts";
 
 export interface UninstallOptions {
   reboot: boolean;
@@ -55,14 +57,15 @@ export type UninstallOutcome =
  */
 export async function runUninstallHosts(
   specs: string[],
-  opts: UninstallOptions,
+  opts: UninstallOptions & FleetOptions,
   deps: {
     openHost: (spec: string) => Promise<Host>;
     confirm?: (plans: Array<{ host: string; plan: Plan }>) => Promise<boolean>;
     log?: (host: string, line: string) => void;
   },
 ): Promise<UninstallOutcome[]> {
-  const opened = await Promise.allSettled(specs.map((s) => deps.openHost(s)));
+  const quiet = { parallel: opts.parallel, timeoutSec: opts.timeoutSec };
+  const opened = await settleFleet(specs, (s) => deps.openHost(s), quiet);
   const hosts = opened.map((o) => (o.status === "fulfilled" ? o.value : null));
   const failed = (i: number, e: unknown): UninstallOutcome => ({
     kind: "failed",
@@ -72,12 +75,15 @@ export async function runUninstallHosts(
   });
   try {
     if (deps.confirm && !opts.dryRun) {
-      const dry = await Promise.allSettled(
-        opened.map((o) =>
-          o.status === "fulfilled"
+      const dry = await settleFleet(
+        specs,
+        (_, i) => {
+          const o = opened[i]!;
+          return o.status === "fulfilled"
             ? runUninstall({ ...opts, dryRun: true }, { host: o.value })
-            : Promise.reject(o.reason),
-        ),
+            : Promise.reject(o.reason);
+        },
+        quiet,
       );
       const bad = dry.flatMap((d, i) => (d.status === "rejected" ? [failed(i, d.reason)] : []));
       if (bad.length > 0)
@@ -104,15 +110,18 @@ export async function runUninstallHosts(
           reason: "not confirmed: nothing undone",
         }));
     }
-    const done = await Promise.allSettled(
-      opened.map((o) =>
-        o.status === "fulfilled"
+    const done = await settleFleet(
+      specs,
+      (_, i) => {
+        const o = opened[i]!;
+        return o.status === "fulfilled"
           ? runUninstall(opts, {
               host: o.value,
               log: deps.log ? (l) => deps.log!(o.value.name, l) : undefined,
             })
-          : Promise.reject(o.reason),
-      ),
+          : Promise.reject(o.reason);
+      },
+      opts,
     );
     return done.map((d, i) =>
       d.status === "fulfilled"

@@ -230,13 +230,62 @@ export const HostEntrySchema = v.strictObject({
   ),
 });
 
-export const DesiredSchema = v.strictObject({
-  $schema: v.optional(v.string()),
-  hosts: v.pipe(v.array(HostEntrySchema), v.minLength(1, "name at least one host")),
-});
+/**
+ * A cluster-wide VM request (top-level `vms:`, `vgpuctl place`): it may go to any host of the file or
+ * inventory. DESIGN.md "place".
+ */
+export const PlaceVmSchema = v.pipe(
+  v.strictObject({
+    vmid: VmSchema.pipe[0].entries.vmid,
+    type: v.optional(
+      v.pipe(
+        v.string(),
+        v.minLength(1),
+        v.description('vGPU type name or id, e.g. "NVIDIA A16-4Q" or "nvidia-N"'),
+      ),
+    ),
+    vram: VmSchema.pipe[0].entries.vram,
+    series: v.optional(
+      v.pipe(
+        v.picklist(["Q", "B", "A", "C"], "must be Q, B, A or C"),
+        v.description(
+          "with `vram`: any offered type of this series with at least that framebuffer (default Q)",
+        ),
+      ),
+    ),
+    node: v.optional(v.pipe(v.string(), v.minLength(1), v.description("the node (host) the VM must run on"))),
+    notWith: v.optional(
+      v.pipe(
+        v.array(v.pipe(v.number(), v.integer())),
+        v.description("VMs this one must not share a node with (anti-affinity)"),
+      ),
+    ),
+  }),
+  v.check(
+    (vm) => (vm.type === undefined) !== (vm.vram === undefined),
+    "a VM needs either `type` or `vram` (not both)",
+  ),
+  v.check((vm) => vm.series === undefined || vm.vram !== undefined, "`series` goes with `vram`"),
+);
+
+export const DesiredSchema = v.pipe(
+  v.strictObject({
+    $schema: v.optional(v.string()),
+    hosts: v.optional(v.array(HostEntrySchema), []),
+    vms: v.optional(
+      v.pipe(
+        v.array(PlaceVmSchema),
+        v.check((vms) => new Set(vms.map((vm) => vm.vmid)).size === vms.length, "each VM may be listed once"),
+        v.description("VMs to place on any host of the file or inventory (`vgpuctl place`)"),
+      ),
+    ),
+  }),
+  v.check((d) => d.hosts.length > 0 || (d.vms?.length ?? 0) > 0, "name at least one host"),
+);
 
 export type Desired = v.InferOutput<typeof DesiredSchema>;
 export type HostEntry = v.InferOutput<typeof HostEntrySchema>;
 export type DriverSpec = v.InferOutput<typeof DriverSchema>;
 export type GpuSpec = v.InferOutput<typeof GpuSchema>;
 export type VmSpec = v.InferOutput<typeof VmSchema>;
+export type PlaceVmSpec = v.InferOutput<typeof PlaceVmSchema>;

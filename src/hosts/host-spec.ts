@@ -4,7 +4,8 @@ export type HostSpec =
   | { kind: "local"; root: string | null }
   | { kind: "ssh"; user: string | null; hostname: string; port: number }
   | { kind: "bundle"; path: string }
-  | { kind: "sim"; scenario: string };
+  /** `copy`: sim:SCENARIO@N, the N-th independent copy (own state file) */
+  | { kind: "sim"; scenario: string; copy?: number };
 
 /** The scenario `--host demo` stands for. */
 export const DEMO_SCENARIO = "seed-configured";
@@ -18,13 +19,17 @@ export function parseHostSpec(spec: string, root?: string | null): HostSpec {
   if (s === "local") return { kind: "local", root: root ?? null };
   if (s === "demo") return { kind: "sim", scenario: DEMO_SCENARIO };
   if (s.startsWith("sim:")) {
-    const scenario = s.slice(4);
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(scenario))
+    const m = /^([a-z0-9][a-z0-9-]*)(?:@(\d+))?$/.exec(s.slice(4));
+    if (!m)
       throw new UserError(
         `malformed --host ${JSON.stringify(spec)}: bad scenario name`,
-        "run `vgpuctl sim list` to see the scenarios",
+        "run `vgpuctl sim list` to see the scenarios; sim:SCENARIO@N names the N-th copy (N ≥ 1)",
       );
-    return { kind: "sim", scenario };
+    if (m[2] === undefined) return { kind: "sim", scenario: m[1]! };
+    const copy = Number(m[2]);
+    if (!(copy >= 1 && copy <= 100000))
+      throw new UserError(`malformed --host ${JSON.stringify(spec)}: copy number must be 1 to 100000`);
+    return { kind: "sim", scenario: m[1]!, copy };
   }
   if (s.startsWith("bundle:")) {
     const path = s.slice(7);

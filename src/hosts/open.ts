@@ -24,6 +24,7 @@ export async function openHost(spec: string, opts: { root?: string; env: NodeJS.
       const sim = await SimHost.open(parsed.scenario, {
         stateDir: simStateDir(opts.env),
         spec,
+        ...(parsed.copy !== undefined ? { copy: parsed.copy } : {}),
         env: opts.env,
       });
       return withClientFaults(sim, [opts.env.VGPUCTL_SIM_FAULT ?? "", ...sim.storedFaults]);

@@ -27,6 +27,7 @@ import {
   typeMiB,
   usersOf,
 } from "./model.ts";
+import { optimiserChoice } from "./split-opt.ts";
 import {
   type GuestOs,
   preferredSeries,
@@ -112,7 +113,7 @@ export interface SplitResult {
   unplaced: Unplaced[];
 }
 
-/** Combinations of types tried at most; beyond, the least wanted candidates are dropped. */
+/** Combinations of types tried at most; beyond, the placement optimiser chooses the types (split-opt.ts). */
 const MAX_COMBINATIONS = 4096;
 
 interface Req {
@@ -365,9 +366,7 @@ export function planSplit(
     bin.candidates = [...set].sort((a, b) => typeNum(a) - typeNum(b) || a.localeCompare(b));
     bin.candidates.push(null);
   }
-  trimCandidates(bins, reqs, fits);
-
-  // ── search ─────────────────────────────────────────────────────────────────────
+  // ── search: every combination while few; beyond, the optimiser chooses (split-opt.ts) ──
   let best: Outcome | null = null;
   const choice: Array<string | null> = new Array(bins.length).fill(null);
   const walk = (i: number) => {
@@ -381,7 +380,8 @@ export function planSplit(
       walk(i + 1);
     }
   };
-  walk(0);
+  if (bins.reduce((n, b) => n * b.candidates.length, 1) <= MAX_COMBINATIONS) walk(0);
+  else best = evaluate(bins, optimiserChoice(bins, reqs, fits, capacity), reqs, fits, overrides);
   const outcome = best as Outcome | null;
   if (!outcome) return { gpus: [], placements: [], unplaced };
 
@@ -476,18 +476,6 @@ function suggestFor(r: Req, gpu: PlaceGpu): string | null {
   });
   if (!s.type || !s.series || !r.series.includes(s.series)) return null;
   return s.type;
-}
-
-/** Keep the search small: drop the candidates fewest requests can use until few enough combinations. */
-function trimCandidates(bins: Bin[], reqs: Req[], fits: (r: Req, g: PlaceGpu, t: string) => boolean): void {
-  const product = () => bins.reduce((n, b) => n * b.candidates.length, 1);
-  while (product() > MAX_COMBINATIONS) {
-    const bin = [...bins].sort((a, b) => b.candidates.length - a.candidates.length)[0]!;
-    const demand = (t: string | null) => (t === null ? -1 : reqs.filter((r) => fits(r, bin.gpu, t)).length);
-    const types = bin.candidates.filter((c): c is string => c !== null);
-    const worst = [...types].sort((a, b) => demand(a) - demand(b) || typeNum(b) - typeNum(a))[0]!;
-    bin.candidates = bin.candidates.filter((c) => c !== worst);
-  }
 }
 
 function evaluate(

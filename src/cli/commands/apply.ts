@@ -1,8 +1,10 @@
 import type { ApplyResult } from "../../apply/run.ts";
 import { type ApplyOutcome, applyJson, runApply } from "../../commands/apply.ts";
+import { FLEET_FLAGS, fleetOptions } from "../../commands/fleet.ts";
 import type { Plan } from "../../plan/types.ts";
 import { UserError } from "../../util/errors.ts";
 import type { CliContext, ExitCode, GlobalOptions } from "../context.ts";
+import { fleetReporter } from "../fleet-output.ts";
 import type { Colors } from "../output.ts";
 import { printJson } from "../with-host.ts";
 import type { Registrar } from "./index.ts";
@@ -43,8 +45,11 @@ export const registerApply: Registrar = (program, ctx, setExit) => {
       "--mok-password-file <path>",
       "Secure Boot: file holding the one-time MOK password (else $VGPUCTL_MOK_PASSWORD); never stored",
     )
+    .option(FLEET_FLAGS[0][0], FLEET_FLAGS[0][1])
+    .option(FLEET_FLAGS[1][0], FLEET_FLAGS[1][1])
     .action(async (opts, cmd) => {
       const g = cmd.optsWithGlobals() as unknown as GlobalOptions;
+      const fleet = fleetReporter(ctx);
       const mokPassword = await mokPasswordOf(ctx, opts.mokPasswordFile);
       const outcomes = await runApply(
         {
@@ -54,6 +59,8 @@ export const registerApply: Registrar = (program, ctx, setExit) => {
           breakLock: Boolean(opts.breakLock),
           stopVms: Boolean(opts.stopVms),
           mokPassword,
+          ...fleetOptions(opts),
+          onProgress: fleet.progress,
         },
         {
           cwd: ctx.cwd,
@@ -71,6 +78,16 @@ export const registerApply: Registrar = (program, ctx, setExit) => {
           if (!g.json) ctx.out(renderApply(o.result, ctx.colors));
         } else ctx.err(renderNotApplied(o, ctx.colors));
       }
+      if (outcomes.length > 1)
+        (g.json ? ctx.err : ctx.out)(
+          fleet.summary(
+            outcomes.map((o) => ({
+              spec: o.spec,
+              status: o.kind === "done" ? (o.result.verified ? "applied" : "applied, not verified") : o.kind,
+              error: o.kind === "failed" ? o.error.message : undefined,
+            })),
+          ),
+        );
       setExit(applyExit(outcomes));
     });
 };

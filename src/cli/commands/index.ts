@@ -9,6 +9,7 @@ import { registerGatherScript } from "./gather-script.ts";
 import { registerInit } from "./init.ts";
 import { registerInspect } from "./inspect.ts";
 import { registerOverride } from "./override.ts";
+import { registerPlace } from "./place.ts";
 import { registerPlan } from "./plan.ts";
 import { registerProfile } from "./profile.ts";
 import { registerSim } from "./sim.ts";
@@ -27,6 +28,7 @@ const REGISTRARS: Registrar[] = [
   registerInit,
   registerPlan,
   registerApply,
+  registerPlace,
   registerUninstall,
   registerOverride,
   registerProfile,

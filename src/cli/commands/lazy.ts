@@ -13,6 +13,7 @@ export const LAZY_COMMANDS: ReadonlyArray<{ name: string; load: () => Promise<Re
   { name: "init", load: async () => (await import("./init.ts")).registerInit },
   { name: "plan", load: async () => (await import("./plan.ts")).registerPlan },
   { name: "apply", load: async () => (await import("./apply.ts")).registerApply },
+  { name: "place", load: async () => (await import("./place.ts")).registerPlace },
   { name: "uninstall", load: async () => (await import("./uninstall.ts")).registerUninstall },
   { name: "override", load: async () => (await import("./override.ts")).registerOverride },
   { name: "profile", load: async () => (await import("./profile.ts")).registerProfile },

@@ -1,9 +1,11 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "@commander-js/extra-typings";
+import { FLEET_FLAGS, fleetOptions } from "../../commands/fleet.ts";
 import { planJson, type ReadText, runPlan, splitLines } from "../../commands/plan.ts";
 import { formatCommand } from "../../facts/capture.ts";
 import type { Change, Plan } from "../../plan/types.ts";
 import type { CliContext, GlobalOptions } from "../context.ts";
+import { fleetReporter } from "../fleet-output.ts";
 import type { Colors } from "../output.ts";
 import { printJson } from "../with-host.ts";
 import type { Registrar } from "./index.ts";
@@ -31,10 +33,18 @@ export const registerPlan: Registrar = (program, ctx, setExit) => {
       "show what `apply` would change on each host of vgpu.yaml: file diffs, packages, commands, reboots",
     )
     .option("-f, --file <path>", "desired state file", "vgpu.yaml")
+    .option(FLEET_FLAGS[0][0], FLEET_FLAGS[0][1])
+    .option(FLEET_FLAGS[1][0], FLEET_FLAGS[1][1])
     .action(async (opts, cmd) => {
       const g = cmd.optsWithGlobals() as unknown as GlobalOptions;
+      const fleet = fleetReporter(ctx);
       const plans = await runPlan(
-        { file: opts.file, hostSpec: explicitHost(cmd as never, g) },
+        {
+          file: opts.file,
+          hostSpec: explicitHost(cmd as never, g),
+          ...fleetOptions(opts),
+          onProgress: fleet.progress,
+        },
         { cwd: ctx.cwd, openHost: hostOpener(ctx, g), readText: readTextFile },
       );
       if (plans.length === 1 && "error" in plans[0]!) throw plans[0].error;
@@ -49,6 +59,16 @@ export const registerPlan: Registrar = (program, ctx, setExit) => {
           );
         } else if (!g.json) ctx.out(renderPlan(p.plan, ctx.colors));
       }
+      if (plans.length > 1)
+        (g.json ? ctx.err : ctx.out)(
+          fleet.summary(
+            plans.map((p) => ({
+              spec: p.spec,
+              status: "error" in p ? "failed" : p.plan.blockers.length ? "blocked" : "planned",
+              error: "error" in p ? p.error.message : undefined,
+            })),
+          ),
+        );
       if (plans.some((p) => "error" in p)) setExit(2);
       else if (plans.some((p) => "plan" in p && p.plan.blockers.length > 0)) setExit(1);
     });

@@ -1,9 +1,11 @@
 import type { UninstallResult } from "../../apply/run.ts";
+import { FLEET_FLAGS, fleetOptions } from "../../commands/fleet.ts";
 import { loadDesired, selectEntries } from "../../commands/plan.ts";
 import { runUninstallHosts, type UninstallOutcome } from "../../commands/uninstall.ts";
 import { formatCommand } from "../../facts/capture.ts";
 import { UserError } from "../../util/errors.ts";
 import type { GlobalOptions } from "../context.ts";
+import { fleetReporter } from "../fleet-output.ts";
 import type { Colors } from "../output.ts";
 import { printJson } from "../with-host.ts";
 import { confirmer } from "./apply.ts";
@@ -21,8 +23,11 @@ export const registerUninstall: Registrar = (program, ctx, setExit) => {
     .option("--reboot", "reboot when needed")
     .option("--dry-run", "only show what would be undone")
     .option("--break-lock", "take the host's lock even if another run seems to hold it")
+    .option(FLEET_FLAGS[0][0], FLEET_FLAGS[0][1])
+    .option(FLEET_FLAGS[1][0], FLEET_FLAGS[1][1])
     .action(async (opts, cmd) => {
       const g = cmd.optsWithGlobals() as unknown as GlobalOptions;
+      const fleet = fleetReporter(ctx);
       const specs = opts.file
         ? selectEntries(
             await loadDesired(opts.file, { cwd: ctx.cwd, readText: readTextFile }),
@@ -33,6 +38,8 @@ export const registerUninstall: Registrar = (program, ctx, setExit) => {
         reboot: Boolean(opts.reboot),
         dryRun: Boolean(opts.dryRun),
         breakLock: Boolean(opts.breakLock),
+        ...fleetOptions(opts),
+        onProgress: fleet.progress,
       };
       // not confirmed (no --yes, no terminal): refuse, naming the VMs whose vGPU lines it would remove
       const ask = opts.dryRun
@@ -82,6 +89,16 @@ export const registerUninstall: Registrar = (program, ctx, setExit) => {
           );
         }
       }
+      if (outcomes.length > 1)
+        (g.json ? ctx.err : ctx.out)(
+          fleet.summary(
+            outcomes.map((o) => ({
+              spec: o.spec,
+              status: o.kind === "done" ? "undone" : o.kind,
+              error: o.kind === "failed" ? o.error.message : undefined,
+            })),
+          ),
+        );
       if (outcomes.some((o) => o.kind === "failed")) setExit(2);
     });
 };

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Capture, CaptureSpec } from "../../facts/capture.ts";
@@ -24,8 +25,9 @@ import { reboot as rebootTransition } from "./transitions.ts";
 
 export { listScenarios, type ScenarioInfo };
 
-function statePath(stateDir: string, scenario: string): string {
-  return join(stateDir, `${scenario}.json`);
+/** `<scenario>.json`, or `<scenario>@<copy>.json` for sim:SCENARIO@N (each copy its own state). */
+function statePath(stateDir: string, scenario: string, copy?: number): string {
+  return join(stateDir, copy === undefined ? `${scenario}.json` : `${scenario}@${copy}.json`);
 }
 
 function unknownScenario(name: string): UserError {
@@ -43,8 +45,15 @@ export function buildScenarioState(name: string): SimState {
   return sc.build();
 }
 
+let tmpCounter = 0;
+
+/** A temp name no other write uses: process, a per-process counter and random bytes. */
+function tmpName(path: string): string {
+  return `${path}.${process.pid}.${++tmpCounter}.${randomBytes(4).toString("hex")}.tmp`;
+}
+
 async function writeAtomic(path: string, content: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  const tmp = tmpName(path);
   await writeFile(tmp, content, { mode: 0o600 });
   await rename(tmp, path);
 }
@@ -128,11 +137,11 @@ export class SimHost implements Host {
   /** Load `<stateDir>/<scenario>.json`, or create it from the scenario definition. */
   static async open(
     scenario: string,
-    opts: { stateDir: string; spec: string } & SimHostOptions,
+    opts: { stateDir: string; spec: string; copy?: number } & SimHostOptions,
   ): Promise<SimHost> {
     const sc = findScenario(scenario);
     if (!sc) throw unknownScenario(scenario);
-    const file = statePath(opts.stateDir, scenario);
+    const file = statePath(opts.stateDir, scenario, opts.copy);
     let state: SimState | null = null;
     try {
       const parsed = JSON.parse(await readFile(file, "utf8")) as SimState;

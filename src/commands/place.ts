@@ -1,0 +1,153 @@
+/**
+ * `vgpuctl place -f vgpu.yaml [--inventory FILE] [--json]` (DESIGN.md "place"): where the top-level `vms:`
+ * requests of vgpu.yaml go on the cluster, planned without touching a host — from saved `inspect --json`
+ * reports (--inventory: one object or an array), or by inspecting the hosts the file names.
+ */
+import { resolve } from "node:path";
+import type { PlaceVmSpec } from "../desired/schema.ts";
+import { parseSize } from "../knowledge/vram.ts";
+import { inventoryProblem } from "../place/opt/inventory.ts";
+import type { OptRequest } from "../place/opt/problem.ts";
+import { type SolveResult, solvePlacement } from "../place/opt/solve.ts";
+import type { InspectReport } from "../report/inspect-report.ts";
+import { UserError } from "../util/errors.ts";
+import { type FleetOptions, runFleet } from "./fleet.ts";
+import { runInspect } from "./inspect.ts";
+import { type DesiredDeps, loadDesired } from "./plan.ts";
+
+export interface PlaceOptions extends FleetOptions {
+  file: string;
+  inventory?: string;
+  rebalance?: boolean;
+  /** seconds for the exact solver */
+  solverTimeSec?: number;
+}
+
+export interface PlaceJson {
+  placed: Array<{ vmid: number; host: string; gpu: string; type: string; name: string | null }>;
+  unplaced: Array<{ vmid: number; reason: string }>;
+  gpusUsed: number;
+  bound: number;
+  method: SolveResult["method"];
+  note?: string;
+}
+
+export function placeRequest(vm: PlaceVmSpec): OptRequest {
+  const r: OptRequest = { vmid: vm.vmid };
+  if (vm.type !== undefined) r.type = vm.type;
+  else {
+    r.minMiB = parseSize(vm.vram!);
+    r.series = vm.series ?? "Q";
+  }
+  if (vm.node !== undefined) r.host = vm.node;
+  if (vm.notWith !== undefined) r.notWith = vm.notWith;
+  return r;
+}
+
+/** Read an inventory file: one inspect report or an array of them. */
+export async function readInventory(
+  file: string,
+  deps: Pick<DesiredDeps, "cwd" | "readText">,
+): Promise<InspectReport[]> {
+  let text: string;
+  try {
+    text = await deps.readText(resolve(deps.cwd, file));
+  } catch (e) {
+    throw new UserError(
+      `cannot read inventory ${file}: ${(e as Error).message}`,
+      "save one with `vgpuctl inspect --json > FILE`",
+    );
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(
+      `inventory ${file} is not JSON: ${(e as Error).message}`,
+      "it holds `vgpuctl inspect --json` output (one object or an array)",
+    );
+  }
+  const list = Array.isArray(data) ? data : [data];
+  list.forEach((r, i) => {
+    const ok =
+      r &&
+      typeof r === "object" &&
+      typeof r.host === "string" &&
+      Array.isArray(r.gpus) &&
+      Array.isArray(r.vms);
+    if (!ok)
+      throw new UserError(
+        `inventory ${file}${Array.isArray(data) ? ` item ${i}` : ""} is not an inspect report (needs host, gpus, vms)`,
+        "save one with `vgpuctl inspect --json > FILE`",
+      );
+  });
+  return list as InspectReport[];
+}
+
+/** Inspect every host of the file (in parallel); a host that cannot be inspected fails the run. */
+async function inspectHosts(
+  specs: string[],
+  deps: DesiredDeps,
+  opts: FleetOptions,
+): Promise<InspectReport[]> {
+  const outcomes = await runFleet(
+    specs,
+    async (spec) => {
+      const host = await deps.openHost(spec);
+      try {
+        return (await runInspect({}, { host })).report;
+      } finally {
+        await host.close();
+      }
+    },
+    opts,
+  );
+  const failed = outcomes.filter((o) => !o.ok);
+  if (failed.length > 0)
+    throw new UserError(
+      `cannot inspect ${failed.map((o) => `${o.spec} (${(o as { error: Error }).error.message})`).join("; ")}`,
+      "place from saved reports instead: --inventory FILE",
+    );
+  // each host under the name vgpu.yaml gives it, so two copies of one scenario stay apart
+  return outcomes.map((o, i) => ({ ...(o as { value: InspectReport }).value, host: specs[i]! }));
+}
+
+export async function runPlace(opts: PlaceOptions, deps: DesiredDeps): Promise<PlaceJson> {
+  const desired = await loadDesired(opts.file, deps);
+  const vms = desired.vms ?? [];
+  if (vms.length === 0)
+    throw new UserError(
+      `${opts.file} has no top-level vms: to place`,
+      "add e.g. `vms: [{vmid: 100, type: NVIDIA A16-4Q}]`",
+    );
+  const reports = opts.inventory
+    ? await readInventory(opts.inventory, deps)
+    : await inspectHosts(
+        desired.hosts.map((h) => h.host),
+        deps,
+        opts,
+      );
+  const problem = inventoryProblem(reports, vms.map(placeRequest));
+  const result = await solvePlacement(problem, {
+    rebalance: opts.rebalance,
+    timeLimitSec: opts.solverTimeSec,
+  });
+  const byId = new Map(problem.gpus.map((g) => [g.id, g]));
+  return {
+    placed: result.placed.map((p) => {
+      const g = byId.get(p.gpu)!;
+      return {
+        vmid: p.vmid,
+        host: g.host,
+        gpu: g.address,
+        type: p.type,
+        name: g.types.find((t) => t.type === p.type)?.name ?? null,
+      };
+    }),
+    unplaced: result.unplaced,
+    gpusUsed: result.gpusUsed,
+    bound: result.bound,
+    method: result.method,
+    ...(result.note ? { note: result.note } : {}),
+  };
+}

@@ -1,0 +1,210 @@
+/**
+ * The exact model, as an integer program in CPLEX LP text for HiGHS:
+ *   y[c,k]  GPUs of class c given sharing key k (0…|c|); Σ_k y[c,k] ≤ |c|
+ *   u[c]    a mixed-size GPU is used (binary)
+ *   x[g,c,k] VMs of group g on class c with key k (mixed-size: k = a type); Σ_g x[g,c,k] ≤ cap(c,k)·y[c,k]
+ *   mixed-size GPU: Σ fb·x ≤ free VRAM·u, Σ x ≤ free slots·u, per type Σ x ≤ its maximum left
+ *   Σ_{c,k} x[g,c,k] ≤ |g|;  notWith a b, per node: x[a on node] + x[b on node] ≤ 1
+ * Objective, lexicographic through weights: P·placed − S·GPUs newly used + VMs kept where they are, with
+ * S > VMs that can stay and P > S·GPUs, so one more VM placed outweighs any GPU count. Pure.
+ */
+import type { GpuClass, ReqGroup } from "./classes.ts";
+import { groupFits } from "./classes.ts";
+import { accepts, allowedOn, keyOf, type OptProblem } from "./problem.ts";
+
+export interface XVar {
+  name: string;
+  group: number;
+  cls: number;
+  /** sharing key, or the type on a mixed-size GPU */
+  key: string;
+  /** mixed-size: the type */
+  type: string | null;
+}
+
+export interface MipModel {
+  text: string;
+  xs: XVar[];
+  /** y / u columns: class → key → name (mixed: key "") */
+  ys: Map<number, Map<string, string>>;
+}
+
+class Lines {
+  readonly rows: string[] = [];
+  private n = 0;
+  add(terms: string[], rhs: string): void {
+    if (terms.length === 0) return;
+    const body: string[] = [];
+    for (let i = 0; i < terms.length; i += 40) body.push(terms.slice(i, i + 40).join(" "));
+    this.rows.push(` r${this.n++}: ${body.join("\n   ")} ${rhs}`);
+  }
+}
+
+const term = (coef: number, v: string, first = false) =>
+  coef < 0 ? `- ${-coef} ${v}` : `${first ? "" : "+ "}${coef} ${v}`;
+
+/** Build the model; `relax`: no integrality (the LP relaxation, for a bound), objective = VMs placed. */
+export function buildMip(p: OptProblem, classes: GpuClass[], groups: ReqGroup[], relax = false): MipModel {
+  const xs: XVar[] = [];
+  const ys = new Map<number, Map<string, string>>();
+  const rows = new Lines();
+  const bounds: string[] = [];
+  classes.forEach((c, ci) => {
+    const m = new Map<string, string>();
+    ys.set(ci, m);
+    if (c.mixed) {
+      m.set("", `u${ci}`);
+      bounds.push(c.inUse ? ` u${ci} = 1` : ` 0 <= u${ci} <= 1`);
+      addMixedVars(c, ci, groups, xs);
+      return;
+    }
+    for (const [k] of c.caps) {
+      const name = `y${ci}_${m.size}`;
+      m.set(k, name);
+      bounds.push(` 0 <= ${name} <= ${c.gpus.length}`);
+      groups.forEach((g, gi) => {
+        if (groupFits(g, c, k)) xs.push({ name: `x${xs.length}`, group: gi, cls: ci, key: k, type: null });
+      });
+    }
+    rows.add(
+      [...m.values()].map((y, i) => term(1, y, i === 0)),
+      `<= ${c.gpus.length}`,
+    );
+  });
+  addCapacityRows(classes, xs, ys, rows);
+  addGroupRows(groups, xs, rows);
+  addNotWithRows(p, classes, groups, xs, rows);
+  const objective = objectiveTerms(p, classes, groups, xs, ys, relax);
+  const ints = relax ? [] : [...[...ys.values()].flatMap((m) => [...m.values()]), ...xs.map((x) => x.name)];
+  const text = [
+    "Maximize",
+    ` obj: ${objective.length ? objective.join(" ") : "0 x_none"}`,
+    "Subject To",
+    ...(rows.rows.length ? rows.rows : [" r_none: x_none >= 0"]),
+    "Bounds",
+    ...bounds,
+    ...(objective.length ? [] : [" x_none = 0"]),
+    ...(ints.length ? ["General", ` ${ints.join(" ")}`] : []),
+    "End",
+  ].join("\n");
+  return { text, xs, ys };
+}
+
+function addMixedVars(c: GpuClass, ci: number, groups: ReqGroup[], xs: XVar[]): void {
+  const g0 = c.gpus[0]!;
+  groups.forEach((g, gi) => {
+    const r = g.requests[0]!;
+    if (!allowedOn(r, g0)) return;
+    for (const t of g0.types)
+      if (accepts(r, t)) xs.push({ name: `x${xs.length}`, group: gi, cls: ci, key: t.type, type: t.type });
+  });
+}
+
+function addCapacityRows(classes: GpuClass[], xs: XVar[], ys: MipModel["ys"], rows: Lines): void {
+  const byCell = new Map<string, XVar[]>();
+  for (const x of xs) {
+    const k = `${x.cls}\u0000${classes[x.cls]!.mixed ? "" : x.key}`;
+    if (!byCell.has(k)) byCell.set(k, []);
+    byCell.get(k)!.push(x);
+  }
+  for (const [cell, vars] of byCell) {
+    const [ci, key] = cell.split("\u0000") as [string, string];
+    const c = classes[Number(ci)]!;
+    const y = ys.get(Number(ci))!.get(key)!;
+    if (!c.mixed) {
+      rows.add([...vars.map((x, i) => term(1, x.name, i === 0)), term(-c.caps.get(key)!, y)], "<= 0");
+      continue;
+    }
+    const g = c.gpus[0]!;
+    const used = g.fixed.reduce((n, f) => n + f.fbMiB, 0);
+    const fb = (x: XVar) => g.types.find((t) => t.type === x.type)!.fbMiB;
+    rows.add([...vars.map((x, i) => term(fb(x), x.name, i === 0)), term(-(g.vramMiB - used), y)], "<= 0");
+    if (g.slots !== null)
+      rows.add(
+        [...vars.map((x, i) => term(1, x.name, i === 0)), term(-(g.slots - g.fixed.length), y)],
+        "<= 0",
+      );
+    for (const t of g.types) {
+      const mine = vars.filter((x) => x.type === t.type);
+      const left = t.maxInstances - g.fixed.filter((f) => f.type === t.type).length;
+      rows.add(
+        mine.map((x, i) => term(1, x.name, i === 0)),
+        `<= ${Math.max(0, left)}`,
+      );
+    }
+  }
+}
+
+function addGroupRows(groups: ReqGroup[], xs: XVar[], rows: Lines): void {
+  const byGroup = new Map<number, XVar[]>();
+  for (const x of xs) {
+    if (!byGroup.has(x.group)) byGroup.set(x.group, []);
+    byGroup.get(x.group)!.push(x);
+  }
+  for (const [gi, vars] of byGroup)
+    rows.add(
+      vars.map((x, i) => term(1, x.name, i === 0)),
+      `<= ${groups[gi]!.requests.length}`,
+    );
+}
+
+function addNotWithRows(
+  p: OptProblem,
+  classes: GpuClass[],
+  groups: ReqGroup[],
+  xs: XVar[],
+  rows: Lines,
+): void {
+  const groupOf = new Map<number, number>();
+  groups.forEach((g, gi) => {
+    if (g.requests.length === 1) groupOf.set(g.requests[0]!.vmid, gi);
+  });
+  const hosts = [...new Set(p.gpus.map((g) => g.host))];
+  for (const r of p.requests)
+    for (const o of r.notWith ?? []) {
+      const a = groupOf.get(r.vmid);
+      const b = groupOf.get(o);
+      if (a === undefined || b === undefined || a === b) continue;
+      for (const h of hosts) {
+        const on = xs.filter((x) => (x.group === a || x.group === b) && classes[x.cls]!.gpus[0]!.host === h);
+        if (on.length > 1)
+          rows.add(
+            on.map((x, i) => term(1, x.name, i === 0)),
+            "<= 1",
+          );
+      }
+    }
+}
+
+function objectiveTerms(
+  p: OptProblem,
+  classes: GpuClass[],
+  groups: ReqGroup[],
+  xs: XVar[],
+  ys: MipModel["ys"],
+  relax: boolean,
+): string[] {
+  if (relax) return xs.map((x, i) => term(1, x.name, i === 0));
+  const stayers = p.requests.filter((r) => r.current != null).length;
+  const S = stayers + 1;
+  const P = S * (p.gpus.length + 1);
+  const out: string[] = [];
+  for (const x of xs) {
+    const r = groups[x.group]!.requests[0]!;
+    const g = classes[x.cls]!.gpus[0]!;
+    const cur = r.current;
+    const stays = cur != null && (cur.gpu === g.id || cur.gpu === g.address) && sameKey(g, cur.type, x);
+    out.push(term(P + (stays ? 1 : 0), x.name, out.length === 0));
+  }
+  classes.forEach((c, ci) => {
+    if (c.inUse) return;
+    for (const y of ys.get(ci)!.values()) out.push(term(-S, y, out.length === 0));
+  });
+  return out;
+}
+
+function sameKey(g: GpuClass["gpus"][number], type: string, x: XVar): boolean {
+  if (x.type !== null) return x.type === type;
+  const t = g.types.find((q) => q.type === type);
+  return t !== undefined && keyOf(g, t) === x.key;
+}
