@@ -24,6 +24,7 @@ import {
 } from "./system/failure-log.ts";
 import { parseGrubDefaults } from "./system/grub.ts";
 import { journalMessages } from "./system/journal.ts";
+import { parseKernelPkgnames } from "./system/kernel-packages.ts";
 import { cpuVendorFromLscpu } from "./system/lscpu.ts";
 import { parseLsmod } from "./system/lsmod.ts";
 import { parseLspciDnnk } from "./system/lspci.ts";
@@ -37,7 +38,6 @@ import { parseSystemctlIsActive, statusJournalLines, unitStateFromSystemctl } fr
 import { parseDropin } from "./system/systemd.ts";
 import { parseUnameA, parseUnameR } from "./system/uname.ts";
 import { parseZpoolGet } from "./system/zpool.ts";
-import { parseKernelPkgnames } from "./system/kernel-packages.ts";
 import type {
   Facts,
   ModprobeFile,
