@@ -4,6 +4,7 @@ import { hideApiTokens } from "../redact/api-token.ts";
 import { NotCapturedError, UserError } from "../util/errors.ts";
 import { type CliContext, type ExitCode, terminalConfirm } from "./context.ts";
 import { colorsFor, terminalSafe } from "./output.ts";
+import { terminalSecret } from "./secret-prompt.ts";
 
 /** The version `vgpuctl --version` prints: package.json's, the one source of truth. */
 export const VERSION: string = pkg.version;
@@ -59,6 +60,7 @@ export async function runProgram(
     // loaded on first use: `--version` or `sim list` never load the SSH, bundle and sim code
     openHost: async (spec, opts) => (await import("../hosts/open.ts")).openHost(spec, { ...opts, env }),
     confirm: terminalConfirm(),
+    askSecret: terminalSecret(process.stdin, process.stderr, env),
     ...partial,
   };
   const errColours = colorsFor(process.stderr, env, noColorFlag);

@@ -4,6 +4,7 @@ import type { Plan } from "../../plan/types.ts";
 import { UserError } from "../../util/errors.ts";
 import type { CliContext, ExitCode, GlobalOptions } from "../context.ts";
 import type { Colors } from "../output.ts";
+import { mokPasswordPrompt } from "../secret-prompt.ts";
 import { printJson } from "../with-host.ts";
 import type { Registrar } from "./index.ts";
 import { explicitHost, hostOpener, readTextFile, renderPlan } from "./plan.ts";
@@ -41,11 +42,14 @@ export const registerApply: Registrar = (program, ctx, setExit) => {
     .option("--stop-vms", "shut down VMs running on vGPUs when the driver must be replaced under them")
     .option(
       "--mok-password-file <path>",
-      "Secure Boot: file holding the one-time MOK password (else $VGPUCTL_MOK_PASSWORD); never stored",
+      "Secure Boot: file holding the one-time MOK password (else $VGPUCTL_MOK_PASSWORD, else asked on a terminal); never stored",
     )
     .action(async (opts, cmd) => {
       const g = cmd.optsWithGlobals() as unknown as GlobalOptions;
       const mokPassword = await mokPasswordOf(ctx, opts.mokPasswordFile);
+      // neither given: a hidden prompt on the terminal when a step needs it (none without a TTY or with CI=true)
+      const askMokPassword =
+        mokPassword === undefined && ctx.askSecret ? mokPasswordPrompt(ctx.askSecret) : undefined;
       const outcomes = await runApply(
         {
           file: opts.file,
@@ -54,6 +58,7 @@ export const registerApply: Registrar = (program, ctx, setExit) => {
           breakLock: Boolean(opts.breakLock),
           stopVms: Boolean(opts.stopVms),
           mokPassword,
+          askMokPassword,
         },
         {
           cwd: ctx.cwd,
