@@ -41,7 +41,7 @@ export interface ExecContext {
    */
   bootId?: string | null;
   /** Secrets the user gave for this run (Change.stdinSecret); kept in memory only. */
-  secrets?: { mokPassword?: string };
+  secrets?: Secrets;
   /** Called when a step completed, before the journal saying so is written (may edit the journal). */
   beforeComplete?: (step: Step) => void;
   /** The apply run (journal entries and the step in progress carry it, so a resume knows what it did) */
@@ -359,14 +359,26 @@ async function run(
   secret?: "mok-password",
 ): Promise<ExecResult> {
   ctx.log?.(`  $ ${formatCommand(argv)}`);
-  const r = await ctx.host.exec(argv, secret ? { input: secretInput(ctx, step, secret) } : undefined);
+  const r = await ctx.host.exec(argv, secret ? { input: await secretInput(ctx, step, secret) } : undefined);
   if (r.exitCode !== 0) fail(ctx, step, argv, r);
   return r;
 }
 
+/**
+ * Secrets for one run, memory only: the MOK password given up front (VGPUCTL_MOK_PASSWORD / --mok-password-file), or
+ * asked on the terminal when a step first needs it (cli/secret-prompt.ts: hidden, never echoed or logged).
+ */
+export interface Secrets {
+  mokPassword?: string;
+  askMokPassword?: () => Promise<string>;
+}
+
 /** A secret the user gave for this run, as the command reads it (twice, as mokutil asks) — never logged. */
-function secretInput(ctx: ExecContext, step: Step, secret: "mok-password"): string {
-  const pw = secret === "mok-password" ? ctx.secrets?.mokPassword : undefined;
+async function secretInput(ctx: ExecContext, step: Step, secret: "mok-password"): Promise<string> {
+  const s = ctx.secrets;
+  if (secret === "mok-password" && s && !s.mokPassword && s.askMokPassword)
+    s.mokPassword = await s.askMokPassword();
+  const pw = secret === "mok-password" ? s?.mokPassword : undefined;
   if (!pw)
     throw new StepFailedError(
       step,

@@ -51,7 +51,7 @@ export interface RunDeps {
   /** apply --stop-vms (PlanInput.stopVms) */
   stopVms?: boolean;
   /** Secrets for this apply (the MOK password): memory only, never journaled or logged. */
-  secrets?: { mokPassword?: string };
+  secrets?: import("./executor.ts").Secrets;
 }
 
 export interface ApplyResult {
@@ -109,7 +109,9 @@ export async function planHost(
   const pending = pendingFrom(journal, bootId);
   // The host rebooted since a reboot became due (someone ran `reboot`): nothing is owed any more.
   if (journal.reboot.required && !pending.reboot) journal.reboot = { required: false, bootId: null };
-  const mokPassword = deps.secrets ? Boolean(deps.secrets.mokPassword) : undefined;
+  const mokPassword = deps.secrets
+    ? Boolean(deps.secrets.mokPassword || deps.secrets.askMokPassword)
+    : undefined;
   const plan = buildPlan(entry, { ...gathered, pending, stopVms: deps.stopVms, mokPassword });
   if (journal.inProgress?.mode === "apply" && !plan.steps.some((s) => s.id === journal.inProgress!.step.id))
     plan.steps.unshift(journal.inProgress.step);

@@ -16,6 +16,8 @@ export interface CliContext {
    * one to ask (no terminal), so those commands need --yes.
    */
   confirm?: (question: string) => Promise<boolean>;
+  /** Ask for a secret on the terminal, not echoed (cli/secret-prompt.ts); absent: no terminal, or CI=true. */
+  askSecret?: import("./secret-prompt.ts").AskSecret;
 }
 
 /** main()'s default `confirm`: a question on the terminal, or none when stdin is not a terminal. */

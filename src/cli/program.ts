@@ -4,6 +4,7 @@ import { hideApiTokens } from "../redact/api-token.ts";
 import { NotCapturedError, UserError } from "../util/errors.ts";
 import { type CliContext, type ExitCode, terminalConfirm } from "./context.ts";
 import { colorsFor, terminalSafe } from "./output.ts";
+import { terminalSecret } from "./secret-prompt.ts";
 
 /** The version `vgpuctl --version` prints: package.json's, the one source of truth. */
 export const VERSION: string = pkg.version;
@@ -66,6 +67,10 @@ export async function runProgram(
     // node:net) is opened when they do, not at every start
     get confirm() {
       return terminalConfirm();
+    },
+    // a hidden prompt for a one-time secret (MOK password): stdin is touched only when apply asks
+    get askSecret() {
+      return terminalSecret(process.stdin, process.stderr, env);
     },
     ...partial,
   };

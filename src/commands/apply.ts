@@ -26,6 +26,8 @@ export interface ApplyOptions extends FleetOptions {
   stopVms?: boolean;
   /** Secure Boot: the one-time MOK password (memory only: plan/passes/secure-boot.ts) */
   mokPassword?: string;
+  /** …or a hidden terminal prompt for it, asked when a step first needs it (cli/secret-prompt.ts) */
+  askMokPassword?: () => Promise<string>;
 }
 
 export interface HostPlanForConfirm {
@@ -72,7 +74,7 @@ export async function runApply(opts: ApplyOptions, deps: ApplyCommandDeps): Prom
     lock: { breakLock: opts.breakLock },
     doctor: (f) => runChecks(f),
     stopVms: opts.stopVms,
-    secrets: { mokPassword: opts.mokPassword },
+    secrets: { mokPassword: opts.mokPassword, askMokPassword: opts.askMokPassword },
     log: deps.log ? (l: string) => deps.log!(host.name, l) : undefined,
   });
   try {

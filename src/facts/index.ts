@@ -32,6 +32,7 @@ import {
 } from "./system/failure-log.ts";
 import { parseGrubDefaults } from "./system/grub.ts";
 import { journalMessages } from "./system/journal.ts";
+import { parseKernelPkgnames } from "./system/kernel-packages.ts";
 import { cpuVendorFromLscpu } from "./system/lscpu.ts";
 import { parseLsmod } from "./system/lsmod.ts";
 import { parseLspciDnnk } from "./system/lspci.ts";
@@ -68,6 +69,8 @@ export const CMD = {
   mokutil: formatCommand(["mokutil", "--sb-state"]),
   mokTestKey: formatCommand(["mokutil", "--test-key", "/var/lib/dkms/mok.pub"]),
   zpoolGet: formatCommand(["zpool", "get", "-H", "-o", "name,property,value", "all"]),
+  kernelPkgsProxmox: formatCommand(["apt-cache", "pkgnames", "proxmox-kernel-"]),
+  kernelPkgsPve: formatCommand(["apt-cache", "pkgnames", "pve-kernel-"]),
   nvidiaSmi: formatCommand(["nvidia-smi"]),
   nvidiaSmiQ: formatCommand(["nvidia-smi", "-q"]),
   vgpuQ: formatCommand(["nvidia-smi", "vgpu", "-q"]),
@@ -283,11 +286,19 @@ function readKernelState(r: FactReader, efi: Facts["efi"]) {
   const zp = okStdout(CMD.zpoolGet);
   const zpools = zp !== undefined ? { zpoolFeatures: safe(CMD.zpoolGet, () => parseZpoolGet(zp)) } : {};
 
+  const repoKernels = readRepoKernels(r);
   let packages: Facts["packages"] = null;
   const dpkg = okStdout(CMD.dpkg);
   if (dpkg !== undefined) packages = safe(CMD.dpkg, () => parseDpkgQueryW(dpkg));
 
-  return { dmesg, pci, lsmod, dkms, secureBoot, packages, ...mokKey, ...zpools };
+  return { dmesg, pci, lsmod, dkms, secureBoot, packages, ...mokKey, ...zpools, ...repoKernels };
+}
+
+/** `apt-cache pkgnames proxmox-kernel-` and `pve-kernel-`: the kernel image packages apt knows (absent: not captured). */
+function readRepoKernels(r: FactReader): Pick<Facts, "repoKernels"> {
+  const texts = [CMD.kernelPkgsProxmox, CMD.kernelPkgsPve].map((c) => r.okStdout(c));
+  if (texts.every((t) => t === undefined)) return {};
+  return { repoKernels: r.safe(CMD.kernelPkgsProxmox, () => parseKernelPkgnames(texts.join("\n"))) };
 }
 
 /** nvidia-smi outputs, the loaded driver, mdev types and devices, SR-IOV sysfs. */

@@ -385,6 +385,8 @@ export interface Facts {
   mokKey?: import("./system/mokutil.ts").MokKeyState | null;
   /** `zpool get -H -o name,property,value all`: pool → feature → state; absent = not captured */
   zpoolFeatures?: import("./system/zpool.ts").ZpoolFeatures | null;
+  /** `apt-cache pkgnames proxmox-kernel-|pve-kernel-`: kernel image packages the repositories offer; absent = not captured */
+  repoKernels?: import("./system/kernel-packages.ts").RepoKernel[] | null;
   /** dpkg-query -W: package → version */
   packages: Record<string, string> | null;
   nvidiaSmi: NvidiaSmiTable | null;

@@ -19,6 +19,9 @@ export const GATHER_COMMANDS: string[][] = [
   ["mokutil", "--test-key", "/var/lib/dkms/mok.pub"],
   // ZFS pool features: a root pool with features newer than a kernel's ZFS cannot boot it (passes/kernel.ts)
   ["zpool", "get", "-H", "-o", "name,property,value", "all"],
+  // kernel image packages the repositories offer: one in the driver's range is installed and pinned (passes/kernel.ts)
+  ["apt-cache", "pkgnames", "proxmox-kernel-"],
+  ["apt-cache", "pkgnames", "pve-kernel-"],
   ["nvidia-smi"],
   ["nvidia-smi", "-q"],
   ["nvidia-smi", "vgpu"],

@@ -19,6 +19,8 @@ export function probeRequests(entry: HostEntry): Array<{ path: string; sha256: b
     if (u.library) out.push({ path: u.library, sha256: false, head: false });
     else {
       out.push({ path: `${u.source}/Cargo.toml`, sha256: false, head: false });
+      // a git checkout can be updated when a driver upgrade needs a newer vgpu_unlock-rs (passes/unlock-update.ts)
+      out.push({ path: `${u.source}/.git/HEAD`, sha256: false, head: false });
       out.push({ path: u.builtLibrary, sha256: false, head: false });
       out.push({ path: CARGO, sha256: false, head: false });
     }

@@ -50,6 +50,44 @@ describe("kernel-too-new is brought back to a kernel the driver supports (exampl
   });
 });
 
+describe("kernel-too-new with no kernel in range installed is given one (sim:kernel-too-new-alone)", () => {
+  it("apply --reboot installs pve-kernel-5.15.158-2-pve with its headers and pins it: 1 reboot, verified; again 0 steps; uninstall unpins", () => {
+    const dir = tempSimDir();
+    const args = ["--host", "sim:kernel-too-new-alone", "-f", "examples/seed-host.yaml"];
+    const plan = cli(dir, ["plan", ...args, "--json"]).json<{
+      steps: Array<{ id: string; changes: unknown[] }>;
+      reboots: number;
+    }>();
+    expect(plan.steps.map((s) => s.id)).toEqual(["kernel-install", "kernel-pin"]);
+    expect(plan.reboots).toBe(1);
+    expect(plan.steps[0]!.changes).toContainEqual({
+      kind: "command",
+      argv: ["apt-get", "install", "-y", "pve-kernel-5.15.158-2-pve", "pve-headers-5.15.158-2-pve"],
+    });
+    const boots = simState(dir, "kernel-too-new-alone").bootCount;
+    const a = cli(dir, ["apply", ...args, "--yes", "--reboot", "--json"]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.json()).toMatchObject({
+      applied: ["kernel-install", "kernel-pin"],
+      rebooted: true,
+      verified: true,
+    });
+    const after = state(dir, "kernel-too-new-alone");
+    expect(after.bootCount).toBe(boots + 1);
+    expect(after.kernel.running).toBe("5.15.158-2-pve");
+    expect(after.files[PIN]).toBe("5.15.158-2-pve\n");
+    expect(cli(dir, ["doctor", "--host", "sim:kernel-too-new-alone"]).code).toBe(0);
+    expect(cli(dir, ["plan", ...args, "--json"]).json<{ steps: unknown[] }>().steps).toEqual([]);
+
+    const u = cli(dir, ["uninstall", "--host", "sim:kernel-too-new-alone", "--yes"]);
+    expect(u.code, u.stderr).toBe(0);
+    const end = state(dir, "kernel-too-new-alone");
+    expect(end.files[PIN]).toBeUndefined();
+    // the installed kernel is left: it is the running one (kernels.ts / passes/kernel.ts say why)
+    expect(end.kernel.installed).toContain("5.15.158-2-pve");
+  });
+});
+
 describe("a pin the root pool could not boot is refused (sim:kernel-too-new-zfs)", () => {
   it("rpool has feature@fast_dedup active (ZFS 2.3): pinning 6.8 (ZFS 2.2) is refused with zfs-pool-too-new, nothing changed", () => {
     const dir = tempSimDir();

@@ -112,12 +112,13 @@ describe("buildPlan on the seed guide's fresh host", () => {
     );
   });
 
-  it("asks to probe exactly the driver files, a GNU patch in /usr/local and the unlock build", () => {
+  it("asks to probe exactly the driver files, a GNU patch in /usr/local, the unlock build and whether it is a git checkout", () => {
     expect(probeRequests(seedEntry()).map((r) => r.path)).toEqual([
       INSTALLER,
       PATCH,
       "/usr/local/bin/patch",
       "/opt/vgpu_unlock-rs/Cargo.toml",
+      "/opt/vgpu_unlock-rs/.git/HEAD",
       "/opt/vgpu_unlock-rs/target/release/libvgpu_unlock_rs.so",
       "/root/.cargo/bin/cargo",
     ]);

@@ -6,6 +6,7 @@ import { UserError } from "../../util/errors.ts";
 import type { CliContext, ExitCode, GlobalOptions } from "../context.ts";
 import { fleetReporter } from "../fleet-output.ts";
 import type { Colors } from "../output.ts";
+import { mokPasswordPrompt } from "../secret-prompt.ts";
 import { printJson } from "../with-host.ts";
 import type { Registrar } from "./index.ts";
 import { explicitHost, hostOpener, readTextFile, renderPlan } from "./plan.ts";
@@ -43,7 +44,7 @@ export const registerApply: Registrar = (program, ctx, setExit) => {
     .option("--stop-vms", "shut down VMs running on vGPUs when the driver must be replaced under them")
     .option(
       "--mok-password-file <path>",
-      "Secure Boot: file holding the one-time MOK password (else $VGPUCTL_MOK_PASSWORD); never stored",
+      "Secure Boot: file holding the one-time MOK password (else $VGPUCTL_MOK_PASSWORD, else asked on a terminal); never stored",
     )
     .option(FLEET_FLAGS[0][0], FLEET_FLAGS[0][1])
     .option(FLEET_FLAGS[1][0], FLEET_FLAGS[1][1])
@@ -51,6 +52,9 @@ export const registerApply: Registrar = (program, ctx, setExit) => {
       const g = cmd.optsWithGlobals() as unknown as GlobalOptions;
       const fleet = fleetReporter(ctx);
       const mokPassword = await mokPasswordOf(ctx, opts.mokPasswordFile);
+      // neither given: a hidden prompt on the terminal when a step needs it (none without a TTY or with CI=true)
+      const askMokPassword =
+        mokPassword === undefined && ctx.askSecret ? mokPasswordPrompt(ctx.askSecret) : undefined;
       const outcomes = await runApply(
         {
           file: opts.file,
@@ -61,6 +65,7 @@ export const registerApply: Registrar = (program, ctx, setExit) => {
           mokPassword,
           ...fleetOptions(opts),
           onProgress: fleet.progress,
+          askMokPassword,
         },
         {
           cwd: ctx.cwd,

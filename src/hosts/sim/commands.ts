@@ -5,8 +5,10 @@
  */
 import { listDir, normalisePath, readVirtual } from "./fs.ts";
 import { bootToolKernel } from "./kernel-pin.ts";
+import { aptCachePkgnames } from "./kernels.ts";
 import { programInstalled } from "./logic.ts";
 import { mokutilKey, opensslReq } from "./mok.ts";
+import { aptLists } from "./packages.ts";
 import { renderBootToolStatus, renderMokutilSbState } from "./render/boot.ts";
 import { renderDmesg } from "./render/dmesg.ts";
 import { renderMdevctlList, renderMdevctlListJson, renderMdevctlTypes } from "./render/mdevctl.ts";
@@ -85,6 +87,10 @@ const HANDLERS: Record<string, Handler> = {
     ctx.changed ||= args[0] === "--import" && r.exitCode === 0;
     return r;
   },
+  "apt-cache": ({ state }, args) =>
+    args[0] === "pkgnames"
+      ? ok(aptCachePkgnames(state, args[1] ?? "", aptLists(state)))
+      : usage("apt-cache", args),
   zpool: ({ state }, args) =>
     args[0] === "get" && args.includes("all") ? ok(renderZpoolGet(state)) : usage("zpool", args),
   openssl: (ctx, args) => {

@@ -11,6 +11,7 @@
  * false boolean: no/false/off/0/disable). Package versions for trixie are representative Debian 13 ones.
  */
 
+import { installKernelImage, kernelOfPackage, repoHeaderKernels } from "./kernels.ts";
 import { filesIn, pveMajor } from "./logic.ts";
 import { FRAMEWORK_CONF, STOCK_FRAMEWORK_CONF } from "./mok.ts";
 import { type CmdResult, fail } from "./render/types.ts";
@@ -36,11 +37,6 @@ export function hasHeaders(s: SimState, kernel: string): boolean {
   return `pve-headers-${kernel}` in s.packages || `proxmox-headers-${kernel}` in s.packages;
 }
 
-/** Kernels the Proxmox repository has headers for: every kernel the host knows. */
-function repoKernels(s: SimState): string[] {
-  return [...new Set([...s.kernel.installed, ...Object.keys(s.kernel.buildInfo)])];
-}
-
 function newestInstalledKernel(s: SimState): string {
   return [...s.kernel.installed].sort((a, b) => a.localeCompare(b, "en", { numeric: true })).pop()!;
 }
@@ -50,7 +46,7 @@ export function packageDef(s: SimState, name: string): PkgDef | null {
   const m = /^(pve|proxmox)-headers-(\d+\.\d+\.\d+-\d+-pve)$/.exec(name);
   if (m) {
     const k = m[2]!;
-    if ((m[1] === "proxmox") !== pveMajor(s) >= 8 || !repoKernels(s).includes(k)) return null;
+    if ((m[1] === "proxmox") !== pveMajor(s) >= 8 || !repoHeaderKernels(s).includes(k)) return null;
     const text = `# Linux kernel headers for ${k} (simulated stand-in)\n`;
     return {
       origin: "pve",
@@ -59,6 +55,8 @@ export function packageDef(s: SimState, name: string): PkgDef | null {
       files: { [`/usr/src/linux-headers-${k}/Makefile`]: text, [`/lib/modules/${k}/build/Makefile`]: text },
     };
   }
+  const image = kernelOfPackage(s, name);
+  if (image) return { origin: "pve", version: image.replace(/-pve$/, ""), depends: [], files: {} };
   const plain = (origin: PkgDef["origin"], version: string, depends: string[] = []): PkgDef => ({
     origin,
     version,
@@ -275,7 +273,10 @@ export function aptInstall(s: SimState, names: string[], yes: boolean, onHeaders
   if (!yes && extra.length > 0)
     return { stdout: `${out}Do you want to continue? [Y/n] Abort.\n`, stderr: "", exitCode: 1 };
   const st = aptState(s);
-  const order = [...newPkgs].reverse(); // dependencies first
+  // dependencies first; a kernel image before its headers, whose hook builds DKMS modules for it
+  const order = [...newPkgs]
+    .reverse()
+    .sort((a, b) => Number(!kernelOfPackage(s, a)) - Number(!kernelOfPackage(s, b)));
   for (const n of order) {
     const def = locatable(s, n)!;
     out += `Selecting previously unselected package ${n}.\nUnpacking ${n} (${def.version}) ...\n`;
@@ -286,6 +287,8 @@ export function aptInstall(s: SimState, names: string[], yes: boolean, onHeaders
     Object.assign(s.files, def.files);
     if (extra.includes(n) && !st.auto.includes(n)) st.auto.push(n);
     out += `Setting up ${n} (${def.version}) ...\n`;
+    const image = kernelOfPackage(s, n);
+    if (image) installKernelImage(s, image);
     const k = /^(?:pve|proxmox)-headers-(\d+\.\d+\.\d+-\d+-pve)$/.exec(n)?.[1];
     if (k) out += onHeaders(s, k);
   }

@@ -337,8 +337,31 @@ function git(ctx: CmdContext, args: string[]): CmdResult {
       exitCode: 0,
     };
   }
+  if (sub === "pull" || sub === "fetch") return gitPull(ctx, cwd, sub);
   if (sub === "rev-parse") return ok(`${(s.files[`${cwd}/.git/HEAD`] ?? "").replace(/^ref: /, "")}`);
   return fail(`git: '${sub}' is not a git command. See 'git --help'.\n`, 1);
+}
+
+/**
+ * `git pull --ff-only` / `git fetch` in a checkout: the origin's files (repoFiles) replace the tracked ones — the
+ * simulated remote has one revision, so a checkout cloned from it is "Already up to date."; an unknown origin
+ * fails as `git clone` does.
+ */
+function gitPull(ctx: CmdContext, cwd: string, sub: "pull" | "fetch"): CmdResult {
+  const s = ctx.state;
+  const url = /url = (\S+)/.exec(s.files[`${cwd}/.git/config`] ?? "")?.[1];
+  const files = url ? repoFiles(url) : null;
+  if (!url || !files)
+    return fail(
+      `fatal: '${url ?? "origin"}' does not appear to be a git repository\nfatal: Could not read from remote repository.\n`,
+      128,
+    );
+  if (sub === "fetch") return ok("");
+  const stale = Object.entries(files).filter(([p, c]) => s.files[`${cwd}/${p}`] !== c);
+  if (stale.length === 0) return ok("Already up to date.\n");
+  ctx.changed = true;
+  for (const [p, c] of stale) s.files[`${cwd}/${p}`] = c;
+  return ok(`Updating 0000000..1111111\nFast-forward\n${stale.map(([p]) => ` ${p} | 2 +-\n`).join("")}`);
 }
 
 function curl(_ctx: CmdContext, args: string[]): CmdResult {

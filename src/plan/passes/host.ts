@@ -14,6 +14,8 @@ export interface HostIdentity {
   bootKernel: string;
   /** The root pool's feature states when / is on ZFS (root=ZFS=POOL/…), else null/absent. */
   rootPool?: { name: string; features: Record<string, string> } | null;
+  /** Kernel image packages the repositories offer (passes/kernel.ts installs one in the driver's range). */
+  repoKernels?: Facts["repoKernels"];
 }
 
 export function assessHost(f: Facts, out: PassOutput): HostIdentity | null {
@@ -48,7 +50,14 @@ export function assessHost(f: Facts, out: PassOutput): HostIdentity | null {
         : `the next boot uses kernel ${bootKernel} (newest installed; running ${running})${f.kernelPin === undefined ? " unless a kernel is pinned" : ""}`,
     );
   checkSecureBoot(f, out);
-  return { pveMajor, running, kernels, bootKernel, rootPool: rootPoolOf(f) };
+  return {
+    pveMajor,
+    running,
+    kernels,
+    bootKernel,
+    rootPool: rootPoolOf(f),
+    repoKernels: f.repoKernels ?? null,
+  };
 }
 
 function checkSecureBoot(f: Facts, out: PassOutput): void {

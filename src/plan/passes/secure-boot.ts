@@ -148,11 +148,13 @@ function importStep(ctx: PlanContext, out: PassOutput, fixes: string[]): void {
       "mok-password-missing",
       "Secure Boot: enrolling the module signing key needs a one-time MOK password, and none was given",
       [`mokutil --import ${MOK_CERT} asks for it; it is typed again on the console at the reboot`],
-      ["set VGPUCTL_MOK_PASSWORD or pass --mok-password-file FILE to apply (never stored by vgpuctl)"],
+      [
+        "set VGPUCTL_MOK_PASSWORD or pass --mok-password-file FILE to apply, or run apply on a terminal to be asked (never stored by vgpuctl)",
+      ],
     );
   else if (ctx.input.mokPassword === undefined)
     out.note(
-      "Secure Boot: apply asks for a one-time MOK password (VGPUCTL_MOK_PASSWORD or --mok-password-file)",
+      "Secure Boot: apply needs a one-time MOK password (VGPUCTL_MOK_PASSWORD, --mok-password-file, or asked on the terminal, hidden)",
     );
   out.note(`Secure Boot: ${MOK_CONSOLE}`);
   out.step({

@@ -8,6 +8,7 @@ import type { PlanContext } from "../context.ts";
 import { CARGO, DEFAULT_UNLOCK_SOURCE, RUSTUP } from "../paths.ts";
 import type { Change, PlanInput } from "../types.ts";
 import { PassOutput } from "./output.ts";
+import { unlockUpdateStep } from "./unlock-update.ts";
 
 export interface UnlockSource {
   source: string;
@@ -126,6 +127,7 @@ export function unlockBuildPass(ctx: PlanContext): PassOutput {
     ? "profile_override.toml is read only by vgpu_unlock-rs: preloaded with `unlock = false`, as the guide does on natively supported GPUs"
     : "the consumer GPUs need vgpu_unlock-rs preloaded into the NVIDIA vGPU daemons";
   if (u.sourceMissing && git) out.step(cloneStep(u.source, git, ctx.entry.vgpuUnlock?.ref, why));
+  unlockUpdateStep(ctx, out);
   if (u.build && !u.sourceBlocked)
     out.step({
       id: "unlock-build",

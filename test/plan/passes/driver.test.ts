@@ -148,6 +148,46 @@ describe("kernel against driver (passes/kernel.ts)", () => {
     );
   });
 
+  const offered = {
+    repoKernels: [
+      { kernel: "6.5.13-6-pve", package: "proxmox-kernel-6.5.13-6-pve-signed" },
+      { kernel: "6.8.12-4-pve", package: "proxmox-kernel-6.8.12-4-pve-signed" },
+      { kernel: "6.8.12-9-pve", package: "proxmox-kernel-6.8.12-9-pve-signed" },
+      { kernel: "6.14.8-2-pve", package: "proxmox-kernel-6.14.8-2-pve-signed" },
+    ],
+  };
+
+  it("none installed in range: installs the newest the repositories offer in it, with its headers, and pins it", () => {
+    const out = new PassOutput();
+    expect(
+      checkDriverKernels({ ...host, kernels: ["6.14.8-2-pve"], ...offered }, rel, "535.216.01", out),
+    ).toEqual({
+      kernel: "6.8.12-9-pve",
+      outside: ["6.14.8-2-pve"],
+      install: { image: "proxmox-kernel-6.8.12-9-pve-signed", headers: "proxmox-headers-6.8.12-9-pve" },
+    });
+    expect(out.blockers).toEqual([]);
+  });
+
+  it("none installed in range and the driver installed now: blocks with the install, pin and reboot lines", () => {
+    const out = new PassOutput();
+    const h = { ...host, kernels: ["6.14.8-2-pve"], ...offered };
+    expect(checkDriverKernels(h, rel, "535.216.01", out, true)).toBeNull();
+    expect(out.blockers[0]!.fix).toEqual([
+      "apt-get install proxmox-kernel-6.8.12-9-pve-signed proxmox-headers-6.8.12-9-pve",
+      "proxmox-boot-tool kernel pin 6.8.12-9-pve",
+      "reboot, then re-run",
+    ]);
+  });
+
+  it("none in range installed nor offered: the series refusal says the repositories have none either", () => {
+    const out = new PassOutput();
+    const h = { ...host, kernels: ["6.14.8-2-pve"], repoKernels: offered.repoKernels.slice(3) };
+    expect(checkDriverKernels(h, rel, "535.216.01", out)).toBeNull();
+    expect(codes(out)).toEqual(["kernel-unsupported"]);
+    expect(out.blockers[0]!.evidence).toContain("none of the kernels the repositories offer is in it either");
+  });
+
   it("accepts a kernel in range without a note", () => {
     const out = new PassOutput();
     checkDriverKernels(

@@ -20,6 +20,10 @@ export function renderLsmod(s: SimState): string {
 export function renderDkmsStatus(s: SimState): string {
   if (!s.driver) return "";
   const d = s.driver;
+  // registered (dkms.conf in /usr/src) but built for no kernel: DKMS lists it as "added", e.g. after the kernel it
+  // was built for was removed (facts/system/dkms.ts parses both forms)
+  if (d.dkmsKernels.length === 0 && s.files[`/usr/src/nvidia-${d.version}/dkms.conf`] !== undefined)
+    return pveMajor(s) >= 8 ? `nvidia/${d.version}: added\n` : `nvidia, ${d.version}: added\n`;
   return d.dkmsKernels
     .map((k) =>
       pveMajor(s) >= 8

@@ -391,6 +391,30 @@ export function faultScenarios(b: BaseHosts): FaultScenario[] {
       },
     },
     {
+      name: "kernel-too-new-alone",
+      description:
+        "fault: kernel-too-new after `apt autoremove` took the 5.15 kernel: only 6.2 installed, outside 15.1's range; the repository still offers 5.15 kernels",
+      build: () => {
+        const s = b.seedConfigured("kernel-too-new-alone");
+        const old = s.kernel.running;
+        const k = "6.2.16-3-pve";
+        s.kernel.installed = [k];
+        s.kernel.buildInfo[k] = "#1 SMP PREEMPT_DYNAMIC PVE 6.2.16-3 (2023-06-17T05:58Z)";
+        s.packages["pve-kernel-6.2"] = "7.4-4";
+        s.packages[`pve-kernel-${k}`] = "6.2.16-3";
+        delete s.packages[`pve-kernel-${old}`];
+        delete s.packages[`pve-headers-${old}`];
+        // DKMS's kernel prerm hook removed the module it had built for the removed kernel
+        s.driver!.dkmsKernels = s.driver!.dkmsKernels.filter((x) => x !== old);
+        for (const f of Object.keys(s.files)) if (f.startsWith(`/lib/modules/${old}/`)) delete s.files[f];
+        s.kernel.running = k;
+        s.boot.nextCmdline = configuredCmdline(s);
+        s.cmdline = s.boot.nextCmdline;
+        settleDrivers(s);
+        return s;
+      },
+    },
+    {
       name: "kernel-arrived-no-dkms",
       description:
         "fault: p4-configured after an upgrade installed kernel 6.8.12-9 without its headers (not booted yet): DKMS could not build 16.8 for it",
