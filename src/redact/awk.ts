@@ -51,7 +51,9 @@ function keyedData(): string[] {
     `SHORTKEYRE = ${awkString(`(^|[0-9_.-])(${SHORT_SECRET_KEY_WORDS.join("|")})$`)}`,
     `KEYWORDRE = ${awkString(`(${[...SECRET_KEY_WORDS, ...SHORT_SECRET_KEY_WORDS].join("|")})`)}`,
     `KEYCHAR = ${awkString(`^[${KEY_CHARS}]$`)}`,
-    `MACRUN = "^[0-9A-Za-z_.:-]$"`,
+    `MACRUN = "^[0-9A-Za-z_.:-]$"; H12 = "${HEX1.repeat(12)}"`,
+    `KEYTAILRE = ${awkString(`(${[...SECRET_KEY_WORDS, ...SHORT_SECRET_KEY_WORDS].join("|")})[${KEY_CHARS}]*["']?`)} "[ ${AWK_WS}]*(${seps}[ ${AWK_WS}]*)?$"`,
+    `BLANKSEPRE = "^[ ${AWK_WS}]*(${seps}[ ${AWK_WS}]*)?$"`,
     `SLMIN = ${SECRET_LOOKING_MIN}; SLCHARS = ${awkString(`[${SECRET_LOOKING_CHARS}]`)}`,
     ...heads.map((h, i) => `HEADRE[${i + 1}] = ${h}; FULLRE[${i + 1}] = ${h} ${value}`),
   ];
@@ -181,7 +183,23 @@ function keyed(t, form,   out, pos, low, n, s, e, r) {
   }
   return out substr(t, pos)
 }
-function keyvalues(t) { return keyed(keyed(keyed(t, 1), 2), 3) }
+function keyedpiece(p, form) { return tolower(p) ~ KEYWORDRE ? keyed(p, form) : p }
+# each form over the whole text, piece by piece (linear in the text): a piece ends at a newline unless
+# the text before it ends in a key word, maybe with a separator — a match crosses lines only in its blanks
+function keyvalues(t,   form, n, L, i, out, piece, open) {
+  n = split(t, L, "\n")
+  for (form = 1; form <= 3; form++) {
+    out = ""; piece = L[1]; open = keytail(L[1], 0)
+    for (i = 2; i <= n; i++) {
+      if (open) piece = piece "\n" L[i]
+      else { out = out keyedpiece(piece, form) "\n"; piece = L[i] }
+      open = keytail(L[i], open)
+    }
+    t = out keyedpiece(piece, form); n = split(t, L, "\n")
+  }
+  return t
+}
+function keytail(l, open) { l = tolower(l); return l ~ KEYTAILRE || (open && l ~ BLANKSEPRE) }
 `;
 
 /** Serial numbers, GPU UUIDs (redactor.ts serials, gpuUuids). */
@@ -222,10 +240,16 @@ function gpuuuids(t,   out, rest, s, l, m, prev, nx, u, pfx) {
 /** MAC addresses, public IPv4 and IPv6 (redactor.ts macs, ipv4, ipv6). */
 const ADDRESS_RULES = String.raw`
 function macs(t) { return baremacs(separatedmacs(t)) }
-# 12 hex digits with a letter, the whole of a run of [0-9A-Za-z_.:-]
-function baremacs(t,   out, pos, n, s, e, m, norm, p) {
+# 12 hex digits with a letter, the whole of a run of [0-9A-Za-z_.:-]; line by line (linear in the text)
+function baremacs(t,   n, L, i, out) {
+  if (t !~ H12) return t
+  n = split(t, L, "\n"); out = ""
+  for (i = 1; i <= n; i++) out = out (i > 1 ? "\n" : "") (L[i] ~ H12 ? baremacline(L[i]) : L[i])
+  return out
+}
+function baremacline(t,   out, pos, n, s, e, m, norm, p) {
   out = ""; pos = 1; n = length(t)
-  while (pos <= n && match(substr(t, pos), "${HEX1.repeat(12)}")) {
+  while (pos <= n && match(substr(t, pos), H12)) {
     s = pos + RSTART - 1; e = s + 12; m = substr(t, s, 12)
     if ((s > 1 && substr(t, s - 1, 1) ~ MACRUN) || substr(t, e, 1) ~ MACRUN || m !~ /[A-Fa-f]/) {
       while (e <= n && substr(t, e, 1) ~ MACRUN) e++

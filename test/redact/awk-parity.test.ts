@@ -81,6 +81,8 @@ const PLANTED = [
   "note: pw is P@ssw0rd!\nthe password was hunter2, Credentials: abc",
   "#token secret 6f0d3c1e-9b2a-4c1d-8e7f-0a1b2c3d4e5f\nbypass 123456 pass-through 1234567 db pass s3cr3t!",
   "mac BC2411AABBDD and bc2411aabbdd, bc:24:11:aa:bb:dd; kept: 123456789012 0x1b2c3d4e5f6a abcdef012345678 FFFFFFFFFFFF",
+  // a key and its value on different lines (YAML, wrapped configs): the awk side works line by line
+  'password:\n  s3cr3t-on-next-line\ndb_pwd\n\n=\n abc1\n"token"\n: "t0k"\npass %3A\n\t x9\nsecret is\nnot-this',
   "kept: REDACTED-SECRET-1 passwd=*** token: unset; pw=none\nlibsecret-1-0\t0.20.5-3\npasswd\t1:4.13+dfsg1-1",
 ];
 
