@@ -145,7 +145,9 @@ sort -t "$(printf '\\t')" -k2 "$W/m/files" >> "$W/m/redact"
 i=0; : > "$W/m/notes.list"
 while IFS= read -r x; do i=$((i+1)); printf '%s' "$x" > "$W/m/note.$i"; printf 'text\\t%s\\n' "$W/m/note.$i" >> "$W/m/redact"; echo "$W/m/note.$i" >> "$W/m/notes.list"; done < "$W/m/notes"
 awk -v LIST="$W/m/redact" -f "$W/redact.awk" | sort > "$W/m/kinds" || { echo "vgpuctl gather: redaction failed; nothing written" >&2; exit 1; }
-while IFS="$(printf '\\t')" read -r mode f; do mv "$f.r" "$f"; done < "$W/m/redact"
+TAB=$(printf '\\t')
+# the path is everything after the first tab (a name may hold tabs, even at its end)
+while IFS= read -r x; do f=\${x#*"$TAB"}; mv "$f.r" "$f" || { echo "vgpuctl gather: redaction failed; nothing written" >&2; exit 1; }; done < "$W/m/redact"
 : > "$W/m/notes.redacted"; while IFS= read -r f; do cat "$f" >> "$W/m/notes.redacted"; echo >> "$W/m/notes.redacted"; done < "$W/m/notes.list"
 H=$(hostname 2>/dev/null || uname -n); AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 awk -v W="$W" -v HOST="$H" -v AT="$AT" -f "$W/json.awk" > "$W/b/bundle.json"

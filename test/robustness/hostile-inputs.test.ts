@@ -87,6 +87,24 @@ describe("place --inventory: wrong shapes, prototype keys, deep and large JSON",
   });
 });
 
+describe("place --inventory: a large inventory", () => {
+  it("500 nodes (7 MB, 2,000 GPUs): the placement is computed, not refused or crashed", async () => {
+    const { report } = await runInspect(
+      {},
+      { host: SimHost.fromState(buildScenarioState("a16-configured")) },
+    );
+    const nodes = Array.from({ length: 500 }, (_, i) => ({ ...report, host: `n${i}` }));
+    const inv = file("large.json", JSON.stringify(nodes));
+    const vms = file(
+      "many.yaml",
+      `vms:\n${[0, 1, 2, 3, 4].map((i) => `  - { vmid: ${500 + i}, type: nvidia-713 }\n`).join("")}`,
+    );
+    const r = await cli(["place", "-f", vms, "--inventory", inv, "--json"]);
+    expect(r.err).toBe("");
+    expect(JSON.parse(r.out).placed).toHaveLength(5);
+  }, 60_000);
+});
+
 describe("--paste: binary, NUL bytes, 100 MB, escape sequences, alias-like and huge lines", () => {
   const smi =
     "root@pve:~# nvidia-smi\n+-----+\n| NVIDIA-SMI 535.161.05   Driver Version: 535.161.05 |\n+-----+\n";
@@ -180,7 +198,7 @@ describe("gather-script on files with hostile names and contents", () => {
     return { bundle: r.stdout.trim().split("\n").pop() ?? "", cwd, status: r.status, stderr: r.stderr };
   }
 
-  it("names with spaces, quotes, $(…), tabs and backslashes are captured under their names, nothing runs", async () => {
+  it("names with spaces, quotes, $(…), tabs (also at the end) and backslashes are captured redacted under their names, nothing runs", async () => {
     const root = join(dir, "root 1 '\"$x");
     const md = join(root, "etc/modprobe.d");
     mkdirSync(md, { recursive: true });
@@ -191,6 +209,8 @@ describe("gather-script on files with hostile names and contents", () => {
       "-n.conf",
       "tab\there.conf",
       "back\\slash.conf",
+      "ends in a tab\t",
+      "\tstarts with one",
     ];
     for (const [i, n] of names.entries()) writeFileSync(join(md, n), `options x password=Hunter2x${i}\n`);
     const g = gather(root);
@@ -198,6 +218,7 @@ describe("gather-script on files with hostile names and contents", () => {
     const cap = await readBundle(g.bundle);
     for (const n of names)
       expect(cap.files[`/etc/modprobe.d/${n}`]).toMatch(/^options x password=REDACTED-SECRET-\d\n$/);
+    expect(Object.keys(cap.files).filter((p) => p.endsWith(".r"))).toEqual([]);
     expect(existsSync(join(g.cwd, "PWNED")) || existsSync(join(dir, "PWNED"))).toBe(false);
   }, 150_000);
 
