@@ -161,12 +161,14 @@ describe("--paste: binary, NUL bytes, 100 MB, escape sequences, alias-like and h
     expect(r.out).not.toMatch(/typed: alias|rm -rf|\*a/);
   });
 
-  it("support-bundle --from-paste of a hostile paste writes a bundle that reads back neutralised", async () => {
+  it("support-bundle --from-paste of a hostile paste writes a redacted bundle that reads back neutralised", async () => {
     const out = join(dir, "out");
     mkdirSync(out);
     const esc = file(
       "esc2.txt",
-      `root@\x1b]0;t\x07pve:~# nvidia-smi\n${smi.split("\n").slice(1).join("\n")}`,
+      `root@\x1b]0;t\x07pve:~# nvidia-smi\n${smi.split("\n").slice(1).join("\n")}` +
+        "root@pve:~# cat /etc/pve/qemu-server/100.conf\n#db pass%3A s3cr3tDB pw is P@ssw0rd!\nname: web\n" +
+        "net0: virtio=BC:24:11:AA:BB:DD,bridge=vmbr0\n",
     );
     const r = await cli(["support-bundle", "--from-paste", esc, "-o", join(out, "b.tar.gz")]);
     expect(r.err).not.toMatch(/internal error|\n\s+at /);
@@ -174,6 +176,9 @@ describe("--paste: binary, NUL bytes, 100 MB, escape sequences, alias-like and h
     const shown = await cli(["inspect", "--host", `bundle:${join(out, "b.tar.gz")}`]);
     expect(shown.code).toBe(0);
     expect(shown.out + shown.err).not.toMatch(RAW_CONTROL);
+    const bundled = JSON.stringify(await readBundle(join(out, "b.tar.gz")));
+    for (const leak of ["s3cr3tDB", "P@ssw0rd!", "BC:24:11:AA:BB:DD"]) expect(bundled).not.toContain(leak);
+    expect(bundled).toContain("name: web");
     expectOneLine(
       await cli(["support-bundle", "--from-paste", file("bin2.txt", "\0\0\0x"), "-o", join(out, "c.tar.gz")]),
       /binary/,
