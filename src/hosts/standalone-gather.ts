@@ -129,7 +129,7 @@ echo "vgpuctl gather: capturing (read-only; up to a minute)…" >&2
 R=\${VGPUCTL_GATHER_ROOT:-}; export R
 GB=VGPUCTL$(od -An -N16 -tx1 /dev/urandom 2>/dev/null | tr -dc '0-9a-f')
 [ \${#GB} -eq 39 ] || { echo "vgpuctl gather: cannot read /dev/urandom for a record boundary; nothing written" >&2; exit 1; }
-sed "s/^B=${BOUNDARY}\$/B=$GB/" "$W/gather.sh" > "$W/gather.run"
+sed "s/^B=${BOUNDARY}\\$/B=$GB/" "$W/gather.sh" > "$W/gather.run"
 sh "$W/gather.run" > "$W/stream" 2>/dev/null
 mkdir -p "$W/b/commands" "$W/b/files" "$W/m"
 : > "$W/m/commands"; : > "$W/m/files"; : > "$W/m/captured"; : > "$W/m/unreadable"; : > "$W/m/notes"; : > "$W/m/redact"
