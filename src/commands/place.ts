@@ -69,19 +69,53 @@ export async function readInventory(
   }
   const list = Array.isArray(data) ? data : [data];
   list.forEach((r, i) => {
-    const ok =
-      r &&
-      typeof r === "object" &&
-      typeof r.host === "string" &&
-      Array.isArray(r.gpus) &&
-      Array.isArray(r.vms);
+    const item = `inventory ${file}${Array.isArray(data) ? ` item ${i}` : ""}`;
+    const ok = isRecord(r) && typeof r.host === "string" && Array.isArray(r.gpus) && Array.isArray(r.vms);
     if (!ok)
       throw new UserError(
-        `inventory ${file}${Array.isArray(data) ? ` item ${i}` : ""} is not an inspect report (needs host, gpus, vms)`,
+        `${item} is not an inspect report (needs host, gpus, vms)`,
         "save one with `vgpuctl inspect --json > FILE`",
       );
+    const bad = reportShapeError(r as { gpus: unknown[]; vms: unknown[] });
+    if (bad) throw new UserError(`${item}: ${bad}`, "save it again with `vgpuctl inspect --json > FILE`");
   });
   return list as InspectReport[];
+}
+
+const isRecord = (x: unknown): x is Record<string, unknown> =>
+  typeof x === "object" && x !== null && !Array.isArray(x);
+const isList = (x: unknown, item: (e: unknown) => boolean) => Array.isArray(x) && x.every(item);
+const numberOrNone = (x: unknown) => x === undefined || x === null || typeof x === "number";
+
+/**
+ * What is wrong with the fields of an inspect report place reads (DESIGN.md inspect JSON), or null:
+ * a hand-edited or hostile inventory is refused in one line instead of failing inside the optimiser.
+ */
+function reportShapeError(r: { gpus: unknown[]; vms: unknown[] }): string | null {
+  const type = (t: unknown) =>
+    isRecord(t) &&
+    typeof t.type === "string" &&
+    numberOrNone(t.framebufferMiB) &&
+    numberOrNone(t.maxInstances);
+  const vgpu = (v: unknown) =>
+    isRecord(v) && numberOrNone(v.vmid) && (v.type === null || typeof v.type === "string");
+  const vf = (v: unknown) => isRecord(v) && typeof v.address === "string";
+  for (const [j, g] of r.gpus.entries()) {
+    if (!isRecord(g) || typeof g.address !== "string" || !numberOrNone(g.vramMiB))
+      return `gpus[${j}] is not a GPU (needs address, vramMiB)`;
+    if (!isList(g.mdevTypes, type)) return `gpus[${j}].mdevTypes is not a list of types`;
+    if (!isList(g.vgpus, vgpu)) return `gpus[${j}].vgpus is not a list of vGPUs`;
+    if (g.vfs !== undefined && g.vfs !== null && !isList(g.vfs, vf))
+      return `gpus[${j}].vfs is not a list of VFs`;
+  }
+  const hostpci = (h: unknown) =>
+    isRecord(h) &&
+    (h.address === null || typeof h.address === "string") &&
+    (h.mdev === null || h.mdev === undefined || typeof h.mdev === "string");
+  for (const [j, vm] of r.vms.entries())
+    if (!isRecord(vm) || typeof vm.vmid !== "number" || !isList(vm.hostpci, hostpci))
+      return `vms[${j}] is not a VM (needs vmid and a hostpci list)`;
+  return null;
 }
 
 /** Inspect every host of the file (in parallel); a host that cannot be inspected fails the run. */

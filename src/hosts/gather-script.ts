@@ -69,6 +69,9 @@ export function gatherScript(spec: CaptureSpec, boundary: string, opts: GatherSc
     "# vgpuctl gather script: read-only; prints every captured command and file between boundary markers.",
     "LC_ALL=C; export LC_ALL",
     `B=${boundary}`,
+    // a newline: names holding one are left out (read line by line, `dir/x<NL>/etc/shadow` would be
+    // two paths, the second outside every captured folder; a header line would be cut in two)
+    "NL='\n'",
     `T=; if command -v timeout >/dev/null 2>&1; then T="timeout ${GATHER_COMMAND_TIMEOUT_S}"; fi`,
     // u PATH: PATH exists but cannot be read (everything below it is unknown, not absent)
     `u() { printf '%s U %s\\n' "$B" "$1"; }`,
@@ -76,6 +79,7 @@ export function gatherScript(spec: CaptureSpec, boundary: string, opts: GatherSc
     // a folder where a file was expected - is reported by its non-zero code)
     "f() {",
     '  [ -e "$1" ] || return 0',
+    '  case $1 in *"$NL"*) return 0 ;; esac',
     `  printf '%s F %s\\n' "$B" "$1"`,
     `  head -c ${MAX_FILE_BYTES + 1} -- "$1" 2>/dev/null`,
     `  printf '\\n%s E %s\\n' "$B" "$?"`,
@@ -85,8 +89,8 @@ export function gatherScript(spec: CaptureSpec, boundary: string, opts: GatherSc
     // d DIR: every folder below DIR that cannot be read, then every regular file below DIR
     // (following symlinks, depth-limited), sorted
     "d() {",
-    `  find -L "$1" -maxdepth ${MAX_CAPTURE_DEPTH} -type d 2>/dev/null | sort | while IFS= read -r x; do s "$x" || u "$x"; done`,
-    `  find -L "$1" -maxdepth ${MAX_CAPTURE_DEPTH} -type f 2>/dev/null | sort | while IFS= read -r x; do f "$x"; done`,
+    `  find -L "$1" -maxdepth ${MAX_CAPTURE_DEPTH} -type d ! -path "*$NL*" 2>/dev/null | sort | while IFS= read -r x; do s "$x" || u "$x"; done`,
+    `  find -L "$1" -maxdepth ${MAX_CAPTURE_DEPTH} -type f ! -path "*$NL*" 2>/dev/null | sort | while IFS= read -r x; do f "$x"; done`,
     "}",
     // a PATH: PATH is not there. Absent, unless the nearest folder above it that exists cannot be
     // searched: then nobody can tell, and PATH is unreadable.

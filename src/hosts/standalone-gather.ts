@@ -18,7 +18,11 @@ import { redactionMode, SECRET_FILE_PATTERN, WHOLE_FILE_PATTERN } from "../redac
 import { commandSlug } from "./bundle/bundle-io.ts";
 import { GATHER_COMMAND_TIMEOUT_S, gatherScript } from "./gather-script.ts";
 
-/** A fixed boundary: the script is printed once and run anywhere; 32 hex digits never occur by chance. */
+/**
+ * The boundary the script is printed with. It is printed in every script, so a captured file could
+ * hold it on purpose and forge or cut records: the script replaces it by a random one when it runs
+ * (GB, from /dev/urandom) and refuses to run without one.
+ */
 const BOUNDARY = "VGPUCTLGATHER5f0c2a9e8b7d4c3a1f6e2d9c8b7a6f5e";
 
 /** Per command of the spec: its bundle file name (deduplicated like bundleEntries), JSON line, redaction mode. */
@@ -39,7 +43,7 @@ function commandTable(spec: CaptureSpec): string[] {
  */
 function assembleAwk(spec: CaptureSpec): string {
   return String.raw`BEGIN {
-  B = ${awkString(BOUNDARY)}; MAXB = ${MAX_FILE_BYTES}; NOTINST = ${NOT_INSTALLED_EXIT}
+  MAXB = ${MAX_FILE_BYTES}; NOTINST = ${NOT_INSTALLED_EXIT}
 ${commandTable(spec).join("\n")}
   kind = ""; n = 0
 }
@@ -123,10 +127,13 @@ function driver(spec: CaptureSpec): string {
   return `
 echo "vgpuctl gather: capturing (read-only; up to a minute)…" >&2
 R=\${VGPUCTL_GATHER_ROOT:-}; export R
-sh "$W/gather.sh" > "$W/stream" 2>/dev/null
+GB=VGPUCTL$(od -An -N16 -tx1 /dev/urandom 2>/dev/null | tr -dc '0-9a-f')
+[ \${#GB} -eq 39 ] || { echo "vgpuctl gather: cannot read /dev/urandom for a record boundary; nothing written" >&2; exit 1; }
+sed "s/^B=${BOUNDARY}\\$/B=$GB/" "$W/gather.sh" > "$W/gather.run"
+sh "$W/gather.run" > "$W/stream" 2>/dev/null
 mkdir -p "$W/b/commands" "$W/b/files" "$W/m"
 : > "$W/m/commands"; : > "$W/m/files"; : > "$W/m/captured"; : > "$W/m/unreadable"; : > "$W/m/notes"; : > "$W/m/redact"
-awk -v W="$W" -v ROOT="$R" -f "$W/assemble.awk" "$W/stream" || { echo "vgpuctl gather: could not read the capture" >&2; exit 1; }
+awk -v W="$W" -v ROOT="$R" -v B="$GB" -f "$W/assemble.awk" "$W/stream" || { echo "vgpuctl gather: could not read the capture" >&2; exit 1; }
 { cat <<'VGPUCTL_PATHS'
 ${paths}
 VGPUCTL_PATHS
@@ -138,7 +145,9 @@ sort -t "$(printf '\\t')" -k2 "$W/m/files" >> "$W/m/redact"
 i=0; : > "$W/m/notes.list"
 while IFS= read -r x; do i=$((i+1)); printf '%s' "$x" > "$W/m/note.$i"; printf 'text\\t%s\\n' "$W/m/note.$i" >> "$W/m/redact"; echo "$W/m/note.$i" >> "$W/m/notes.list"; done < "$W/m/notes"
 awk -v LIST="$W/m/redact" -f "$W/redact.awk" | sort > "$W/m/kinds" || { echo "vgpuctl gather: redaction failed; nothing written" >&2; exit 1; }
-while IFS="$(printf '\\t')" read -r mode f; do mv "$f.r" "$f"; done < "$W/m/redact"
+TAB=$(printf '\\t')
+# the path is everything after the first tab (a name may hold tabs, even at its end)
+while IFS= read -r x; do f=\${x#*"$TAB"}; mv "$f.r" "$f" || { echo "vgpuctl gather: redaction failed; nothing written" >&2; exit 1; }; done < "$W/m/redact"
 : > "$W/m/notes.redacted"; while IFS= read -r f; do cat "$f" >> "$W/m/notes.redacted"; echo >> "$W/m/notes.redacted"; done < "$W/m/notes.list"
 H=$(hostname 2>/dev/null || uname -n); AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 awk -v W="$W" -v HOST="$H" -v AT="$AT" -f "$W/json.awk" > "$W/b/bundle.json"

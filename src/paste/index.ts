@@ -154,16 +154,25 @@ function storeJournal(capture: Capture, b: PasteBlock): string {
 export function renderRecognition(r: PasteResult): string[] {
   if (r.refused) return [r.refused];
   const used = r.segments.filter((s) => s.as !== null);
-  if (used.length === 0) return ["nothing recognised in the paste", ...r.segments.map(segmentLine)];
-  return r.segments.map(segmentLine);
+  const lines = r.segments.slice(0, MAX_REPORTED_SEGMENTS).map(segmentLine);
+  const more = r.segments.length - lines.length;
+  if (more > 0) lines.push(`… and ${more} more parts`);
+  return used.length === 0 ? ["nothing recognised in the paste", ...lines] : lines;
 }
+
+/** A hostile paste (600,000 prompts, a 7 MB command line) must not become megabytes of report. */
+const MAX_REPORTED_SEGMENTS = 100;
+const MAX_SHOWN_CHARS = 120;
+const shorten = (s: string) => (s.length > MAX_SHOWN_CHARS ? `${s.slice(0, MAX_SHOWN_CHARS)}…` : s);
 
 function segmentLine(s: PasteSegment): string {
   const where = s.from === s.to ? `line ${s.from}` : `lines ${s.from}–${s.to}`;
   if (s.as === null) return `${where}: not recognised`;
-  const what = s.recognised ?? s.as;
-  const typed = s.typed && s.typed !== what ? ` (typed: ${s.typed})` : "";
-  const kept = s.as !== what && s.as !== s.typed && !s.as.startsWith("file ") ? ` → read as ${s.as}` : "";
-  const file = s.as.startsWith("file ") && s.as !== `file ${what}` ? ` → ${s.as}` : "";
+  const full = s.recognised ?? s.as;
+  const what = shorten(full);
+  const typed = s.typed && s.typed !== full ? ` (typed: ${shorten(s.typed)})` : "";
+  const kept =
+    s.as !== full && s.as !== s.typed && !s.as.startsWith("file ") ? ` → read as ${shorten(s.as)}` : "";
+  const file = s.as.startsWith("file ") && s.as !== `file ${full}` ? ` → ${shorten(s.as)}` : "";
   return `${where}: ${what}${typed}${kept}${file}${s.partial ? " (partial: lines left out)" : ""}`;
 }

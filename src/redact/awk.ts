@@ -10,20 +10,53 @@
  * written redacted to PATH.r; the kinds redacted are printed one per line at the end.
  */
 import {
+  KEY_CHARS,
+  KEY_VALUE_SEPARATORS,
   NO_SERIAL_VALUES,
   NOT_SECRET_VALUES,
   PLACEHOLDER,
   PRIVATE_V4,
+  PROSE_VERBS,
   REDACTED,
   SECRET_KEY_WORDS,
+  SECRET_LOOKING_CHARS,
+  SECRET_LOOKING_MIN,
+  SHORT_SECRET_KEY_WORDS,
   V4_RESERVED_FROM,
+  VALUE_END_CHARS,
 } from "./rules.ts";
 
+const HEX1 = "[0-9A-Fa-f]";
 const HEX2 = "[0-9a-f][0-9a-f]";
 const H4 = "[0-9a-f][0-9a-f][0-9a-f][0-9a-f]";
 
 export function awkString(s: string): string {
   return `"${s.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
+}
+
+/** Whitespace spelled out as awk string escapes (the same set as redactor.ts WS). */
+const AWK_WS = String.raw`\t\n\r\f\v`;
+
+/** The key/value rules' regular expressions (rules.ts; matched on the lowercase text). */
+function keyedData(): string[] {
+  const value = `"[^ ${AWK_WS}" ${awkString(VALUE_END_CHARS)} "]+"`;
+  const seps = `(${KEY_VALUE_SEPARATORS.join("|")})`;
+  const heads = [
+    `"^[ ${AWK_WS}]*${seps}[ ${AWK_WS}]*[\\"']?"`,
+    `"^[ \\t]+(${PROSE_VERBS.join("|")})[ \\t]+"`,
+    `"^ +"`,
+  ];
+  return [
+    `KEYRE = ${awkString(`(${SECRET_KEY_WORDS.join("|")})`)}`,
+    `SHORTKEYRE = ${awkString(`(^|[0-9_.-])(${SHORT_SECRET_KEY_WORDS.join("|")})$`)}`,
+    `KEYWORDRE = ${awkString(`(${[...SECRET_KEY_WORDS, ...SHORT_SECRET_KEY_WORDS].join("|")})`)}`,
+    `KEYCHAR = ${awkString(`^[${KEY_CHARS}]$`)}`,
+    `MACRUN = "^[0-9A-Za-z_.:-]$"; H12 = "${HEX1.repeat(12)}"`,
+    `KEYTAILRE = ${awkString(`(${[...SECRET_KEY_WORDS, ...SHORT_SECRET_KEY_WORDS].join("|")})[${KEY_CHARS}]*["']?`)} "[ ${AWK_WS}]*(${seps}[ ${AWK_WS}]*)?$"`,
+    `BLANKSEPRE = "^[ ${AWK_WS}]*(${seps}[ ${AWK_WS}]*)?$"`,
+    `SLMIN = ${SECRET_LOOKING_MIN}; SLCHARS = ${awkString(`[${SECRET_LOOKING_CHARS}]`)}`,
+    ...heads.map((h, i) => `HEADRE[${i + 1}] = ${h}; FULLRE[${i + 1}] = ${h} ${value}`),
+  ];
 }
 
 /** The awk program's data, from rules.ts. */
@@ -34,7 +67,7 @@ function dataBlock(): string {
     `UUIDP = ${awkString(PLACEHOLDER.gpuUuidPrefix)}`,
     `V4P = ${awkString(PLACEHOLDER.ipv4Prefix)}`,
     `V6P = ${awkString(PLACEHOLDER.ipv6Prefix)}`,
-    `KEYRE = ${awkString(`(${SECRET_KEY_WORDS.join("|")})`)}`,
+    ...keyedData(),
     `V4RES = ${V4_RESERVED_FROM}`,
     `NV4 = ${PRIVATE_V4.length}`,
   ];
@@ -119,32 +152,54 @@ function urlpw(t,   out, rest, s, m, c, a, prev) {
 }
 `;
 
-/** key = value with a secret key name (redactor.ts SECRET_KEY_VALUE), written out without back-references. */
-const KEY_VALUE_RULE = String.raw`
-function keyvalues(t,   out, pos, low, n, rs, re, ks, ke, p, q, tail, m, v, key, sep, q2, c, before) {
+/**
+ * A value after a word naming a secret, in rules.ts's three forms (redactor.ts keyedSecrets), without
+ * lookaround or back-references: candidates are found by their key word, then widened to the whole word
+ * by walking the characters (linear in the text, not a match per word).
+ */
+const KEYED_RULES = String.raw`
+function keepvalue(v) { return index(v, RED) == 1 || (tolower(v) in NOTSECRET) || v ~ /^\*+$/ }
+function iskey(w,   l) { l = tolower(w); return index(l, "redacted") != 1 && (l ~ KEYRE || l ~ SHORTKEYRE) }
+function keyedvalue(t, form, pos, s, e, w,   q, tail, low, l, h, v, head) {
+  q = ""
+  if (form == 1 && s - 1 >= pos) { q = substr(t, s - 1, 1); if ((q != "\"" && q != "'") || substr(t, e, 1) != q) q = "" }
+  tail = substr(t, e + length(q)); low = tolower(tail)
+  if (!match(low, FULLRE[form])) return ""
+  l = RLENGTH; match(low, HEADRE[form]); h = RLENGTH; v = substr(tail, h + 1, l - h)
+  if (form == 3 && (length(v) < SLMIN || v !~ SLCHARS)) return ""
+  head = substr(t, pos, e + length(q) + h - pos)
+  KEYEDEND = e + length(q) + l
+  return (keepvalue(v) || tolower(w) == "pveapitoken") ? head v : head secret(v)
+}
+# form 1: key = v, key: v, "key": "v", key%3A v; 2: key is v; 3: key v (v secret-looking)
+function keyed(t, form,   out, pos, low, n, s, e, r) {
   out = ""; pos = 1; low = tolower(t); n = length(t)
-  while (pos <= n && match(substr(low, pos), KEYRE)) {
-    rs = pos + RSTART - 1; re = rs + RLENGTH
-    ks = rs; while (ks > pos && substr(t, ks - 1, 1) ~ /[A-Za-z0-9_.-]/) ks--
-    ke = re; while (ke <= n && substr(t, ke, 1) ~ /[A-Za-z0-9_.-]/) ke++
-    # \b: the first position of the run where a word boundary holds
-    p = ks
-    while (p <= rs) { before = p > 1 ? substr(t, p - 1, 1) : ""; c = substr(t, p, 1); if (isword(before) != isword(c)) break; p++ }
-    if (p > rs) { out = out substr(t, pos, ke - pos); pos = ke; continue }
-    q = ""; before = p > 1 ? substr(t, p - 1, 1) : ""
-    if ((before == "\"" || before == "'") && substr(t, ke, 1) == before) q = before
-    tail = substr(t, ke + length(q))
-    if (!match(tail, /^[[:space:]]*[:=][[:space:]]*["']?[^[:space:]"',;}]+/)) { out = out substr(t, pos, ke - pos); pos = ke; continue }
-    m = substr(tail, 1, RLENGTH)
-    match(m, /^[[:space:]]*[:=][[:space:]]*["']?/); v = substr(m, RLENGTH + 1)
-    key = substr(t, p, ke - p)
-    if (index(v, RED) == 1 || tolower(key) == "pveapitoken" || (tolower(v) in NOTSECRET) || v ~ /^\*+$/) {
-      out = out substr(t, pos, ke + length(q) + length(m) - pos)
-    } else out = out substr(t, pos, ke + length(q) - pos) substr(m, 1, length(m) - length(v)) secret(v)
-    pos = ke + length(q) + length(m)
+  while (pos <= n && match(substr(low, pos), KEYWORDRE)) {
+    s = pos + RSTART - 1; e = s + RLENGTH
+    while (s > pos && substr(t, s - 1, 1) ~ KEYCHAR) s--
+    while (e <= n && substr(t, e, 1) ~ KEYCHAR) e++
+    r = iskey(substr(t, s, e - s)) ? keyedvalue(t, form, pos, s, e, substr(t, s, e - s)) : ""
+    if (r == "") { out = out substr(t, pos, e - pos); pos = e } else { out = out r; pos = KEYEDEND }
   }
   return out substr(t, pos)
 }
+function keyedpiece(p, form) { return tolower(p) ~ KEYWORDRE ? keyed(p, form) : p }
+# each form over the whole text, piece by piece (linear in the text): a piece ends at a newline unless
+# the text before it ends in a key word, maybe with a separator — a match crosses lines only in its blanks
+function keyvalues(t,   form, n, L, i, out, piece, open) {
+  n = split(t, L, "\n")
+  for (form = 1; form <= 3; form++) {
+    out = ""; piece = L[1]; open = keytail(L[1], 0)
+    for (i = 2; i <= n; i++) {
+      if (open) piece = piece "\n" L[i]
+      else { out = out keyedpiece(piece, form) "\n"; piece = L[i] }
+      open = keytail(L[i], open)
+    }
+    t = out keyedpiece(piece, form); n = split(t, L, "\n")
+  }
+  return t
+}
+function keytail(l, open) { l = tolower(l); return l ~ KEYTAILRE || (open && l ~ BLANKSEPRE) }
 `;
 
 /** Serial numbers, GPU UUIDs (redactor.ts serials, gpuUuids). */
@@ -184,7 +239,31 @@ function gpuuuids(t,   out, rest, s, l, m, prev, nx, u, pfx) {
 
 /** MAC addresses, public IPv4 and IPv6 (redactor.ts macs, ipv4, ipv6). */
 const ADDRESS_RULES = String.raw`
-function macs(t,   out, rest, s, m, prev, after, sep, norm, p, first) {
+function macs(t) { return baremacs(separatedmacs(t)) }
+# 12 hex digits with a letter, the whole of a run of [0-9A-Za-z_.:-]; line by line (linear in the text)
+function baremacs(t,   n, L, i, out) {
+  if (t !~ H12) return t
+  n = split(t, L, "\n"); out = ""
+  for (i = 1; i <= n; i++) out = out (i > 1 ? "\n" : "") (L[i] ~ H12 ? baremacline(L[i]) : L[i])
+  return out
+}
+function baremacline(t,   out, pos, n, s, e, m, norm, p) {
+  out = ""; pos = 1; n = length(t)
+  while (pos <= n && match(substr(t, pos), H12)) {
+    s = pos + RSTART - 1; e = s + 12; m = substr(t, s, 12)
+    if ((s > 1 && substr(t, s - 1, 1) ~ MACRUN) || substr(t, e, 1) ~ MACRUN || m !~ /[A-Fa-f]/) {
+      while (e <= n && substr(t, e, 1) ~ MACRUN) e++
+      out = out substr(t, pos, e - pos); pos = e; continue
+    }
+    norm = tolower(m); norm = substr(norm, 1, 2) ":" substr(norm, 3, 2) ":" substr(norm, 5, 2) ":" substr(norm, 7, 2) ":" substr(norm, 9, 2) ":" substr(norm, 11, 2)
+    if (norm != "ff:ff:ff:ff:ff:ff" && index(norm, MACP) != 1) {
+      p = ph("mac-address", norm); gsub(/:/, "", p); if (m == toupper(m)) p = toupper(p); m = p
+    }
+    out = out substr(t, pos, s - pos) m; pos = e
+  }
+  return out substr(t, pos)
+}
+function separatedmacs(t,   out, rest, s, m, prev, after, sep, norm, p, first) {
   out = ""; rest = t
   while (match(tolower(rest), "${HEX2}[:-]${HEX2}[:-]${HEX2}[:-]${HEX2}[:-]${HEX2}[:-]${HEX2}")) {
     s = RSTART; m = substr(rest, s, 17)
@@ -284,5 +363,5 @@ function main(list,   line, mode, path, k) {
 
 /** The whole awk program (run with `awk -f FILE LIST` in the C locale). */
 export function redactAwkProgram(): string {
-  return `BEGIN {\n${dataBlock()}\n  main(LIST)\n}\n${HELPERS}${SECRET_RULES}${KEY_VALUE_RULE}${SERIAL_RULES}${ADDRESS_RULES}${MAIN}`;
+  return `BEGIN {\n${dataBlock()}\n  main(LIST)\n}\n${HELPERS}${SECRET_RULES}${KEYED_RULES}${SERIAL_RULES}${ADDRESS_RULES}${MAIN}`;
 }

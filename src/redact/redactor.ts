@@ -22,13 +22,20 @@
  */
 import { isIPv6 } from "node:net";
 import {
+  KEY_CHARS,
+  KEY_VALUE_SEPARATORS,
   NO_SERIAL_VALUES,
   NOT_SECRET_VALUES,
   PLACEHOLDER,
   PRIVATE_V4,
+  PROSE_VERBS,
   REDACTED,
   SECRET_KEY_WORDS,
+  SECRET_LOOKING_CHARS,
+  SECRET_LOOKING_MIN,
+  SHORT_SECRET_KEY_WORDS,
   V4_RESERVED_FROM,
+  VALUE_END_CHARS,
 } from "./rules.ts";
 
 export type RedactionKind =
@@ -43,12 +50,6 @@ export type RedactionKind =
 const MAC_PREFIX = PLACEHOLDER.macPrefix;
 const GPU_UUID_PREFIX = PLACEHOLDER.gpuUuidPrefix;
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-/** key = value, key: value, "key": "value" where the key names a secret (rules.ts SECRET_KEY_WORDS) */
-const SECRET_KEY_VALUE = new RegExp(
-  `(["']?)(\\b[A-Za-z0-9_.-]*(?:${SECRET_KEY_WORDS.join("|")})[A-Za-z0-9_.-]*)\\1(\\s*[:=]\\s*)(["']?)([^\\s"',;}]+)`,
-  "gi",
-);
-const NOT_SECRET = new RegExp(`^(?:${NOT_SECRET_VALUES.map(escapeRe).join("|")}|\\*+)$`, "i");
 const NO_SERIAL = new RegExp(`^(?:${NO_SERIAL_VALUES.map(escapeRe).join("|")})$`, "i");
 
 export interface RedactOptions {
@@ -136,30 +137,19 @@ export class Redactor {
   }
 
   /**
-   * A value after a word that names a secret. Three forms, widest first (false positives are
-   * preferred over leaks, issue 13 item 15):
-   *  - `key = v`, `key: v`, `"key": "v"`, and `key%3A v` (Proxmox stores a VM description as `#`
-   *    comment lines through PVE::Tools::encode_text, which escapes ':' as %3A)
-   *  - prose `key is v` / `key was v`
-   *  - `key v` with only spaces between (not tabs: `dpkg-query -W` lists `libsecret-1-0<TAB>0.20.5-3`),
-   *    when v looks like a secret (a digit or symbol, 6+ chars)
+   * A value after a word that names a secret, in the three forms of rules.ts (KEY_VALUE_SEPARATORS,
+   * PROSE_VERBS, SECRET_LOOKING_*), widest first. PVEAPIToken=user@realm!id=… is handled in tokens()
+   * (user, realm and token id are kept).
    */
   private keyedSecrets(t: string): string {
-    // PVEAPIToken=user@realm!id=… is handled above (user, realm and token id are kept)
     const put = (m: string, key: string, head: string, v: string) =>
       keepValue(v) || /^PVEAPIToken$/i.test(key) ? m : head + this.secret(v);
-    t = t.replace(
-      new RegExp(`(["']?)(${SECRET_KEY})\\1(\\s*(?:[:=]|%3A)\\s*)(["']?)(${VALUE})`, "gi"),
-      (m, q: string, key: string, sep: string, q2: string, v: string) =>
-        put(m, key, `${q}${key}${q}${sep}${q2}`, v),
+    t = t.replace(KEY_SEP_VALUE, (m, q: string, key: string, sep: string, q2: string, v: string) =>
+      put(m, key, `${q}${key}${q}${sep}${q2}`, v),
     );
-    t = t.replace(
-      new RegExp(`(${SECRET_KEY})([ \\t]+(?:is|was)[ \\t]+)(${VALUE})`, "gi"),
-      (m, key: string, sep: string, v: string) => put(m, key, key + sep, v),
-    );
-    return t.replace(
-      new RegExp(`(${SECRET_KEY})( +)(${SECRET_LOOKING})`, "gi"),
-      (m, key: string, sep: string, v: string) => put(m, key, key + sep, v),
+    t = t.replace(KEY_VERB_VALUE, (m, key: string, sep: string, v: string) => put(m, key, key + sep, v));
+    return t.replace(KEY_SECRET_LOOKING, (m, key: string, sep: string, v: string) =>
+      put(m, key, key + sep, v),
     );
   }
 
@@ -262,20 +252,31 @@ export class Redactor {
   }
 }
 
-/**
- * A word that names a secret: any word containing password/passwd/passphrase/secret/token/API key/
- * auth key/credential, or the short words pass, pw, pwd standing alone (`db pass`, `DB_PWD`, `pw=`;
- * not `passthrough`, `Pass-Through`).
- */
-const SECRET_KEY = String.raw`\b(?!REDACTED)[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|apikey|auth[_-]?key|credentials?)[A-Za-z0-9_.-]*|(?<![A-Za-z])(?:pass|pw|pwd)(?![A-Za-z-])`;
-/** The value: up to a blank, quote, comma, semicolon or closing brace. */
-const VALUE = String.raw`[^\s"',;}]+`;
-/** A value with no `=`/`:` before it counts only when it looks like a secret: 6+ chars with a digit or symbol. */
-const SECRET_LOOKING = String.raw`(?=[^\s"',;}]*[0-9@!#$%^&*+/~?])[^\s"',;}]{6,}`;
+/** One key word (rules.ts KEY_CHARS, SECRET_KEY_WORDS, SHORT_SECRET_KEY_WORDS). */
+const KC = `[${KEY_CHARS}]`;
+const SECRET_KEY = `(?<!${KC})(?!redacted)(?:${KC}*(?:${SECRET_KEY_WORDS.join("|")})${KC}*|(?:${KC}*[0-9_.-])?(?:${SHORT_SECRET_KEY_WORDS.join("|")}))(?!${KC})`;
+/** Whitespace spelled out (JS `\s` also matches Unicode spaces, awk's [[:space:]] in the C locale does not). */
+const WS = "[ \\t\\n\\r\\f\\v]";
+const VALUE_CHAR = `[^ \\t\\n\\r\\f\\v${escapeRe(VALUE_END_CHARS)}]`;
+const VALUE = `${VALUE_CHAR}+`;
+const SEPARATOR = `(?:${KEY_VALUE_SEPARATORS.map(escapeRe).join("|")})`;
+const KEY_SEP_VALUE = new RegExp(
+  `(["']?)(${SECRET_KEY})\\1(${WS}*${SEPARATOR}${WS}*)(["']?)(${VALUE})`,
+  "gi",
+);
+const KEY_VERB_VALUE = new RegExp(
+  `(${SECRET_KEY})([ \\t]+(?:${PROSE_VERBS.join("|")})[ \\t]+)(${VALUE})`,
+  "gi",
+);
+const KEY_SECRET_LOOKING = new RegExp(
+  `(${SECRET_KEY})( +)((?=${VALUE_CHAR}*[${SECRET_LOOKING_CHARS}])${VALUE_CHAR}{${SECRET_LOOKING_MIN},})`,
+  "gi",
+);
+const NOT_SECRET = new RegExp(`^(?:${NOT_SECRET_VALUES.map(escapeRe).join("|")}|\\*+)$`, "i");
 
 /** Values left alone after a secret-naming word: placeholders, and words that say there is none. */
 function keepValue(v: string): boolean {
-  return v.startsWith(REDACTED) || /^(none|null|true|false|n\/a|yes|no|\*+|unset|empty|missing)$/i.test(v);
+  return v.startsWith(REDACTED) || NOT_SECRET.test(v);
 }
 
 function label(kind: RedactionKind): string {

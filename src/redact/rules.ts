@@ -8,7 +8,14 @@
 
 export const REDACTED = "REDACTED";
 
-/** Key names whose value is a secret (`password=…`, `"api_key": "…"`, cloud-init `cipassword:`), lowercase alternatives. */
+/**
+ * A key is one word: a run of KEY_CHARS with none of them next to it. It names a secret when it contains
+ * one of SECRET_KEY_WORDS (`password=…`, `"api_key": "…"`, cloud-init `cipassword:`, `credentials`) or
+ * ends in one of SHORT_SECRET_KEY_WORDS after a non-letter or alone (`db pass`, `DB_PWD`, `pw=`; not
+ * `bypass`, `passthrough`, `Pass-Through`); case-insensitive, lowercase ERE alternatives (JS and awk alike).
+ * A word starting with the placeholder (`REDACTED-SECRET-1`) is no key.
+ */
+export const KEY_CHARS = "A-Za-z0-9_.-";
 export const SECRET_KEY_WORDS = [
   "password",
   "passwd",
@@ -18,10 +25,39 @@ export const SECRET_KEY_WORDS = [
   "api[_-]?key",
   "apikey",
   "auth[_-]?key",
+  "credentials?",
 ];
+export const SHORT_SECRET_KEY_WORDS = ["pass", "pw", "pwd"];
 
-/** Values after a secret key that are not secrets ("token: none"), matched whole and case-insensitively. */
-export const NOT_SECRET_VALUES = ["none", "null", "true", "false", "n/a", "yes", "no"];
+/**
+ * The three forms a secret follows its key in (issue 13 item 15; false positives are preferred over
+ * leaks), each applied to the whole text in this order:
+ *  - `key = v`, `key: v`, `"key": "v"`, `key%3A v` (Proxmox stores a VM description as `#` comment
+ *    lines through PVE::Tools::encode_text, which escapes ':' as %3A): KEY_VALUE_SEPARATORS
+ *  - prose `key is v` / `key was v`: PROSE_VERBS between blanks (spaces or tabs)
+ *  - `key v` with only spaces between (not tabs: `dpkg-query -W` lists `libsecret-1-0<TAB>0.20.5-3`), when
+ *    v looks like a secret: SECRET_LOOKING_MIN+ characters, one of them in SECRET_LOOKING_CHARS
+ * The value runs up to whitespace or one of VALUE_END_CHARS.
+ */
+export const KEY_VALUE_SEPARATORS = [":", "=", "%3a"];
+export const PROSE_VERBS = ["is", "was"];
+export const SECRET_LOOKING_MIN = 6;
+export const SECRET_LOOKING_CHARS = "0-9@!#$%^&*+/~?";
+export const VALUE_END_CHARS = `"',;}`;
+
+/** Values after a secret key that are not secrets ("token: none"), matched whole and case-insensitively (also `***`). */
+export const NOT_SECRET_VALUES = [
+  "none",
+  "null",
+  "true",
+  "false",
+  "n/a",
+  "yes",
+  "no",
+  "unset",
+  "empty",
+  "missing",
+];
 
 /** Serial-number values that are no serial ("Serial Number : N/A"). */
 export const NO_SERIAL_VALUES = ["n/a", "none", "not available", "[n/a]"];

@@ -56,3 +56,24 @@ export function runCli(args: string[], env: Record<string, string> = {}, input?:
     json: () => JSON.parse(r.stdout),
   };
 }
+
+/** Run the CLI in-process (src/cli/main.ts, no build needed) in `cwd`, collecting what it prints. */
+export async function runMain(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
+  const { main } = await import("../../src/cli/main.ts");
+  const printed = { out: "", err: "" };
+  const code = await main(["node", "vgpuctl", ...args], {
+    cwd,
+    env: { NO_COLOR: "1", ...env },
+    out: (s) => {
+      printed.out += s;
+    },
+    err: (s) => {
+      printed.err += s;
+    },
+  });
+  return { code, ...printed };
+}

@@ -19,7 +19,7 @@ const tmp = mkdtempSync(join(tmpdir(), "vgpuctl-awk-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** redactCapture done by awk: commands in order, files sorted, notes (one text per file). */
-function awkRedact(c: Capture): { texts: string[]; kinds: string[] } {
+function awkRedact(c: Capture, awk: readonly string[] = ["awk"]): { texts: string[]; kinds: string[] } {
   const dir = mkdtempSync(join(tmp, "run-"));
   const entries: Array<[string, string]> = [];
   for (const cmd of c.commands) entries.push([redactionMode({ cmd: cmd.cmd }), cmd.stdout]);
@@ -31,10 +31,14 @@ function awkRedact(c: Capture): { texts: string[]; kinds: string[] } {
   });
   writeFileSync(join(dir, "list"), `${list.join("\n")}\n`);
   writeFileSync(join(dir, "prog.awk"), redactAwkProgram());
-  const r = spawnSync("awk", ["-v", `LIST=${join(dir, "list")}`, "-f", join(dir, "prog.awk")], {
-    encoding: "utf8",
-    env: { PATH: process.env.PATH ?? "", LC_ALL: "C" },
-  });
+  const r = spawnSync(
+    awk[0]!,
+    [...awk.slice(1), "-v", `LIST=${join(dir, "list")}`, "-f", join(dir, "prog.awk")],
+    {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "", LC_ALL: "C" },
+    },
+  );
   if (r.status !== 0) throw new Error(`awk failed: ${r.stderr}`);
   const texts = entries.map((_e, i) => readFileSync(join(dir, `t${i}.r`), "utf8"));
   return { texts, kinds: r.stdout.split("\n").filter(Boolean).sort() };
@@ -72,7 +76,20 @@ const PLANTED = [
   "link 1a:2b:3c:4d:5e:6f:70 x 12:34:56 11:22:33:44:55:66:",
   "addr 8.8.8.8, 192.168.1.10, 10.0.0.1 100.64.1.1 172.20.0.1 01.2.3.4 256.1.1.1 1.2.3.4.5 v5.15.108.1 203.0.113.7 1.1.1.1",
   "inet6 2a00:1450:4001:82b::200e/64 fe80::1 ::1 2001:db8::5 2606:4700:4700::1111 ab:cd:ef 12:34:56:78",
+  // issue 13 item 15, each example as the issue gives it
+  "description: db pass: s3cr3tDB\n#db pass%3A s3cr3tDB\n#DB_PASS%3a 's3cr3tDB'",
+  "note: pw is P@ssw0rd!\nthe password was hunter2, Credentials: abc",
+  "#token secret 6f0d3c1e-9b2a-4c1d-8e7f-0a1b2c3d4e5f\nbypass 123456 pass-through 1234567 db pass s3cr3t!",
+  "mac BC2411AABBDD and bc2411aabbdd, bc:24:11:aa:bb:dd; kept: 123456789012 0x1b2c3d4e5f6a abcdef012345678 FFFFFFFFFFFF",
+  // a key and its value on different lines (YAML, wrapped configs): the awk side works line by line
+  'password:\n  s3cr3t-on-next-line\ndb_pwd\n\n=\n abc1\n"token"\n: "t0k"\npass %3A\n\t x9\nsecret is\nnot-this',
+  "kept: REDACTED-SECRET-1 passwd=*** token: unset; pw=none\nlibsecret-1-0\t0.20.5-3\npasswd\t1:4.13+dfsg1-1",
 ];
+
+/** The awks a gather-script meets: mawk (Debian's default), busybox awk, gawk — those installed here. */
+const AWKS = [["mawk"], ["busybox", "awk"], ["gawk", "--posix"]].filter(
+  ([cmd, ...args]) => spawnSync(cmd!, [...args, "BEGIN { exit 0 }"]).status === 0,
+);
 
 describe("awk redaction = TypeScript redaction", () => {
   it("planted secrets of every kind, in commands, whole files and notes", () => {
@@ -82,11 +99,24 @@ describe("awk redaction = TypeScript redaction", () => {
     c.commands.push({ cmd: "dpkg-query -W", stdout: "libfoo\t1.2.3.4\nnet 8.8.8.8\n", exitCode: 0 });
     c.files["/sys/class/dmi/id/product_serial"] = "ABC-123\n";
     c.files["/etc/pve/priv/token.cfg"] = "root@pam!t 123\n";
-    c.files["/etc/pve/qemu-server/100.conf"] = `${PLANTED[8]}\n${PLANTED[3]}\n`;
+    c.files["/etc/pve/qemu-server/100.conf"] = `${PLANTED[8]}\n${PLANTED[3]}\n#db pass%3A s3cr3tDB\n`;
+    c.files["/etc/pve/mapping/pci.cfg"] =
+      "gpu0\n\tdescription pw=mapsecret\n\tmap id=10de:1eb8,node=pve,path=0000:01:00.0\n";
     c.notes.push("could not read /etc/pve/priv/authkey.key");
     const js = jsRedact(c);
     expect(js.kinds.length).toBeGreaterThanOrEqual(7);
-    expect(awkRedact(c)).toEqual(js);
+    for (const leak of [
+      "s3cr3tDB",
+      "mapsecret",
+      "P@ssw0rd!",
+      "6f0d3c1e",
+      "BC2411AABBDD",
+      "hunter2",
+      "s3cr3t!",
+    ])
+      expect(js.texts.join("\n")).not.toContain(leak);
+    expect(AWKS.length).toBeGreaterThanOrEqual(2);
+    for (const awk of AWKS) expect({ awk, ...awkRedact(c, awk) }).toEqual({ awk, ...js });
   });
 
   it("every real output and file among the fixtures", () => {
@@ -100,11 +130,13 @@ describe("awk redaction = TypeScript redaction", () => {
       c.commands.push({ cmd: `cat ${p.slice(root.length)}`, stdout: text, exitCode: 0 });
     }
     const js = jsRedact(c);
-    const awk = awkRedact(c);
-    const diffs = js.texts
-      .map((t, i) => (t === awk.texts[i] ? null : { file: c.commands[i]?.cmd, js: t, awk: awk.texts[i] }))
-      .filter(Boolean);
-    expect(diffs.slice(0, 3)).toEqual([]);
-    expect(awk.kinds).toEqual(js.kinds);
+    for (const cmd of AWKS) {
+      const awk = awkRedact(c, cmd);
+      const diffs = js.texts
+        .map((t, i) => (t === awk.texts[i] ? null : { file: c.commands[i]?.cmd, js: t, awk: awk.texts[i] }))
+        .filter(Boolean);
+      expect({ cmd, diffs: diffs.slice(0, 3) }).toEqual({ cmd, diffs: [] });
+      expect(awk.kinds).toEqual(js.kinds);
+    }
   });
 });

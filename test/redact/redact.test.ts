@@ -139,6 +139,14 @@ describe("Redactor: each kind", () => {
       expect(r().redact(s)).toBe(s);
     });
 
+    it("a short key word quoted as a JSON key, and no key inside a placeholder", () => {
+      expect(r().redact('{"db_pass": "x1", "DB_PWD": "y2"}')).toBe(
+        '{"db_pass": "REDACTED-SECRET-1", "DB_PWD": "REDACTED-SECRET-2"}',
+      );
+      // `REDACTED-SECRET-1 passwd=***` once read as the key `SECRET-1` with the value `passwd=***`
+      expect(r().redact("my-token:xyz passwd=***")).toBe("my-token:REDACTED-SECRET-1 passwd=***");
+    });
+
     it("is idempotent over its own placeholders", () => {
       const once = r().redact("pw is P@ssw0rd!\n#token secret 6f0d3c1e-9b2a\nmac BC2411AABBDD");
       expect(r().redact(once)).toBe(once);
