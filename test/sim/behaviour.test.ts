@@ -571,6 +571,21 @@ describe("the simulated shell (sh -c, sh -s) and sim-shell", () => {
     }
   });
 
+  it("case … esac (POSIX 2.9.4.3): unquoted * and ? match, quoted text is literal, | alternatives, no match is status 0", async () => {
+    const h = host();
+    const script = [
+      "NL='",
+      "'",
+      'k() { case $1 in *"$NL"*) echo nl ;; "*") echo star ;; a?c|x*) echo pat ;; *) echo other ;; esac; }',
+      'k "a',
+      'b"; k "*"; k abc; k xyz; k "ab"',
+      "case q in z) echo no ;; esac; echo $?",
+    ].join("\n");
+    const r = await sh(h, "sh -s", script);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("nl\nstar\npat\npat\nother\n0\n");
+  });
+
   it("runs the ssh helper snippets: atomic write with mode, read, stat, list, remove", async () => {
     const h = host();
     const write = [

@@ -48,6 +48,7 @@ type Node =
   | { k: "for"; name: string; words: Word[] | null; body: Node; redirs: Redir[] }
   | { k: "while"; cond: Node; body: Node; until: boolean; redirs: Redir[] }
   | { k: "group"; body: Node; redirs: Redir[]; subshell: boolean }
+  | { k: "case"; word: Word; items: Array<{ pats: Word[]; body: Node | null }>; redirs: Redir[] }
   | { k: "func"; name: string; body: Node };
 
 type Tok =
@@ -307,7 +308,7 @@ class Parser {
       if (!t) break;
       if (t.t === "word" && stops.has(t.raw)) break;
       if (t.t === "op" && (t.v === ")" ? stops.has(")") : false)) break;
-      if (t.t === "op" && t.v === ")") break;
+      if (t.t === "op" && (t.v === ")" || t.v === ";;")) break;
       list.push(this.andOr());
       const sep = this.peek();
       if (sep?.t === "op" && (sep.v === ";" || sep.v === "&")) this.i++;
@@ -356,6 +357,40 @@ class Parser {
       out.push({ fd: t.fd, op: t.op as Redir["op"], target: parseWord(w.raw) });
     }
     return out;
+  }
+
+  /** `case WORD in [(]PAT[|PAT]…) LIST ;; … esac` (POSIX 2.9.4.3) */
+  private caseCommand(): Node {
+    this.i++;
+    const w = this.peek();
+    if (w?.t !== "word") throw new ShellSyntaxError('Syntax error: "case" unexpected');
+    this.i++;
+    this.expectWord("in");
+    const items: Array<{ pats: Word[]; body: Node | null }> = [];
+    for (;;) {
+      this.skipNl();
+      if (this.isWord("esac")) break;
+      if (this.isOp("(")) this.i++;
+      const pats: Word[] = [];
+      for (;;) {
+        const p = this.peek();
+        if (p?.t !== "word") throw new ShellSyntaxError('Syntax error: expecting ")"');
+        pats.push(parseWord(p.raw));
+        this.i++;
+        if (!this.isOp("|")) break;
+        this.i++;
+      }
+      if (!this.isOp(")")) throw new ShellSyntaxError('Syntax error: expecting ")"');
+      this.i++;
+      this.skipNl();
+      const body = this.isOp(";;") || this.isWord("esac") ? null : this.list(new Set(["esac"]));
+      items.push({ pats, body });
+      this.skipNl();
+      if (this.isOp(";;")) this.i++;
+      else break;
+    }
+    this.expectWord("esac");
+    return { k: "case", word: parseWord(w.raw), items, redirs: this.redirs() };
   }
 
   private command(): Node {
@@ -423,6 +458,8 @@ class Parser {
           this.expectWord("done");
           return { k: "while", cond, body, until: t.raw === "until", redirs: this.redirs() };
         }
+        case "case":
+          return this.caseCommand();
         case "{": {
           this.i++;
           const body = this.list(new Set(["}"]));
@@ -668,6 +705,17 @@ export class Shell {
     return out;
   }
 
+  /** A case pattern: unquoted `*` and `?` match, everything quoted (or from a quoted expansion) is literal. */
+  private pattern(w: Word, io: IO): RegExp {
+    const esc = (t: string) => t.replace(/[.+^${}()|[\]\\*?]/g, "\\$&");
+    let re = "";
+    for (const p of w) {
+      const text = p.t === "lit" ? p.v : this.expand([{ ...p, q: true }], io, true).join("");
+      re += p.q ? esc(text) : esc(text).replaceAll("\\*", "[\\s\\S]*").replaceAll("\\?", "[\\s\\S]");
+    }
+    return new RegExp(`^${re}$`);
+  }
+
   private glob(segs: Array<[string, boolean]>): string[] {
     // \u0001 / \u0002 mark unquoted * / ?; split into path components
     let pat = "";
@@ -782,6 +830,13 @@ export class Shell {
           }
           this.last = c;
           return c;
+        });
+      case "case":
+        return this.withRedirs(n.redirs, io, (io2) => {
+          const subject = this.expand(n.word, io2, true).join("");
+          const item = n.items.find((it) => it.pats.some((p) => this.pattern(p, io2).test(subject)));
+          this.last = item?.body ? this.exec(item.body, io2) : 0;
+          return this.last;
         });
       case "while":
         return this.withRedirs(n.redirs, io, (io2) => {
