@@ -43,9 +43,13 @@ export function checkGpus(f: Facts, kb: Kb): Finding[] {
         sev,
         `${g.label} cannot do vGPU: ${g.cls.supportReason}`,
         [
-          `lspci -Dnnk: ${g.address} ${g.fn.className} [${g.fn.classCode}]: ${g.fn.description} [${g.fn.vendorId}:${g.fn.deviceId}]${
-            g.fn.subsystemVendorId ? ` (subsystem ${g.fn.subsystemVendorId}:${g.fn.subsystemDeviceId})` : ""
-          }`,
+          g.source === "lspci -Dnnk"
+            ? `lspci -Dnnk: ${g.address} ${g.fn.className} [${g.fn.classCode}]: ${g.fn.description} [${g.fn.vendorId}:${g.fn.deviceId}]${
+                g.fn.subsystemVendorId
+                  ? ` (subsystem ${g.fn.subsystemVendorId}:${g.fn.subsystemDeviceId})`
+                  : ""
+              }`
+            : `${g.source}: ${g.address} ${g.fn.description}${g.fn.deviceId ? ` [${g.fn.vendorId}:${g.fn.deviceId}]` : ""}`,
           `${g.cls.name ?? "this GPU"}${g.cls.generationLabel ? `: ${g.cls.generationLabel} generation` : ""}`,
         ],
         usable.length > 0
