@@ -39,6 +39,8 @@ export interface HostView {
   driver: DriverState | null;
   /** the driver's kind and flavour from every output that shows them (facts/driver-evidence.ts), even when its version is unknown */
   driverKind: DriverKind | null;
+  /** the output the kind was read from ("packages", "installer log", "nvidia-smi -q", …) */
+  driverKindFrom: string | null;
   driverFlavour: DriverFlavour | null;
   release: KbRelease | null;
   /**
@@ -67,7 +69,8 @@ export function hostView(facts: Facts, kb: Kb): HostView {
     kernel: facts.uname?.release ?? facts.pve?.runningKernel ?? null,
     bootloader: deriveBootloader(facts),
     driver,
-    driverKind: driver?.kind ?? summary.kind,
+    driverKind: summary.kind,
+    driverKindFrom: summary.kindFrom,
     driverFlavour: driver?.flavour ?? summary.flavour,
     release: driver ? kb.releaseForDriverVersion(driver.version) : null,
     gpus: gpuViews(facts, kb),

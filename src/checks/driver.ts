@@ -286,10 +286,16 @@ function branchDrops(v: HostView): Finding[] {
 
 function notVgpu(v: HostView): Finding[] {
   const f = v.facts;
-  if (!f.lsmod) return [];
-  const names = new Set(f.lsmod.map((m) => m.name));
-  if (!names.has("nvidia") || names.has("nvidia_vgpu_vfio")) return [];
-  const evidence = ["lsmod: nvidia loaded, nvidia_vgpu_vfio not loaded"];
+  const names = new Set((f.lsmod ?? []).map((m) => m.name));
+  if (names.has("nvidia_vgpu_vfio")) return [];
+  // the kind other outputs prove (a regular driver package, an installer log, nvidia-smi -q in a guest)
+  const otherKind = v.driverKind === "regular" || v.driverKind === "grid-guest";
+  if (!names.has("nvidia") && !(otherKind && v.driver && v.driver.loaded !== false)) return [];
+  const evidence = names.has("nvidia") ? ["lsmod: nvidia loaded, nvidia_vgpu_vfio not loaded"] : [];
+  if (otherKind)
+    evidence.push(
+      `${v.driverKindFrom}: the ${v.driverKind === "regular" ? "regular" : "GRID guest"} NVIDIA driver`,
+    );
   if (v.driver)
     evidence.push(
       `driver ${v.driver.version}${v.release ? ` (vGPU ${v.release.vgpuRelease})` : " — not a known vGPU host driver version"}`,

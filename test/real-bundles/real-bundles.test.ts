@@ -15,6 +15,8 @@ import { dmesgDriver, pciDriversKnown } from "../../src/facts/derive.ts";
 import { parseFacts } from "../../src/facts/index.ts";
 import { statusJournalLines, unitStateFromSystemctl } from "../../src/facts/system/systemctl.ts";
 import { classDeviceIdForName, classifyGpu, deviceIdForName } from "../../src/knowledge/gpus.ts";
+import { checkDriver } from "../../src/checks/driver.ts";
+import { defaultKb } from "../../src/checks/kb.ts";
 import { REPO, runCli } from "../helpers/cli.ts";
 import { CASES, type Finding } from "./cases.ts";
 
@@ -204,6 +206,24 @@ describe("variants people paste", () => {
     expect(deviceIdForName("NVIDIA GeForce GTX 1080")).toBe("1b80");
     expect(deviceIdForName("GeForce GTX 105...")).toBeNull();
     expect(deviceIdForName("")).toBeNull();
+  });
+
+  it("driver-not-vgpu from the driver's kind other outputs prove, without lsmod", () => {
+    // the regular driver package (remz1337/Proxmox#8: "nvidia-driver" for LXC/CUDA) and nvidia-smi naming the GPU
+    const f = parseFacts(
+      cap([
+        [
+          "dpkg-query -W -f='${Package}\t${Version}\n'",
+          "nvidia-driver\t535.216.01-1\nnvidia-kernel-dkms\t535.216.01-1\n",
+        ],
+        [
+          "nvidia-smi",
+          "| NVIDIA-SMI 535.216.01             Driver Version: 535.216.01   CUDA Version: 12.2     |\n",
+        ],
+      ]),
+    );
+    const codes = checkDriver(f, defaultKb).map((x) => `${x.code}: ${x.evidence.join(" | ")}`);
+    expect(codes.find((c) => c.startsWith("driver-not-vgpu"))).toMatch(/packages: the regular NVIDIA driver/);
   });
 
   it("a name nvidia-smi cut short classes the GPU only when every board it names has one class", () => {
