@@ -10,13 +10,13 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, write
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { checkDriver } from "../../src/checks/driver.ts";
+import { defaultKb } from "../../src/checks/kb.ts";
 import { baseCommand, Evidence, emptyCapture } from "../../src/facts/capture.ts";
 import { dmesgDriver, pciDriversKnown } from "../../src/facts/derive.ts";
 import { parseFacts } from "../../src/facts/index.ts";
 import { statusJournalLines, unitStateFromSystemctl } from "../../src/facts/system/systemctl.ts";
 import { classDeviceIdForName, classifyGpu, deviceIdForName } from "../../src/knowledge/gpus.ts";
-import { checkDriver } from "../../src/checks/driver.ts";
-import { defaultKb } from "../../src/checks/kb.ts";
 import { REPO, runCli } from "../helpers/cli.ts";
 import { CASES, type Finding } from "./cases.ts";
 
