@@ -500,4 +500,10 @@ export const CASES: Record<string, Case> = {
       gpus: [{ address: "0000:af:00.0", deviceId: "1db5", support: "native", name: /V100/ }],
     },
   },
+  // source: https://github.com/mbilker/vgpu_unlock-rs/issues/37 (a running, licensed vGPU VM: healthy)
+  "vgpu-unlock-rs-37-a5000-vm-licensed-running": {
+    expect: [],
+    healthy: true,
+    inspect: { driver: null, gpus: [] },
+  },
 };
