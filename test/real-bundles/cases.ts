@@ -347,11 +347,16 @@ export const CASES: Record<string, Case> = {
     inspect: { driver: null, gpus: [] },
   },
   // source: https://github.com/mrzenc/vgpu4nixos/issues/4
+  // The driver version appears only inside the unit's ExecStart path (a Nix store name,
+  // "…-nvidia-vgpu-535.230.02-5.15.179-bin/bin/nvidia-vgpu-mgr"): a packager's naming, not a report of the
+  // driver, and nvidia-vgpu-mgr failed to reach the module — so it is not read as the driver's version.
   "vgpu4nixos-4-tesla-p4-rm-client-0x26": {
     expect: [{ code: "vgpu-mgr-inactive", severity: "error", text: /Failed to initialize RM client: 0x26/ }],
     inspect: { gpus: [] },
   },
   // source: https://github.com/flatcar/Flatcar/issues/1283
+  // The driver's kind stays unknown: 535.104.05 is no vGPU host driver version (vgpuRelease null says so),
+  // but no output shows the kind itself (the kernel log reads the same for both drivers).
   "flatcar-1283-p40-regular-driver-refuses": {
     expect: [{ code: "driver-not-loaded", severity: "error", text: /535\.104\.05/ }],
     inspect: {
