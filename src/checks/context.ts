@@ -9,8 +9,9 @@ import {
   deriveBootloader,
   deriveDriver,
   pciProductName,
-  physicalGpuFunctions,
 } from "../facts/derive.ts";
+import { type DriverFlavour, type DriverKind, driverSummary } from "../facts/driver-evidence.ts";
+import { gpuIdentities, identifiedGpuFunctions } from "../facts/identity.ts";
 import { normalisePciAddress, sameBus } from "../facts/pci.ts";
 import type { Facts, PciFunction, VmConfig } from "../facts/types.ts";
 import type { Finding, FindingCode, Kb, KbGpu, KbRelease } from "./types.ts";
@@ -23,6 +24,10 @@ export interface GpuView {
   label: string;
   /** physical VRAM in MiB: nvidia-smi, else the knowledge base */
   vramMiB: number | null;
+  /** the output that names the GPU ("lspci -Dnnk", or without lspci the most direct other one: "nvidia-smi -q", "kernel log", …) */
+  source: string;
+  /** the device id is unknown; `cls` (when set) comes from the GPU's name as nvidia-smi prints it */
+  byName: boolean;
 }
 
 export interface HostView {
@@ -32,8 +37,17 @@ export interface HostView {
   kernel: string | null;
   bootloader: Bootloader | null;
   driver: DriverState | null;
+  /** the driver's kind and flavour from every output that shows them (facts/driver-evidence.ts), even when its version is unknown */
+  driverKind: DriverKind | null;
+  /** the output the kind was read from ("packages", "installer log", "nvidia-smi -q", …) */
+  driverKindFrom: string | null;
+  driverFlavour: DriverFlavour | null;
   release: KbRelease | null;
-  /** physical NVIDIA GPUs (SR-IOV virtual functions folded into their PF); null when lspci was not captured */
+  /**
+   * physical NVIDIA GPUs (SR-IOV virtual functions folded into their PF) from lspci; without lspci, the
+   * GPUs the other outputs identify (facts/identity.ts, the same list inspect reports); null when no
+   * output names a GPU and lspci was not captured
+   */
   gpus: GpuView[] | null;
 }
 
@@ -48,14 +62,18 @@ export function hostView(facts: Facts, kb: Kb): HostView {
   const seen = byKb.get(kb);
   if (seen) return seen;
   const driver = deriveDriver(facts);
+  const summary = driverSummary(facts);
   const view: HostView = {
     facts,
     kb,
     kernel: facts.uname?.release ?? facts.pve?.runningKernel ?? null,
     bootloader: deriveBootloader(facts),
     driver,
+    driverKind: summary.kind,
+    driverKindFrom: summary.kindFrom,
+    driverFlavour: driver?.flavour ?? summary.flavour,
     release: driver ? kb.releaseForDriverVersion(driver.version) : null,
-    gpus: facts.pci ? physicalGpuFunctions(facts).map((fn) => gpuView(facts, kb, fn)) : null,
+    gpus: gpuViews(facts, kb),
   };
   byKb.set(kb, view);
   return view;
@@ -66,21 +84,43 @@ export function vgpuPossible(v: HostView): boolean {
   return v.gpus === null || v.gpus.some((g) => g.cls === null || g.cls.support !== "unsupported");
 }
 
-function gpuView(f: Facts, kb: Kb, fn: PciFunction): GpuView {
-  const cls = kb.classifyGpu({
-    deviceId: fn.deviceId,
-    subsystemVendorId: fn.subsystemVendorId,
-    subsystemDeviceId: fn.subsystemDeviceId,
+/** One view per GPU inspect reports (facts/identity.ts identifiedGpuFunctions): lspci's, else every other output's. */
+function gpuViews(f: Facts, kb: Kb): GpuView[] | null {
+  const fns = identifiedGpuFunctions(f);
+  if (!f.pci && fns.length === 0) return null;
+  const ids = f.pci ? [] : gpuIdentities(f);
+  return fns.map((fn) => {
+    const source = f.pci ? "lspci -Dnnk" : (ids.find((i) => i.address === fn.address)?.sources[0] ?? "?");
+    return gpuView(f, kb, fn, source);
   });
+}
+
+/**
+ * The knowledge base's class of one GPU: by its device id, else (no lspci) by its name when the name
+ * names one class of board; null when neither is known (unknown, never "unsupported").
+ */
+function classOf(kb: Kb, fn: PciFunction): { cls: KbGpu | null; byName: boolean } {
+  const sub = { subsystemVendorId: fn.subsystemVendorId, subsystemDeviceId: fn.subsystemDeviceId };
+  if (fn.deviceId) return { cls: kb.classifyGpu({ deviceId: fn.deviceId, ...sub }), byName: false };
+  const id = kb.classDeviceIdForName?.(fn.description) ?? kb.deviceIdForName?.(fn.description) ?? null;
+  return { cls: id ? kb.classifyGpu({ deviceId: id, ...sub }) : null, byName: true };
+}
+
+function gpuView(f: Facts, kb: Kb, fn: PciFunction, source: string): GpuView {
+  const { cls, byName } = classOf(kb, fn);
   const smi = f.nvidiaSmi?.gpus.find((g) => g.busId === fn.address)?.memoryTotalMiB ?? null;
   const q = f.nvidiaSmiQuery?.gpus.find((g) => g.busId === fn.address)?.fbTotalMiB ?? null;
-  const name = cls?.name ?? pciProductName(fn.description) ?? fn.description;
+  // a name cut short by nvidia-smi ("GeForce GTX 105...") stays as printed: the class is not the board
+  const exact = !byName || kb.deviceIdForName?.(fn.description);
+  const name = exact ? (cls?.name ?? pciProductName(fn.description) ?? fn.description) : fn.description;
   return {
     address: fn.address,
     fn,
     cls,
-    label: `${fn.address} ${name} [${fn.vendorId}:${fn.deviceId}]`,
-    vramMiB: smi ?? q ?? cls?.vramMiB ?? null,
+    label: `${fn.address} ${name} [${fn.vendorId}:${fn.deviceId || "????"}]`,
+    vramMiB: smi ?? q ?? (byName ? null : (cls?.vramMiB ?? null)),
+    source,
+    byName,
   };
 }
 

@@ -132,7 +132,7 @@ function missing(v: HostView): Finding[] {
 
 function notLoaded(v: HostView): Finding[] {
   const f = v.facts;
-  if (!v.driver) return [];
+  if (!v.driver) return refusedUnversioned(v);
   const smiError = f.nvidiaSmi?.error ?? null;
   const notInLsmod = f.lsmod ? !f.lsmod.some((m) => m.name === "nvidia") : null;
   const capable = capableGpus(v);
@@ -182,18 +182,53 @@ function notLoaded(v: HostView): Finding[] {
   ];
 }
 
+/**
+ * The kernel log shows the module refusing a GPU, but no output names the driver's version (a pasted dmesg
+ * only): "NVRM: GPU 0000:04:00.0: RmInitAdapter failed!" (NVIDIA/open-gpu-kernel-modules#230), "NVRM: The
+ * NVIDIA GPU 0000:af:00.0 (PCI ID: 10de:1db5) installed in this system is not supported by open nvidia.ko" (#322).
+ */
+function refusedUnversioned(v: HostView): Finding[] {
+  const nvrm = v.facts.dmesg?.nvrm ?? [];
+  const refusal = /RmInitAdapter failed|installed in this system is not supported by|No NVIDIA GPU found/i;
+  if (!nvrm.some((l) => refusal.test(l))) return [];
+  const gpus = (v.gpus ?? []).filter((g) => g.source === "kernel log" || g.source === "lspci -Dnnk");
+  const named = gpus.map((g) => g.label);
+  return [
+    finding(
+      "driver-not-loaded",
+      "error",
+      `The NVIDIA kernel module is loaded but refuses ${named.length ? named.join(", ") : "the GPU"}`,
+      grep(nvrm, /./, 8).map((l) => `dmesg: ${l}`),
+      [
+        ...(v.driverFlavour === "open"
+          ? ["Install the proprietary kernel modules (see driver-open-flavour)"]
+          : ["dmesg | grep -e NVRM -e nvidia   (the whole refusal)"]),
+        "modprobe nvidia && modprobe nvidia_vgpu_vfio",
+        "nvidia-smi   (should list the GPU)",
+      ],
+      gpus[0]?.address,
+    ),
+  ];
+}
+
 function openFlavour(v: HostView): Finding[] {
   const f = v.facts;
   const pkgOpen = f.packages
     ? Object.keys(f.packages).find((n) => /^nvidia-kernel-open-dkms$|^nvidia-open/.test(n))
     : undefined;
-  if (v.driver?.flavour !== "open" && !pkgOpen) return [];
+  if (v.driverFlavour !== "open" && !pkgOpen) return [];
   const evidence: string[] = [];
   if (f.driverModuleOpen) evidence.push("/proc/driver/nvidia/version: NVIDIA UNIX Open Kernel Module");
   const dk = f.dkms?.find((e) => e.module === "nvidia-open");
   if (dk) evidence.push(`dkms status: nvidia-open/${dk.version}, ${dk.kernel ?? ""}: ${dk.status}`);
   if (pkgOpen) evidence.push(`dpkg: ${pkgOpen} ${f.packages![pkgOpen]} is installed`);
-  evidence.push(...grep(f.dmesg?.nvrm, /Open Kernel Module/i, 1).map((l) => `dmesg: ${l}`));
+  // "NVRM: Open nvidia.ko is only ready for use on Data Center GPUs." (NVIDIA/open-gpu-kernel-modules#230)
+  evidence.push(
+    ...grep(f.dmesg?.nvrm, /Open Kernel Module|\bopen nvidia\.ko\b|\bsupported by open$/i, 2).map(
+      (l) => `dmesg: ${l}`,
+    ),
+  );
+  if (evidence.length === 0) evidence.push(`the ${v.driverFlavour} kernel modules are loaded`);
   const ver = v.driver?.version ?? "<version>";
   return [
     finding(
@@ -251,10 +286,16 @@ function branchDrops(v: HostView): Finding[] {
 
 function notVgpu(v: HostView): Finding[] {
   const f = v.facts;
-  if (!f.lsmod) return [];
-  const names = new Set(f.lsmod.map((m) => m.name));
-  if (!names.has("nvidia") || names.has("nvidia_vgpu_vfio")) return [];
-  const evidence = ["lsmod: nvidia loaded, nvidia_vgpu_vfio not loaded"];
+  const names = new Set((f.lsmod ?? []).map((m) => m.name));
+  if (names.has("nvidia_vgpu_vfio")) return [];
+  // the kind other outputs prove (a regular driver package, an installer log, nvidia-smi -q in a guest)
+  const otherKind = v.driverKind === "regular" || v.driverKind === "grid-guest";
+  if (!names.has("nvidia") && !(otherKind && v.driver && v.driver.loaded !== false)) return [];
+  const evidence = names.has("nvidia") ? ["lsmod: nvidia loaded, nvidia_vgpu_vfio not loaded"] : [];
+  if (otherKind)
+    evidence.push(
+      `${v.driverKindFrom}: the ${v.driverKind === "regular" ? "regular" : "GRID guest"} NVIDIA driver`,
+    );
   if (v.driver)
     evidence.push(
       `driver ${v.driver.version}${v.release ? ` (vGPU ${v.release.vgpuRelease})` : " — not a known vGPU host driver version"}`,

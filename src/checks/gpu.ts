@@ -6,12 +6,13 @@
  */
 import { vgpudRejections } from "../facts/derive.ts";
 import type { Facts } from "../facts/types.ts";
-import { finding, hostView } from "./context.ts";
+import { finding, type GpuView, hostView } from "./context.ts";
 import type { Finding, Kb } from "./types.ts";
 
 export function checkGpus(f: Facts, kb: Kb): Finding[] {
   const v = hostView(f, kb);
-  if (!v.gpus) return fromVgpudJournal(f, kb);
+  // no output names a GPU (facts/identity.ts: lspci, nvidia-smi, nvidia-vgpud's rejections, the kernel log, …)
+  if (!v.gpus) return [];
   if (v.gpus.length === 0) {
     const nvidia = (f.pci ?? []).filter((p) => p.vendorId === "10de");
     return [
@@ -43,9 +44,13 @@ export function checkGpus(f: Facts, kb: Kb): Finding[] {
         sev,
         `${g.label} cannot do vGPU: ${g.cls.supportReason}`,
         [
-          `lspci -Dnnk: ${g.address} ${g.fn.className} [${g.fn.classCode}]: ${g.fn.description} [${g.fn.vendorId}:${g.fn.deviceId}]${
-            g.fn.subsystemVendorId ? ` (subsystem ${g.fn.subsystemVendorId}:${g.fn.subsystemDeviceId})` : ""
-          }`,
+          g.source === "lspci -Dnnk"
+            ? `lspci -Dnnk: ${g.address} ${g.fn.className} [${g.fn.classCode}]: ${g.fn.description} [${g.fn.vendorId}:${g.fn.deviceId}]${
+                g.fn.subsystemVendorId
+                  ? ` (subsystem ${g.fn.subsystemVendorId}:${g.fn.subsystemDeviceId})`
+                  : ""
+              }`
+            : identifiedBy(f, g),
           `${g.cls.name ?? "this GPU"}${g.cls.generationLabel ? `: ${g.cls.generationLabel} generation` : ""}`,
         ],
         usable.length > 0
@@ -63,39 +68,10 @@ export function checkGpus(f: Facts, kb: Kb): Finding[] {
   return out;
 }
 
-/**
- * lspci not captured (a pasted journal only): nvidia-vgpud's "GPU not supported by vGPU … DevID: 0x10de /
- * 0x103a / …" still names the card. Reported only for cards the knowledge base knows to be unable.
- */
-function fromVgpudJournal(f: Facts, kb: Kb): Finding[] {
-  const out: Finding[] = [];
-  const seen = new Set<string>();
-  for (const r of vgpudRejections(f)) {
-    if (!r.deviceId || seen.has(r.address)) continue;
-    seen.add(r.address);
-    const cls = kb.classifyGpu({
-      deviceId: r.deviceId,
-      subsystemVendorId: r.subsystemVendorId,
-      subsystemDeviceId: r.subsystemDeviceId,
-    });
-    if (cls?.support !== "unsupported" || !cls.name) continue;
-    const label = `${r.address} ${cls.name} [10de:${r.deviceId}]`;
-    out.push(
-      finding(
-        "gpu-unsupported",
-        "error",
-        `${label} cannot do vGPU: ${cls.supportReason}`,
-        [
-          `journal nvidia-vgpud: ${r.line}`,
-          `${cls.name}${cls.generationLabel ? `: ${cls.generationLabel} generation` : ""}`,
-        ],
-        [
-          "No software fix: vGPU needs a Maxwell 2.0 (not GTX 970), Pascal or Turing consumer card with vgpu_unlock, or an NVIDIA vGPU-certified data-center card",
-          `${r.address} can still be passed through whole to one VM (hostpciN: ${r.address},pcie=1)`,
-        ],
-        r.address,
-      ),
-    );
-  }
-  return out;
+/** Without lspci: the line of the output that identified the GPU (nvidia-vgpud's rejection), else what it says. */
+function identifiedBy(f: Facts, g: GpuView): string {
+  const vgpud =
+    g.source === "nvidia-vgpud" ? vgpudRejections(f).find((r) => r.address === g.address) : undefined;
+  if (vgpud) return `journal nvidia-vgpud: ${vgpud.line}`;
+  return `${g.source}: ${g.address} ${g.fn.description}${g.fn.deviceId ? ` [${g.fn.vendorId}:${g.fn.deviceId}]` : ""}`;
 }

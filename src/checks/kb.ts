@@ -8,7 +8,13 @@ import {
   releaseDropsGeneration,
   releaseForDriverVersion,
 } from "../knowledge/drivers.ts";
-import { classifyGpu, deviceIdForName, GENERATION_LABEL, type Generation } from "../knowledge/gpus.ts";
+import {
+  classDeviceIdForName,
+  classifyGpu,
+  deviceIdForName,
+  GENERATION_LABEL,
+  type Generation,
+} from "../knowledge/gpus.ts";
 import { findType } from "../knowledge/vgpu-types.ts";
 import type { Kb, KbRelease } from "./types.ts";
 
@@ -56,5 +62,6 @@ export const defaultKb: Kb = {
       : null;
   },
   deviceIdForName: (name) => deviceIdForName(name),
+  classDeviceIdForName: (name) => classDeviceIdForName(name),
   validateOverride: (text) => validateOverride(text),
 };

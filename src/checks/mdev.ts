@@ -33,7 +33,8 @@ export function typesFor(v: HostView, g: GpuView) {
 export function checkMdev(f: Facts, kb: Kb): Finding[] {
   const v = hostView(f, kb);
   if (!f.mdevTypes || !v.driver || v.driver.loaded === false) return [];
-  if (!v.gpus) return typesEmptyWithoutLspci(f, kb);
+  // without lspci the GPUs other outputs identify carry no driver binding: nvidia-smi's names say what is known
+  if (!f.pci || !v.gpus) return typesEmptyWithoutLspci(f, kb);
   const out: Finding[] = [];
   for (const g of v.gpus) {
     if (!g.cls || g.cls.support === "unsupported") continue;

@@ -158,6 +158,8 @@ export interface Kb {
   findType(idOrName: string): KbType | null;
   /** The device id of the one board with exactly this name ("GeForce GTX 1080"), null when none or several */
   deviceIdForName?(name: string): string | null;
+  /** A device id standing for the class (generation, support) of a GPU known only by its name, even cut short ("GeForce GTX 105...") */
+  classDeviceIdForName?(name: string): string | null;
   validateOverride(text: string): OverrideIssueLike[];
 }
 

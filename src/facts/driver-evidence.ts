@@ -101,7 +101,7 @@ function runningClaims(f: Facts): DriverClaim[] {
   const nvrm = f.dmesg?.nvrm ?? [];
   // "NVRM: … not supported by open / NVRM: nvidia.ko because …" (a message wrapped over NVRM lines)
   const joined = nvrm.map((l) => l.replace(/^\s*NVRM:\s*/, "")).join(" ");
-  const flavour = /Open Kernel Module|\bopen nvidia\.ko\b/.test(joined)
+  const flavour = /Open Kernel Module|\bopen nvidia\.ko\b/i.test(joined)
     ? "open"
     : nvrm.some((l) => /NVIDIA UNIX \S+ Kernel Module\s/.test(l)) ||
         (f.dmesg?.lines ?? []).some((l) => /module license 'NVIDIA' taints kernel/.test(l))

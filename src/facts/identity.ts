@@ -114,9 +114,22 @@ function logClaims(f: Facts): GpuClaim[] {
   const parents = [...(f.mdevTypes ?? []).map((t) => t.parent), ...(f.mdevs ?? []).map((d) => d.parent)];
   for (const p of new Set(parents)) {
     const a = normalisePciAddress(p, "required");
-    if (a) out.push(claim("mdevctl", a));
+    const board = typesBoard(f, p);
+    if (a) out.push(claim("mdevctl", a, { name: board ? `GPU offering ${board} vGPU types` : null }));
   }
   return out;
+}
+
+/**
+ * The board the vGPU types of one parent name, when all agree: "GRID P40-2B", "GRID P40-4C" → "GRID P40";
+ * "NVIDIA A16-4Q" → "NVIDIA A16". What the driver presents the GPU as (an unlocked consumer card offers
+ * the types of the board it is presented as), not a proof of the GPU's own device id.
+ */
+export function typesBoard(f: Facts, parent: string): string | null {
+  const names = (f.mdevTypes ?? []).filter((t) => t.parent === parent).map((t) => t.name);
+  const boards = new Set(names.map((n) => (n ? (/^(.+?)-\d+[A-Z]\d*$/.exec(n.trim())?.[1] ?? null) : null)));
+  const [b] = [...boards];
+  return boards.size === 1 && b ? b : null;
 }
 
 /**

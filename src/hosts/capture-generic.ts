@@ -95,23 +95,71 @@ async function attempt<T>(
   }
 }
 
+/**
+ * At most this many matches of a path with `*` are captured: the newest by globSortKey (task logs: the
+ * newest qmstart tasks; DKMS: the highest version folders). The gather script keeps the same ones.
+ */
+export const GLOB_MAX_MATCHES = 5;
+
+/**
+ * The order in which a glob's matches count as newer: a Proxmox VE task log by the start time its UPID
+ * name encodes (pve-common src/PVE/UPID.pm: "UPID:$node:%08X pid:%08X pstart:%08X starttime:$type:$id:$user:"),
+ * else by the path (C collation, as `sort` with LC_ALL=C in the gather script).
+ */
+export function globSortKey(path: string): string {
+  const parts = (path.slice(path.lastIndexOf("/") + 1) || "").split(":");
+  return `${parts[0] === "UPID" ? (parts[4] ?? "") : ""}\t${path}`;
+}
+
+const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 async function capturePath(w: Walk, path: string): Promise<void> {
   w.cap.capturedPaths.push(path);
   if (!path.includes("*")) {
     await captureTree(w, path, 0);
     return;
   }
-  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
-  const re = new RegExp(
-    `^${path
-      .slice(dir.length + 1)
-      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-      .replaceAll("*", ".*")}$`,
-  );
-  const names = await attempt(w, dir, () => w.host.list(dir));
-  if (!names.ok) return;
+  const matches = await expandGlob(w, path);
+  const newest = matches
+    .map((m) => ({ m, k: globSortKey(m) }))
+    .sort((a, b) => byteOrder(a.k, b.k))
+    .slice(-GLOB_MAX_MATCHES);
   // each match is captured like a path of its own (the gather script runs `p` on it)
-  for (const name of names.v ?? []) if (re.test(name)) await captureTree(w, `${dir}/${name}`, 0);
+  for (const { m } of newest) await captureTree(w, m, 0);
+}
+
+/** The paths matching a pattern with `*` in any segment(s), one folder level at a time. */
+async function expandGlob(w: Walk, path: string): Promise<string[]> {
+  const segs = path.split("/").filter((x) => x !== "");
+  let found = [""];
+  for (const [i, seg] of segs.entries()) {
+    const last = i === segs.length - 1;
+    const next: string[] = [];
+    for (const dir of found) {
+      if (!seg.includes("*")) {
+        next.push(`${dir}/${seg}`);
+        continue;
+      }
+      const names = await attempt(w, dir || "/", () => w.host.list(dir || "/"));
+      if (!names.ok) continue;
+      const re = new RegExp(`^${seg.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*")}$`);
+      for (const name of names.v ?? []) if (re.test(name)) next.push(`${dir}/${name}`);
+    }
+    // a folder segment must exist to be walked into; the last one is checked by captureTree
+    found = last ? next : await existingDirs(w, next, segs[i + 1]!.includes("*"));
+  }
+  return found;
+}
+
+/** Of candidate folders, those that exist (only checked where the next segment is listed; listing says it). */
+async function existingDirs(w: Walk, dirs: string[], listedNext: boolean): Promise<string[]> {
+  if (listedNext) return dirs;
+  const out: string[] = [];
+  for (const d of dirs) {
+    const st = await attempt(w, d, () => w.host.stat(d));
+    if (st.ok && st.v?.type === "dir") out.push(d);
+  }
+  return out;
 }
 
 /** A file, or a folder down to MAX_CAPTURE_DEPTH levels (files at depth ≤ MAX_CAPTURE_DEPTH). */

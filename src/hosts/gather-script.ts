@@ -14,6 +14,7 @@ import {
   notInstalledNote,
   SYS_PCI_DEVICES,
 } from "../facts/capture.ts";
+import { GLOB_MAX_MATCHES } from "./capture-generic.ts";
 
 export { GATHER_COMMAND_TIMEOUT_S };
 
@@ -115,12 +116,8 @@ export function gatherScript(spec: CaptureSpec, boundary: string, opts: GatherSc
     lines.push(`c ${i}; $T ${formatCommand(argv)} </dev/null 2>/dev/null; e $?`);
   });
   for (const path of spec.paths) {
-    if (path.includes("*")) {
-      const dir = path.slice(0, path.lastIndexOf("/")) || "/";
-      lines.push(
-        `g ${rooted(shQuote(dir))}; for x in ${rooted(globWord(path))}; do [ -e "$x" ] && p "$x"; done`,
-      );
-    } else lines.push(`p ${rooted(shQuote(path))}`);
+    if (path.includes("*")) lines.push(globLine(path, rooted));
+    else lines.push(`p ${rooted(shQuote(path))}`);
   }
   if (spec.nvidiaSysfs) {
     lines.push(
@@ -139,6 +136,21 @@ export function gatherScript(spec: CaptureSpec, boundary: string, opts: GatherSc
   }
   lines.push(`printf '%s Z\\n' "$B"`, "exit 0", "");
   return lines.join("\n");
+}
+
+/**
+ * A path with `*` in any segment: the folder above the first `*` is checked (unreadable = unknown), the
+ * shell expands the pattern, and the newest GLOB_MAX_MATCHES matches (capture-generic.ts globSortKey: a
+ * task log's UPID start time, else the path; `sort` in LC_ALL=C) are captured like paths of their own.
+ */
+function globLine(path: string, rooted: (word: string) => string): string {
+  const star = path.indexOf("*");
+  const dir = path.slice(0, path.lastIndexOf("/", star)) || "/";
+  const key = `awk '{n=$0; sub(/.*\\//, "", n); split(n, a, ":"); print (a[1] == "UPID" ? a[5] : "") "\\t" $0}'`;
+  return [
+    `g ${rooted(shQuote(dir))}; for x in ${rooted(globWord(path))}; do [ -e "$x" ] && printf '%s\\n' "$x"; done`,
+    `| ${key} | sort | tail -n ${GLOB_MAX_MATCHES} | cut -f2- | while IFS= read -r x; do p "$x"; done`,
+  ].join(" ");
 }
 
 /**

@@ -75,6 +75,10 @@ export const GATHER_PATHS: string[] = [
   "/var/lib/vgpuctl/lock",
   // the last driver install's log: headers / compiler / kernel API errors (checks/log-signatures-build.ts)
   "/var/log/nvidia-installer.log",
+  // DKMS build logs of every installed nvidia version (checks/log-signatures-build.ts), the newest GLOB_MAX_MATCHES
+  "/var/lib/dkms/nvidia/*/build/make.log",
+  // the newest VM-start task logs (pve-common src/PVE/UPID.pm names them; checks/log-signatures.ts vm-start-failed)
+  "/var/log/pve/tasks/*/UPID:*:qmstart:*",
 ];
 
 export const GATHER_SPEC: CaptureSpec = { commands: GATHER_COMMANDS, paths: GATHER_PATHS, nvidiaSysfs: true };

@@ -646,16 +646,43 @@ export function pciIdsName(pciIdsText: string, deviceId: string): string | null 
  * "Tesla P4", "Quadro P2000"). Only an exact, unambiguous match counts: truncated names
  * ("GeForce GTX 105...") and names shared by several boards give null.
  */
+/** A GPU name as compared: lower case, no "NVIDIA " prefix, single spaces. */
+function normName(s: string): string {
+  return s
+    .toLowerCase()
+    .replace(/^nvidia\s+/, "")
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
 export function deviceIdForName(name: string | null | undefined): string | null {
   if (typeof name !== "string") return null;
-  const norm = (s: string) =>
-    s
-      .toLowerCase()
-      .replace(/^nvidia\s+/, "")
-      .replace(/\s+/g, " ")
-      .trim();
-  const want = norm(name);
+  const want = normName(name);
   if (want === "" || want.endsWith("...")) return null;
-  const hits = [...GPU_TABLE.values()].filter((m) => norm(m.name) === want);
+  const hits = [...GPU_TABLE.values()].filter((m) => normName(m.name) === want);
   return hits.length === 1 ? hits[0]!.deviceId : null;
+}
+
+/**
+ * A device id that stands for a GPU's CLASS (generation and vGPU support) when only its name is known:
+ * the exact name's board (deviceIdForName), or for a name nvidia-smi cut short ("GeForce GTX 105...",
+ * DualCoder/vgpu_unlock#75) the first board the prefix names, when every board it names has the same
+ * generation and support (every "GeForce GTX 105x" is a Pascal consumer card). Classification only: the
+ * returned id is not the GPU's device id. Null when the prefix names boards of different classes.
+ */
+export function classDeviceIdForName(name: string | null | undefined): string | null {
+  const exact = deviceIdForName(name);
+  if (exact || typeof name !== "string") return exact;
+  const want = normName(name);
+  if (!want.endsWith("...")) return null;
+  const prefix = want.slice(0, -3).trim();
+  if (prefix.length < 8) return null;
+  const hits = [...GPU_TABLE.values()].filter((m) => normName(m.name).startsWith(prefix));
+  const classes = new Set(
+    hits.map((m) => {
+      const c = classifyGpu({ deviceId: m.deviceId });
+      return `${c.generation}/${c.support}`;
+    }),
+  );
+  return hits.length > 0 && classes.size === 1 ? hits[0]!.deviceId : null;
 }

@@ -12,10 +12,10 @@ import {
   vmidFromMdevUuid,
 } from "../facts/derive.ts";
 import { type DriverConflict, type DriverKind, driverSummary } from "../facts/driver-evidence.ts";
-import { type GpuIdentity, gpuIdentities, identifiedGpuFunctions } from "../facts/identity.ts";
+import { type GpuIdentity, gpuIdentities, identifiedGpuFunctions, typesBoard } from "../facts/identity.ts";
 import type { Facts, MdevType, PciFunction } from "../facts/types.ts";
 import { releaseForDriverVersion } from "../knowledge/drivers.ts";
-import { classifyGpu, deviceIdForName } from "../knowledge/gpus.ts";
+import { classDeviceIdForName, classifyGpu, deviceIdForName } from "../knowledge/gpus.ts";
 import { findType } from "../knowledge/vgpu-types.ts";
 import { effectiveVramMiB, type VgpuRef } from "../knowledge/vram.ts";
 import { type MixedSizes, mixedSizesOf, type SriovVf, sriovGpu, vmidOfActive } from "./sriov.ts";
@@ -174,18 +174,17 @@ function vgpuVram(f: Facts, ref: VgpuRef): Required<InspectVram> {
 }
 
 function buildGpu(f: Facts, p: PciFunction): InspectGpu {
-  // Without lspci (a pasted nvidia-smi only) the device id is unknown: an exact board name still identifies it.
-  const byName = p.deviceId ? null : deviceIdForName(p.description);
+  // Without lspci (a pasted nvidia-smi only) the device id is unknown: a board name still identifies its class.
+  const byName = p.deviceId ? null : classDeviceIdForName(p.description);
+  const board = p.deviceId || byName ? null : typesBoard(f, p.address);
+  const byTypes = board ? boardDeviceId(board) : null;
   const cls = classifyGpu({
-    deviceId: p.deviceId || byName || p.deviceId,
+    deviceId: p.deviceId || byName || byTypes || p.deviceId,
     subsystemVendorId: p.subsystemVendorId,
     subsystemDeviceId: p.subsystemDeviceId,
   });
-  if (!p.deviceId) {
-    cls.supportReason = byName
-      ? `${cls.supportReason} (identified by its name "${p.description}": lspci was not captured)`
-      : `not identified: lspci was not captured, and the name "${p.description}" does not name one board`;
-  }
+  if (!p.deviceId)
+    cls.supportReason = unprovenReason(cls.supportReason, p.description, byName, board, byTypes);
   const smiQ = f.nvidiaSmiQuery?.gpus.find((g) => g.busId === p.address);
   const smi = f.nvidiaSmi?.gpus.find((g) => g.busId === p.address);
   const sriov = f.sriov?.find((s) => s.address === p.address) ?? null;
@@ -201,7 +200,11 @@ function buildGpu(f: Facts, p: PciFunction): InspectGpu {
     deviceId: p.deviceId || null,
     subsystemId:
       p.subsystemVendorId && p.subsystemDeviceId ? `${p.subsystemVendorId}:${p.subsystemDeviceId}` : null,
-    name: cls.name ?? pciProductName(p.description) ?? p.description,
+    // a class stands for the board only when the id or the exact name proves it (not a cut name, not types)
+    name:
+      (p.deviceId || deviceIdForName(p.description) ? cls.name : null) ??
+      pciProductName(p.description) ??
+      p.description,
     generation: cls.generation,
     vramMiB: smiQ?.fbTotalMiB ?? smi?.memoryTotalMiB ?? cls.vramMiB ?? null,
     driverInUse: p.driverInUse,
@@ -227,6 +230,30 @@ function buildGpu(f: Facts, p: PciFunction): InspectGpu {
     };
   }
   return { ...base, ...mdevGpu(f, p.address), sriov: sriovOut, ...(mixed ? { mixedSizes: mixed } : {}) };
+}
+
+/** The board a vGPU type prefix names ("GRID P40" → Tesla P40 1b38, "NVIDIA A16" → A16 25b6), for its class. */
+function boardDeviceId(board: string): string | null {
+  const bare = board.replace(/^(?:GRID|NVIDIA)\s+/, "");
+  for (const n of [board, bare, `Tesla ${bare}`, `Quadro ${bare}`]) {
+    const id = deviceIdForName(n);
+    if (id) return id;
+  }
+  return null;
+}
+
+/** Why the class of a GPU whose device id no output proves is what it is. */
+function unprovenReason(
+  reason: string,
+  name: string,
+  byName: string | null,
+  board: string | null,
+  byTypes: string | null,
+): string {
+  if (byName) return `${reason} (identified by name "${name}": lspci was not captured)`;
+  if (byTypes)
+    return `offers ${board} vGPU types: the driver does vGPU on it as that board (natively, or a consumer card unlocked as one); its device id is not proven (lspci was not captured)`;
+  return `not identified: lspci was not captured, and the name "${name}" does not name one board`;
 }
 
 /** Types and vGPUs of a GPU with mediated devices of its own (mdev_supported_types on the GPU). */

@@ -22,7 +22,19 @@ export interface Case {
   absent?: string[];
   inspect: {
     driver?: { version: string; vgpuRelease: string | null; loaded?: boolean | null } | null;
-    gpus?: Array<{ address: string; deviceId: string | null; support: string; name?: RegExp }>;
+    gpus?: Array<{
+      address: string;
+      deviceId: string | null;
+      /** omitted where no output proves what the GPU is (a bare mdev parent address) */
+      support?: string;
+      name?: RegExp;
+      /** supportReason (how the GPU was identified) */
+      reason?: RegExp;
+      /** how many vGPU types inspect lists for it */
+      mdevTypes?: number;
+    }>;
+    /** the driver's kind / flavour (facts/driver-evidence.ts) where inspect reports a driver */
+    kind?: string | null;
   };
 }
 
@@ -182,7 +194,11 @@ export const CASES: Record<string, Case> = {
   // source: https://github.com/DualCoder/vgpu_unlock/issues/61
   "vgpu-unlock-61-rtx4000-second-vm-start-failed": {
     expect: [{ code: "vm-start-failed", severity: "error", text: /1f1d02f7-d9ca-4b09-a26a-9049061a2416/ }],
-    inspect: { driver: null, gpus: [] },
+    inspect: {
+      driver: null,
+      // the parent of the mdevs in `mdevctl list`: the device is not named by any output
+      gpus: [{ address: "0000:03:00.0", deviceId: null, reason: /not identified/ }],
+    },
   },
   // source: https://github.com/mbilker/vgpu_unlock-rs/issues/24
   "vgpu-unlock-rs-24-two-vgpus-task-ok": {
@@ -234,11 +250,24 @@ export const CASES: Record<string, Case> = {
       gpus: [{ address: "0000:01:00.0", deviceId: null, support: "unlock", name: /Quadro P400/ }],
     },
   },
-  // source: https://github.com/mdevctl/mdevctl/issues/115 (GPU from the mdevctl types parent: PENDING.md)
+  // source: https://github.com/mdevctl/mdevctl/issues/115 (the GPU known as the mdevctl types parent)
   "mdevctl-115-p40-types-only": {
     expect: [],
     healthy: true,
-    inspect: { driver: null },
+    inspect: {
+      driver: null,
+      // known as the parent of GRID P40 types: classed as the board the driver presents, device id not proven
+      gpus: [
+        {
+          address: "0000:02:00.0",
+          deviceId: null,
+          support: "native",
+          name: /P40/,
+          reason: /offers GRID P40 vGPU types[\s\S]*device id is not proven/,
+          mdevTypes: 6,
+        },
+      ],
+    },
   },
   // source: https://github.com/DualCoder/vgpu_unlock/issues/131
   "vgpu-unlock-131-quadro-p4000-by-name-kernel-68": {
@@ -252,7 +281,10 @@ export const CASES: Record<string, Case> = {
   // source: https://github.com/DualCoder/vgpu_unlock/issues/93
   "vgpu-unlock-93-rtx3070ti-assertion-failed": {
     expect: [{ code: "vm-start-failed", severity: "error", text: /bf1a9105[\s\S]*Assertion Failed/ }],
-    inspect: { driver: null, gpus: [] },
+    inspect: {
+      driver: null,
+      gpus: [{ address: "0000:01:00.0", deviceId: null, reason: /not identified/ }],
+    },
   },
   // source: https://github.com/DualCoder/vgpu_unlock/issues/110
   "vgpu-unlock-110-merged-510-nvos-0x51": {
@@ -270,6 +302,16 @@ export const CASES: Record<string, Case> = {
     absent: ["gpu-unsupported", "driver-missing", "driver-not-loaded"],
     inspect: {
       driver: { version: "460.32.04", vgpuRelease: null, loaded: true },
+      // every "GeForce GTX 105x" board is a Pascal consumer card (GP107): unlock, by name, id unknown
+      gpus: [
+        {
+          address: "0000:04:00.0",
+          deviceId: null,
+          support: "unlock",
+          name: /GeForce GTX 105/,
+          reason: /identified by name/,
+        },
+      ],
     },
   },
   // source: https://github.com/DualCoder/vgpu_unlock/issues/118
@@ -305,14 +347,22 @@ export const CASES: Record<string, Case> = {
     inspect: { driver: null, gpus: [] },
   },
   // source: https://github.com/mrzenc/vgpu4nixos/issues/4
+  // The driver version appears only inside the unit's ExecStart path (a Nix store name,
+  // "…-nvidia-vgpu-535.230.02-5.15.179-bin/bin/nvidia-vgpu-mgr"): a packager's naming, not a report of the
+  // driver, and nvidia-vgpu-mgr failed to reach the module — so it is not read as the driver's version.
   "vgpu4nixos-4-tesla-p4-rm-client-0x26": {
     expect: [{ code: "vgpu-mgr-inactive", severity: "error", text: /Failed to initialize RM client: 0x26/ }],
     inspect: { gpus: [] },
   },
   // source: https://github.com/flatcar/Flatcar/issues/1283
+  // The driver's kind stays unknown: 535.104.05 is no vGPU host driver version (vgpuRelease null says so),
+  // but no output shows the kind itself (the kernel log reads the same for both drivers).
   "flatcar-1283-p40-regular-driver-refuses": {
     expect: [{ code: "driver-not-loaded", severity: "error", text: /535\.104\.05/ }],
-    inspect: { driver: { version: "535.104.05", vgpuRelease: null, loaded: false } },
+    inspect: {
+      driver: { version: "535.104.05", vgpuRelease: null, loaded: false },
+      gpus: [{ address: "0000:02:00.0", deviceId: "1b38", support: "native", name: /Tesla P40/ }],
+    },
   },
   // source: https://github.com/anomixer/proxmox-vgpu-installer/issues/18
   "anomixer-18-tesla-m60-kernel-617-build": {
@@ -409,10 +459,56 @@ export const CASES: Record<string, Case> = {
     ],
     inspect: { driver: null, gpus: [] },
   },
-  // source: https://github.com/DualCoder/vgpu_unlock/issues/101 (GPU from the mdevctl types parent: PENDING.md)
+  // source: https://github.com/DualCoder/vgpu_unlock/issues/101 (the GPU known as the mdevctl types parent)
   "vgpu-unlock-101-p40-types-only-override": {
     expect: [],
     healthy: true,
-    inspect: { driver: null },
+    inspect: {
+      driver: null,
+      // known as the parent of GRID P40 types: classed as the board the driver presents, device id not proven
+      gpus: [
+        {
+          address: "0000:01:00.0",
+          deviceId: null,
+          support: "native",
+          name: /P40/,
+          reason: /offers GRID P40 vGPU types[\s\S]*device id is not proven/,
+          mdevTypes: 6,
+        },
+      ],
+    },
+  },
+  // source: https://github.com/NVIDIA/open-gpu-kernel-modules/issues/230 (dmesg only; expectations from PENDING.md, written from the thread)
+  "open-gpu-kernel-modules-230-open-module-unsupported-gpu": {
+    expect: [
+      { code: "driver-open-flavour", severity: "error", text: /Open nvidia\.ko is only ready/ },
+      {
+        code: "driver-not-loaded",
+        severity: "error",
+        text: /refuses 0000:04:00\.0[\s\S]*RmInitAdapter failed/,
+      },
+    ],
+    // no output names the driver's version: inspect has no driver object to carry the flavour
+    inspect: {
+      driver: null,
+      gpus: [{ address: "0000:04:00.0", deviceId: null, reason: /not identified/ }],
+    },
+  },
+  // source: https://github.com/NVIDIA/open-gpu-kernel-modules/issues/322 (dmesg only; expectations from PENDING.md)
+  "open-gpu-kernel-modules-322-open-module-v100-no-gsp": {
+    expect: [
+      { code: "driver-not-loaded", severity: "error", text: /0000:af:00\.0 .*\[10de:1db5\]/ },
+      { code: "driver-open-flavour", severity: "error", text: /supported by open/ },
+    ],
+    inspect: {
+      driver: null,
+      gpus: [{ address: "0000:af:00.0", deviceId: "1db5", support: "native", name: /V100/ }],
+    },
+  },
+  // source: https://github.com/mbilker/vgpu_unlock-rs/issues/37 (a running, licensed vGPU VM: healthy)
+  "vgpu-unlock-rs-37-a5000-vm-licensed-running": {
+    expect: [],
+    healthy: true,
+    inspect: { driver: null, gpus: [] },
   },
 };

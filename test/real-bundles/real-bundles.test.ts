@@ -10,11 +10,13 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, write
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { checkDriver } from "../../src/checks/driver.ts";
+import { defaultKb } from "../../src/checks/kb.ts";
 import { baseCommand, Evidence, emptyCapture } from "../../src/facts/capture.ts";
 import { dmesgDriver, pciDriversKnown } from "../../src/facts/derive.ts";
 import { parseFacts } from "../../src/facts/index.ts";
 import { statusJournalLines, unitStateFromSystemctl } from "../../src/facts/system/systemctl.ts";
-import { deviceIdForName } from "../../src/knowledge/gpus.ts";
+import { classDeviceIdForName, classifyGpu, deviceIdForName } from "../../src/knowledge/gpus.ts";
 import { REPO, runCli } from "../helpers/cli.ts";
 import { CASES, type Finding } from "./cases.ts";
 
@@ -45,19 +47,11 @@ function crlfCopy(name: string): string {
   return dst;
 }
 
-/** Bundle names in the first column of test/real-bundles/PENDING.md's table. */
-function pendingBundles(): string[] {
-  const text = readFileSync(join(REPO, "test/real-bundles/PENDING.md"), "utf8");
-  return [...text.matchAll(/^\| ([a-z0-9][\w.-]*)\s+\|/gm)].map((m) => m[1]!).filter((n) => n !== "bundle");
-}
-
 describe("real-world bundles", () => {
   it("every fixture folder has a case and a README naming its source", () => {
     const dirs = readdirSync(ROOT).filter((d) => statSync(join(ROOT, d)).isDirectory());
-    // a folder without a case waits for issue 12 item 1 and is listed in PENDING.md with its expectations
-    const pending = pendingBundles();
-    expect(dirs.filter((d) => !(d in CASES) && !pending.includes(d))).toEqual([]);
-    for (const name of [...Object.keys(CASES), ...pending]) expect(dirs).toContain(name);
+    expect(dirs.filter((d) => !(d in CASES))).toEqual([]);
+    for (const name of Object.keys(CASES)) expect(dirs).toContain(name);
     for (const d of dirs)
       expect(readFileSync(join(ROOT, d, "README.md"), "utf8")).toMatch(/https:\/\/github\.com\//);
   });
@@ -100,18 +94,18 @@ describe("real-world bundles", () => {
         const rep = r.json();
         if (c.inspect.driver === null) expect(rep.driver).toBeNull();
         else if (c.inspect.driver) expect(rep.driver).toMatchObject(c.inspect.driver);
+        if (c.inspect.kind !== undefined) expect(rep.driver?.kind ?? null).toBe(c.inspect.kind);
         if (c.inspect.gpus) {
           expect(rep.gpus.map((g: { address: string }) => g.address)).toEqual(
             c.inspect.gpus.map((g) => g.address),
           );
           c.inspect.gpus.forEach((want, i) => {
             const g = rep.gpus[i];
-            expect(g).toMatchObject({
-              address: want.address,
-              deviceId: want.deviceId,
-              support: want.support,
-            });
+            expect(g).toMatchObject({ address: want.address, deviceId: want.deviceId });
+            if (want.support) expect(g.support).toBe(want.support);
             if (want.name) expect(g.name).toMatch(want.name);
+            if (want.reason) expect(g.supportReason).toMatch(want.reason);
+            if (want.mdevTypes !== undefined) expect(g.mdevTypes).toHaveLength(want.mdevTypes);
           });
         }
         expect(Array.isArray(rep.notes)).toBe(true);
@@ -212,5 +206,35 @@ describe("variants people paste", () => {
     expect(deviceIdForName("NVIDIA GeForce GTX 1080")).toBe("1b80");
     expect(deviceIdForName("GeForce GTX 105...")).toBeNull();
     expect(deviceIdForName("")).toBeNull();
+  });
+
+  it("driver-not-vgpu from the driver's kind other outputs prove, without lsmod", () => {
+    // the regular driver package (remz1337/Proxmox#8: "nvidia-driver" for LXC/CUDA) and nvidia-smi naming the GPU
+    const f = parseFacts(
+      cap([
+        [
+          "dpkg-query -W -f='${Package}\t${Version}\n'",
+          "nvidia-driver\t535.216.01-1\nnvidia-kernel-dkms\t535.216.01-1\n",
+        ],
+        [
+          "nvidia-smi",
+          "| NVIDIA-SMI 535.216.01             Driver Version: 535.216.01   CUDA Version: 12.2     |\n",
+        ],
+      ]),
+    );
+    const codes = checkDriver(f, defaultKb).map((x) => `${x.code}: ${x.evidence.join(" | ")}`);
+    expect(codes.find((c) => c.startsWith("driver-not-vgpu"))).toMatch(/packages: the regular NVIDIA driver/);
+  });
+
+  it("a name nvidia-smi cut short classes the GPU only when every board it names has one class", () => {
+    // source: DualCoder/vgpu_unlock#75 ("GeForce GTX 105..." = GTX 1050 / 1050 Ti / 1050 3GB, all Pascal consumer)
+    const id = classDeviceIdForName("GeForce GTX 105...");
+    expect(id).not.toBeNull();
+    expect(classifyGpu({ deviceId: id! })).toMatchObject({ generation: "pascal", support: "unlock" });
+    // GTX 970 cannot do vGPU, GTX 980 can (with unlock): "GeForce GTX 9..." names two classes
+    expect(classDeviceIdForName("GeForce GTX 9...")).toBeNull();
+    // a prefix shorter than 8 characters never counts
+    expect(classDeviceIdForName("Tesla ...")).toBeNull();
+    expect(classDeviceIdForName("NVIDIA GeForce GTX 1080")).toBe("1b80");
   });
 });

@@ -26,6 +26,7 @@ import {
   renderUnameR,
   unameVersion,
 } from "./render/system.ts";
+import { qmstartFailedTaskLog } from "./render/task-log.ts";
 import { type CmdResult, fail, ok } from "./render/types.ts";
 import type { SimState } from "./state.ts";
 import { installTools, pathProgramExists } from "./tools.ts";
@@ -236,7 +237,12 @@ function qm(ctx: CmdContext, args: string[]): CmdResult {
     case "start": {
       const err = startVm(s, vm);
       ctx.changed = true; // a refused start still leaves journal history
-      if (err) return fail(`${err}\n`, 255);
+      if (err) {
+        // and its task log, as the qmstart worker writes it (render/task-log.ts)
+        const log = qmstartFailedTaskLog(s, vm.vmid, err);
+        s.files[log.path] = log.content;
+        return fail(`${err}\n`, 255);
+      }
       return ok("");
     }
     case "stop":
