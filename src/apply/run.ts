@@ -26,6 +26,7 @@ import {
   sha256,
 } from "./journal.ts";
 import { acquireLock, type LockHandle, type LockOptions } from "./lock.ts";
+import { DPKG_LIST, installedNames, newlyInstalled } from "./packages.ts";
 import { rollBackIfNotLoaded, withDriverRollback } from "./rollback.ts";
 import { buildUninstallPlan } from "./uninstall.ts";
 import { removeVmVgpusStep, VM_BACKUP_DIR, vmBackupPath, vmVgpuLeftovers } from "./uninstall-vms.ts";
@@ -323,9 +324,29 @@ export async function planUninstall(
       originals[path] = content;
     } else originals[path] = null;
   }
-  const plan = buildUninstallPlan(host.name, journal, originals, current);
+  const plan = buildUninstallPlan(
+    host.name,
+    journal,
+    originals,
+    current,
+    await pendingPackages(host, journal),
+  );
   await withVmVgpuLines(host, journal, plan);
   return { plan, journal };
+}
+
+/** Packages an apply step that died after apt ran brought in: dpkg's list now minus the journalled baseline. */
+async function pendingPackages(host: Host, journal: Journal): Promise<string[]> {
+  const step = journal.inProgress?.mode === "apply" ? journal.inProgress.step : null;
+  const before = step ? journal.packagesBefore?.[step.id] : undefined;
+  if (!before) return [];
+  const r = await host.exec(DPKG_LIST);
+  if (r.exitCode !== 0)
+    throw new UserError(
+      `\`dpkg-query -W\` failed on ${host.name} (exit ${r.exitCode})`,
+      r.stderr.trim() || "run it by hand to see why",
+    );
+  return newlyInstalled(new Set(before), installedNames(r.stdout));
 }
 
 /** VMs left with lines for vGPUs the uninstall takes away: named, and their lines removed first. */
