@@ -80,3 +80,32 @@ export async function removeUnneeded(
   if (remark.length > 0) await run(["apt-mark", "manual", ...remark]);
   return decision;
 }
+
+/** What apply brought in, as the uninstall plan sees it: the names, and those it asked for by name. */
+export interface Brought {
+  installed: string[];
+  requested: string[];
+}
+
+/**
+ * What the uninstall plan says about packages: which go (unless apt finds something needs them when the
+ * step runs), which stay and why. `installed`: dpkg's list now; `manual`: those of ours apt-mark lists
+ * as manually installed now.
+ */
+export function packagesPlanNotes(b: Brought, installed: Set<string>, manual: Set<string>): string[] {
+  if (b.installed.length === 0) return [];
+  const gone = b.installed.filter((p) => !installed.has(p));
+  const chosen = b.installed.filter((p) => installed.has(p) && manual.has(p) && !b.requested.includes(p));
+  const candidates = b.installed.filter((p) => installed.has(p) && !chosen.includes(p));
+  const notes: string[] = [];
+  if (candidates.length > 0)
+    notes.push(
+      `packages apply brought in are removed: ${candidates.join(", ")} — except any another installed package still needs (apt decides when the step runs: apt-get -s autoremove); packages that were on the host before apply stay, unneeded ones included`,
+    );
+  if (chosen.length > 0)
+    notes.push(
+      `${chosen.join(", ")} stay${chosen.length === 1 ? "s" : ""}: pulled in by apply, marked manually installed since`,
+    );
+  if (gone.length > 0) notes.push(`${gone.join(", ")}: brought in by apply, already removed`);
+  return notes;
+}

@@ -108,8 +108,6 @@ export function buildUninstallPlan(
       reboot,
       undo: { description: "", commands: [], regenerate: [] },
     });
-  const brought = [...new Set(j.entries.flatMap((e) => e.installedPackages))];
-  if (brought.length > 0) notes.push(packagesNote(brought));
   return { host, steps, reboots: reboot || steps.some((s) => s.reboot) ? 1 : 0, blockers: [], notes };
 }
 
@@ -130,11 +128,6 @@ function packageUndo(e: Pick<JournalEntry, "installedPackages" | "requestedPacka
   if (e.installedPackages.length === 0) return [];
   const manual = e.requestedPackages ?? e.installedPackages;
   return [{ kind: "package", removeUnneeded: e.installedPackages, manual }];
-}
-
-/** What the plan says about packages: which go, which stay and why. */
-function packagesNote(brought: string[]): string {
-  return `packages apply brought in (${brought.join(", ")}) are removed unless another installed package needs them or someone marked them manually installed since (apt decides when the step runs: apt-get -s autoremove); packages already on the host before apply stay, unneeded ones included`;
 }
 
 /** Of `brought`, those `step` installs by name. */

@@ -72,7 +72,19 @@ describe("uninstall removes only what apply brought (dpkg before/after, apt deci
     const removal = plan.steps.flatMap((s) => s.changes).find((c) => c.kind === "package");
     expect(removal).toMatchObject({ kind: "package", manual: expect.arrayContaining(["build-essential"]) });
     expect(removal && "removeUnneeded" in removal && removal.removeUnneeded).toContain("gcc");
-    expect(plan.notes.join("\n")).toMatch(/already on the host before apply stay/);
+    expect(plan.notes.join("\n")).toMatch(
+      /packages apply brought in are removed: .*\bgcc\b.*on the host before apply stay/,
+    );
+  });
+
+  it("the plan names a pulled-in package marked manual since as staying, and why", async () => {
+    const { host, deps } = simWithDeps();
+    await applyHost(ENTRY, deps, { reboot: true });
+    expect((await host.exec(["apt-mark", "manual", "dpkg-dev"])).exitCode).toBe(0);
+    const { plan } = await planUninstall(host);
+    const notes = plan.notes.join("\n");
+    expect(notes).toContain("dpkg-dev stays: pulled in by apply, marked manually installed since");
+    expect(notes).not.toMatch(/removed: [^\n]*dpkg-dev/);
   });
 });
 
