@@ -80,7 +80,7 @@ export function buildUninstallPlan(
     steps.push({
       id: `undo-${e.id}`,
       title: `Undo: ${e.title}`,
-      why: e.undo.description || "revert what this step changed",
+      why: undoWhy(e),
       changes,
       reboot: e.reboot,
       undo: { description: "", commands: [], regenerate: [] },
@@ -134,4 +134,12 @@ function packageUndo(e: Pick<JournalEntry, "installedPackages" | "requestedPacka
 function requestedBy(step: Step, brought: string[]): string[] {
   const asked = step.changes.flatMap((c) => (c.kind === "package" && "install" in c ? c.install : []));
   return brought.filter((p) => asked.includes(p));
+}
+
+/** Why an undo step runs: the step's own undo text, and for installed packages what uninstall does with them. */
+function undoWhy(e: JournalEntry): string {
+  if (e.installedPackages.length === 0) return e.undo.description || "revert what this step changed";
+  const pkgs =
+    "remove the packages this step brought in (asked for, and pulled in with them) except what something else needs then";
+  return e.undo.commands.length > 0 && e.undo.description ? `${pkgs}; ${e.undo.description}` : pkgs;
 }
