@@ -9,6 +9,7 @@ import type { ExecResult, Host } from "../hosts/host.ts";
 import type { Change, Step } from "../plan/types.ts";
 import { UserError } from "../util/errors.ts";
 import { backupPathFor, type Journal, readBootId, saveJournal, sha256 } from "./journal.ts";
+import { DPKG_LIST, installedNames, newlyInstalled, removeUnneeded } from "./packages.ts";
 
 export class StepFailedError extends UserError {
   constructor(
@@ -134,19 +135,19 @@ export async function executeStep(ctx: ExecContext, step: Step): Promise<void> {
   };
   await saveJournal(host, journal, ctx.now());
   ctx.log?.(`→ ${step.title}`);
-  const installed: string[] = [];
+  const installed: PackagesBrought = { installed: [], requested: [] };
   const files: string[] = [];
   for (let i = 0; i < step.changes.length; ) {
     const change = step.changes[i]!;
     const pre = lead.includes(change as FileChange) ? (change as FileChange) : null;
     // consecutive commands run in one round trip on a remote host (runBatch keeps each one's result)
     let run = 0;
-    while (i + run < step.changes.length && step.changes[i + run]!.kind !== "file") run++;
+    while (i + run < step.changes.length && batchable(step.changes[i + run]!)) run++;
     if (pre) await writeChange(ctx, pre, current.get(pre.path) ?? null, files);
     else if (run > 1 && host.batches) {
-      const cmds = step.changes.slice(i, i + run) as Array<Exclude<Change, FileChange>>;
-      await runBatch(ctx, step, cmds.map(commandOf));
-      for (const c of cmds) if (c.kind === "package" && "install" in c) installed.push(...c.install);
+      const cmds = step.changes.slice(i, i + run) as BatchableChange[];
+      const asked = cmds.flatMap((c) => (c.kind === "package" && "install" in c ? c.install : []));
+      await tracking(ctx, step, asked, installed, () => runBatch(ctx, step, cmds.map(commandOf)));
     } else {
       run = 1;
       await applyChange(ctx, step, change, installed, files);
@@ -161,12 +162,17 @@ export async function executeStep(ctx: ExecContext, step: Step): Promise<void> {
       completedAt: ctx.now().toISOString(),
       reboot: step.reboot,
       undo: step.undo,
-      installedPackages: installed,
+      installedPackages: installed.installed,
+      requestedPackages: installed.requested,
       files,
       ...(step.fixes?.length ? { fixes: step.fixes } : {}),
       bootId,
       ...(ctx.run ? { run: ctx.run } : {}),
     });
+  }
+  if (journal.packagesBefore?.[step.id]) {
+    const { [step.id]: _done, ...rest } = journal.packagesBefore;
+    journal.packagesBefore = Object.keys(rest).length > 0 ? rest : undefined;
   }
   if (step.reboot) journal.reboot = { required: true, bootId };
   journal.inProgress = null;
@@ -266,7 +272,7 @@ async function applyChange(
   ctx: ExecContext,
   step: Step,
   change: Change,
-  installed: string[],
+  installed: PackagesBrought,
   files: string[],
 ): Promise<void> {
   const { host, journal } = ctx;
@@ -283,8 +289,16 @@ async function applyChange(
       return;
     }
     case "package": {
-      await run(ctx, step, commandOf(change));
-      if ("install" in change) installed.push(...change.install);
+      if ("removeUnneeded" in change) {
+        const d = await removeUnneeded((argv) => run(ctx, step, argv), change.removeUnneeded, change.manual);
+        if (d.keep.length > 0)
+          ctx.log?.(
+            `  kept ${d.keep.join(" ")}: another installed package needs them, or they were installed on purpose`,
+          );
+        return;
+      }
+      const asked = "install" in change ? change.install : [];
+      await tracking(ctx, step, asked, installed, () => run(ctx, step, commandOf(change)));
       return;
     }
     case "command":
@@ -293,7 +307,56 @@ async function applyChange(
   }
 }
 
-function commandOf(change: Exclude<Change, FileChange>): string[] {
+/** Changes that run as one plain command each (a batch can hold several). */
+type BatchableChange = Exclude<Change, FileChange | { removeUnneeded: string[] }>;
+
+function batchable(c: Change): c is BatchableChange {
+  return c.kind === "command" || (c.kind === "package" && !("removeUnneeded" in c));
+}
+
+/** What an apply step's installs newly brought onto the host (dependencies too), and which of them it named. */
+interface PackagesBrought {
+  installed: string[];
+  requested: string[];
+}
+
+/**
+ * Run `work`; when it installs packages (`asked` not empty) in an apply, read the dpkg database before and
+ * after on the host and record what is new (issue 13 #10: uninstall removes exactly these).
+ */
+async function tracking(
+  ctx: ExecContext,
+  step: Step,
+  asked: string[],
+  into: PackagesBrought,
+  work: () => Promise<unknown>,
+): Promise<void> {
+  if (asked.length === 0 || ctx.mode !== "apply") {
+    await work();
+    return;
+  }
+  const before = await packagesBaseline(ctx, step);
+  await work();
+  const after = installedNames((await run(ctx, step, DPKG_LIST, undefined, true)).stdout);
+  for (const p of newlyInstalled(before, after)) {
+    if (into.installed.includes(p)) continue;
+    into.installed.push(p);
+    if (asked.includes(p)) into.requested.push(p);
+  }
+}
+
+/** What dpkg listed before the step's first install: read once and journalled before apt runs. */
+async function packagesBaseline(ctx: ExecContext, step: Step): Promise<Set<string>> {
+  const { journal } = ctx;
+  const known = journal.packagesBefore?.[step.id];
+  if (known) return new Set(known);
+  const now = installedNames((await run(ctx, step, DPKG_LIST, undefined, true)).stdout);
+  journal.packagesBefore = { ...journal.packagesBefore, [step.id]: [...now] };
+  await saveJournal(ctx.host, journal, ctx.now());
+  return now;
+}
+
+function commandOf(change: BatchableChange): string[] {
   if (change.kind === "command") return change.argv;
   return "install" in change
     ? ["apt-get", "install", "-y", ...change.install]
@@ -357,8 +420,9 @@ async function run(
   step: Step,
   argv: string[],
   secret?: "mok-password",
+  quiet = false,
 ): Promise<ExecResult> {
-  ctx.log?.(`  $ ${formatCommand(argv)}`);
+  if (!quiet) ctx.log?.(`  $ ${formatCommand(argv)}`);
   const r = await ctx.host.exec(argv, secret ? { input: await secretInput(ctx, step, secret) } : undefined);
   if (r.exitCode !== 0) fail(ctx, step, argv, r);
   return r;

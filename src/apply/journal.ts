@@ -22,6 +22,11 @@ export interface JournalEntry {
   undo: Undo;
   /** Packages this step installed that were not installed before (removed again by uninstall). */
   installedPackages: string[];
+  /**
+   * Of installedPackages, those the step asked for by name (apt marks them manually installed); absent in
+   * journals written before it was recorded, whose installedPackages were the names asked for.
+   */
+  requestedPackages?: string[];
   /** Files this step changed. */
   files: string[];
   /** Doctor codes the step fixes (Step.fixes), effective at the next boot when it needs a reboot. */
@@ -57,6 +62,11 @@ export interface Journal {
   /** The step that was running when the journal was last written (a crash leaves it here) */
   inProgress: { step: Step; mode: "apply" | "undo"; startedAt: string; run?: string } | null;
   reboot: { required: boolean; bootId: string | null };
+  /**
+   * Installed package names (dpkg-query -W) just before a step's first install, by step id: kept until that
+   * step completes, so a step killed after apt ran and resumed later still knows what it brought in.
+   */
+  packagesBefore?: Record<string, string[]>;
   /** An uninstall in progress: regeneration commands still owed, reboot owed */
   uninstall: { regenerate: string[][]; reboot: boolean } | null;
 }

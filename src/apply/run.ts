@@ -26,6 +26,7 @@ import {
   sha256,
 } from "./journal.ts";
 import { acquireLock, type LockHandle, type LockOptions } from "./lock.ts";
+import { type Brought, DPKG_LIST, installedNames, newlyInstalled, packagesPlanNotes } from "./packages.ts";
 import { rollBackIfNotLoaded, withDriverRollback } from "./rollback.ts";
 import { buildUninstallPlan } from "./uninstall.ts";
 import { removeVmVgpusStep, VM_BACKUP_DIR, vmBackupPath, vmVgpuLeftovers } from "./uninstall-vms.ts";
@@ -325,9 +326,58 @@ export async function planUninstall(
       originals[path] = content;
     } else originals[path] = null;
   }
-  const plan = buildUninstallPlan(host.name, journal, originals, current);
+  const pending = await pendingPackages(host, journal);
+  const plan = buildUninstallPlan(host.name, journal, originals, current, pending);
   await withVmVgpuLines(host, journal, plan);
+  plan.notes.push(...(await packageNotes(host, broughtBy(journal, pending))));
   return { plan, journal };
+}
+
+/** Packages an apply step that died after apt ran brought in: dpkg's list now minus the journalled baseline. */
+async function pendingPackages(host: Host, journal: Journal): Promise<string[]> {
+  const step = journal.inProgress?.mode === "apply" ? journal.inProgress.step : null;
+  const before = step ? journal.packagesBefore?.[step.id] : undefined;
+  if (!before) return [];
+  const r = await host.exec(DPKG_LIST);
+  if (r.exitCode !== 0)
+    throw new UserError(
+      `\`dpkg-query -W\` failed on ${host.name} (exit ${r.exitCode})`,
+      r.stderr.trim() || "run it by hand to see why",
+    );
+  return newlyInstalled(new Set(before), installedNames(r.stdout));
+}
+
+/** Everything the journal says apply brought in (completed steps and the interrupted one). */
+function broughtBy(journal: Journal, pending: string[]): Brought {
+  const step = journal.inProgress?.mode === "apply" ? journal.inProgress.step : null;
+  const asked = step?.changes.flatMap((c) => (c.kind === "package" && "install" in c ? c.install : [])) ?? [];
+  const installed = [...journal.entries.flatMap((e) => e.installedPackages), ...pending];
+  const requested = [
+    ...journal.entries.flatMap((e) => e.requestedPackages ?? e.installedPackages),
+    ...pending.filter((p) => asked.includes(p)),
+  ];
+  return { installed: [...new Set(installed)], requested: [...new Set(requested)] };
+}
+
+/**
+ * The plan's words on packages, from dpkg's list and apt's manual marks now (read-only). A host that cannot
+ * answer (a bundle) gets the general rule and the reason.
+ */
+async function packageNotes(host: Host, b: Brought): Promise<string[]> {
+  if (b.installed.length === 0) return [];
+  const dpkg = await host.exec(DPKG_LIST);
+  const marks = dpkg.exitCode === 0 ? await host.exec(["apt-mark", "showmanual", ...b.installed]) : dpkg;
+  if (marks.exitCode !== 0)
+    return [
+      `packages apply brought in (${b.installed.join(", ")}) are removed except those something still needs or someone marked manually installed since; which ones could not be read now (\`${dpkg.exitCode !== 0 ? "dpkg-query -W" : "apt-mark showmanual"}\` exited with ${marks.exitCode})`,
+    ];
+  const manual = new Set(
+    marks.stdout
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean),
+  );
+  return packagesPlanNotes(b, installedNames(dpkg.stdout), manual);
 }
 
 /** VMs left with lines for vGPUs the uninstall takes away: named, and their lines removed first. */

@@ -5,7 +5,7 @@
  */
 import { fileChange } from "../plan/build.ts";
 import type { Change, Plan, Step } from "../plan/types.ts";
-import type { Journal } from "./journal.ts";
+import type { Journal, JournalEntry } from "./journal.ts";
 import { sha256 } from "./journal.ts";
 
 /**
@@ -17,6 +17,8 @@ export function buildUninstallPlan(
   j: Journal,
   originals: Record<string, string | null>,
   current: Record<string, string | null>,
+  /** packages the interrupted apply step brought in before it died (dpkg now minus its journalled baseline) */
+  pendingPackages: string[] = [],
 ): Plan {
   const notes: string[] = [];
   const steps: Step[] = [];
@@ -45,6 +47,12 @@ export function buildUninstallPlan(
       .filter((p) => owner(p) === pendingStep.id && !j.entries.some((e) => e.id === pendingStep.id))
       .map(restore)
       .filter((c): c is Change => c !== null);
+    changes.push(
+      ...packageUndo({
+        installedPackages: pendingPackages,
+        requestedPackages: requestedBy(pendingStep, pendingPackages),
+      }),
+    );
     steps.push({
       id: `revert-${pendingStep.id}`,
       title: `Revert the interrupted step: ${pendingStep.title}`,
@@ -66,13 +74,13 @@ export function buildUninstallPlan(
     for (const argv of e.undo.commands) changes.push({ kind: "command", argv });
     if (e.id === "driver-install")
       changes.push({ kind: "command", argv: ["rm", "-f", "--", ...INSTALLER_LOGS] });
-    changes.push(...packageUndo(e.installedPackages));
+    changes.push(...packageUndo(e));
     addRegen(e.undo.regenerate);
     reboot ||= e.reboot;
     steps.push({
       id: `undo-${e.id}`,
       title: `Undo: ${e.title}`,
-      why: e.undo.description || "revert what this step changed",
+      why: undoWhy(e),
       changes,
       reboot: e.reboot,
       undo: { description: "", commands: [], regenerate: [] },
@@ -112,15 +120,26 @@ export function buildUninstallPlan(
 export const INSTALLER_LOGS = ["/var/log/nvidia-installer.log", "/var/log/nvidia-uninstall.log"];
 
 /**
- * Packages vgpuctl installed: marked automatically installed, then `apt-get autoremove` takes them and
- * the dependencies they pulled in (gcc, make, …), but keeps any that something else still needs
- * (apt-mark(8) "auto"; apt-get(8) "autoremove … packages that were automatically installed to satisfy
- * dependencies for other packages and are now no longer needed").
+ * Packages this step brought onto the host (what it asked for and what apt pulled in with it, gcc, make, …):
+ * removed when the undo runs, except those something else needs then (apply/packages.ts decides with apt).
+ * A journal from before the dependencies were recorded names only what was asked for; its dependencies stay.
  */
-function packageUndo(pkgs: string[]): Change[] {
-  if (pkgs.length === 0) return [];
-  return [
-    { kind: "command", argv: ["apt-mark", "auto", ...pkgs] },
-    { kind: "command", argv: ["apt-get", "autoremove", "-y"] },
-  ];
+function packageUndo(e: Pick<JournalEntry, "installedPackages" | "requestedPackages">): Change[] {
+  if (e.installedPackages.length === 0) return [];
+  const manual = e.requestedPackages ?? e.installedPackages;
+  return [{ kind: "package", removeUnneeded: e.installedPackages, manual }];
+}
+
+/** Of `brought`, those `step` installs by name. */
+function requestedBy(step: Step, brought: string[]): string[] {
+  const asked = step.changes.flatMap((c) => (c.kind === "package" && "install" in c ? c.install : []));
+  return brought.filter((p) => asked.includes(p));
+}
+
+/** Why an undo step runs: the step's own undo text, and for installed packages what uninstall does with them. */
+function undoWhy(e: JournalEntry): string {
+  if (e.installedPackages.length === 0) return e.undo.description || "revert what this step changed";
+  const pkgs =
+    "remove the packages this step brought in (asked for, and pulled in with them) except what something else needs then";
+  return e.undo.commands.length > 0 && e.undo.description ? `${pkgs}; ${e.undo.description}` : pkgs;
 }

@@ -20,6 +20,7 @@ import { mdevUuidFor } from "../facts/derive.ts";
 import { normalisePciAddress } from "../facts/pci.ts";
 import { findType } from "../knowledge/vgpu-types.ts";
 import { effectiveVramMiB } from "../knowledge/vram.ts";
+import { sizeText } from "../report/units.ts";
 import { UserError } from "../util/errors.ts";
 import {
   canShareGpu,
@@ -281,10 +282,10 @@ function sharingRefusal(
       `GPU ${gpu.address} already carries ${kinds.join(", ")} (${other.map(who).join(", ")}); before vGPU 15 (driver 525) the driver allows one type per physical GPU, so a ${type.type} would fail to start`,
       `use ${kinds[0]} for VM ${vm.vmid} too (its VRAM can differ through an override: --vram), or another GPU`,
     );
-  const sizes = [...new Set(other.map((u) => `${typeMiB(gpu, u.type)} MiB ${u.type}`))].join(", ");
+  const sizes = [...new Set(other.map((u) => `${sizeText(typeMiB(gpu, u.type))} ${u.type}`))].join(", ");
   return new PlacementRefusal(
     gpu.vfs ? "mixed-sizes" : "mixed-types",
-    `GPU ${gpu.address} already carries ${sizes} vGPUs (${other.map(who).join(", ")}) and is not in mixed-size mode; a ${mine.framebufferMiB} MiB ${label(type)} would fail to start`,
+    `GPU ${gpu.address} already carries ${sizes} vGPUs (${other.map(who).join(", ")}) and is not in mixed-size mode; a ${sizeText(mine.framebufferMiB)} ${label(type)} would fail to start`,
     gpu.mixedSizesSupported === false || !gpu.vfs
       ? `use a type of the same framebuffer size for VM ${vm.vmid}, or another GPU`
       : `use a type of the same framebuffer size or another GPU, or enable mixed-size mode (mixedSizes: true in vgpu.yaml; by hand: nvidia-smi vgpu -i <GPU index> -shm 1, lost at reboot)`,

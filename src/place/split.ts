@@ -15,7 +15,8 @@
  */
 import { normalisePciAddress } from "../facts/pci.ts";
 import { findType, type Series } from "../knowledge/vgpu-types.ts";
-import { effectiveVramMiB, formatMiB } from "../knowledge/vram.ts";
+import { effectiveVramMiB } from "../knowledge/vram.ts";
+import { formatSize, sizeText } from "../report/units.ts";
 import { findVm, PlacementRefusal, type RefusalCode, type ResolvedType, resolveType } from "./attach.ts";
 import {
   addressOnGpu,
@@ -413,11 +414,11 @@ export function planSplit(
     const override = overrides && !r.type && r.vramMiB !== null && size !== r.vramMiB ? r.vramMiB : null;
     if (override !== null)
       reasons.push(
-        `${type} is ${size ?? "?"} MiB; a per-VM override gives VM ${r.vmid} ${formatMiB(override)}`,
+        `${type} is ${sizeText(size)}; a per-VM override gives VM ${r.vmid} ${formatSize(override)}`,
       );
     else if (!r.type && r.vramMiB !== null && size !== null && size > r.vramMiB)
       reasons.push(
-        `${type} is the smallest fitting type (${formatMiB(size)} for ${formatMiB(r.vramMiB)} asked)`,
+        `${type} is the smallest fitting type (${formatSize(size)} for ${formatSize(r.vramMiB)} asked)`,
       );
     placements.push({
       vmid: r.vmid,
@@ -608,13 +609,13 @@ function reasonFor(r: Req, slots: Slot[], fits: (r: Req, g: PlaceGpu, t: string)
   const mine = (r.type ? typeMiB(s.bin.gpu, s.type!) : r.vramMiB) ?? 0;
   const parts = [
     ...s.bin.others.map(
-      (o) => `${o.vmid !== null ? `VM ${o.vmid}` : `mdev ${o.uuid}`} ${o.vramMiB ?? "?"} MiB`,
+      (o) => `${o.vmid !== null ? `VM ${o.vmid}` : `mdev ${o.uuid}`} ${sizeText(o.vramMiB)}`,
     ),
-    ...s.vms.map((v) => `VM ${v.req.vmid} ${v.vramMiB ?? "?"} MiB`),
+    ...s.vms.map((v) => `VM ${v.req.vmid} ${sizeText(v.vramMiB)}`),
   ];
   return mk(
     "vram-overcommit",
-    `VM ${r.vmid}: GPU ${s.bin.gpu.address} has ${s.bin.gpu.vramMiB} MiB of VRAM; ${parts.length ? `${parts.join(", ")} plus ` : ""}${mine} MiB for VM ${r.vmid} is ${s.usedMiB + mine} MiB — a VM would fail to start ("error allocating framebuffer")`,
+    `VM ${r.vmid}: GPU ${s.bin.gpu.address} has ${sizeText(s.bin.gpu.vramMiB)} of VRAM; ${parts.length ? `${parts.join(", ")} plus ` : ""}${formatSize(mine)} for VM ${r.vmid} is ${formatSize(s.usedMiB + mine)} — a VM would fail to start ("error allocating framebuffer")`,
     "give the VMs less VRAM (`vram:`), or use another GPU",
   );
 }

@@ -16,6 +16,7 @@
  * in mixed-size mode any type.
  */
 import type { Series } from "../knowledge/vgpu-types.ts";
+import { formatSize } from "../report/units.ts";
 import { canShareGpu, type SharingRule } from "./model.ts";
 
 export type GuestOs = "windows" | "linux";
@@ -155,7 +156,7 @@ export function suggestProfile(input: SuggestInput): Suggestion {
   if (carried && rule === "one-size") {
     usable = usable.filter((t) => canShareGpu(rule, t, carried));
     reasons.push(
-      `GPU ${input.gpu!.address} already runs ${carried.type}${carried.name ? ` (${carried.name})` : ""} (${sized(carried)} MiB); from driver 525 only types of that framebuffer size run beside it (equal-size mode)`,
+      `GPU ${input.gpu!.address} already runs ${carried.type}${carried.name ? ` (${carried.name})` : ""} (${formatSize(sized(carried))}); from driver 525 only types of that framebuffer size run beside it (equal-size mode)`,
     );
   }
   if (current.length > 0 && rule === "one-type") {
@@ -174,7 +175,7 @@ export function suggestProfile(input: SuggestInput): Suggestion {
       const needOverride = curSize !== wanted;
       if (needOverride)
         reasons.push(
-          `${cur.type} is ${curSize} MiB; the VM gets ${wanted} MiB through a per-VM override (framebuffer + framebuffer_reservation)`,
+          `${cur.type} is ${formatSize(curSize)}; the VM gets ${formatSize(wanted)} through a per-VM override (framebuffer + framebuffer_reservation)`,
         );
       vramWarnings(input, wanted, warnings);
       return {
@@ -210,7 +211,7 @@ export function suggestProfile(input: SuggestInput): Suggestion {
     const needOverride = sized(pick) !== wanted;
     if (needOverride)
       reasons.push(
-        `no ${series} type of exactly ${wanted} MiB: ${pick.type} (${sized(pick)} MiB) with a per-VM VRAM override to ${wanted} MiB`,
+        `no ${series} type of exactly ${formatSize(wanted)}: ${pick.type} (${formatSize(sized(pick))}) with a per-VM VRAM override to ${formatSize(wanted)}`,
       );
     if (series === "Q" && (workload === "gaming" || workload === "cad"))
       warnings.push(
@@ -262,5 +263,7 @@ export function suggestProfile(input: SuggestInput): Suggestion {
 function vramWarnings(input: SuggestInput, wanted: number, warnings: string[]): void {
   const phys = input.gpu?.vramMiB ?? null;
   if (phys !== null && wanted > phys)
-    warnings.push(`${wanted} MiB is more than the GPU's ${phys} MiB of VRAM: the VM would not start`);
+    warnings.push(
+      `${formatSize(wanted)} is more than the GPU's ${formatSize(phys)} of VRAM: the VM would not start`,
+    );
 }

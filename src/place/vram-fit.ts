@@ -10,6 +10,7 @@
 import type { OverrideSection } from "../facts/types.ts";
 import { findType } from "../knowledge/vgpu-types.ts";
 import { effectiveVramMiB } from "../knowledge/vram.ts";
+import { formatSize } from "../report/units.ts";
 import { type PlaceGpu, type PlacementModel, typeMiB, usersOf } from "./model.ts";
 
 export interface VramClaim {
@@ -51,7 +52,7 @@ export function vramFit(budgetMiB: number, claims: readonly VramClaim[]): VramFi
 
 export function claimText(c: VramClaim): string {
   const who = c.vmid !== null ? `VM ${c.vmid}` : `mdev ${c.uuid}`;
-  return `${who} ${c.mib} MiB${c.how ? ` ${c.how}` : ""}${c.running === true ? " (running)" : ""}`;
+  return `${who} ${formatSize(c.mib)}${c.how ? ` ${c.how}` : ""}${c.running === true ? " (running)" : ""}`;
 }
 
 function whoWontStart(fit: VramFit): string {
@@ -61,11 +62,11 @@ function whoWontStart(fit: VramFit): string {
 }
 
 /**
- * One line for an overcommit: "VM 101 will fail to start: GPU 0000:01:00.0 has 11264 MiB of VRAM;
- * VM 100 8192 MiB via [vm.100], VM 101 4096 MiB is 12288 MiB ("error allocating framebuffer")".
+ * One line for an overcommit: "VM 101 will fail to start: GPU 0000:01:00.0 has 11 GiB of VRAM;
+ * VM 100 8 GiB via [vm.100], VM 101 4 GiB is 12 GiB ("error allocating framebuffer")" (sizes: report/units.ts).
  */
 export function overcommitMessage(fit: VramFit, gpuLabel: string): string {
-  return `${whoWontStart(fit)} will fail to start: ${gpuLabel} has ${fit.budgetMiB} MiB of VRAM; ${fit.claims.map(claimText).join(", ")} is ${fit.totalMiB} MiB ("error allocating framebuffer")`;
+  return `${whoWontStart(fit)} will fail to start: ${gpuLabel} has ${formatSize(fit.budgetMiB)} of VRAM; ${fit.claims.map(claimText).join(", ")} is ${formatSize(fit.totalMiB)} ("error allocating framebuffer")`;
 }
 
 /**

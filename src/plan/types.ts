@@ -11,6 +11,12 @@ export type Change =
   | { kind: "package"; install: string[] }
   | { kind: "package"; remove: string[] }
   /**
+   * Uninstall only: remove those of `removeUnneeded` (packages apply brought in) that nothing else needs
+   * when the step runs; `manual` (those apply asked for by name) are marked automatic first, and marked
+   * manual again when they stay (apply/packages.ts).
+   */
+  | { kind: "package"; removeUnneeded: string[]; manual: string[] }
+  /**
    * `stdinSecret`: the command reads a secret the user gives at apply time on stdin (mokutil --import asks
    * for the MOK password twice); it is never part of the plan, the journal or a log (apply/executor.ts).
    */

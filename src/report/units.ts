@@ -12,6 +12,11 @@ export function formatSize(mib: number): string {
   return `${Number.isInteger(gib) ? gib : gib.toFixed(1)} GiB`;
 }
 
+/** formatSize, or "? MiB" when the size is not known */
+export function sizeText(mib: number | null | undefined): string {
+  return mib === null || mib === undefined ? "? MiB" : formatSize(mib);
+}
+
 /** "8 GiB (7.5 GiB usable)", "11 GiB", or the reported size alone when the board is not known. */
 export function gpuVramText(
   gpu: { deviceId: string | null; subsystemId?: string | null },

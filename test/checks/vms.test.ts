@@ -31,7 +31,7 @@ describe("VM checks", () => {
     const x = only(f, "vram-overcommit");
     expect(x.severity).toBe("error");
     expect(x.title).toMatch(
-      /^VM 102 will fail to start: 0000:01:00\.0 .* has 11264 MiB of VRAM; VM 100 4096 MiB, VM 101 4096 MiB, VM 102 4096 MiB is 12288 MiB/,
+      /^VM 102 will fail to start: 0000:01:00\.0 .* has 11 GiB of VRAM; VM 100 4 GiB, VM 101 4 GiB, VM 102 4 GiB is 12 GiB/,
     );
     expect(x.evidence).toContain(
       "total 12288 MiB > 11264 MiB on 0000:01:00.0 GeForce RTX 2080 Ti Rev. A [10de:1e07]",

@@ -69,7 +69,7 @@ describe("A16 board (sim a16-configured)", { timeout: 120_000 }, () => {
     expect(hostpci()).toBe(before);
     // a different size on that GPU is refused too (equal-size mode)
     expect(attach(102, "NVIDIA A16-4Q", vfs[2]).stderr.split("\n")[0]).toMatch(
-      /^error: GPU \S+ already carries 8192 MiB nvidia-714 vGPUs \(VM 100, VM 101\) and is not in mixed-size mode/,
+      /^error: GPU \S+ already carries 8 GiB nvidia-714 vGPUs \(VM 100, VM 101\) and is not in mixed-size mode/,
     );
     // without --gpu, another GPU takes it
     const other = attach(102, "NVIDIA A16-8Q");

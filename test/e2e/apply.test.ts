@@ -215,13 +215,13 @@ describe("vgpuctl sim fault", () => {
     const done = hostFiles(simState(ref, "seed-fresh"));
     // a sample of points (test/apply/apply.test.ts sweeps every write and exec in-process), with the
     // two of the unlock-source step that once broke re-runs (issue 13): right after its `git clone`
-    // (the 5th exec; the clone goes to a temporary sibling) and right after the rename into place (6th).
+    // (the 7th exec; the clone goes to a temporary sibling) and right after the rename into place (8th).
     for (const spec of [
       "crash-after:3",
       "crash-after-write:1",
       "crash-after-write:9",
-      "crash-after-exec:5",
-      "crash-after-exec:6",
+      "crash-after-exec:7",
+      "crash-after-exec:8",
     ]) {
       const dir = tempSimDir();
       expect(cli(dir, ["sim", "fault", "seed-fresh", spec, "--json"]).json()).toEqual({
@@ -236,12 +236,12 @@ describe("vgpuctl sim fault", () => {
         const journal = JSON.parse(simState(dir, "seed-fresh").files["/var/lib/vgpuctl/journal.json"]!);
         expect(journal.entries.map((e: { id: string }) => e.id)).toEqual(SEED_STEPS.slice(0, 3));
       }
-      if (spec === "crash-after-exec:5" || spec === "crash-after-exec:6") {
+      if (spec === "crash-after-exec:7" || spec === "crash-after-exec:8") {
         // killed inside unlock-source: after the clone (in the temporary sibling) or after the rename
         const files = simState(dir, "seed-fresh").files;
         const journal = JSON.parse(files["/var/lib/vgpuctl/journal.json"]!);
         expect(journal.inProgress.step.id, spec).toBe("unlock-source");
-        const cloned = spec === "crash-after-exec:5";
+        const cloned = spec === "crash-after-exec:7";
         expect(files["/opt/.vgpu_unlock-rs.vgpuctl-tmp/Cargo.toml"] !== undefined, spec).toBe(cloned);
         expect(files["/opt/vgpu_unlock-rs/Cargo.toml"] !== undefined, spec).toBe(!cloned);
       }

@@ -254,7 +254,7 @@ describe("profile suggest (sim:seed-configured)", () => {
     );
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("No suitable vGPU type.");
-    expect(r.stdout).toContain("more than the GPU's 11264 MiB");
+    expect(r.stdout).toContain("more than the GPU's 11 GiB of VRAM");
     expect(r.stdout).not.toContain("next:");
   });
 
@@ -323,7 +323,7 @@ describe("vm attach/list/detach (sim)", () => {
     expectUserError(
       runCli([...H(), "vm", "attach", "101", "--type", "nvidia-260"], env),
       // driver 525 (seed 15.1): one framebuffer size per GPU (place/model.ts sharingRule)
-      /already carries 4096 MiB nvidia-259 vGPUs \(VM 100\) and is not in mixed-size mode; a 6144 MiB nvidia-260/,
+      /already carries 4 GiB nvidia-259 vGPUs \(VM 100\) and is not in mixed-size mode; a 6 GiB nvidia-260/,
     );
     expect(state(sim)).toBe(before);
   });
@@ -371,7 +371,7 @@ describe("vm attach/list/detach (sim)", () => {
     const before = state(sim);
     expectUserError(
       runCli([...H(), "vm", "attach", "101", "--type", "nvidia-259", "--vram", "6G"], env),
-      /VM 101 will fail to start: GPU 0000:01:00\.0 has 11264 MiB of VRAM; VM 100 6144 MiB via \[vm\.100\], VM 101 6144 MiB is 12288 MiB/,
+      /VM 101 will fail to start: GPU 0000:01:00\.0 has 11 GiB of VRAM; VM 100 6 GiB via \[vm\.100\], VM 101 6 GiB is 12 GiB/,
     );
     expect(state(sim)).toBe(before);
   });

@@ -81,7 +81,7 @@ describe("SR-IOV A40 (sim vm-uses-physical-function)", { timeout: 120_000 }, () 
       "error: virtual function 0000:01:00.4 of GPU 0000:01:00.0 is in use by VM 101",
     );
     expect(expectRefused(env, A40, 100, ["--type", "NVIDIA A40-4Q"])).toBe(
-      "error: GPU 0000:01:00.0 already carries 2048 MiB nvidia-558 vGPUs (VM 101) and is not in mixed-size mode; a 4096 MiB nvidia-560 (NVIDIA A40-4Q) would fail to start",
+      "error: GPU 0000:01:00.0 already carries 2 GiB nvidia-558 vGPUs (VM 101) and is not in mixed-size mode; a 4 GiB nvidia-560 (NVIDIA A40-4Q) would fail to start",
     );
     expect(expectRefused(env, A40, 100, ["--type", "NVIDIA A16-4Q"])).toBe(
       "error: no GPU on vm-uses-physical-function offers nvidia-713 (NVIDIA A16-4Q)",

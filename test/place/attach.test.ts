@@ -90,8 +90,8 @@ describe("planAttach", () => {
     give(m, 100, "0000:01:00.0,mdev=nvidia-259,pcie=1");
     const r = refusal(() => planAttach(m, { vmid: 101, type: "nvidia-260" }));
     expect(r.code).toBe("mixed-types");
-    expect(r.message).toContain("already carries 4096 MiB nvidia-259 vGPUs (VM 100)");
-    expect(r.message).toContain("a 6144 MiB nvidia-260 (GRID RTX6000-6Q) would fail to start");
+    expect(r.message).toContain("already carries 4 GiB nvidia-259 vGPUs (VM 100)");
+    expect(r.message).toContain("a 6 GiB nvidia-260 (GRID RTX6000-6Q) would fail to start");
     // the same type, and another type of the same size (RTX6000-4A), are fine
     expect(planAttach(m, { vmid: 101, type: "nvidia-259" }).gpu).toBe("0000:01:00.0");
     expect(planAttach(m, { vmid: 101, type: "nvidia-440" }).gpu).toBe("0000:01:00.0");
@@ -155,8 +155,8 @@ describe("planAttach", () => {
     });
     const r = refusal(() => planAttach(m, { vmid: 101, type: "nvidia-259" }));
     expect(r.code).toBe("vram-overcommit");
-    expect(r.message).toContain("VM 100 8192 MiB via [vm.100]");
-    expect(r.message).toContain("12288 MiB");
+    expect(r.message).toContain("VM 100 8 GiB via [vm.100]");
+    expect(r.message).toContain("is 12 GiB");
     // asking for less VRAM for the new VM makes it fit again
     expect(planAttach(m, { vmid: 101, type: "nvidia-259", vramMiB: 3072 }).vramMiB).toBe(3072);
   });
@@ -164,7 +164,7 @@ describe("planAttach", () => {
   it("refuses a single type larger than the physical GPU", () => {
     const r = refusal(() => planAttach(model(), { vmid: 100, type: "nvidia-263" }));
     expect(r.code).toBe("vram-overcommit");
-    expect(r.message).toContain("11264 MiB");
+    expect(r.message).toContain("has 11 GiB of VRAM");
   });
 
   it("refuses pcie=1 on a non-q35 VM", () => {

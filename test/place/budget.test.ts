@@ -115,7 +115,7 @@ describe("attach on a Tesla P4 (p4-configured)", () => {
       throw new Error("expected a refusal");
     })();
     expect(e.code).toBe("vram-overcommit");
-    expect(e.message).toContain("8192 MiB of VRAM");
+    expect(e.message).toContain("8 GiB of VRAM");
   });
 });
 

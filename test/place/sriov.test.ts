@@ -125,7 +125,7 @@ describe("vm attach on an SR-IOV GPU", () => {
     const r = refusal(() => planAttach(m, { vmid: 101, type: "NVIDIA A40-4Q" }));
     expect(r.code).toBe("mixed-sizes");
     expect(r.message).toBe(
-      "GPU 0000:01:00.0 already carries 2048 MiB nvidia-558 vGPUs (VM 100) and is not in mixed-size mode; a 4096 MiB nvidia-560 (NVIDIA A40-4Q) would fail to start",
+      "GPU 0000:01:00.0 already carries 2 GiB nvidia-558 vGPUs (VM 100) and is not in mixed-size mode; a 4 GiB nvidia-560 (NVIDIA A40-4Q) would fail to start",
     );
     expect(planAttach(m, { vmid: 101, type: "NVIDIA A40-2B" }).value).toBe("0000:01:00.5,mdev=nvidia-556");
     // in mixed-size mode the sizes may differ

@@ -168,7 +168,7 @@ describe("suggestProfile", () => {
       offered: true,
       gpu: GPU,
     });
-    expect(s.warnings.join("\n")).toContain("more than the GPU's 11264 MiB");
+    expect(s.warnings.join("\n")).toContain("12 GiB is more than the GPU's 11 GiB of VRAM");
     // nothing is suggested: no type (nor override) can give a VM more VRAM than the GPU has
     expect(s.type).toBe("");
     expect(s.overrideVramMiB).toBeNull();

@@ -131,7 +131,7 @@ describe("planSplit", () => {
     ]);
     expect(r.unplaced).toHaveLength(1);
     expect(r.unplaced[0]).toMatchObject({ vmid: 102, code: "vram-overcommit" });
-    expect(r.unplaced[0]!.message).toContain("11264 MiB");
+    expect(r.unplaced[0]!.message).toContain("has 11 GiB of VRAM");
     expect(r.gpus[0]).toMatchObject({ usedMiB: 9216, freeMiB: 2048 });
   });
 

@@ -34,7 +34,7 @@ describe("driver 525 on a legacy mdev GPU: one framebuffer size per GPU", () => 
     const c = await runInProcess([...H, "vm", "attach", "101", "--type", "nvidia-259"], env);
     expect(c.code).toBe(2);
     expect(c.err).toContain(
-      "GPU 0000:01:00.0 already carries 2048 MiB nvidia-257 vGPUs (VM 100) and is not in mixed-size mode; a 4096 MiB nvidia-259 (GRID RTX6000-4Q) would fail to start",
+      "GPU 0000:01:00.0 already carries 2 GiB nvidia-257 vGPUs (VM 100) and is not in mixed-size mode; a 4 GiB nvidia-259 (GRID RTX6000-4Q) would fail to start",
     );
     // a 2B (same size, another series) is accepted
     const b = await runInProcess([...H, "vm", "attach", "101", "--type", "nvidia-436"], env);

@@ -99,13 +99,13 @@ describe("one overcommit rule: vm attach, override set, doctor (item 5)", () => 
     const attach = await v("vm", "attach", "101", "--type", "nvidia-259", "--vram", "8G");
     expect(attach.code).toBe(2);
     expect(attach.err).toMatch(
-      /VM 101 will fail to start: GPU 0000:01:00\.0 has 11264 MiB of VRAM; VM 100 4096 MiB, VM 101 8192 MiB is 12288 MiB/,
+      /VM 101 will fail to start: GPU 0000:01:00\.0 has 11 GiB of VRAM; VM 100 4 GiB, VM 101 8 GiB is 12 GiB/,
     );
     expect((await v("vm", "attach", "101", "--type", "nvidia-259")).code).toBe(0);
     const set = await v("override", "set", "--vm", "101", "--vram", "10G");
     expect(set.code).toBe(2);
     expect(set.err).toMatch(
-      /VM 101 will fail to start: GPU 0000:01:00\.0 has 11264 MiB of VRAM; VM 100 4096 MiB, VM 101 10240 MiB via \[vm\.101\] is 14336 MiB .*nothing was written/,
+      /VM 101 will fail to start: GPU 0000:01:00\.0 has 11 GiB of VRAM; VM 100 4 GiB, VM 101 10 GiB via \[vm\.101\] is 14 GiB .*nothing was written/,
     );
     expect((await v("override", "set", "--vm", "101", "--vram", "6G")).code).toBe(0);
   });
@@ -117,7 +117,7 @@ describe("one overcommit rule: vm attach, override set, doctor (item 5)", () => 
     const r = await v("override", "unset", "--vm", "100");
     expect(r.code).toBe(2);
     expect(r.err).toMatch(
-      /VM 101 will fail to start: GPU 0000:01:00\.0 has 11264 MiB of VRAM; VM 100 4096 MiB, VM 101 8192 MiB via \[vm\.101\] is 12288 MiB/,
+      /VM 101 will fail to start: GPU 0000:01:00\.0 has 11 GiB of VRAM; VM 100 4 GiB, VM 101 8 GiB via \[vm\.101\] is 12 GiB/,
     );
     expect((await v("--json", "override", "show")).out).toContain('"key": "100"');
   });

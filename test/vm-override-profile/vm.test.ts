@@ -64,8 +64,8 @@ describe("vm attach on one host (CLI)", () => {
     const b = await runInProcess([...H, "vm", "attach", "101", "--type", "nvidia-260"], env);
     expect(b.code).toBe(2);
     // driver 525 (seed 15.1): one framebuffer size per GPU (place/model.ts sharingRule)
-    expect(b.err).toContain("already carries 4096 MiB nvidia-259 vGPUs (VM 100)");
-    expect(b.err).toContain("a 6144 MiB nvidia-260 (GRID RTX6000-6Q) would fail to start");
+    expect(b.err).toContain("already carries 4 GiB nvidia-259 vGPUs (VM 100)");
+    expect(b.err).toContain("a 6 GiB nvidia-260 (GRID RTX6000-6Q) would fail to start");
     const after = JSON.parse((await runInProcess([...H, "--json", "vm", "list"], env)).out) as typeof list;
     expect(after.vms.find((v) => v.vmid === 101)!.vgpus).toEqual([]);
   });

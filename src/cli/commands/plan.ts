@@ -92,9 +92,9 @@ export function renderChange(c: Change, col: Colors): string[] {
                   : l,
         );
     case "package":
-      return "install" in c
-        ? [`${col.green("+ packages:")} ${c.install.join(" ")}`]
-        : [`${col.red("- packages:")} ${c.remove.join(" ")}`];
+      if ("install" in c) return [`${col.green("+ packages:")} ${c.install.join(" ")}`];
+      if ("remove" in c) return [`${col.red("- packages:")} ${c.remove.join(" ")}`];
+      return [`${col.red("- packages, unless something else needs them:")} ${c.removeUnneeded.join(" ")}`];
     case "command":
       return [`$ ${formatCommand(c.argv)}`];
   }

@@ -364,11 +364,22 @@ export function aptRemove(
   return { stdout: out, stderr: "", exitCode: 0 };
 }
 
-export function aptAutoremove(s: SimState, yes: boolean): CmdResult {
+/**
+ * `apt-get autoremove`; with -s (simulate) nothing changes and each package that would go is printed as
+ * `Remv NAME [VERSION]` (apt apt-pkg/algorithms.cc pkgSimulate: "Remv " + the package + its installed
+ * version in brackets), after the same summary.
+ */
+export function aptAutoremove(s: SimState, yes: boolean, simulate = false): CmdResult {
   const orphans = unneeded(s);
   let out = readingLists();
   if (orphans.length > 0) out += `The following packages will be REMOVED:\n  ${orphans.join(" ")}\n`;
   out += `0 upgraded, 0 newly installed, ${orphans.length} to remove and 0 not upgraded.\n`;
+  if (simulate)
+    return {
+      stdout: out + orphans.map((p) => `Remv ${p} [${s.packages[p]}]\n`).join(""),
+      stderr: "",
+      exitCode: 0,
+    };
   if (orphans.length > 0 && !yes)
     return { stdout: `${out}Do you want to continue? [Y/n] Abort.\n`, stderr: "", exitCode: 1 };
   out += removeNow(s, orphans);
@@ -408,12 +419,18 @@ export function aptMark(s: SimState, args: string[]): CmdResult {
   return { stdout: out, stderr: "", exitCode: 0 };
 }
 
+/** apt-get(8): "-s, --simulate, --just-print, --dry-run, --recon, --no-act: No action; perform a simulation" */
+const SIMULATE_FLAGS = ["-s", "--simulate", "--just-print", "--dry-run", "--recon", "--no-act"];
+
 /** `apt-get …` argv (after the program name). */
 export function aptGet(s: SimState, args: string[], onHeaders: HeadersHook): CmdResult {
   const flags = args.filter((a) => a.startsWith("-"));
   const words = args.filter((a) => !a.startsWith("-"));
   const yes = flags.some((f) => f === "-y" || f === "--yes" || f === "--assume-yes" || /^-[a-z]*y/.test(f));
   const [sub, ...names] = words;
+  const simulate = flags.some((f) => SIMULATE_FLAGS.includes(f));
+  if (simulate && sub !== "autoremove")
+    return fail(`E: the simulated apt-get supports -s only for autoremove\n`, 100);
   switch (sub) {
     case "update":
       return aptUpdate(s);
@@ -423,7 +440,7 @@ export function aptGet(s: SimState, args: string[], onHeaders: HeadersHook): Cmd
     case "purge":
       return aptRemove(s, names, { yes, autoremove: flags.includes("--autoremove") });
     case "autoremove":
-      return aptAutoremove(s, yes);
+      return aptAutoremove(s, yes, simulate);
   }
   return fail(`E: Invalid operation ${sub ?? ""}\n`, 100);
 }

@@ -1,10 +1,11 @@
 /** Why a request was left out of a placement, in words a person can act on. Pure. */
+import { formatSize } from "../../report/units.ts";
 import { accepts, allowedOn, type OptPlacement, type OptProblem, type OptRequest } from "./problem.ts";
 
 function asked(r: OptRequest): string {
   if (r.type !== undefined) return r.type;
   if (r.anyOf !== undefined) return `one of ${r.anyOf.join(", ")}`;
-  return `a ${r.series ?? "any"}-series type of at least ${r.minMiB ?? 0} MiB`;
+  return `a ${r.series ?? "any"}-series type of at least ${formatSize(r.minMiB ?? 0)}`;
 }
 
 export function unplacedReason(p: OptProblem, r: OptRequest, placed: readonly OptPlacement[]): string {
