@@ -62,11 +62,6 @@ export async function runProgram(
     cwd: process.cwd(),
     // loaded on first use: `--version` or `sim list` never load the SSH, bundle and sim code
     openHost: async (spec, opts) => (await import("../hosts/open.ts")).openHost(spec, { ...opts, env }),
-    // only apply and uninstall ask: process.stdin (a stream on fd 0, for a terminal with node:tty and
-    // node:net) is opened when they do, not at every start
-    get confirm() {
-      return terminalConfirm();
-    },
     ...partial,
   };
   const errColours = colorsFor(process.stderr, env, noColorFlag);
@@ -77,6 +72,12 @@ export async function runProgram(
     ...given,
     out: (s) => given.out(printable(s, given.colors.isColorSupported)),
     err: (s) => given.err(printable(s, errColours.isColorSupported || given.colors.isColorSupported)),
+    // only apply and uninstall ask: process.stdin (a stream on fd 0, for a terminal with node:tty and
+    // node:net) is opened when they do, not at every start. A getter here, on the context commands get:
+    // spreading an object with a getter (`...given`) would call it, opening stdin at every start.
+    get confirm() {
+      return partial && "confirm" in partial ? partial.confirm : terminalConfirm();
+    },
   };
   let exit: ExitCode = 0;
   const setExit: SetExit = (code) => {

@@ -3,8 +3,8 @@ import type { Finding } from "../../checks/types.ts";
 import type { DoctorReport } from "../../commands/doctor.ts";
 import { hasErrors, runDoctor } from "../../commands/doctor.ts";
 import type { GlobalOptions } from "../context.ts";
-import type { Colors } from "../output.ts";
 import { withHostOrPaste } from "../host-or-paste.ts";
+import type { Colors } from "../output.ts";
 import { printJson } from "../with-host.ts";
 import type { Registrar } from "./index.ts";
 

@@ -3,9 +3,9 @@ import { runInspect } from "../../commands/inspect.ts";
 import { GENERATION_LABEL, type Generation } from "../../knowledge/gpus.ts";
 import { formatSize, gpuVramText } from "../../report/units.ts";
 import type { GlobalOptions } from "../context.ts";
+import { withHostOrPaste } from "../host-or-paste.ts";
 import { saveLastInspection } from "../last-inspect.ts";
 import { type Colors, table } from "../output.ts";
-import { withHostOrPaste } from "../host-or-paste.ts";
 import { printJson } from "../with-host.ts";
 import type { Registrar } from "./index.ts";
 

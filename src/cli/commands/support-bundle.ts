@@ -2,8 +2,8 @@ import type { SupportBundleSummary } from "../../commands/support-bundle.ts";
 import { runSupportBundle } from "../../commands/support-bundle.ts";
 import { parseNotInstalledNote } from "../../facts/capture.ts";
 import type { GlobalOptions } from "../context.ts";
-import type { Colors } from "../output.ts";
 import { withHostOrPaste } from "../host-or-paste.ts";
+import type { Colors } from "../output.ts";
 import { printJson } from "../with-host.ts";
 import type { Registrar } from "./index.ts";
 
