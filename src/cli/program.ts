@@ -64,14 +64,19 @@ export async function runProgram(
     openHost: async (spec, opts) => (await import("../hosts/open.ts")).openHost(spec, { ...opts, env }),
     ...partial,
   };
-  const errColours = colorsFor(process.stderr, env, noColorFlag);
+  // process.stderr (a stream, made on first access) only when something is printed there
+  let errColoursMade: ReturnType<typeof colorsFor> | undefined;
+  const errColours = () => {
+    errColoursMade ??= colorsFor(process.stderr, env, noColorFlag);
+    return errColoursMade;
+  };
   // the one boundary every printed line passes: control characters from host data are shown, not
   // run, and no Proxmox VE API token secret is printed (issue 13 items 12, 16)
   const printable = (s: string, colours: boolean) => terminalSafe(hideApiTokens(s), colours);
   const ctx: CliContext = {
     ...given,
     out: (s) => given.out(printable(s, given.colors.isColorSupported)),
-    err: (s) => given.err(printable(s, errColours.isColorSupported || given.colors.isColorSupported)),
+    err: (s) => given.err(printable(s, errColours().isColorSupported || given.colors.isColorSupported)),
     // only apply and uninstall ask: process.stdin (a stream on fd 0, for a terminal with node:tty and
     // node:net) is opened when they do, not at every start. A getter here, on the context commands get:
     // spreading an object with a getter (`...given`) would call it, opening stdin at every start.
@@ -93,7 +98,7 @@ export async function runProgram(
       return e.exitCode === 0 ? 0 : 2;
     }
     if (e instanceof UserError || e instanceof NotCapturedError) {
-      const c = errColours;
+      const c = errColours();
       ctx.err(`${c.red("error:")} ${e.message}\n`);
       if (e instanceof UserError && e.hint) ctx.err(`  ${c.dim("fix:")} ${e.hint}\n`);
       return 2;
