@@ -6,6 +6,9 @@
  * Targets (not asserted anywhere): installed `--version` ≤ 2×, `inspect --host demo --json` ≤ 3×.
  * `npx tsx bench/start.ts [N]` (after `npm run build`, and `npm run build:exe` for the executable's rows)
  * runs only this part and replaces the "start" list of bench/results.json; `npm run bench` runs it all.
+ * With valgrind on PATH each command also runs once under callgrind: its instruction count does not move
+ * with the machine's load (wall-clock ratios on a busy machine do), so it is the figure to compare
+ * builds by; BENCH_CALLGRIND=0 skips it.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -23,6 +26,10 @@ export interface StartResult {
   /** fastest run / fastest run of `node -e 0`: on a busy machine the runs least slowed by others */
   vsNodeMin: number;
   runs: number;
+  /** instructions one run executes (callgrind, every process of the command), when valgrind is there */
+  instructions?: number;
+  /** instructions / those of `node -e 0` */
+  vsNodeInstructions?: number;
 }
 
 interface Candidate {
@@ -53,6 +60,25 @@ function installPackage(repo: string, work: string): string {
     work,
   );
   return join(prefix, "bin", "vgpuctl");
+}
+
+/** Instructions `cmd args` executes (callgrind, children included: `#!/usr/bin/env node` execs node). */
+function instructionsOf(c: Candidate, env: NodeJS.ProcessEnv, cwd: string): number {
+  const r = spawnSync(
+    "valgrind",
+    ["--tool=callgrind", "--callgrind-out-file=/dev/null", "--trace-children=yes", c.cmd, ...c.args],
+    { env, cwd, stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" },
+  );
+  if (r.status !== 0) throw new Error(`callgrind ${c.name} exited ${r.status}: ${r.stderr}`);
+  const counts = [...r.stderr.matchAll(/Collected : (\d+)/g)].map((m) => Number(m[1]));
+  if (counts.length === 0) throw new Error(`callgrind ${c.name}: no "Collected" line in ${r.stderr}`);
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/** Whether to count instructions: valgrind is on PATH and BENCH_CALLGRIND is not 0. */
+function withCallgrind(): boolean {
+  if (process.env.BENCH_CALLGRIND === "0") return false;
+  return spawnSync("valgrind", ["--version"], { stdio: "ignore" }).status === 0;
 }
 
 export function benchStart(repo: string, n: number): StartResult[] {
@@ -95,6 +121,7 @@ export function benchStart(repo: string, n: number): StartResult[] {
     }
     const base = median(times[0]!);
     const baseMin = Math.min(...times[0]!);
+    const counts = withCallgrind() ? candidates.map((c) => instructionsOf(c, env, work)) : null;
     return candidates.map((c, i) => ({
       name: c.name,
       medianMs: round(median(times[i]!)),
@@ -102,6 +129,7 @@ export function benchStart(repo: string, n: number): StartResult[] {
       vsNode: round(median(times[i]!) / base, 2),
       vsNodeMin: round(Math.min(...times[i]!) / baseMin, 2),
       runs: times[i]!.length,
+      ...(counts ? { instructions: counts[i]!, vsNodeInstructions: round(counts[i]! / counts[0]!, 2) } : {}),
     }));
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -119,7 +147,11 @@ function runAlone(): void {
   writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
   for (const r of start)
     console.log(
-      `${r.name.padEnd(56)} ${`${r.medianMs} ms`.padStart(10)}  ${r.vsNode}× (fastest ${r.vsNodeMin}×)`,
+      `${r.name.padEnd(56)} ${`${r.medianMs} ms`.padStart(10)}  ${r.vsNode}× (fastest ${r.vsNodeMin}×)${
+        r.instructions
+          ? `  ${(r.instructions / 1e6).toFixed(1)} M instructions, ${r.vsNodeInstructions}×`
+          : ""
+      }`,
     );
 }
 

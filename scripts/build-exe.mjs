@@ -1,17 +1,27 @@
 // `npm run build:exe` (after `npm run build`): dist/vgpuctl-linux-x64, one file that runs vgpuctl on a
 // machine without Node.js (a Proxmox VE host): Node's single executable application (SEA) support.
-//   1. esbuild bundles the CLI into ONE CommonJS file (dist/sea/vgpuctl.cjs): the SEA's main script
-//      can require() only Node's built-in modules, so everything, the dashboard UI included, is inside.
-//      ssh2's optional native addons stay out (see noNativeAddons): it falls back to pure JS.
-//   2. `node --experimental-sea-config` turns it into a blob, with V8's code cache (useCodeCache).
+//   1. The SEA's main script is the npm build's loader (scripts/build-loader.cjs = dist/vgpuctl.cjs) and
+//      its assets are dist/lib's files: the program's CommonJS chunks and their V8 code caches. The
+//      loader reads them with node:sea's getAsset, so the executable starts as the npm package does:
+//      only the chunks a command needs, each compiled from its code cache (a copy of this node made
+//      the caches, so V8 accepts them). ssh2's optional native addons are not there: the loader fails
+//      their require() as a missing module, and ssh2 falls back to pure JS.
+//   2. `node --experimental-sea-config` turns it into a blob.
 //   3. A copy of this node binary gets the blob injected with postject (Node 20 has no --build-sea).
 // https://nodejs.org/docs/latest-v20.x/api/single-executable-applications.html
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
-import { build } from "esbuild";
-import { readUiDir } from "./build-ui.mjs";
-import { bundleOptions } from "./bundle-options.mjs";
+import { join } from "node:path";
 
 // --outdir DIR: write there instead of dist/ (test/install builds one in a temporary folder)
 const outIndex = process.argv.indexOf("--outdir");
@@ -20,45 +30,32 @@ const OUT = `${DIR}/vgpuctl-${process.platform}-${process.arch}`;
 const SEA = `${DIR}/sea`;
 const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 
-if (!existsSync("dist/ui/index.html")) throw new Error("dist/ui missing: run `npm run build` first");
+if (!existsSync("dist/vgpuctl.cjs") || !existsSync("dist/lib/vgpuctl.cjs"))
+  throw new Error("dist/lib missing: run `npm run build` first");
 
-/**
- * ssh2's optional native addons (cpu-features, sshcrypto.node) become modules that throw, as a missing
- * addon does: ssh2 catches that and uses pure JS. Left as require() calls they would make the SEA
- * print a warning (its require() loads built-in modules only) on every SSH connection.
- */
-const noNativeAddons = {
-  name: "no-native-addons",
-  setup(b) {
-    b.onResolve({ filter: /^cpu-features$|\.node$/ }, (args) => ({
-      path: args.path,
-      namespace: "no-native-addon",
-    }));
-    b.onLoad({ filter: /.*/, namespace: "no-native-addon" }, (args) => ({
-      contents: `throw new Error(${JSON.stringify(`${args.path}: no native addons in the single executable`)});`,
-      loader: "js",
-    }));
-  },
-};
+/** dist/lib's files by their name under dist/ ("lib/chunks/x.cjs"), as the loader asks for them. */
+function libAssets() {
+  const assets = {};
+  for (const entry of readdirSync("dist/lib", { recursive: true, withFileTypes: true }))
+    if (entry.isFile()) {
+      const path = join(entry.parentPath ?? entry.path, entry.name);
+      assets[path.slice("dist/".length)] = path;
+    }
+  return assets;
+}
 
 mkdirSync(SEA, { recursive: true });
-const options = bundleOptions(await readUiDir("dist/ui"));
-await build({
-  ...options,
-  external: [],
-  plugins: [...options.plugins, noNativeAddons],
-  format: "cjs",
-  outfile: `${SEA}/vgpuctl.cjs`,
-});
-
+const assets = libAssets();
+writeFileSync(`${SEA}/assets.json`, JSON.stringify(Object.keys(assets)));
 writeFileSync(
   `${SEA}/sea-config.json`,
   `${JSON.stringify(
     {
-      main: `${SEA}/vgpuctl.cjs`,
+      main: "dist/vgpuctl.cjs",
       output: `${SEA}/sea-prep.blob`,
       disableExperimentalSEAWarning: true,
       useCodeCache: true,
+      assets: { ...assets, "assets.json": `${SEA}/assets.json` },
     },
     null,
     2,

@@ -5,31 +5,58 @@
 // https://nodejs.org/docs/latest-v20.x/api/vm.html#new-vmscriptcode-options (cachedData).
 // Node 20 has no module.enableCompileCache() (Node 22.1) and compiles ES modules without a cache, which
 // is why the chunks are CommonJS. A cache V8 rejects (another Node version) only costs the compile.
+// The single executable (scripts/build-exe.mjs) runs this same file as its main script, with dist/lib's
+// files as its assets: it reads them with node:sea's getAsset instead of from disk
+// (https://nodejs.org/docs/latest-v20.x/api/single-executable-applications.html#assets).
 "use strict";
 const { readFileSync } = require("node:fs");
-const { createRequire } = require("node:module");
-const { dirname, join } = require("node:path");
+const { createRequire, isBuiltin } = require("node:module");
+const { dirname, join, relative } = require("node:path");
+const sea = require("node:sea");
 const { Script } = require("node:vm");
 
-const nodeRequire = createRequire(__filename);
+/** In the single executable: its assets are dist/lib's files, named by their path under dist/. */
+const asAsset = sea.isSea();
+const nodeRequire = asAsset ? require : createRequire(__filename);
 /** chunk file → its module object */
 const modules = new Map();
 /** chunk file → the vm.Script it was compiled as (scripts/build-code-cache.cjs stores their caches) */
 const scripts = new Map();
 
-/** The stored code cache of `file`, undefined when the build made none. */
-function codeCache(file) {
+/** The file (dist/lib/…) as bytes: from disk, or the executable's asset of that name; undefined when absent. */
+function readBytes(file) {
+  if (asAsset) {
+    const name = relative(__dirname, file);
+    // getAsset throws for a name the executable was not built with: only caches may be missing
+    return seaAssetNames.has(name) ? Buffer.from(sea.getAsset(name)) : undefined;
+  }
   try {
-    return readFileSync(`${file}.cache`);
+    return readFileSync(file);
   } catch (e) {
     if (e.code === "ENOENT") return undefined;
     throw e;
   }
 }
 
-/** require() inside a chunk: other chunks by relative path, everything else (Node's modules) as usual. */
+/** The single executable's asset names (scripts/build-exe.mjs stores their list as the asset "assets.json"). */
+const seaAssetNames = asAsset
+  ? new Set(JSON.parse(Buffer.from(sea.getAsset("assets.json")).toString()))
+  : null;
+
+/**
+ * require() inside a chunk: other chunks by relative path, everything else (Node's modules) as usual.
+ * In the single executable only Node's own modules exist: any other (ssh2's optional native addons)
+ * fails as a missing module does, which ssh2 catches to use its pure-JS code.
+ */
 function requireFrom(dir) {
-  return (id) => (id.startsWith("./") || id.startsWith("../") ? loadChunk(join(dir, id)) : nodeRequire(id));
+  return (id) => {
+    if (id.startsWith("./") || id.startsWith("../")) return loadChunk(join(dir, id));
+    if (asAsset && !isBuiltin(id))
+      throw Object.assign(new Error(`Cannot find module '${id}' (not in the single executable)`), {
+        code: "MODULE_NOT_FOUND",
+      });
+    return nodeRequire(id);
+  };
 }
 
 function loadChunk(file) {
@@ -38,10 +65,10 @@ function loadChunk(file) {
   const module = { exports: {} };
   modules.set(file, module);
   // ASCII only (scripts/build.mjs asciiOnly): Latin-1 copies the bytes, UTF-8 would decode them
-  const source = readFileSync(file, "latin1");
+  const source = readBytes(file).toString("latin1");
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: file,
-    cachedData: codeCache(file),
+    cachedData: readBytes(`${file}.cache`),
   });
   scripts.set(file, script);
   const dir = dirname(file);

@@ -1,5 +1,5 @@
-// esbuild options shared by the npm build (scripts/build.mjs: ES module chunks loaded on demand) and
-// the single executable (scripts/build-exe.mjs: one CommonJS file, as Node's SEA needs).
+// esbuild options of the npm build (scripts/build.mjs: ES module chunks loaded on demand, then CommonJS).
+// The single executable (scripts/build-exe.mjs) is made from the same chunks, as its assets.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 

@@ -1,4 +1,3 @@
-import { createInterface } from "node:readline/promises";
 import type { Host } from "../hosts/host.ts";
 import { type Colors, terminalSafe } from "./output.ts";
 
@@ -27,6 +26,8 @@ export function terminalConfirm(
 ): CliContext["confirm"] {
   if (!input.isTTY) return undefined;
   return async (question) => {
+    // loaded when a question is asked: a start without one does not load readline
+    const { createInterface } = await import("node:readline/promises");
     const rl = createInterface({ input, output });
     try {
       // the question names the host: shown through the same neutralising as every other line

@@ -9,7 +9,6 @@ import type { Host } from "../hosts/host.ts";
 import { MAX_PASTE_BYTES, type PasteResult, readPaste, renderRecognition } from "../paste/index.ts";
 import { UserError } from "../util/errors.ts";
 import type { CliContext, GlobalOptions } from "./context.ts";
-import { withHost } from "./with-host.ts";
 
 const TOO_LARGE = `the paste is larger than ${MAX_PASTE_BYTES / (1024 * 1024)} MiB: paste the outputs that matter, or make a support bundle (vgpuctl gather-script)`;
 
@@ -71,16 +70,4 @@ export function renderPasteHeader(paste: PasteResult): string {
   return `Read from the paste:\n${renderRecognition(paste)
     .map((l) => `  ${l}`)
     .join("\n")}\n\n`;
-}
-
-/** Run `fn` on the pasted host when `pastePath` is given, else on --host; the paste (or null) comes back too. */
-export async function withHostOrPaste<T>(
-  ctx: CliContext,
-  g: GlobalOptions,
-  pastePath: string | undefined,
-  fn: (host: Host) => Promise<T>,
-): Promise<{ result: T; paste: PasteResult | null }> {
-  if (pastePath === undefined) return { result: await withHost(ctx, g, fn), paste: null };
-  const { host, paste } = await openPaste(pastePath, ctx);
-  return { result: await fn(host), paste };
 }

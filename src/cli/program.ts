@@ -63,25 +63,33 @@ export async function runProgram(
     cwd: process.cwd(),
     // loaded on first use: `--version` or `sim list` never load the SSH, bundle and sim code
     openHost: async (spec, opts) => (await import("../hosts/open.ts")).openHost(spec, { ...opts, env }),
-    // only apply and uninstall ask: process.stdin (a stream on fd 0, for a terminal with node:tty and
-    // node:net) is opened when they do, not at every start
-    get confirm() {
-      return terminalConfirm();
-    },
-    // a hidden prompt for a one-time secret (MOK password): stdin is touched only when apply asks
-    get askSecret() {
-      return terminalSecret(process.stdin, process.stderr, env);
-    },
     ...partial,
   };
-  const errColours = colorsFor(process.stderr, env, noColorFlag);
+  // process.stderr (a stream, made on first access) only when something is printed there
+  let errColoursMade: ReturnType<typeof colorsFor> | undefined;
+  const errColours = () => {
+    errColoursMade ??= colorsFor(process.stderr, env, noColorFlag);
+    return errColoursMade;
+  };
   // the one boundary every printed line passes: control characters from host data are shown, not
   // run, and no Proxmox VE API token secret is printed (issue 13 items 12, 16)
   const printable = (s: string, colours: boolean) => terminalSafe(hideApiTokens(s), colours);
   const ctx: CliContext = {
     ...given,
     out: (s) => given.out(printable(s, given.colors.isColorSupported)),
-    err: (s) => given.err(printable(s, errColours.isColorSupported || given.colors.isColorSupported)),
+    err: (s) => given.err(printable(s, errColours().isColorSupported || given.colors.isColorSupported)),
+    // only apply and uninstall ask: process.stdin (a stream on fd 0, for a terminal with node:tty and
+    // node:net) is opened when they do, not at every start. A getter here, on the context commands get:
+    // spreading an object with a getter (`...given`) would call it, opening stdin at every start.
+    get confirm() {
+      return partial && "confirm" in partial ? partial.confirm : terminalConfirm();
+    },
+    // a hidden prompt for a one-time secret (MOK password): stdin is touched only when apply asks
+    get askSecret() {
+      return partial && "askSecret" in partial
+        ? partial.askSecret
+        : terminalSecret(process.stdin, process.stderr, env);
+    },
   };
   let exit: ExitCode = 0;
   const setExit: SetExit = (code) => {
@@ -97,7 +105,7 @@ export async function runProgram(
       return e.exitCode === 0 ? 0 : 2;
     }
     if (e instanceof UserError || e instanceof NotCapturedError) {
-      const c = errColours;
+      const c = errColours();
       ctx.err(`${c.red("error:")} ${e.message}\n`);
       if (e instanceof UserError && e.hint) ctx.err(`  ${c.dim("fix:")} ${e.hint}\n`);
       return 2;

@@ -3,8 +3,8 @@ import type { Finding } from "../../checks/types.ts";
 import type { DoctorReport } from "../../commands/doctor.ts";
 import { hasErrors, runDoctor } from "../../commands/doctor.ts";
 import type { GlobalOptions } from "../context.ts";
+import { withHostOrPaste } from "../host-or-paste.ts";
 import type { Colors } from "../output.ts";
-import { renderPasteHeader, withHostOrPaste } from "../paste-input.ts";
 import { printJson } from "../with-host.ts";
 import type { Registrar } from "./index.ts";
 
@@ -21,17 +21,17 @@ export const registerDoctor: Registrar = (program, ctx, setExit) => {
     .option("--paste <file>", "diagnose outputs pasted into a text file (- = stdin) instead of a host")
     .action(async (opts, cmd) => {
       const g = cmd.optsWithGlobals() as unknown as GlobalOptions;
-      const { result: report, paste } = await withHostOrPaste(ctx, g, opts.paste, (host) =>
+      const {
+        result: report,
+        paste,
+        pasteHeader,
+      } = await withHostOrPaste(ctx, g, opts.paste, (host) =>
         runDoctor({ minSeverity: opts.severity as "error" | "warning" | "info" }, { host }),
       );
       const pasted = paste ? { paste: { segments: paste.segments } } : {};
       if (g.json)
         printJson(ctx, { host: report.host, findings: report.findings, notes: report.notes, ...pasted });
-      else
-        ctx.out(
-          (paste ? renderPasteHeader(paste) : "") +
-            renderDoctor(report, ctx.colors, { verbose: Boolean(opts.verbose) }),
-        );
+      else ctx.out(pasteHeader + renderDoctor(report, ctx.colors, { verbose: Boolean(opts.verbose) }));
       if (hasErrors(report)) setExit(1);
     });
 };

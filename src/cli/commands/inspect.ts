@@ -3,9 +3,9 @@ import { runInspect } from "../../commands/inspect.ts";
 import { GENERATION_LABEL, type Generation } from "../../knowledge/gpus.ts";
 import { formatSize, gpuVramText } from "../../report/units.ts";
 import type { GlobalOptions } from "../context.ts";
+import { withHostOrPaste } from "../host-or-paste.ts";
 import { saveLastInspection } from "../last-inspect.ts";
 import { type Colors, table } from "../output.ts";
-import { renderPasteHeader, withHostOrPaste } from "../paste-input.ts";
 import { printJson } from "../with-host.ts";
 import type { Registrar } from "./index.ts";
 
@@ -18,12 +18,14 @@ export const registerInspect: Registrar = (program, ctx) => {
     .option("--paste <file>", "read outputs pasted into a text file (- = stdin) instead of a host")
     .action(async (opts, cmd) => {
       const g = cmd.optsWithGlobals() as GlobalOptions;
-      const { result, paste } = await withHostOrPaste(ctx, g, opts.paste, (host) => runInspect({}, { host }));
+      const { result, paste, pasteHeader } = await withHostOrPaste(ctx, g, opts.paste, (host) =>
+        runInspect({}, { host }),
+      );
       const report = result.report;
       // completion's VM ids and types come from the user's own host, not from a pasted post
       if (!paste) saveLastInspection(report, ctx.env, ctx.err);
       if (g.json) printJson(ctx, paste ? { ...report, paste: { segments: paste.segments } } : report);
-      else ctx.out((paste ? renderPasteHeader(paste) : "") + renderInspect(report, ctx.colors));
+      else ctx.out(pasteHeader + renderInspect(report, ctx.colors));
     });
 };
 

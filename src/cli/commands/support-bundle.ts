@@ -2,8 +2,8 @@ import type { SupportBundleSummary } from "../../commands/support-bundle.ts";
 import { runSupportBundle } from "../../commands/support-bundle.ts";
 import { parseNotInstalledNote } from "../../facts/capture.ts";
 import type { GlobalOptions } from "../context.ts";
+import { withHostOrPaste } from "../host-or-paste.ts";
 import type { Colors } from "../output.ts";
-import { renderPasteHeader, withHostOrPaste } from "../paste-input.ts";
 import { printJson } from "../with-host.ts";
 import type { Registrar } from "./index.ts";
 
@@ -20,11 +20,15 @@ export const registerSupportBundle: Registrar = (program, ctx) => {
     .option("--from-paste <file>", "make the bundle from outputs pasted into a text file (- = stdin)")
     .action(async (opts, cmd) => {
       const g = cmd.optsWithGlobals() as unknown as GlobalOptions;
-      const { result: summary, paste } = await withHostOrPaste(ctx, g, opts.fromPaste, (host) =>
+      const {
+        result: summary,
+        paste,
+        pasteHeader,
+      } = await withHostOrPaste(ctx, g, opts.fromPaste, (host) =>
         runSupportBundle({ out: opts.output }, { host }),
       );
       if (g.json) printJson(ctx, paste ? { ...summary, paste: { segments: paste.segments } } : summary);
-      else ctx.out((paste ? renderPasteHeader(paste) : "") + renderSupportBundle(summary, ctx.colors));
+      else ctx.out(pasteHeader + renderSupportBundle(summary, ctx.colors));
     });
 };
 

@@ -2,7 +2,8 @@
  * The simulated host's filesystem: state.files/dirs plus rendered /proc, /sys and
  * /etc/pve/qemu-server. Paths are absolute and normalised ("/a/b", no trailing slash).
  */
-import { createHash } from "node:crypto";
+
+import { nodeCrypto } from "../../util/node-crypto.ts";
 import type { FileStat } from "../host.ts";
 import { consoleFramebuffer } from "./logic.ts";
 import { renderFwPlatformSize } from "./render/boot.ts";
@@ -34,7 +35,10 @@ export function isVirtualPath(path: string): boolean {
 
 /** /proc/sys/kernel/random/boot_id: a UUID that changes with every boot (derived, so outputs stay deterministic). */
 export function renderBootId(s: SimState): string {
-  const h = createHash("sha256").update(`${s.scenario}/${s.hostname}/boot/${s.bootCount}`).digest("hex");
+  const h = nodeCrypto()
+    .createHash("sha256")
+    .update(`${s.scenario}/${s.hostname}/boot/${s.bootCount}`)
+    .digest("hex");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((Number.parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}\n`;
 }
 

@@ -17,7 +17,8 @@
  *   service" (awesometic/realtek-r8126-dkms#3, linux-surface/linux-surface#906; older kernels said
  *   "Required key not available", hhfeuer/nvhda#8) — tools.ts modprobe, render/dmesg.ts.
  */
-import { createHash } from "node:crypto";
+
+import { nodeCrypto } from "../../util/node-crypto.ts";
 import { type CmdResult, fail, ok } from "./render/types.ts";
 import type { SimState } from "./state.ts";
 
@@ -47,7 +48,7 @@ export const STOCK_FRAMEWORK_CONF = `## This configuration file modifies the beh
 # sign_file="/lib/modules/$kernelver/build/scripts/sign-file"
 `;
 
-const fingerprint = (cert: string) => createHash("sha256").update(cert).digest("hex");
+const fingerprint = (cert: string) => nodeCrypto().createHash("sha256").update(cert).digest("hex");
 
 function mokState(s: SimState): { enrolled: string[]; pending: string[] } {
   s.boot.mok ??= { enrolled: [], pending: [] };

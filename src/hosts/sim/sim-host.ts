@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Capture, CaptureSpec } from "../../facts/capture.ts";
@@ -47,9 +46,15 @@ export function buildScenarioState(name: string): SimState {
 
 let tmpCounter = 0;
 
-/** A temp name no other write uses: process, a per-process counter and random bytes. */
+/**
+ * A temp name no other write uses: process, a per-process counter and 32 random bits. Math.random
+ * serves (nothing here is secret): node:crypto would be loaded at every start only for this (issue 16).
+ */
 function tmpName(path: string): string {
-  return `${path}.${process.pid}.${++tmpCounter}.${randomBytes(4).toString("hex")}.tmp`;
+  const random = Math.floor(Math.random() * 2 ** 32)
+    .toString(16)
+    .padStart(8, "0");
+  return `${path}.${process.pid}.${++tmpCounter}.${random}.tmp`;
 }
 
 async function writeAtomic(path: string, content: string): Promise<void> {

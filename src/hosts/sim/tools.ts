@@ -6,7 +6,8 @@
  * (cat, head, sha256sum, rm, mkdir, mv, stat, find, sort, dirname, …). `sh` is a real (small) shell
  * (shell.ts), so `sh -c '…'` and scripts behave like the host's dash.
  */
-import { createHash } from "node:crypto";
+
+import { nodeCrypto } from "../../util/node-crypto.ts";
 import type { CmdContext, Handler } from "./commands.ts";
 import {
   isVirtualPath,
@@ -435,7 +436,7 @@ function head(ctx: CmdContext, args: string[]): CmdResult {
 
 function sha256sum(ctx: CmdContext, args: string[]): CmdResult {
   const files = operands(args);
-  const hash = (t: string) => createHash("sha256").update(t, "utf8").digest("hex");
+  const hash = (t: string) => nodeCrypto().createHash("sha256").update(t, "utf8").digest("hex");
   if (files.length === 0) return ok(`${hash(ctx.input ?? "")}  -\n`);
   let out = "";
   let err = "";

@@ -1,6 +1,6 @@
 /** `qm list`, `qm config`, and the /etc/pve/qemu-server/<vmid>.conf text. */
-import { createHash } from "node:crypto";
 import { compareText } from "../../../util/compare.ts";
+import { nodeCrypto } from "../../../util/node-crypto.ts";
 import type { SimState, SimVm } from "../state.ts";
 
 export function renderVmConf(vm: SimVm): string {
@@ -71,7 +71,7 @@ export function renderQmConfig(vm: SimVm, current = false): string {
     Object.assign(cfg, vm.pending);
     for (const k of vm.pendingDelete) delete cfg[k];
   }
-  const digest = createHash("sha1").update(renderVmConf(vm)).digest("hex");
+  const digest = nodeCrypto().createHash("sha1").update(renderVmConf(vm)).digest("hex");
   const entries = Object.entries({ ...cfg, digest }).sort(([a], [b]) => compareText(a, b));
   return entries.map(([k, v]) => `${k}: ${v}\n`).join("");
 }
