@@ -15,6 +15,7 @@ import type { Host } from "../hosts/host.ts";
 import { preloadSolver } from "../place/opt/highs.ts";
 import type { Blocker, Plan } from "../plan/types.ts";
 import { type FleetOptions, settleFleet } from "./fleet.ts";
+import { placeIntoEntries } from "./place.ts";
 import { type DesiredDeps, gatherForPlan, loadDesired, selectEntries } from "./plan.ts";
 
 export interface ApplyOptions extends FleetOptions {
@@ -57,10 +58,17 @@ export type ApplyOutcome =
 
 export async function runApply(opts: ApplyOptions, deps: ApplyCommandDeps): Promise<ApplyOutcome[]> {
   const desired = await loadDesired(opts.file, deps);
-  const entries = selectEntries(desired, opts.hostSpec);
-  const specs = entries.map((e) => e.host);
-  await preloadSolver(entries);
+  await preloadSolver([...selectEntries(desired, opts.hostSpec), desired]);
   const quiet = { parallel: opts.parallel, timeoutSec: opts.timeoutSec };
+  // top-level vms: placement picks each VM's host; its entry gets the VM, as plan shows it (place.ts)
+  const { entries, unplaced } = await placeIntoEntries(
+    desired,
+    selectEntries(desired, opts.hostSpec),
+    deps,
+    quiet,
+  );
+  for (const u of unplaced) deps.log?.("vgpu.yaml", `VM ${u.vmid} (top-level vms:) not placed: ${u.reason}`);
+  const specs = entries.map((e) => e.host);
   const opened = await settleFleet(specs, (spec) => deps.openHost(spec), quiet);
   const slots = entries.map((entry, i) => {
     const o = opened[i]!;

@@ -4,7 +4,7 @@
  * reports (--inventory: one object or an array), or by inspecting the hosts the file names.
  */
 import { resolve } from "node:path";
-import type { PlaceVmSpec } from "../desired/schema.ts";
+import type { HostEntry, PlaceVmSpec, VmSpec } from "../desired/schema.ts";
 import { parseSize } from "../knowledge/vram.ts";
 import { inventoryProblem } from "../place/opt/inventory.ts";
 import type { OptRequest } from "../place/opt/problem.ts";
@@ -183,5 +183,41 @@ export async function runPlace(opts: PlaceOptions, deps: DesiredDeps): Promise<P
     bound: result.bound,
     method: result.method,
     ...(result.note ? { note: result.note } : {}),
+  };
+}
+
+/**
+ * plan/apply with top-level `vms:` (issue 15 item 2): the placement chooses the host, GPU and type of each
+ * VM (over the hosts being planned, inspected once each), and each host's entry gets its share as
+ * ordinary `vms:` lines ({vmid, type, gpu}) — the per-host vms pass then writes their hostpciN lines.
+ * A VM the entry already lists stays as the entry says. VMs left out come back with their reasons.
+ */
+export async function placeIntoEntries(
+  desired: { vms?: PlaceVmSpec[] },
+  entries: HostEntry[],
+  deps: DesiredDeps,
+  opts: FleetOptions & { solverTimeSec?: number },
+): Promise<{ entries: HostEntry[]; unplaced: PlaceJson["unplaced"] }> {
+  const own = new Set(entries.flatMap((e) => (e.vms ?? []).map((vm) => vm.vmid)));
+  const vms = (desired.vms ?? []).filter((vm) => !own.has(vm.vmid));
+  if (vms.length === 0 || entries.length === 0) return { entries, unplaced: [] };
+  const reports = await inspectHosts(
+    entries.map((e) => e.host),
+    deps,
+    opts,
+  );
+  const problem = inventoryProblem(reports, vms.map(placeRequest));
+  const result = await solvePlacement(problem, { timeLimitSec: opts.solverTimeSec });
+  const byId = new Map(problem.gpus.map((g) => [g.id, g]));
+  const share = new Map<string, VmSpec[]>();
+  for (const p of result.placed) {
+    const g = byId.get(p.gpu)!;
+    share.set(g.host, [...(share.get(g.host) ?? []), { vmid: p.vmid, type: p.type, gpu: g.address }]);
+  }
+  return {
+    entries: entries.map((e) =>
+      share.has(e.host) ? { ...e, vms: [...(e.vms ?? []), ...share.get(e.host)!] } : e,
+    ),
+    unplaced: result.unplaced,
   };
 }

@@ -20,6 +20,7 @@ import { probeRequests } from "../plan/build.ts";
 import type { FileProbe, Plan } from "../plan/types.ts";
 import { UserError } from "../util/errors.ts";
 import { type FleetOptions, runFleet } from "./fleet.ts";
+import { placeIntoEntries } from "./place.ts";
 
 /** Reads a local text file (the CLI passes node:fs; tests pass their own). Rejects like fs does (e.code). */
 export type ReadText = (path: string) => Promise<string>;
@@ -175,8 +176,14 @@ export async function runPlan(
   deps: DesiredDeps,
 ): Promise<Array<HostPlan | HostPlanError>> {
   const desired = await loadDesired(opts.file, deps);
-  const entries = selectEntries(desired, opts.hostSpec);
-  await preloadSolver(entries);
+  await preloadSolver([...selectEntries(desired, opts.hostSpec), desired]);
+  // top-level vms: placement picks each VM's host, and that host's entry gets it (place.ts)
+  const { entries, unplaced } = await placeIntoEntries(
+    desired,
+    selectEntries(desired, opts.hostSpec),
+    deps,
+    opts,
+  );
   const outcomes = await runFleet(
     entries.map((e) => e.host),
     async (_spec, i) => {
@@ -192,6 +199,11 @@ export async function runPlan(
     },
     opts,
   );
+  const first = outcomes.find((o) => o.ok);
+  if (first?.ok)
+    first.value.plan.notes.push(
+      ...unplaced.map((u) => `VM ${u.vmid} (top-level vms:) not placed: ${u.reason}`),
+    );
   return outcomes.map((o) => (o.ok ? o.value : { host: o.spec, spec: o.spec, error: o.error }));
 }
 

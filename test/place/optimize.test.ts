@@ -8,6 +8,7 @@ import { greedy } from "../../src/place/opt/greedy.ts";
 import type { OptProblem } from "../../src/place/opt/problem.ts";
 import { solvePlacement } from "../../src/place/opt/solve.ts";
 import { placementProblems } from "../../src/place/opt/state.ts";
+import { preferSmallerTypes } from "../../src/place/opt/tiebreak.ts";
 import { bruteForceOptimum } from "./opt-brute.ts";
 import { BOARDS, boardGpu, generate } from "./opt-gen.ts";
 
@@ -183,5 +184,55 @@ describe("solvePlacement, worked cases", () => {
     const moved = await solvePlacement(p, { rebalance: true });
     expect(moved.placed.find((x) => x.vmid === 100)!.gpu).toBe("pve1/0000:11:00.0");
     expect(moved.placed).toHaveLength(2);
+  });
+
+  it("tie-break: a VRAM request gets the smallest type that satisfies it (one 4 GB request on an A16 → A16-4Q)", async () => {
+    const p: OptProblem = {
+      gpus: [boardGpu(a16, "pve1", 0)],
+      requests: [
+        { vmid: 100, minMiB: 4096, series: "Q" },
+        { vmid: 101, minMiB: 3000, series: "Q" },
+      ],
+    };
+    const r = await solvePlacement(p);
+    expect(r.placed.map((x) => x.type)).toEqual(["nvidia-713", "nvidia-713"]);
+    expect(r.gpusUsed).toBe(1);
+  });
+
+  it("tie-break: a larger type when it saves a GPU (a 4 GB request joins an 8Q GPU on a full one-GPU node)", async () => {
+    const p: OptProblem = {
+      gpus: [boardGpu(a16, "pve1", 0)],
+      requests: [
+        { vmid: 100, type: "NVIDIA A16-8Q" },
+        { vmid: 101, minMiB: 4096, series: "Q" },
+      ],
+    };
+    const r = await solvePlacement(p);
+    expect(r.placed).toHaveLength(2);
+    expect(r.placed.find((x) => x.vmid === 101)!.type).toBe("nvidia-714");
+  });
+
+  it("tie-break step by step: a 16Q chosen for a 4 GB request becomes 4Q; a VM moves to a used smaller-size GPU", () => {
+    const p: OptProblem = {
+      gpus: [boardGpu(a16, "pve1", 0), boardGpu(a16, "pve1", 1)],
+      requests: [
+        { vmid: 100, minMiB: 4096, series: "Q" },
+        { vmid: 101, type: "NVIDIA A16-4Q" },
+      ],
+    };
+    const before = [
+      { vmid: 100, gpu: "pve1/0000:10:00.0", type: "nvidia-715" },
+      { vmid: 101, gpu: "pve1/0000:11:00.0", type: "nvidia-713" },
+    ];
+    const after = preferSmallerTypes(p, before);
+    expect(placementProblems(p, after)).toEqual([]);
+    // 100 moves beside 101 (a 4 GB GPU in use has room): one GPU fewer
+    expect(after.find((x) => x.vmid === 100)).toEqual({
+      vmid: 100,
+      gpu: "pve1/0000:11:00.0",
+      type: "nvidia-713",
+    });
+    const alone = preferSmallerTypes(p, [{ vmid: 100, gpu: "pve1/0000:10:00.0", type: "nvidia-715" }]);
+    expect(alone).toEqual([{ vmid: 100, gpu: "pve1/0000:10:00.0", type: "nvidia-713" }]);
   });
 });

@@ -148,14 +148,18 @@ export class SimHost implements Host {
     if (!sc) throw unknownScenario(scenario);
     const file = statePath(opts.stateDir, scenario, opts.copy);
     let state: SimState | null = null;
+    let raw = "";
     try {
-      const parsed = JSON.parse(await readFile(file, "utf8")) as SimState;
+      raw = await readFile(file, "utf8");
+      const parsed = JSON.parse(raw) as SimState;
       if (parsed && parsed.version === SIM_STATE_VERSION && parsed.scenario === scenario) state = parsed;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== "ENOENT" && !(e instanceof SyntaxError)) throw e;
     }
     const host = new SimHost(opts.spec, state ?? sc.build(), file, opts);
+    // a host only read (plan, inspect) is not written back at close (a fleet of 32 wrote 32 files)
+    if (state) host.written = raw;
     if (!state) {
       await mkdir(opts.stateDir, { recursive: true });
       await host.persist();
@@ -178,8 +182,15 @@ export class SimHost implements Host {
     return JSON.parse(JSON.stringify(this.state)) as SimState;
   }
 
+  /** The state text last written (or read): an unchanged state is not written again. */
+  private written: string | null = null;
+
   private async persist(): Promise<void> {
-    if (this.file) await writeAtomic(this.file, `${JSON.stringify(this.state, null, 2)}\n`);
+    if (!this.file) return;
+    const text = `${JSON.stringify(this.state, null, 2)}\n`;
+    if (text === this.written) return;
+    await writeAtomic(this.file, text);
+    this.written = text;
   }
 
   /** Every host operation first checks the (simulated) connection. */

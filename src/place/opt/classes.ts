@@ -110,15 +110,19 @@ export function buildGroups(p: OptProblem): ReqGroup[] {
 
 /** The types a request accepts anywhere in the problem, as one string: requests with the same one are alike. */
 export function acceptedSignature(p: OptProblem, r: OptRequest): string {
-  const mine = cached(SIGNATURES, p, () => new WeakMap<OptRequest, string>());
-  return cached(mine, r, () => {
-    const ids = new Set<string>();
-    for (const t of distinctTypes(p)) if (accepts(r, t)) ids.add(`${t.type}:${t.fbMiB}`);
-    return [...ids].sort().join(",");
-  });
+  const mine = cached(SIGNATURES, p, () => new Map<string, string>());
+  // requests that ask in the same words accept the same types: the scan over the types runs once per wording
+  const asked = `${r.type ?? ""}|${r.minMiB ?? ""}|${r.series ?? ""}|${r.anyOf?.join(",") ?? "-"}`;
+  const hit = mine.get(asked);
+  if (hit !== undefined) return hit;
+  const ids = new Set<string>();
+  for (const t of distinctTypes(p)) if (accepts(r, t)) ids.add(`${t.type}:${t.fbMiB}`);
+  const sig = [...ids].sort().join(",");
+  mine.set(asked, sig);
+  return sig;
 }
 
-const SIGNATURES = new WeakMap<OptProblem, WeakMap<OptRequest, string>>();
+const SIGNATURES = new WeakMap<OptProblem, Map<string, string>>();
 
 const DISTINCT = new WeakMap<OptProblem, OptType[]>();
 

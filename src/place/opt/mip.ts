@@ -4,6 +4,7 @@
  *   u[c]    a mixed-size GPU is used (binary)
  *   x[g,c,k] VMs of group g on class c with key k (mixed-size: k = a type); Σ_g x[g,c,k] ≤ cap(c,k)·y[c,k]
  *   mixed-size GPU: Σ fb·x ≤ free VRAM·u, Σ x ≤ free slots·u, per type Σ x ≤ its maximum left
+ *   x[g,c,k] ≤ |g|·y[c,k] when |g| < cap (implied for integers; tightens the relaxation)
  *   Σ_{c,k} x[g,c,k] ≤ |g|;  notWith a b, per node: x[a on node] + x[b on node] ≤ 1
  * Objective, lexicographic through weights: P·placed − S·GPUs newly used + VMs kept where they are, with
  * S > VMs that can stay and P > S·GPUs, so one more VM placed outweighs any GPU count. Pure.
@@ -72,6 +73,7 @@ export function buildMip(p: OptProblem, classes: GpuClass[], groups: ReqGroup[],
     );
   });
   addCapacityRows(classes, xs, ys, rows);
+  addSmallGroupRows(classes, groups, xs, ys, rows);
   addGroupRows(groups, xs, rows);
   addNotWithRows(p, classes, groups, xs, rows);
   const objective = objectiveTerms(p, classes, groups, xs, ys, relax);
@@ -132,6 +134,27 @@ function addCapacityRows(classes: GpuClass[], xs: XVar[], ys: MipModel["ys"], ro
         `<= ${Math.max(0, left)}`,
       );
     }
+  }
+}
+
+/**
+ * A group smaller than a GPU's capacity fills at most its own size of each GPU given that key:
+ * x[g,c,k] ≤ |g|·y[c,k]. Implied for integers, it cuts off LP answers that spread a few VMs over a
+ * fraction of a GPU — a tighter relaxation, so the solver proves the optimum sooner (and lpBound is lower).
+ */
+function addSmallGroupRows(
+  classes: GpuClass[],
+  groups: ReqGroup[],
+  xs: XVar[],
+  ys: MipModel["ys"],
+  rows: Lines,
+): void {
+  for (const x of xs) {
+    const c = classes[x.cls]!;
+    if (c.mixed) continue;
+    const cap = c.caps.get(x.key)!;
+    const size = groups[x.group]!.requests.length;
+    if (size < cap) rows.add([term(1, x.name, true), term(-size, ys.get(x.cls)!.get(x.key)!)], "<= 0");
   }
 }
 

@@ -20,6 +20,7 @@ import {
 } from "./problem.ts";
 import { unplacedReason } from "./reasons.ts";
 import { GpuState, NodeBook, placementProblems } from "./state.ts";
+import { preferSmallerTypes } from "./tiebreak.ts";
 
 export interface SolveOptions {
   /** move VMs that already have a vGPU when that places more (default: they stay) */
@@ -69,7 +70,7 @@ export function solveWith(problem: OptProblem, highs: Highs | null, opts: SolveO
       found = fallback(p, null, `exact solver failed: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  const placed = topUp(p, found.placed);
+  const placed = preferSmallerTypes(p, topUp(p, found.placed));
   const wrong = placementProblems(p, placed);
   if (wrong.length > 0) throw new Error(`placement is invalid (a bug): ${wrong.slice(0, 3).join("; ")}`);
   const done = new Set(placed.map((x) => x.vmid));
