@@ -19,6 +19,17 @@ export function tempSimDir(): string {
   return mkdtempSync(join(tmpdir(), "vgpuctl-sim-"));
 }
 
+let cacheDir: string | undefined;
+/**
+ * `inspect` saves the last inspection for completion in $XDG_CACHE_HOME/vgpuctl: tests get a private cache
+ * folder unless they set HOME or XDG_CACHE_HOME themselves, so a test run never writes the user's ~/.cache.
+ */
+function privateCache(env: Record<string, string>): Record<string, string> {
+  if ("XDG_CACHE_HOME" in env || "HOME" in env) return {};
+  cacheDir ??= mkdtempSync(join(tmpdir(), "vgpuctl-cache-"));
+  return { XDG_CACHE_HOME: cacheDir };
+}
+
 let checked = false;
 
 /**
@@ -45,7 +56,13 @@ export function currentBuild(): string {
 export function runCli(args: string[], env: Record<string, string> = {}, input?: string): CliRun {
   const r = spawnSync(process.execPath, [currentBuild(), ...args], {
     encoding: "utf8",
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", NO_COLOR: "1", ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/tmp",
+      NO_COLOR: "1",
+      ...privateCache(env),
+      ...env,
+    },
     input,
     timeout: 60_000,
   });
@@ -67,7 +84,7 @@ export async function runMain(
   const printed = { out: "", err: "" };
   const code = await main(["node", "vgpuctl", ...args], {
     cwd,
-    env: { NO_COLOR: "1", ...env },
+    env: { NO_COLOR: "1", ...privateCache(env), ...env },
     out: (s) => {
       printed.out += s;
     },
