@@ -70,6 +70,10 @@ describe("place --inventory: wrong shapes, prototype keys, deep and large JSON",
       expectOneLine(await cli(["place", "-f", vms(), "--inventory", inv]), what);
     });
 
+  it("/dev/zero (a file that never ends): one line, read no further than the 64 MiB cap", async () => {
+    expectOneLine(await cli(["place", "-f", vms(), "--inventory", "/dev/zero"]), /larger than 64 MiB/);
+  });
+
   it("nesting 200,000 deep: one line", async () => {
     const inv = file("deep.json", `${"[".repeat(200_000)}${"]".repeat(200_000)}`);
     expectOneLine(await cli(["place", "-f", vms(), "--inventory", inv]), /deep\.json/);

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import type { Command } from "@commander-js/extra-typings";
 import { FLEET_FLAGS, fleetOptions } from "../../commands/fleet.ts";
 import { planJson, type ReadText, runPlan, splitLines } from "../../commands/plan.ts";
@@ -20,7 +20,27 @@ export function explicitHost(
 }
 
 /** How the CLI reads vgpu.yaml: the local file system. */
-export const readTextFile: ReadText = (path) => readFile(path, "utf8");
+/** The largest vgpu.yaml or inventory read: a hand-written or saved file is far below it. */
+export const MAX_TEXT_FILE_BYTES = 64 * 1024 * 1024;
+
+/** Read a text file, refusing one larger than MAX_TEXT_FILE_BYTES (also a device or pipe that never ends). */
+export const readTextFile: ReadText = async (path) => {
+  const fh = await open(path, "r");
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const { bytesRead, buffer } = await fh.read({ buffer: Buffer.alloc(1 << 20) });
+      if (bytesRead === 0) return Buffer.concat(chunks).toString("utf8");
+      total += bytesRead;
+      if (total > MAX_TEXT_FILE_BYTES)
+        throw new Error(`larger than ${MAX_TEXT_FILE_BYTES / 1024 / 1024} MiB`);
+      chunks.push(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
+};
 
 export function hostOpener(ctx: CliContext, g: GlobalOptions) {
   return (spec: string) => ctx.openHost(spec, { root: spec === "local" ? g.root : undefined });
