@@ -306,225 +306,257 @@ const NATIVE_16_ON_NEW_KERNELS: KernelReport = {
 /** Kernel evidence per release (ranges) and extra reports. */
 export function kernelFacts(release: string): { range: KernelRangeFact; reports: KernelReport[] } {
   const [major, minor] = release.split(".").map(Number) as [number, number];
-  const patched = release in PATCHES;
-  const unlock617 = patched && major >= 16 ? [UNLOCK_FAILS_617] : [];
-  const r = (range: KernelRangeFact, reports: KernelReport[] = []) => ({
-    range,
-    reports: [...reports, ...unlock617],
+  const unlock617 = release in PATCHES && major >= 16 ? [UNLOCK_FAILS_617] : [];
+  const branch =
+    major === 13 || major === 14 || major === 15
+      ? kernels13to15(release)
+      : major === 16
+        ? kernels16(release, minor)
+        : major === 17
+          ? kernels17(release, minor)
+          : major === 18
+            ? kernels18()
+            : major === 19
+              ? kernels19(minor)
+              : kernels20(minor);
+  return { range: branch.range, reports: [...branch.reports, ...unlock617] };
+}
+
+interface BranchKernelFacts {
+  range: KernelRangeFact;
+  reports: KernelReport[];
+}
+
+const facts = (range: KernelRangeFact, reports: KernelReport[] = []): BranchKernelFacts => ({
+  range,
+  reports,
+});
+
+/** vGPU 13–15: the polloloco README's range for 14.2–15.1. */
+function kernels13to15(release: string): BranchKernelFacts {
+  if (
+    release === "14.2" ||
+    release === "14.3" ||
+    release === "14.4" ||
+    release === "15.0" ||
+    release === "15.1"
+  )
+    return facts(
+      range(
+        "5.14",
+        "6.0",
+        "documented",
+        [
+          'polloloco README (2023-03, PVE 7.4): "Something in the range of 5.14 up to 6.0 should work. Newer kernels like 6.1 or 6.2 do NOT work"',
+        ],
+        [README.pve74],
+        true,
+      ),
+    );
+  return facts(UNKNOWN_RANGE);
+}
+
+/** vGPU 16. */
+function kernels16(release: string, minor: number): BranchKernelFacts {
+  const pascal = [PASCAL_UNLOCK_ABOVE_65];
+  const onPve7 = (fact: KernelRangeFact): KernelRangeFact => ({
+    ...fact,
+    evidence: [
+      ...fact.evidence,
+      'user report (community installer README): 16.x unlock on "PVE 7.x" (kernel 5.15)',
+    ],
+    sources: [...fact.sources, ANOMIXER_README],
   });
-  if (major === 13 || major === 14 || major === 15) {
-    if (
-      release === "14.2" ||
-      release === "14.3" ||
-      release === "14.4" ||
-      release === "15.0" ||
-      release === "15.1"
-    )
-      return r(
-        range(
-          "5.14",
-          "6.0",
-          "documented",
-          [
-            'polloloco README (2023-03, PVE 7.4): "Something in the range of 5.14 up to 6.0 should work. Newer kernels like 6.1 or 6.2 do NOT work"',
-          ],
-          [README.pve74],
-          true,
-        ),
-      );
-    return r(UNKNOWN_RANGE);
-  }
-  if (major === 16) {
-    const pascal = [PASCAL_UNLOCK_ABOVE_65];
-    const onPve7 = (fact: KernelRangeFact): KernelRangeFact => ({
-      ...fact,
-      evidence: [
-        ...fact.evidence,
-        'user report (community installer README): 16.x unlock on "PVE 7.x" (kernel 5.15)',
-      ],
-      sources: [...fact.sources, ANOMIXER_README],
-    });
-    const r7 = (fact: KernelRangeFact, reports: KernelReport[] = []) => r(onPve7(fact), reports);
-    if (minor <= 3)
-      return r(
-        range(
-          "5.15",
-          "6.5",
-          "reported working",
-          [
-            'polloloco README: 16.0 "Use this if you are on pve 8.0 (kernel 6.2)"; 16.2 "kernel 6.2, 6.5 should work too"',
-            'user report (community installer README): 16.x unlock on "PVE 7.x" (kernel 5.15) and on PVE 8 pinned to 6.5',
-          ],
-          [README.pve80, README.v162, ANOMIXER_README],
-        ),
-        [BREAKS_ON_68],
-      );
-    if (minor <= 5)
-      return r7(
-        range(
-          "5.15",
-          "6.8",
-          "documented",
-          ['polloloco commit "16.5 and 17.1 support (including support for kernel 6.8)" (2024-05)'],
-          [pollolocoCommit("e5ca18869437439390daf18d0ae2f355e728fc29"), pollolocoMr(9)],
-        ),
-        pascal,
-      );
-    if (minor <= 7)
-      return r7(
-        range(
-          "5.15",
-          "6.8",
-          "documented",
-          ['polloloco commit "Make 16.7 driver work on 6.8 kernel" (2024-09)'],
-          [pollolocoCommit("0277aff59a03063f05d145a66e40ba269009a710")],
-        ),
-        pascal,
-      );
-    if (minor === 8)
-      return r7(
-        range(
-          "5.15",
-          "6.8",
-          "documented",
-          ['polloloco README (PVE 8.3, kernel 6.8) lists "16.8 (535.216.01)" among its patches'],
-          [README.pve83],
-        ),
-        pascal,
-      );
-    if (minor === 9)
-      return r7(
-        range(
-          "5.15",
-          "6.14",
-          "documented",
-          [
-            'polloloco commit "update 16.9 535.230.02 for linux kernel 6.14 (also work in 6.14.0-1-pve)" (2025-04, merged 2025-06)',
-          ],
-          [
-            pollolocoCommit("cac61ea0b21848c36c862b1c3328ac9d6a682bba"),
-            pollolocoCommit("f3e7b42fd65a2d5b87b2101b88e6e278e3874819"),
-          ],
-        ),
-        [...pascal, BUILD_FAILS_617_16_9],
-      );
-    return r(UNKNOWN_RANGE, [NATIVE_16_ON_NEW_KERNELS]);
-  }
-  if (major === 17) {
-    if (minor === 0)
-      return r(
-        range(
-          "6.2",
-          "6.5",
-          "reported working",
-          [
-            'polloloco README (2024-03, PVE 8.1 = kernel 6.5) adds the 17.0 patch; "Proxmox VE 8.x … MUST use 16.x or 17.x"',
-          ],
-          [README.v170],
-        ),
-        [BREAKS_ON_68],
-      );
-    if (minor <= 4)
-      return r(
-        range(
-          "6.2",
-          "6.8",
-          "documented",
-          [
-            minor === 1
-              ? 'polloloco commit "16.5 and 17.1 support (including support for kernel 6.8)"'
-              : minor === 4
-                ? 'polloloco README (PVE 8.3, kernel 6.8) lists "17.4 (550.127.06)"'
-                : 'patch repository commit "fix Proxmox 8.2.2 (Linux 6.8) from 550.90.05"',
-          ],
-          [
-            minor === 1
-              ? pollolocoCommit("e5ca18869437439390daf18d0ae2f355e728fc29")
-              : minor === 4
-                ? README.pve83
-                : mirrorCommit("1cd85a830a23b1a7fc0ae83baf2891e70aa6ffbd"),
-          ],
-        ),
-      );
-    if (minor === 5)
-      return r(
-        range(
-          "6.2",
-          "6.14",
-          "documented",
-          [
-            'polloloco commit "update 17.5 550.144.02 for linux kernel 6.12 (also work in 6.14.0-1-pve)" (merged 2025-06)',
-          ],
-          [
-            pollolocoCommit("b113b5d8e0d52d462f07da5332a664ce173f323b"),
-            pollolocoCommit("f3e7b42fd65a2d5b87b2101b88e6e278e3874819"),
-          ],
-        ),
-      );
-    return r(
+  const r7 = (fact: KernelRangeFact, reports: KernelReport[] = []) => facts(onPve7(fact), reports);
+  if (minor <= 3)
+    return facts(
+      range(
+        "5.15",
+        "6.5",
+        "reported working",
+        [
+          'polloloco README: 16.0 "Use this if you are on pve 8.0 (kernel 6.2)"; 16.2 "kernel 6.2, 6.5 should work too"',
+          'user report (community installer README): 16.x unlock on "PVE 7.x" (kernel 5.15) and on PVE 8 pinned to 6.5',
+        ],
+        [README.pve80, README.v162, ANOMIXER_README],
+      ),
+      [BREAKS_ON_68],
+    );
+  if (minor <= 5)
+    return r7(
+      range(
+        "5.15",
+        "6.8",
+        "documented",
+        ['polloloco commit "16.5 and 17.1 support (including support for kernel 6.8)" (2024-05)'],
+        [pollolocoCommit("e5ca18869437439390daf18d0ae2f355e728fc29"), pollolocoMr(9)],
+      ),
+      pascal,
+    );
+  if (minor <= 7)
+    return r7(
+      range(
+        "5.15",
+        "6.8",
+        "documented",
+        ['polloloco commit "Make 16.7 driver work on 6.8 kernel" (2024-09)'],
+        [pollolocoCommit("0277aff59a03063f05d145a66e40ba269009a710")],
+      ),
+      pascal,
+    );
+  if (minor === 8)
+    return r7(
+      range(
+        "5.15",
+        "6.8",
+        "documented",
+        ['polloloco README (PVE 8.3, kernel 6.8) lists "16.8 (535.216.01)" among its patches'],
+        [README.pve83],
+      ),
+      pascal,
+    );
+  if (minor === 9)
+    return r7(
+      range(
+        "5.15",
+        "6.14",
+        "documented",
+        [
+          'polloloco commit "update 16.9 535.230.02 for linux kernel 6.14 (also work in 6.14.0-1-pve)" (2025-04, merged 2025-06)',
+        ],
+        [
+          pollolocoCommit("cac61ea0b21848c36c862b1c3328ac9d6a682bba"),
+          pollolocoCommit("f3e7b42fd65a2d5b87b2101b88e6e278e3874819"),
+        ],
+      ),
+      [...pascal, BUILD_FAILS_617_16_9],
+    );
+  return facts(UNKNOWN_RANGE, [NATIVE_16_ON_NEW_KERNELS]);
+}
+
+/** vGPU 17. */
+function kernels17(release: string, minor: number): BranchKernelFacts {
+  if (minor === 0)
+    return facts(
+      range(
+        "6.2",
+        "6.5",
+        "reported working",
+        [
+          'polloloco README (2024-03, PVE 8.1 = kernel 6.5) adds the 17.0 patch; "Proxmox VE 8.x … MUST use 16.x or 17.x"',
+        ],
+        [README.v170],
+      ),
+      [BREAKS_ON_68],
+    );
+  if (minor <= 4)
+    return facts(
+      range(
+        "6.2",
+        "6.8",
+        "documented",
+        [
+          minor === 1
+            ? 'polloloco commit "16.5 and 17.1 support (including support for kernel 6.8)"'
+            : minor === 4
+              ? 'polloloco README (PVE 8.3, kernel 6.8) lists "17.4 (550.127.06)"'
+              : 'patch repository commit "fix Proxmox 8.2.2 (Linux 6.8) from 550.90.05"',
+        ],
+        [
+          minor === 1
+            ? pollolocoCommit("e5ca18869437439390daf18d0ae2f355e728fc29")
+            : minor === 4
+              ? README.pve83
+              : mirrorCommit("1cd85a830a23b1a7fc0ae83baf2891e70aa6ffbd"),
+        ],
+      ),
+    );
+  if (minor === 5)
+    return facts(
       range(
         "6.2",
         "6.14",
-        "reported working",
+        "documented",
         [
-          'user report (community installer README): consumer Turing on "vGPU 17.6" with "Kernel 6.2, 6.5, 6.8, 6.14+", PVE 8 and 9; unlock installs on 6.17+ are downgraded to 6.14',
+          'polloloco commit "update 17.5 550.144.02 for linux kernel 6.12 (also work in 6.14.0-1-pve)" (merged 2025-06)',
         ],
-        [ANOMIXER_README],
+        [
+          pollolocoCommit("b113b5d8e0d52d462f07da5332a664ce173f323b"),
+          pollolocoCommit("f3e7b42fd65a2d5b87b2101b88e6e278e3874819"),
+        ],
       ),
     );
-  }
-  if (major === 18)
-    return r(
+  return facts(
+    range(
+      "6.2",
+      "6.14",
+      "reported working",
+      [
+        'user report (community installer README): consumer Turing on "vGPU 17.6" with "Kernel 6.2, 6.5, 6.8, 6.14+", PVE 8 and 9; unlock installs on 6.17+ are downgraded to 6.14',
+      ],
+      [ANOMIXER_README],
+    ),
+  );
+}
+
+/** vGPU 18. */
+function kernels18(): BranchKernelFacts {
+  return facts(
+    range(
+      "6.8",
+      "6.14",
+      "reported working",
+      [
+        'patch author (MR 13, 18.0): "it work in my proxmox ve"; (MR 17, 18.4): "work in Proxmox8.4.1 (kernel 6.8.11-pve)"',
+        "user report (community installer v1.2): PVE 9 (kernel 6.14) with 18.3, 18.4; Proxmox lists vGPU 18 as its first officially supported branch (wiki)",
+      ],
+      [pollolocoMr(13), pollolocoMr(17), ANOMIXER_README, PVE_WIKI_VGPU],
+    ),
+  );
+}
+
+/** vGPU 19. */
+function kernels19(minor: number): BranchKernelFacts {
+  if (minor === 5)
+    return facts(
       range(
         "6.8",
-        "6.14",
+        "7.0",
         "reported working",
         [
-          'patch author (MR 13, 18.0): "it work in my proxmox ve"; (MR 17, 18.4): "work in Proxmox8.4.1 (kernel 6.8.11-pve)"',
-          "user report (community installer v1.2): PVE 9 (kernel 6.14) with 18.3, 18.4; Proxmox lists vGPU 18 as its first officially supported branch (wiki)",
+          "Proxmox wiki tested-versions table (as quoted by third parties, not read here): PVE 9.2.2, kernel 7.0.2-6-pve with vGPU 19.5 and 20.1",
         ],
-        [pollolocoMr(13), pollolocoMr(17), ANOMIXER_README, PVE_WIKI_VGPU],
+        [PVE_WIKI_VGPU],
       ),
     );
-  if (major === 19) {
-    if (minor === 5)
-      return r(
-        range(
-          "6.8",
-          "7.0",
-          "reported working",
-          [
-            "Proxmox wiki tested-versions table (as quoted by third parties, not read here): PVE 9.2.2, kernel 7.0.2-6-pve with vGPU 19.5 and 20.1",
-          ],
-          [PVE_WIKI_VGPU],
-        ),
-      );
-    if (minor === 4)
-      return r(
-        range(
-          "6.8",
-          "6.17",
-          "reported working",
-          [
-            'Proxmox VE 9.1 release notes (as quoted by third parties, not read here): "NVIDIA vGPU Software 19.4 is compatible with kernel 6.17"',
-          ],
-          [PVE_ROADMAP],
-        ),
-      );
-    return r(
+  if (minor === 4)
+    return facts(
       range(
         "6.8",
-        "6.14",
+        "6.17",
         "reported working",
         [
-          "user report (community installer): 19.0 offered on PVE 9.0 (kernel 6.14); for 6.17 it only downgrades unlock installs, so native 19.0–19.3 on 6.17 is unknown",
+          'Proxmox VE 9.1 release notes (as quoted by third parties, not read here): "NVIDIA vGPU Software 19.4 is compatible with kernel 6.17"',
         ],
-        [ANOMIXER_README],
+        [PVE_ROADMAP],
       ),
     );
-  }
-  // 20.x
-  return r(
+  return facts(
+    range(
+      "6.8",
+      "6.14",
+      "reported working",
+      [
+        "user report (community installer): 19.0 offered on PVE 9.0 (kernel 6.14); for 6.17 it only downgrades unlock installs, so native 19.0–19.3 on 6.17 is unknown",
+      ],
+      [ANOMIXER_README],
+    ),
+  );
+}
+
+/** vGPU 20. */
+function kernels20(minor: number): BranchKernelFacts {
+  return facts(
     range(
       "6.8",
       "7.0",

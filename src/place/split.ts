@@ -221,6 +221,8 @@ function label(gpu: PlaceGpu | null, type: string): string {
   return n ? `${type} (${n})` : type;
 }
 
+type Fits = (r: Req, gpu: PlaceGpu, type: string) => boolean;
+
 /** Choose a GPU (and, for VRAM-only VMs, a type) for every request; see the file comment. */
 export function planSplit(
   model: PlacementModel,
@@ -234,105 +236,131 @@ export function planSplit(
     unplaced.push({ vmid, code: e.code, message, hint: e.hint ?? null });
   };
   const managed = new Set([...(opts.managed ?? []), ...requests.map((r) => r.vmid)]);
-
-  // ── requests ───────────────────────────────────────────────────────────────────
   const reqs: Req[] = [];
   requests.forEach((r, order) => {
     try {
-      const vm = findVm(model, r.vmid);
-      const type = r.type !== undefined ? resolveType(model, r.type) : null;
-      let pin: PlaceGpu | null = null;
-      if (r.gpu !== undefined) {
-        pin = findGpu(model, r.gpu);
-        if (!pin)
-          throw new PlacementRefusal(
-            "unknown-gpu",
-            `VM ${r.vmid}: ${r.gpu} is not an NVIDIA GPU on ${model.host}`,
-            model.gpus.length > 0
-              ? `GPUs: ${model.gpus.map((g) => g.address).join(", ")}`
-              : "no NVIDIA GPU was found",
-          );
-      }
-      const os = r.os ?? osFromOstype(vm.ostype);
-      const workload = r.workload ?? "desktop";
-      const series = type
-        ? []
-        : os
-          ? preferredSeries(os, workload)
-          : preferredSeries("linux", workload).filter((s) => seriesForOs("windows").includes(s));
-      const cur = vm.hostpci.find((h) => h.mdev !== null);
-      const curGpu = cur ? model.gpus.find((g) => addressOnGpu(cur.address, g)) : undefined;
-      reqs.push({
-        vmid: r.vmid,
-        order,
-        type,
-        vramMiB: type ? null : (r.vramMiB ?? null),
-        os,
-        workload,
-        series,
-        pin,
-        current: cur?.mdev && curGpu ? { gpu: curGpu.address, type: cur.mdev } : null,
-      });
+      reqs.push(readRequest(model, r, order));
     } catch (e) {
       refuse(r.vmid, e);
     }
   });
-
-  // ── GPUs: what is taken by vGPUs vgpu.yaml does not manage ─────────────────────
-  const bins: Bin[] = [...model.gpus]
+  const bins = [...model.gpus]
     .sort((a, b) => a.address.localeCompare(b.address))
-    .map((gpu) => {
-      const others: SplitGpu["others"] = [];
-      let othersMiB = 0;
-      for (const u of usersOf(model, gpu)) {
-        if (u.vmid !== null && managed.has(u.vmid)) continue;
-        const v = effectiveVramMiB(model.overrides, u, typeMiB(gpu, u.type), findType).mib;
-        others.push({ vmid: u.vmid, uuid: u.uuid, type: u.type, vramMiB: v });
-        othersMiB += v ?? 0;
-      }
-      const fixedTypes = [...new Set(others.map((o) => o.type))];
-      let locked: string | null = fixedTypes[0] ?? null;
-      let conflict: PlacementRefusal | null = null;
-      const who = others.map((o) => (o.vmid !== null ? `VM ${o.vmid}` : `mdev ${o.uuid}`)).join(", ");
-      if (fixedTypes.some((t) => !joins(gpu, fixedTypes[0]!, t)))
-        conflict = new PlacementRefusal(
-          "mixed-types",
-          `GPU ${gpu.address} already carries ${fixedTypes.join(" and ")} (${who}), which the driver does not run together (${ruleText(gpu)}): it cannot take another vGPU until they can`,
-          "detach the VMs the others cannot run beside (vgpuctl vm detach VMID)",
-        );
-      const wantedEntry = Object.entries(opts.gpuTypes ?? {}).find(([a]) => findGpu(model, a) === gpu);
-      if (wantedEntry && !conflict) {
-        let wanted: string | null = null;
-        try {
-          wanted = resolveType(model, wantedEntry[1]).type;
-        } catch {
-          wanted = null; // the setup plan reports a type it does not know
-        }
-        if (wanted && locked && !joins(gpu, wanted, locked))
-          conflict = new PlacementRefusal(
-            "mixed-types",
-            `GPU ${gpu.address} carries ${locked} (${who}), but vgpu.yaml gives it ${wanted}; the driver allows ${ruleText(gpu)}`,
-            `detach ${who} or change gpus[].type`,
-          );
-        else if (wanted && !typeInfo(gpu, wanted))
-          conflict = new PlacementRefusal(
-            "type-not-offered",
-            `GPU ${gpu.address} does not offer ${wanted} (vgpu.yaml gpus[].type)`,
-            gpu.types.length > 0
-              ? `it offers: ${gpu.types
-                  .slice(0, 10)
-                  .map((t) => t.type)
-                  .join(", ")}`
-              : "run `vgpuctl doctor` to see why no types are offered",
-          );
-        else if (wanted) locked = wanted;
-      }
-      return { gpu, others, othersMiB, fixedTypes, locked, conflict, candidates: [] };
-    });
-
-  // ── candidate types per GPU ────────────────────────────────────────────────────
+    .map((gpu) => binOf(model, gpu, managed, opts.gpuTypes ?? {}));
   const overrides = opts.overrides !== false;
-  const fits = (r: Req, gpu: PlaceGpu, type: string): boolean => {
+  const fits = fitsRule(overrides);
+  for (const bin of bins) bin.candidates = candidatesOf(bin, reqs, fits, overrides);
+  const outcome = bestOutcome(bins, reqs, fits, overrides);
+  if (!outcome) return { gpus: [], placements: [], unplaced };
+  const placements: Placement[] = [];
+  for (const r of reqs) {
+    const slot = outcome.placed.get(r.vmid);
+    if (slot) placements.push(placementOf(r, slot, overrides));
+    else unplaced.push(reasonFor(r, outcome.slots, fits));
+  }
+  placements.sort((a, b) => a.vmid - b.vmid);
+  unplaced.sort((a, b) => a.vmid - b.vmid);
+  return { gpus: outcome.slots.map(splitGpuOf), placements, unplaced };
+}
+
+/** One request read against the host: the VM, its type or series, a pinned GPU, its current vGPU. */
+function readRequest(model: PlacementModel, r: SplitRequest, order: number): Req {
+  const vm = findVm(model, r.vmid);
+  const type = r.type !== undefined ? resolveType(model, r.type) : null;
+  let pin: PlaceGpu | null = null;
+  if (r.gpu !== undefined) {
+    pin = findGpu(model, r.gpu);
+    if (!pin)
+      throw new PlacementRefusal(
+        "unknown-gpu",
+        `VM ${r.vmid}: ${r.gpu} is not an NVIDIA GPU on ${model.host}`,
+        model.gpus.length > 0
+          ? `GPUs: ${model.gpus.map((g) => g.address).join(", ")}`
+          : "no NVIDIA GPU was found",
+      );
+  }
+  const os = r.os ?? osFromOstype(vm.ostype);
+  const workload = r.workload ?? "desktop";
+  const series = type
+    ? []
+    : os
+      ? preferredSeries(os, workload)
+      : preferredSeries("linux", workload).filter((s) => seriesForOs("windows").includes(s));
+  const cur = vm.hostpci.find((h) => h.mdev !== null);
+  const curGpu = cur ? model.gpus.find((g) => addressOnGpu(cur.address, g)) : undefined;
+  return {
+    vmid: r.vmid,
+    order,
+    type,
+    vramMiB: type ? null : (r.vramMiB ?? null),
+    os,
+    workload,
+    series,
+    pin,
+    current: cur?.mdev && curGpu ? { gpu: curGpu.address, type: cur.mdev } : null,
+  };
+}
+
+/** A GPU with what vGPUs vgpu.yaml does not manage take, and the type it is locked to (or why it is not usable). */
+function binOf(
+  model: PlacementModel,
+  gpu: PlaceGpu,
+  managed: Set<number>,
+  gpuTypes: Record<string, string>,
+): Bin {
+  const others: SplitGpu["others"] = [];
+  let othersMiB = 0;
+  for (const u of usersOf(model, gpu)) {
+    if (u.vmid !== null && managed.has(u.vmid)) continue;
+    const v = effectiveVramMiB(model.overrides, u, typeMiB(gpu, u.type), findType).mib;
+    others.push({ vmid: u.vmid, uuid: u.uuid, type: u.type, vramMiB: v });
+    othersMiB += v ?? 0;
+  }
+  const fixedTypes = [...new Set(others.map((o) => o.type))];
+  let locked: string | null = fixedTypes[0] ?? null;
+  let conflict: PlacementRefusal | null = null;
+  const who = others.map((o) => (o.vmid !== null ? `VM ${o.vmid}` : `mdev ${o.uuid}`)).join(", ");
+  if (fixedTypes.some((t) => !joins(gpu, fixedTypes[0]!, t)))
+    conflict = new PlacementRefusal(
+      "mixed-types",
+      `GPU ${gpu.address} already carries ${fixedTypes.join(" and ")} (${who}), which the driver does not run together (${ruleText(gpu)}): it cannot take another vGPU until they can`,
+      "detach the VMs the others cannot run beside (vgpuctl vm detach VMID)",
+    );
+  const wantedEntry = Object.entries(gpuTypes).find(([a]) => findGpu(model, a) === gpu);
+  if (wantedEntry && !conflict) {
+    let wanted: string | null = null;
+    try {
+      wanted = resolveType(model, wantedEntry[1]).type;
+    } catch (e) {
+      // a type the GPU does not know: the setup plan reports it (plan/passes/gpu-type.ts)
+      if (!(e instanceof PlacementRefusal)) throw e;
+      wanted = null;
+    }
+    if (wanted && locked && !joins(gpu, wanted, locked))
+      conflict = new PlacementRefusal(
+        "mixed-types",
+        `GPU ${gpu.address} carries ${locked} (${who}), but vgpu.yaml gives it ${wanted}; the driver allows ${ruleText(gpu)}`,
+        `detach ${who} or change gpus[].type`,
+      );
+    else if (wanted && !typeInfo(gpu, wanted))
+      conflict = new PlacementRefusal(
+        "type-not-offered",
+        `GPU ${gpu.address} does not offer ${wanted} (vgpu.yaml gpus[].type)`,
+        gpu.types.length > 0
+          ? `it offers: ${gpu.types
+              .slice(0, 10)
+              .map((t) => t.type)
+              .join(", ")}`
+          : "run `vgpuctl doctor` to see why no types are offered",
+      );
+    else if (wanted) locked = wanted;
+  }
+  return { gpu, others, othersMiB, fixedTypes, locked, conflict, candidates: [] };
+}
+
+/** Whether a request may take a type on a GPU (without overrides: a framebuffer at least what it asks). */
+function fitsRule(overrides: boolean): Fits {
+  return (r: Req, gpu: PlaceGpu, type: string): boolean => {
     if (r.pin && r.pin !== gpu) return false;
     if (r.type)
       return (
@@ -344,30 +372,30 @@ export function planSplit(
     const size = typeMiB(gpu, type);
     return overrides || r.vramMiB === null || (size !== null && size >= r.vramMiB);
   };
-  for (const bin of bins) {
-    if (bin.conflict) {
-      bin.candidates = [null];
+}
+
+/** The types worth trying on a GPU, then null (leave it empty). */
+function candidatesOf(bin: Bin, reqs: Req[], fits: Fits, overrides: boolean): Array<string | null> {
+  if (bin.conflict) return [null];
+  if (bin.locked) return [bin.locked];
+  const set = new Set<string>();
+  for (const r of reqs) {
+    if (r.pin && r.pin !== bin.gpu) continue;
+    if (r.type) {
+      if (typeInfo(bin.gpu, r.type.type)) set.add(r.type.type);
       continue;
     }
-    if (bin.locked) {
-      bin.candidates = [bin.locked];
-      continue;
-    }
-    const set = new Set<string>();
-    for (const r of reqs) {
-      if (r.pin && r.pin !== bin.gpu) continue;
-      if (r.type) {
-        if (typeInfo(bin.gpu, r.type.type)) set.add(r.type.type);
-        continue;
-      }
-      if (r.current?.gpu === bin.gpu.address && fits(r, bin.gpu, r.current.type)) set.add(r.current.type);
-      const s = overrides ? suggestFor(r, bin.gpu) : smallestFitting(r, bin.gpu);
-      if (s) set.add(s);
-    }
-    bin.candidates = [...set].sort((a, b) => typeNum(a) - typeNum(b) || a.localeCompare(b));
-    bin.candidates.push(null);
+    if (r.current?.gpu === bin.gpu.address && fits(r, bin.gpu, r.current.type)) set.add(r.current.type);
+    const s = overrides ? suggestFor(r, bin.gpu) : smallestFitting(r, bin.gpu);
+    if (s) set.add(s);
   }
-  // ── search: every combination while few; beyond, the optimiser chooses (split-opt.ts) ──
+  return [...[...set].sort((a, b) => typeNum(a) - typeNum(b) || a.localeCompare(b)), null];
+}
+
+/** Every combination of candidates while few; beyond, the optimiser chooses (split-opt.ts). */
+function bestOutcome(bins: Bin[], reqs: Req[], fits: Fits, overrides: boolean): Outcome | null {
+  if (bins.reduce((n, b) => n * b.candidates.length, 1) > MAX_COMBINATIONS)
+    return evaluate(bins, optimiserChoice(bins, reqs, fits, capacity), reqs, fits, overrides);
   let best: Outcome | null = null;
   const choice: Array<string | null> = new Array(bins.length).fill(null);
   const walk = (i: number) => {
@@ -381,76 +409,68 @@ export function planSplit(
       walk(i + 1);
     }
   };
-  if (bins.reduce((n, b) => n * b.candidates.length, 1) <= MAX_COMBINATIONS) walk(0);
-  else best = evaluate(bins, optimiserChoice(bins, reqs, fits, capacity), reqs, fits, overrides);
-  const outcome = best as Outcome | null;
-  if (!outcome) return { gpus: [], placements: [], unplaced };
+  walk(0);
+  return best;
+}
 
-  // ── result ─────────────────────────────────────────────────────────────────────
-  const placements: Placement[] = [];
-  for (const r of reqs) {
-    const slot = outcome.placed.get(r.vmid);
-    if (!slot) {
-      unplaced.push(reasonFor(r, outcome.slots, fits));
-      continue;
-    }
-    const type = r.type?.type ?? slot.type!;
-    const size = typeMiB(slot.bin.gpu, type);
-    const vram = slot.vms.find((v) => v.req === r)!.vramMiB;
-    const kept = r.current?.gpu === slot.bin.gpu.address && r.current.type === type;
-    const reasons: string[] = [];
-    if (r.pin) reasons.push(`GPU ${slot.bin.gpu.address} as vgpu.yaml asks`);
-    else if (kept) reasons.push(`VM ${r.vmid} already has ${type} on GPU ${slot.bin.gpu.address}`);
-    else
-      reasons.push(
-        `GPU ${slot.bin.gpu.address} carries ${label(slot.bin.gpu, slot.type!)}${type !== slot.type ? `, which ${type} may run beside` : ""} (${ruleText(slot.bin.gpu)})`,
-      );
-    if (!r.type) {
-      const s = seriesOfType(slot.bin.gpu, type);
-      reasons.push(
-        `${s ?? "?"} series for ${r.workload} on ${r.os ?? "an unknown guest OS"} (preferred: ${r.series.join(", ")})`,
-      );
-    }
-    const override = overrides && !r.type && r.vramMiB !== null && size !== r.vramMiB ? r.vramMiB : null;
-    if (override !== null)
-      reasons.push(
-        `${type} is ${sizeText(size)}; a per-VM override gives VM ${r.vmid} ${formatSize(override)}`,
-      );
-    else if (!r.type && r.vramMiB !== null && size !== null && size > r.vramMiB)
-      reasons.push(
-        `${type} is the smallest fitting type (${formatSize(size)} for ${formatSize(r.vramMiB)} asked)`,
-      );
-    placements.push({
-      vmid: r.vmid,
-      gpu: slot.bin.gpu.address,
-      type,
-      typeName: typeInfo(slot.bin.gpu, type)?.name ?? null,
-      vramMiB: vram,
-      overrideVramMiB: override,
-      kept,
-      reasons,
-    });
+/** A placed request: its GPU, type, VRAM (override) and why. */
+function placementOf(r: Req, slot: Slot, overrides: boolean): Placement {
+  const type = r.type?.type ?? slot.type!;
+  const size = typeMiB(slot.bin.gpu, type);
+  const vram = slot.vms.find((v) => v.req === r)!.vramMiB;
+  const kept = r.current?.gpu === slot.bin.gpu.address && r.current.type === type;
+  const reasons: string[] = [];
+  if (r.pin) reasons.push(`GPU ${slot.bin.gpu.address} as vgpu.yaml asks`);
+  else if (kept) reasons.push(`VM ${r.vmid} already has ${type} on GPU ${slot.bin.gpu.address}`);
+  else
+    reasons.push(
+      `GPU ${slot.bin.gpu.address} carries ${label(slot.bin.gpu, slot.type!)}${type !== slot.type ? `, which ${type} may run beside` : ""} (${ruleText(slot.bin.gpu)})`,
+    );
+  if (!r.type) {
+    const s = seriesOfType(slot.bin.gpu, type);
+    reasons.push(
+      `${s ?? "?"} series for ${r.workload} on ${r.os ?? "an unknown guest OS"} (preferred: ${r.series.join(", ")})`,
+    );
   }
-  placements.sort((a, b) => a.vmid - b.vmid);
-  unplaced.sort((a, b) => a.vmid - b.vmid);
-  const gpus: SplitGpu[] = outcome.slots.map((s) => {
-    const type = s.type ?? s.bin.fixedTypes[0] ?? null;
-    const usedMiB = s.usedMiB;
-    const cap = type ? capacity(s.bin.gpu, type) : null;
-    return {
-      gpu: s.bin.gpu.address,
-      name: s.bin.gpu.name,
-      type,
-      typeName: type ? (typeInfo(s.bin.gpu, type)?.name ?? null) : null,
-      vms: s.vms.map((v) => ({ vmid: v.req.vmid, vramMiB: v.vramMiB })).sort((a, b) => a.vmid - b.vmid),
-      others: s.bin.others,
-      totalMiB: s.bin.gpu.vramMiB,
-      usedMiB,
-      freeMiB: s.bin.gpu.vramMiB === null ? null : Math.max(0, s.bin.gpu.vramMiB - usedMiB),
-      instancesLeft: cap === null || type === null ? null : Math.max(0, cap - s.count),
-    };
-  });
-  return { gpus, placements, unplaced };
+  const override = overrides && !r.type && r.vramMiB !== null && size !== r.vramMiB ? r.vramMiB : null;
+  if (override !== null)
+    reasons.push(
+      `${type} is ${sizeText(size)}; a per-VM override gives VM ${r.vmid} ${formatSize(override)}`,
+    );
+  else if (!r.type && r.vramMiB !== null && size !== null && size > r.vramMiB)
+    reasons.push(
+      `${type} is the smallest fitting type (${formatSize(size)} for ${formatSize(r.vramMiB)} asked)`,
+    );
+
+  return {
+    vmid: r.vmid,
+    gpu: slot.bin.gpu.address,
+    type,
+    typeName: typeInfo(slot.bin.gpu, type)?.name ?? null,
+    vramMiB: vram,
+    overrideVramMiB: override,
+    kept,
+    reasons,
+  };
+}
+
+/** What a GPU carries after the split. */
+function splitGpuOf(s: Slot): SplitGpu {
+  const type = s.type ?? s.bin.fixedTypes[0] ?? null;
+  const usedMiB = s.usedMiB;
+  const cap = type ? capacity(s.bin.gpu, type) : null;
+  return {
+    gpu: s.bin.gpu.address,
+    name: s.bin.gpu.name,
+    type,
+    typeName: type ? (typeInfo(s.bin.gpu, type)?.name ?? null) : null,
+    vms: s.vms.map((v) => ({ vmid: v.req.vmid, vramMiB: v.vramMiB })).sort((a, b) => a.vmid - b.vmid),
+    others: s.bin.others,
+    totalMiB: s.bin.gpu.vramMiB,
+    usedMiB,
+    freeMiB: s.bin.gpu.vramMiB === null ? null : Math.max(0, s.bin.gpu.vramMiB - usedMiB),
+    instancesLeft: cap === null || type === null ? null : Math.max(0, cap - s.count),
+  };
 }
 
 /** Without overrides: the smallest type of the best series with at least the VRAM asked for. */

@@ -104,6 +104,16 @@ function a40Host(name: string, numVfs: number): SimState {
 
 export function faultScenarios(b: BaseHosts): FaultScenario[] {
   return [
+    ...bootDriverAndUnlockFaults(b),
+    ...gpuAndVmConfigFaults(b),
+    ...vmStartAndDriverKindFaults(b),
+    ...kernelAndManagerFaults(b),
+  ];
+}
+
+/** Faults of the boot command line, modules, headers, driver loading, vgpu_unlock's config. */
+function bootDriverAndUnlockFaults(b: BaseHosts): FaultScenario[] {
+  return [
     {
       name: "iommu-cmdline-wrong-bootloader",
       description:
@@ -216,6 +226,12 @@ export function faultScenarios(b: BaseHosts): FaultScenario[] {
         return s;
       },
     },
+  ];
+}
+
+/** Faults of SR-IOV functions, vGPU types and VRAM on a GPU, overrides, mdev/SMBIOS UUIDs. */
+function gpuAndVmConfigFaults(b: BaseHosts): FaultScenario[] {
+  return [
     {
       name: "sriov-vfs-missing",
       description:
@@ -318,6 +334,12 @@ export function faultScenarios(b: BaseHosts): FaultScenario[] {
         return s;
       },
     },
+  ];
+}
+
+/** Faults of VM starts, passthrough leftovers and the driver kind. */
+function vmStartAndDriverKindFaults(b: BaseHosts): FaultScenario[] {
+  return [
     {
       name: "vfio-config-leftover",
       description:
@@ -376,6 +398,12 @@ export function faultScenarios(b: BaseHosts): FaultScenario[] {
         return s;
       },
     },
+  ];
+}
+
+/** Faults of kernels that moved under the driver, and of the vGPU manager. */
+function kernelAndManagerFaults(b: BaseHosts): FaultScenario[] {
+  return [
     {
       name: "kernel-arrived-unsupported",
       description:
