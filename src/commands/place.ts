@@ -4,14 +4,16 @@
  * reports (--inventory: one object or an array), or by inspecting the hosts the file names.
  */
 import { resolve } from "node:path";
+import type { Gathered } from "../apply/run.ts";
 import type { HostEntry, PlaceVmSpec, VmSpec } from "../desired/schema.ts";
+import type { Host } from "../hosts/host.ts";
 import { parseSize } from "../knowledge/vram.ts";
 import { inventoryProblem } from "../place/opt/inventory.ts";
 import type { OptRequest } from "../place/opt/problem.ts";
 import { type SolveResult, solvePlacement } from "../place/opt/solve.ts";
-import type { InspectReport } from "../report/inspect-report.ts";
+import { buildInspectReport, type InspectReport } from "../report/inspect-report.ts";
 import { UserError } from "../util/errors.ts";
-import { type FleetOptions, runFleet } from "./fleet.ts";
+import { type FleetOptions, type FleetOutcome, runFleet } from "./fleet.ts";
 import { runInspect } from "./inspect.ts";
 import { type DesiredDeps, loadDesired } from "./plan.ts";
 
@@ -186,26 +188,45 @@ export async function runPlace(opts: PlaceOptions, deps: DesiredDeps): Promise<P
   };
 }
 
+/** A host of vgpu.yaml gathered once for plan/apply (plan.ts gatherEntries): its open Host and its facts. */
+export interface GatheredEntry {
+  host: Host;
+  gathered: Gathered;
+}
+
+/** Whether plan/apply have top-level `vms:` to place on these entries (VMs an entry lists stay there). */
+export function topLevelVms(desired: { vms?: PlaceVmSpec[] }, entries: HostEntry[]): PlaceVmSpec[] {
+  const own = new Set(entries.flatMap((e) => (e.vms ?? []).map((vm) => vm.vmid)));
+  return entries.length === 0 ? [] : (desired.vms ?? []).filter((vm) => !own.has(vm.vmid));
+}
+
 /**
  * plan/apply with top-level `vms:` (issue 15 item 2): the placement chooses the host, GPU and type of each
- * VM (over the hosts being planned, inspected once each), and each host's entry gets its share as
- * ordinary `vms:` lines ({vmid, type, gpu}) — the per-host vms pass then writes their hostpciN lines.
- * A VM the entry already lists stays as the entry says. VMs left out come back with their reasons.
+ * VM over the hosts being planned — from the facts plan/apply gathered of them (each host is read once),
+ * and each host's entry gets its share as ordinary `vms:` lines ({vmid, type, gpu}); the per-host vms
+ * pass then writes their hostpciN lines. A VM the entry already lists stays as the entry says. A host
+ * that could not be gathered is left out of the placement (a note says so); VMs left out come back with
+ * their reasons.
  */
-export async function placeIntoEntries(
+export async function placeOnGathered(
   desired: { vms?: PlaceVmSpec[] },
   entries: HostEntry[],
-  deps: DesiredDeps,
-  opts: FleetOptions & { solverTimeSec?: number },
-): Promise<{ entries: HostEntry[]; unplaced: PlaceJson["unplaced"] }> {
-  const own = new Set(entries.flatMap((e) => (e.vms ?? []).map((vm) => vm.vmid)));
-  const vms = (desired.vms ?? []).filter((vm) => !own.has(vm.vmid));
-  if (vms.length === 0 || entries.length === 0) return { entries, unplaced: [] };
-  const reports = await inspectHosts(
-    entries.map((e) => e.host),
-    deps,
-    opts,
-  );
+  gathered: Array<FleetOutcome<GatheredEntry>>,
+  opts: { solverTimeSec?: number },
+): Promise<{ entries: HostEntry[]; unplaced: PlaceJson["unplaced"]; notes: string[] }> {
+  const vms = topLevelVms(desired, entries);
+  if (vms.length === 0) return { entries, unplaced: [], notes: [] };
+  const reports: InspectReport[] = [];
+  const notes: string[] = [];
+  gathered.forEach((o, i) => {
+    const spec = entries[i]!.host;
+    // each host under the name vgpu.yaml gives it, so two copies of one scenario stay apart
+    if (o.ok) reports.push({ ...buildInspectReport(o.value.gathered.facts), host: spec });
+    else
+      notes.push(
+        `top-level vms: could not consider ${spec} (${firstLine(o.error.message)}): placed on the other hosts`,
+      );
+  });
   const problem = inventoryProblem(reports, vms.map(placeRequest));
   const result = await solvePlacement(problem, { timeLimitSec: opts.solverTimeSec });
   const byId = new Map(problem.gpus.map((g) => [g.id, g]));
@@ -219,5 +240,8 @@ export async function placeIntoEntries(
       share.has(e.host) ? { ...e, vms: [...(e.vms ?? []), ...share.get(e.host)!] } : e,
     ),
     unplaced: result.unplaced,
+    notes,
   };
 }
+
+const firstLine = (s: string) => s.split("\n")[0]!;

@@ -5,7 +5,7 @@
  */
 import { basename, resolve } from "node:path";
 import { BOOT_ID_PATH, JOURNAL_PATH, LOCK_PATH } from "../apply/journal.ts";
-import { type Gathered, planHost } from "../apply/run.ts";
+import { type Gathered, type GatherFn, planHost } from "../apply/run.ts";
 import { runChecks } from "../checks/index.ts";
 import { parseDesired } from "../desired/parse.ts";
 import type { Desired, HostEntry } from "../desired/schema.ts";
@@ -19,8 +19,8 @@ import { preloadSolver } from "../place/opt/highs.ts";
 import { probeRequests } from "../plan/build.ts";
 import type { FileProbe, Plan } from "../plan/types.ts";
 import { UserError } from "../util/errors.ts";
-import { type FleetOptions, runFleet } from "./fleet.ts";
-import { placeIntoEntries } from "./place.ts";
+import { type FleetOptions, type FleetOutcome, runFleet } from "./fleet.ts";
+import { type GatheredEntry, placeOnGathered, topLevelVms } from "./place.ts";
 
 /** Reads a local text file (the CLI passes node:fs; tests pass their own). Rejects like fs does (e.code). */
 export type ReadText = (path: string) => Promise<string>;
@@ -170,40 +170,99 @@ export interface HostPlanError {
   error: Error;
 }
 
+/**
+ * Open and gather every entry's host once (in parallel, quietly: the pass that plans reports progress).
+ * A host that gathered stays open for the caller to plan (and close: closeGathered); one that cannot be
+ * opened or gathered is a failed outcome, its host closed.
+ */
+export async function gatherEntries(
+  entries: HostEntry[],
+  deps: DesiredDeps,
+  opts: FleetOptions,
+): Promise<Array<FleetOutcome<GatheredEntry>>> {
+  return runFleet(
+    entries.map((e) => e.host),
+    async (spec, i) => {
+      const host = await deps.openHost(spec);
+      try {
+        return { host, gathered: await gatherForPlan(host, entries[i]!) };
+      } catch (e) {
+        await host.close();
+        throw e;
+      }
+    },
+    { parallel: opts.parallel, timeoutSec: opts.timeoutSec },
+  );
+}
+
+export async function closeGathered(gathered: Array<FleetOutcome<GatheredEntry>>): Promise<void> {
+  await Promise.allSettled(gathered.map((o) => (o.ok ? o.value.host.close() : undefined)));
+}
+
+/**
+ * A gather that answers the first time with facts already gathered (the placement read them), and reads
+ * the host again after that (apply's re-plans after its steps).
+ */
+export function gatherOnce(first: Gathered): GatherFn {
+  let pending: Gathered | null = first;
+  return (host, entry) => {
+    const g = pending;
+    pending = null;
+    return g ? Promise.resolve(g) : gatherForPlan(host, entry);
+  };
+}
+
 /** Plan every selected host in parallel (fleet.ts); a host that cannot be planned does not hide the others. */
 export async function runPlan(
   opts: { file: string; hostSpec: string | null } & FleetOptions,
   deps: DesiredDeps,
 ): Promise<Array<HostPlan | HostPlanError>> {
   const desired = await loadDesired(opts.file, deps);
-  await preloadSolver([...selectEntries(desired, opts.hostSpec), desired]);
-  // top-level vms: placement picks each VM's host, and that host's entry gets it (place.ts)
-  const { entries, unplaced } = await placeIntoEntries(
-    desired,
-    selectEntries(desired, opts.hostSpec),
-    deps,
-    opts,
-  );
-  const outcomes = await runFleet(
-    entries.map((e) => e.host),
-    async (_spec, i) => {
-      const entry = entries[i]!;
-      const host = await deps.openHost(entry.host);
-      try {
-        // The same doctor-derived blockers apply uses: plan shows exactly what apply would do or refuse.
-        const { plan } = await planHost(entry, { host, gather: gatherForPlan, doctor: (f) => runChecks(f) });
-        return { host: plan.host, spec: entry.host, plan };
-      } finally {
-        await host.close();
-      }
-    },
-    opts,
-  );
-  const first = outcomes.find((o) => o.ok);
-  if (first?.ok)
-    first.value.plan.notes.push(
-      ...unplaced.map((u) => `VM ${u.vmid} (top-level vms:) not placed: ${u.reason}`),
+  const selected = selectEntries(desired, opts.hostSpec);
+  await preloadSolver([...selected, desired]);
+  // The same doctor-derived blockers apply uses: plan shows exactly what apply would do or refuse.
+  const planOne = async (entry: HostEntry, host: Host, gather: GatherFn): Promise<HostPlan> => {
+    const { plan } = await planHost(entry, { host, gather, doctor: (f) => runChecks(f) });
+    return { host: plan.host, spec: entry.host, plan };
+  };
+  let outcomes: Array<FleetOutcome<HostPlan>>;
+  if (topLevelVms(desired, selected).length === 0)
+    outcomes = await runFleet(
+      selected.map((e) => e.host),
+      async (spec, i) => {
+        const host = await deps.openHost(spec);
+        try {
+          return await planOne(selected[i]!, host, gatherForPlan);
+        } finally {
+          await host.close();
+        }
+      },
+      opts,
     );
+  else {
+    // top-level vms: every host is gathered once; the placement and each host's plan use those facts
+    const gathered = await gatherEntries(selected, deps, opts);
+    try {
+      const placed = await placeOnGathered(desired, selected, gathered, {});
+      outcomes = await runFleet(
+        selected.map((e) => e.host),
+        (_spec, i) => {
+          const g = gathered[i]!;
+          if (!g.ok) return Promise.reject(g.error);
+          return planOne(placed.entries[i]!, g.value.host, gatherOnce(g.value.gathered));
+        },
+        opts,
+      );
+      const first = outcomes.find((o) => o.ok);
+      if (first?.ok)
+        first.value.plan.notes.push(
+          ...placed.notes,
+          ...placed.unplaced.map((u) => `VM ${u.vmid} (top-level vms:) not placed: ${u.reason}`),
+        );
+    } finally {
+      await closeGathered(gathered);
+    }
+  }
   return outcomes.map((o) => (o.ok ? o.value : { host: o.spec, spec: o.spec, error: o.error }));
 }
 
