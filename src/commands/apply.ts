@@ -22,7 +22,7 @@ import type { Host } from "../hosts/host.ts";
 import { preloadSolver } from "../place/opt/highs.ts";
 import type { Blocker, Plan } from "../plan/types.ts";
 import { type FleetOptions, settleFleet } from "./fleet.ts";
-import { placeOnGathered, topLevelVms } from "./place.ts";
+import { mayMap, placeOnGathered, topLevelVms } from "./place.ts";
 import {
   type DesiredDeps,
   gatherEntries,
@@ -203,7 +203,7 @@ async function openSlots(
         : { entry, host: null, error: o.reason as Error, gather: gatherForPlan };
     });
   }
-  const gathered = await gatherEntries(selected, deps, quiet);
+  const gathered = await gatherEntries(selected, deps, { ...quiet, hardware: mayMap(desired) });
   const placed = await placeOnGathered(desired, selected, gathered, {});
   for (const n of placed.notes) deps.log?.("vgpu.yaml", n);
   for (const u of placed.unplaced)

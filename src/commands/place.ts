@@ -4,18 +4,19 @@
  * reports (--inventory: one object or an array), or by inspecting the hosts the file names.
  */
 import { resolve } from "node:path";
-import type { Gathered } from "../apply/run.ts";
-import type { HostEntry, PlaceVmSpec, VmSpec } from "../desired/schema.ts";
+import type { Desired, HostEntry, PlaceVmSpec } from "../desired/schema.ts";
 import type { Host } from "../hosts/host.ts";
 import { parseSize } from "../knowledge/vram.ts";
 import { inventoryProblem } from "../place/opt/inventory.ts";
 import type { OptRequest } from "../place/opt/problem.ts";
 import { type SolveResult, solvePlacement } from "../place/opt/solve.ts";
+import type { PlannedEntry, PlannedVmSpec } from "../plan/vms.ts";
 import { buildInspectReport, type InspectReport } from "../report/inspect-report.ts";
 import { UserError } from "../util/errors.ts";
 import { type FleetOptions, type FleetOutcome, runFleet } from "./fleet.ts";
 import { runInspect } from "./inspect.ts";
-import { type DesiredDeps, loadDesired } from "./plan.ts";
+import { clusterMappings } from "./place-mapping.ts";
+import { type ClusterGathered, type DesiredDeps, loadDesired } from "./plan.ts";
 
 export interface PlaceOptions extends FleetOptions {
   file: string;
@@ -191,7 +192,25 @@ export async function runPlace(opts: PlaceOptions, deps: DesiredDeps): Promise<P
 /** A host of vgpu.yaml gathered once for plan/apply (plan.ts gatherEntries): its open Host and its facts. */
 export interface GatheredEntry {
   host: Host;
-  gathered: Gathered;
+  gathered: ClusterGathered;
+}
+
+/** Whether plan/apply may attach top-level vms: through cluster mappings (then they read each node's PCI listing). */
+export function mayMap(desired: Desired): boolean {
+  return (desired.vms?.length ?? 0) > 0 && desired.placement?.attach !== "host";
+}
+
+/**
+ * How top-level vms: are attached: vgpu.yaml's `placement.attach`, else `mapping` when the file names
+ * more than one host and every one of them is a node of the same cluster (corosync.conf), else `host`.
+ */
+export function attachMode(
+  desired: Desired,
+  gathered: Array<FleetOutcome<GatheredEntry>>,
+): "mapping" | "host" {
+  if (desired.placement?.attach) return desired.placement.attach;
+  const names = gathered.map((o) => (o.ok ? (o.value.gathered.cluster?.name ?? null) : null));
+  return names.length > 1 && names[0] !== null && names.every((n) => n === names[0]) ? "mapping" : "host";
 }
 
 /** Whether plan/apply have top-level `vms:` to place on these entries (VMs an entry lists stay there). */
@@ -230,17 +249,32 @@ export async function placeOnGathered(
   const problem = inventoryProblem(reports, vms.map(placeRequest));
   const result = await solvePlacement(problem, { timeLimitSec: opts.solverTimeSec });
   const byId = new Map(problem.gpus.map((g) => [g.id, g]));
-  const share = new Map<string, VmSpec[]>();
-  for (const p of result.placed) {
+  const placed = result.placed.map((p) => {
     const g = byId.get(p.gpu)!;
-    share.set(g.host, [...(share.get(g.host) ?? []), { vmid: p.vmid, type: p.type, gpu: g.address }]);
+    return { vmid: p.vmid, type: p.type, host: g.host, gpu: g.address, model: g.model };
+  });
+  const mapped =
+    attachMode(desired as Desired, gathered) === "mapping"
+      ? clusterMappings(placed, entries, gathered)
+      : { byVm: new Map<number, string>(), wants: [], notes: [] };
+  const share = new Map<string, PlannedVmSpec[]>();
+  for (const p of placed) {
+    const mapping = mapped.byVm.get(p.vmid);
+    const vm: PlannedVmSpec = { vmid: p.vmid, type: p.type, gpu: p.gpu, ...(mapping ? { mapping } : {}) };
+    share.set(p.host, [...(share.get(p.host) ?? []), vm]);
   }
+  // the mappings are cluster-wide: ONE node makes them, the first (in file order) with a VM through them
+  const maker = entries.find((e) => (share.get(e.host) ?? []).some((vm) => vm.mapping))?.host;
   return {
-    entries: entries.map((e) =>
-      share.has(e.host) ? { ...e, vms: [...(e.vms ?? []), ...share.get(e.host)!] } : e,
+    entries: entries.map(
+      (e): PlannedEntry => ({
+        ...e,
+        ...(share.has(e.host) ? { vms: [...(e.vms ?? []), ...share.get(e.host)!] } : {}),
+        ...(e.host === maker ? { clusterMappings: mapped.wants } : {}),
+      }),
     ),
     unplaced: result.unplaced,
-    notes,
+    notes: [...notes, ...mapped.notes],
   };
 }
 

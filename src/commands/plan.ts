@@ -11,6 +11,8 @@ import { parseDesired } from "../desired/parse.ts";
 import type { Desired, HostEntry } from "../desired/schema.ts";
 import { type Capture, type CaptureSpec, Evidence, formatCommand } from "../facts/capture.ts";
 import { parseFacts } from "../facts/index.ts";
+import { type CorosyncCluster, parseCorosyncConf } from "../facts/system/corosync.ts";
+import { parsePveHardwarePci } from "../facts/system/pve-hardware-pci.ts";
 import { shaResult } from "../facts/system/sha256sum.ts";
 import { GATHER_SPEC } from "../hosts/gather-spec.ts";
 import type { Host } from "../hosts/host.ts";
@@ -18,9 +20,10 @@ import { formatMiB } from "../knowledge/vram.ts";
 import { preloadSolver } from "../place/opt/highs.ts";
 import { probeRequests } from "../plan/build.ts";
 import type { FileProbe, Plan } from "../plan/types.ts";
+import type { PciDevice } from "../pve/client.ts";
 import { UserError } from "../util/errors.ts";
 import { type FleetOptions, type FleetOutcome, runFleet } from "./fleet.ts";
-import { type GatheredEntry, placeOnGathered, topLevelVms } from "./place.ts";
+import { type GatheredEntry, mayMap, placeOnGathered, topLevelVms } from "./place.ts";
 
 /** Reads a local text file (the CLI passes node:fs; tests pass their own). Rejects like fs does (e.code). */
 export type ReadText = (path: string) => Promise<string>;
@@ -81,8 +84,9 @@ function probeArgv(path: string): { exists: string[]; sha256: string[]; head: st
  * A `local` host runs commands without its `--root` prefix, so its probes go through its file
  * primitives instead (cheap there).
  */
-export function planCaptureSpec(host: Host, entry: HostEntry): CaptureSpec {
+export function planCaptureSpec(host: Host, entry: HostEntry, opts: ClusterGather = {}): CaptureSpec {
   const commands = [...GATHER_SPEC.commands];
+  if (opts.hardware) commands.push(HARDWARE_PCI_ARGV);
   if (host.kind !== "local")
     for (const r of probeRequests(entry)) {
       const a = probeArgv(r.path);
@@ -91,15 +95,54 @@ export function planCaptureSpec(host: Host, entry: HostEntry): CaptureSpec {
       if (r.head) commands.push(a.head);
     }
   const paths = [...GATHER_SPEC.paths];
-  for (const p of [JOURNAL_PATH, LOCK_PATH, BOOT_ID_PATH]) if (!paths.includes(p)) paths.push(p);
+  for (const p of [JOURNAL_PATH, LOCK_PATH, BOOT_ID_PATH, COROSYNC_PATH])
+    if (!paths.includes(p)) paths.push(p);
   return { ...GATHER_SPEC, commands, paths };
 }
 
+/** The cluster this node belongs to (pve-docs pvecm.adoc: /etc/pve/corosync.conf; absent on a lone host). */
+export const COROSYNC_PATH = "/etc/pve/corosync.conf";
+
+/**
+ * The node's PCI functions as Proxmox VE's API lists them (research/proxmox.md §1g): what a cluster
+ * resource mapping's entries are made of (commands/mapping.ts selectNodeDevices). `localhost` = this node
+ * (pve-manager PVE/CLI/pvesh.pm check_proxyto does not proxy it).
+ */
+export const HARDWARE_PCI_ARGV = [
+  "pvesh",
+  "get",
+  "/nodes/localhost/hardware/pci",
+  "--pci-class-blacklist",
+  "",
+  "--output-format",
+  "json",
+];
+
+/** What plan/apply read in the same capture when top-level vms: may go through cluster mappings. */
+export interface ClusterGather {
+  hardware?: boolean;
+}
+
+/** A gather for plan/apply, with what place.ts needs to attach top-level vms: through cluster mappings. */
+export type ClusterGathered = Gathered & {
+  /** corosync.conf's cluster, null = not a cluster node (or not captured) */
+  cluster: CorosyncCluster | null;
+  /** the node's PCI listing (ClusterGather.hardware), null = not asked or not readable */
+  hardware: PciDevice[] | null;
+};
+
 /** Capture + parseFacts + the probes the planner needs (sha256 and first bytes of the driver files…). */
-export async function gatherForPlan(host: Host, entry: HostEntry): Promise<Gathered> {
-  const capture = await host.capture(planCaptureSpec(host, entry));
+export async function gatherForPlan(
+  host: Host,
+  entry: HostEntry,
+  opts: ClusterGather = {},
+): Promise<ClusterGathered> {
+  const capture = await host.capture(planCaptureSpec(host, entry, opts));
   const facts = parseFacts(capture);
   const ev = new Evidence(capture);
+  const cluster = parseCorosyncConf(ev.file(COROSYNC_PATH));
+  const listed = opts.hardware ? ev.command(formatCommand(HARDWARE_PCI_ARGV)) : undefined;
+  const hardware = listed?.exitCode === 0 ? parsePveHardwarePci(listed.stdout) : null;
   const probes: Record<string, FileProbe> = {};
   for (const r of probeRequests(entry)) {
     const a = probeArgv(r.path);
@@ -127,7 +170,7 @@ export async function gatherForPlan(host: Host, entry: HostEntry): Promise<Gathe
     // an unreadable state file is not "absent": leave it to a plain read
     return c === null && capture.notes.some((n) => n.includes(p)) ? undefined : c;
   };
-  return { facts, file, probes };
+  return { facts, file, probes, cluster, hardware };
 }
 
 /** What the capture noted about a command (stderr is not kept; a failing command may leave a note). */
@@ -178,14 +221,14 @@ export interface HostPlanError {
 export async function gatherEntries(
   entries: HostEntry[],
   deps: DesiredDeps,
-  opts: FleetOptions,
+  opts: FleetOptions & ClusterGather,
 ): Promise<Array<FleetOutcome<GatheredEntry>>> {
   return runFleet(
     entries.map((e) => e.host),
     async (spec, i) => {
       const host = await deps.openHost(spec);
       try {
-        return { host, gathered: await gatherForPlan(host, entries[i]!) };
+        return { host, gathered: await gatherForPlan(host, entries[i]!, { hardware: opts.hardware }) };
       } catch (e) {
         await host.close();
         throw e;
@@ -241,7 +284,7 @@ export async function runPlan(
     );
   else {
     // top-level vms: every host is gathered once; the placement and each host's plan use those facts
-    const gathered = await gatherEntries(selected, deps, opts);
+    const gathered = await gatherEntries(selected, deps, { ...opts, hardware: mayMap(desired) });
     try {
       const placed = await placeOnGathered(desired, selected, gathered, {});
       outcomes = await runFleet(
