@@ -196,7 +196,7 @@ export interface GatheredEntry {
 }
 
 /** Whether plan/apply may attach top-level vms: through cluster mappings (then they read each node's PCI listing). */
-export function mayMap(desired: Desired): boolean {
+export function mayMap(desired: Pick<Desired, "vms" | "placement">): boolean {
   return (desired.vms?.length ?? 0) > 0 && desired.placement?.attach !== "host";
 }
 
@@ -205,7 +205,7 @@ export function mayMap(desired: Desired): boolean {
  * more than one host and every one of them is a node of the same cluster (corosync.conf), else `host`.
  */
 export function attachMode(
-  desired: Desired,
+  desired: Pick<Desired, "placement">,
   gathered: Array<FleetOutcome<GatheredEntry>>,
 ): "mapping" | "host" {
   if (desired.placement?.attach) return desired.placement.attach;
@@ -228,7 +228,7 @@ export function topLevelVms(desired: { vms?: PlaceVmSpec[] }, entries: HostEntry
  * their reasons.
  */
 export async function placeOnGathered(
-  desired: { vms?: PlaceVmSpec[] },
+  desired: Pick<Desired, "vms" | "placement">,
   entries: HostEntry[],
   gathered: Array<FleetOutcome<GatheredEntry>>,
   opts: { solverTimeSec?: number },
@@ -253,10 +253,15 @@ export async function placeOnGathered(
     const g = byId.get(p.gpu)!;
     return { vmid: p.vmid, type: p.type, host: g.host, gpu: g.address, model: g.model };
   });
+  const mode = attachMode(desired, gathered);
   const mapped =
-    attachMode(desired as Desired, gathered) === "mapping"
+    mode === "mapping"
       ? clusterMappings(placed, entries, gathered)
       : { byVm: new Map<number, string>(), wants: [], notes: [] };
+  for (const w of mapped.wants)
+    mapped.notes.push(
+      `top-level vms: ${[...mapped.byVm].filter(([, id]) => id === w.id).length} VM(s) attached through cluster mapping ${w.id} (${desired.placement?.attach ? "placement.attach: mapping" : "the hosts are nodes of one cluster"}; GPUs ${w.gpus.join(", ")})`,
+    );
   const share = new Map<string, PlannedVmSpec[]>();
   for (const p of placed) {
     const mapping = mapped.byVm.get(p.vmid);

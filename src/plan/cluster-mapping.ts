@@ -11,6 +11,12 @@
  * (pve-manager PVE/API2/Cluster/Mapping/PCI.pm @ 14a22df3: create = POST, update = PUT copying every
  * given property over the old one; delete = DELETE /cluster/mapping/pci/{id}.) Undo: delete the mapping
  * when the step created it, else set the previous map list (and mdev) back. Pure.
+ *
+ * The other nodes' `qm set … mapping=ID` need not wait for it: qemu-server resolves a mapping only when the
+ * VM starts (src/PVE/QemuServer/PCI.pm parse_hostpci @ e6352be6: find_on_current_node, then
+ * PVE::Mapping::PCI::assert_valid, which compares id, subsystem-id, iommugroup and mdev with the node's
+ * hardware — so the entries carry them as the node's API lists them); setting it checks permissions only
+ * (src/PVE/API2/Qemu.pm check_hostpci_perm).
  */
 import type { PciMapping } from "../facts/types.ts";
 import { formatMapEntry } from "../pve/mappings.ts";

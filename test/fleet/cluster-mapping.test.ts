@@ -5,7 +5,7 @@
  * on one node and mapping= lines; apply creates the mapping with exactly the placed GPUs' functions, the
  * VMs start through it, and uninstall undoes what apply added.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,15 +28,8 @@ const deps = (sub: string) => ({
   openHost: (s: string) => openHost(s, { env: { VGPUCTL_SIM_DIR: join(dir, sub) } }),
 });
 
-const FILE = [
-  "hosts:",
-  "  - host: sim:a16-cluster@1",
-  "  - host: sim:a16-cluster@2",
-  "vms:",
-  "  - { vmid: 100, type: NVIDIA A16-4Q }",
-  "  - { vmid: 101, type: NVIDIA A16-4Q, notWith: [100] }",
-  "",
-].join("\n");
+/** examples/place/a16-cluster.yaml: VMs 100 and 101 (A16-4Q), kept apart by notWith */
+const FILE = readFileSync(join(import.meta.dirname, "../../examples/place/a16-cluster.yaml"), "utf8");
 
 async function onNode(
   sub: string,
@@ -96,8 +89,8 @@ describe("top-level vms: on a cluster go through a resource mapping", () => {
     for (const copy of [1, 2]) {
       const started = await onNode("apply", copy, async (h) => {
         const conf =
-          (await h.readFile("/etc/pve/qemu-server/100.conf")) +
-          (await h.readFile("/etc/pve/qemu-server/101.conf"));
+          ((await h.readFile("/etc/pve/qemu-server/100.conf")) ?? "") +
+          ((await h.readFile("/etc/pve/qemu-server/101.conf")) ?? "");
         const vmid = /hostpci0: mapping=vgpu-a16/.test(
           (await h.readFile("/etc/pve/qemu-server/100.conf")) ?? "",
         )
@@ -127,9 +120,37 @@ describe("top-level vms: on a cluster go through a resource mapping", () => {
       "apply",
       1,
       async (h) =>
-        (await h.readFile("/etc/pve/qemu-server/100.conf")) +
-        (await h.readFile("/etc/pve/qemu-server/101.conf")),
+        ((await h.readFile("/etc/pve/qemu-server/100.conf")) ?? "") +
+        ((await h.readFile("/etc/pve/qemu-server/101.conf")) ?? ""),
     );
     expect(confs).not.toMatch(/mapping=vgpu-a16/);
+  });
+});
+
+describe("placement.attach", () => {
+  it("host: the cluster's VMs are attached by address and no mapping is made", async () => {
+    writeFileSync(join(dir, "by-address.yaml"), `${FILE}placement: { attach: host }\n`);
+    const lines = commandsOf(await runPlan({ file: "by-address.yaml", hostSpec: null }, deps("host"))).flat();
+    expect(lines.some((l) => l.startsWith("pvesh"))).toBe(false);
+    expect(
+      lines.filter((l) => /^qm set 10[01] --hostpci0 0000:4[1-4]:\d\d\.\d,mdev=nvidia-\d+,pcie=1$/.test(l)),
+    ).toHaveLength(2);
+  });
+
+  it("copies of a scenario that is no cluster (no corosync.conf) are attached by address by default", async () => {
+    writeFileSync(join(dir, "lone.yaml"), FILE.replaceAll("a16-cluster", "a16-configured"));
+    const plans = await runPlan({ file: "lone.yaml", hostSpec: null }, deps("lone"));
+    const lines = commandsOf(plans).flat();
+    expect(lines.some((l) => l.startsWith("pvesh"))).toBe(false);
+    expect(lines.filter((l) => /^qm set 10[01] --hostpci0 0000:/.test(l))).toHaveLength(2);
+  });
+
+  it("on the cluster a plan note names the mapping and why it is used", async () => {
+    writeFileSync(join(dir, "vgpu.yaml"), FILE);
+    const plans = await runPlan({ file: "vgpu.yaml", hostSpec: null }, deps("note"));
+    const notes = plans.flatMap((p) => ("plan" in p ? p.plan.notes : []));
+    expect(notes.join("\n")).toMatch(
+      /2 VM\(s\) attached through cluster mapping vgpu-a16 \(the hosts are nodes of one cluster; GPUs pve1 0000:4\d:00\.0, pve2 0000:4\d:00\.0\)/,
+    );
   });
 });
