@@ -246,7 +246,7 @@ export async function placeOnGathered(
         `top-level vms: could not consider ${spec} (${firstLine(o.error.message)}): placed on the other hosts`,
       );
   });
-  const problem = inventoryProblem(reports, vms.map(placeRequest));
+  const problem = inventoryProblem(reports, pinnedRequests(vms, entries, gathered));
   const result = await solvePlacement(problem, { timeLimitSec: opts.solverTimeSec });
   const byId = new Map(problem.gpus.map((g) => [g.id, g]));
   const placed = result.placed.map((p) => {
@@ -281,6 +281,28 @@ export async function placeOnGathered(
     unplaced: result.unplaced,
     notes: [...notes, ...mapped.notes],
   };
+}
+
+/**
+ * The placement requests of top-level vms:, a VM that exists on exactly one of the hosts kept on that node
+ * (its config lives there: a node's /etc/pve/qemu-server holds its own VMs; `qm set` elsewhere would not
+ * find it) unless vgpu.yaml names its `node`. VMs that exist nowhere (yet) or on several hosts go anywhere.
+ */
+function pinnedRequests(
+  vms: PlaceVmSpec[],
+  entries: HostEntry[],
+  gathered: Array<FleetOutcome<GatheredEntry>>,
+): OptRequest[] {
+  return vms.map((vm) => {
+    const r = placeRequest(vm);
+    if (r.host !== undefined) return r;
+    const on = entries.filter((_, i) => {
+      const o = gathered[i];
+      return o?.ok === true && (o.value.gathered.facts.vms ?? []).some((v) => v.vmid === vm.vmid);
+    });
+    if (on.length === 1) r.host = on[0]!.host;
+    return r;
+  });
 }
 
 const firstLine = (s: string) => s.split("\n")[0]!;
