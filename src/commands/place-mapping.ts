@@ -83,5 +83,5 @@ function mappingWant(
     names.push(`${node} ${g.gpu}`);
   }
   checkSameGpu(entries); // throws MappingRefusal (a UserError) for different GPU models
-  return { id, map: entries.map((e) => e.map), gpus: names };
+  return { id, map: [...new Set(entries.map((e) => e.map))], gpus: names };
 }

@@ -201,16 +201,22 @@ export function mayMap(desired: Pick<Desired, "vms" | "placement">): boolean {
 }
 
 /**
- * How top-level vms: are attached: vgpu.yaml's `placement.attach`, else `mapping` when the file names
- * more than one host and every one of them is a node of the same cluster (corosync.conf), else `host`.
+ * The cluster the file's hosts are nodes of: more than one host, and every host that could be read names
+ * the same cluster in its corosync.conf (a node that could not be read does not change how the others
+ * attach). null = not one cluster.
  */
+export function clusterOf(gathered: Array<FleetOutcome<GatheredEntry>>): string | null {
+  const names = gathered.flatMap((o) => (o.ok ? [o.value.gathered.cluster?.name ?? null] : []));
+  const first = names[0] ?? null;
+  return gathered.length > 1 && first !== null && names.every((n) => n === first) ? first : null;
+}
+
+/** How top-level vms: are attached: vgpu.yaml's `placement.attach`, else `mapping` on a cluster, else `host`. */
 export function attachMode(
   desired: Pick<Desired, "placement">,
   gathered: Array<FleetOutcome<GatheredEntry>>,
 ): "mapping" | "host" {
-  if (desired.placement?.attach) return desired.placement.attach;
-  const names = gathered.map((o) => (o.ok ? (o.value.gathered.cluster?.name ?? null) : null));
-  return names.length > 1 && names[0] !== null && names.every((n) => n === names[0]) ? "mapping" : "host";
+  return desired.placement?.attach ?? (clusterOf(gathered) !== null ? "mapping" : "host");
 }
 
 /** Whether plan/apply have top-level `vms:` to place on these entries (VMs an entry lists stay there). */
@@ -258,9 +264,14 @@ export async function placeOnGathered(
     mode === "mapping"
       ? clusterMappings(placed, entries, gathered)
       : { byVm: new Map<number, string>(), wants: [], notes: [] };
+  const cluster = clusterOf(gathered);
   for (const w of mapped.wants)
     mapped.notes.push(
-      `top-level vms: ${[...mapped.byVm].filter(([, id]) => id === w.id).length} VM(s) attached through cluster mapping ${w.id} (${desired.placement?.attach ? "placement.attach: mapping" : "the hosts are nodes of one cluster"}; GPUs ${w.gpus.join(", ")})`,
+      `top-level vms: ${[...mapped.byVm].filter(([, id]) => id === w.id).length} VM(s) attached through cluster mapping ${w.id} (${cluster !== null ? `the hosts are nodes of cluster ${cluster}` : "placement.attach: mapping"}; GPUs ${w.gpus.join(", ")})`,
+    );
+  if (mapped.wants.length > 0 && cluster === null && entries.length > 1)
+    mapped.notes.push(
+      "placement.attach: mapping, but the hosts are not nodes of one cluster (/etc/pve/corosync.conf): the mapping is made on one host, and VMs on the others cannot start through it",
     );
   const share = new Map<string, PlannedVmSpec[]>();
   for (const p of placed) {

@@ -145,12 +145,26 @@ describe("placement.attach", () => {
     expect(lines.filter((l) => /^qm set 10[01] --hostpci0 0000:/.test(l))).toHaveLength(2);
   });
 
+  it("mapping asked for hosts that are no cluster: the mapping is planned, with a note that only one host gets it", async () => {
+    writeFileSync(
+      join(dir, "lone-mapped.yaml"),
+      `${FILE.replaceAll("a16-cluster", "a16-configured")}placement: { attach: mapping }\n`,
+    );
+    const plans = await runPlan({ file: "lone-mapped.yaml", hostSpec: null }, deps("lone-mapped"));
+    const lines = commandsOf(plans).flat();
+    expect(lines.filter((l) => l.startsWith("pvesh create /cluster/mapping/pci --id vgpu-a16"))).toHaveLength(
+      1,
+    );
+    const notes = plans.flatMap((p) => ("plan" in p ? p.plan.notes : [])).join("\n");
+    expect(notes).toContain("placement.attach: mapping, but the hosts are not nodes of one cluster");
+  });
+
   it("on the cluster a plan note names the mapping and why it is used", async () => {
     writeFileSync(join(dir, "vgpu.yaml"), FILE);
     const plans = await runPlan({ file: "vgpu.yaml", hostSpec: null }, deps("note"));
     const notes = plans.flatMap((p) => ("plan" in p ? p.plan.notes : []));
     expect(notes.join("\n")).toMatch(
-      /2 VM\(s\) attached through cluster mapping vgpu-a16 \(the hosts are nodes of one cluster; GPUs pve1 0000:4\d:00\.0, pve2 0000:4\d:00\.0\)/,
+      /2 VM\(s\) attached through cluster mapping vgpu-a16 \(the hosts are nodes of cluster vgpu-lab; GPUs pve1 0000:4\d:00\.0, pve2 0000:4\d:00\.0\)/,
     );
   });
 });
