@@ -34,6 +34,31 @@ export function mappingIdFor(model: string): string {
   return id;
 }
 
+/**
+ * How the placed VMs are attached: through mappings (the VMs' mapping ids, the mappings to make) when
+ * `mode` is mapping, else by address (nothing). With notes for people: which mapping and why, and a
+ * warning when mapping was asked for hosts that are not one cluster (`cluster` null).
+ */
+export function attachPlaced(
+  mode: "mapping" | "host",
+  cluster: string | null,
+  placed: PlacedVm[],
+  hosts: Array<{ host: string }>,
+  gathered: Array<FleetOutcome<GatheredEntry>>,
+): { byVm: Map<number, string>; wants: ClusterMappingWant[]; notes: string[] } {
+  if (mode === "host") return { byVm: new Map(), wants: [], notes: [] };
+  const mapped = clusterMappings(placed, hosts, gathered);
+  for (const w of mapped.wants)
+    mapped.notes.push(
+      `top-level vms: ${[...mapped.byVm].filter(([, id]) => id === w.id).length} VM(s) attached through cluster mapping ${w.id} (${cluster !== null ? `the hosts are nodes of cluster ${cluster}` : "placement.attach: mapping"}; GPUs ${w.gpus.join(", ")})`,
+    );
+  if (mapped.wants.length > 0 && cluster === null && hosts.length > 1)
+    mapped.notes.push(
+      "placement.attach: mapping, but the hosts are not nodes of one cluster (/etc/pve/corosync.conf): the mapping is made on one host, and VMs on the others cannot start through it",
+    );
+  return mapped;
+}
+
 export function clusterMappings(
   placed: PlacedVm[],
   hosts: Array<{ host: string }>,

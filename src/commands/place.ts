@@ -15,7 +15,7 @@ import { buildInspectReport, type InspectReport } from "../report/inspect-report
 import { UserError } from "../util/errors.ts";
 import { type FleetOptions, type FleetOutcome, runFleet } from "./fleet.ts";
 import { runInspect } from "./inspect.ts";
-import { clusterMappings } from "./place-mapping.ts";
+import { attachPlaced } from "./place-mapping.ts";
 import { type ClusterGathered, type DesiredDeps, loadDesired } from "./plan.ts";
 
 export interface PlaceOptions extends FleetOptions {
@@ -259,20 +259,7 @@ export async function placeOnGathered(
     const g = byId.get(p.gpu)!;
     return { vmid: p.vmid, type: p.type, host: g.host, gpu: g.address, model: g.model };
   });
-  const mode = attachMode(desired, gathered);
-  const mapped =
-    mode === "mapping"
-      ? clusterMappings(placed, entries, gathered)
-      : { byVm: new Map<number, string>(), wants: [], notes: [] };
-  const cluster = clusterOf(gathered);
-  for (const w of mapped.wants)
-    mapped.notes.push(
-      `top-level vms: ${[...mapped.byVm].filter(([, id]) => id === w.id).length} VM(s) attached through cluster mapping ${w.id} (${cluster !== null ? `the hosts are nodes of cluster ${cluster}` : "placement.attach: mapping"}; GPUs ${w.gpus.join(", ")})`,
-    );
-  if (mapped.wants.length > 0 && cluster === null && entries.length > 1)
-    mapped.notes.push(
-      "placement.attach: mapping, but the hosts are not nodes of one cluster (/etc/pve/corosync.conf): the mapping is made on one host, and VMs on the others cannot start through it",
-    );
+  const mapped = attachPlaced(attachMode(desired, gathered), clusterOf(gathered), placed, entries, gathered);
   const share = new Map<string, PlannedVmSpec[]>();
   for (const p of placed) {
     const mapping = mapped.byVm.get(p.vmid);
