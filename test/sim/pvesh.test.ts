@@ -5,6 +5,8 @@
  * SectionConfig form (pve-guest-common PVE/Mapping/PCI.pm: header = id, "\tmap …" lines, `mdev 1`), with
  * create refusing an existing id and set replacing the map list (pve-manager PVE/API2/Cluster/Mapping/PCI.pm).
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { HARDWARE_PCI_ARGV } from "../../src/commands/plan.ts";
 import { parsePciMappingCfg } from "../../src/facts/system/pci-mapping.ts";
@@ -30,6 +32,21 @@ describe("sim pvesh", () => {
     const vf = list.find((d) => d.id === "0000:41:00.4")!;
     expect(vf).toMatchObject({ mdev: 1, nvidia: 1, physfn: "0000:41:00.0", class: "0x030200" });
     expect(typeof vf.iommugroup).toBe("number");
+  });
+
+  it("a PF and a VF carry the keys (and value types) of the API's listing of an SR-IOV board", async () => {
+    const fixture = JSON.parse(
+      readFileSync(join(import.meta.dirname, "../fixtures/pve/hardware-pci-a40-sriov.json"), "utf8"),
+    ).data as Array<Record<string, unknown>>;
+    const sim = JSON.parse((await host().exec(HARDWARE_PCI_ARGV)).stdout) as Array<Record<string, unknown>>;
+    const shape = (d: Record<string, unknown> | undefined) =>
+      Object.fromEntries(Object.entries(d ?? {}).map(([k, v]) => [k, typeof v]));
+    expect(shape(sim.find((d) => d.id === "0000:41:00.0"))).toEqual(
+      shape(fixture.find((d) => d.id === "0000:41:00.0")),
+    );
+    expect(shape(sim.find((d) => d.id === "0000:41:00.4"))).toEqual(
+      shape(fixture.find((d) => d.id === "0000:41:00.4")),
+    );
   });
 
   it("create, set (the map list replaced), refusals, delete", async () => {

@@ -151,6 +151,14 @@ function asItem(sec: Section) {
 
 const hex = (x: string) => `0x${x.toLowerCase()}`;
 
+/** lspci's "NVIDIA Corporation GA107GL [A2 / A16]" as the API's vendor_name / device_name pair. */
+function vendorDevice(name: string): { vendor: string; device: string } {
+  const at = name.indexOf(" Corporation ");
+  return at < 0
+    ? { vendor: "", device: name }
+    : { vendor: name.slice(0, at + 12), device: name.slice(at + 13) };
+}
+
 /** GET /nodes/{node}/hardware/pci: every function, in address order. */
 function hardwarePci(s: SimState): Array<Record<string, unknown>> {
   const iommu = iommuState(s).active;
@@ -160,17 +168,23 @@ function hardwarePci(s: SimState): Array<Record<string, unknown>> {
     const vfs = gpu ? virtualFunctions(gpu) : [];
     const vendorVfio = pf !== undefined && s.driverLoaded;
     const mdev = vendorVfio || (gpu !== undefined && offeredTypes(s, gpu).length > 0);
-    const [vendorName, ...deviceName] = f.name.split(" Corporation ");
+    const names = vendorDevice(f.name);
+    const sub = f.subsystem ? vendorDevice(f.subsystem.name) : null;
     return {
       id: f.address,
       class: f.sysfsClass,
       vendor: hex(f.vendorId),
       device: hex(f.deviceId),
       ...(iommu ? { iommugroup: group } : {}),
-      vendor_name: deviceName.length ? `${vendorName} Corporation` : "",
-      device_name: deviceName.length ? deviceName.join(" Corporation ") : f.name,
-      ...(f.subsystem
-        ? { subsystem_vendor: hex(f.subsystem.vendorId), subsystem_device: hex(f.subsystem.deviceId) }
+      vendor_name: names.vendor,
+      device_name: names.device,
+      ...(f.subsystem && sub
+        ? {
+            subsystem_vendor: hex(f.subsystem.vendorId),
+            subsystem_device: hex(f.subsystem.deviceId),
+            subsystem_vendor_name: sub.vendor,
+            subsystem_device_name: sub.device,
+          }
         : {}),
       ...(mdev ? { mdev: 1 } : {}),
       ...(vendorVfio ? { nvidia: 1, physfn: pf!.address } : {}),
