@@ -201,22 +201,26 @@ export function mayMap(desired: Pick<Desired, "vms" | "placement">): boolean {
 }
 
 /**
- * The cluster the file's hosts are nodes of: more than one host, and every host that could be read names
- * the same cluster in its corosync.conf (a node that could not be read does not change how the others
- * attach). null = not one cluster.
+ * The cluster the file's hosts are nodes of: vgpu.yaml names more than one host, and every host that
+ * could be read names the same cluster in its corosync.conf — also when --host picks one of them, so a
+ * plan of one node attaches as the plan of all does (a node that could not be read does not change how the
+ * others attach either). null = not one cluster.
  */
-export function clusterOf(gathered: Array<FleetOutcome<GatheredEntry>>): string | null {
+export function clusterOf(
+  desired: Pick<Desired, "hosts">,
+  gathered: Array<FleetOutcome<GatheredEntry>>,
+): string | null {
   const names = gathered.flatMap((o) => (o.ok ? [o.value.gathered.cluster?.name ?? null] : []));
   const first = names[0] ?? null;
-  return gathered.length > 1 && first !== null && names.every((n) => n === first) ? first : null;
+  return desired.hosts.length > 1 && first !== null && names.every((n) => n === first) ? first : null;
 }
 
 /** How top-level vms: are attached: vgpu.yaml's `placement.attach`, else `mapping` on a cluster, else `host`. */
 export function attachMode(
-  desired: Pick<Desired, "placement">,
+  desired: Pick<Desired, "placement" | "hosts">,
   gathered: Array<FleetOutcome<GatheredEntry>>,
 ): "mapping" | "host" {
-  return desired.placement?.attach ?? (clusterOf(gathered) !== null ? "mapping" : "host");
+  return desired.placement?.attach ?? (clusterOf(desired, gathered) !== null ? "mapping" : "host");
 }
 
 /** Whether plan/apply have top-level `vms:` to place on these entries (VMs an entry lists stay there). */
@@ -234,7 +238,7 @@ export function topLevelVms(desired: { vms?: PlaceVmSpec[] }, entries: HostEntry
  * their reasons.
  */
 export async function placeOnGathered(
-  desired: Pick<Desired, "vms" | "placement">,
+  desired: Pick<Desired, "vms" | "placement" | "hosts">,
   entries: HostEntry[],
   gathered: Array<FleetOutcome<GatheredEntry>>,
   opts: { solverTimeSec?: number },
@@ -259,7 +263,8 @@ export async function placeOnGathered(
     const g = byId.get(p.gpu)!;
     return { vmid: p.vmid, type: p.type, host: g.host, gpu: g.address, model: g.model };
   });
-  const mapped = attachPlaced(attachMode(desired, gathered), clusterOf(gathered), placed, entries, gathered);
+  const cluster = clusterOf(desired, gathered);
+  const mapped = attachPlaced(attachMode(desired, gathered), cluster, placed, entries, gathered);
   const share = new Map<string, PlannedVmSpec[]>();
   for (const p of placed) {
     const mapping = mapped.byVm.get(p.vmid);

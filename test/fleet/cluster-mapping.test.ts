@@ -168,3 +168,15 @@ describe("placement.attach", () => {
     );
   });
 });
+
+describe("one node of the cluster file (--host)", () => {
+  it("is planned as the whole file plans it: through the mapping", async () => {
+    writeFileSync(join(dir, "vgpu.yaml"), FILE);
+    const plans = await runPlan({ file: "vgpu.yaml", hostSpec: "sim:a16-cluster@2" }, deps("one"));
+    const lines = commandsOf(plans).flat();
+    expect(lines.filter((l) => l.startsWith("pvesh create /cluster/mapping/pci --id vgpu-a16"))).toHaveLength(
+      1,
+    );
+    expect(lines.filter((l) => / --hostpci0 mapping=vgpu-a16,/.test(l)).length).toBeGreaterThan(0);
+  });
+});
