@@ -7,16 +7,30 @@
  * parallel, each independently: one failing does not stop (nor hide) the others.
  */
 
-import { type ApplyResult, applyHost, BlockedError, type PlanDeps, planHost } from "../apply/run.ts";
+import {
+  type ApplyResult,
+  applyHost,
+  BlockedError,
+  type GatherFn,
+  type PlanDeps,
+  planHost,
+} from "../apply/run.ts";
 import { runChecks } from "../checks/index.ts";
-import type { HostEntry } from "../desired/schema.ts";
+import type { Desired, HostEntry } from "../desired/schema.ts";
 import { formatCommand } from "../facts/capture.ts";
 import type { Host } from "../hosts/host.ts";
 import { preloadSolver } from "../place/opt/highs.ts";
 import type { Blocker, Plan } from "../plan/types.ts";
 import { type FleetOptions, settleFleet } from "./fleet.ts";
-import { placeIntoEntries } from "./place.ts";
-import { type DesiredDeps, gatherForPlan, loadDesired, selectEntries } from "./plan.ts";
+import { mayMap, placeOnGathered, topLevelVms } from "./place.ts";
+import {
+  type DesiredDeps,
+  gatherEntries,
+  gatherForPlan,
+  gatherOnce,
+  loadDesired,
+  selectEntries,
+} from "./plan.ts";
 
 export interface ApplyOptions extends FleetOptions {
   file: string;
@@ -61,29 +75,16 @@ export async function runApply(opts: ApplyOptions, deps: ApplyCommandDeps): Prom
   await preloadSolver([...selectEntries(desired, opts.hostSpec), desired]);
   const quiet = { parallel: opts.parallel, timeoutSec: opts.timeoutSec };
   // top-level vms: placement picks each VM's host; its entry gets the VM, as plan shows it (place.ts)
-  const { entries, unplaced } = await placeIntoEntries(
-    desired,
-    selectEntries(desired, opts.hostSpec),
-    deps,
-    quiet,
-  );
-  for (const u of unplaced) deps.log?.("vgpu.yaml", `VM ${u.vmid} (top-level vms:) not placed: ${u.reason}`);
-  const specs = entries.map((e) => e.host);
-  const opened = await settleFleet(specs, (spec) => deps.openHost(spec), quiet);
-  const slots = entries.map((entry, i) => {
-    const o = opened[i]!;
-    return o.status === "fulfilled"
-      ? { entry, host: o.value as Host | null, error: null }
-      : { entry, host: null, error: o.reason as Error };
-  });
-  const runDeps = (host: Host): PlanDeps => ({
-    host,
-    gather: gatherForPlan,
+  const slots = await openSlots(desired, selectEntries(desired, opts.hostSpec), deps, quiet);
+  const specs = slots.map((s) => s.entry.host);
+  const runDeps = (s: Slot & { host: Host }): PlanDeps => ({
+    host: s.host,
+    gather: s.gather,
     lock: { breakLock: opts.breakLock },
     doctor: (f) => runChecks(f),
     stopVms: opts.stopVms,
     secrets: { mokPassword: opts.mokPassword, askMokPassword: opts.askMokPassword },
-    log: deps.log ? (l: string) => deps.log!(host.name, l) : undefined,
+    log: deps.log ? (l: string) => deps.log!(s.host.name, l) : undefined,
   });
   try {
     // Phase 1: plan every host first when there are several (or a question to ask).
@@ -92,7 +93,7 @@ export async function runApply(opts: ApplyOptions, deps: ApplyCommandDeps): Prom
         specs,
         (_, i) => {
           const s = slots[i]!;
-          return s.host ? planHost(s.entry, runDeps(s.host)) : Promise.reject(s.error);
+          return s.host ? planHost(s.entry, runDeps({ ...s, host: s.host })) : Promise.reject(s.error);
         },
         quiet,
       );
@@ -145,7 +146,7 @@ export async function runApply(opts: ApplyOptions, deps: ApplyCommandDeps): Prom
       (_, i) => {
         const s = slots[i]!;
         return s.host
-          ? applyHost(s.entry, runDeps(s.host), { reboot: opts.reboot })
+          ? applyHost(s.entry, runDeps({ ...s, host: s.host }), { reboot: opts.reboot })
           : Promise.reject(s.error);
       },
       opts,
@@ -167,6 +168,52 @@ export async function runApply(opts: ApplyOptions, deps: ApplyCommandDeps): Prom
   } finally {
     await Promise.allSettled(slots.map((s) => s.host?.close()));
   }
+}
+
+/** A host of the file as apply works on it: its (placed) entry, the open Host or why not, how to gather. */
+interface Slot {
+  entry: HostEntry;
+  host: Host | null;
+  error: Error | null;
+  /** the first gather answers with the placement's facts when it read the host (gatherOnce) */
+  gather: GatherFn;
+}
+
+/**
+ * Open every host. With top-level `vms:` every host is gathered once, the placement uses those facts,
+ * and the first plan of each host (plan.ts gatherOnce) too; the unplaced VMs and the hosts the
+ * placement could not consider are logged.
+ */
+async function openSlots(
+  desired: Desired,
+  selected: HostEntry[],
+  deps: ApplyCommandDeps,
+  quiet: FleetOptions,
+): Promise<Slot[]> {
+  if (topLevelVms(desired, selected).length === 0) {
+    const opened = await settleFleet(
+      selected.map((e) => e.host),
+      (spec) => deps.openHost(spec),
+      quiet,
+    );
+    return selected.map((entry, i) => {
+      const o = opened[i]!;
+      return o.status === "fulfilled"
+        ? { entry, host: o.value, error: null, gather: gatherForPlan }
+        : { entry, host: null, error: o.reason as Error, gather: gatherForPlan };
+    });
+  }
+  const gathered = await gatherEntries(selected, deps, { ...quiet, hardware: mayMap(desired) });
+  const placed = await placeOnGathered(desired, selected, gathered, {});
+  for (const n of placed.notes) deps.log?.("vgpu.yaml", n);
+  for (const u of placed.unplaced)
+    deps.log?.("vgpu.yaml", `VM ${u.vmid} (top-level vms:) not placed: ${u.reason}`);
+  return placed.entries.map((entry, i) => {
+    const g = gathered[i]!;
+    return g.ok
+      ? { entry, host: g.value.host, error: null, gather: gatherOnce(g.value.gathered) }
+      : { entry, host: null, error: g.error, gather: gatherForPlan };
+  });
 }
 
 /** "What to run next" with the exact command lines for this file and host. */

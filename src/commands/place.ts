@@ -4,16 +4,19 @@
  * reports (--inventory: one object or an array), or by inspecting the hosts the file names.
  */
 import { resolve } from "node:path";
-import type { HostEntry, PlaceVmSpec, VmSpec } from "../desired/schema.ts";
+import type { Desired, HostEntry, PlaceVmSpec } from "../desired/schema.ts";
+import type { Host } from "../hosts/host.ts";
 import { parseSize } from "../knowledge/vram.ts";
 import { inventoryProblem } from "../place/opt/inventory.ts";
 import type { OptRequest } from "../place/opt/problem.ts";
 import { type SolveResult, solvePlacement } from "../place/opt/solve.ts";
-import type { InspectReport } from "../report/inspect-report.ts";
+import type { PlannedEntry, PlannedVmSpec } from "../plan/vms.ts";
+import { buildInspectReport, type InspectReport } from "../report/inspect-report.ts";
 import { UserError } from "../util/errors.ts";
-import { type FleetOptions, runFleet } from "./fleet.ts";
+import { type FleetOptions, type FleetOutcome, runFleet } from "./fleet.ts";
 import { runInspect } from "./inspect.ts";
-import { type DesiredDeps, loadDesired } from "./plan.ts";
+import { attachPlaced } from "./place-mapping.ts";
+import { type ClusterGathered, type DesiredDeps, loadDesired } from "./plan.ts";
 
 export interface PlaceOptions extends FleetOptions {
   file: string;
@@ -186,38 +189,123 @@ export async function runPlace(opts: PlaceOptions, deps: DesiredDeps): Promise<P
   };
 }
 
+/** A host of vgpu.yaml gathered once for plan/apply (plan.ts gatherEntries): its open Host and its facts. */
+export interface GatheredEntry {
+  host: Host;
+  gathered: ClusterGathered;
+}
+
+/** Whether plan/apply may attach top-level vms: through cluster mappings (then they read each node's PCI listing). */
+export function mayMap(desired: Pick<Desired, "vms" | "placement">): boolean {
+  return (desired.vms?.length ?? 0) > 0 && desired.placement?.attach !== "host";
+}
+
+/**
+ * The cluster the file's hosts are nodes of: vgpu.yaml names more than one host, and every host that
+ * could be read names the same cluster in its corosync.conf — also when --host picks one of them, so a
+ * plan of one node attaches as the plan of all does (a node that could not be read does not change how the
+ * others attach either). null = not one cluster.
+ */
+export function clusterOf(
+  desired: Pick<Desired, "hosts">,
+  gathered: Array<FleetOutcome<GatheredEntry>>,
+): string | null {
+  const names = gathered.flatMap((o) => (o.ok ? [o.value.gathered.cluster?.name ?? null] : []));
+  const first = names[0] ?? null;
+  return desired.hosts.length > 1 && first !== null && names.every((n) => n === first) ? first : null;
+}
+
+/** How top-level vms: are attached: vgpu.yaml's `placement.attach`, else `mapping` on a cluster, else `host`. */
+export function attachMode(
+  desired: Pick<Desired, "placement" | "hosts">,
+  gathered: Array<FleetOutcome<GatheredEntry>>,
+): "mapping" | "host" {
+  return desired.placement?.attach ?? (clusterOf(desired, gathered) !== null ? "mapping" : "host");
+}
+
+/** Whether plan/apply have top-level `vms:` to place on these entries (VMs an entry lists stay there). */
+export function topLevelVms(desired: { vms?: PlaceVmSpec[] }, entries: HostEntry[]): PlaceVmSpec[] {
+  const own = new Set(entries.flatMap((e) => (e.vms ?? []).map((vm) => vm.vmid)));
+  return entries.length === 0 ? [] : (desired.vms ?? []).filter((vm) => !own.has(vm.vmid));
+}
+
 /**
  * plan/apply with top-level `vms:` (issue 15 item 2): the placement chooses the host, GPU and type of each
- * VM (over the hosts being planned, inspected once each), and each host's entry gets its share as
- * ordinary `vms:` lines ({vmid, type, gpu}) — the per-host vms pass then writes their hostpciN lines.
- * A VM the entry already lists stays as the entry says. VMs left out come back with their reasons.
+ * VM over the hosts being planned — from the facts plan/apply gathered of them (each host is read once),
+ * and each host's entry gets its share as ordinary `vms:` lines ({vmid, type, gpu}); the per-host vms
+ * pass then writes their hostpciN lines. A VM the entry already lists stays as the entry says. A host
+ * that could not be gathered is left out of the placement (a note says so); VMs left out come back with
+ * their reasons.
  */
-export async function placeIntoEntries(
-  desired: { vms?: PlaceVmSpec[] },
+export async function placeOnGathered(
+  desired: Pick<Desired, "vms" | "placement" | "hosts">,
   entries: HostEntry[],
-  deps: DesiredDeps,
-  opts: FleetOptions & { solverTimeSec?: number },
-): Promise<{ entries: HostEntry[]; unplaced: PlaceJson["unplaced"] }> {
-  const own = new Set(entries.flatMap((e) => (e.vms ?? []).map((vm) => vm.vmid)));
-  const vms = (desired.vms ?? []).filter((vm) => !own.has(vm.vmid));
-  if (vms.length === 0 || entries.length === 0) return { entries, unplaced: [] };
-  const reports = await inspectHosts(
-    entries.map((e) => e.host),
-    deps,
-    opts,
-  );
-  const problem = inventoryProblem(reports, vms.map(placeRequest));
+  gathered: Array<FleetOutcome<GatheredEntry>>,
+  opts: { solverTimeSec?: number },
+): Promise<{ entries: HostEntry[]; unplaced: PlaceJson["unplaced"]; notes: string[] }> {
+  const vms = topLevelVms(desired, entries);
+  if (vms.length === 0) return { entries, unplaced: [], notes: [] };
+  const reports: InspectReport[] = [];
+  const notes: string[] = [];
+  gathered.forEach((o, i) => {
+    const spec = entries[i]!.host;
+    // each host under the name vgpu.yaml gives it, so two copies of one scenario stay apart
+    if (o.ok) reports.push({ ...buildInspectReport(o.value.gathered.facts), host: spec });
+    else
+      notes.push(
+        `top-level vms: could not consider ${spec} (${firstLine(o.error.message)}): placed on the other hosts`,
+      );
+  });
+  const problem = inventoryProblem(reports, pinnedRequests(vms, entries, gathered));
   const result = await solvePlacement(problem, { timeLimitSec: opts.solverTimeSec });
   const byId = new Map(problem.gpus.map((g) => [g.id, g]));
-  const share = new Map<string, VmSpec[]>();
-  for (const p of result.placed) {
+  const placed = result.placed.map((p) => {
     const g = byId.get(p.gpu)!;
-    share.set(g.host, [...(share.get(g.host) ?? []), { vmid: p.vmid, type: p.type, gpu: g.address }]);
+    return { vmid: p.vmid, type: p.type, host: g.host, gpu: g.address, model: g.model };
+  });
+  const cluster = clusterOf(desired, gathered);
+  const mapped = attachPlaced(attachMode(desired, gathered), cluster, placed, entries, gathered);
+  const share = new Map<string, PlannedVmSpec[]>();
+  for (const p of placed) {
+    const mapping = mapped.byVm.get(p.vmid);
+    const vm: PlannedVmSpec = { vmid: p.vmid, type: p.type, gpu: p.gpu, ...(mapping ? { mapping } : {}) };
+    share.set(p.host, [...(share.get(p.host) ?? []), vm]);
   }
+  // the mappings are cluster-wide: ONE node makes them, the first (in file order) with a VM through them
+  const maker = entries.find((e) => (share.get(e.host) ?? []).some((vm) => vm.mapping))?.host;
   return {
-    entries: entries.map((e) =>
-      share.has(e.host) ? { ...e, vms: [...(e.vms ?? []), ...share.get(e.host)!] } : e,
+    entries: entries.map(
+      (e): PlannedEntry => ({
+        ...e,
+        ...(share.has(e.host) ? { vms: [...(e.vms ?? []), ...share.get(e.host)!] } : {}),
+        ...(e.host === maker ? { clusterMappings: mapped.wants } : {}),
+      }),
     ),
     unplaced: result.unplaced,
+    notes: [...notes, ...mapped.notes],
   };
 }
+
+/**
+ * The placement requests of top-level vms:, a VM that exists on exactly one of the hosts kept on that node
+ * (its config lives there: a node's /etc/pve/qemu-server holds its own VMs; `qm set` elsewhere would not
+ * find it) unless vgpu.yaml names its `node`. VMs that exist nowhere (yet) or on several hosts go anywhere.
+ */
+function pinnedRequests(
+  vms: PlaceVmSpec[],
+  entries: HostEntry[],
+  gathered: Array<FleetOutcome<GatheredEntry>>,
+): OptRequest[] {
+  return vms.map((vm) => {
+    const r = placeRequest(vm);
+    if (r.host !== undefined) return r;
+    const on = entries.filter((_, i) => {
+      const o = gathered[i];
+      return o?.ok === true && (o.value.gathered.facts.vms ?? []).some((v) => v.vmid === vm.vmid);
+    });
+    if (on.length === 1) r.host = on[0]!.host;
+    return r;
+  });
+}
+
+const firstLine = (s: string) => s.split("\n")[0]!;

@@ -5,12 +5,14 @@
  */
 import { basename, resolve } from "node:path";
 import { BOOT_ID_PATH, JOURNAL_PATH, LOCK_PATH } from "../apply/journal.ts";
-import { type Gathered, planHost } from "../apply/run.ts";
+import { type Gathered, type GatherFn, planHost } from "../apply/run.ts";
 import { runChecks } from "../checks/index.ts";
 import { parseDesired } from "../desired/parse.ts";
 import type { Desired, HostEntry } from "../desired/schema.ts";
 import { type Capture, type CaptureSpec, Evidence, formatCommand } from "../facts/capture.ts";
 import { parseFacts } from "../facts/index.ts";
+import { type CorosyncCluster, parseCorosyncConf } from "../facts/system/corosync.ts";
+import { parsePveHardwarePci } from "../facts/system/pve-hardware-pci.ts";
 import { shaResult } from "../facts/system/sha256sum.ts";
 import { GATHER_SPEC } from "../hosts/gather-spec.ts";
 import type { Host } from "../hosts/host.ts";
@@ -18,9 +20,10 @@ import { formatMiB } from "../knowledge/vram.ts";
 import { preloadSolver } from "../place/opt/highs.ts";
 import { probeRequests } from "../plan/build.ts";
 import type { FileProbe, Plan } from "../plan/types.ts";
+import type { PciDevice } from "../pve/client.ts";
 import { UserError } from "../util/errors.ts";
-import { type FleetOptions, runFleet } from "./fleet.ts";
-import { placeIntoEntries } from "./place.ts";
+import { type FleetOptions, type FleetOutcome, runFleet } from "./fleet.ts";
+import { type GatheredEntry, mayMap, placeOnGathered, topLevelVms } from "./place.ts";
 
 /** Reads a local text file (the CLI passes node:fs; tests pass their own). Rejects like fs does (e.code). */
 export type ReadText = (path: string) => Promise<string>;
@@ -81,8 +84,9 @@ function probeArgv(path: string): { exists: string[]; sha256: string[]; head: st
  * A `local` host runs commands without its `--root` prefix, so its probes go through its file
  * primitives instead (cheap there).
  */
-export function planCaptureSpec(host: Host, entry: HostEntry): CaptureSpec {
+export function planCaptureSpec(host: Host, entry: HostEntry, opts: ClusterGather = {}): CaptureSpec {
   const commands = [...GATHER_SPEC.commands];
+  if (opts.hardware) commands.push(HARDWARE_PCI_ARGV);
   if (host.kind !== "local")
     for (const r of probeRequests(entry)) {
       const a = probeArgv(r.path);
@@ -91,15 +95,54 @@ export function planCaptureSpec(host: Host, entry: HostEntry): CaptureSpec {
       if (r.head) commands.push(a.head);
     }
   const paths = [...GATHER_SPEC.paths];
-  for (const p of [JOURNAL_PATH, LOCK_PATH, BOOT_ID_PATH]) if (!paths.includes(p)) paths.push(p);
+  for (const p of [JOURNAL_PATH, LOCK_PATH, BOOT_ID_PATH, COROSYNC_PATH])
+    if (!paths.includes(p)) paths.push(p);
   return { ...GATHER_SPEC, commands, paths };
 }
 
+/** The cluster this node belongs to (pve-docs pvecm.adoc: /etc/pve/corosync.conf; absent on a lone host). */
+export const COROSYNC_PATH = "/etc/pve/corosync.conf";
+
+/**
+ * The node's PCI functions as Proxmox VE's API lists them (research/proxmox.md §1g): what a cluster
+ * resource mapping's entries are made of (commands/mapping.ts selectNodeDevices). `localhost` = this node
+ * (pve-manager PVE/CLI/pvesh.pm check_proxyto does not proxy it).
+ */
+export const HARDWARE_PCI_ARGV = [
+  "pvesh",
+  "get",
+  "/nodes/localhost/hardware/pci",
+  "--pci-class-blacklist",
+  "",
+  "--output-format",
+  "json",
+];
+
+/** What plan/apply read in the same capture when top-level vms: may go through cluster mappings. */
+export interface ClusterGather {
+  hardware?: boolean;
+}
+
+/** A gather for plan/apply, with what place.ts needs to attach top-level vms: through cluster mappings. */
+export type ClusterGathered = Gathered & {
+  /** corosync.conf's cluster, null = not a cluster node (or not captured) */
+  cluster: CorosyncCluster | null;
+  /** the node's PCI listing (ClusterGather.hardware), null = not asked or not readable */
+  hardware: PciDevice[] | null;
+};
+
 /** Capture + parseFacts + the probes the planner needs (sha256 and first bytes of the driver files…). */
-export async function gatherForPlan(host: Host, entry: HostEntry): Promise<Gathered> {
-  const capture = await host.capture(planCaptureSpec(host, entry));
+export async function gatherForPlan(
+  host: Host,
+  entry: HostEntry,
+  opts: ClusterGather = {},
+): Promise<ClusterGathered> {
+  const capture = await host.capture(planCaptureSpec(host, entry, opts));
   const facts = parseFacts(capture);
   const ev = new Evidence(capture);
+  const cluster = parseCorosyncConf(ev.file(COROSYNC_PATH));
+  const listed = opts.hardware ? ev.command(formatCommand(HARDWARE_PCI_ARGV)) : undefined;
+  const hardware = listed?.exitCode === 0 ? parsePveHardwarePci(listed.stdout) : null;
   const probes: Record<string, FileProbe> = {};
   for (const r of probeRequests(entry)) {
     const a = probeArgv(r.path);
@@ -127,7 +170,7 @@ export async function gatherForPlan(host: Host, entry: HostEntry): Promise<Gathe
     // an unreadable state file is not "absent": leave it to a plain read
     return c === null && capture.notes.some((n) => n.includes(p)) ? undefined : c;
   };
-  return { facts, file, probes };
+  return { facts, file, probes, cluster, hardware };
 }
 
 /** What the capture noted about a command (stderr is not kept; a failing command may leave a note). */
@@ -170,40 +213,99 @@ export interface HostPlanError {
   error: Error;
 }
 
+/**
+ * Open and gather every entry's host once (in parallel, quietly: the pass that plans reports progress).
+ * A host that gathered stays open for the caller to plan (and close: closeGathered); one that cannot be
+ * opened or gathered is a failed outcome, its host closed.
+ */
+export async function gatherEntries(
+  entries: HostEntry[],
+  deps: DesiredDeps,
+  opts: FleetOptions & ClusterGather,
+): Promise<Array<FleetOutcome<GatheredEntry>>> {
+  return runFleet(
+    entries.map((e) => e.host),
+    async (spec, i) => {
+      const host = await deps.openHost(spec);
+      try {
+        return { host, gathered: await gatherForPlan(host, entries[i]!, { hardware: opts.hardware }) };
+      } catch (e) {
+        await host.close();
+        throw e;
+      }
+    },
+    { parallel: opts.parallel, timeoutSec: opts.timeoutSec },
+  );
+}
+
+export async function closeGathered(gathered: Array<FleetOutcome<GatheredEntry>>): Promise<void> {
+  await Promise.allSettled(gathered.map((o) => (o.ok ? o.value.host.close() : undefined)));
+}
+
+/**
+ * A gather that answers the first time with facts already gathered (the placement read them), and reads
+ * the host again after that (apply's re-plans after its steps).
+ */
+export function gatherOnce(first: Gathered): GatherFn {
+  let pending: Gathered | null = first;
+  return (host, entry) => {
+    const g = pending;
+    pending = null;
+    return g ? Promise.resolve(g) : gatherForPlan(host, entry);
+  };
+}
+
 /** Plan every selected host in parallel (fleet.ts); a host that cannot be planned does not hide the others. */
 export async function runPlan(
   opts: { file: string; hostSpec: string | null } & FleetOptions,
   deps: DesiredDeps,
 ): Promise<Array<HostPlan | HostPlanError>> {
   const desired = await loadDesired(opts.file, deps);
-  await preloadSolver([...selectEntries(desired, opts.hostSpec), desired]);
-  // top-level vms: placement picks each VM's host, and that host's entry gets it (place.ts)
-  const { entries, unplaced } = await placeIntoEntries(
-    desired,
-    selectEntries(desired, opts.hostSpec),
-    deps,
-    opts,
-  );
-  const outcomes = await runFleet(
-    entries.map((e) => e.host),
-    async (_spec, i) => {
-      const entry = entries[i]!;
-      const host = await deps.openHost(entry.host);
-      try {
-        // The same doctor-derived blockers apply uses: plan shows exactly what apply would do or refuse.
-        const { plan } = await planHost(entry, { host, gather: gatherForPlan, doctor: (f) => runChecks(f) });
-        return { host: plan.host, spec: entry.host, plan };
-      } finally {
-        await host.close();
-      }
-    },
-    opts,
-  );
-  const first = outcomes.find((o) => o.ok);
-  if (first?.ok)
-    first.value.plan.notes.push(
-      ...unplaced.map((u) => `VM ${u.vmid} (top-level vms:) not placed: ${u.reason}`),
+  const selected = selectEntries(desired, opts.hostSpec);
+  await preloadSolver([...selected, desired]);
+  // The same doctor-derived blockers apply uses: plan shows exactly what apply would do or refuse.
+  const planOne = async (entry: HostEntry, host: Host, gather: GatherFn): Promise<HostPlan> => {
+    const { plan } = await planHost(entry, { host, gather, doctor: (f) => runChecks(f) });
+    return { host: plan.host, spec: entry.host, plan };
+  };
+  let outcomes: Array<FleetOutcome<HostPlan>>;
+  if (topLevelVms(desired, selected).length === 0)
+    outcomes = await runFleet(
+      selected.map((e) => e.host),
+      async (spec, i) => {
+        const host = await deps.openHost(spec);
+        try {
+          return await planOne(selected[i]!, host, gatherForPlan);
+        } finally {
+          await host.close();
+        }
+      },
+      opts,
     );
+  else {
+    // top-level vms: every host is gathered once; the placement and each host's plan use those facts
+    const gathered = await gatherEntries(selected, deps, { ...opts, hardware: mayMap(desired) });
+    try {
+      const placed = await placeOnGathered(desired, selected, gathered, {});
+      outcomes = await runFleet(
+        selected.map((e) => e.host),
+        (_spec, i) => {
+          const g = gathered[i]!;
+          if (!g.ok) return Promise.reject(g.error);
+          return planOne(placed.entries[i]!, g.value.host, gatherOnce(g.value.gathered));
+        },
+        opts,
+      );
+      const first = outcomes.find((o) => o.ok);
+      if (first?.ok)
+        first.value.plan.notes.push(
+          ...placed.notes,
+          ...placed.unplaced.map((u) => `VM ${u.vmid} (top-level vms:) not placed: ${u.reason}`),
+        );
+    } finally {
+      await closeGathered(gathered);
+    }
+  }
   return outcomes.map((o) => (o.ok ? o.value : { host: o.spec, spec: o.spec, error: o.error }));
 }
 

@@ -268,6 +268,22 @@ export const PlaceVmSchema = v.pipe(
   v.check((vm) => vm.series === undefined || vm.vram !== undefined, "`series` goes with `vram`"),
 );
 
+/**
+ * How plan/apply attach the top-level `vms:` they place: through a cluster PCI resource mapping
+ * (`hostpciN: mapping=ID,mdev=TYPE`, the mapping created or extended through the API) or by address
+ * (`hostpciN: ADDRESS,mdev=TYPE`). Default: mapping when the hosts are nodes of one cluster.
+ */
+export const PlacementSchema = v.strictObject({
+  attach: v.optional(
+    v.pipe(
+      v.picklist(["mapping", "host"], "must be mapping or host"),
+      v.description(
+        "how top-level vms: are attached: `mapping` = hostpciN: mapping=vgpu-BOARD,mdev=TYPE through a cluster resource mapping plan/apply create or extend (one per GPU model); `host` = hostpciN: ADDRESS,mdev=TYPE. Default: mapping when the hosts are nodes of one Proxmox VE cluster, else host",
+      ),
+    ),
+  ),
+});
+
 export const DesiredSchema = v.pipe(
   v.strictObject({
     $schema: v.optional(v.string()),
@@ -278,6 +294,9 @@ export const DesiredSchema = v.pipe(
         v.check((vms) => new Set(vms.map((vm) => vm.vmid)).size === vms.length, "each VM may be listed once"),
         v.description("VMs to place on any host of the file or inventory (`vgpuctl place`)"),
       ),
+    ),
+    placement: v.optional(
+      v.pipe(PlacementSchema, v.description("How plan/apply attach the top-level vms: they place")),
     ),
   }),
   v.check((d) => d.hosts.length > 0 || (d.vms?.length ?? 0) > 0, "name at least one host"),

@@ -34,6 +34,7 @@ import {
   freeVf,
   isQ35,
   type PlaceGpu,
+  type PlaceHostpci,
   type PlacementModel,
   type PlaceVm,
   sharingOf,
@@ -43,7 +44,18 @@ import { type Placement, planSplit, type SplitRequest, type SplitResult } from "
 import { buildInspectReport } from "../report/inspect-report.ts";
 import { UserError } from "../util/errors.ts";
 import { fileChange } from "./build.ts";
+import type { ClusterMappingWant } from "./cluster-mapping.ts";
 import type { Blocker, Change, PlanInput, Step } from "./types.ts";
+
+/**
+ * A VM line the placement of top-level `vms:` gave a host (commands/place.ts): on a cluster it is attached
+ * through the resource mapping `mapping` (hostpciN: mapping=ID,mdev=TYPE) — Proxmox VE picks the function
+ * of the mapping on the node at VM start — instead of by address. Not a vgpu.yaml key.
+ */
+export type PlannedVmSpec = VmSpec & { mapping?: string };
+
+/** A host entry as plan/apply plan it: with the cluster mappings the placement gave this node to make. */
+export type PlannedEntry = HostEntry & { clusterMappings?: ClusterMappingWant[] };
 
 export interface VmPlanInput extends Pick<PlanInput, "facts" | "file"> {
   /** steps planned before these (setup): a profile_override.toml they write is the starting point */
@@ -202,6 +214,27 @@ function ruleOfInstalledDriver(model: PlacementModel, entry: HostEntry): void {
     g.sharing = sharingRule({ driverVersion: version, mixedSizes: false, fallback: sharingOf(g) });
 }
 
+/**
+ * The VM's vGPU hostpci entry to keep or replace (the one of this type on this GPU — or, through a
+ * mapping, on that mapping — else its first), its other vGPUs, and whether it already is as wanted.
+ */
+function vgpuOfVm(vm: PlaceVm, gpu: PlaceGpu, type: string, pcie: boolean, mapped: string | null) {
+  // through a mapping, the node's Proxmox VE picks the function at start: the mapping is the target
+  const onTarget = (h: PlaceHostpci) =>
+    mapped !== null ? h.mapping === mapped : addressOnGpu(h.address, gpu);
+  const vgpus = vm.hostpci.filter((h) => h.mdev !== null);
+  const current = vgpus.find((h) => h.mdev === type && onTarget(h)) ?? vgpus[0] ?? null;
+  const extras = vgpus.filter((h) => h !== current);
+  const attached =
+    current !== null &&
+    current.mdev === type &&
+    onTarget(current) &&
+    !(mapped === null && gpu.vfs && current.address === gpu.address) && // an SR-IOV GPU's physical function takes no vGPU
+    current.pcie === pcie &&
+    extras.length === 0;
+  return { current, extras, attached };
+}
+
 function attachStep(
   p: Placement,
   vm: PlaceVm,
@@ -223,16 +256,8 @@ function attachStep(
     return null;
   }
   const pcie = spec.pcie ?? q35;
-  const vgpus = vm.hostpci.filter((h) => h.mdev !== null);
-  const current = vgpus.find((h) => h.mdev === p.type && addressOnGpu(h.address, gpu)) ?? vgpus[0] ?? null;
-  const extras = vgpus.filter((h) => h !== current);
-  const attached =
-    current !== null &&
-    current.mdev === p.type &&
-    addressOnGpu(current.address, gpu) &&
-    !(gpu.vfs && current.address === gpu.address) && // an SR-IOV GPU's physical function takes no vGPU
-    current.pcie === pcie &&
-    extras.length === 0;
+  const mapped = (spec as PlannedVmSpec).mapping ?? null;
+  const { current, extras, attached } = vgpuOfVm(vm, gpu, p.type, pcie, mapped);
   let index = current?.index ?? null;
   if (index === null) {
     for (let i = 0; i < MAX_HOSTPCI && index === null; i++)
@@ -299,7 +324,9 @@ function attachStep(
 
   const changesOut: Change[] = [];
   const undo: string[][] = [];
-  const value = `${attached ? current!.address : parentFor(gpu, vm, model, p.type)},mdev=${p.type}${pcie ? ",pcie=1" : ""}`;
+  const device =
+    mapped !== null ? `mapping=${mapped}` : attached ? current!.address : parentFor(gpu, vm, model, p.type);
+  const value = `${device},mdev=${p.type}${pcie ? ",pcie=1" : ""}`;
   if (!attached) {
     const argv = ["qm", "set", String(vm.vmid), `--hostpci${index}`, value];
     if (extras.length > 0) argv.push("--delete", extras.map((h) => `hostpci${h.index}`).join(","));
@@ -320,7 +347,7 @@ function attachStep(
     ? `Set the vGPU overrides of VM ${vm.vmid} (${what}${vram})`
     : current
       ? `Change the vGPU of VM ${vm.vmid} to ${what}${vram} on GPU ${gpu.address}`
-      : `Attach vGPU ${what}${vram} on GPU ${gpu.address} to VM ${vm.vmid}`;
+      : `Attach vGPU ${what}${vram} on GPU ${gpu.address}${mapped !== null ? ` (through mapping ${mapped})` : ""} to VM ${vm.vmid}`;
   const why = [
     ...p.reasons,
     ...(current && !attached ? [`replaces hostpci${current.index}: ${current.raw}`] : []),

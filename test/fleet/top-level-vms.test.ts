@@ -85,3 +85,19 @@ describe("plan and apply with top-level vms:", () => {
     expect(with100).not.toEqual(with101);
   });
 });
+
+describe("top-level vms: that exist on one host", () => {
+  it("stay on that node (its config lives there); VMs that exist on several hosts may go to any", async () => {
+    // VM 103 exists only on the A16 node (a16-configured: VMs 100–103; seed-configured: 100 and 101)
+    writeFileSync(
+      join(dir, "one-node.yaml"),
+      "hosts:\n  - host: sim:seed-configured@1\n  - host: sim:a16-configured@1\nvms:\n  - { vmid: 103, vram: 1G }\n",
+    );
+    const plans = await runPlan({ file: "one-node.yaml", hostSpec: null }, deps("one-node"));
+    const attaching = plans.flatMap((p) => {
+      if (!("plan" in p)) throw p.error;
+      return p.plan.steps.some((s) => s.id === "vm-103") ? [p.spec] : [];
+    });
+    expect(attaching).toEqual(["sim:a16-configured@1"]);
+  });
+});

@@ -9,6 +9,7 @@ import { aptCachePkgnames } from "./kernels.ts";
 import { programInstalled } from "./logic.ts";
 import { mokutilKey, opensslReq } from "./mok.ts";
 import { aptLists } from "./packages.ts";
+import { pvesh } from "./pvesh.ts";
 import { renderBootToolStatus, renderMokutilSbState } from "./render/boot.ts";
 import { renderDmesg } from "./render/dmesg.ts";
 import { renderMdevctlList, renderMdevctlListJson, renderMdevctlTypes } from "./render/mdevctl.ts";
@@ -215,6 +216,7 @@ const HANDLERS: Record<string, Handler> = {
     return { stdout: out, stderr: err, exitCode: err ? 1 : 0 };
   },
   qm: (ctx, args) => qm(ctx, args),
+  pvesh: (ctx, args) => pvesh(ctx, args),
 };
 // apt-get, the NVIDIA installer, cargo, git, systemctl enable…, modprobe, coreutils (tools.ts).
 installTools(HANDLERS);

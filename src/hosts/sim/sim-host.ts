@@ -5,6 +5,7 @@ import { UserError } from "../../util/errors.ts";
 import { captureViaPrimitives } from "../capture-generic.ts";
 import { parseClientFaults } from "../fault-host.ts";
 import type { ExecOptions, ExecResult, FileStat, Host, HostKind } from "../host.ts";
+import { nameClusterNode, SharedPve } from "./cluster.ts";
 import { type CmdContext, runCommand } from "./commands.ts";
 import {
   isVirtualPath,
@@ -157,7 +158,10 @@ export class SimHost implements Host {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== "ENOENT" && !(e instanceof SyntaxError)) throw e;
     }
-    const host = new SimHost(opts.spec, state ?? sc.build(), file, opts);
+    const fresh = state ?? sc.build();
+    if (!state && sc.cluster && opts.copy !== undefined) nameClusterNode(fresh, opts.copy);
+    const host = new SimHost(opts.spec, fresh, file, opts);
+    if (sc.cluster) host.shared = SharedPve.at(opts.stateDir, scenario);
     // a host only read (plan, inspect) is not written back at close (a fleet of 32 wrote 32 files)
     if (state) host.written = raw;
     if (!state) {
@@ -184,8 +188,11 @@ export class SimHost implements Host {
 
   /** The state text last written (or read): an unchanged state is not written again. */
   private written: string | null = null;
+  /** copies of a cluster scenario: the /etc/pve files all nodes share (cluster.ts) */
+  private shared: SharedPve | null = null;
 
   private async persist(): Promise<void> {
+    this.shared?.push(this.state);
     if (!this.file) return;
     const text = `${JSON.stringify(this.state, null, 2)}\n`;
     if (text === this.written) return;
@@ -199,6 +206,7 @@ export class SimHost implements Host {
       this.gone = true;
       throw new SimConnectionLost(this.name);
     }
+    this.shared?.pull(this.state);
   }
 
   private run(

@@ -30,6 +30,8 @@ export interface ScenarioInfo {
 
 interface Scenario extends ScenarioInfo {
   build(): SimState;
+  /** its copies sim:NAME@N are the nodes pve<N> of one cluster, sharing /etc/pve's cluster files (../cluster.ts) */
+  cluster?: boolean;
 }
 
 const DRIVER_15_1 = { version: "525.85.07", vgpuRelease: "15.1", buildDate: "Wed Jan 11 22:36:24 UTC 2023" };
@@ -86,6 +88,20 @@ function a16Configured(name = "a16-configured"): SimState {
     q35OvmfVm(102, "vdi-01", "win11"),
     q35OvmfVm(103, "ml-dev", "l26"),
   ];
+  return s;
+}
+
+/**
+ * a16-configured as a node of the two-node cluster "vgpu-lab" (nodes pve1, pve2): /etc/pve/corosync.conf in
+ * the form of pve-docs pvecm.adoc's example (logging, nodelist with name/nodeid/quorum_votes/ring0_addr,
+ * quorum, totem with cluster_name and interface linknumber 0).
+ */
+function a16Cluster(): SimState {
+  const s = a16Configured("a16-cluster");
+  const node = (n: number) =>
+    `  node {\n    name: pve${n}\n    nodeid: ${n}\n    quorum_votes: 1\n    ring0_addr: 10.10.10.${n}\n  }\n`;
+  s.files["/etc/pve/corosync.conf"] =
+    `logging {\n  debug: off\n  to_syslog: yes\n}\n\nnodelist {\n\n${node(1)}\n${node(2)}\n}\n\nquorum {\n  provider: corosync_votequorum\n}\n\ntotem {\n  cluster_name: vgpu-lab\n  config_version: 2\n  ip_version: ipv4-6\n  secauth: on\n  version: 2\n  interface {\n    linknumber: 0\n  }\n\n}\n`;
   return s;
 }
 
@@ -289,6 +305,13 @@ const SCENARIOS: Scenario[] = [
     description:
       "PVE 8.4, kernel 6.8.12-9, vGPU 18.3 (570.158.02), A16 board = four GPUs 25b6/14a9 with 16 VFs each (pve-nvidia-sriov@ALL enabled, pve-nvidia-vgpu-helper), VMs 100–103 q35/OVMF without vGPU",
     build: () => a16Configured(),
+  },
+  {
+    name: "a16-cluster",
+    description:
+      'a16-configured as the nodes of a Proxmox VE cluster "vgpu-lab": sim:a16-cluster@N is node pve<N>, its own host, sharing /etc/pve/mapping/pci.cfg with the other copies',
+    build: () => a16Cluster(),
+    cluster: true,
   },
   ...faultScenarios({ seedFresh, seedConfigured, p4Fresh, p4Configured }),
 ];
