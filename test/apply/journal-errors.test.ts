@@ -16,6 +16,7 @@ import {
 import type { Host } from "../../src/hosts/host.ts";
 import { LocalHost } from "../../src/hosts/local-host.ts";
 import { NotCapturedError, UserError } from "../../src/util/errors.ts";
+import { failingRead } from "../helpers/failing-host.ts";
 
 const roots: string[] = [];
 afterEach(() => {
@@ -26,21 +27,6 @@ function localHost(): Host {
   const root = mkdtempSync(join(tmpdir(), "vgpuctl-journal-"));
   roots.push(root);
   return new LocalHost({ root, spec: "local" });
-}
-
-/** `host` whose readFile of `path` throws `error` (other calls go through). */
-function failingRead(host: Host, path: string, error: Error): Host {
-  return new Proxy(host, {
-    get(target, prop, recv) {
-      if (prop === "readFile")
-        return async (p: string) => {
-          if (p === path) throw error;
-          return target.readFile(p);
-        };
-      const v = Reflect.get(target, prop, recv);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  });
 }
 
 const NOW = new Date("2026-12-03T12:00:00Z");
