@@ -272,9 +272,15 @@ export class SshHost implements Host {
         : 600;
     const deadline = Date.now() + total * 1000;
     const gone = new Promise<void>((r) => this.client.once("close", () => r()));
-    // the connection usually drops before the command returns
+    // the connection usually drops before the command returns; a command that could not even be sent
+    // (a UserError of run()) is kept for the report should the host not go down
+    let notSent: UserError | null = null;
     const issued = await Promise.race([
-      this.exec(this.rebootCommand, { timeoutMs: 15_000 }).catch(() => null),
+      this.exec(this.rebootCommand, { timeoutMs: 15_000 }).catch((e: unknown) => {
+        if (!(e instanceof UserError)) throw e;
+        notSent = e;
+        return null;
+      }),
       gone.then(() => null),
     ]);
     if (issued && issued.exitCode !== 0)
@@ -291,7 +297,7 @@ export class SshHost implements Host {
     }
     if (!down)
       throw new UserError(
-        `${this.where()} did not go down after ${formatCommand(this.rebootCommand)}`,
+        `${this.where()} did not go down after ${formatCommand(this.rebootCommand)}${notSent ? ` (it was not run: ${(notSent as UserError).message})` : ""}`,
         "reboot the host yourself, then re-run the same command",
       );
     this.closed = true;
@@ -338,11 +344,14 @@ export class SshHost implements Host {
   }
 }
 
+/** The local user's name, or null when the system has no passwd entry for the uid (e.g. a container). */
 function safeUserName(): string | null {
   try {
     return userInfo().username;
-  } catch {
-    return null;
+  } catch (e) {
+    // Node: "Throws a SystemError if a user has no username or homedir" (uv_os_get_passwd failed)
+    if ((e as NodeJS.ErrnoException).code === "ERR_SYSTEM_ERROR") return null;
+    throw e;
   }
 }
 
@@ -392,8 +401,12 @@ export function loadCredentials(env: NodeJS.ProcessEnv, user: string): Credentia
     let data: Buffer;
     try {
       data = readFileSync(f);
-    } catch {
-      if (f === env.VGPUCTL_SSH_IDENTITY) tried.push(`${f} (cannot be read)`);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (typeof code !== "string") throw e;
+      // a default key file that does not exist is not worth a word; one that exists but cannot be read
+      // (EACCES, EISDIR, …) and the key named by VGPUCTL_SSH_IDENTITY are reported with the reason
+      if (code !== "ENOENT" || f === env.VGPUCTL_SSH_IDENTITY) tried.push(`${f} (cannot be read: ${code})`);
       continue;
     }
     const key = ssh2.utils.parseKey(data);
@@ -409,11 +422,18 @@ export function loadCredentials(env: NodeJS.ProcessEnv, user: string): Credentia
   return { auth, tried };
 }
 
+/** known_hosts; "" when it does not exist yet. Unreadable is an error: every host key would look unknown. */
 function readKnownHosts(path: string): string {
   try {
     return readFileSync(path, "utf8");
-  } catch {
-    return "";
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return "";
+    if (typeof code !== "string") throw e;
+    throw new UserError(
+      `cannot read the known hosts file ${path}: ${code}`,
+      "fix its permissions, or point VGPUCTL_KNOWN_HOSTS at a readable known_hosts file",
+    );
   }
 }
 
