@@ -96,7 +96,7 @@ describe("the local user name (no user in the spec, no $USER)", () => {
   });
 });
 
-describe("reboot() against a real sshd", () => {
+describe("against a real sshd: a dropped connection, reboot()", () => {
   let sshd: TestSshd;
   beforeAll(async () => {
     sshd = await startSshd();
@@ -104,19 +104,47 @@ describe("reboot() against a real sshd", () => {
   afterAll(async () => {
     await sshd?.stop();
   });
+  const connectSshd = (extra: NodeJS.ProcessEnv = {}) =>
+    SshHost.connect(
+      { user: sshd.user, hostname: "127.0.0.1", port: sshd.port },
+      {
+        env: {
+          HOME: sshd.dir,
+          USER: sshd.user,
+          VGPUCTL_KNOWN_HOSTS: sshd.knownHostsPath,
+          VGPUCTL_SSH_IDENTITY: sshd.identityPath,
+          ...extra,
+        },
+        spec: "ssh://x",
+      },
+    );
+
+  it("a command whose connection is dropped under it says so in stderr (exit 255, as ssh(1))", async () => {
+    const h = await connectSshd();
+    const running = h.exec(["sleep", "30"]);
+    await new Promise((r) => setTimeout(r, 300));
+    await sshd.restart(100); // every connection drops
+    const r = await running;
+    expect(r.exitCode).toBe(255);
+    expect(r.stderr).toMatch(
+      new RegExp(`the ssh connection to 127\\.0\\.0\\.1:${sshd.port} was lost before the command finished`),
+    );
+    await h.close();
+  }, 20_000);
+
+  it("reboot(): the connection dropped under the reboot command is the reboot taking effect", async () => {
+    const h = await connectSshd();
+    h.rebootCommand = ["sleep", "30"]; // a reboot that takes the connection down before it returns
+    const rebooting = h.reboot();
+    await new Promise((r) => setTimeout(r, 300));
+    await sshd.restart(1000);
+    await rebooting;
+    expect((await h.exec(["echo", "back"])).stdout).toBe("back\n");
+    await h.close();
+  }, 30_000);
 
   it("a reboot command that could not be sent is named when the host does not go down", async () => {
-    const env = {
-      HOME: sshd.dir,
-      USER: sshd.user,
-      VGPUCTL_KNOWN_HOSTS: sshd.knownHostsPath,
-      VGPUCTL_SSH_IDENTITY: sshd.identityPath,
-      VGPUCTL_REBOOT_TIMEOUT_S: "2",
-    };
-    const h = await SshHost.connect(
-      { user: sshd.user, hostname: "127.0.0.1", port: sshd.port },
-      { env, spec: "ssh://x" },
-    );
+    const h = await connectSshd({ VGPUCTL_REBOOT_TIMEOUT_S: "2" });
     await h.close(); // run() now refuses: "the ssh connection to … is closed"
     await expect(h.reboot()).rejects.toThrow(
       `127.0.0.1:${sshd.port} did not go down after systemctl reboot (it was not run: the ssh connection to 127.0.0.1:${sshd.port} is closed)`,

@@ -36,6 +36,9 @@ export interface SshConnectOptions {
   readyTimeoutMs?: number;
 }
 
+/** The transport error that ended a connection after it was up (see openConnection). */
+const transportErrors = new WeakMap<Client, Error>();
+
 /** Exit code the helper snippets use for "no such file or directory". */
 const ABSENT = 44;
 /** Exit code of createExclusive's snippet for "the path already exists". */
@@ -110,11 +113,16 @@ export class SshHost implements Host {
     return `${this.target.hostname}:${this.target.port}`;
   }
 
+  private lostMessage(): string {
+    const e = transportErrors.get(this.client);
+    return `the ssh connection to ${this.where()} was lost before the command finished${e ? ` (${e.message})` : ""}`;
+  }
+
   /** Run one command line (already quoted) on a new channel, as raw bytes. */
   private async run(
     command: string,
     opts: ExecOptions = {},
-  ): Promise<{ stdout: Buffer; stderr: string; exitCode: number }> {
+  ): Promise<{ stdout: Buffer; stderr: string; exitCode: number; lost: boolean }> {
     if (this.closed) throw new UserError(`the ssh connection to ${this.where()} is closed`);
     await this.acquire();
     this.roundTrips++;
@@ -147,11 +155,15 @@ export class SshHost implements Host {
           stream.on("close", () => {
             if (timer) clearTimeout(timer);
             let stderr = Buffer.concat(errOut).toString("utf8");
+            // no exit status and no signal: the connection went away under the command (255 as ssh(1))
+            const lost = !timedOut && exitCode === null && signal === null;
             if (timedOut) stderr += `timed out after ${opts.timeoutMs} ms\n`;
+            if (lost) stderr += `${this.lostMessage()}\n`;
             resolve({
               stdout: Buffer.concat(out),
               stderr,
               exitCode: timedOut ? 124 : (exitCode ?? (signal ? 128 + signalNumber(signal) : 255)),
+              lost,
             });
           });
           stream.end(opts.input ?? "");
@@ -276,14 +288,15 @@ export class SshHost implements Host {
     // (a UserError of run()) is kept for the report should the host not go down
     let notSent: UserError | null = null;
     const issued = await Promise.race([
-      this.exec(this.rebootCommand, { timeoutMs: 15_000 }).catch((e: unknown) => {
+      this.run(formatCommand(this.rebootCommand), { timeoutMs: 15_000 }).catch((e: unknown) => {
         if (!(e instanceof UserError)) throw e;
         notSent = e;
         return null;
       }),
       gone.then(() => null),
     ]);
-    if (issued && issued.exitCode !== 0)
+    // the connection lost under the command is the reboot taking effect, not a failure
+    if (issued && issued.exitCode !== 0 && !issued.lost)
       throw new UserError(
         `${formatCommand(this.rebootCommand)} failed on ${this.target.hostname} (exit ${issued.exitCode}): ${issued.stderr.trim()}`,
         "reboot the host yourself, then re-run the same command",
@@ -478,7 +491,8 @@ function openConnection(target: SshTarget & { user: string }, opts: SshConnectOp
     client.once("ready", () => {
       settled = true;
       client.removeAllListeners("error");
-      client.on("error", () => {}); // later transport errors surface on the channels
+      // a later transport error closes the connection and with it every open channel: run() names it
+      client.on("error", (e: Error) => transportErrors.set(client, e));
       resolve(client);
     });
     client.on("error", (err: Error & { level?: string; code?: string }) => {
