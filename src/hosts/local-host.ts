@@ -180,7 +180,11 @@ export class LocalHost implements Host {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== "ENOENT" && code !== "ENOTDIR" && code !== "ELOOP") throw e;
-      const l = await lstat(real).catch(() => null);
+      // stat found nothing to follow: a dangling symlink still has an lstat; absent is absent
+      const l = await lstat(real).catch((e2: NodeJS.ErrnoException) => {
+        if (e2.code === "ENOENT" || e2.code === "ENOTDIR") return null;
+        throw e2;
+      });
       return l?.isSymbolicLink() ? { type: "symlink", size: l.size, mode: l.mode & 0o7777 } : null;
     }
   }
@@ -210,7 +214,8 @@ function rootHostName(root: string): string {
     const h = readFileSync(join(root, "etc", "hostname"), "utf8").trim();
     if (h) return h;
   } catch {
-    // no hostname file under the root: name it after the folder
+    // only the display name: with no readable hostname file (absent or not) it is the folder's name;
+    // a capture reads /etc/hostname itself and records an unreadable one as unreadable
   }
   return basename(root) || root;
 }

@@ -1,5 +1,5 @@
-// LocalHost.writeFile: the folder fsync after the rename and the stat that keeps an existing file's
-// mode used to ignore every error. Only "this filesystem cannot" (EINVAL from fsync on a folder, …) and
+// LocalHost: writeFile's folder fsync after the rename, the stat that keeps an existing file's mode,
+// and stat's lstat of a dangling symlink used to ignore every error. Only "this filesystem cannot" (EINVAL from fsync on a folder, …) and
 // "no such file yet" are expected; an I/O error is a failed write. Disk errors cannot be made for real
 // in a test: node:fs/promises is wrapped so that, for one marked path, fsync / stat fail as the kernel
 // reports them (an Error with an errno `code`); every other call is the real one.
@@ -9,7 +9,12 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { LocalHost } from "../../src/hosts/local-host.ts";
 
-const fault = vi.hoisted(() => ({ dirSync: null as string | null, stat: null as string | null, path: "" }));
+const fault = vi.hoisted(() => ({
+  dirSync: null as string | null,
+  stat: null as string | null,
+  lstat: null as string | null,
+  path: "",
+}));
 
 vi.mock("node:fs/promises", async (importOriginal) => {
   const fs = await importOriginal<typeof import("node:fs/promises")>();
@@ -29,13 +34,18 @@ vi.mock("node:fs/promises", async (importOriginal) => {
     if (fault.stat && String(p) === fault.path) throw errno(fault.stat);
     return fs.stat(p, o);
   }) as typeof fs.stat;
-  return { ...fs, default: { ...fs, open, stat }, open, stat };
+  const lstat = (async (p: Parameters<typeof fs.lstat>[0], o?: Parameters<typeof fs.lstat>[1]) => {
+    if (fault.lstat && String(p) === fault.path) throw errno(fault.lstat);
+    return fs.lstat(p, o);
+  }) as typeof fs.lstat;
+  return { ...fs, default: { ...fs, open, stat, lstat }, open, stat, lstat };
 });
 
 const roots: string[] = [];
 afterEach(() => {
   fault.dirSync = null;
   fault.stat = null;
+  fault.lstat = null;
   while (roots.length) rmSync(roots.pop()!, { recursive: true, force: true });
 });
 
@@ -71,5 +81,18 @@ describe("LocalHost.writeFile", () => {
     await expect(host.writeFile("/secret.conf", "new\n")).rejects.toThrow("cannot write /secret.conf: EIO");
     expect(readFileSync(join(r, "secret.conf"), "utf8")).toBe("old\n");
     expect(statSync(join(r, "secret.conf")).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe("LocalHost.stat", () => {
+  it("a path that is absent is null", async () => {
+    expect(await new LocalHost({ root: root(), spec: "local" }).stat("/none")).toBeNull();
+  });
+
+  it("when the lstat after an absent stat fails with EIO, that is thrown, not 'absent'", async () => {
+    const r = root();
+    fault.lstat = "EIO";
+    fault.path = join(r, "none");
+    await expect(new LocalHost({ root: r, spec: "local" }).stat("/none")).rejects.toThrow("EIO: injected");
   });
 });
