@@ -419,7 +419,8 @@ export function loadCredentials(env: NodeJS.ProcessEnv, user: string): Credentia
       if (typeof code !== "string") throw e;
       // a default key file that does not exist is not worth a word; one that exists but cannot be read
       // (EACCES, EISDIR, …) and the key named by VGPUCTL_SSH_IDENTITY are reported with the reason
-      if (code !== "ENOENT" || f === env.VGPUCTL_SSH_IDENTITY) tried.push(`${f} (cannot be read: ${code})`);
+      const absent = code === "ENOENT" || code === "ENOTDIR";
+      if (!absent || f === env.VGPUCTL_SSH_IDENTITY) tried.push(`${f} (cannot be read: ${code})`);
       continue;
     }
     const key = ssh2.utils.parseKey(data);
@@ -441,7 +442,7 @@ function readKnownHosts(path: string): string {
     return readFileSync(path, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return "";
+    if (code === "ENOENT" || code === "ENOTDIR") return "";
     if (typeof code !== "string") throw e;
     throw new UserError(
       `cannot read the known hosts file ${path}: ${code}`,
