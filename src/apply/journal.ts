@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import type { Host } from "../hosts/host.ts";
 import { STATE_DIR } from "../plan/build.ts";
 import type { JournalPending, Step, Undo } from "../plan/types.ts";
-import { UserError } from "../util/errors.ts";
+import { NotCapturedError, UserError } from "../util/errors.ts";
 
 export const JOURNAL_PATH = `${STATE_DIR}/journal.json`;
 export const BACKUP_DIR = `${STATE_DIR}/backups`;
@@ -92,16 +92,61 @@ export function emptyJournal(now: Date): Journal {
 export async function loadJournal(host: Host, now: Date, text?: string | null): Promise<Journal> {
   if (text === undefined) text = await host.readFile(JOURNAL_PATH);
   if (text === null) return emptyJournal(now);
+  const hint = `repair it (or restore it from a copy) and re-run; the original files are under ${BACKUP_DIR}`;
+  let j: unknown;
   try {
-    const j = JSON.parse(text) as Journal;
-    if (j.format !== JOURNAL_FORMAT) throw new Error(`unknown format ${String(j.format)}`);
-    return j;
+    j = JSON.parse(text);
   } catch (e) {
+    // JSON.parse throws only SyntaxError for a string; anything else is a bug and propagates
+    if (!(e instanceof SyntaxError)) throw e;
+    const { line, reason } = jsonSyntaxError(e, text);
     throw new UserError(
-      `${JOURNAL_PATH} on ${host.name} is unreadable (${(e as Error).message})`,
-      `inspect it; the original files are under ${BACKUP_DIR}`,
+      `${JOURNAL_PATH}${line !== null ? `:${line}` : ""} on ${host.name} is not valid JSON (${reason})`,
+      hint,
     );
   }
+  const format = j !== null && typeof j === "object" && !Array.isArray(j) ? (j as Journal).format : undefined;
+  if (format !== JOURNAL_FORMAT)
+    throw new UserError(
+      `${JOURNAL_PATH} on ${host.name} is not a vgpuctl journal (format ${JSON.stringify(format ?? null)}, expected ${JOURNAL_FORMAT})`,
+      hint,
+    );
+  return j as Journal;
+}
+
+/**
+ * The 1-based line a JSON.parse SyntaxError points at, and its reason on one line. V8 says where in
+ * three ways: "… in JSON at position N" (Node 20), "(line L column C)" (newer V8), or for an unexpected
+ * token a quoted excerpt — `..."<10 chars before><token><10 after>"...`, or the whole text when short
+ * (V8 src/json/json-parser.cc, kMaxContextCharacters = 10). "Unexpected end of JSON input": the last line.
+ */
+export function jsonSyntaxError(e: SyntaxError, text: string): { line: number | null; reason: string } {
+  const lineOf = (pos: number) => text.slice(0, pos).split("\n").length;
+  const token = /^(Unexpected token '([^']*)'), (\.\.\.)?"([\s\S]*?)"(?:\.\.\.)? is not valid JSON$/.exec(
+    e.message,
+  );
+  if (token) {
+    const [, reason, tok, cut, excerpt] = token as unknown as [
+      string,
+      string,
+      string,
+      string | undefined,
+      string,
+    ];
+    const at = text.indexOf(excerpt);
+    const pos = cut ? at + 10 : excerpt.indexOf(tok) === excerpt.lastIndexOf(tok) ? excerpt.indexOf(tok) : -1;
+    return { line: at >= 0 && pos >= 0 ? lineOf(pos) : null, reason };
+  }
+  const byLine = /\(line (\d+) column \d+\)$/.exec(e.message);
+  const byPos = /in JSON at position (\d+)/.exec(e.message);
+  const line = byLine
+    ? Number(byLine[1])
+    : byPos
+      ? lineOf(Number(byPos[1]))
+      : e.message.startsWith("Unexpected end of JSON input")
+        ? text.trimEnd().split("\n").length
+        : null;
+  return { line, reason: e.message.replace(/\s*\n\s*/g, " ") };
 }
 
 export async function saveJournal(host: Host, j: Journal, now: Date): Promise<void> {
@@ -122,8 +167,11 @@ export async function readBootId(host: Host, text?: string | null): Promise<stri
   if (text !== undefined) return text?.trim() || null;
   try {
     return (await host.readFile(BOOT_ID_PATH))?.trim() || null;
-  } catch {
-    return null;
+  } catch (e) {
+    // a bundle that did not capture it: the boot is unknown. Anything else (EACCES, a dropped ssh
+    // connection) must not pass for "no boot id", which reads as "not rebooted yet".
+    if (e instanceof NotCapturedError) return null;
+    throw e;
   }
 }
 

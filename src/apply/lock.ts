@@ -59,7 +59,11 @@ export function defaultIsOwnerAlive(lock: LockInfo): boolean | null {
     process.kill(lock.owner.pid, 0);
     return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
+    // kill(2) with signal 0: ESRCH = no such process; EPERM = it exists but is not ours to signal
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ESRCH") return false;
+    if (code === "EPERM") return true;
+    throw e;
   }
 }
 
@@ -67,14 +71,31 @@ export async function readLock(host: Host): Promise<LockInfo | null> {
   return parseLock(await host.readFile(LOCK_PATH));
 }
 
+/** The lock file's content; null when absent or garbage (not JSON, or not the shape vgpuctl writes: stale). */
 function parseLock(text: string | null): LockInfo | null {
   if (text === null) return null;
+  let l: unknown;
   try {
-    const l = JSON.parse(text) as LockInfo;
-    return l && typeof l === "object" && typeof l.token === "string" ? l : null;
-  } catch {
-    return null; // garbage: treat as stale
+    l = JSON.parse(text);
+  } catch (e) {
+    if (e instanceof SyntaxError) return null; // garbage (e.g. a write cut short): stale
+    throw e;
   }
+  return isLockInfo(l) ? l : null;
+}
+
+function isLockInfo(l: unknown): l is LockInfo {
+  if (typeof l !== "object" || l === null) return false;
+  const { token, owner, heartbeatAt } = l as Partial<LockInfo>;
+  return (
+    typeof token === "string" &&
+    typeof heartbeatAt === "string" &&
+    typeof owner === "object" &&
+    owner !== null &&
+    typeof owner.hostname === "string" &&
+    Number.isSafeInteger(owner.pid) &&
+    owner.pid > 0
+  );
 }
 
 /**

@@ -34,7 +34,7 @@ import { parseSize } from "../knowledge/vram.ts";
 import { checkResolution, parseResolution } from "../place/display.ts";
 import { mergeHostpci, type PlaceGpu, type PlacementModel, usersOf } from "../place/model.ts";
 import { gpuClaims, overcommitMessage, vramFit } from "../place/vram-fit.ts";
-import { UserError } from "../util/errors.ts";
+import { NotCapturedError, UserError } from "../util/errors.ts";
 import { loadPlacement } from "./vm.ts";
 
 /**
@@ -132,32 +132,17 @@ function onOff(name: string, v: string | undefined): boolean | undefined {
   throw new UserError(`--${name} takes on or off, got ${JSON.stringify(v)}`);
 }
 
-/** The vGPU types the host offers, read straight from sysfs (no full capture). [] when none/unknown. */
+/**
+ * The vGPU types the host offers, read straight from sysfs (no full capture). [] when none; what a bundle
+ * did not capture counts as absent. Any other failure (EACCES, a lost connection) is an error.
+ */
 export async function readOfferedTypes(host: Host): Promise<MdevType[]> {
   const base = "/sys/bus/pci/devices";
-  let devices: string[] | null;
-  try {
-    devices = await host.list(base);
-  } catch {
-    return [];
-  }
   const out: MdevType[] = [];
-  for (const dev of devices ?? []) {
+  for (const dev of (await unlessNotCaptured(() => host.list(base))) ?? []) {
     const dir = `${base}/${dev}/mdev_supported_types`;
-    let types: string[] | null = null;
-    try {
-      types = await host.list(dir);
-    } catch {
-      types = null;
-    }
-    for (const type of types ?? []) {
-      const read = async (f: string) => {
-        try {
-          return await host.readFile(`${dir}/${type}/${f}`);
-        } catch {
-          return null;
-        }
-      };
+    for (const type of (await unlessNotCaptured(() => host.list(dir))) ?? []) {
+      const read = (f: string) => unlessNotCaptured(() => host.readFile(`${dir}/${type}/${f}`));
       out.push(
         makeMdevType(dev, type, {
           name: await read("name"),
@@ -168,6 +153,16 @@ export async function readOfferedTypes(host: Host): Promise<MdevType[]> {
     }
   }
   return out;
+}
+
+/** `read()`, or null when a bundle did not capture it (NotCapturedError); every other error propagates. */
+async function unlessNotCaptured<T>(read: () => Promise<T | null>): Promise<T | null> {
+  try {
+    return await read();
+  } catch (e) {
+    if (e instanceof NotCapturedError) return null;
+    throw e;
+  }
 }
 
 interface TargetInfo {

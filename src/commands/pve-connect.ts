@@ -31,9 +31,11 @@ export async function connectPve(o: PveConnectOptions, deps: PveDeps): Promise<P
     try {
       return await readFileOf(p);
     } catch (e) {
+      // a file the system cannot give (ENOENT, EACCES, EISDIR, …); anything else is a bug
       const code = (e as { code?: string })?.code;
+      if (typeof code !== "string") throw e;
       throw new UserError(
-        `cannot read the ${what} ${p}${code ? ` (${code})` : ""}; nothing was sent`,
+        `cannot read the ${what} ${p} (${code}); nothing was sent`,
         what === "token file"
           ? "create it with one line user@realm!tokenid=secret (pveum user token add root@pam vgpuctl), readable only by you"
           : "copy /etc/pve/pve-root-ca.pem from a cluster node, or pin the certificate with --fingerprint",

@@ -24,8 +24,8 @@ import {
   resolveType,
   typeMiB,
 } from "../place/index.ts";
-import type { PveClient } from "../pve/index.ts";
-import { UserError } from "../util/errors.ts";
+import { PveApiError, type PveClient } from "../pve/index.ts";
+import { NotCapturedError, UserError } from "../util/errors.ts";
 import { runInspect } from "./inspect.ts";
 import { sriovRoleOf } from "./mapping.ts";
 import { overrideChangesFrom, unifiedDiff, writeWithBackup } from "./override.ts";
@@ -80,8 +80,10 @@ export async function loadPlacement(host: Host): Promise<{ model: PlacementModel
     let text: string | null = null;
     try {
       text = await host.readFile(`/etc/pve/qemu-server/${vm.vmid}.conf`);
-    } catch {
-      text = null;
+    } catch (e) {
+      // a bundle that did not capture the file: its pending deletes are unknown, as with no file.
+      // Any other failure (EACCES, a dropped connection) is an error, not "nothing pending".
+      if (!(e instanceof NotCapturedError)) throw e;
     }
     if (text) markPendingDeletes(vm, pendingDeletes(text));
   }
@@ -368,7 +370,9 @@ export async function runVmAttachApi(o: VmAttachApiOptions, deps: PveDeps = {}):
     try {
       cfg = await client.getVmConfig(node, vmid);
     } catch (e) {
-      if (e instanceof UserError && /does not exist|500/.test(e.message))
+      // qemu-server's load_config dies "Configuration file 'nodes/<node>/qemu-server/<vmid>.conf' does not
+      // exist" (HTTP 500); any other 500 (a pmxcfs timeout, …) is not an unknown VM
+      if (e instanceof PveApiError && /does not exist/.test(e.pveMessage ?? ""))
         throw new PlacementRefusal("unknown-vm", `VM ${vmid} does not exist on node ${node}`, e.message);
       throw e;
     }
@@ -378,8 +382,11 @@ export async function runVmAttachApi(o: VmAttachApiOptions, deps: PveDeps = {}):
         `/nodes/${encodeURIComponent(node)}/qemu/${vmid}/status/current`,
       );
       running = st?.status === "running";
-    } catch {
-      running = null;
+    } catch (e) {
+      // An answer of the API (403 without VM.Audit on /vms/<vmid>, a 5xx when the node the call is
+      // proxied to does not answer: qemu-server API2/Qemu.pm vm_status, proxyto => 'node') leaves the
+      // state unknown; a lost connection or a bug is an error.
+      if (!(e instanceof PveApiError)) throw e;
     }
     const hostpci: HostpciEntry[] = Object.entries(cfg.config)
       .filter(([k]) => /^hostpci\d+$/.test(k))

@@ -13,6 +13,7 @@ import {
   notInstalledNote,
   SYS_PCI_DEVICES,
 } from "../facts/capture.ts";
+import { UserError } from "../util/errors.ts";
 import type { Host } from "./host.ts";
 
 export interface CaptureOptions {
@@ -42,6 +43,7 @@ export async function captureViaPrimitives(
     try {
       r = await host.exec(argv, { timeoutMs });
     } catch (e) {
+      // kept broad on purpose: whatever stopped the command is named in the capture's notes
       cap.notes.push(`could not run ${cmd}: ${(e as Error).message}`);
       continue;
     }
@@ -89,10 +91,20 @@ async function attempt<T>(
 ): Promise<{ ok: true; v: T } | { ok: false }> {
   try {
     return { ok: true, v: await f() };
-  } catch {
+  } catch (e) {
+    if (!isHostFailure(e)) throw e;
     w.unreadable.push(path);
     return { ok: false };
   }
+}
+
+/**
+ * What a host reports for one path or command: a UserError (LocalHost: "cannot read PATH: EACCES") or
+ * a raw errno error (E… code, e.g. LocalHost.stat's). Anything else (TypeError, …) is a bug: thrown.
+ */
+function isHostFailure(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return e instanceof UserError || (typeof code === "string" && /^E[A-Z0-9]+$/.test(code));
 }
 
 /**
@@ -196,7 +208,10 @@ async function captureNvidiaSysfs(w: Walk): Promise<void> {
   for (const addr of addrs.v) {
     const dir = `${SYS_PCI_DEVICES}/${addr}`;
     // an unreadable vendor file: not known to be NVIDIA, skipped (as the gather script does)
-    const vendor = await w.host.readFile(`${dir}/vendor`).catch(() => null);
+    const vendor = await w.host.readFile(`${dir}/vendor`).catch((e: unknown) => {
+      if (!isHostFailure(e)) throw e;
+      return null;
+    });
     if (vendor?.trim() !== "0x10de") continue;
     w.cap.capturedPaths.push(dir);
     for (const f of NVIDIA_FUNCTION_FILES) await captureFile(w, `${dir}/${f}`);

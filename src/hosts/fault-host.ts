@@ -114,8 +114,9 @@ function noStepInProgress(text: string | null): boolean | null {
   try {
     const j = JSON.parse(text) as { inProgress?: unknown };
     return j && typeof j === "object" ? j.inProgress == null : null;
-  } catch {
-    return null; // not JSON: not a journal write at a step boundary
+  } catch (e) {
+    if (e instanceof SyntaxError) return null; // not JSON: not a journal write at a step boundary
+    throw e;
   }
 }
 

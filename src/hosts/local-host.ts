@@ -108,7 +108,10 @@ export class LocalHost implements Host {
       await mkdir(dir, { recursive: true });
       let mode = opts.mode;
       if (mode === undefined) {
-        const existing = await stat(real).catch(() => null);
+        const existing = await stat(real).catch((e: NodeJS.ErrnoException) => {
+          if (e.code === "ENOENT" || e.code === "ENOTDIR") return null; // a new file
+          throw e; // never guess the mode of a file that is there
+        });
         mode = existing ? existing.mode & 0o7777 : 0o644;
       }
       const tmp = await writeTempBeside(real, content, mode);
@@ -177,7 +180,11 @@ export class LocalHost implements Host {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== "ENOENT" && code !== "ENOTDIR" && code !== "ELOOP") throw e;
-      const l = await lstat(real).catch(() => null);
+      // stat found nothing to follow: a dangling symlink still has an lstat; absent is absent
+      const l = await lstat(real).catch((e2: NodeJS.ErrnoException) => {
+        if (e2.code === "ENOENT" || e2.code === "ENOTDIR") return null;
+        throw e2;
+      });
       return l?.isSymbolicLink() ? { type: "symlink", size: l.size, mode: l.mode & 0o7777 } : null;
     }
   }
@@ -207,7 +214,8 @@ function rootHostName(root: string): string {
     const h = readFileSync(join(root, "etc", "hostname"), "utf8").trim();
     if (h) return h;
   } catch {
-    // no hostname file under the root: name it after the folder
+    // only the display name: with no readable hostname file (absent or not) it is the folder's name;
+    // a capture reads /etc/hostname itself and records an unreadable one as unreadable
   }
   return basename(root) || root;
 }
@@ -231,6 +239,9 @@ async function createWx(real: string, content: string, mode: number): Promise<bo
   return true;
 }
 
+/** Errors of open(dir)/fsync(dir) that mean "this filesystem or platform cannot do it", not "it failed". */
+const NO_DIR_SYNC = new Set(["EINVAL", "ENOTSUP", "EOPNOTSUPP", "EPERM", "EISDIR", "EACCES"]);
+
 async function syncDir(dir: string): Promise<void> {
   try {
     const fh = await open(dir, "r");
@@ -239,8 +250,10 @@ async function syncDir(dir: string): Promise<void> {
     } finally {
       await fh.close();
     }
-  } catch {
-    // some filesystems cannot fsync a directory; the rename is still atomic
+  } catch (e) {
+    // some filesystems cannot fsync a directory (EINVAL), Windows cannot open one (EPERM/EISDIR), a
+    // folder may be -wx: the rename is still atomic. EIO and the like are real failures.
+    if (!NO_DIR_SYNC.has((e as NodeJS.ErrnoException).code ?? "")) throw e;
   }
 }
 

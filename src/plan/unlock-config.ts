@@ -2,7 +2,7 @@
  * /etc/vgpu_unlock/config.toml `unlock = true|false` (research/unlock.md §1.3). A malformed
  * config.toml aborts both NVIDIA daemons, so edits are line-based and leave other keys alone.
  */
-import { parse } from "smol-toml";
+import { parse, TomlError } from "smol-toml";
 
 const UNLOCK_LINE = /^(\s*unlock\s*=\s*)(true|false)(.*)$/;
 
@@ -12,8 +12,9 @@ export function unlockValue(text: string | null): boolean | null {
   try {
     const v = parse(text).unlock;
     return v === undefined ? true : v === true ? true : v === false ? false : null;
-  } catch {
-    return null;
+  } catch (e) {
+    if (e instanceof TomlError) return null; // not TOML: unknown (the caller rewrites the line)
+    throw e;
   }
 }
 

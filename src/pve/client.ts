@@ -226,15 +226,13 @@ export function createPveClient(options: PveClientOptions): PveClient {
   if (!token.secret || /\s/.test(token.secret))
     throw new UserError("the API token secret is empty or contains spaces");
 
-  let base: URL;
-  try {
-    base = new URL(options.baseUrl.includes("://") ? options.baseUrl : `https://${options.baseUrl}`);
-  } catch {
+  const given = options.baseUrl.includes("://") ? options.baseUrl : `https://${options.baseUrl}`;
+  if (!URL.canParse(given))
     throw new UserError(
       `invalid Proxmox VE URL ${JSON.stringify(options.baseUrl)}`,
       "e.g. https://pve1:8006",
     );
-  }
+  const base = new URL(given);
   if (base.protocol !== "https:") {
     throw new UserError(
       `refusing to send the API token over ${base.protocol}//`,
@@ -392,8 +390,10 @@ export function createPveClient(options: PveClientOptions): PveClient {
     if (text.trim() !== "") {
       try {
         body = JSON.parse(text);
-      } catch {
-        body = null;
+      } catch (e) {
+        // not JSON (a proxy's HTML error page, a cut answer): the status decides below, and a 2xx
+        // without a JSON envelope is refused as "not a Proxmox VE JSON response"
+        if (!(e instanceof SyntaxError)) throw e;
       }
     }
     if (res.statusCode < 200 || res.statusCode >= 300) {
@@ -447,10 +447,15 @@ export function createPveClient(options: PveClientOptions): PveClient {
         const exit = typeof st.exitstatus === "string" ? hide(st.exitstatus) : null;
         if (exit === "OK" || (exit !== null && /^WARNINGS: \d+$/.test(exit))) return st;
         let tail: string[] = [];
+        let noLog = "";
         try {
           tail = await taskLogTail(node, upid, opts.logLines ?? 20);
-        } catch {
-          tail = [];
+        } catch (e) {
+          // the log only adds to the task's failure reported below: an API answer (403 — another
+          // user's task log needs Sys.Audit on /nodes/<node>, pve-manager API2/Tasks.pm read_task_log —
+          // or a 5xx) or a lost connection is named there; a bug propagates
+          if (!(e instanceof UserError)) throw e;
+          noLog = ` (its log could not be read: ${e.message})`;
         }
         if (exit && CONCURRENT_RE.test(exit)) {
           throw new PveConcurrentEditError(
@@ -461,7 +466,7 @@ export function createPveClient(options: PveClientOptions): PveClient {
         }
         const logText = tail.length > 0 ? `\n${tail.map((l) => `  | ${l}`).join("\n")}` : "";
         throw new PveTaskError(
-          `${what} failed: ${exit ?? "unknown exit status"}${logText}`,
+          `${what} failed: ${exit ?? "unknown exit status"}${noLog}${logText}`,
           upid,
           exit,
           tail,

@@ -13,7 +13,7 @@ import { buildDoctorReport } from "../commands/doctor.ts";
 import { runInspect } from "../commands/inspect.ts";
 import type { Host } from "../hosts/host.ts";
 import { Redactor } from "../redact/index.ts";
-import { UserError } from "../util/errors.ts";
+import { NotCapturedError, UserError } from "../util/errors.ts";
 import type { DashboardHost, DashboardPayload } from "./api.ts";
 import type { UiAssets } from "./assets.ts";
 
@@ -45,18 +45,22 @@ const SECURITY_HEADERS: Record<string, string> = {
   "Cross-Origin-Resource-Policy": "same-origin",
 };
 
-/** Read one host: one capture → inspect report + doctor findings. Never throws. */
+/**
+ * Read one host: one capture → inspect report + doctor findings. Never throws: a host that cannot be
+ * read (or closed) is shown as failed with the reason — a bug as an "internal error", never as a finding.
+ */
 export async function gatherHost(
   spec: string,
   openHost: (spec: string) => Promise<Host>,
   now: () => Date = () => new Date(),
 ): Promise<DashboardHost> {
   let host: Host | null = null;
+  let result: DashboardHost;
   try {
     host = await openHost(spec);
     const { report, facts } = await runInspect({}, { host });
     const doctor = buildDoctorReport(facts);
-    return {
+    result = {
       spec,
       ok: true,
       inspect: report,
@@ -64,16 +68,27 @@ export async function gatherHost(
       gatheredAt: now().toISOString(),
     };
   } catch (e) {
-    return {
-      spec,
-      ok: false,
-      error: e instanceof Error ? e.message : String(e),
-      hint: e instanceof UserError ? (e.hint ?? null) : null,
-      gatheredAt: now().toISOString(),
-    };
-  } finally {
-    await host?.close().catch(() => {});
+    result = failedHost(spec, e, now);
   }
+  try {
+    await host?.close();
+  } catch (e) {
+    // after a failed read, that failure is the one to show; after a good one the host was not left cleanly
+    if (result.ok) result = failedHost(spec, e, now, "closing the connection failed: ");
+  }
+  return result;
+}
+
+function failedHost(spec: string, e: unknown, now: () => Date, what = ""): DashboardHost {
+  const known = e instanceof UserError || e instanceof NotCapturedError;
+  const message = e instanceof Error ? e.message : String(e);
+  return {
+    spec,
+    ok: false,
+    error: `${what}${known ? "" : "internal error (please report it): "}${message}`,
+    hint: e instanceof UserError ? (e.hint ?? null) : null,
+    gatheredAt: now().toISOString(),
+  };
 }
 
 /** Every string of `value` through one Redactor (tokens, passwords, keys, MACs, serials, public IPs). */
@@ -89,11 +104,8 @@ export function redactDeep<T>(value: T, r: Redactor = new Redactor()): T {
 }
 
 function originHost(origin: string): string | null {
-  try {
-    return new URL(origin).host;
-  } catch {
-    return null; // "null" (sandboxed frames, file://) is never same-origin
-  }
+  // "null" (sandboxed frames, file://) is never same-origin
+  return URL.canParse(origin) ? new URL(origin).host : null;
 }
 
 export function createDashboardApp(opts: DashboardAppOptions): Hono {

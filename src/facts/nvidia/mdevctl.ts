@@ -204,8 +204,9 @@ export function parseMdevctlListJson(text: string, options: MdevctlListOptions =
   let data: unknown;
   try {
     data = JSON.parse(trimmed);
-  } catch {
-    return null;
+  } catch (e) {
+    if (e instanceof SyntaxError) return null; // unreadable JSON: unknown (the only error JSON.parse of a string has)
+    throw e;
   }
   const listing = options.listing ?? "active";
   const byParent: Array<Record<string, unknown>> = [];

@@ -4,6 +4,7 @@
  * so this module does not depend on the unit vramLayout() uses for its numeric fields.
  */
 import { vramLayout } from "../../knowledge/vram.ts";
+import { UserError } from "../../util/errors.ts";
 
 export interface VramBytes {
   framebuffer: number;
@@ -17,8 +18,9 @@ export function vramBytes(mib: number): VramBytes | null {
   if (!Number.isFinite(mib) || mib <= 0 || !Number.isInteger(mib)) return null;
   try {
     return requireVramBytes(mib);
-  } catch {
-    return null;
+  } catch (e) {
+    if (e instanceof UserError) return null; // vramLayout() refuses the size (too small, …)
+    throw e;
   }
 }
 

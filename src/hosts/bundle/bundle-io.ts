@@ -78,7 +78,11 @@ async function readDirEntries(dir: string): Promise<Entries> {
   /** lstat + symlink check: the real path of an entry inside the bundle, or null when absent. */
   const resolveEntry = async (relPath: string): Promise<{ real: string; st: Stats } | null> => {
     const abs = join(root, relPath);
-    let st = await lstat(abs).catch(() => null);
+    let st = await lstat(abs).catch((e: NodeJS.ErrnoException) => {
+      // absent (a command whose output file is missing: not captured); anything else is named
+      if (e.code === "ENOENT" || e.code === "ENOTDIR") return null;
+      throw new UserError(`cannot read ${join(dir, relPath)}: ${errCode(e)}`);
+    });
     if (!st) return null;
     let real = abs;
     if (st.isSymbolicLink()) {

@@ -36,6 +36,9 @@ export interface SshConnectOptions {
   readyTimeoutMs?: number;
 }
 
+/** The transport error that ended a connection after it was up (see openConnection). */
+const transportErrors = new WeakMap<Client, Error>();
+
 /** Exit code the helper snippets use for "no such file or directory". */
 const ABSENT = 44;
 /** Exit code of createExclusive's snippet for "the path already exists". */
@@ -110,11 +113,16 @@ export class SshHost implements Host {
     return `${this.target.hostname}:${this.target.port}`;
   }
 
+  private lostMessage(): string {
+    const e = transportErrors.get(this.client);
+    return `the ssh connection to ${this.where()} was lost before the command finished${e ? ` (${e.message})` : ""}`;
+  }
+
   /** Run one command line (already quoted) on a new channel, as raw bytes. */
   private async run(
     command: string,
     opts: ExecOptions = {},
-  ): Promise<{ stdout: Buffer; stderr: string; exitCode: number }> {
+  ): Promise<{ stdout: Buffer; stderr: string; exitCode: number; lost: boolean }> {
     if (this.closed) throw new UserError(`the ssh connection to ${this.where()} is closed`);
     await this.acquire();
     this.roundTrips++;
@@ -147,11 +155,15 @@ export class SshHost implements Host {
           stream.on("close", () => {
             if (timer) clearTimeout(timer);
             let stderr = Buffer.concat(errOut).toString("utf8");
+            // no exit status and no signal: the connection went away under the command (255 as ssh(1))
+            const lost = !timedOut && exitCode === null && signal === null;
             if (timedOut) stderr += `timed out after ${opts.timeoutMs} ms\n`;
+            if (lost) stderr += `${this.lostMessage()}\n`;
             resolve({
               stdout: Buffer.concat(out),
               stderr,
               exitCode: timedOut ? 124 : (exitCode ?? (signal ? 128 + signalNumber(signal) : 255)),
+              lost,
             });
           });
           stream.end(opts.input ?? "");
@@ -272,12 +284,19 @@ export class SshHost implements Host {
         : 600;
     const deadline = Date.now() + total * 1000;
     const gone = new Promise<void>((r) => this.client.once("close", () => r()));
-    // the connection usually drops before the command returns
+    // the connection usually drops before the command returns; a command that could not even be sent
+    // (a UserError of run()) is kept for the report should the host not go down
+    let notSent: UserError | null = null;
     const issued = await Promise.race([
-      this.exec(this.rebootCommand, { timeoutMs: 15_000 }).catch(() => null),
+      this.run(formatCommand(this.rebootCommand), { timeoutMs: 15_000 }).catch((e: unknown) => {
+        if (!(e instanceof UserError)) throw e;
+        notSent = e;
+        return null;
+      }),
       gone.then(() => null),
     ]);
-    if (issued && issued.exitCode !== 0)
+    // the connection lost under the command is the reboot taking effect, not a failure
+    if (issued && issued.exitCode !== 0 && !issued.lost)
       throw new UserError(
         `${formatCommand(this.rebootCommand)} failed on ${this.target.hostname} (exit ${issued.exitCode}): ${issued.stderr.trim()}`,
         "reboot the host yourself, then re-run the same command",
@@ -291,7 +310,7 @@ export class SshHost implements Host {
     }
     if (!down)
       throw new UserError(
-        `${this.where()} did not go down after ${formatCommand(this.rebootCommand)}`,
+        `${this.where()} did not go down after ${formatCommand(this.rebootCommand)}${notSent ? ` (it was not run: ${(notSent as UserError).message})` : ""}`,
         "reboot the host yourself, then re-run the same command",
       );
     this.closed = true;
@@ -338,11 +357,14 @@ export class SshHost implements Host {
   }
 }
 
+/** The local user's name, or null when the system has no passwd entry for the uid (e.g. a container). */
 function safeUserName(): string | null {
   try {
     return userInfo().username;
-  } catch {
-    return null;
+  } catch (e) {
+    // Node: "Throws a SystemError if a user has no username or homedir" (uv_os_get_passwd failed)
+    if ((e as NodeJS.ErrnoException).code === "ERR_SYSTEM_ERROR") return null;
+    throw e;
   }
 }
 
@@ -392,8 +414,13 @@ export function loadCredentials(env: NodeJS.ProcessEnv, user: string): Credentia
     let data: Buffer;
     try {
       data = readFileSync(f);
-    } catch {
-      if (f === env.VGPUCTL_SSH_IDENTITY) tried.push(`${f} (cannot be read)`);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (typeof code !== "string") throw e;
+      // a default key file that does not exist is not worth a word; one that exists but cannot be read
+      // (EACCES, EISDIR, …) and the key named by VGPUCTL_SSH_IDENTITY are reported with the reason
+      const absent = code === "ENOENT" || code === "ENOTDIR";
+      if (!absent || f === env.VGPUCTL_SSH_IDENTITY) tried.push(`${f} (cannot be read: ${code})`);
       continue;
     }
     const key = ssh2.utils.parseKey(data);
@@ -409,11 +436,18 @@ export function loadCredentials(env: NodeJS.ProcessEnv, user: string): Credentia
   return { auth, tried };
 }
 
+/** known_hosts; "" when it does not exist yet. Unreadable is an error: every host key would look unknown. */
 function readKnownHosts(path: string): string {
   try {
     return readFileSync(path, "utf8");
-  } catch {
-    return "";
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return "";
+    if (typeof code !== "string") throw e;
+    throw new UserError(
+      `cannot read the known hosts file ${path}: ${code}`,
+      "fix its permissions, or point VGPUCTL_KNOWN_HOSTS at a readable known_hosts file",
+    );
   }
 }
 
@@ -458,7 +492,8 @@ function openConnection(target: SshTarget & { user: string }, opts: SshConnectOp
     client.once("ready", () => {
       settled = true;
       client.removeAllListeners("error");
-      client.on("error", () => {}); // later transport errors surface on the channels
+      // a later transport error closes the connection and with it every open channel: run() names it
+      client.on("error", (e: Error) => transportErrors.set(client, e));
       resolve(client);
     });
     client.on("error", (err: Error & { level?: string; code?: string }) => {
