@@ -22,21 +22,25 @@ function parsePort(value: string): number {
   return Number(value);
 }
 
-/** Best effort: the dashboard keeps running (and printed its URL) whether or not a browser opens. */
-function openBrowser(url: string): void {
+/**
+ * Best effort: the dashboard keeps running (and printed its URL) whether or not a browser opens; when
+ * none opens, one line on stderr says why (no opener installed, or it failed to start).
+ */
+export function openBrowser(url: string, err: (text: string) => void): void {
   const cmd =
     process.platform === "darwin"
       ? ["open", url]
       : process.platform === "win32"
         ? ["cmd", "/c", "start", "", url]
         : ["xdg-open", url];
-  try {
-    const child = spawn(cmd[0]!, cmd.slice(1), { stdio: "ignore", detached: true });
-    child.on("error", () => {});
-    child.unref();
-  } catch {
-    // no browser opener: the URL is printed
-  }
+  const failed = (e: unknown) =>
+    err(
+      `note: could not open a browser (${cmd[0]}: ${e instanceof Error ? e.message : String(e)}); open ${url}\n`,
+    );
+  // spawn reports a missing opener (ENOENT) through "error", not by throwing
+  const child = spawn(cmd[0]!, cmd.slice(1), { stdio: "ignore", detached: true });
+  child.on("error", failed);
+  child.unref();
 }
 
 export const registerDashboard: Registrar = (program, ctx) => {
@@ -75,8 +79,11 @@ export const registerDashboard: Registrar = (program, ctx) => {
           `warning: listening on ${listen}: anyone who can reach this address sees the hosts' details (there is no login)\n`,
         );
       // read the hosts now so the first page load is quick
-      void Promise.resolve(running.app.request(new URL("/api/hosts", running.url).href)).catch(() => {});
-      if (opts.open) openBrowser(running.url);
+      // (best effort: a failure here is what the page shows when it asks again)
+      void Promise.resolve(running.app.request(new URL("/api/hosts", running.url).href)).catch((e: unknown) =>
+        ctx.err(`note: reading the hosts ahead failed: ${e instanceof Error ? e.message : String(e)}\n`),
+      );
+      if (opts.open) openBrowser(running.url, ctx.err);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off("SIGINT", stop);

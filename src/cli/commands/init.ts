@@ -43,18 +43,12 @@ export const registerInit: Registrar = (program, ctx) => {
  * next to the package's bin/ and dist/ (the script that runs is bin/vgpuctl.js or dist/vgpuctl.cjs).
  */
 export function schemaRef(dir: string, script = process.argv[1]): string {
-  try {
-    if (script) {
-      const schema = resolve(dirname(realpathSync(script)), "..", "schema.json");
-      if (existsSync(schema)) {
-        const rel = relative(dir, schema).split(sep).join("/");
-        return rel.startsWith(".") ? rel : `./${rel}`;
-      }
-    }
-  } catch {
-    // no script path: fall through
-  }
-  return "schema.json";
+  // no script (node -e), or one that is gone (realpath: ENOENT): the plain name
+  if (!script || !existsSync(script)) return "schema.json";
+  const schema = resolve(dirname(realpathSync(script)), "..", "schema.json");
+  if (!existsSync(schema)) return "schema.json";
+  const rel = relative(dir, schema).split(sep).join("/");
+  return rel.startsWith(".") ? rel : `./${rel}`;
 }
 
 /**
@@ -76,6 +70,9 @@ async function writeNewFile(path: string, text: string, force: boolean, shown: s
       "choose another place with -o PATH, or -o - to print",
     );
   } finally {
-    await unlink(tmp).catch(() => {});
+    // the temp name is gone after rename/link succeeded or when writeFile failed early: only ENOENT is expected
+    await unlink(tmp).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== "ENOENT") throw e;
+    });
   }
 }
