@@ -1,0 +1,167 @@
+/**
+ * The integer program solved lexicographically, in two stages on one persistent HiGHS model (the extended
+ * API of npm `highs` ≥ 1.15: createModel / run / info / setSolution, node_modules/highs/types.d.ts):
+ *   1. most VMs placed (objective Σx), within most of the time budget;
+ *   2. with Σx ≥ P* (P* = stage 1's answer) as a row, fewest GPUs newly used, then most VMs kept where
+ *      they are, started from stage 1's answer (so any incumbent places P* too), in what time is left.
+ * Stage 2 is skipped when it cannot improve: stage 1's answer already uses no more GPUs than the LP of
+ * stage 2 proves necessary, and keeps every VM that could stay. Measured (10,000 VMs / 1,000 GPUs):
+ * stage 1 0.5–1.8 s, stage 2 0.1–2 s, where one weighted objective took 2.6–7 s (1,000 VMs) or more.
+ */
+import type { Highs } from "highs";
+import type { MipModel } from "./mip.ts";
+
+/** HiGHS options for both stages (each measured on the generated clusters of bench/placement.ts). */
+const OPTIONS = {
+  output_flag: false,
+  mip_rel_gap: 0,
+  // the objective is a count: a gap below 1 proves the optimum
+  mip_abs_gap: 0.99,
+  // the feasibility-jump heuristic costs ~0.2–0.8 s per solve in the WebAssembly build even on a
+  // 12-column model (measured: 230 ms with it, 3 ms without); its incumbents are not needed here
+  mip_heuristic_run_feasibility_jump: false,
+  // GPUs of a class are already aggregated, so symmetry detection finds little and costs ~2× (measured)
+  mip_detect_symmetry: false,
+};
+
+export interface StagedAnswer {
+  /** column values of the answer (stage 2's when it ran and has one, else stage 1's); null: none found */
+  values: ((name: string) => number) | null;
+  /** stage 1 proved that no placement places more VMs */
+  placedProven: boolean;
+  /** the most VMs any placement places, as HiGHS proved it (its dual bound, rounded down) */
+  dualBound: number;
+  /** stage 2 proved (or its LP showed) that no placement of as many VMs uses fewer new GPUs */
+  gpusProven: boolean;
+  /** HiGHS's status of stage 1 when it found nothing */
+  status: string;
+}
+
+/**
+ * Solve `model` in `budgetSec` seconds in all (stage 2 gets at least `reserve` of them). `gpusOf` counts
+ * the GPUs newly used by an answer (from the decoded placement: y columns may exceed what the VMs need).
+ */
+export function solveStaged(
+  highs: Highs,
+  model: MipModel,
+  budgetSec: number,
+  gpusOf: (values: (name: string) => number) => number,
+): StagedAnswer {
+  const start = performance.now();
+  const reserve = Math.min(0.4, budgetSec / 4);
+  const m = highs.createModel({ format: "lp", data: model.text });
+  try {
+    m.options.set({ ...OPTIONS, time_limit: Math.max(0.05, budgetSec - reserve) });
+    const s1 = m.run().modelStatus;
+    const dual = m.info.get("mip_dual_bound") as number;
+    const dualBound = Number.isFinite(dual) ? Math.floor(dual + 1e-6) : Number.POSITIVE_INFINITY;
+    const cols = columnIndex(m);
+    const first = hasPrimal(m) ? m.getSolution().colValue.slice() : null;
+    const status = statusName(highs, s1);
+    if (!first) return { values: null, placedProven: false, dualBound, gpusProven: false, status };
+    const answer = (v: Float64Array) => (name: string) => v[cols.get(name) ?? -1] ?? 0;
+    const placed = Math.round(
+      sum(
+        first,
+        model.xs.map((x) => cols.get(x.name)!),
+      ),
+    );
+    // out of time with an incumbent that reaches the proven bound is proven too
+    const placedProven = s1 === highs.constants.modelStatus.optimal || placed >= dualBound;
+    const left = Math.max(reserve, budgetSec - (performance.now() - start) / 1000);
+    const second = secondStage(highs, m, model, cols, placed, first, gpusOf(answer(first)), left);
+    const values = answer(second?.values ?? first);
+    return { values, placedProven, dualBound, gpusProven: second?.proven ?? true, status };
+  } finally {
+    m.dispose();
+  }
+}
+
+type Model = ReturnType<Highs["createModel"]>;
+
+/**
+ * Stage 2 on the same model: Σx ≥ placed, minimise S·(GPUs newly used) − (VMs kept), S = stayers + 1 (one
+ * GPU outweighs every stay). null: skipped, stage 1's answer is already best (proven by the LP).
+ */
+function secondStage(
+  highs: Highs,
+  m: Model,
+  model: MipModel,
+  cols: Map<string, number>,
+  placed: number,
+  first: Float64Array,
+  gpusFirst: number,
+  timeSec: number,
+): { values: Float64Array; proven: boolean } | null {
+  const xs = model.xs.map((x) => cols.get(x.name)!);
+  const gpus = model.gpuCols.map((n) => cols.get(n)!);
+  const stays = model.stayCols.map((n) => cols.get(n)!);
+  const stayers = stays.length === 0 ? 0 : staysPossible(model);
+  const n = m.getDimensions().numCols;
+  const cost = new Float64Array(n);
+  for (const i of gpus) cost[i] = stayers + 1;
+  for (const i of stays) cost[i] = -1;
+  m.addRow(placed, highs.infinity, { indices: xs, values: xs.map(() => 1) });
+  m.changeColsCost({ kind: "range", from: 0, to: n - 1 }, cost);
+  m.changeObjectiveSense(highs.constants.objectiveSense.minimize);
+  const allStay = Math.round(sum(first, stays)) >= stayers;
+  if (allStay && gpusFirst <= fewestGpus(highs, m)) return null;
+  m.options.set({ time_limit: timeSec });
+  m.zeroAllClocks();
+  m.setSolution({ colValue: first });
+  const status = m.run().modelStatus;
+  if (!hasPrimal(m)) return { values: first, proven: false };
+  const values = m.getSolution().colValue.slice();
+  // HiGHS keeps the start as its incumbent; a worse answer than the start would be a solver bug
+  if (dot(values, cost) > dot(first, cost) + 1e-6) return { values: first, proven: false };
+  return { values, proven: status === highs.constants.modelStatus.optimal };
+}
+
+/** The LP relaxation of stage 2, rounded up: fewer new GPUs than this cannot place as many VMs. */
+function fewestGpus(highs: Highs, m: Model): number {
+  const lp = highs.createModel({ format: "lp", data: m.exportModel("lp") });
+  try {
+    lp.options.set({ output_flag: false, time_limit: 1 });
+    lp.clearIntegrality();
+    const s = lp.run().modelStatus;
+    if (s !== highs.constants.modelStatus.optimal) return 0;
+    return Math.ceil(lp.getObjectiveValue() - 1e-6);
+  } finally {
+    lp.dispose();
+  }
+}
+
+/** How many requests could stay (one stay column per request at most is 1: its group is itself). */
+function staysPossible(model: MipModel): number {
+  const stay = new Set(model.stayCols);
+  return new Set(model.xs.filter((x) => stay.has(x.name)).map((x) => x.group)).size;
+}
+
+function columnIndex(m: Model): Map<string, number> {
+  const out = new Map<string, number>();
+  const n = m.getDimensions().numCols;
+  for (let i = 0; i < n; i++) out.set(m.getColName(i), i);
+  return out;
+}
+
+function hasPrimal(m: Model): boolean {
+  // HiGHS's SolutionStatus: 2 = feasible
+  return m.info.get("primal_solution_status") === 2;
+}
+
+function sum(v: Float64Array, idx: number[]): number {
+  let s = 0;
+  for (const i of idx) s += v[i]!;
+  return s;
+}
+
+function dot(v: Float64Array, c: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i]! * c[i]!;
+  return s;
+}
+
+function statusName(highs: Highs, s: number): string {
+  const names = highs.constants.modelStatus as Readonly<Record<string, number>>;
+  return Object.keys(names).find((k) => names[k] === s) ?? String(s);
+}
