@@ -30,8 +30,16 @@ export interface MipModel {
   xs: XVar[];
   /** y / u columns: class → key → name (mixed: key "") */
   ys: Map<number, Map<string, string>>;
+  /** GPUs in each class (the bound of Σ_k y[c,k]) */
+  classGpus: number[];
   /** columns counting GPUs newly used: y / u of classes with nothing on them yet */
   gpuCols: string[];
+  /**
+   * where GPUs newly used come from: per class with nothing on it yet and key, its x columns and what one
+   * GPU holds (null: a mixed-size GPU, used when any x is) — decodeMip fills each key's GPUs in turn, so
+   * X VMs there take ⌈X / cap⌉ GPUs
+   */
+  newGpuCells: Array<{ xs: string[]; cap: number | null }>;
   /** x columns that keep a VM on the GPU and key (or type) it has now */
   stayCols: string[];
 }
@@ -95,7 +103,15 @@ export function buildMip(p: OptProblem, classes: GpuClass[], groups: ReqGroup[],
     ...(ints.length ? ["General", ` ${ints.join(" ")}`] : []),
     "End",
   ].join("\n");
-  return { text, xs, ys, gpuCols: gpuColumns(classes, ys), stayCols: stayColumns(p, classes, groups, xs) };
+  return {
+    text,
+    xs,
+    ys,
+    classGpus: classes.map((c) => c.gpus.length),
+    newGpuCells: newGpuCells(classes, xs),
+    gpuCols: gpuColumns(classes, ys),
+    stayCols: stayColumns(p, classes, groups, xs),
+  };
 }
 
 function addMixedVars(c: GpuClass, ci: number, groups: ReqGroup[], xs: XVar[]): void {
@@ -203,6 +219,18 @@ function addNotWithRows(
           );
       }
     }
+}
+
+function newGpuCells(classes: GpuClass[], xs: XVar[]): MipModel["newGpuCells"] {
+  const cells = new Map<string, { xs: string[]; cap: number | null }>();
+  for (const x of xs) {
+    const c = classes[x.cls]!;
+    if (c.inUse) continue;
+    const k = `${x.cls}\u0000${c.mixed ? "" : x.key}`;
+    if (!cells.has(k)) cells.set(k, { xs: [], cap: c.mixed ? null : c.caps.get(x.key)! });
+    cells.get(k)!.xs.push(x.name);
+  }
+  return [...cells.values()];
 }
 
 function gpuColumns(classes: GpuClass[], ys: MipModel["ys"]): string[] {

@@ -37,21 +37,15 @@ export interface StagedAnswer {
   status: string;
 }
 
-/**
- * Solve `model` in `budgetSec` seconds in all (stage 2 gets at least `reserve` of them). `gpusOf` counts
- * the GPUs newly used by an answer (from the decoded placement: y columns may exceed what the VMs need).
- */
-export function solveStaged(
-  highs: Highs,
-  model: MipModel,
-  budgetSec: number,
-  gpusOf: (values: (name: string) => number) => number,
-): StagedAnswer {
+/** Solve `model` in `budgetSec` seconds in all (stage 2 gets at least `reserve` of them). */
+export function solveStaged(highs: Highs, model: MipModel, budgetSec: number): StagedAnswer {
   const start = performance.now();
   const reserve = Math.min(0.4, budgetSec / 4);
   const m = highs.createModel({ format: "lp", data: model.text });
   try {
     m.options.set({ ...OPTIONS, time_limit: Math.max(0.05, budgetSec - reserve) });
+    const hint = roundedLp(highs, model);
+    if (hint) m.setSolution({ colValue: hint });
     const s1 = m.run().modelStatus;
     const dual = m.info.get("mip_dual_bound") as number;
     const dualBound = Number.isFinite(dual) ? Math.floor(dual + 1e-6) : Number.POSITIVE_INFINITY;
@@ -69,7 +63,7 @@ export function solveStaged(
     // out of time with an incumbent that reaches the proven bound is proven too
     const placedProven = s1 === highs.constants.modelStatus.optimal || placed >= dualBound;
     const left = Math.max(reserve, budgetSec - (performance.now() - start) / 1000);
-    const second = secondStage(highs, m, model, cols, placed, first, gpusOf(answer(first)), left);
+    const second = secondStage(highs, m, model, cols, placed, first, newGpus(model, answer(first)), left);
     const values = answer(second?.values ?? first);
     return { values, placedProven, dualBound, gpusProven: second?.proven ?? true, status };
   } finally {
@@ -115,6 +109,61 @@ function secondStage(
   // HiGHS keeps the start as its incumbent; a worse answer than the start would be a solver bug
   if (dot(values, cost) > dot(first, cost) + 1e-6) return { values: first, proven: false };
   return { values, proven: status === highs.constants.modelStatus.optimal };
+}
+
+/**
+ * A first answer from the LP relaxation: GPUs per class and key rounded down, the GPUs left over in a
+ * class to the keys with the largest fractions, a mixed-size GPU used when the LP uses any of it; then the
+ * LP again with those GPU counts fixed, VMs rounded down (every row is ≤ with x ≥ 0, so that stays
+ * feasible). With the GPU counts fixed the rest is a transportation problem, so its vertices are
+ * integral except where mixed-size GPUs or anti-affinity add rows. null: the LP found nothing.
+ */
+function roundedLp(highs: Highs, model: MipModel): Float64Array | null {
+  const lp = highs.createModel({ format: "lp", data: model.text });
+  try {
+    lp.options.set({ output_flag: false, time_limit: 1 });
+    lp.clearIntegrality();
+    if (lp.run().modelStatus !== highs.constants.modelStatus.optimal) return null;
+    const cols = columnIndex(lp);
+    const v = lp.getSolution().colValue;
+    for (const [ci, keys] of model.ys) {
+      const idx = [...keys.values()].map((n) => cols.get(n)!);
+      const fixed = keys.has("")
+        ? idx.map((i) => Math.ceil(v[i]! - 1e-6))
+        : largestRemainder(
+            idx.map((i) => v[i]!),
+            model.classGpus[ci]!,
+          );
+      for (const [j, i] of idx.entries()) lp.changeColBounds(i, fixed[j]!, fixed[j]!);
+    }
+    if (lp.run().modelStatus !== highs.constants.modelStatus.optimal) return null;
+    return lp.getSolution().colValue.map((x) => Math.floor(x + 1e-6));
+  } finally {
+    lp.dispose();
+  }
+}
+
+/** Round down, then hand what is left of `total` to the largest fractions (one each). */
+function largestRemainder(values: number[], total: number): number[] {
+  const out = values.map((x) => Math.floor(x + 1e-6));
+  let left = total - out.reduce((a, b) => a + b, 0);
+  const order = values.map((x, i) => [x - out[i]!, i] as const).sort((a, b) => b[0] - a[0]);
+  for (const [frac, i] of order) {
+    if (left <= 0 || frac <= 1e-6) break;
+    out[i]!++;
+    left--;
+  }
+  return out;
+}
+
+/** GPUs an answer newly uses (its y columns may say more than its VMs need). */
+function newGpus(model: MipModel, value: (name: string) => number): number {
+  let n = 0;
+  for (const cell of model.newGpuCells) {
+    const vms = cell.xs.reduce((a, x) => a + Math.round(value(x)), 0);
+    n += cell.cap === null ? Math.min(1, vms) : Math.ceil(vms / cell.cap);
+  }
+  return n;
 }
 
 /** The LP relaxation of stage 2, rounded up: fewer new GPUs than this cannot place as many VMs. */
