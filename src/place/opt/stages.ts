@@ -118,7 +118,7 @@ function secondStage(
  * feasible). With the GPU counts fixed the rest is a transportation problem, so its vertices are
  * integral except where mixed-size GPUs or anti-affinity add rows. null: the LP found nothing.
  */
-function roundedLp(highs: Highs, model: MipModel): Float64Array | null {
+export function roundedLp(highs: Highs, model: MipModel): Float64Array | null {
   const lp = highs.createModel({ format: "lp", data: model.text });
   try {
     lp.options.set({ output_flag: false, time_limit: 1 });
