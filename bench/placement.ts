@@ -51,7 +51,8 @@ export const SIZES: ReadonlyArray<readonly [number, number]> = [
 const POLICIES: Policy[] = ["first-fit", "best-fit", "breadth-first", "depth-first"];
 
 function pct(placed: number, bound: number): number {
-  return bound === 0 ? 100 : Math.round((placed / bound) * 1000) / 10;
+  // rounded down: 8003 of 8004 shows as 99.9 %, not 100 %
+  return bound === 0 ? 100 : Math.floor((placed / bound) * 1000) / 10;
 }
 
 /** Seconds the untimed solve for the optimum may take (it is not part of any figure's time). */

@@ -43,9 +43,10 @@ export function solveStaged(highs: Highs, model: MipModel, budgetSec: number): S
   const reserve = Math.min(0.4, budgetSec / 4);
   const m = highs.createModel({ format: "lp", data: model.text });
   try {
-    m.options.set({ ...OPTIONS, time_limit: Math.max(0.05, budgetSec - reserve) });
     const hint = roundedLp(highs, model);
     if (hint) m.setSolution({ colValue: hint });
+    const spent = (performance.now() - start) / 1000;
+    m.options.set({ ...OPTIONS, time_limit: Math.max(0.05, budgetSec - reserve - spent) });
     const s1 = m.run().modelStatus;
     const dual = m.info.get("mip_dual_bound") as number;
     const dualBound = Number.isFinite(dual) ? Math.floor(dual + 1e-6) : Number.POSITIVE_INFINITY;
@@ -54,12 +55,8 @@ export function solveStaged(highs: Highs, model: MipModel, budgetSec: number): S
     const status = statusName(highs, s1);
     if (!first) return { values: null, placedProven: false, dualBound, gpusProven: false, status };
     const answer = (v: Float64Array) => (name: string) => v[cols.get(name) ?? -1] ?? 0;
-    const placed = Math.round(
-      sum(
-        first,
-        model.xs.map((x) => cols.get(x.name)!),
-      ),
-    );
+    const xCols = model.xs.map((x) => cols.get(x.name)!);
+    const placed = Math.round(sum(first, xCols));
     // out of time with an incumbent that reaches the proven bound is proven too
     const placedProven = s1 === highs.constants.modelStatus.optimal || placed >= dualBound;
     const left = Math.max(reserve, budgetSec - (performance.now() - start) / 1000);
@@ -118,7 +115,7 @@ function secondStage(
  * feasible). With the GPU counts fixed the rest is a transportation problem, so its vertices are
  * integral except where mixed-size GPUs or anti-affinity add rows. null: the LP found nothing.
  */
-export function roundedLp(highs: Highs, model: MipModel): Float64Array | null {
+function roundedLp(highs: Highs, model: MipModel): Float64Array | null {
   const lp = highs.createModel({ format: "lp", data: model.text });
   try {
     lp.options.set({ output_flag: false, time_limit: 1 });
