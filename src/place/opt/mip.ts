@@ -30,8 +30,6 @@ export interface MipModel {
   xs: XVar[];
   /** y / u columns: class → key → name (mixed: key "") */
   ys: Map<number, Map<string, string>>;
-  /** GPUs in each class (the bound of Σ_k y[c,k]) */
-  classGpus: number[];
   /** columns counting GPUs newly used: y / u of classes with nothing on them yet */
   gpuCols: string[];
   /**
@@ -107,7 +105,6 @@ export function buildMip(p: OptProblem, classes: GpuClass[], groups: ReqGroup[],
     text,
     xs,
     ys,
-    classGpus: classes.map((c) => c.gpus.length),
     newGpuCells: newGpuCells(classes, xs),
     gpuCols: gpuColumns(classes, ys),
     stayCols: stayColumns(p, classes, groups, xs),
