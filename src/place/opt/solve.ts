@@ -1,7 +1,9 @@
 /**
  * Solve a placement problem: most VMs placed, then fewest GPUs used, then fewest VMs moved. Exact with
- * HiGHS within a time limit; when the solver fails or runs out of time, the best greedy packing (plus
- * first-fit, never worse) with the LP relaxation's bound. Every VM left out gets a reason.
+ * HiGHS in two stages (stages.ts) within one time budget (default 2 s in all); when it runs out of time,
+ * its best answer (or the greedy packing when that is better) with the bound HiGHS proved; when the
+ * solver fails, the best greedy packing (plus first-fit, never worse) with the LP relaxation's bound.
+ * Every VM left out gets a reason.
  */
 
 import type { Highs } from "highs";
