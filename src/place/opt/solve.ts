@@ -95,7 +95,8 @@ export function solveWith(problem: OptProblem, highs: Highs | null, opts: SolveO
     unplaced: reasons(p, placed, done),
     gpusUsed: gpusUsed(p, placed),
     bound: Math.max(found.bound, placed.length) + kept.length,
-    method: found.method,
+    // out of time, but the VMs placed after the top-up reach the proven bound: optimal all the same
+    method: found.method === "time-limit" && placed.length >= found.bound ? "exact" : found.method,
     gpusProven: found.gpusProven && placed.length === found.placed.length,
     ...(found.note ? { note: found.note } : {}),
   };
