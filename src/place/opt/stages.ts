@@ -43,7 +43,8 @@ export function solveStaged(highs: Highs, model: MipModel, budgetSec: number): S
   const reserve = Math.min(0.4, budgetSec / 4);
   const m = highs.createModel({ format: "lp", data: model.text });
   try {
-    const hint = roundedLp(highs, model, Math.min(1, budgetSec / 4));
+    const names = columnNames(m);
+    const hint = dive(highs, model.text, model, names, Math.min(1, budgetSec / 4)).values;
     if (hint) m.setSolution({ colValue: hint });
     const spent = (performance.now() - start) / 1000;
     m.options.set({ ...OPTIONS, time_limit: Math.max(0.05, budgetSec - reserve - spent) });
@@ -73,7 +74,8 @@ type Model = ReturnType<Highs["createModel"]>;
 
 /**
  * Stage 2 on the same model: Σx ≥ placed, minimise S·(GPUs newly used) − (VMs kept), S = stayers + 1 (one
- * GPU outweighs every stay). null: skipped, stage 1's answer is already best (proven by the LP).
+ * GPU outweighs every stay), started from the better of stage 1's answer and a dive on this stage's LP.
+ * null: skipped, stage 1's answer is already best (proven by the LP).
  */
 function secondStage(
   highs: Highs,
@@ -96,16 +98,28 @@ function secondStage(
   m.addRow(placed, highs.infinity, { indices: xs, values: xs.map(() => 1) });
   m.changeColsCost({ kind: "range", from: 0, to: n - 1 }, cost);
   m.changeObjectiveSense(highs.constants.objectiveSense.minimize);
-  const allStay = Math.round(sum(first, stays)) >= stayers;
-  if (allStay && gpusFirst <= fewestGpus(highs, m)) return null;
+  const lp = dive(
+    highs,
+    m.exportModel("lp"),
+    model,
+    columnNames(m),
+    Math.max(0.05, (end - performance.now()) / 2000),
+  );
+  // stage 1's answer (with the GPUs it needs, not its y) costs no more than the LP's optimum: best already
+  const costFirst = (stayers + 1) * gpusFirst - Math.round(sum(first, stays));
+  if (costFirst <= Math.ceil(lp.bound - 1e-6)) return null;
+  // the dive's answer as the start when it keeps Σx ≥ placed (rounding VMs down may break it) and costs less
+  const better = lp.values && sum(lp.values, xs) >= placed - 1e-6 && dot(lp.values, cost) < dot(first, cost);
+  const start = better ? lp.values! : first;
   m.options.set({ time_limit: Math.max(0.05, (end - performance.now()) / 1000) });
   m.zeroAllClocks();
-  m.setSolution({ colValue: first });
+  m.setSolution({ colValue: start });
   const status = m.run().modelStatus;
-  if (!hasPrimal(m)) return { values: first, proven: false };
+  if (!hasPrimal(m)) return { values: start, proven: false };
   const values = m.getSolution().colValue.slice();
+  if (sum(values, xs) < placed - 1e-6) throw new Error(`stage 2 placed fewer VMs than ${placed} (a bug)`);
   // HiGHS keeps the start as its incumbent; a worse answer than the start would be a solver bug
-  if (dot(values, cost) > dot(first, cost) + 1e-6) return { values: first, proven: false };
+  if (dot(values, cost) > dot(start, cost) + 1e-6) return { values: start, proven: false };
   return { values, proven: status === highs.constants.modelStatus.optimal };
 }
 
@@ -117,10 +131,18 @@ function secondStage(
  * is a transportation problem whose vertices are integral except where mixed-size GPUs or anti-affinity
  * add rows — so VMs are rounded down (every row is ≤ with x ≥ 0). Measured on the generated clusters:
  * 98.8–99.9 % of the optimum in 0.1–0.7 s, where rounding every y at once (largest remainder) gave
- * 99.4–99.7 % at 10,000 VMs but less on small ones. null: no LP answer (or out of time).
+ * 99.4–99.7 % at 10,000 VMs but less on small ones. Also the bound: the first LP's optimum (stage 1: the
+ * most VMs, stage 2: the fewest GPUs, as a real number; ±∞ when the LP found none). values null: no
+ * LP answer (or out of time).
  */
-function roundedLp(highs: Highs, model: MipModel, timeSec: number): Float64Array | null {
-  const lp = highs.createModel({ format: "lp", data: model.text });
+function dive(
+  highs: Highs,
+  text: string,
+  model: MipModel,
+  order: readonly string[],
+  timeSec: number,
+): { bound: number; values: Float64Array | null } {
+  const lp = highs.createModel({ format: "lp", data: text });
   try {
     // the limit counts every re-solve of the dive (HiGHS's clock runs on until zeroAllClocks)
     lp.options.set({ output_flag: false, time_limit: timeSec });
@@ -128,11 +150,15 @@ function roundedLp(highs: Highs, model: MipModel, timeSec: number): Float64Array
     const cols = columnIndex(lp);
     const byClass = [...model.ys.values()].map((keys) => [...keys.values()].map((n) => cols.get(n)!));
     const upper = lp.getCols({ kind: "range", from: 0, to: lp.getDimensions().numCols - 1 }).upper;
-    for (;;) {
-      if (lp.run().modelStatus !== highs.constants.modelStatus.optimal) return null;
+    const sense = lp.getObjectiveSense() === highs.constants.objectiveSense.maximize ? 1 : -1;
+    let bound = sense * Number.POSITIVE_INFINITY;
+    for (let first = true; ; first = false) {
+      if (lp.run().modelStatus !== highs.constants.modelStatus.optimal) return { bound, values: null };
+      if (first) bound = lp.getObjectiveValue();
       const v = lp.getSolution().colValue;
       const next = byClass.map((ys) => mostNearlyWhole(v, ys)).filter((i) => i >= 0);
-      if (next.length === 0) return v.map((x) => Math.floor(x + 1e-6));
+      if (next.length === 0)
+        return { bound, values: Float64Array.from(order, (n) => Math.floor(v[cols.get(n)!]! + 1e-6)) };
       for (const i of next) lp.changeColBounds(i, Math.ceil(v[i]! - 1e-6), upper[i]!);
     }
   } finally {
@@ -164,24 +190,14 @@ function newGpus(model: MipModel, value: (name: string) => number): number {
   return n;
 }
 
-/** The LP relaxation of stage 2, rounded up: fewer new GPUs than this cannot place as many VMs. */
-function fewestGpus(highs: Highs, m: Model): number {
-  const lp = highs.createModel({ format: "lp", data: m.exportModel("lp") });
-  try {
-    lp.options.set({ output_flag: false, time_limit: 1 });
-    lp.clearIntegrality();
-    const s = lp.run().modelStatus;
-    if (s !== highs.constants.modelStatus.optimal) return 0;
-    return Math.ceil(lp.getObjectiveValue() - 1e-6);
-  } finally {
-    lp.dispose();
-  }
-}
-
 /** How many requests could stay (one stay column per request at most is 1: its group is itself). */
 function staysPossible(model: MipModel): number {
   const stay = new Set(model.stayCols);
   return new Set(model.xs.filter((x) => stay.has(x.name)).map((x) => x.group)).size;
+}
+
+function columnNames(m: Model): string[] {
+  return Array.from({ length: m.getDimensions().numCols }, (_, i) => m.getColName(i));
 }
 
 function columnIndex(m: Model): Map<string, number> {
