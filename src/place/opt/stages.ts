@@ -99,6 +99,8 @@ function secondStage(
   m.addRow(placed, highs.infinity, { indices: xs, values: xs.map(() => 1) });
   m.changeColsCost({ kind: "range", from: 0, to: n - 1 }, cost);
   m.changeObjectiveSense(highs.constants.objectiveSense.minimize);
+  const costFirst = (stayers + 1) * gpusFirst - Math.round(sum(first, stays));
+  if (costFirst <= -stayers) return null; // no GPU newly used and every VM that can stay stays
   const lp = dive(
     highs,
     m.exportModel("lp"),
@@ -107,7 +109,6 @@ function secondStage(
     Math.max(0.05, (end - performance.now()) / 2000),
   );
   // stage 1's answer (with the GPUs it needs, not its y) costs no more than the LP's optimum: best already
-  const costFirst = (stayers + 1) * gpusFirst - Math.round(sum(first, stays));
   if (costFirst <= Math.ceil(lp.bound - 1e-6)) return null;
   // the dive's answer as the start when it keeps Σx ≥ placed (rounding VMs down may break it) and costs less
   const better = lp.values && sum(lp.values, xs) >= placed - 1e-6 && dot(lp.values, cost) < dot(first, cost);
