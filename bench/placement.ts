@@ -46,6 +46,9 @@ export const SIZES: ReadonlyArray<readonly [number, number]> = [
   [100, 10],
   [1000, 100],
   [10000, 1000],
+  // supply-rich: every request fits (nearly), so the GPUs used tell the placements apart (stage 2)
+  [1000, 1000],
+  [3000, 1000],
 ];
 
 const POLICIES: Policy[] = ["first-fit", "best-fit", "breadth-first", "depth-first"];
@@ -70,7 +73,10 @@ export async function benchPlacement(seeds = [1, 2, 3]): Promise<PlacementRow[]>
       t0 = performance.now();
       const heur = await solvePlacement(p, { solver: "heuristic" });
       const heurMs = performance.now() - t0;
-      const opt = exact.method === "exact" ? exact : await solvePlacement(p, { timeLimitSec: OPTIMUM_SEC });
+      const opt =
+        exact.method === "exact"
+          ? exact
+          : await solvePlacement(p, { timeLimitSec: OPTIMUM_SEC, placedOnly: true });
       const algorithms = [
         { name: "optimiser (HiGHS)", placed: exact.placed.length, gpusUsed: exact.gpusUsed, ms: exactMs },
         { name: "fallback (greedy pack)", placed: heur.placed.length, gpusUsed: heur.gpusUsed, ms: heurMs },

@@ -32,6 +32,8 @@ export interface SolveOptions {
   rebalance?: boolean;
   /** seconds for the exact solver, both stages (default 2: 10,000 VMs on 1,000 GPUs in about that) */
   timeLimitSec?: number;
+  /** only the most VMs placed: no second stage for the fewest GPUs (bench/placement.ts's optimum) */
+  placedOnly?: boolean;
   /** "heuristic": do not run the exact solver */
   solver?: "highs" | "heuristic";
 }
@@ -79,7 +81,12 @@ export function solveWith(problem: OptProblem, highs: Highs | null, opts: SolveO
     found = fallback(p, highs, opts.solver === "heuristic" ? "heuristic requested" : undefined);
   else {
     try {
-      found = exact(p, highs, opts.timeLimitSec ?? DEFAULT_TIME_LIMIT_SEC, started);
+      found = exact(
+        p,
+        highs,
+        { ...opts, timeLimitSec: opts.timeLimitSec ?? DEFAULT_TIME_LIMIT_SEC },
+        started,
+      );
     } catch (e) {
       resetHighs();
       found = fallback(p, null, `exact solver failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -133,7 +140,12 @@ function keepCurrent(problem: OptProblem, rebalance: boolean): { p: OptProblem; 
  * the better of its incumbent and the greedy packing, with the bound HiGHS proved (its dual bound, or the
  * LP relaxation's when it proved none).
  */
-function exact(p: OptProblem, highs: Highs, timeLimitSec: number, started: number): Found {
+function exact(
+  p: OptProblem,
+  highs: Highs,
+  opts: SolveOptions & { timeLimitSec: number },
+  started: number,
+): Found {
   const alone = new Set(p.requests.flatMap((r) => [r.gpu, r.current?.gpu].filter((x): x is string => !!x)));
   const classes = buildClasses(p.gpus, alone, nodesThatMatter(p));
   const groups = buildGroups(p);
@@ -141,7 +153,8 @@ function exact(p: OptProblem, highs: Highs, timeLimitSec: number, started: numbe
   const staged = solveStaged(
     highs,
     model,
-    Math.max(0.1, timeLimitSec - (performance.now() - started) / 1000),
+    Math.max(0.1, opts.timeLimitSec - (performance.now() - started) / 1000),
+    opts.placedOnly !== true,
   );
   if (!staged.values) {
     const f = fallback(p, highs, `exact solver: ${staged.status}`);

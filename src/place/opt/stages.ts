@@ -38,8 +38,8 @@ export interface StagedAnswer {
   status: string;
 }
 
-/** Solve `model` in `budgetSec` seconds in all (stage 2 gets at least `reserve` of them). */
-export function solveStaged(highs: Highs, model: MipModel, budgetSec: number): StagedAnswer {
+/** Solve `model` in `budgetSec` seconds in all (stage 2 gets at least `reserve` of them; `stage2` false: none). */
+export function solveStaged(highs: Highs, model: MipModel, budgetSec: number, stage2 = true): StagedAnswer {
   const start = performance.now();
   const reserve = Math.min(0.4, budgetSec / 4);
   const m = highs.createModel({ format: "lp", data: model.text });
@@ -63,6 +63,7 @@ export function solveStaged(highs: Highs, model: MipModel, budgetSec: number): S
     const placedProven = s1 === highs.constants.modelStatus.optimal || placed >= dualBound;
     // stage 2 ends with the budget, or `reserve` from now when stage 1 took (more than) its share
     const end = Math.max(start + budgetSec * 1000, performance.now() + reserve * 1000);
+    if (!stage2) return { values: answer(first), placedProven, dualBound, gpusProven: false, status };
     const second = secondStage(highs, m, model, cols, placed, first, newGpus(model, answer(first)), end);
     const values = answer(second?.values ?? first);
     return { values, placedProven, dualBound, gpusProven: second?.proven ?? true, status };
