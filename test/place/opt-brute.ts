@@ -58,12 +58,23 @@ function matching(reqs: OptRequest[], choice: Array<{ types: OptType[]; cap: num
 }
 
 export function bruteForceOptimum(p: OptProblem): number {
+  return bruteForce(p).placed;
+}
+
+/**
+ * The most VMs placeable and the fewest GPUs that place that many: a GPU given a key but no VM could as
+ * well be given none, so the fewest GPUs with a key over the choices that reach the most VMs is the
+ * fewest GPUs carrying a vGPU. (The GPUs start empty.)
+ */
+export function bruteForce(p: OptProblem): { placed: number; gpus: number } {
   const options = p.gpus.map((g) => [null, ...keyChoices(g)]);
-  let best = 0;
+  let best = { placed: 0, gpus: 0 };
   const choice: Array<{ types: OptType[]; cap: number } | null> = [];
   const walk = (i: number) => {
     if (i === options.length) {
-      best = Math.max(best, matching(p.requests, choice));
+      const placed = matching(p.requests, choice);
+      const gpus = choice.filter((c) => c !== null).length;
+      if (placed > best.placed || (placed === best.placed && gpus < best.gpus)) best = { placed, gpus };
       return;
     }
     for (const o of options[i]!) {

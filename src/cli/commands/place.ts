@@ -17,7 +17,7 @@ export const registerPlace: Registrar = (program, ctx, setExit) => {
     .option("--rebalance", "move VMs that already have a vGPU when that places more")
     .option(
       "--time-limit <seconds>",
-      "time the exact solver may take before the best placement so far is used (default 10)",
+      "time the exact solver may take before the best placement so far is used (default 2)",
     )
     .option(FLEET_FLAGS[0][0], FLEET_FLAGS[0][1])
     .option(FLEET_FLAGS[1][0], FLEET_FLAGS[1][1])

@@ -32,7 +32,8 @@ export interface ReqGroup {
   requests: OptRequest[];
 }
 
-function classSignature(g: OptGpu, byHost: (host: string) => boolean): string {
+/** What interchangeable GPUs share (the host too where `byHost` says it matters). */
+export function classSignature(g: OptGpu, byHost: (host: string) => boolean): string {
   const types = g.types.map((t) => `${t.type}:${t.fbMiB}:${t.maxInstances}:${t.name ?? ""}`).join(",");
   return [byHost(g.host) ? g.host : "*", g.model, g.vramMiB, g.rule, g.slots ?? "-", types].join("|");
 }

@@ -63,6 +63,7 @@ function keyedGpus(
 
 function firstRoom(r: OptRequest, pool: GpuState[], x: XVar): { s: GpuState; t: OptType } | null {
   for (const s of pool) {
+    if (s.closed) continue; // full: nothing fits (spares sorting types on every full GPU of a pool)
     const g = s.gpu;
     const ts = g.types
       .filter((t) => (x.type !== null ? t.type === x.type : keyOf(g, t) === x.key) && accepts(r, t))

@@ -5,7 +5,7 @@
  * user guide, "Modifying GPU Allocation Policy") and, with a good order plus local search, the fallback
  * when the exact solver is unavailable or out of time. Pure.
  */
-import { acceptedSignature } from "./classes.ts";
+import { acceptedSignature, classSignature, nodesThatMatter } from "./classes.ts";
 import {
   acceptedTypes,
   allowedOn,
@@ -56,12 +56,22 @@ export function greedy(
   const reach = new Reach(p, states);
   const book = new NodeBook(p.requests);
   const pick = PICKS[policy];
+  const twin = twins(p, states);
   const placed: OptPlacement[] = [];
   const unplaced: number[] = [];
+  const seen = new Set<number>();
   for (const r of order) {
     const options: Array<{ s: GpuState; t: OptType }> = [];
+    seen.clear();
     for (const s of reach.of(r)) {
       if (s.closed || !book.allows(r.vmid, s.gpu.host)) continue;
+      // an empty GPU like one already looked at offers the same and scores the same: every policy keeps
+      // the first of equals, so skipping it changes nothing (and spares a scan over 1,000 empty GPUs)
+      if (s.count === 0) {
+        const id = twin.get(s)!;
+        if (seen.has(id)) continue;
+        seen.add(id);
+      }
       const t = s.typeFor(r);
       if (t) {
         options.push({ s, t });
@@ -78,6 +88,19 @@ export function greedy(
     placed.push({ vmid: r.vmid, gpu: s.gpu.id, type: t.type });
   }
   return { placed, unplaced, states };
+}
+
+/** Interchangeable GPUs (classes.ts classSignature) share a number. */
+function twins(p: OptProblem, states: GpuState[]): Map<GpuState, number> {
+  const byHost = nodesThatMatter(p);
+  const ids = new Map<string, number>();
+  return new Map(
+    states.map((s) => {
+      const sig = classSignature(s.gpu, byHost);
+      if (!ids.has(sig)) ids.set(sig, ids.size);
+      return [s, ids.get(sig)!];
+    }),
+  );
 }
 
 /** For each kind of request (same pins, same accepted types), the GPUs it could ever go to, in order. */

@@ -6,8 +6,10 @@
  *   mixed-size GPU: Σ fb·x ≤ free VRAM·u, Σ x ≤ free slots·u, per type Σ x ≤ its maximum left
  *   x[g,c,k] ≤ |g|·y[c,k] when |g| < cap (implied for integers; tightens the relaxation)
  *   Σ_{c,k} x[g,c,k] ≤ |g|;  notWith a b, per node: x[a on node] + x[b on node] ≤ 1
- * Objective, lexicographic through weights: P·placed − S·GPUs newly used + VMs kept where they are, with
- * S > VMs that can stay and P > S·GPUs, so one more VM placed outweighs any GPU count. Pure.
+ * Objective: VMs placed (Σx). The other two goals (fewest GPUs newly used, then most VMs kept where they
+ * are) are a second solve over the same rows (stages.ts); `gpuCols` and `stayCols` name their columns.
+ * One weighted objective (P·placed − S·GPUs + stays) was measured 3–25× slower: HiGHS found the optimum
+ * at the root but then spent seconds proving the GPU-count part. Pure.
  */
 import type { GpuClass, ReqGroup } from "./classes.ts";
 import { groupFits } from "./classes.ts";
@@ -28,6 +30,16 @@ export interface MipModel {
   xs: XVar[];
   /** y / u columns: class → key → name (mixed: key "") */
   ys: Map<number, Map<string, string>>;
+  /** columns counting GPUs newly used: y / u of classes with nothing on them yet */
+  gpuCols: string[];
+  /**
+   * where GPUs newly used come from: per class with nothing on it yet and key, its x columns and what one
+   * GPU holds (null: a mixed-size GPU, used when any x is) — decodeMip fills each key's GPUs in turn, so
+   * X VMs there take ⌈X / cap⌉ GPUs
+   */
+  newGpuCells: Array<{ xs: string[]; cap: number | null }>;
+  /** x columns that keep a VM on the GPU and key (or type) it has now */
+  stayCols: string[];
 }
 
 class Lines {
@@ -44,7 +56,7 @@ class Lines {
 const term = (coef: number, v: string, first = false) =>
   coef < 0 ? `- ${-coef} ${v}` : `${first ? "" : "+ "}${coef} ${v}`;
 
-/** Build the model; `relax`: no integrality (the LP relaxation, for a bound), objective = VMs placed. */
+/** Build the model (objective: VMs placed); `relax`: no integrality (the LP relaxation, for a bound). */
 export function buildMip(p: OptProblem, classes: GpuClass[], groups: ReqGroup[], relax = false): MipModel {
   const xs: XVar[] = [];
   const ys = new Map<number, Map<string, string>>();
@@ -76,7 +88,7 @@ export function buildMip(p: OptProblem, classes: GpuClass[], groups: ReqGroup[],
   addSmallGroupRows(classes, groups, xs, ys, rows);
   addGroupRows(groups, xs, rows);
   addNotWithRows(p, classes, groups, xs, rows);
-  const objective = objectiveTerms(p, classes, groups, xs, ys, relax);
+  const objective = xs.map((x, i) => term(1, x.name, i === 0));
   const ints = relax ? [] : [...[...ys.values()].flatMap((m) => [...m.values()]), ...xs.map((x) => x.name)];
   const text = [
     "Maximize",
@@ -89,7 +101,14 @@ export function buildMip(p: OptProblem, classes: GpuClass[], groups: ReqGroup[],
     ...(ints.length ? ["General", ` ${ints.join(" ")}`] : []),
     "End",
   ].join("\n");
-  return { text, xs, ys };
+  return {
+    text,
+    xs,
+    ys,
+    newGpuCells: newGpuCells(classes, xs),
+    gpuCols: gpuColumns(classes, ys),
+    stayCols: stayColumns(p, classes, groups, xs),
+  };
 }
 
 function addMixedVars(c: GpuClass, ci: number, groups: ReqGroup[], xs: XVar[]): void {
@@ -199,31 +218,31 @@ function addNotWithRows(
     }
 }
 
-function objectiveTerms(
-  p: OptProblem,
-  classes: GpuClass[],
-  groups: ReqGroup[],
-  xs: XVar[],
-  ys: MipModel["ys"],
-  relax: boolean,
-): string[] {
-  if (relax) return xs.map((x, i) => term(1, x.name, i === 0));
-  const stayers = p.requests.filter((r) => r.current != null).length;
-  const S = stayers + 1;
-  const P = S * (p.gpus.length + 1);
-  const out: string[] = [];
+function newGpuCells(classes: GpuClass[], xs: XVar[]): MipModel["newGpuCells"] {
+  const cells = new Map<string, { xs: string[]; cap: number | null }>();
   for (const x of xs) {
-    const r = groups[x.group]!.requests[0]!;
-    const g = classes[x.cls]!.gpus[0]!;
-    const cur = r.current;
-    const stays = cur != null && (cur.gpu === g.id || cur.gpu === g.address) && sameKey(g, cur.type, x);
-    out.push(term(P + (stays ? 1 : 0), x.name, out.length === 0));
+    const c = classes[x.cls]!;
+    if (c.inUse) continue;
+    const k = `${x.cls}\u0000${c.mixed ? "" : x.key}`;
+    if (!cells.has(k)) cells.set(k, { xs: [], cap: c.mixed ? null : c.caps.get(x.key)! });
+    cells.get(k)!.xs.push(x.name);
   }
-  classes.forEach((c, ci) => {
-    if (c.inUse) return;
-    for (const y of ys.get(ci)!.values()) out.push(term(-S, y, out.length === 0));
-  });
-  return out;
+  return [...cells.values()];
+}
+
+function gpuColumns(classes: GpuClass[], ys: MipModel["ys"]): string[] {
+  return classes.flatMap((c, ci) => (c.inUse ? [] : [...ys.get(ci)!.values()]));
+}
+
+function stayColumns(p: OptProblem, classes: GpuClass[], groups: ReqGroup[], xs: XVar[]): string[] {
+  if (!p.requests.some((r) => r.current != null)) return [];
+  return xs
+    .filter((x) => {
+      const cur = groups[x.group]!.requests[0]!.current;
+      const g = classes[x.cls]!.gpus[0]!;
+      return cur != null && (cur.gpu === g.id || cur.gpu === g.address) && sameKey(g, cur.type, x);
+    })
+    .map((x) => x.name);
 }
 
 function sameKey(g: GpuClass["gpus"][number], type: string, x: XVar): boolean {
