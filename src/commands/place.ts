@@ -31,7 +31,11 @@ export interface PlaceJson {
   unplaced: Array<{ vmid: number; reason: string }>;
   gpusUsed: number;
   bound: number;
+  /** "exact": the number placed is proven the most any placement places (bound == placed); "time-limit":
+   * bound is the solver's proven bound; "heuristic": no exact solver ran */
   method: SolveResult["method"];
+  /** no placement of as many VMs uses fewer GPUs newly (or moves fewer VMs): proven by the solver */
+  gpusProven: boolean;
   note?: string;
 }
 
@@ -185,6 +189,7 @@ export async function runPlace(opts: PlaceOptions, deps: DesiredDeps): Promise<P
     gpusUsed: result.gpusUsed,
     bound: result.bound,
     method: result.method,
+    gpusProven: result.gpusProven,
     ...(result.note ? { note: result.note } : {}),
   };
 }

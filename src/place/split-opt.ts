@@ -74,7 +74,7 @@ export function optimiserChoice<R extends SplitReq>(
     return o;
   });
   const problem: OptProblem = { gpus, requests };
-  const solved = solveWith(problem, loadedHighs(), { rebalance: true, timeLimitSec: 10 });
+  const solved = solveWith(problem, loadedHighs(), { rebalance: true });
   return bins.map((_, i) => {
     const counts = new Map<string, number>();
     for (const p of solved.placed) if (p.gpu === String(i)) counts.set(p.type, (counts.get(p.type) ?? 0) + 1);

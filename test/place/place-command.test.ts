@@ -100,6 +100,8 @@ describe("vgpuctl place", () => {
     expect(Object.keys(j)).toEqual(expect.arrayContaining(["placed", "unplaced", "gpusUsed", "bound"]));
     expect(j.placed).toHaveLength(1);
     expect(j.bound).toBe(1);
+    expect(j.method).toBe("exact");
+    expect(typeof j.gpusProven).toBe("boolean");
     expect(j.unplaced.map((u) => u.vmid).sort()).toEqual(
       [300, 301, 302].filter((v) => v !== j.placed[0]!.vmid),
     );

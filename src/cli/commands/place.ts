@@ -49,7 +49,12 @@ export function renderPlace(r: PlaceJson, c: Colors): string {
       ]),
     );
   for (const u of r.unplaced) lines.push(`${c.yellow("not placed:")} VM ${u.vmid}: ${u.reason}`);
-  const how = r.method === "exact" ? "optimal" : `${r.method}${r.note ? ` (${r.note})` : ""}`;
+  const how =
+    r.method === "exact"
+      ? r.gpusProven
+        ? "optimal"
+        : "most VMs placed (proven); fewer GPUs not ruled out within the time limit"
+      : `${r.method}${r.note ? ` (${r.note})` : ""}`;
   lines.push(
     `${r.placed.length} placed (at most ${r.bound} can be), ${r.unplaced.length} not, on ${r.gpusUsed} GPU(s) — ${how}`,
   );
