@@ -332,6 +332,8 @@ export interface PciMapEntry {
   id: string | null;
   subsystemId: string | null;
   iommugroup: number | null;
+  /** the property string as the file holds it (keeps description= and keys not read here) */
+  raw?: string;
 }
 
 /** A node of /etc/pve/mapping/pci.cfg */

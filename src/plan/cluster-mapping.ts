@@ -39,16 +39,21 @@ function nodePath(map: string): string {
   return `${kv.node ?? ""} ${(kv.path ?? "").toLowerCase()}`;
 }
 
-/** The map list a mapping has now, as property strings (what undo sets back). */
+/**
+ * The map list a mapping has now, as property strings (what an extension keeps and undo sets back):
+ * each entry as the file holds it, so a `description=` the user gave an entry survives.
+ */
 function currentMap(m: PciMapping): string[] {
-  return m.entries.map((e) =>
-    formatMapEntry({
-      node: e.node,
-      path: e.path,
-      id: e.id,
-      subsystemId: e.subsystemId,
-      iommugroup: e.iommugroup,
-    }),
+  return m.entries.map(
+    (e) =>
+      e.raw ??
+      formatMapEntry({
+        node: e.node,
+        path: e.path,
+        id: e.id,
+        subsystemId: e.subsystemId,
+        iommugroup: e.iommugroup,
+      }),
   );
 }
 

@@ -194,6 +194,7 @@ describe("/etc/pve/mapping/pci.cfg", () => {
       id: "10de:26b9",
       subsystemId: "10de:1851",
       iommugroup: 76,
+      raw: "node=pve1,path=0000:41:00.5,id=10de:26b9,subsystem-id=10de:1851,iommugroup=76",
     });
     expect(m[1]?.entries[0]?.subsystemId).toBeNull();
   });

@@ -33,7 +33,14 @@ export function parsePciMappingCfg(text: string): PciMapping[] {
 }
 
 function parsePciMapEntry(value: string): PciMapEntry {
-  const e: PciMapEntry = { node: null, path: null, id: null, subsystemId: null, iommugroup: null };
+  const e: PciMapEntry = {
+    node: null,
+    path: null,
+    id: null,
+    subsystemId: null,
+    iommugroup: null,
+    raw: value,
+  };
   for (const part of value.split(",")) {
     const eq = part.indexOf("=");
     if (eq <= 0) continue;

@@ -28,6 +28,8 @@ const existing = (entries: string[], mdev = true): PciMapping[] => [
   },
 ];
 
+const STEM = ["pvesh", "set", "/cluster/mapping/pci/vgpu-l40s"];
+
 describe("clusterMappingStep", () => {
   it("no such mapping: pvesh create with --mdev 1 and every entry; undo deletes it", () => {
     const step = clusterMappingStep([want], [], false)!;
@@ -62,6 +64,15 @@ describe("clusterMappingStep", () => {
       },
     ]);
     expect(step.undo.commands).toEqual([["pvesh", "set", "/cluster/mapping/pci/vgpu-l40s", "--map", E1]]);
+  });
+
+  it("extending keeps an old entry as the file holds it: a description= the user gave it survives, in the change and the undo", () => {
+    const mine = `${E1},description=rack 3 left`;
+    const [m] = existing([E1]);
+    const held: PciMapping[] = [{ ...m!, entries: [{ ...m!.entries[0]!, raw: mine }] }];
+    const step = clusterMappingStep([want], held, false)!;
+    expect(step.changes[0]).toMatchObject({ argv: [...STEM, "--mdev", "1", "--map", mine, "--map", E2] });
+    expect(step.undo.commands).toEqual([[...STEM, "--map", mine]]);
   });
 
   it("a mapping that is not mdev yet is switched on, and undo switches it off again", () => {
