@@ -192,6 +192,17 @@ export function unlockConfigEnabled(s: SimState): boolean {
 export function unlockConfigError(s: SimState): string | null {
   const cfg = s.files["/etc/vgpu_unlock/config.toml"];
   if (cfg === undefined) return null;
+  if (lastConfig?.text !== cfg) lastConfig = { text: cfg, error: tomlDecodeError(cfg) };
+  return lastConfig.error;
+}
+
+/**
+ * The answer for the config text last asked about: rendering one inspection's sysfs files asks ~170
+ * times (every vGPU verdict), and the answer depends on the text alone.
+ */
+let lastConfig: { text: string; error: string | null } | undefined;
+
+function tomlDecodeError(cfg: string): string | null {
   try {
     parse(cfg);
     return null;
