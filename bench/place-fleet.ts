@@ -7,7 +7,8 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startSshd } from "../test/helpers/sshd.ts";
-import { benchFleet, formatFleet } from "./fleet.ts";
+import { cliFleetRows } from "./cli-fleet.ts";
+import { benchFleet, type FleetRow, formatFleet } from "./fleet.ts";
 import { benchPlacement, formatPlacement } from "./placement.ts";
 
 const RESULTS = join(resolve(import.meta.dirname), "results.json");
@@ -19,12 +20,13 @@ const sshd = await startSshd().catch((e: Error) => {
   console.log(`no sshd (${e.message}): the SSH fleet is left out`);
   return null;
 });
-let fleet: Awaited<ReturnType<typeof benchFleet>>;
+let fleet: FleetRow[];
 try {
   fleet = await benchFleet(sshd);
 } finally {
   await sshd?.stop();
 }
+fleet.push(...cliFleetRows());
 console.log("\nfleet:");
 for (const l of formatFleet(fleet)) console.log(l);
 const old = existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, "utf8")) : {};
