@@ -20,6 +20,7 @@ import { openHost } from "../src/hosts/open.ts";
 import { SshHost } from "../src/hosts/ssh/ssh-host.ts";
 import { startSshd } from "../test/helpers/sshd.ts";
 import { benchApply, formatApplyRow } from "./apply.ts";
+import { cliFleetRows } from "./cli-fleet.ts";
 import { benchFleet, type FleetRow, formatFleet } from "./fleet.ts";
 import { benchPlacement, formatPlacement } from "./placement.ts";
 import { benchStart } from "./start.ts";
@@ -154,7 +155,7 @@ async function run(): Promise<void> {
       await host.close();
     }
 
-    fleet = await benchFleet(sshd);
+    fleet = [...(await benchFleet(sshd)), ...cliFleetRows()];
     results.push(await measure("cold start: node dist/vgpuctl.cjs --version", cold(["--version"], env)));
     results.push(
       await measure(

@@ -6,9 +6,9 @@
  * Targets (not asserted anywhere): installed `--version` ≤ 2×, `inspect --host demo --json` ≤ 3×.
  * `npx tsx bench/start.ts [N]` (after `npm run build`, and `npm run build:exe` for the executable's rows)
  * runs only this part and replaces the "start" list of bench/results.json; `npm run bench` runs it all.
- * With valgrind on PATH each command also runs once under callgrind: its instruction count does not move
- * with the machine's load (wall-clock ratios on a busy machine do), so it is the figure to compare
- * builds by; BENCH_CALLGRIND=0 skips it.
+ * With valgrind on PATH each command also runs under callgrind (median of CALLGRIND_RUNS runs): its
+ * instruction count does not move with the machine's load (wall-clock ratios on a busy machine do), so
+ * it is the figure to compare builds by; BENCH_CALLGRIND=0 skips it.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -26,7 +26,7 @@ export interface StartResult {
   /** fastest run / fastest run of `node -e 0`: on a busy machine the runs least slowed by others */
   vsNodeMin: number;
   runs: number;
-  /** instructions one run executes (callgrind, every process of the command), when valgrind is there */
+  /** instructions one run executes (callgrind, every process of the command; median of CALLGRIND_RUNS runs), when valgrind is there */
   instructions?: number;
   /** instructions / those of `node -e 0` */
   vsNodeInstructions?: number;
@@ -60,6 +60,17 @@ function installPackage(repo: string, work: string): string {
     work,
   );
   return join(prefix, "bin", "vgpuctl");
+}
+
+/**
+ * Callgrind runs per command: one run's count moves by up to ±8 % between runs of the same command
+ * (`node -e 0`: 82–98 M; hash seeds, background threads), so each figure is the median of these.
+ */
+const CALLGRIND_RUNS = 3;
+
+/** Median instructions of CALLGRIND_RUNS runs of `cmd args`. */
+function medianInstructionsOf(c: Candidate, env: NodeJS.ProcessEnv, cwd: string): number {
+  return median(Array.from({ length: CALLGRIND_RUNS }, () => instructionsOf(c, env, cwd)));
 }
 
 /** Instructions `cmd args` executes (callgrind, children included: `#!/usr/bin/env node` execs node). */
@@ -121,7 +132,7 @@ export function benchStart(repo: string, n: number): StartResult[] {
     }
     const base = median(times[0]!);
     const baseMin = Math.min(...times[0]!);
-    const counts = withCallgrind() ? candidates.map((c) => instructionsOf(c, env, work)) : null;
+    const counts = withCallgrind() ? candidates.map((c) => medianInstructionsOf(c, env, work)) : null;
     return candidates.map((c, i) => ({
       name: c.name,
       medianMs: round(median(times[i]!)),

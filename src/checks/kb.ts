@@ -24,6 +24,9 @@ const toRelease = (r: DriverRelease): KbRelease => ({
   kernelRange: r.kernelRange,
 });
 
+/** compatibleReleases' answers by kernel and options (cleared when it grows past 256 of them). */
+const COMPATIBLE = new Map<string, KbRelease[]>();
+
 export const defaultKb: Kb = {
   classifyGpu(input) {
     const c = classifyGpu(input);
@@ -47,7 +50,20 @@ export const defaultKb: Kb = {
   kernelVerdict: (release, kernel, setup) => kernelVerdict(release, kernel, setup),
   releaseDropsGeneration: (release, generation, deviceId) =>
     releaseDropsGeneration(release, generation as Generation, deviceId),
-  compatibleReleases: (kernel, opts) => compatibleReleases(kernel, opts ?? {}).map(toRelease),
+  compatibleReleases(kernel, opts) {
+    // the same few questions for every host of a fleet (each one runs kernelVerdict on every release):
+    // answered once per process; a copy each time, so no caller shares another's objects
+    const key = [kernel, opts?.unlock ? "unlock" : "", opts?.generation || "", opts?.deviceId || ""].join(
+      "\0",
+    );
+    let known = COMPATIBLE.get(key);
+    if (!known) {
+      if (COMPATIBLE.size >= 256) COMPATIBLE.clear();
+      known = compatibleReleases(kernel, opts ?? {}).map(toRelease);
+      COMPATIBLE.set(key, known);
+    }
+    return known.map((r) => ({ ...r }));
+  },
   findType(idOrName) {
     const t = findType(idOrName);
     return t

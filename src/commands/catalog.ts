@@ -4,8 +4,8 @@
  */
 import {
   compatibleReleases,
-  DRIVER_RELEASES,
   type DriverRelease,
+  driverReleases,
   kernelInRange,
   kernelParts,
   releaseSupportsGeneration,
@@ -70,11 +70,13 @@ export function catalogGpu(deviceId: string, opts: { subsystemId?: string | null
 function releasesForGpu(gpu: GpuClassification): string[] {
   if (gpu.support === "unsupported" || !gpu.generation) return [];
   const profileBoard = gpu.spoofAs?.deviceId ?? gpu.deviceId;
-  return DRIVER_RELEASES.filter(
-    (r) =>
-      (gpu.support !== "unlock" || r.patch !== null) &&
-      releaseSupportsGeneration(r, gpu.generation!, profileBoard),
-  ).map((r) => r.vgpuRelease);
+  return driverReleases()
+    .filter(
+      (r) =>
+        (gpu.support !== "unlock" || r.patch !== null) &&
+        releaseSupportsGeneration(r, gpu.generation!, profileBoard),
+    )
+    .map((r) => r.vgpuRelease);
 }
 
 export interface CatalogDrivers {
@@ -98,7 +100,7 @@ export function catalogDrivers(opts: { kernel?: string | null; unlock?: boolean 
       );
     }
   }
-  const pool = DRIVER_RELEASES.filter((r) => !opts.unlock || r.patch !== null);
+  const pool = driverReleases().filter((r) => !opts.unlock || r.patch !== null);
   if (kernel === null) return { kernel, releases: pool.map((r) => ({ ...r, kernelOk: null })), unknown: [] };
   const ok = new Set(compatibleReleases(kernel, { unlock: opts.unlock }).map((r) => r.vgpuRelease));
   return {

@@ -254,7 +254,23 @@ export function isUnder(path: string, root: string): boolean {
   return path === r || path.startsWith(`${r}/`);
 }
 
+/**
+ * Each pattern's RegExp, made once: parsers and isUnder ask for the same few patterns hundreds of times
+ * in one inspection, and a RegExp made anew is parsed (and compiled) anew. No `g`/`y` flag: `test`
+ * keeps no state between calls, so one object serves every caller.
+ */
+const GLOB_REGEXPS = new Map<string, RegExp>();
+
 export function globToRegExp(pattern: string): RegExp {
+  let known = GLOB_REGEXPS.get(pattern);
+  if (!known) {
+    known = compileGlob(pattern);
+    GLOB_REGEXPS.set(pattern, known);
+  }
+  return known;
+}
+
+function compileGlob(pattern: string): RegExp {
   let re = "";
   for (let i = 0; i < pattern.length; i++) {
     const ch = pattern[i]!;

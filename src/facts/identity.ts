@@ -6,6 +6,8 @@
  * installer log. Where two outputs disagree on the same fact both values are kept, with the one
  * believed and why. Pure; unknown stays null — nothing is guessed.
  */
+
+import { compareText } from "../util/compare.ts";
 import { pciFromVgpud, pciProductName, physicalGpuFunctions } from "./derive.ts";
 import { queryGpuPciIds } from "./nvidia/nvidia-smi-q.ts";
 import { normalisePciAddress, sameBus } from "./pci.ts";
@@ -198,7 +200,7 @@ export function gpuIdentities(f: Facts): GpuIdentity[] {
   const byAddr = new Map<string, GpuClaim[]>();
   for (const c of claims) byAddr.set(c.address, [...(byAddr.get(c.address) ?? []), c]);
   return [...byAddr.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => compareText(a, b))
     .map(([address, cs]) => {
       cs.sort((a, b) => rank(a.source) - rank(b.source));
       const dev = merge(

@@ -1,4 +1,4 @@
-import { homedir } from "node:os";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { FaultHost, hasClientFaults, parseClientFaults, triggerFor } from "./fault-host.ts";
 import type { Host } from "./host.ts";
@@ -6,6 +6,14 @@ import { parseHostSpec } from "./host-spec.ts";
 
 export function simStateDir(env: NodeJS.ProcessEnv): string {
   return env.VGPUCTL_SIM_DIR || join(homedir(), ".local", "state", "vgpuctl", "sim");
+}
+
+/**
+ * node:os's homedir, with node:os loaded only when VGPUCTL_SIM_DIR does not say where the state is
+ * (loading it costs ~3 M instructions of a start; as src/util/node-crypto.ts does for node:crypto).
+ */
+function homedir(): string {
+  return (createRequire(process.execPath)("node:os") as typeof import("node:os")).homedir();
 }
 
 /**

@@ -263,9 +263,34 @@ function buildRelease(row: NvidiaRow, all: readonly NvidiaRow[]): DriverRelease 
   };
 }
 
-export const DRIVER_RELEASES: readonly DriverRelease[] = NVIDIA_ROWS.map((row) =>
-  buildRelease(row, NVIDIA_ROWS),
-);
+/**
+ * Each release is built when first asked for, then kept (the same object every time): building all of
+ * them costs ~5 % of an `inspect --host demo` start (issue 16), which asks for the one release of the
+ * host's driver. driverReleases() builds the rest for the callers that go through every release.
+ */
+const BUILT = new Map<string, DriverRelease>();
+
+function releaseOfRow(row: NvidiaRow): DriverRelease {
+  let r = BUILT.get(row[0]);
+  if (!r) {
+    r = buildRelease(row, NVIDIA_ROWS);
+    BUILT.set(row[0], r);
+  }
+  return r;
+}
+
+let allReleases: readonly DriverRelease[] | undefined;
+
+/** The releases with an unlock patch, newest first, each built when a loop over them reaches it. */
+export function* patchedReleases(): Generator<DriverRelease> {
+  for (const row of NVIDIA_ROWS) if (PATCHES[row[0]]) yield releaseOfRow(row);
+}
+
+/** Every release NVIDIA's table lists, newest first. */
+export function driverReleases(): readonly DriverRelease[] {
+  allReleases ??= NVIDIA_ROWS.map(releaseOfRow);
+  return allReleases;
+}
 
 /** "15.1" → 15 */
 export function releaseMajor(release: { vgpuRelease: string } | string): number {
@@ -275,7 +300,8 @@ export function releaseMajor(release: { vgpuRelease: string } | string): number 
 
 export function findRelease(vgpuRelease: string): DriverRelease | null {
   const v = typeof vgpuRelease === "string" ? vgpuRelease.trim().replace(/^v/i, "") : "";
-  return DRIVER_RELEASES.find((r) => r.vgpuRelease === v) ?? null;
+  const row = NVIDIA_ROWS.find((r) => r[0] === v);
+  return row ? releaseOfRow(row) : null;
 }
 
 function versionIn(text: string): string | null {
@@ -286,7 +312,7 @@ function versionIn(text: string): string | null {
 /** Every release shipping this host driver (14.3/14.4 and 16.4/16.5 share one), newest first. */
 export function releasesForDriverVersion(version: string): DriverRelease[] {
   const v = versionIn(version);
-  return v ? DRIVER_RELEASES.filter((r) => r.driverVersion === v) : [];
+  return v ? NVIDIA_ROWS.filter((r) => r[1] === v).map(releaseOfRow) : [];
 }
 
 /**
@@ -476,7 +502,7 @@ export function compatibleReleases(
   opts: { unlock?: boolean; generation?: Generation | string; deviceId?: string } = {},
 ): DriverRelease[] {
   const ctx: KernelContext = { unlock: opts.unlock ? true : undefined, generation: opts.generation };
-  return DRIVER_RELEASES.filter(
+  return driverReleases().filter(
     (r) =>
       kernelVerdict(r, kernelRelease, ctx).inRange === true &&
       (!opts.unlock || r.patch !== null) &&

@@ -13,7 +13,7 @@
  * - VRAM sizes: NVIDIA product specifications (nominal memory per GPU, i.e. per PCI function);
  *   `null` where a model shipped in several memory sizes under one device id.
  */
-import { DRIVER_RELEASES, releaseDropsGeneration } from "./drivers.ts";
+import { type DriverRelease, patchedReleases, releaseDropsGeneration } from "./drivers.ts";
 import { EXTRA_IDS, SPOOF_RANGE_IDS } from "./gpu-ids.ts";
 
 export type Generation =
@@ -574,9 +574,15 @@ function notUnlockable(model: GpuModel): string {
  * (whose profiles end with 19.x): newest release with a patch in the polloloco repository, and in the mirror.
  */
 export function turingPatchSpan(): string {
-  const usable = DRIVER_RELEASES.filter((r) => r.patch && !releaseDropsGeneration(r, "turing", "1e30"));
-  const upstream = usable.find((r) => r.patch?.availability === "polloloco");
-  const mirror = usable.find((r) => r.patch?.availability === "community-mirror");
+  let upstream: DriverRelease | undefined;
+  let mirror: DriverRelease | undefined;
+  // newest first, stopping at the first of each: only the releases looked at are built (drivers.ts)
+  for (const r of patchedReleases()) {
+    if (releaseDropsGeneration(r, "turing", "1e30")) continue;
+    if (!upstream && r.patch?.availability === "polloloco") upstream = r;
+    if (!mirror && r.patch?.availability === "community-mirror") mirror = r;
+    if (upstream && mirror) break;
+  }
   const parts = [
     upstream ? `unlock patches exist up to vGPU ${upstream.vgpuRelease} in the polloloco repository` : null,
     mirror ? `up to ${mirror.vgpuRelease} in a community mirror` : null,

@@ -5,6 +5,7 @@
  * when that differs (nvidia-smi's FB total is less: ECC and the driver's own reservation).
  */
 import { classifyGpu } from "../knowledge/gpus.ts";
+import { compareText } from "../util/compare.ts";
 
 export function formatSize(mib: number): string {
   if (mib < 1024) return `${Math.round(mib)} MiB`;
@@ -38,5 +39,5 @@ export function gpuVramText(
 /** vGPU types in id order ("nvidia-63" before "nvidia-157"), not string order. */
 export function byTypeId(a: { type: string }, b: { type: string }): number {
   const n = (t: { type: string }) => Number(/(\d+)$/.exec(t.type)?.[1] ?? Number.NaN);
-  return n(a) - n(b) || a.type.localeCompare(b.type);
+  return n(a) - n(b) || compareText(a.type, b.type);
 }

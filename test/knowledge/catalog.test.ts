@@ -4,8 +4,10 @@ import { registerCatalog } from "../../src/cli/commands/catalog.ts";
 import type { CliContext } from "../../src/cli/context.ts";
 import { colorsFor } from "../../src/cli/output.ts";
 import { catalogDrivers, catalogGpu, catalogVram } from "../../src/commands/catalog.ts";
-import { DRIVER_RELEASES } from "../../src/knowledge/drivers.ts";
+import { driverReleases } from "../../src/knowledge/drivers.ts";
 import { UserError } from "../../src/util/errors.ts";
+
+const DRIVER_RELEASES = driverReleases();
 
 describe("catalog commands (pure)", () => {
   it("catalogGpu 1e07: unlock as Quadro RTX 6000 with its types", () => {

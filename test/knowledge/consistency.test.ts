@@ -6,9 +6,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { checkKnowledge, type KnowledgeInput } from "../../src/knowledge/consistency.ts";
-import { DRIVER_RELEASES, type DriverRelease, releaseDropsGeneration } from "../../src/knowledge/drivers.ts";
+import { type DriverRelease, driverReleases, releaseDropsGeneration } from "../../src/knowledge/drivers.ts";
 import { classifyGpu, GPU_TABLE } from "../../src/knowledge/gpus.ts";
 import { vgpuTypes } from "../../src/knowledge/vgpu-types.ts";
+
+const DRIVER_RELEASES = driverReleases();
 
 function newestTuringPatch(releases: readonly DriverRelease[]): KnowledgeInput["newestTuringPatch"] {
   // vgpu_unlock presents Turing cards as a Quadro RTX 6000 (1e30): only releases that still have its profiles count

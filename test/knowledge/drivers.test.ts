@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   compareKernel,
   compatibleReleases,
-  DRIVER_RELEASES,
+  driverReleases,
   findRelease,
   kernelInRange,
   kernelVerdict,
@@ -11,6 +11,8 @@ import {
   releaseSupportsGeneration,
   releasesForDriverVersion,
 } from "../../src/knowledge/drivers.ts";
+
+const DRIVER_RELEASES = driverReleases();
 
 const names = (rs: Array<{ vgpuRelease: string }>) => rs.map((r) => r.vgpuRelease);
 

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { parseMdevctlTypes } from "../../src/facts/nvidia/mdevctl.ts";
-import { SIM_VGPU_TYPES, simSysfsDescription } from "../../src/hosts/sim/nvidia-data.ts";
+import { simSysfsDescription, simVgpuTypes } from "../../src/hosts/sim/nvidia-data.ts";
 import { SimHost } from "../../src/hosts/sim/sim-host.ts";
 import type { SimGpu, SimState } from "../../src/hosts/sim/state.ts";
 import {
@@ -93,8 +93,8 @@ describe("vgpuBoardFor (knowledge)", () => {
 
 describe("the simulator's own type data agrees with the knowledge base", () => {
   it("every simulated type has the knowledge row's name, size, maximum and board", () => {
-    expect(SIM_VGPU_TYPES.length).toBe(120);
-    for (const t of SIM_VGPU_TYPES) {
+    expect(simVgpuTypes().length).toBe(120);
+    for (const t of simVgpuTypes()) {
       const k = findType(t.type);
       expect(k, t.type).not.toBeNull();
       expect({ name: t.name, mib: t.profileMiB, max: t.maxInstances, pgpu: t.pgpu }, t.type).toEqual({

@@ -10,6 +10,8 @@
  *   created on a virtual function", NVIDIA vGPU user guide).
  * Pure; never throws.
  */
+
+import { compareText } from "../../util/compare.ts";
 import { type Evidence, SYS_PCI_DEVICES } from "../capture.ts";
 import { normalisePciAddress, sameBus } from "../pci.ts";
 import type { MdevType, SriovState, VirtualFunction } from "../types.ts";
@@ -88,5 +90,5 @@ export function virtualFunctionsFromSysfs(
       interface: iface,
     });
   }
-  return out.sort((a, b) => a.address.localeCompare(b.address));
+  return out.sort((a, b) => compareText(a.address, b.address));
 }

@@ -1,3 +1,4 @@
+import { compareNatural } from "../../util/compare.ts";
 import { lines } from "./text.ts";
 
 /** A Proxmox kernel image package the repositories offer, and the kernel (`uname -r`) it installs. */
@@ -31,7 +32,7 @@ export function parseKernelPkgnames(text: string): RepoKernel[] {
     if (!prior || (m[2] && !prior.package.endsWith("-signed")))
       byKernel.set(m[1]!, { kernel: m[1]!, package: name });
   }
-  return [...byKernel.values()].sort((a, b) => a.package.localeCompare(b.package, "en", { numeric: true }));
+  return [...byKernel.values()].sort((a, b) => compareNatural(a.package, b.package));
 }
 
 /** The headers package of a kernel image package: proxmox-kernel-X(-signed) → proxmox-headers-X, pve-kernel-X → pve-headers-X. */

@@ -91,16 +91,48 @@ function parseTypeRow(line: string): SimVgpuType {
   };
 }
 
-export const SIM_VGPU_TYPES: readonly SimVgpuType[] = SIM_VGPU_TYPES_CSV.trim()
-  .split("\n")
-  .slice(1)
-  .map(parseTypeRow)
-  .sort((a, b) => a.id - b.id);
+/**
+ * The CSV's rows, each parsed when first asked for: an inspection renders the types of one or two
+ * boards, and parsing all 120 rows at every start (the module loads for any simulated host) cost more
+ * than that (issue 16).
+ */
+let csvLines: readonly string[] | undefined;
+const PARSED = new Map<string, SimVgpuType>();
+
+function typeRows(): readonly string[] {
+  csvLines ??= SIM_VGPU_TYPES_CSV.trim().split("\n").slice(1);
+  return csvLines;
+}
+
+function parsedRow(line: string): SimVgpuType {
+  let t = PARSED.get(line);
+  if (!t) {
+    t = parseTypeRow(line);
+    PARSED.set(line, t);
+  }
+  return t;
+}
+
+const byId = (a: SimVgpuType, b: SimVgpuType) => a.id - b.id;
+
+/** Every type the simulated driver knows, by id. */
+export function simVgpuTypes(): readonly SimVgpuType[] {
+  return typeRows().map(parsedRow).sort(byId);
+}
 
 /** A type by mdev name ("nvidia-259") or decimal id ("259"). */
 export function simType(idOrType: string | number): SimVgpuType | undefined {
   const id = typeof idOrType === "number" ? idOrType : Number(String(idOrType).replace(/^nvidia-/, ""));
-  return SIM_VGPU_TYPES.find((t) => t.id === id);
+  const line = typeRows().find((l) => Number(l.slice(0, l.indexOf(","))) === id);
+  return line === undefined ? undefined : parsedRow(line);
+}
+
+/** The rows of one board ("1eb8"): its device id is column 24's "0x1EB8/0x12A2:16" before the "/". */
+function boardRows(deviceId: string): SimVgpuType[] {
+  return typeRows()
+    .filter((l) => hex4(l.slice(l.lastIndexOf(",") + 1).split("/")[0]!) === deviceId)
+    .map(parsedRow)
+    .sort(byId);
 }
 
 /**
@@ -178,7 +210,7 @@ function typesOf(deviceId: string, subsystemId: string): SimVgpuType[] {
   const key = `${deviceId}/${subsystemId}`;
   let types = TYPES_OF.get(key);
   if (!types) {
-    types = SIM_VGPU_TYPES.filter(
+    types = boardRows(deviceId).filter(
       (t) =>
         t.pgpu.deviceId === deviceId && (t.pgpu.subsystemId === "0000" || t.pgpu.subsystemId === subsystemId),
     );

@@ -11,6 +11,7 @@
  * false boolean: no/false/off/0/disable). Package versions for trixie are representative Debian 13 ones.
  */
 
+import { compareNatural } from "../../util/compare.ts";
 import { installKernelImage, kernelOfPackage, repoHeaderKernels } from "./kernels.ts";
 import { filesIn, pveMajor } from "./logic.ts";
 import { FRAMEWORK_CONF, STOCK_FRAMEWORK_CONF } from "./mok.ts";
@@ -38,7 +39,7 @@ export function hasHeaders(s: SimState, kernel: string): boolean {
 }
 
 function newestInstalledKernel(s: SimState): string {
-  return [...s.kernel.installed].sort((a, b) => a.localeCompare(b, "en", { numeric: true })).pop()!;
+  return [...s.kernel.installed].sort((a, b) => compareNatural(a, b)).pop()!;
 }
 
 /** The catalog entry for `name` on this host, or null when no repository has it. */

@@ -1,4 +1,7 @@
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+// node:fs's synchronous calls, not node:fs/promises: loading that module (its FileHandle, readline and
+// stream parts, each function compiled at first use) costs more than a simulated inspection's own file
+// work (callgrind: ~6 M instructions of `inspect --host demo`, issue 16); the state files are small.
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Capture, CaptureSpec } from "../../facts/capture.ts";
 import { UserError } from "../../util/errors.ts";
@@ -58,16 +61,16 @@ function tmpName(path: string): string {
   return `${path}.${process.pid}.${++tmpCounter}.${random}.tmp`;
 }
 
-async function writeAtomic(path: string, content: string): Promise<void> {
+function writeAtomic(path: string, content: string): void {
   const tmp = tmpName(path);
-  await writeFile(tmp, content, { mode: 0o600 });
-  await rename(tmp, path);
+  writeFileSync(tmp, content, { mode: 0o600 });
+  renameSync(tmp, path);
 }
 
 /** Throw away the stored state of a scenario so the next open starts fresh. */
 export async function resetScenario(stateDir: string, name: string): Promise<void> {
   if (!findScenario(name)) throw unknownScenario(name);
-  await rm(statePath(stateDir, name), { force: true });
+  rmSync(statePath(stateDir, name), { force: true });
 }
 
 export interface SimHostOptions {
@@ -113,8 +116,8 @@ export async function setScenarioFaults(
     );
   if (specs.length === 0) delete state.faults;
   else state.faults = [...specs];
-  await mkdir(stateDir, { recursive: true });
-  await writeAtomic(statePath(stateDir, name), `${JSON.stringify(state, null, 2)}\n`);
+  mkdirSync(stateDir, { recursive: true });
+  writeAtomic(statePath(stateDir, name), `${JSON.stringify(state, null, 2)}\n`);
   return state.faults ?? [];
 }
 
@@ -151,7 +154,7 @@ export class SimHost implements Host {
     let state: SimState | null = null;
     let raw = "";
     try {
-      raw = await readFile(file, "utf8");
+      raw = readFileSync(file, "utf8");
       const parsed = JSON.parse(raw) as SimState;
       if (parsed && parsed.version === SIM_STATE_VERSION && parsed.scenario === scenario) state = parsed;
     } catch (e) {
@@ -165,7 +168,7 @@ export class SimHost implements Host {
     // a host only read (plan, inspect) is not written back at close (a fleet of 32 wrote 32 files)
     if (state) host.written = raw;
     if (!state) {
-      await mkdir(opts.stateDir, { recursive: true });
+      mkdirSync(opts.stateDir, { recursive: true });
       await host.persist();
     }
     return host;
@@ -196,7 +199,7 @@ export class SimHost implements Host {
     if (!this.file) return;
     const text = `${JSON.stringify(this.state, null, 2)}\n`;
     if (text === this.written) return;
-    await writeAtomic(this.file, text);
+    writeAtomic(this.file, text);
     this.written = text;
   }
 
