@@ -212,7 +212,7 @@ function tomlDecodeError(cfg: string): string | null {
     return null;
   } catch (e) {
     if (e instanceof TomlError) return `TOML parse error at line ${e.line}, column ${e.column}`;
-    return String(e);
+    throw e; // not a decode error: a bug in the simulator, not the simulated daemon's answer
   }
 }
 

@@ -40,7 +40,11 @@ function alive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
+    // kill(2): ESRCH = no such process; EPERM = it exists but is not ours. Anything else is not an answer.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ESRCH") return false;
+    if (code === "EPERM") return true;
+    throw e;
   }
 }
 
@@ -57,8 +61,9 @@ async function lock(dir: string): Promise<() => void> {
       let owner = 0;
       try {
         owner = Number(readFileSync(join(dir, "pid"), "utf8"));
-      } catch {
-        // being created or removed right now
+      } catch (e2) {
+        // the pid file is being created or the lock removed right now (ENOENT): wait and look again
+        if ((e2 as NodeJS.ErrnoException).code !== "ENOENT") throw e2;
       }
       if (owner > 0 && !alive(owner)) rmSync(dir, { recursive: true, force: true });
       else if (Date.now() > deadline) throw new Error(`sim-shell: ${dir} stays locked by pid ${owner}`);
@@ -146,8 +151,11 @@ export async function simShellMain(): Promise<void> {
     stdin: () => {
       try {
         return readFileSync(0, "utf8");
-      } catch {
-        return "";
+      } catch (e) {
+        // no stdin at all (closed descriptor: EBADF; a terminal with nothing to read: EAGAIN) is empty input
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "EBADF" || code === "EAGAIN" || code === "EOF") return "";
+        throw e;
       }
     },
     stdout: write(process.stdout),
