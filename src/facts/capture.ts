@@ -239,9 +239,8 @@ export class Evidence {
 
   /** Files whose path matches a glob with `*` segments, e.g. "/etc/modprobe.d/*.conf". */
   glob(pattern: string): Array<{ path: string; content: string }> {
-    const re = globToRegExp(pattern);
     return Object.entries(this.capture.files)
-      .filter(([p]) => re.test(p))
+      .filter(([p]) => matchesGlob(pattern, p))
       .sort(([a], [b]) => compareText(a, b))
       .map(([path, content]) => ({ path, content }));
   }
@@ -250,7 +249,7 @@ export class Evidence {
 export function isUnder(path: string, root: string): boolean {
   if (root === "/") return true;
   const r = root.endsWith("/") ? root.slice(0, -1) : root;
-  if (r.includes("*")) return globToRegExp(r).test(path) || globToRegExp(`${r}/**`).test(path);
+  if (r.includes("*")) return matchesGlob(r, path) || matchesGlob(`${r}/**`, path);
   return path === r || path.startsWith(`${r}/`);
 }
 
@@ -268,6 +267,16 @@ export function globToRegExp(pattern: string): RegExp {
     GLOB_REGEXPS.set(pattern, known);
   }
   return known;
+}
+
+/**
+ * Does the path match the glob? The text before the first wildcard must begin the path; the RegExp runs
+ * (and is compiled) only for paths that do — most captured paths are under other folders.
+ */
+export function matchesGlob(pattern: string, path: string): boolean {
+  const cut = pattern.search(/[*?]/);
+  const literal = cut < 0 ? pattern : pattern.slice(0, cut);
+  return path.startsWith(literal) && globToRegExp(pattern).test(path);
 }
 
 function compileGlob(pattern: string): RegExp {
@@ -374,14 +383,18 @@ const PASS_STAGE = /^(?:less|more|cat)(?:\s+-\w+)*$/;
  * prefixed with sudo nor piped through a filter (or pipes through something else, e.g. `| sort`).
  */
 export function baseCommand(cmd: string): { base: string; filtered: boolean } | null {
-  let c = normaliseCmd(cmd).replace(/^(?:[#$§%>] )/, "");
+  let c = normaliseCmd(cmd);
+  if (c[1] === " " && "#$§%>".includes(c[0] ?? "")) c = c.slice(2); // a prompt: "# ", "$ ", …
   let changed = false;
-  if (/^sudo\s/.test(c)) {
+  if (c.startsWith("sudo") && /^sudo\s/.test(c)) {
     c = c.replace(/^sudo\s+(?:-\S+\s+)*/, "");
     changed = true;
   }
   // `lspci -nnk -d 10de:` (kubevirt-gpu-device-plugin#45): only NVIDIA functions, i.e. a filtered lspci.
-  const byVendor = /^(lspci(?: -\S+)*?) -d \S+((?: -\S+)*)$/.exec(c.split("|")[0]!.trim());
+  const byVendor =
+    c.startsWith("lspci") && c.includes(" -d ")
+      ? /^(lspci(?: -\S+)*?) -d \S+((?: -\S+)*)$/.exec(c.split("|")[0]!.trim())
+      : null;
   if (byVendor && !c.includes("|")) return { base: `${byVendor[1]}${byVendor[2]}`, filtered: true };
   const stages = splitPipes(c);
   if (stages === null) return null;
@@ -413,7 +426,7 @@ function splitPipes(cmd: string): string[] | null {
     } else cur += ch;
   }
   out.push(cur.trim());
-  return out.map((s) => s.replace(/^sudo\s+/, ""));
+  return out.map((s) => (s.startsWith("sudo") ? s.replace(/^sudo\s+/, "") : s));
 }
 
 export function emptyCapture(host: string, capturedAt: string): Capture {

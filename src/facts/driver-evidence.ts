@@ -129,7 +129,7 @@ function installedClaims(f: Facts): DriverClaim[] {
   if (log)
     out.push(c("installer log", false, { version: log.version, kind: log.kind, flavour: log.flavour }));
   for (const [name, version] of Object.entries(f.packages ?? {})) {
-    if (!REGULAR_PACKAGE.test(name)) continue;
+    if (!name.startsWith("nvidia-") || !REGULAR_PACKAGE.test(name)) continue; // most packages are not nvidia-*
     const v = /^(\d+\.\d+(?:\.\d+)?)/.exec(version)?.[1] ?? null;
     out.push(
       c("packages", false, { version: v, kind: "regular", flavour: /open/.test(name) ? "open" : null }),

@@ -97,6 +97,7 @@ function toolClaims(f: Facts): GpuClaim[] {
 function logClaims(f: Facts): GpuClaim[] {
   const out: GpuClaim[] = [];
   for (const l of f.journals.vgpud ?? []) {
+    if (!l.toLowerCase().includes("gpu not supported by vgpu at pci id")) continue; // the regex runs only then
     const m =
       /GPU not supported by vGPU at PCI Id: (\S+)(?:\s+DevID:\s*0x10de\s*\/\s*0x([0-9a-f]{1,4})\b(?:\s*\/\s*0x([0-9a-f]{1,4})\s*\/\s*0x([0-9a-f]{1,4})\b)?)?/i.exec(
         l,

@@ -99,12 +99,13 @@ export function sharingRule(input: {
 /** The rule for one GPU of a host, decided from its facts (mixed-size mode, capability, driver branch). */
 export function sharingRuleOf(f: Facts, address: string, sriov: boolean): SharingRule {
   const q = f.nvidiaSmiQuery?.gpus.find((g) => g.busId === address);
-  const field = (re: RegExp) =>
-    q ? (Object.entries(q.fields).find(([k]) => re.test(k))?.[1] ?? null) : null;
+  // a field of this name, alone or as the last part of a section path ("… / vGPU Heterogeneous Mode")
+  const field = (name: string) =>
+    q ? (Object.entries(q.fields).find(([k]) => k === name || k.endsWith(` / ${name}`))?.[1] ?? null) : null;
   return sharingRule({
     driverVersion: deriveDriver(f)?.version ?? null,
-    heterogeneousProfiles: field(/(^| \/ )Heterogeneous Time-Slice Profiles$/),
-    mixedSizes: /^\s*enabled\s*$/i.test(field(/(^| \/ )vGPU Heterogeneous Mode$/) ?? ""),
+    heterogeneousProfiles: field("Heterogeneous Time-Slice Profiles"),
+    mixedSizes: /^\s*enabled\s*$/i.test(field("vGPU Heterogeneous Mode") ?? ""),
     fallback: sriov ? "one-size" : "one-type",
   });
 }

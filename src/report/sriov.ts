@@ -74,12 +74,13 @@ export function vfsOfGpu(f: Facts, pf: string): VirtualFunction[] {
 export function mixedSizesOf(f: Facts, address: string): MixedSizes | null {
   const q = f.nvidiaSmiQuery?.gpus.find((g) => g.busId === address);
   if (!q) return null;
-  const field = (re: RegExp) =>
+  // a field of this name, alone or as the last part of a section path ("… / vGPU Heterogeneous Mode")
+  const field = (name: string) =>
     Object.entries(q.fields)
-      .find(([k]) => re.test(k))?.[1]
+      .find(([k]) => k === name || k.endsWith(` / ${name}`))?.[1]
       ?.trim() ?? null;
-  const sizes = field(/(^| \/ )Heterogeneous Time-Slice Sizes$/);
-  const mode = field(/(^| \/ )vGPU Heterogeneous Mode$/);
+  const sizes = field("Heterogeneous Time-Slice Sizes");
+  const mode = field("vGPU Heterogeneous Mode");
   const yes = (v: string | null, on: RegExp, off: RegExp) =>
     v === null ? null : on.test(v) ? true : off.test(v) ? false : null;
   const out = {

@@ -16,8 +16,8 @@ const RUNS = /\d+|\D+/g;
 
 /** Two runs of digits as numbers, without a size limit ("007" = "7"). */
 function compareDigits(a: string, b: string): number {
-  const x = a.replace(/^0+(?=\d)/, "");
-  const y = b.replace(/^0+(?=\d)/, "");
+  const x = a[0] === "0" ? a.replace(/^0+(?=\d)/, "") : a;
+  const y = b[0] === "0" ? b.replace(/^0+(?=\d)/, "") : b;
   return x.length - y.length || compareText(x, y);
 }
 

@@ -17,6 +17,11 @@ export function naToNull(value: string | undefined | null): string | null {
   return v;
 }
 
+/** "0x1f", "0X1F": a hexadecimal number (the regex runs only on what starts like one). */
+function isHex(s: string): boolean {
+  return (s.startsWith("0x") || s.startsWith("0X")) && /^0x[0-9a-f]+$/i.test(s);
+}
+
 /**
  * A size as MiB: "4096 MiB", "1024M", "2G", "2048MiB", "0x74000000" (bytes), "2147483648" (bytes,
  * when ≥ 1 MiB and unit-less) or a small unit-less number (taken as MiB). null when unreadable.
@@ -24,7 +29,7 @@ export function naToNull(value: string | undefined | null): string | null {
 export function parseSizeMiB(raw: string | undefined | null): number | null {
   if (raw === undefined || raw === null) return null;
   const s = raw.trim();
-  if (/^0x[0-9a-f]+$/i.test(s)) return Number.parseInt(s, 16) / 1048576;
+  if (isHex(s)) return Number.parseInt(s, 16) / 1048576;
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b?|bytes?|b)?$/i.exec(s);
   if (!m) return null;
   const n = Number.parseFloat(m[1]!);
@@ -44,7 +49,7 @@ export function parseSizeMiB(raw: string | undefined | null): number | null {
 export function parseIntLoose(raw: string | undefined | null): number | null {
   if (raw === undefined || raw === null) return null;
   const s = raw.trim();
-  if (/^0x[0-9a-f]+$/i.test(s)) return Number.parseInt(s, 16);
+  if (isHex(s)) return Number.parseInt(s, 16);
   const m = /^-?\d+/.exec(s);
   return m ? Number.parseInt(m[0], 10) : null;
 }
@@ -70,7 +75,7 @@ export function readIndented(text: string): IndentedEntry[] {
   const out: IndentedEntry[] = [];
   const lines = splitLines(text);
   for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i]!.replace(/\t/g, "    ").trimEnd();
+    const raw = lines[i]!.replaceAll("\t", "    ").trimEnd();
     if (raw.trim() === "") continue;
     const indent = raw.length - raw.trimStart().length;
     const body = raw.trimStart();

@@ -29,7 +29,7 @@ export function parseMdevDescription(text: string | null | undefined): MdevDescr
   for (const part of text.split(/[,\n;]/)) {
     const eq = part.indexOf("=");
     if (eq < 0) continue;
-    const key = part.slice(0, eq).trim().toLowerCase().replace(/-/g, "_");
+    const key = part.slice(0, eq).trim().toLowerCase().replaceAll("-", "_");
     const value = part.slice(eq + 1).trim();
     switch (key) {
       case "framebuffer":
@@ -124,7 +124,7 @@ export function parseMdevctlTypes(text: string): MdevType[] {
   };
 
   for (const rawLine of splitLines(text)) {
-    const line = rawLine.replace(/\t/g, "    ").trimEnd();
+    const line = rawLine.replaceAll("\t", "    ").trimEnd();
     if (line.trim() === "") continue;
     const indent = line.length - line.trimStart().length;
     const body = line.trim();

@@ -11,7 +11,7 @@ const JOURNAL_PREFIX =
   /^(?:[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}|\d{4}-\d{2}-\d{2}T[\d:.+-]+) \S+ kernel: /;
 
 export function stripDmesgPrefix(line: string): string {
-  return line.replace(JOURNAL_PREFIX, "").replace(PREFIX, "").replace(/\s+$/, "");
+  return line.replace(JOURNAL_PREFIX, "").replace(PREFIX, "").trimEnd();
 }
 
 // "DMAR: IOMMU enabled" is NOT here: the kernel prints it while parsing intel_iommu=on, even when
@@ -50,6 +50,50 @@ const SIGNATURE = [
   /\bPKCS#7 signature not signed\b/,
 ];
 
+/**
+ * What one line says. Each group of patterns runs only on lines holding the text every pattern of the
+ * group needs (the lower-case line for the case-insensitive ones): the same answers, but a regex is
+ * compiled only when a line could match it — most kernel lines match none (start-up cost, issue 16).
+ */
+function readLine(line: string, out: DmesgFacts): void {
+  const lower = line.toLowerCase();
+  const iommu = lower.includes("iommu") || line.includes("DMAR: ") || line.includes("AMD");
+  if (iommu) readIommuLine(line, lower, out);
+  if (line.includes("NVRM:") && /\bNVRM:/.test(line)) out.nvrm.push(line);
+  if (
+    line.includes("nouveau") &&
+    (/^nouveau\b/.test(line) || /\bnouveau [0-9a-f]{4}:[0-9a-f]{2}:/.test(line))
+  )
+    out.nouveau.push(line);
+  if (
+    lower.includes("vfio") &&
+    (/^vfio[-_]pci\b/.test(line) ||
+      /^VFIO\b/.test(line) ||
+      /^vfio\b/.test(line) ||
+      /\bvfio-pci [0-9a-f]{4}:/.test(line))
+  )
+    out.vfio.push(line);
+  if (SIGNATURE_TEXT.some((t) => lower.includes(t)) && SIGNATURE.some((r) => r.test(line)))
+    out.moduleSignature.push(line);
+}
+
+/** Every SIGNATURE pattern needs one of these (lower case). */
+const SIGNATURE_TEXT = ["lockdown", "module", "secureboot", "key was rejected", "pkcs#7"];
+
+function readIommuLine(line: string, lower: string, out: DmesgFacts): void {
+  if (line.includes("DMAR: ") && DMAR_ENABLED.some((r) => r.test(line))) {
+    out.dmarEnabled = true;
+    out.iommuEnabledLines.push(line);
+  } else if (line.includes("AMD") && AMD_ENABLED.some((r) => r.test(line))) {
+    out.amdViEnabled = true;
+    out.iommuEnabledLines.push(line);
+  } else if (line.includes("iommu group") && GROUPS.test(line)) {
+    if (out.iommuEnabledLines.length < 5) out.iommuEnabledLines.push(line);
+  } else if (lower.includes("iommu") && DISABLED.some((r) => r.test(line))) {
+    out.iommuDisabledLines.push(line);
+  }
+}
+
 /** Facts from `dmesg` (plain, `-T` or with level prefixes). Never throws. */
 export function parseDmesg(text: string): DmesgFacts {
   const out: DmesgFacts = {
@@ -67,27 +111,7 @@ export function parseDmesg(text: string): DmesgFacts {
     const line = stripDmesgPrefix(raw);
     if (line === "") continue;
     out.lines.push(line);
-    if (DMAR_ENABLED.some((r) => r.test(line))) {
-      out.dmarEnabled = true;
-      out.iommuEnabledLines.push(line);
-    } else if (AMD_ENABLED.some((r) => r.test(line))) {
-      out.amdViEnabled = true;
-      out.iommuEnabledLines.push(line);
-    } else if (GROUPS.test(line)) {
-      if (out.iommuEnabledLines.length < 5) out.iommuEnabledLines.push(line);
-    } else if (DISABLED.some((r) => r.test(line))) {
-      out.iommuDisabledLines.push(line);
-    }
-    if (/\bNVRM:/.test(line)) out.nvrm.push(line);
-    if (/^nouveau\b/.test(line) || /\bnouveau [0-9a-f]{4}:[0-9a-f]{2}:/.test(line)) out.nouveau.push(line);
-    if (
-      /^vfio[-_]pci\b/.test(line) ||
-      /^VFIO\b/.test(line) ||
-      /^vfio\b/.test(line) ||
-      /\bvfio-pci [0-9a-f]{4}:/.test(line)
-    )
-      out.vfio.push(line);
-    if (SIGNATURE.some((r) => r.test(line))) out.moduleSignature.push(line);
+    readLine(line, out);
   }
   return out;
 }

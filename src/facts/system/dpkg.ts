@@ -11,7 +11,7 @@ export function parseDpkgQueryW(text: string): Record<string, string> {
     const name = (tab >= 0 ? raw.slice(0, tab) : (raw.split(/\s+/)[0] ?? "")).trim();
     const version = (tab >= 0 ? raw.slice(tab + 1) : (raw.trim().split(/\s+/)[1] ?? "")).trim();
     if (!name || !version || !/^[a-z0-9][a-z0-9.+-]*(?::[a-z0-9_-]+)?$/i.test(name)) continue;
-    out[name.replace(/:[a-z0-9_-]+$/i, "")] = version;
+    out[name.includes(":") ? name.replace(/:[a-z0-9_-]+$/i, "") : name] = version; // "libc6:amd64" → "libc6"
   }
   return out;
 }

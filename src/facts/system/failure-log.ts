@@ -22,9 +22,28 @@ export interface FailureLog {
 
 const SUDO = /^(?:[#$] )?(?:sudo\s+(?:-\S+\s+)*)?/;
 
+/** How every command failureLogOfCommand knows begins (after SUDO). */
+const LOG_COMMAND_STARTS = [
+  "qm start ",
+  "pvenode task log",
+  "pvesh get /nodes/",
+  "sh ",
+  "bash ",
+  "./",
+  "NVIDIA-Linux-",
+  "nvidia-installer",
+  "proxmox-installer.sh",
+  "dkms ",
+  "cat ",
+  "tail ",
+  "less ",
+  "more ",
+];
+
 /** The kind of log a pasted command line prints, with the VM it names; null for other commands. */
 export function failureLogOfCommand(cmd: string): { kind: FailureLogKind; vmid: number | null } | null {
   const c = cmd.trim().replace(/\s+/g, " ").replace(SUDO, "");
+  if (!LOG_COMMAND_STARTS.some((s) => c.startsWith(s))) return null; // the regexes below run only then
   const qm = /^qm start (\d+)\b/.exec(c);
   if (qm) return { kind: "vm-start", vmid: Number(qm[1]) };
   if (/^(?:pvenode task log|pvesh get \/nodes\/\S+\/tasks\/\S+\/log)\b/.test(c)) {
@@ -45,12 +64,16 @@ export function failureLogOfCommand(cmd: string): { kind: FailureLogKind; vmid: 
 
 /** The kind of log a captured file is, with the VM a qmstart task file names; null for other files. */
 export function failureLogOfPath(path: string): { kind: FailureLogKind; vmid: number | null } | null {
-  if (/^\/var\/log\/pve\/tasks\/.*:qmstart:/.test(path)) {
+  if (path.startsWith("/var/log/pve/tasks/") && path.includes(":qmstart:")) {
     const vm = /:qmstart:(\d+):/.exec(path);
     return { kind: "vm-start", vmid: vm ? Number(vm[1]) : null };
   }
-  if (/^\/var\/log\/nvidia-installer\.log$/.test(path)) return { kind: "installer", vmid: null };
-  if (/^\/var\/lib\/dkms\/[^/]+\/[^/]+\/(?:build|[^/]+\/[^/]+\/log)\/make\.log$/.test(path))
+  if (path === "/var/log/nvidia-installer.log") return { kind: "installer", vmid: null };
+  if (
+    path.startsWith("/var/lib/dkms/") &&
+    path.endsWith("/make.log") &&
+    /^\/var\/lib\/dkms\/[^/]+\/[^/]+\/(?:build|[^/]+\/[^/]+\/log)\/make\.log$/.test(path)
+  )
     return { kind: "dkms-make", vmid: null };
   return null;
 }
@@ -58,6 +81,6 @@ export function failureLogOfPath(path: string): { kind: FailureLogKind; vmid: nu
 /** The log's lines: CR and trailing blanks removed, empty lines dropped. */
 export function failureLogLines(text: string): string[] {
   return lines(text)
-    .map((l) => l.replace(/\s+$/, ""))
+    .map((l) => l.trimEnd())
     .filter((l) => l.trim() !== "");
 }

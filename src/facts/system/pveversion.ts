@@ -14,7 +14,9 @@ export function parsePveversion(text: string): PveVersions | null {
   const packages: Record<string, string> = {};
   for (const raw of lines(text)) {
     const line = raw.trim();
-    const short = /^pve-manager\/([^/\s]+)\/\S+\s+\(running kernel:\s*([^)\s]+)\)/.exec(line);
+    const short =
+      line.startsWith("pve-manager/") &&
+      /^pve-manager\/([^/\s]+)\/\S+\s+\(running kernel:\s*([^)\s]+)\)/.exec(line);
     if (short) {
       manager ??= short[1]!;
       runningKernel ??= short[2]!;
@@ -24,7 +26,8 @@ export function parsePveversion(text: string): PveVersions | null {
     if (!m) continue;
     const name = m[1]!;
     let rest = m[2]!.trim();
-    if (NOT_INSTALLED.test(rest)) continue;
+    const first = rest[0]?.toLowerCase();
+    if ((first === "n" || first === "r") && NOT_INSTALLED.test(rest)) continue; // starts like "not …"/"residual …"
     const paren = /^(\S+)\s+\((.*)\)\s*$/.exec(rest);
     let note: string | null = null;
     if (paren) {

@@ -76,7 +76,7 @@ export function parseVmConfig(vmid: number, text: string): VmConfig {
     if (!m) continue;
     const key = m[1]!;
     const value = m[2]!.trim();
-    const hp = /^hostpci(\d+)$/.exec(key);
+    const hp = key.startsWith("hostpci") ? /^hostpci(\d+)$/.exec(key) : null;
     if (hp) {
       (section === "pending" ? vm.pendingHostpci : vm.hostpci).push(parseHostpci(Number(hp[1]), value));
       continue;

@@ -140,7 +140,7 @@ export function readSysPci(s: SimState, path: string): string | null {
   if (pf) return readVfFile(s, pf, addr, file);
   const gpu = gpuAt(s, addr);
   if (!gpu) return null;
-  const virtfn = /^virtfn(\d+)\/uevent$/.exec(file);
+  const virtfn = file.startsWith("virtfn") ? /^virtfn(\d+)\/uevent$/.exec(file) : null;
   if (virtfn) {
     const vf = virtualFunctions(gpu)[Number(virtfn[1])];
     const vff = vf ? allPciFunctions(s).find((x) => x.address === vf) : undefined;
