@@ -209,7 +209,22 @@ function assertTokenMaySetHostpci(params: PveParams, tokenName: string): void {
   }
 }
 
-export function createPveClient(options: PveClientOptions): PveClient {
+/** What every request needs: where, who, how long, over which connection pool. */
+interface PveConn {
+  origin: string;
+  prefix: string;
+  tokenName: string;
+  authorization: string;
+  timeoutMs: number;
+  dispatcher: Dispatcher;
+  ownsDispatcher: boolean;
+  sleep: (ms: number) => Promise<void>;
+  /** Whatever the server said, without the token secret (a server may echo the request). */
+  hide: (text: string) => string;
+}
+
+/** Check the token and URL (refusing anything but https) and set up the connection. */
+function connectionOf(options: PveClientOptions): PveConn {
   const { token } = options;
   if (!USER_RE.test(token.user)) {
     throw new UserError(
@@ -249,339 +264,354 @@ export function createPveClient(options: PveClientOptions): PveClient {
   const dispatcher: Dispatcher =
     options.dispatcher ?? createPveAgent(options.tls, { connectTimeoutMs: Math.min(timeoutMs, 10_000) });
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  /** Whatever the server said, without the token secret (a server may echo the request). */
   const hide = (text: string) => hideApiTokens(text, [token.secret]);
+  return { origin, prefix, tokenName, authorization, timeoutMs, dispatcher, ownsDispatcher, sleep, hide };
+}
 
-  function connectionError(err: unknown): Error {
-    if (err instanceof PveTlsPinError || err instanceof UserError) return err;
-    const e = err as { code?: string; message?: string; cause?: unknown };
-    if (e?.cause instanceof PveTlsPinError) return e.cause;
-    const code = e?.code ?? null;
-    const msg = hide(e?.message ?? String(err));
-    const where = origin;
-    if (code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME/.test(code)) {
-      return new PveConnectionError(
-        `TLS verification of ${where} failed (${code}); nothing was sent`,
-        "give the cluster CA (/etc/pve/pve-root-ca.pem) or pin the node certificate's SHA-256 fingerprint from `pvenode cert info`",
-        code,
-      );
-    }
-    if (
-      code === "ECONNREFUSED" ||
-      code === "ENOTFOUND" ||
-      code === "EHOSTUNREACH" ||
-      code === "ENETUNREACH"
-    ) {
-      return new PveConnectionError(
-        `cannot reach the Proxmox VE API at ${where} (${code})`,
-        "check the host name and that pveproxy listens on port 8006",
-        code,
-      );
-    }
-    if (code && /TIMEOUT/.test(code)) {
-      return new PveConnectionError(
-        `the Proxmox VE API at ${where} did not answer in time (${code})`,
-        undefined,
-        code,
-      );
-    }
-    return new PveConnectionError(`request to ${where} failed: ${msg}`, undefined, code);
-  }
-
-  function apiError(
-    method: string,
-    path: string,
-    status: number,
-    statusText: string,
-    body: unknown,
-  ): PveApiError {
-    const env = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
-    const bodyMsg = typeof env.message === "string" ? hide(env.message.trim()) : "";
-    const pveMessage = bodyMsg || hide(statusText.trim()) || null;
-    const shown = (v: unknown) => hide(String(v).trim());
-    const errors =
-      typeof env.errors === "object" && env.errors !== null && !Array.isArray(env.errors)
-        ? Object.fromEntries(
-            Object.entries(env.errors as Record<string, unknown>).map(([k, v]) => [hide(k), shown(v)]),
-          )
-        : Array.isArray(env.errors)
-          ? Object.fromEntries((env.errors as unknown[]).map((v, i) => [String(i), shown(v)]))
-          : null;
-    const details: PveErrorDetails = { status, method, path, pveMessage, errors };
-    const said = pveMessage ? `: ${pveMessage}` : "";
-    const allText = [pveMessage ?? "", ...Object.values(errors ?? {})].join("\n");
-
-    if (status === 401) {
-      return new PveAuthError(
-        `Proxmox VE rejected the API token ${tokenName} (401${said})`,
-        details,
-        "check the token id and secret (Datacenter → Permissions → API Tokens); the secret is shown only once, an expired or deleted token needs a new one",
-      );
-    }
-    if (status === 403) {
-      const { aclPath, privileges } = parsePermissionMessage(pveMessage ?? "");
-      const privText = privileges.length > 0 ? privileges.join(" or ") : "a privilege";
-      const role = privileges.map((p) => ROLE_FOR_PRIVILEGE[p]).find(Boolean);
-      return new PvePermissionError(
-        aclPath
-          ? `permission denied: token ${tokenName} lacks ${privText} on ${aclPath} (needed for ${method} ${path})`
-          : `permission denied for ${method} ${path}${said}`,
-        details,
-        aclPath,
-        privileges,
-        aclPath
-          ? `grant it, e.g. pveum acl modify ${aclPath} --tokens '${tokenName}' --roles ${role ?? `<a role with ${privText}>`}; a privilege-separated token needs the ACL on the token itself`
-          : "check the token's ACLs (Datacenter → Permissions)",
-      );
-    }
-    if (CONCURRENT_RE.test(allText)) {
-      return new PveConcurrentEditError(
-        `the configuration behind ${method} ${path} was changed by someone else after it was read (digest mismatch); nothing was changed`,
-        details,
-        "read it again and re-apply",
-      );
-    }
-    if (status === 400 && errors) {
-      const list = Object.entries(errors)
-        .map(([k, v]) => `${k}: ${v}`)
-        .join("; ");
-      return new PveApiError(`Proxmox VE rejected the parameters of ${method} ${path}: ${list}`, details);
-    }
-    if (status === 501) {
-      return new PveApiError(
-        `${method} ${path} is not available on this Proxmox VE version${said}`,
-        details,
-        "upgrade Proxmox VE or use the older interface",
-      );
-    }
-    if (status === 595) {
-      return new PveApiError(
-        `Proxmox VE could not reach the node for ${method} ${path}${said}`,
-        details,
-        "check that the node is online in the cluster",
-      );
-    }
-    return new PveApiError(`Proxmox VE ${method} ${path} failed (${status}${said})`, details);
-  }
-
-  async function request<T>(method: HttpMethod, path: string, params?: PveParams): Promise<PveEnvelope<T>> {
-    if (!path.startsWith("/")) throw new Error(`API path must start with '/': ${path}`);
-    const encoded = encodeParams(params);
-    const query = (method === "GET" || method === "DELETE") && encoded.size > 0 ? `?${encoded}` : "";
-    const hasBody = (method === "POST" || method === "PUT") && encoded.size > 0;
-    const headers: Record<string, string> = { authorization, accept: "application/json" };
-    if (hasBody) headers["content-type"] = "application/x-www-form-urlencoded";
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await dispatcher.request({
-        origin,
-        path: `${prefix}${path}${query}`,
-        method,
-        headers,
-        body: hasBody ? encoded.toString() : undefined,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-    } catch (e) {
-      throw connectionError(e);
-    }
-    const text = await res.body.text();
-    let body: unknown = null;
-    if (text.trim() !== "") {
-      try {
-        body = JSON.parse(text);
-      } catch (e) {
-        // not JSON (a proxy's HTML error page, a cut answer): the status decides below, and a 2xx
-        // without a JSON envelope is refused as "not a Proxmox VE JSON response"
-        if (!(e instanceof SyntaxError)) throw e;
-      }
-    }
-    if (res.statusCode < 200 || res.statusCode >= 300) {
-      throw apiError(method, path, res.statusCode, res.statusText ?? "", body);
-    }
-    if (typeof body !== "object" || body === null || !("data" in body)) {
-      throw new PveApiError(`unexpected answer to ${method} ${path}: not a Proxmox VE JSON response`, {
-        status: res.statusCode,
-        method,
-        path,
-        pveMessage: null,
-        errors: null,
-      });
-    }
-    return body as PveEnvelope<T>;
-  }
-
-  const get = async <T>(path: string, params?: PveParams) => (await request<T>("GET", path, params)).data;
-  const post = async <T>(path: string, params?: PveParams) => (await request<T>("POST", path, params)).data;
-  const put = async <T>(path: string, params?: PveParams) => (await request<T>("PUT", path, params)).data;
-  const del = async <T>(path: string, params?: PveParams) => (await request<T>("DELETE", path, params)).data;
-
-  async function taskLogTail(node: string, upid: string, lines = 20): Promise<string[]> {
-    const path = `/nodes/${seg(node)}/tasks/${seg(upid)}/log`;
-    const first = await request<Array<{ n: number; t: string }>>("GET", path, { start: 0, limit: 500 });
-    let entries = Array.isArray(first.data) ? first.data : [];
-    const total = typeof first.total === "number" ? first.total : entries.length;
-    if (total > entries.length) {
-      const last = await request<Array<{ n: number; t: string }>>("GET", path, {
-        start: Math.max(0, total - lines),
-        limit: lines,
-      });
-      entries = Array.isArray(last.data) ? last.data : entries;
-    }
-    return entries
-      .map((e) => (typeof e?.t === "string" ? hide(e.t) : ""))
-      .filter((t) => t !== "no content")
-      .slice(-lines);
-  }
-
-  async function waitForTask(node: string, upid: string, opts: WaitForTaskOptions = {}): Promise<TaskStatus> {
-    const parsed = parseUpid(upid);
-    if (!parsed) throw new UserError(`not a Proxmox VE task id: ${JSON.stringify(upid)}`);
-    const interval = opts.intervalMs ?? 1000;
-    const timeout = opts.timeoutMs ?? 10 * 60_000;
-    const started = Date.now();
-    const what = `task ${parsed.type}${parsed.id ? ` ${parsed.id}` : ""} on ${node}`;
-    for (;;) {
-      const st = await get<TaskStatus>(`/nodes/${seg(node)}/tasks/${seg(upid)}/status`);
-      if (st && st.status === "stopped") {
-        const exit = typeof st.exitstatus === "string" ? hide(st.exitstatus) : null;
-        if (exit === "OK" || (exit !== null && /^WARNINGS: \d+$/.test(exit))) return st;
-        let tail: string[] = [];
-        let noLog = "";
-        try {
-          tail = await taskLogTail(node, upid, opts.logLines ?? 20);
-        } catch (e) {
-          // the log only adds to the task's failure reported below: an API answer (403 — another
-          // user's task log needs Sys.Audit on /nodes/<node>, pve-manager API2/Tasks.pm read_task_log —
-          // or a 5xx) or a lost connection is named there; a bug propagates
-          if (!(e instanceof UserError)) throw e;
-          noLog = ` (its log could not be read: ${e.message})`;
-        }
-        if (exit && CONCURRENT_RE.test(exit)) {
-          throw new PveConcurrentEditError(
-            `${what} failed: the configuration was changed by someone else after it was read (${exit})`,
-            { status: 500, method: "TASK", path: upid, pveMessage: exit, errors: null },
-            "read it again and re-apply",
-          );
-        }
-        const logText = tail.length > 0 ? `\n${tail.map((l) => `  | ${l}`).join("\n")}` : "";
-        throw new PveTaskError(
-          `${what} failed: ${exit ?? "unknown exit status"}${noLog}${logText}`,
-          upid,
-          exit,
-          tail,
-          `full log: Datacenter → Tasks in the UI, or pvenode task log ${upid}`,
-        );
-      }
-      if (Date.now() - started + interval > timeout) {
-        throw new PveTaskError(
-          `${what} still running after ${Math.round(timeout / 1000)} s`,
-          upid,
-          null,
-          [],
-          `it keeps running on the node; follow it with pvenode task status ${upid}`,
-        );
-      }
-      await sleep(interval);
-    }
-  }
-
-  async function getVmConfig(node: string, vmid: number): Promise<VmConfig> {
-    const data = await get<Record<string, string | number> | null>(
-      `/nodes/${seg(node)}/qemu/${seg(vmid)}/config`,
+function connectionError(c: PveConn, err: unknown): Error {
+  if (err instanceof PveTlsPinError || err instanceof UserError) return err;
+  const e = err as { code?: string; message?: string; cause?: unknown };
+  if (e?.cause instanceof PveTlsPinError) return e.cause;
+  const code = e?.code ?? null;
+  const msg = c.hide(e?.message ?? String(err));
+  const where = c.origin;
+  if (code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME/.test(code)) {
+    return new PveConnectionError(
+      `TLS verification of ${where} failed (${code}); nothing was sent`,
+      "give the cluster CA (/etc/pve/pve-root-ca.pem) or pin the node certificate's SHA-256 fingerprint from `pvenode cert info`",
+      code,
     );
-    const config: Record<string, string | number> = { ...(data ?? {}) };
-    const digest = typeof config.digest === "string" ? config.digest : null;
-    delete config.digest;
-    return { config, digest };
   }
-
-  async function setVmConfig(
-    node: string,
-    vmid: number,
-    params: PveParams,
-    digest: string | null,
-  ): Promise<void> {
-    const path = `/nodes/${seg(node)}/qemu/${seg(vmid)}/config`;
-    assertTokenMaySetHostpci(params, tokenName);
-    try {
-      await put<null>(path, { ...params, ...(digest ? { digest } : {}) });
-    } catch (e) {
-      if (e instanceof PveConcurrentEditError) throw concurrentEdit(e, node, vmid);
-      throw e;
-    }
+  if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EHOSTUNREACH" || code === "ENETUNREACH") {
+    return new PveConnectionError(
+      `cannot reach the Proxmox VE API at ${where} (${code})`,
+      "check the host name and that pveproxy listens on port 8006",
+      code,
+    );
   }
+  if (code && /TIMEOUT/.test(code)) {
+    return new PveConnectionError(
+      `the Proxmox VE API at ${where} did not answer in time (${code})`,
+      undefined,
+      code,
+    );
+  }
+  return new PveConnectionError(`request to ${where} failed: ${msg}`, undefined, code);
+}
 
-  function concurrentEdit(e: PveConcurrentEditError, node: string, vmid: number): PveConcurrentEditError {
+function apiError(
+  c: PveConn,
+  method: string,
+  path: string,
+  status: number,
+  statusText: string,
+  body: unknown,
+): PveApiError {
+  const env = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
+  const bodyMsg = typeof env.message === "string" ? c.hide(env.message.trim()) : "";
+  const pveMessage = bodyMsg || c.hide(statusText.trim()) || null;
+  const shown = (v: unknown) => c.hide(String(v).trim());
+  const errors =
+    typeof env.errors === "object" && env.errors !== null && !Array.isArray(env.errors)
+      ? Object.fromEntries(
+          Object.entries(env.errors as Record<string, unknown>).map(([k, v]) => [c.hide(k), shown(v)]),
+        )
+      : Array.isArray(env.errors)
+        ? Object.fromEntries((env.errors as unknown[]).map((v, i) => [String(i), shown(v)]))
+        : null;
+  const details: PveErrorDetails = { status, method, path, pveMessage, errors };
+  const said = pveMessage ? `: ${pveMessage}` : "";
+  const allText = [pveMessage ?? "", ...Object.values(errors ?? {})].join("\n");
+
+  if (status === 401) {
+    return new PveAuthError(
+      `Proxmox VE rejected the API token ${c.tokenName} (401${said})`,
+      details,
+      "check the token id and secret (Datacenter → Permissions → API Tokens); the secret is shown only once, an expired or deleted token needs a new one",
+    );
+  }
+  if (status === 403) {
+    const { aclPath, privileges } = parsePermissionMessage(pveMessage ?? "");
+    const privText = privileges.length > 0 ? privileges.join(" or ") : "a privilege";
+    const role = privileges.map((p) => ROLE_FOR_PRIVILEGE[p]).find(Boolean);
+    return new PvePermissionError(
+      aclPath
+        ? `permission denied: token ${c.tokenName} lacks ${privText} on ${aclPath} (needed for ${method} ${path})`
+        : `permission denied for ${method} ${path}${said}`,
+      details,
+      aclPath,
+      privileges,
+      aclPath
+        ? `grant it, e.g. pveum acl modify ${aclPath} --tokens '${c.tokenName}' --roles ${role ?? `<a role with ${privText}>`}; a privilege-separated token needs the ACL on the token itself`
+        : "check the token's ACLs (Datacenter → Permissions)",
+    );
+  }
+  if (CONCURRENT_RE.test(allText)) {
     return new PveConcurrentEditError(
-      `VM ${vmid} on ${node} was changed by someone else after vgpuctl read its configuration; nothing was changed`,
-      { status: e.status, method: e.method, path: e.path, pveMessage: e.pveMessage, errors: e.errors },
-      "run the command again to re-read the configuration",
+      `the configuration behind ${method} ${path} was changed by someone else after it was read (digest mismatch); nothing was changed`,
+      details,
+      "read it again and re-apply",
     );
   }
+  if (status === 400 && errors) {
+    const list = Object.entries(errors)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join("; ");
+    return new PveApiError(`Proxmox VE rejected the parameters of ${method} ${path}: ${list}`, details);
+  }
+  if (status === 501) {
+    return new PveApiError(
+      `${method} ${path} is not available on this Proxmox VE version${said}`,
+      details,
+      "upgrade Proxmox VE or use the older interface",
+    );
+  }
+  if (status === 595) {
+    return new PveApiError(
+      `Proxmox VE could not reach the node for ${method} ${path}${said}`,
+      details,
+      "check that the node is online in the cluster",
+    );
+  }
+  return new PveApiError(`Proxmox VE ${method} ${path} failed (${status}${said})`, details);
+}
 
-  async function updateVmConfig(
-    node: string,
-    vmid: number,
-    params: PveParams,
-    digest: string | null,
-    wait?: WaitForTaskOptions,
-  ): Promise<TaskStatus | null> {
-    const path = `/nodes/${seg(node)}/qemu/${seg(vmid)}/config`;
-    assertTokenMaySetHostpci(params, tokenName);
-    let upid: unknown;
+async function request<T>(
+  c: PveConn,
+  method: HttpMethod,
+  path: string,
+  params?: PveParams,
+): Promise<PveEnvelope<T>> {
+  if (!path.startsWith("/")) throw new Error(`API path must start with '/': ${path}`);
+  const encoded = encodeParams(params);
+  const query = (method === "GET" || method === "DELETE") && encoded.size > 0 ? `?${encoded}` : "";
+  const hasBody = (method === "POST" || method === "PUT") && encoded.size > 0;
+  const headers: Record<string, string> = { authorization: c.authorization, accept: "application/json" };
+  if (hasBody) headers["content-type"] = "application/x-www-form-urlencoded";
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await c.dispatcher.request({
+      origin: c.origin,
+      path: `${c.prefix}${path}${query}`,
+      method,
+      headers,
+      body: hasBody ? encoded.toString() : undefined,
+      headersTimeout: c.timeoutMs,
+      bodyTimeout: c.timeoutMs,
+    });
+  } catch (e) {
+    throw connectionError(c, e);
+  }
+  const text = await res.body.text();
+  let body: unknown = null;
+  if (text.trim() !== "") {
     try {
-      upid = await post<unknown>(path, { ...params, ...(digest ? { digest } : {}) });
+      body = JSON.parse(text);
     } catch (e) {
-      if (e instanceof PveConcurrentEditError) throw concurrentEdit(e, node, vmid);
-      throw e;
-    }
-    if (typeof upid !== "string" || upid === "") return null;
-    const taskNode = parseUpid(upid)?.node ?? node;
-    try {
-      return await waitForTask(taskNode, upid, wait);
-    } catch (e) {
-      if (e instanceof PveConcurrentEditError) throw concurrentEdit(e, node, vmid);
-      throw e;
+      // not JSON (a proxy's HTML error page, a cut answer): the status decides below, and a 2xx
+      // without a JSON envelope is refused as "not a Proxmox VE JSON response"
+      if (!(e instanceof SyntaxError)) throw e;
     }
   }
+  if (res.statusCode < 200 || res.statusCode >= 300) {
+    throw apiError(c, method, path, res.statusCode, res.statusText ?? "", body);
+  }
+  if (typeof body !== "object" || body === null || !("data" in body)) {
+    throw new PveApiError(`unexpected answer to ${method} ${path}: not a Proxmox VE JSON response`, {
+      status: res.statusCode,
+      method,
+      path,
+      pveMessage: null,
+      errors: null,
+    });
+  }
+  return body as PveEnvelope<T>;
+}
 
-  async function listPciMdevTypes(node: string, pciIdOrMapping: string): Promise<PveMdevType[]> {
-    const isPci = PCI_ID_RE.test(pciIdOrMapping);
-    try {
-      return normalizeMdevTypes(
-        await get<unknown>(`/nodes/${seg(node)}/hardware/pci/${seg(pciIdOrMapping)}/mdev`),
-      );
-    } catch (e) {
-      if (!isPci && e instanceof PveApiError && e.status === 400) {
-        throw new PveApiError(
-          `${node} does not accept a mapping id (${pciIdOrMapping}) when listing mdev types`,
-          { status: e.status, method: e.method, path: e.path, pveMessage: e.pveMessage, errors: e.errors },
-          "mapping ids need pve-manager 8.2.9 or newer; list the types of a PCI address (e.g. 0000:01:00.0) instead",
+/** The `data` of an answer. */
+async function dataOf<T>(c: PveConn, method: HttpMethod, path: string, params?: PveParams): Promise<T> {
+  return (await request<T>(c, method, path, params)).data;
+}
+
+async function taskLogTail(c: PveConn, node: string, upid: string, lines = 20): Promise<string[]> {
+  const path = `/nodes/${seg(node)}/tasks/${seg(upid)}/log`;
+  const first = await request<Array<{ n: number; t: string }>>(c, "GET", path, { start: 0, limit: 500 });
+  let entries = Array.isArray(first.data) ? first.data : [];
+  const total = typeof first.total === "number" ? first.total : entries.length;
+  if (total > entries.length) {
+    const last = await request<Array<{ n: number; t: string }>>(c, "GET", path, {
+      start: Math.max(0, total - lines),
+      limit: lines,
+    });
+    entries = Array.isArray(last.data) ? last.data : entries;
+  }
+  return entries
+    .map((e) => (typeof e?.t === "string" ? c.hide(e.t) : ""))
+    .filter((t) => t !== "no content")
+    .slice(-lines);
+}
+
+async function waitForTask(
+  c: PveConn,
+  node: string,
+  upid: string,
+  opts: WaitForTaskOptions = {},
+): Promise<TaskStatus> {
+  const parsed = parseUpid(upid);
+  if (!parsed) throw new UserError(`not a Proxmox VE task id: ${JSON.stringify(upid)}`);
+  const interval = opts.intervalMs ?? 1000;
+  const timeout = opts.timeoutMs ?? 10 * 60_000;
+  const started = Date.now();
+  const what = `task ${parsed.type}${parsed.id ? ` ${parsed.id}` : ""} on ${node}`;
+  for (;;) {
+    const st = await dataOf<TaskStatus>(c, "GET", `/nodes/${seg(node)}/tasks/${seg(upid)}/status`);
+    if (st && st.status === "stopped") {
+      const exit = typeof st.exitstatus === "string" ? c.hide(st.exitstatus) : null;
+      if (exit === "OK" || (exit !== null && /^WARNINGS: \d+$/.test(exit))) return st;
+      let tail: string[] = [];
+      let noLog = "";
+      try {
+        tail = await taskLogTail(c, node, upid, opts.logLines ?? 20);
+      } catch (e) {
+        // the log only adds to the task's failure reported below: an API answer (403 — another
+        // user's task log needs Sys.Audit on /nodes/<node>, pve-manager API2/Tasks.pm read_task_log —
+        // or a 5xx) or a lost connection is named there; a bug propagates
+        if (!(e instanceof UserError)) throw e;
+        noLog = ` (its log could not be read: ${e.message})`;
+      }
+      if (exit && CONCURRENT_RE.test(exit)) {
+        throw new PveConcurrentEditError(
+          `${what} failed: the configuration was changed by someone else after it was read (${exit})`,
+          { status: 500, method: "TASK", path: upid, pveMessage: exit, errors: null },
+          "read it again and re-apply",
         );
       }
-      throw e;
+      const logText = tail.length > 0 ? `\n${tail.map((l) => `  | ${l}`).join("\n")}` : "";
+      throw new PveTaskError(
+        `${what} failed: ${exit ?? "unknown exit status"}${noLog}${logText}`,
+        upid,
+        exit,
+        tail,
+        `full log: Datacenter → Tasks in the UI, or pvenode task log ${upid}`,
+      );
     }
+    if (Date.now() - started + interval > timeout) {
+      throw new PveTaskError(
+        `${what} still running after ${Math.round(timeout / 1000)} s`,
+        upid,
+        null,
+        [],
+        `it keeps running on the node; follow it with pvenode task status ${upid}`,
+      );
+    }
+    await c.sleep(interval);
   }
+}
 
+async function getVmConfig(c: PveConn, node: string, vmid: number): Promise<VmConfig> {
+  const data = await dataOf<Record<string, string | number> | null>(
+    c,
+    "GET",
+    `/nodes/${seg(node)}/qemu/${seg(vmid)}/config`,
+  );
+  const config: Record<string, string | number> = { ...(data ?? {}) };
+  const digest = typeof config.digest === "string" ? config.digest : null;
+  delete config.digest;
+  return { config, digest };
+}
+
+async function setVmConfig(
+  c: PveConn,
+  node: string,
+  vmid: number,
+  params: PveParams,
+  digest: string | null,
+): Promise<void> {
+  const path = `/nodes/${seg(node)}/qemu/${seg(vmid)}/config`;
+  assertTokenMaySetHostpci(params, c.tokenName);
+  try {
+    await dataOf<null>(c, "PUT", path, { ...params, ...(digest ? { digest } : {}) });
+  } catch (e) {
+    if (e instanceof PveConcurrentEditError) throw concurrentEdit(e, node, vmid);
+    throw e;
+  }
+}
+
+function concurrentEdit(e: PveConcurrentEditError, node: string, vmid: number): PveConcurrentEditError {
+  return new PveConcurrentEditError(
+    `VM ${vmid} on ${node} was changed by someone else after vgpuctl read its configuration; nothing was changed`,
+    { status: e.status, method: e.method, path: e.path, pveMessage: e.pveMessage, errors: e.errors },
+    "run the command again to re-read the configuration",
+  );
+}
+
+async function updateVmConfig(
+  c: PveConn,
+  node: string,
+  vmid: number,
+  params: PveParams,
+  digest: string | null,
+  wait?: WaitForTaskOptions,
+): Promise<TaskStatus | null> {
+  const path = `/nodes/${seg(node)}/qemu/${seg(vmid)}/config`;
+  assertTokenMaySetHostpci(params, c.tokenName);
+  let upid: unknown;
+  try {
+    upid = await dataOf<unknown>(c, "POST", path, { ...params, ...(digest ? { digest } : {}) });
+  } catch (e) {
+    if (e instanceof PveConcurrentEditError) throw concurrentEdit(e, node, vmid);
+    throw e;
+  }
+  if (typeof upid !== "string" || upid === "") return null;
+  const taskNode = parseUpid(upid)?.node ?? node;
+  try {
+    return await waitForTask(c, taskNode, upid, wait);
+  } catch (e) {
+    if (e instanceof PveConcurrentEditError) throw concurrentEdit(e, node, vmid);
+    throw e;
+  }
+}
+
+async function listPciMdevTypes(c: PveConn, node: string, pciIdOrMapping: string): Promise<PveMdevType[]> {
+  const isPci = PCI_ID_RE.test(pciIdOrMapping);
+  try {
+    return normalizeMdevTypes(
+      await dataOf<unknown>(c, "GET", `/nodes/${seg(node)}/hardware/pci/${seg(pciIdOrMapping)}/mdev`),
+    );
+  } catch (e) {
+    if (!isPci && e instanceof PveApiError && e.status === 400) {
+      throw new PveApiError(
+        `${node} does not accept a mapping id (${pciIdOrMapping}) when listing mdev types`,
+        { status: e.status, method: e.method, path: e.path, pveMessage: e.pveMessage, errors: e.errors },
+        "mapping ids need pve-manager 8.2.9 or newer; list the types of a PCI address (e.g. 0000:01:00.0) instead",
+      );
+    }
+    throw e;
+  }
+}
+
+export function createPveClient(options: PveClientOptions): PveClient {
+  const c = connectionOf(options);
+  const get = <T>(path: string, params?: PveParams) => dataOf<T>(c, "GET", path, params);
+  const post = <T>(path: string, params?: PveParams) => dataOf<T>(c, "POST", path, params);
   return {
-    baseUrl: `${origin}${prefix}`,
-    request,
+    baseUrl: `${c.origin}${c.prefix}`,
+    request: (method, path, params) => request(c, method, path, params),
     get,
     post,
-    put,
-    delete: del,
-    waitForTask,
-    taskLogTail,
+    put: (path, params) => dataOf(c, "PUT", path, params),
+    delete: (path, params) => dataOf(c, "DELETE", path, params),
+    waitForTask: (node, upid, opts) => waitForTask(c, node, upid, opts),
+    taskLogTail: (node, upid, lines) => taskLogTail(c, node, upid, lines),
     listNodes: () => get<PveNode[]>("/nodes").then((d) => (Array.isArray(d) ? d : [])),
-    getVmConfig,
-    setVmConfig,
-    updateVmConfig,
+    getVmConfig: (node, vmid) => getVmConfig(c, node, vmid),
+    setVmConfig: (node, vmid, params, digest) => setVmConfig(c, node, vmid, params, digest),
+    updateVmConfig: (node, vmid, params, digest, wait) => updateVmConfig(c, node, vmid, params, digest, wait),
     listPciDevices: (node) =>
       get<PciDevice[]>(`/nodes/${seg(node)}/hardware/pci`, { "pci-class-blacklist": "" }).then((d) =>
         Array.isArray(d) ? d : [],
       ),
-    listPciMdevTypes,
+    listPciMdevTypes: (node, id) => listPciMdevTypes(c, node, id),
     listPciMappings: async (checkNode) =>
       normalizeMappings(
         await get<unknown>("/cluster/mapping/pci", checkNode ? { "check-node": checkNode } : undefined),
@@ -598,7 +628,7 @@ export function createPveClient(options: PveClientOptions): PveClient {
       });
     },
     close: async () => {
-      if (ownsDispatcher) await dispatcher.close();
+      if (c.ownsDispatcher) await c.dispatcher.close();
     },
   };
 }
