@@ -72,7 +72,8 @@ export type ApplyOutcome =
 
 export async function runApply(opts: ApplyOptions, deps: ApplyCommandDeps): Promise<ApplyOutcome[]> {
   const desired = await loadDesired(opts.file, deps);
-  await preloadSolver([...selectEntries(desired, opts.hostSpec), desired]);
+  const solverNote = await preloadSolver([...selectEntries(desired, opts.hostSpec), desired]);
+  if (solverNote) deps.log?.("vgpu.yaml", solverNote);
   const quiet = { parallel: opts.parallel, timeoutSec: opts.timeoutSec };
   // top-level vms: placement picks each VM's host; its entry gets the VM, as plan shows it (place.ts)
   const slots = await openSlots(desired, selectEntries(desired, opts.hostSpec), deps, quiet);

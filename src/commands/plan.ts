@@ -262,7 +262,7 @@ export async function runPlan(
 ): Promise<Array<HostPlan | HostPlanError>> {
   const desired = await loadDesired(opts.file, deps);
   const selected = selectEntries(desired, opts.hostSpec);
-  await preloadSolver([...selected, desired]);
+  const solverNote = await preloadSolver([...selected, desired]);
   // The same doctor-derived blockers apply uses: plan shows exactly what apply would do or refuse.
   const planOne = async (entry: HostEntry, host: Host, gather: GatherFn): Promise<HostPlan> => {
     const { plan } = await planHost(entry, { host, gather, doctor: (f) => runChecks(f) });
@@ -306,6 +306,8 @@ export async function runPlan(
       await closeGathered(gathered);
     }
   }
+  const firstPlanned = outcomes.find((o) => o.ok);
+  if (solverNote && firstPlanned?.ok) firstPlanned.value.plan.notes.push(solverNote);
   return outcomes.map((o) => (o.ok ? o.value : { host: o.spec, spec: o.spec, error: o.error }));
 }
 

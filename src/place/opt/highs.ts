@@ -50,9 +50,19 @@ export function resetHighs(): void {
 
 /**
  * plan and apply load the solver before planning when vgpu.yaml places VMs, so the (synchronous) split
- * on many GPUs is exact in both alike. When it cannot load, both use the same greedy choice.
+ * on many GPUs is exact in both alike. When it cannot load, both use the same greedy choice, and the
+ * answer is a note saying so (with why) for the plan; null when it loaded or is not needed.
  */
-export async function preloadSolver(entries: ReadonlyArray<{ vms?: readonly unknown[] }>): Promise<void> {
-  if (!entries.some((e) => (e.vms?.length ?? 0) > 0)) return;
-  await loadHighs().catch(() => null); // resetHighs() done: loadedHighs() stays null → greedy, in plan and apply
+export async function preloadSolver(
+  entries: ReadonlyArray<{ vms?: readonly unknown[] }>,
+): Promise<string | null> {
+  if (!entries.some((e) => (e.vms?.length ?? 0) > 0)) return null;
+  try {
+    await loadHighs();
+    return null;
+  } catch (e) {
+    // loadHighs forgot the failed instance: loadedHighs() stays null → the greedy split, in plan and apply
+    const why = e instanceof Error ? e.message : String(e);
+    return `the exact placement solver could not be loaded (${why}): VMs are split over the GPUs by the greedy choice, which may fit fewer`;
+  }
 }
