@@ -12,14 +12,35 @@ const NVIDIA_VENDOR = "0x10de";
  * bundles without a vendor file — a function with `nvidia-*` mdev types or an `nvidia/` folder.
  * null when the capture holds no such function (sysfs not captured → unknown).
  */
-export function nvidiaFunctions(ev: Evidence): string[] | null {
+export function nvidiaFunctions(ev: Evidence): readonly string[] | null {
+  let known = NVIDIA_FUNCTIONS.get(ev);
+  if (known === undefined) {
+    known = findNvidiaFunctions(ev);
+    NVIDIA_FUNCTIONS.set(ev, known);
+  }
+  return known;
+}
+
+/**
+ * nvidiaFunctions of each Evidence, found once: five readers of parseFacts ask, and each search walks
+ * every captured path (an Evidence reads a capture that no longer changes).
+ */
+const NVIDIA_FUNCTIONS = new WeakMap<Evidence, readonly string[] | null>();
+
+function findNvidiaFunctions(ev: Evidence): string[] | null {
   const prefix = `${SYS_PCI_DEVICES}/`;
   const found = new Set<string>();
+  const isAddress = new Map<string, boolean>();
   for (const path of Object.keys(ev.capture.files)) {
     if (!path.startsWith(prefix)) continue;
     const rest = path.slice(prefix.length).split("/");
     const addr = rest[0]!;
-    if (normalisePciAddress(addr, "required") === null) continue;
+    let ok = isAddress.get(addr);
+    if (ok === undefined) {
+      ok = normalisePciAddress(addr, "required") !== null;
+      isAddress.set(addr, ok);
+    }
+    if (!ok) continue;
     if (rest[1] === "vendor" && rest.length === 2) {
       if (ev.capture.files[path]!.trim().toLowerCase() === NVIDIA_VENDOR) found.add(addr);
     } else if (
@@ -32,9 +53,10 @@ export function nvidiaFunctions(ev: Evidence): string[] | null {
   }
   for (const root of ev.capture.capturedPaths) {
     if (!root.startsWith(prefix)) continue;
-    const rest = root.slice(prefix.length).replace(/\/$/, "").split("/");
+    const dir = root.endsWith("/") ? root.slice(0, -1) : root;
+    const rest = dir.slice(prefix.length).split("/");
     if (rest.length !== 1 || normalisePciAddress(rest[0]!, "required") === null) continue;
-    const vendor = ev.capture.files[`${root.replace(/\/$/, "")}/vendor`];
+    const vendor = ev.capture.files[`${dir}/vendor`];
     if (vendor === undefined || vendor.trim().toLowerCase() === NVIDIA_VENDOR) found.add(rest[0]!);
   }
   if (found.size === 0) return null;
