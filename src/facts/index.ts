@@ -277,8 +277,14 @@ function readKernelState(r: FactReader, efi: Facts["efi"]) {
   if (secureBoot === null && efi === false) secureBoot = false;
   // Without mokutil (not installed by default on PVE 7), the kernel's own boot line says it.
   if (secureBoot === null && dmesg) {
-    const sb = dmesg.lines.map((l) => /^secureboot: Secure boot (enabled|disabled)/.exec(l)).find(Boolean);
-    if (sb) secureBoot = sb[1] === "enabled";
+    // startsWith, not /^secureboot: Secure boot (enabled|disabled)/ on every kernel line (start-up cost)
+    for (const l of dmesg.lines) {
+      const state = l.startsWith("secureboot: Secure boot ") ? l.slice(24, 32) : "";
+      if (state.startsWith("enabled") || state === "disabled") {
+        secureBoot = state.startsWith("enabled");
+        break;
+      }
+    }
   }
   if (mok && secureBoot === null) notes.push(`could not read ${CMD.mokutil} (exit ${mok.exitCode})`);
   const tk = command(CMD.mokTestKey);

@@ -6,7 +6,7 @@
 
 /** Split text into lines, dropping CR (CRLF captures) and trailing whitespace. */
 export function splitLines(text: string): string[] {
-  return text.replace(/\r\n?/g, "\n").split("\n");
+  return (text.includes("\r") ? text.replace(/\r\n?/g, "\n") : text).split("\n");
 }
 
 /** "N/A", "", "Not Found", "Not Available" → null; otherwise the trimmed value. */

@@ -37,7 +37,7 @@ export function parseDropin(unit: string, path: string, text: string): SystemdDr
       for (const word of shellWords(value)) {
         const e = word.indexOf("=");
         // systemd expands `%` specifiers in each word; `%%` is one percent sign (systemd.unit(5))
-        if (e > 0) environment[word.slice(0, e)] = word.slice(e + 1).replace(/%%/g, "%");
+        if (e > 0) environment[word.slice(0, e)] = word.slice(e + 1).replaceAll("%%", "%");
       }
     }
   }
