@@ -302,7 +302,21 @@ export function globToRegExp(pattern: string): RegExp {
  * (and is compiled) only for paths that do — most captured paths are under other folders.
  */
 export function matchesGlob(pattern: string, path: string): boolean {
-  return path.startsWith(globLiteral(pattern)) && globToRegExp(pattern).test(path);
+  const literal = globLiteral(pattern);
+  if (!path.startsWith(literal)) return false;
+  const suffix = starSuffix(pattern, literal);
+  if (suffix === null) return globToRegExp(pattern).test(path);
+  // "/etc/modprobe.d/*.conf": ^literal[^/]*suffix$ by string, without compiling a regex per pattern
+  const end = path.length - suffix.length;
+  return end >= literal.length && path.endsWith(suffix) && !path.slice(literal.length, end).includes("/");
+}
+
+/** For a pattern `literal*suffix` (one `*`, no `?`, no "/" after it): the suffix; else null. */
+function starSuffix(pattern: string, literal: string): string | null {
+  const rest = pattern.slice(literal.length + 1);
+  return pattern[literal.length] === "*" && !rest.includes("*") && !rest.includes("?") && !rest.includes("/")
+    ? rest
+    : null;
 }
 
 /** Each pattern's text before its first wildcard, found once (matchesGlob runs per path and pattern). */

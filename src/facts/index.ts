@@ -5,6 +5,7 @@
 import { type Capture, type CapturedCommand, Evidence, formatCommand } from "./capture.ts";
 import { isOpenKernelModule, parseProcDriverVersion } from "./nvidia/driver-version.ts";
 import { parseInstallerLog } from "./nvidia/installer-log.ts";
+import { isDigits } from "./nvidia/common.ts";
 import { parseMdevctlList, parseMdevctlListJson, parseMdevctlTypes } from "./nvidia/mdevctl.ts";
 import { parseModinfoNvidia } from "./nvidia/modinfo.ts";
 import { parseNvidiaSmi } from "./nvidia/nvidia-smi.ts";
@@ -407,7 +408,8 @@ function readConfigFiles(r: FactReader) {
   if (DROPIN_DIRS.some((d) => ev.isCaptured(d))) {
     dropins = [];
     for (const dir of DROPIN_DIRS) {
-      const unit = dir.slice(dir.lastIndexOf("/") + 1).replace(/\.d$/, "");
+      const base = dir.slice(dir.lastIndexOf("/") + 1);
+      const unit = base.endsWith(".d") ? base.slice(0, -2) : base;
       for (const f of ev.glob(`${dir}/*.conf`)) {
         const d = safe(f.path, () => parseDropin(unit, f.path, f.content));
         if (d) dropins.push(d as SystemdDropin);
@@ -468,9 +470,11 @@ function readProxmox(r: FactReader, capture: Capture) {
   if (ev.isCaptured("/etc/pve/qemu-server")) {
     vms = [];
     for (const f of ev.glob("/etc/pve/qemu-server/*.conf")) {
-      const m = /\/(\d+)\.conf$/.exec(f.path);
-      if (!m) continue;
-      const vm = safe(f.path, () => parseVmConfig(Number(m[1]), f.content));
+      // the VM id of "…/100.conf" (/\/(\d+)\.conf$/, by string: start-up cost, issue 16)
+      const slash = f.path.lastIndexOf("/");
+      const id = slash >= 0 && f.path.endsWith(".conf") ? f.path.slice(slash + 1, -5) : "";
+      if (!isDigits(id)) continue;
+      const vm = safe(f.path, () => parseVmConfig(Number(id), f.content));
       if (vm) vms.push(vm as VmConfig);
     }
     vms.sort((a, b) => a.vmid - b.vmid);

@@ -1,7 +1,7 @@
 import { type Evidence, SYS_PCI_DEVICES } from "../capture.ts";
 import { normalisePciAddress } from "../pci.ts";
 import type { MdevType, SriovState } from "../types.ts";
-import { parseIntLoose, splitLines } from "./common.ts";
+import { isHexDigits, parseIntLoose, splitLines } from "./common.ts";
 import { makeMdevType } from "./mdevctl.ts";
 
 const NVIDIA_VENDOR = "0x10de";
@@ -175,8 +175,10 @@ export function functionsFromSysfs(ev: Evidence): SysfsFunction[] | null {
   const addrs = nvidiaFunctions(ev);
   if (addrs === null) return null;
   const hex = (addr: string, name: string, digits: number): string | null => {
-    const m = /^0x([0-9a-f]+)\s*$/i.exec(ev.capture.files[`${SYS_PCI_DEVICES}/${addr}/${name}`] ?? "");
-    return m && m[1]!.length <= digits ? m[1]!.toLowerCase().padStart(digits, "0") : null;
+    // /^0x([0-9a-f]+)\s*$/i by string (start-up cost, issue 16)
+    const t = (ev.capture.files[`${SYS_PCI_DEVICES}/${addr}/${name}`] ?? "").trimEnd();
+    const h = t.startsWith("0x") || t.startsWith("0X") ? t.slice(2) : "";
+    return isHexDigits(h) && h.length <= digits ? h.toLowerCase().padStart(digits, "0") : null;
   };
   const out: SysfsFunction[] = [];
   for (const a of addrs) {
