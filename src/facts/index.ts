@@ -3,9 +3,9 @@
  * Every field is null when its evidence was not captured or could not be read, with a note saying which.
  */
 import { type Capture, type CapturedCommand, Evidence, formatCommand } from "./capture.ts";
+import { isDigits } from "./nvidia/common.ts";
 import { isOpenKernelModule, parseProcDriverVersion } from "./nvidia/driver-version.ts";
 import { parseInstallerLog } from "./nvidia/installer-log.ts";
-import { isDigits } from "./nvidia/common.ts";
 import { parseMdevctlList, parseMdevctlListJson, parseMdevctlTypes } from "./nvidia/mdevctl.ts";
 import { parseModinfoNvidia } from "./nvidia/modinfo.ts";
 import { parseNvidiaSmi } from "./nvidia/nvidia-smi.ts";
