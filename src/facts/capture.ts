@@ -467,6 +467,8 @@ export function baseCommand(cmd: string): { base: string; filtered: boolean } | 
       ? /^(lspci(?: -\S+)*?) -d \S+((?: -\S+)*)$/.exec(c.split("|")[0]!.trim())
       : null;
   if (byVendor && !c.includes("|")) return { base: `${byVendor[1]}${byVendor[2]}`, filtered: true };
+  // without a pipe splitPipes gives the one stage: no walk over every character (start-up cost, issue 16)
+  if (!c.includes("|")) return changed ? { base: c, filtered: false } : null;
   const stages = splitPipes(c);
   if (stages === null) return null;
   if (stages.length > 1) {

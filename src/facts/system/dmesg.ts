@@ -92,10 +92,9 @@ function readLine(line: string, out: DmesgFacts): void {
     out.nouveau.push(line);
   if (
     lower.includes("vfio") &&
-    (/^vfio[-_]pci\b/.test(line) ||
-      /^VFIO\b/.test(line) ||
-      /^vfio\b/.test(line) ||
-      /\bvfio-pci [0-9a-f]{4}:/.test(line))
+    ((line.startsWith("vfio") && (/^vfio[-_]pci\b/.test(line) || /^vfio\b/.test(line))) ||
+      (line.startsWith("VFIO") && /^VFIO\b/.test(line)) ||
+      (line.includes("vfio-pci ") && /\bvfio-pci [0-9a-f]{4}:/.test(line)))
   )
     out.vfio.push(line);
   if (anyMatch(SIGNATURE, line, lower)) out.moduleSignature.push(line);

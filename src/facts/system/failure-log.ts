@@ -67,7 +67,7 @@ export function failureLogOfCommand(cmd: string): { kind: FailureLogKind; vmid: 
     /^(?:(?:ba)?sh )?(?:\.\/)?(?:NVIDIA-Linux-\S+\.run|nvidia-installer|proxmox-installer\.sh)\b/.test(c)
   )
     return { kind: "installer", vmid: null };
-  if (c.startsWith("dkms ") && /^dkms (?:build|install|autoinstall)\b/.test(c))
+  if (DKMS_MAKE.some((s) => c.startsWith(s)) && /^dkms (?:build|install|autoinstall)\b/.test(c))
     return { kind: "dkms-make", vmid: null };
   const cat = CAT_STARTS.some((s) => c.startsWith(s))
     ? /^(?:cat|tail(?: -n ?\d+| -\d+)*|less|more) (\S+)$/.exec(c)
@@ -80,6 +80,7 @@ export function failureLogOfCommand(cmd: string): { kind: FailureLogKind; vmid: 
 }
 
 const INSTALLER_NAMES = ["NVIDIA-Linux-", "nvidia-installer", "proxmox-installer.sh"];
+const DKMS_MAKE = ["dkms build", "dkms install", "dkms autoinstall"];
 const CAT_STARTS = ["cat ", "tail ", "less ", "more "];
 
 /** The kind of log a captured file is, with the VM a qmstart task file names; null for other files. */

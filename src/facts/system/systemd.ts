@@ -15,9 +15,10 @@ export function parseDropin(unit: string, path: string, text: string): SystemdDr
     let line = ls[i]!.trim();
     while (line.endsWith("\\") && i + 1 < ls.length) line = `${line.slice(0, -1)} ${ls[++i]!.trim()}`;
     if (line === "" || line.startsWith("#") || line.startsWith(";")) continue;
-    const head = /^\[([^\]]+)\]$/.exec(line);
-    if (head) {
-      section = head[1]!.trim();
+    // /^\[([^\]]+)\]$/ by string (start-up cost, issue 16)
+    const inner = line.startsWith("[") && line.endsWith("]") ? line.slice(1, -1) : "";
+    if (inner !== "" && !inner.includes("]")) {
+      section = inner.trim();
       sections[section] ??= {};
       continue;
     }
