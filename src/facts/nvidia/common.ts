@@ -110,8 +110,8 @@ export function readIndented(text: string): IndentedEntry[] {
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!.replaceAll("\t", "    ").trimEnd();
     if (raw.trim() === "") continue;
-    const indent = raw.length - raw.trimStart().length;
     const body = raw.trimStart();
+    const indent = raw.length - body.length;
     const m = KEY_VALUE.exec(body);
     if (m) out.push({ indent, key: m[1]!.trim(), value: (m[2] ?? "").trim(), line: i + 1 });
     else out.push({ indent, key: body, value: null, line: i + 1 });
@@ -136,8 +136,11 @@ export class SectionStack {
     this.stack.length = 0;
   }
 
+  /** "A / B / key": the open headers, then `key` (a loop: it runs for every field of nvidia-smi -q). */
   path(key: string): string {
-    return [...this.stack.map((s) => s.name), key].join(" / ");
+    let p = "";
+    for (let i = 0; i < this.stack.length; i++) p += `${this.stack[i]!.name} / `;
+    return p + key;
   }
 
   get depth(): number {

@@ -21,7 +21,17 @@ const ISO_PREFIX =
 
 /** "-- No entries --", "-- Boot 1a2b… --" (the regexes run only on lines starting "--"). */
 function isMarker(t: string): boolean {
-  return t.startsWith("--") && (/^-- .* --$/.test(t) || /^-- No entries --/.test(t));
+  if (!t.startsWith("--")) return false;
+  // /^-- .* --$/ by string: "." stops at no character a trimmed line holds but U+2028/U+2029
+  if (
+    t.length >= 6 &&
+    t.startsWith("-- ") &&
+    t.endsWith(" --") &&
+    !t.includes("\u2028") &&
+    !t.includes("\u2029")
+  )
+    return true;
+  return t.startsWith("-- No entries --");
 }
 
 /** Starts like "2023-01-31T" (what ISO_PREFIX needs), so the regex runs only then. */

@@ -95,8 +95,11 @@ export function parseVmConfig(vmid: number, text: string): VmConfig {
         break;
       }
       case "memory": {
-        const mem = /^(?:current=)?(\d+)/.exec(value);
-        vm.memoryMiB = mem ? Number(mem[1]) : null;
+        // /^(?:current=)?(\d+)/ by string (start-up cost, issue 16)
+        const v = value.startsWith("current=") ? value.slice(8) : value;
+        let end = 0;
+        while (end < v.length && v[end]! >= "0" && v[end]! <= "9") end++;
+        vm.memoryMiB = end > 0 ? Number(v.slice(0, end)) : null;
         break;
       }
       case "args":
