@@ -148,13 +148,14 @@ export class Evidence {
     const key = normaliseCmd(cmd);
     const exact = this.byCmd.get(key);
     if (exact) return exact;
-    for (const alias of COMMAND_ALIASES[key] ?? []) {
-      const c = this.byCmd.get(normaliseCmd(alias));
+    const aliases = normalisedAliases(key);
+    for (const alias of aliases) {
+      const c = this.byCmd.get(alias);
       if (c) return c;
     }
     // `sudo dmesg`, `dmesg | grep -i nvrm`, `lspci -nn | grep -i nvidia`: same parser, but a filtered
     // output only counts for commands whose parsers never conclude from a line being absent.
-    for (const k of [key, ...(COMMAND_ALIASES[key] ?? []).map(normaliseCmd)]) {
+    for (const k of [key, ...aliases]) {
       const b = this.byBase.get(k);
       if (b && (!b.filtered || FILTERABLE.has(key))) return b.c;
     }
@@ -165,8 +166,9 @@ export class Evidence {
   isFiltered(cmd: string): boolean {
     const key = normaliseCmd(cmd);
     if (this.byCmd.has(key)) return false;
-    if ((COMMAND_ALIASES[key] ?? []).some((a) => this.byCmd.has(normaliseCmd(a)))) return false;
-    for (const k of [key, ...(COMMAND_ALIASES[key] ?? []).map(normaliseCmd)]) {
+    const aliases = normalisedAliases(key);
+    if (aliases.some((a) => this.byCmd.has(a))) return false;
+    for (const k of [key, ...aliases]) {
       const b = this.byBase.get(k);
       if (b) return b.filtered;
     }
@@ -239,10 +241,36 @@ export class Evidence {
 
   /** Files whose path matches a glob with `*` segments, e.g. "/etc/modprobe.d/*.conf". */
   glob(pattern: string): Array<{ path: string; content: string }> {
-    return Object.entries(this.capture.files)
-      .filter(([p]) => matchesGlob(pattern, p))
-      .sort(([a], [b]) => compareText(a, b))
-      .map(([path, content]) => ({ path, content }));
+    const slash = pattern.lastIndexOf("/");
+    const dir = pattern.slice(0, slash);
+    // `*` and `?` in the last segment match no "/": only files right in that folder can match
+    const candidates =
+      slash >= 0 && globLiteral(pattern).length > slash && !pattern.includes("**")
+        ? (this.filesIn().get(dir) ?? [])
+        : Object.keys(this.capture.files);
+    return candidates
+      .filter((p) => matchesGlob(pattern, p))
+      .sort(compareText)
+      .map((path) => ({ path, content: this.capture.files[path]! }));
+  }
+
+  private byDir: Map<string, string[]> | undefined;
+
+  /**
+   * Captured files by the folder that holds them, made once per Evidence: parseFacts globs a dozen
+   * folders, and each glob walked every captured path.
+   */
+  private filesIn(): Map<string, string[]> {
+    if (!this.byDir) {
+      this.byDir = new Map();
+      for (const p of Object.keys(this.capture.files)) {
+        const dir = p.slice(0, p.lastIndexOf("/"));
+        const list = this.byDir.get(dir);
+        if (list) list.push(p);
+        else this.byDir.set(dir, [p]);
+      }
+    }
+    return this.byDir;
   }
 }
 
@@ -274,10 +302,40 @@ export function globToRegExp(pattern: string): RegExp {
  * (and is compiled) only for paths that do — most captured paths are under other folders.
  */
 export function matchesGlob(pattern: string, path: string): boolean {
-  const cut = pattern.search(/[*?]/);
-  const literal = cut < 0 ? pattern : pattern.slice(0, cut);
-  return path.startsWith(literal) && globToRegExp(pattern).test(path);
+  const literal = globLiteral(pattern);
+  if (!path.startsWith(literal)) return false;
+  const suffix = starSuffix(pattern, literal);
+  if (suffix === null) return globToRegExp(pattern).test(path);
+  // "/etc/modprobe.d/*.conf": ^literal[^/]*suffix$ by string, without compiling a regex per pattern
+  const end = path.length - suffix.length;
+  return end >= literal.length && path.endsWith(suffix) && !path.slice(literal.length, end).includes("/");
 }
+
+/** For a pattern `literal*suffix` (one `*`, no `?`, no "/" after it): the suffix; else null. */
+function starSuffix(pattern: string, literal: string): string | null {
+  const rest = pattern.slice(literal.length + 1);
+  return pattern[literal.length] === "*" && !rest.includes("*") && !rest.includes("?") && !rest.includes("/")
+    ? rest
+    : null;
+}
+
+/** Each pattern's text before its first wildcard, found once (matchesGlob runs per path and pattern). */
+const GLOB_LITERALS = new Map<string, string>();
+
+function globLiteral(pattern: string): string {
+  let literal = GLOB_LITERALS.get(pattern);
+  if (literal === undefined) {
+    const star = pattern.indexOf("*");
+    const mark = pattern.indexOf("?");
+    const cut = star < 0 ? mark : mark < 0 ? star : Math.min(star, mark);
+    literal = cut < 0 ? pattern : pattern.slice(0, cut);
+    GLOB_LITERALS.set(pattern, literal);
+  }
+  return literal;
+}
+
+/** Characters compileGlob escapes (a regex per character of each glob was the slower way to ask). */
+const REGEXP_SPECIAL = ".+^$()|[]{}\\";
 
 function compileGlob(pattern: string): RegExp {
   let re = "";
@@ -288,7 +346,7 @@ function compileGlob(pattern: string): RegExp {
       i++;
     } else if (ch === "*") re += "[^/]*";
     else if (ch === "?") re += "[^/]";
-    else re += ch.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+    else re += REGEXP_SPECIAL.includes(ch) ? `\\${ch}` : ch;
   }
   return new RegExp(`^${re}$`);
 }
@@ -357,6 +415,19 @@ export const COMMAND_ALIASES: Record<string, string[]> = {
   "dpkg-query -W": ["dpkg-query -W -f='${Package}\t${Version}\n'"],
 };
 
+/** normaliseCmd of each COMMAND_ALIASES list, made once (Evidence.command asks ~60 times per parse). */
+const NORMALISED_ALIASES = new Map<string, readonly string[]>();
+
+function normalisedAliases(key: string): readonly string[] {
+  if (!Object.hasOwn(COMMAND_ALIASES, key)) return [];
+  let known = NORMALISED_ALIASES.get(key);
+  if (!known) {
+    known = COMMAND_ALIASES[key]!.map(normaliseCmd);
+    NORMALISED_ALIASES.set(key, known);
+  }
+  return known;
+}
+
 function normaliseCmd(cmd: string): string {
   return cmd.trim().replace(/\s+/g, " ");
 }
@@ -396,6 +467,8 @@ export function baseCommand(cmd: string): { base: string; filtered: boolean } | 
       ? /^(lspci(?: -\S+)*?) -d \S+((?: -\S+)*)$/.exec(c.split("|")[0]!.trim())
       : null;
   if (byVendor && !c.includes("|")) return { base: `${byVendor[1]}${byVendor[2]}`, filtered: true };
+  // without a pipe splitPipes gives the one stage: no walk over every character (start-up cost, issue 16)
+  if (!c.includes("|")) return changed ? { base: c, filtered: false } : null;
   const stages = splitPipes(c);
   if (stages === null) return null;
   if (stages.length > 1) {

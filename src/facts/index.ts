@@ -3,6 +3,7 @@
  * Every field is null when its evidence was not captured or could not be read, with a note saying which.
  */
 import { type Capture, type CapturedCommand, Evidence, formatCommand } from "./capture.ts";
+import { isDigits } from "./nvidia/common.ts";
 import { isOpenKernelModule, parseProcDriverVersion } from "./nvidia/driver-version.ts";
 import { parseInstallerLog } from "./nvidia/installer-log.ts";
 import { parseMdevctlList, parseMdevctlListJson, parseMdevctlTypes } from "./nvidia/mdevctl.ts";
@@ -277,8 +278,14 @@ function readKernelState(r: FactReader, efi: Facts["efi"]) {
   if (secureBoot === null && efi === false) secureBoot = false;
   // Without mokutil (not installed by default on PVE 7), the kernel's own boot line says it.
   if (secureBoot === null && dmesg) {
-    const sb = dmesg.lines.map((l) => /^secureboot: Secure boot (enabled|disabled)/.exec(l)).find(Boolean);
-    if (sb) secureBoot = sb[1] === "enabled";
+    // startsWith, not /^secureboot: Secure boot (enabled|disabled)/ on every kernel line (start-up cost)
+    for (const l of dmesg.lines) {
+      const state = l.startsWith("secureboot: Secure boot ") ? l.slice(24, 32) : "";
+      if (state.startsWith("enabled") || state === "disabled") {
+        secureBoot = state.startsWith("enabled");
+        break;
+      }
+    }
   }
   if (mok && secureBoot === null) notes.push(`could not read ${CMD.mokutil} (exit ${mok.exitCode})`);
   const tk = command(CMD.mokTestKey);
@@ -401,7 +408,8 @@ function readConfigFiles(r: FactReader) {
   if (DROPIN_DIRS.some((d) => ev.isCaptured(d))) {
     dropins = [];
     for (const dir of DROPIN_DIRS) {
-      const unit = dir.slice(dir.lastIndexOf("/") + 1).replace(/\.d$/, "");
+      const base = dir.slice(dir.lastIndexOf("/") + 1);
+      const unit = base.endsWith(".d") ? base.slice(0, -2) : base;
       for (const f of ev.glob(`${dir}/*.conf`)) {
         const d = safe(f.path, () => parseDropin(unit, f.path, f.content));
         if (d) dropins.push(d as SystemdDropin);
@@ -462,9 +470,11 @@ function readProxmox(r: FactReader, capture: Capture) {
   if (ev.isCaptured("/etc/pve/qemu-server")) {
     vms = [];
     for (const f of ev.glob("/etc/pve/qemu-server/*.conf")) {
-      const m = /\/(\d+)\.conf$/.exec(f.path);
-      if (!m) continue;
-      const vm = safe(f.path, () => parseVmConfig(Number(m[1]), f.content));
+      // the VM id of "…/100.conf" (/\/(\d+)\.conf$/, by string: start-up cost, issue 16)
+      const slash = f.path.lastIndexOf("/");
+      const id = slash >= 0 && f.path.endsWith(".conf") ? f.path.slice(slash + 1, -5) : "";
+      if (!isDigits(id)) continue;
+      const vm = safe(f.path, () => parseVmConfig(Number(id), f.content));
       if (vm) vms.push(vm as VmConfig);
     }
     vms.sort((a, b) => a.vmid - b.vmid);

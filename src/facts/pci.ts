@@ -14,7 +14,35 @@
  */
 export type PciFunctionPart = "optional" | "required" | "zero";
 
-const ADDRESS = /^(?:([0-9a-f]{1,8}):)?([0-9a-f]{2}):([0-9a-f]{2})(?:\.([0-7]))?$/;
+/** `s` is 1 to `max` (and at least `min`) lower-case hex digits. */
+function isHexRun(s: string, min: number, max: number): boolean {
+  if (s.length < min || s.length > max) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
+/**
+ * The parts of `[domain:]bus:device[.function]` (lower case, trimmed), else null — what
+ * /^(?:([0-9a-f]{1,8}):)?([0-9a-f]{2}):([0-9a-f]{2})(?:\.([0-7]))?$/ matches, read by splitting:
+ * this runs for every address every parser and check sees, and in a cold start a regex call per
+ * address (and its compile) cost more than the split (callgrind, issue 16).
+ */
+function addressParts(s: string): { domain: string; bus: string; dev: string; fn?: string } | null {
+  const dot = s.indexOf(".");
+  const head = dot < 0 ? s : s.slice(0, dot);
+  const fn = dot < 0 ? undefined : s.slice(dot + 1);
+  if (fn !== undefined && !(fn.length === 1 && fn >= "0" && fn <= "7")) return null;
+  const parts = head.split(":");
+  if (parts.length < 2 || parts.length > 3) return null;
+  const domain = parts.length === 3 ? parts[0]! : "0";
+  const bus = parts[parts.length - 2]!;
+  const dev = parts[parts.length - 1]!;
+  if (!isHexRun(domain, 1, 8) || !isHexRun(bus, 2, 2) || !isHexRun(dev, 2, 2)) return null;
+  return { domain, bus, dev, fn };
+}
 
 /**
  * "01:00.0" → "0000:01:00.0"; "00000000:01:00.0" (nvidia-smi) → "0000:01:00.0"; "0000:01:00.0" kept;
@@ -22,13 +50,11 @@ const ADDRESS = /^(?:([0-9a-f]{1,8}):)?([0-9a-f]{2}):([0-9a-f]{2})(?:\.([0-7]))?
  */
 export function normalisePciAddress(raw: string, fn: PciFunctionPart = "optional"): string | null {
   if (typeof raw !== "string") return null;
-  const m = ADDRESS.exec(raw.trim().toLowerCase());
+  const m = addressParts(raw.trim().toLowerCase());
   if (!m) return null;
-  const domain = Number.parseInt(m[1] ?? "0", 16)
-    .toString(16)
-    .padStart(4, "0");
-  const base = `${domain}:${m[2]}:${m[3]}`;
-  if (m[4] !== undefined) return `${base}.${m[4]}`;
+  const domain = Number.parseInt(m.domain, 16).toString(16).padStart(4, "0");
+  const base = `${domain}:${m.bus}:${m.dev}`;
+  if (m.fn !== undefined) return `${base}.${m.fn}`;
   if (fn === "required") return null;
   return fn === "zero" ? `${base}.0` : base;
 }

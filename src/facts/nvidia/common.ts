@@ -6,20 +6,51 @@
 
 /** Split text into lines, dropping CR (CRLF captures) and trailing whitespace. */
 export function splitLines(text: string): string[] {
-  return text.replace(/\r\n?/g, "\n").split("\n");
+  return (text.includes("\r") ? text.replace(/\r\n?/g, "\n") : text).split("\n");
 }
+
+/** What naToNull reads as "no value", in lower case. */
+const NO_VALUE: ReadonlySet<string> = new Set([
+  "n/a",
+  "not found",
+  "not available",
+  "not supported",
+  "unknown error",
+]);
 
 /** "N/A", "", "Not Found", "Not Available" → null; otherwise the trimmed value. */
 export function naToNull(value: string | undefined | null): string | null {
   if (value === undefined || value === null) return null;
   const v = value.trim();
-  if (v === "" || /^(n\/a|not found|not available|not supported|unknown error)$/i.test(v)) return null;
+  // a set lookup, not /^(n\/a|not found|…)$/i (start-up cost, issue 16); toLowerCase maps no other
+  // character onto these letters but the Kelvin sign (to "k", in none of them), which the regex would not match
+  if (v === "" || (NO_VALUE.has(v.toLowerCase()) && !v.includes("\u212a"))) return null;
   return v;
 }
 
-/** "0x1f", "0X1F": a hexadecimal number (the regex runs only on what starts like one). */
+/** One or more ASCII digits (what /^\d+$/ matches). */
+export function isDigits(s: string): boolean {
+  if (s === "") return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** "0x1f", "0X1F": a hexadecimal number (/^0x[0-9a-f]+$/i, by string). */
 function isHex(s: string): boolean {
-  return (s.startsWith("0x") || s.startsWith("0X")) && /^0x[0-9a-f]+$/i.test(s);
+  return (s.startsWith("0x") || s.startsWith("0X")) && isHexDigits(s.slice(2));
+}
+
+/** One or more hex digits, either case (what /^[0-9a-f]+$/i matches). */
+export function isHexDigits(s: string): boolean {
+  if (s === "") return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return false;
+  }
+  return true;
 }
 
 /**
@@ -50,8 +81,10 @@ export function parseIntLoose(raw: string | undefined | null): number | null {
   if (raw === undefined || raw === null) return null;
   const s = raw.trim();
   if (isHex(s)) return Number.parseInt(s, 16);
-  const m = /^-?\d+/.exec(s);
-  return m ? Number.parseInt(m[0], 10) : null;
+  // Number.parseInt reads the same leading /-?\d+/ (s is trimmed), except that it also takes a "+"
+  if (s[0] === "+") return null;
+  const n = Number.parseInt(s, 10);
+  return Number.isNaN(n) ? null : n;
 }
 
 /** One meaningful line of an indentation-scoped report. `value` null = section header. */
@@ -77,8 +110,8 @@ export function readIndented(text: string): IndentedEntry[] {
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!.replaceAll("\t", "    ").trimEnd();
     if (raw.trim() === "") continue;
-    const indent = raw.length - raw.trimStart().length;
     const body = raw.trimStart();
+    const indent = raw.length - body.length;
     const m = KEY_VALUE.exec(body);
     if (m) out.push({ indent, key: m[1]!.trim(), value: (m[2] ?? "").trim(), line: i + 1 });
     else out.push({ indent, key: body, value: null, line: i + 1 });
@@ -103,8 +136,11 @@ export class SectionStack {
     this.stack.length = 0;
   }
 
+  /** "A / B / key": the open headers, then `key` (a loop: it runs for every field of nvidia-smi -q). */
   path(key: string): string {
-    return [...this.stack.map((s) => s.name), key].join(" / ");
+    let p = "";
+    for (let i = 0; i < this.stack.length; i++) p += `${this.stack[i]!.name} / `;
+    return p + key;
   }
 
   get depth(): number {

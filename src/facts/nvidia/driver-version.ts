@@ -20,5 +20,6 @@ export function parseProcDriverVersion(text: string): string | null {
 /** True when the loaded module is the open flavour ("NVIDIA UNIX Open Kernel Module …"), which vGPU cannot use. */
 export function isOpenKernelModule(text: string): boolean {
   if (typeof text !== "string") return false;
+  if (!text.includes("Open Kernel Module")) return false; // what the regex needs: most hosts run the other one
   return splitLines(text).some((l) => /NVRM version:.*\bOpen Kernel Module\b/.test(l));
 }

@@ -1,7 +1,7 @@
 import { type Evidence, SYS_PCI_DEVICES } from "../capture.ts";
 import { normalisePciAddress } from "../pci.ts";
 import type { MdevType, SriovState } from "../types.ts";
-import { parseIntLoose, splitLines } from "./common.ts";
+import { isHexDigits, parseIntLoose, splitLines } from "./common.ts";
 import { makeMdevType } from "./mdevctl.ts";
 
 const NVIDIA_VENDOR = "0x10de";
@@ -12,14 +12,35 @@ const NVIDIA_VENDOR = "0x10de";
  * bundles without a vendor file — a function with `nvidia-*` mdev types or an `nvidia/` folder.
  * null when the capture holds no such function (sysfs not captured → unknown).
  */
-export function nvidiaFunctions(ev: Evidence): string[] | null {
+export function nvidiaFunctions(ev: Evidence): readonly string[] | null {
+  let known = NVIDIA_FUNCTIONS.get(ev);
+  if (known === undefined) {
+    known = findNvidiaFunctions(ev);
+    NVIDIA_FUNCTIONS.set(ev, known);
+  }
+  return known;
+}
+
+/**
+ * nvidiaFunctions of each Evidence, found once: five readers of parseFacts ask, and each search walks
+ * every captured path (an Evidence reads a capture that no longer changes).
+ */
+const NVIDIA_FUNCTIONS = new WeakMap<Evidence, readonly string[] | null>();
+
+function findNvidiaFunctions(ev: Evidence): string[] | null {
   const prefix = `${SYS_PCI_DEVICES}/`;
   const found = new Set<string>();
+  const isAddress = new Map<string, boolean>();
   for (const path of Object.keys(ev.capture.files)) {
     if (!path.startsWith(prefix)) continue;
     const rest = path.slice(prefix.length).split("/");
     const addr = rest[0]!;
-    if (normalisePciAddress(addr, "required") === null) continue;
+    let ok = isAddress.get(addr);
+    if (ok === undefined) {
+      ok = normalisePciAddress(addr, "required") !== null;
+      isAddress.set(addr, ok);
+    }
+    if (!ok) continue;
     if (rest[1] === "vendor" && rest.length === 2) {
       if (ev.capture.files[path]!.trim().toLowerCase() === NVIDIA_VENDOR) found.add(addr);
     } else if (
@@ -32,9 +53,10 @@ export function nvidiaFunctions(ev: Evidence): string[] | null {
   }
   for (const root of ev.capture.capturedPaths) {
     if (!root.startsWith(prefix)) continue;
-    const rest = root.slice(prefix.length).replace(/\/$/, "").split("/");
+    const dir = root.endsWith("/") ? root.slice(0, -1) : root;
+    const rest = dir.slice(prefix.length).split("/");
     if (rest.length !== 1 || normalisePciAddress(rest[0]!, "required") === null) continue;
-    const vendor = ev.capture.files[`${root.replace(/\/$/, "")}/vendor`];
+    const vendor = ev.capture.files[`${dir}/vendor`];
     if (vendor === undefined || vendor.trim().toLowerCase() === NVIDIA_VENDOR) found.add(rest[0]!);
   }
   if (found.size === 0) return null;
@@ -153,8 +175,10 @@ export function functionsFromSysfs(ev: Evidence): SysfsFunction[] | null {
   const addrs = nvidiaFunctions(ev);
   if (addrs === null) return null;
   const hex = (addr: string, name: string, digits: number): string | null => {
-    const m = /^0x([0-9a-f]+)\s*$/i.exec(ev.capture.files[`${SYS_PCI_DEVICES}/${addr}/${name}`] ?? "");
-    return m && m[1]!.length <= digits ? m[1]!.toLowerCase().padStart(digits, "0") : null;
+    // /^0x([0-9a-f]+)\s*$/i by string (start-up cost, issue 16)
+    const t = (ev.capture.files[`${SYS_PCI_DEVICES}/${addr}/${name}`] ?? "").trimEnd();
+    const h = t.startsWith("0x") || t.startsWith("0X") ? t.slice(2) : "";
+    return isHexDigits(h) && h.length <= digits ? h.toLowerCase().padStart(digits, "0") : null;
   };
   const out: SysfsFunction[] = [];
   for (const a of addrs) {

@@ -86,7 +86,7 @@ function scanHeaders(text: string): Map<string, number> {
   const lines = splitLines(text);
   const re = /^\s*\[\s*(profile|vm|mdev)\s*\.\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*\]\s*(?:#.*)?$/;
   for (let i = 0; i < lines.length; i++) {
-    const m = re.exec(lines[i]!);
+    const m = lines[i]!.includes("[") ? re.exec(lines[i]!) : null; // most lines hold none (start-up cost)
     if (!m) continue;
     const key = m[2] ?? m[3] ?? m[4] ?? "";
     const id = `${m[1] as Kind}\u0000${key}`;

@@ -9,8 +9,9 @@
 import { deb822Stanzas, stanzaEnabled } from "../../formats/apt/deb822.ts";
 import type { AptRepos } from "../types.ts";
 
-const ENTERPRISE = /enterprise\.proxmox\.com/;
-const NO_SUBSCRIPTION = /download\.proxmox\.com\/debian\/pve/;
+// Plain text: includes, not a regex each (every regex compiled is start-up cost, issue 16).
+const ENTERPRISE = "enterprise.proxmox.com";
+const NO_SUBSCRIPTION = "download.proxmox.com/debian/pve";
 
 /** The repositories of the captured source files (path → content). */
 export function parseAptSources(files: ReadonlyArray<{ path: string; content: string }>): AptRepos {
@@ -18,9 +19,13 @@ export function parseAptSources(files: ReadonlyArray<{ path: string; content: st
   let noSubscription = false;
   for (const f of files) {
     for (const e of f.path.endsWith(".sources") ? deb822Entries(f.content) : listEntries(f.content)) {
-      if (ENTERPRISE.test(e.uri)) {
+      if (e.uri.includes(ENTERPRISE)) {
         if (!enterprise.includes(f.path)) enterprise.push(f.path);
-      } else if (NO_SUBSCRIPTION.test(e.uri) && /(^|\s)pve-no-subscription(\s|$)/.test(e.components))
+      } else if (
+        e.uri.includes(NO_SUBSCRIPTION) &&
+        e.components.includes("pve-no-subscription") &&
+        /(^|\s)pve-no-subscription(\s|$)/.test(e.components)
+      )
         noSubscription = true;
     }
   }
@@ -35,7 +40,7 @@ interface Entry {
 function listEntries(text: string): Entry[] {
   const out: Entry[] = [];
   for (const line of text.split("\n")) {
-    const m = /^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+\s*(.*)$/.exec(line);
+    const m = line.includes("deb") ? /^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+\s*(.*)$/.exec(line) : null;
     if (m) out.push({ uri: m[1]!, components: m[2]!.trim() });
   }
   return out;

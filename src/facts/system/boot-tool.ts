@@ -15,18 +15,27 @@ export function parseProxmoxBootToolStatus(text: string): BootToolStatus | null 
   const esps: BootToolStatus["esps"] = [];
   for (const raw of lines(text)) {
     const line = raw.trim();
-    const booted = /^System currently booted with (uefi|legacy bios|legacy)/i.exec(line);
+    // each regex runs only on a line holding the text it needs (start-up cost, issue 16)
+    const booted =
+      line.slice(0, 29).toLowerCase() === "system currently booted with "
+        ? /^System currently booted with (uefi|legacy bios|legacy)/i.exec(line)
+        : null;
     if (booted) {
       mode = booted[1]!.toLowerCase() === "uefi" ? "uefi" : "legacy";
       recognised = true;
       continue;
     }
-    if (/proxmox-boot-uuids does not exist/.test(line) || /^E: .*not (set up|configured)/i.test(line)) {
+    if (
+      line.includes("proxmox-boot-uuids does not exist") ||
+      (line.slice(0, 3).toLowerCase() === "e: " &&
+        line.toLowerCase().includes("not ") &&
+        /^E: .*not (set up|configured)/i.test(line))
+    ) {
       unconfigured = true;
       recognised = true;
       continue;
     }
-    const esp = /^(\S+) is configured with: (.*)$/.exec(line);
+    const esp = line.includes(" is configured with: ") ? /^(\S+) is configured with: (.*)$/.exec(line) : null;
     if (esp) {
       recognised = true;
       let bootloader: "grub" | "systemd-boot" | null = null;

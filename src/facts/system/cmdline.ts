@@ -7,7 +7,8 @@ import { shellWords } from "./text.ts";
  */
 export function splitCmdline(text: string): CmdlineTokens {
   if (typeof text !== "string") return [];
-  return shellWords(text.replace(/\r?\n/g, " "));
+  // what .replace(/\r?\n/g, " ") gives, without a regex (start-up cost, issue 16)
+  return shellWords(text.replaceAll("\r\n", " ").replaceAll("\n", " "));
 }
 
 /**

@@ -9,11 +9,17 @@ import { lines } from "./text.ts";
  */
 const LINE = /^([^\s,/:]+)(?:\/|,\s*)([^\s,:]+)(?:,\s*([^\s,:]+))?(?:,\s*([^\s,:]+))?:\s*(\S+)\s*(.*)$/;
 
+/**
+ * Error and warning lines (lower case): /^(Error!|WARNING:|Warning:|Deprecated feature)/i by prefix,
+ * without a regex compiled at every start (issue 16).
+ */
+const NOT_ENTRY = ["error!", "warning:", "deprecated feature"];
+
 export function parseDkmsStatus(text: string): DkmsEntry[] {
   const out: DkmsEntry[] = [];
   for (const raw of lines(text)) {
     const line = raw.trim();
-    if (line === "" || /^(Error!|WARNING:|Warning:|Deprecated feature)/i.test(line)) continue;
+    if (line === "" || NOT_ENTRY.some((s) => line.slice(0, s.length).toLowerCase() === s)) continue;
     const m = LINE.exec(line);
     if (!m) continue;
     out.push({
@@ -21,7 +27,7 @@ export function parseDkmsStatus(text: string): DkmsEntry[] {
       version: m[2]!,
       kernel: m[3] ?? null,
       arch: m[4] ?? null,
-      status: m[5]!.replace(/[,;]$/, ""),
+      status: m[5]!.endsWith(",") || m[5]!.endsWith(";") ? m[5]!.slice(0, -1) : m[5]!,
       warning: m[6]!.trim() || null,
     });
   }

@@ -40,27 +40,48 @@ const LOG_COMMAND_STARTS = [
   "more ",
 ];
 
+/**
+ * Text every command of LOG_COMMAND_STARTS holds whatever its spacing and sudo: a command line holding
+ * none is no log, found without normalising it (a regex per captured command, start-up cost).
+ */
+const LOG_COMMAND_WORDS = LOG_COMMAND_STARTS.map((s) => s.trim().split(" ")[0]!);
+
 /** The kind of log a pasted command line prints, with the VM it names; null for other commands. */
 export function failureLogOfCommand(cmd: string): { kind: FailureLogKind; vmid: number | null } | null {
+  if (!LOG_COMMAND_WORDS.some((w) => cmd.includes(w))) return null;
   const c = cmd.trim().replace(/\s+/g, " ").replace(SUDO, "");
   if (!LOG_COMMAND_STARTS.some((s) => c.startsWith(s))) return null; // the regexes below run only then
-  const qm = /^qm start (\d+)\b/.exec(c);
+  // each regex runs only on a command starting with the text it needs
+  const qm = c.startsWith("qm start ") ? /^qm start (\d+)\b/.exec(c) : null;
   if (qm) return { kind: "vm-start", vmid: Number(qm[1]) };
-  if (/^(?:pvenode task log|pvesh get \/nodes\/\S+\/tasks\/\S+\/log)\b/.test(c)) {
+  if (
+    (c.startsWith("pvenode task log") || c.startsWith("pvesh get /nodes/")) &&
+    /^(?:pvenode task log|pvesh get \/nodes\/\S+\/tasks\/\S+\/log)\b/.test(c)
+  ) {
     const vm = /:qmstart:(\d+):/.exec(c);
     return { kind: "vm-start", vmid: vm ? Number(vm[1]) : null };
   }
   // the driver's .run installer, and the community installer scripts that run it (wvthoog / anomixer)
-  if (/^(?:(?:ba)?sh )?(?:\.\/)?(?:NVIDIA-Linux-\S+\.run|nvidia-installer|proxmox-installer\.sh)\b/.test(c))
+  if (
+    INSTALLER_NAMES.some((n) => c.includes(n)) &&
+    /^(?:(?:ba)?sh )?(?:\.\/)?(?:NVIDIA-Linux-\S+\.run|nvidia-installer|proxmox-installer\.sh)\b/.test(c)
+  )
     return { kind: "installer", vmid: null };
-  if (/^dkms (?:build|install|autoinstall)\b/.test(c)) return { kind: "dkms-make", vmid: null };
-  const cat = /^(?:cat|tail(?: -n ?\d+| -\d+)*|less|more) (\S+)$/.exec(c);
+  if (DKMS_MAKE.some((s) => c.startsWith(s)) && /^dkms (?:build|install|autoinstall)\b/.test(c))
+    return { kind: "dkms-make", vmid: null };
+  const cat = CAT_STARTS.some((s) => c.startsWith(s))
+    ? /^(?:cat|tail(?: -n ?\d+| -\d+)*|less|more) (\S+)$/.exec(c)
+    : null;
   if (cat) {
     const f = failureLogOfPath(cat[1]!);
     if (f) return f;
   }
   return null;
 }
+
+const INSTALLER_NAMES = ["NVIDIA-Linux-", "nvidia-installer", "proxmox-installer.sh"];
+const DKMS_MAKE = ["dkms build", "dkms install", "dkms autoinstall"];
+const CAT_STARTS = ["cat ", "tail ", "less ", "more "];
 
 /** The kind of log a captured file is, with the VM a qmstart task file names; null for other files. */
 export function failureLogOfPath(path: string): { kind: FailureLogKind; vmid: number | null } | null {

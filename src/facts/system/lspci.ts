@@ -15,7 +15,7 @@ export function parseLspciDnnk(text: string): PciFunction[] {
   const out: PciFunction[] = [];
   let cur: PciFunction | null = null;
   for (const raw of lines(text)) {
-    const indented = /^\s/.test(raw);
+    const indented = raw !== "" && raw[0]!.trim() === ""; // /^\s/: trim removes the same characters
     const line = raw.trim();
     if (line === "") continue;
     if (!indented) {
@@ -43,19 +43,20 @@ export function parseLspciDnnk(text: string): PciFunction[] {
       }
     }
     if (!cur) continue;
-    const sub = SUBSYSTEM.exec(line);
+    // each regex runs only on the lines it can match (start-up cost, issue 16)
+    const sub = line.startsWith("Subsystem:") ? SUBSYSTEM.exec(line) : null;
     if (sub) {
       cur.subsystemName = sub[1]!.trim() || null;
       cur.subsystemVendorId = sub[2]!.toLowerCase();
       cur.subsystemDeviceId = sub[3]!.toLowerCase();
       continue;
     }
-    const drv = /^Kernel driver in use:\s*(\S+)/.exec(line);
+    const drv = line.startsWith("Kernel driver in use:") ? /^Kernel driver in use:\s*(\S+)/.exec(line) : null;
     if (drv) {
       cur.driverInUse = drv[1]!;
       continue;
     }
-    const mods = /^Kernel modules:\s*(.*)$/.exec(line);
+    const mods = line.startsWith("Kernel modules:") ? /^Kernel modules:\s*(.*)$/.exec(line) : null;
     if (mods) {
       cur.kernelModules = mods[1]!
         .split(",")

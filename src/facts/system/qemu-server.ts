@@ -66,7 +66,7 @@ export function parseVmConfig(vmid: number, text: string): VmConfig {
   for (const raw of lines(text)) {
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) continue;
-    const head = /^\[([^\]]*)\]$/.exec(line);
+    const head = line.startsWith("[") ? /^\[([^\]]*)\]$/.exec(line) : null;
     if (head) {
       section = head[1]!.trim().toUpperCase() === "PENDING" ? "pending" : "other";
       continue;
@@ -89,12 +89,17 @@ export function parseVmConfig(vmid: number, text: string): VmConfig {
       case "ostype":
         vm.ostype = value || null;
         break;
-      case "machine":
-        vm.machine = value.split(",")[0]!.replace(/^type=/, "") || null;
+      case "machine": {
+        const first = value.split(",")[0]!;
+        vm.machine = (first.startsWith("type=") ? first.slice(5) : first) || null;
         break;
+      }
       case "memory": {
-        const mem = /^(?:current=)?(\d+)/.exec(value);
-        vm.memoryMiB = mem ? Number(mem[1]) : null;
+        // /^(?:current=)?(\d+)/ by string (start-up cost, issue 16)
+        const v = value.startsWith("current=") ? value.slice(8) : value;
+        let end = 0;
+        while (end < v.length && v[end]! >= "0" && v[end]! <= "9") end++;
+        vm.memoryMiB = end > 0 ? Number(v.slice(0, end)) : null;
         break;
       }
       case "args":

@@ -9,6 +9,9 @@ import { lines } from "./text.ts";
 export function parseQmList(text: string): QmListEntry[] {
   const out: QmListEntry[] = [];
   for (const raw of lines(text)) {
+    // Both patterns need a digit first (after blanks): the header line runs neither (start-up cost, issue 16).
+    const first = raw.trimStart()[0];
+    if (first === undefined || first < "0" || first > "9") continue;
     // Full row: the name may contain spaces ("VM 104" for unnamed VMs); the numeric tail anchors it.
     const full = /^\s*(\d+)\s+(.*?)\s+(\S+)\s+\d+\s+[\d.]+\s+\d+\s*$/.exec(raw);
     const m = full ?? /^\s*(\d+)\s+(\S+)\s+(\S+)(?:\s|$)/.exec(raw);

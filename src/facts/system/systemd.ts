@@ -15,9 +15,10 @@ export function parseDropin(unit: string, path: string, text: string): SystemdDr
     let line = ls[i]!.trim();
     while (line.endsWith("\\") && i + 1 < ls.length) line = `${line.slice(0, -1)} ${ls[++i]!.trim()}`;
     if (line === "" || line.startsWith("#") || line.startsWith(";")) continue;
-    const head = /^\[([^\]]+)\]$/.exec(line);
-    if (head) {
-      section = head[1]!.trim();
+    // /^\[([^\]]+)\]$/ by string (start-up cost, issue 16)
+    const inner = line.startsWith("[") && line.endsWith("]") ? line.slice(1, -1) : "";
+    if (inner !== "" && !inner.includes("]")) {
+      section = inner.trim();
       sections[section] ??= {};
       continue;
     }
@@ -37,7 +38,7 @@ export function parseDropin(unit: string, path: string, text: string): SystemdDr
       for (const word of shellWords(value)) {
         const e = word.indexOf("=");
         // systemd expands `%` specifiers in each word; `%%` is one percent sign (systemd.unit(5))
-        if (e > 0) environment[word.slice(0, e)] = word.slice(e + 1).replace(/%%/g, "%");
+        if (e > 0) environment[word.slice(0, e)] = word.slice(e + 1).replaceAll("%%", "%");
       }
     }
   }

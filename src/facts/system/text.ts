@@ -3,7 +3,7 @@
 /** Split into lines, tolerating CRLF and a missing final newline. */
 export function lines(text: string): string[] {
   if (typeof text !== "string" || text === "") return [];
-  const out = text.replace(/\r\n?/g, "\n").split("\n");
+  const out = (text.includes("\r") ? text.replace(/\r\n?/g, "\n") : text).split("\n");
   if (out.length > 0 && out[out.length - 1] === "") out.pop();
   return out;
 }
