@@ -27,16 +27,19 @@ export class SharedPve {
     return new SharedPve(join(stateDir, `${scenario}.cluster.json`));
   }
 
-  /** Lay the cluster's current files over this node's state (none written yet: the node's own stand). */
-  pull(s: SimState): void {
+  /**
+   * Lay the cluster's current files over this node's state (none written yet: the node's own stand).
+   * True when the state may have changed.
+   */
+  pull(s: SimState): boolean {
     let text: string;
     try {
       text = readFileSync(this.file, "utf8");
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
       throw e;
     }
-    if (text === this.seen) return;
+    if (text === this.seen) return false;
     const files = JSON.parse(text) as Record<string, string | null>;
     for (const p of CLUSTER_FILES) {
       const v = files[p];
@@ -44,6 +47,7 @@ export class SharedPve {
       else s.files[p] = v;
     }
     this.seen = text;
+    return true;
   }
 
   /** Write this node's cluster files for the others when they differ from what the cluster had. */

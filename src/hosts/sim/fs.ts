@@ -6,6 +6,7 @@
 import { nodeCrypto } from "../../util/node-crypto.ts";
 import type { FileStat } from "../host.ts";
 import { consoleFramebuffer } from "./logic.ts";
+import { view } from "./read-scope.ts";
 import { renderFwPlatformSize } from "./render/boot.ts";
 import { listSysPci, readSysPci, SYS_PCI } from "./render/pci.ts";
 import { parseVmConf, renderVmConf } from "./render/qm.ts";
@@ -14,7 +15,12 @@ import type { SimState } from "./state.ts";
 
 export const QEMU_SERVER = "/etc/pve/qemu-server";
 
+/**
+ * "/a/b" for "a//b/./c/../", "/" for "". A path already normal is returned as is: every host call
+ * normalises its path, and splitting each one cost ~1 M instructions of a cold capture (issue 16).
+ */
 export function normalisePath(p: string): string {
+  if (isNormal(p)) return p;
   const parts: string[] = [];
   for (const seg of p.split("/")) {
     if (seg === "" || seg === ".") continue;
@@ -22,6 +28,11 @@ export function normalisePath(p: string): string {
     else parts.push(seg);
   }
   return `/${parts.join("/")}`;
+}
+
+/** Absolute, no empty, "." or ".." segment, no trailing slash ("/." also catches "/.cargo": then split). */
+function isNormal(p: string): boolean {
+  return p.length > 1 && p[0] === "/" && p[p.length - 1] !== "/" && !p.includes("//") && !p.includes("/.");
 }
 
 function isUnder(path: string, root: string): boolean {
@@ -40,6 +51,11 @@ export function renderBootId(s: SimState): string {
     .update(`${s.scenario}/${s.hostname}/boot/${s.bootCount}`)
     .digest("hex");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((Number.parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}\n`;
+}
+
+/** The content of `path` (readVirtual), rendered once per read scope: a capture stats a file, then reads it. */
+export function contentOf(s: SimState, path: string): string | null {
+  return view(s, `content ${path}`, () => readVirtual(s, path));
 }
 
 export function readVirtual(s: SimState, path: string): string | null {
@@ -82,6 +98,16 @@ function listRendered(s: SimState, path: string): string[] | null {
 }
 
 export function listDir(s: SimState, path: string): string[] | null {
+  const names = entriesOf(s, path);
+  return names && [...names];
+}
+
+/** listDir's answer, computed once per read scope (read-scope.ts; not to be mutated). */
+function entriesOf(s: SimState, path: string): readonly string[] | null {
+  return view(s, `entries ${path}`, () => computeListDir(s, path));
+}
+
+function computeListDir(s: SimState, path: string): string[] | null {
   const r = listRendered(s, path);
   if (r) return [...r].sort();
   if (isVirtualPath(path)) return null;
@@ -110,12 +136,12 @@ export function listDir(s: SimState, path: string): string[] | null {
 }
 
 export function statPath(s: SimState, path: string): FileStat | null {
-  const content = readVirtual(s, path);
+  const content = contentOf(s, path);
   if (content !== null) {
     const sysfs = isUnder(path, "/sys");
     return { type: "file", size: sysfs ? 4096 : Buffer.byteLength(content), mode: sysfs ? 0o444 : 0o644 };
   }
-  if (listDir(s, path) !== null) return { type: "dir", size: 4096, mode: 0o755 };
+  if (entriesOf(s, path) !== null) return { type: "dir", size: 4096, mode: 0o755 };
   return null;
 }
 

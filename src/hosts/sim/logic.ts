@@ -4,6 +4,7 @@
  */
 import { parse, TomlError } from "smol-toml";
 import { type SimBoard, type SimVgpuType, simBoardFor, simKernelAtLeast } from "./nvidia-data.ts";
+import { view } from "./read-scope.ts";
 import type { SimGpu, SimState, SimVfVgpu } from "./state.ts";
 
 export const UNLOCK_LIB = "target/release/libvgpu_unlock_rs.so";
@@ -31,11 +32,18 @@ export function hex4(n: number): string {
  * (Turbofan, ~7 M instructions of an `inspect --host demo` start; callgrind, issue 16).
  */
 export function filesIn(s: SimState, dir: string): Array<{ path: string; content: string }> {
-  const prefix = `${dir}/`;
-  const paths: string[] = [];
-  for (const p of Object.keys(s.files))
-    if (p.startsWith(prefix) && p.indexOf("/", prefix.length) === -1) paths.push(p);
-  return paths.sort().map((path) => ({ path, content: s.files[path]! }));
+  return pathsIn(s, dir).map((path) => ({ path, content: s.files[path]! }));
+}
+
+/** The sorted paths of filesIn, once per read scope (read-scope.ts). */
+function pathsIn(s: SimState, dir: string): readonly string[] {
+  return view(s, `files in ${dir}`, () => {
+    const prefix = `${dir}/`;
+    const paths: string[] = [];
+    for (const p of Object.keys(s.files))
+      if (p.startsWith(prefix) && p.indexOf("/", prefix.length) === -1) paths.push(p);
+    return paths.sort();
+  });
 }
 
 function confLines(content: string): string[] {
@@ -242,6 +250,10 @@ export type VgpuVerdict =
  * spoof target's).
  */
 export function vgpuVerdict(s: SimState, gpu: SimGpu): VgpuVerdict {
+  return view(s, `verdict ${gpu.address}`, () => computeVerdict(s, gpu));
+}
+
+function computeVerdict(s: SimState, gpu: SimGpu): VgpuVerdict {
   if (!s.driver || !s.driverLoaded) return { ok: false, reason: "no-driver" };
   if (abortedByUnlockConfig(s, "nvidia-vgpud")) return { ok: false, reason: "vgpud-aborted" };
   if (gpu.driver !== "nvidia") return { ok: false, reason: "not-bound" };

@@ -63,7 +63,8 @@ export interface SimVgpuType {
 }
 
 const hex4 = (v: string) => Number.parseInt(v, 16).toString(16).padStart(4, "0");
-const num = (v: string) => (v === "" ? 0 : Number(BigInt(v)));
+// Number, not Number(BigInt(v)): the same value for the CSV's hex and decimal texts (all below 2^53)
+const num = (v: string) => (v === "" ? 0 : Number(v));
 
 function parseTypeRow(line: string): SimVgpuType {
   const c = line.split(",");

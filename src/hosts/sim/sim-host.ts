@@ -11,17 +11,18 @@ import type { ExecOptions, ExecResult, FileStat, Host, HostKind } from "../host.
 import { nameClusterNode, SharedPve } from "./cluster.ts";
 import { type CmdContext, runCommand } from "./commands.ts";
 import {
+  contentOf,
   isVirtualPath,
   listDir,
   mkdirPath,
   normalisePath,
-  readVirtual,
   removePath,
   statPath,
   writePath,
 } from "./fs.ts";
 import { FaultState, parseFaults } from "./inject.ts";
 import { noiseOn, noisyExec, noisyFile } from "./noise.ts";
+import { type ReadViews, servingReads } from "./read-scope.ts";
 import { findScenario, listScenarios, type ScenarioInfo } from "./scenarios/index.ts";
 import { SIM_STATE_VERSION, type SimState } from "./state.ts";
 import { reboot as rebootTransition } from "./transitions.ts";
@@ -209,7 +210,29 @@ export class SimHost implements Host {
       this.gone = true;
       throw new SimConnectionLost(this.name);
     }
-    this.shared?.pull(this.state);
+    if (this.shared?.pull(this.state)) this.dropViews();
+  }
+
+  /** Views derived from the state while a read scope is open (read-scope.ts), else null. */
+  private views: ReadViews | null = null;
+
+  /** The state may have changed: no later read may use a view computed before. */
+  private dropViews(): void {
+    this.views?.clear();
+  }
+
+  /**
+   * Run `reads` (host calls, e.g. a capture) in a read scope: readFile/list/stat reuse the views derived
+   * from the state (read-scope.ts) until any other operation drops them. Same answers, less work.
+   */
+  async readScope<T>(reads: () => Promise<T>): Promise<T> {
+    const opened = this.views === null;
+    if (opened) this.views = new Map();
+    try {
+      return await reads();
+    } finally {
+      if (opened) this.views = null;
+    }
   }
 
   private run(
@@ -224,6 +247,8 @@ export class SimHost implements Host {
       cwd,
       before: (a) => this.faults.beforeExec(a),
     };
+    // a command may change the state (ctx.changed or not); views are not served while it runs
+    this.dropViews();
     const r = runCommand(ctx, argv);
     return { r: { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode }, changed: ctx.changed };
   }
@@ -255,13 +280,14 @@ export class SimHost implements Host {
   async readFile(path: string): Promise<string | null> {
     this.connected();
     const p = normalisePath(path);
-    const text = readVirtual(this.state, p);
+    const text = servingReads(this.state, this.views, () => contentOf(this.state, p));
     return this.noisy() ? noisyFile(this.state, p, text) : text;
   }
 
   async writeFile(path: string, content: string, _opts?: { mode?: number }): Promise<void> {
     this.connected();
     const p = normalisePath(path);
+    this.dropViews();
     if (!writePath(this.state, p, content))
       throw new Error(`EACCES: cannot write ${p} on the simulated host`);
     await this.persist();
@@ -272,6 +298,7 @@ export class SimHost implements Host {
     this.connected();
     const p = normalisePath(path);
     if (statPath(this.state, p) !== null) return false;
+    this.dropViews();
     if (!writePath(this.state, p, content))
       throw new Error(`EACCES: cannot write ${p} on the simulated host`);
     await this.persist();
@@ -280,36 +307,41 @@ export class SimHost implements Host {
 
   async list(path: string): Promise<string[] | null> {
     this.connected();
-    return listDir(this.state, normalisePath(path));
+    const p = normalisePath(path);
+    return servingReads(this.state, this.views, () => listDir(this.state, p));
   }
 
   async stat(path: string): Promise<FileStat | null> {
     this.connected();
-    return statPath(this.state, normalisePath(path));
+    const p = normalisePath(path);
+    return servingReads(this.state, this.views, () => statPath(this.state, p));
   }
 
   async remove(path: string): Promise<void> {
     this.connected();
     const p = normalisePath(path);
     if (isVirtualPath(p)) throw new Error(`EACCES: cannot remove ${p} on the simulated host`);
+    this.dropViews();
     removePath(this.state, p);
     await this.persist();
   }
 
   /** Create a directory (not part of Host; writeFile creates parents implicitly). */
   async mkdir(path: string): Promise<void> {
+    this.dropViews();
     mkdirPath(this.state, normalisePath(path));
     await this.persist();
   }
 
   async reboot(): Promise<void> {
     this.connected();
+    this.dropViews();
     rebootTransition(this.state);
     await this.persist();
   }
 
   capture(spec: CaptureSpec): Promise<Capture> {
-    return captureViaPrimitives(this, spec, this.name);
+    return this.readScope(() => captureViaPrimitives(this, spec, this.name));
   }
 
   async close(): Promise<void> {

@@ -18,7 +18,7 @@ export function renderDmesg(s: SimState): string {
   const at = (sec: number, text: string) => {
     t = Math.max(t + 0.000011, sec);
     const stamp = `[${t.toFixed(6).padStart(12)}] `;
-    lines.push(stamp + text.split("\n").join(`\n${" ".repeat(stamp.length)}`));
+    lines.push(stamp + (text.includes("\n") ? text.split("\n").join(`\n${" ".repeat(stamp.length)}`) : text));
   };
   const gcc =
     s.pve.debian === "bullseye"
@@ -53,7 +53,8 @@ export function renderDmesg(s: SimState): string {
     at(0.062314, "DMAR-IR: HPET id 0 under DRHD base 0xfed91000");
     at(0.062797, "DMAR-IR: Enabled IRQ remapping in xapic mode");
   }
-  for (const f of allPciFunctions(s))
+  const functions = allPciFunctions(s); // once: nothing here changes the state
+  for (const f of functions)
     at(0.21, `pci ${f.address}: [${f.vendorId}:${f.deviceId}] type 00 class ${f.sysfsClass}`);
   at(
     0.29,
@@ -70,7 +71,7 @@ export function renderDmesg(s: SimState): string {
   }
   if (io.active) {
     let group = 0;
-    for (const f of allPciFunctions(s)) at(0.33, `pci ${f.address}: Adding to iommu group ${group++}`);
+    for (const f of functions) at(0.33, `pci ${f.address}: Adding to iommu group ${group++}`);
   }
   if (intel && io.active) at(0.333474, "DMAR: Intel(R) Virtualization Technology for Directed I/O");
   if (!intel && io.active) {

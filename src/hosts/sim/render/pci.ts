@@ -1,8 +1,16 @@
 /** `lspci -Dnnk` and the sysfs PCI tree /sys/bus/pci/devices/<addr>/… */
 
 import { compareText } from "../../../util/compare.ts";
-import { offeredTypes, physfnOf, vfCreatableTypes, vfVgpu, virtualFunctions } from "../logic.ts";
+import {
+  type OfferedType,
+  offeredTypes,
+  physfnOf,
+  vfCreatableTypes,
+  vfVgpu,
+  virtualFunctions,
+} from "../logic.ts";
 import { simSysfsDescription } from "../nvidia-data.ts";
+import { view } from "../read-scope.ts";
 import type { SimGpu, SimPciFunction, SimState } from "../state.ts";
 
 /** Every PCI function of the host, GPUs expanded into their functions, sorted by address. */
@@ -91,7 +99,36 @@ function gpuAt(s: SimState, addr: string): SimGpu | undefined {
   return s.gpus.find((g) => g.address === addr);
 }
 
-const pfOfVf = physfnOf;
+/*
+ * The views the sysfs files are rendered from, once per read scope (../read-scope.ts): a capture reads
+ * ~125 files below /sys/bus/pci/devices, and rebuilding every PCI function (and the offered types) for
+ * each was the largest part of the simulator's capture (callgrind, issue 16). Outside a scope: computed.
+ */
+
+/** allPciFunctions, once per read scope. */
+function pciFunctions(s: SimState): readonly SimPciFunction[] {
+  return view(s, "pci functions", () => allPciFunctions(s));
+}
+
+/** The PCI function at `addr` (the first, as `find` would). */
+function pciFunctionAt(s: SimState, addr: string): SimPciFunction | undefined {
+  const byAddress = view(s, "pci functions by address", () => {
+    const m = new Map<string, SimPciFunction>();
+    for (const f of pciFunctions(s)) if (!m.has(f.address)) m.set(f.address, f);
+    return m;
+  });
+  return byAddress.get(addr);
+}
+
+/** physfnOf, once per read scope and VF. */
+function pfOfVf(s: SimState, addr: string): SimGpu | undefined {
+  return view(s, `physfn ${addr}`, () => physfnOf(s, addr));
+}
+
+/** offeredTypes of a GPU, once per read scope. */
+function offeredBy(s: SimState, gpu: SimGpu): readonly OfferedType[] {
+  return view(s, `offered ${gpu.address}`, () => offeredTypes(s, gpu));
+}
 
 /**
  * `uevent` of a PCI function (the kernel's pci_uevent: DRIVER only while bound, PCI_CLASS without the
@@ -120,7 +157,7 @@ function creatableTypes(s: SimState, pf: SimGpu, vf: string): string {
 export function readSysPci(s: SimState, path: string): string | null {
   const rest = path.slice(SYS_PCI.length + 1).split("/");
   const addr = rest[0]!;
-  const f = allPciFunctions(s).find((x) => x.address === addr);
+  const f = pciFunctionAt(s, addr);
   if (!f) return null;
   const file = rest.slice(1).join("/");
   switch (file) {
@@ -143,7 +180,7 @@ export function readSysPci(s: SimState, path: string): string | null {
   const virtfn = file.startsWith("virtfn") ? /^virtfn(\d+)\/uevent$/.exec(file) : null;
   if (virtfn) {
     const vf = virtualFunctions(gpu)[Number(virtfn[1])];
-    const vff = vf ? allPciFunctions(s).find((x) => x.address === vf) : undefined;
+    const vff = vf ? pciFunctionAt(s, vf) : undefined;
     return vff ? renderUevent(vff) : null;
   }
   if (file === "current_link_speed") return `${gpu.linkSpeed}\n`;
@@ -151,7 +188,7 @@ export function readSysPci(s: SimState, path: string): string | null {
   if (gpu.sriov && file === "sriov_numvfs") return `${gpu.sriov.numVfs}\n`;
   const m = /^mdev_supported_types\/([^/]+)\/([^/]+)$/.exec(file);
   if (m) {
-    const t = offeredTypes(s, gpu).find((o) => o.mdevType === m[1]);
+    const t = offeredBy(s, gpu).find((o) => o.mdevType === m[1]);
     if (!t) return null;
     switch (m[2]) {
       case "name":
@@ -181,7 +218,7 @@ function readVfFile(s: SimState, pf: SimGpu, vf: string, file: string): string |
     case "nvidia/vgpu_params":
       return "\n";
     case "physfn/uevent": {
-      const f = allPciFunctions(s).find((x) => x.address === pf.address);
+      const f = pciFunctionAt(s, pf.address);
       return f ? renderUevent(f) : null;
     }
   }
@@ -190,13 +227,13 @@ function readVfFile(s: SimState, pf: SimGpu, vf: string, file: string): string |
 
 /** Directory listing below /sys/bus/pci/devices, or null when absent. */
 export function listSysPci(s: SimState, path: string): string[] | null {
-  if (path === SYS_PCI) return allPciFunctions(s).map((f) => f.address);
+  if (path === SYS_PCI) return pciFunctions(s).map((f) => f.address);
   const rest = path.slice(SYS_PCI.length + 1).split("/");
   const addr = rest[0]!;
-  const f = allPciFunctions(s).find((x) => x.address === addr);
+  const f = pciFunctionAt(s, addr);
   if (!f) return null;
   const gpu = gpuAt(s, addr);
-  const types = gpu ? offeredTypes(s, gpu) : [];
+  const types = gpu ? offeredBy(s, gpu) : [];
   const vfOf = pfOfVf(s, addr);
   if (vfOf) {
     if (rest.length === 1)

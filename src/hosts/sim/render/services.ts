@@ -15,9 +15,25 @@ import type { CmdResult } from "./types.ts";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
+/**
+ * The stamps of the clock last asked about, by offset: a journal asks for one per line (~200 lines of
+ * nvidia-vgpud's, a few distinct offsets), and the stamp depends on the clock text and offset alone.
+ */
+let stamps: { clock: string; byOffset: Map<number, string> } | undefined;
+
 /** "Jan 24 20:19:02" from the simulated clock plus `offsetSec`. */
 export function syslogTime(s: SimState, offsetSec = 0): string {
-  const d = new Date(Date.parse(s.clock) + offsetSec * 1000);
+  if (stamps?.clock !== s.clock) stamps = { clock: s.clock, byOffset: new Map() };
+  let stamp = stamps.byOffset.get(offsetSec);
+  if (stamp === undefined) {
+    stamp = formatSyslogTime(s.clock, offsetSec);
+    stamps.byOffset.set(offsetSec, stamp);
+  }
+  return stamp;
+}
+
+function formatSyslogTime(clock: string, offsetSec: number): string {
+  const d = new Date(Date.parse(clock) + offsetSec * 1000);
   const p = (n: number) => String(n).padStart(2, "0");
   return `${MONTHS[d.getUTCMonth()]} ${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
 }
