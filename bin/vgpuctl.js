@@ -5,7 +5,7 @@
 // through tsx, so a stale build is never used in place of changed sources.
 // CommonJS (bin/package.json): Node starts it without its ES module loader.
 "use strict";
-const { readFileSync } = require("node:fs");
+const { readFileSync, writeSync } = require("node:fs");
 const { join } = require("node:path");
 
 const root = join(__dirname, "..");
@@ -19,9 +19,25 @@ async function runSources() {
   process.exitCode = await main(process.argv);
 }
 
+/**
+ * A short text on standard output, written to fd 1 directly: making process.stdout loads Node's streams
+ * stack, ~8 M instructions of a cold start (callgrind, issue 16). Any error of that write (a full
+ * non-blocking pipe, a closed one) hands the text to process.stdout, which deals with it as it always did.
+ */
+function printShort(text) {
+  const bytes = Buffer.from(text);
+  let written = 0;
+  try {
+    written = writeSync(1, bytes);
+  } catch (e) {
+    if (typeof e?.code !== "string") throw e;
+  }
+  if (written < bytes.length) process.stdout.write(bytes.subarray(written));
+}
+
 // `vgpuctl --version` needs package.json's version and nothing else (the program prints the same)
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
-  process.stdout.write(`${JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version}\n`);
+  printShort(`${JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version}\n`);
 } else if (require("./dist-freshness.js").staleInput(`${root}/`) === "") {
   // dist/ is current (bin/dist-freshness.js, the rule the e2e tests check the build with):
   // dist/vgpuctl.cjs (scripts/build-loader.cjs) runs the program when loaded

@@ -77,6 +77,24 @@ function chunkPath(dir, id) {
   return file;
 }
 
+/**
+ * The code caches a start reads (scripts/build.mjs): a help screen's (<chunk>.help.cache: every subcommand's
+ * set-up and commander's help) or every other start's (<chunk>.cache). Either kind is valid for its chunk;
+ * the other kind is read for a chunk the first has no cache of.
+ */
+const HELP_WORDS = new Set(["--help", "-h", "help"]);
+const cacheSuffixes = process.argv.slice(2).some((a) => HELP_WORDS.has(a))
+  ? [".help.cache", ".cache"]
+  : [".cache", ".help.cache"];
+
+function cacheOf(file) {
+  for (const suffix of cacheSuffixes) {
+    const cache = readBytes(`${file}${suffix}`);
+    if (cache) return cache;
+  }
+  return undefined;
+}
+
 function loadChunk(file) {
   const known = modules.get(file);
   if (known) return known.exports;
@@ -86,7 +104,7 @@ function loadChunk(file) {
   const source = readBytes(file).toString("latin1");
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: file,
-    cachedData: readBytes(`${file}.cache`),
+    cachedData: cacheOf(file),
   });
   scripts.set(file, script);
   const dir = dirname(file);
@@ -94,5 +112,8 @@ function loadChunk(file) {
   return module.exports;
 }
 
-module.exports = { scripts };
+/** Where scripts/build-code-cache.cjs stores a chunk's cache after this run: the kind this start reads first. */
+const cacheFile = (file) => `${file}${cacheSuffixes[0]}`;
+
+module.exports = { scripts, cacheFile };
 loadChunk(join(__dirname, "lib", "vgpuctl.cjs"));

@@ -98,6 +98,28 @@ const commanderSpawnOnUse = {
 };
 
 /**
+ * picocolors works out its default colours at load, from process.stdout.isTTY: that access makes
+ * Node build process.stdout and load its streams stack (~8 M instructions of a cold start, callgrind;
+ * src/cli/stdout.ts writes without it). vgpuctl never uses those defaults (src/cli/output.ts calls
+ * createColors with its own decision), so in the bundle they read no stream: stdout counts as no
+ * terminal there. If picocolors' line ever changes, the build says so and bundles it as it is.
+ */
+const picocolorsWithoutStdout = {
+  name: "picocolors-without-stdout",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]picocolors[\\/]picocolors\.js$/ }, (args) => {
+      const source = readFileSync(args.path, "utf8");
+      const term = "(p.stdout || {}).isTTY";
+      if (!source.includes(term)) {
+        console.warn(`note: ${args.path} has no "${term}"; bundled as it is`);
+        return undefined;
+      }
+      return { contents: source.replace(term, "false"), loader: "js" };
+    });
+  },
+};
+
+/**
  * HiGHS's WebAssembly binary (npm `highs`, src/place/opt/highs-wasm.ts reads it from node_modules when run
  * from sources) embedded in the bundle: the .wasm becomes a Uint8Array (esbuild's binary loader) in the
  * place chunk, so dist/ and the single executable need no file beside them.
@@ -128,7 +150,7 @@ export function bundleOptions(ui) {
     // lib/protocol/constants.js), which is always the case in the package and the executable.
     external: ["cpu-features", "*.node"],
     loader: { ".csv": "text", ".sh": "text", ".wasm": "binary" },
-    plugins: [embedUi(ui), vgpuTypesByBoard, commanderSpawnOnUse, embedHighsWasm],
+    plugins: [embedUi(ui), vgpuTypesByBoard, commanderSpawnOnUse, picocolorsWithoutStdout, embedHighsWasm],
     legalComments: "none",
     logLevel: "warning",
   };

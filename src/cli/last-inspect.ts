@@ -25,11 +25,27 @@ export function lastInspectPath(env: NodeJS.ProcessEnv): string | null {
 /** A word a shell completes as it is: no quotes, spaces or other characters a shell or JSON treats specially. */
 const completable = (w: string) => /^[\w.:+-]+$/.test(w);
 
+/**
+ * The type name without a leading "GRID" or "NVIDIA" (any case) and the white space after it, as
+ * `name.replace(/^(GRID|NVIDIA)\s+/i, "")`: under the i flag an ASCII letter matches only itself in either
+ * case, which comparing the lowercased head gives, and trimStart removes what \s matches. Without the
+ * expression, whose compile was part of every inspect start (issue 16).
+ */
+function withoutVendor(name: string): string {
+  for (const vendor of ["grid", "nvidia"]) {
+    if (name.slice(0, vendor.length).toLowerCase() !== vendor) continue;
+    const rest = name.slice(vendor.length);
+    const trimmed = rest.trimStart();
+    if (trimmed.length < rest.length) return trimmed;
+  }
+  return name;
+}
+
 /** The VM ids and the types the GPUs offer, by mdev type ("nvidia-1155") and name without vendor ("L40S-24Q"). */
 export function lastInspection(report: InspectReport): LastInspection {
   const vmids = report.vms.map((vm) => String(vm.vmid));
   const types = report.gpus.flatMap((g) =>
-    g.mdevTypes.flatMap((t) => [t.type, t.name?.replace(/^(GRID|NVIDIA)\s+/i, "") ?? ""]),
+    g.mdevTypes.flatMap((t) => [t.type, t.name ? withoutVendor(t.name) : ""]),
   );
   const words = (xs: string[]) => [...new Set(xs)].filter(completable);
   return { vmids: words(vmids), types: words(types) };

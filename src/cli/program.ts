@@ -5,6 +5,7 @@ import { NotCapturedError, UserError } from "../util/errors.ts";
 import { type CliContext, type ExitCode, terminalConfirm } from "./context.ts";
 import { colorsFor, terminalSafe } from "./output.ts";
 import { terminalSecret } from "./secret-prompt.ts";
+import { cliStdout } from "./stdout.ts";
 
 /** The version `vgpuctl --version` prints: package.json's, the one source of truth. */
 export const VERSION: string = pkg.version;
@@ -52,14 +53,14 @@ export async function runProgram(
   build: (ctx: CliContext, setExit: SetExit) => Program | Promise<Program>,
 ): Promise<ExitCode> {
   const env = partial?.env ?? process.env;
-  // `vgpuctl … | head`: a closed pipe ends the output quietly, as git and coreutils do.
-  if (!partial?.out) process.stdout.on("error", exitQuietlyOnEpipe);
+  // `vgpuctl … | head`: a closed pipe ends the output quietly, as git and coreutils do (stdout.ts).
+  const stdout = partial?.out ? undefined : cliStdout();
   const noColorFlag = argv.includes("--no-color") ? false : undefined;
   const given: CliContext = {
-    out: (s) => process.stdout.write(s),
+    out: (s) => stdout?.write(s),
     err: (s) => process.stderr.write(s),
     env,
-    colors: colorsFor(process.stdout, env, noColorFlag),
+    colors: colorsFor(stdout ?? process.stdout, env, noColorFlag),
     cwd: process.cwd(),
     // loaded on first use: `--version` or `sim list` never load the SSH, bundle and sim code
     openHost: async (spec, opts) => (await import("../hosts/open.ts")).openHost(spec, { ...opts, env }),
@@ -82,7 +83,11 @@ export async function runProgram(
     // node:net) is opened when they do, not at every start. A getter here, on the context commands get:
     // spreading an object with a getter (`...given`) would call it, opening stdin at every start.
     get confirm() {
-      return partial && "confirm" in partial ? partial.confirm : terminalConfirm();
+      if (partial && "confirm" in partial) return partial.confirm;
+      const confirm = terminalConfirm();
+      // the question is asked on process.stdout: our lines go there too, in order with it
+      if (confirm) stdout?.useStream();
+      return confirm;
     },
     // a hidden prompt for a one-time secret (MOK password): stdin is touched only when apply asks
     get askSecret() {
@@ -115,9 +120,4 @@ export async function runProgram(
     );
     return 2;
   }
-}
-
-function exitQuietlyOnEpipe(e: NodeJS.ErrnoException): void {
-  if (e.code === "EPIPE") process.exit(0);
-  throw e;
 }

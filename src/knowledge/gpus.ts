@@ -421,27 +421,95 @@ function generationOfChip(chip: string): { generation: Generation; maxwellVersio
   return null;
 }
 
-function buildTable(): Map<string, GpuModel> {
-  const map = new Map<string, GpuModel>();
-  for (const [deviceId, text] of [...SPOOF_RANGE_IDS, ...EXTRA_IDS]) {
-    const { chip, name } = splitPciText(text);
-    const gen = generationOfChip(chip);
-    if (!gen) throw new Error(`knowledge/gpus: no generation for chip ${chip} (${deviceId})`);
-    map.set(deviceId, {
-      deviceId,
-      chip,
-      name,
-      generation: gen.generation,
-      maxwellVersion: gen.maxwellVersion,
-      vramMiB: VRAM_MIB[deviceId] ?? null,
-      native: deviceId in NATIVE,
-    });
+/** One row of the id lists as the table's model; bad data (a chip of no known generation) throws. */
+function modelOf(deviceId: string, text: string): GpuModel {
+  const { chip, name } = splitPciText(text);
+  const gen = generationOfChip(chip);
+  if (!gen) throw new Error(`knowledge/gpus: no generation for chip ${chip} (${deviceId})`);
+  return {
+    deviceId,
+    chip,
+    name,
+    generation: gen.generation,
+    maxwellVersion: gen.maxwellVersion,
+    vramMiB: VRAM_MIB[deviceId] ?? null,
+    native: deviceId in NATIVE,
+  };
+}
+
+/**
+ * GPU_TABLE: each model is made when first asked for, then kept (the same object every time). Making all
+ * ~480 at load (a regular expression and two objects per row, in V8's interpreter) was part of every
+ * start that loads the knowledge base, where `inspect` looks up the host's one or two GPUs (issue 16).
+ * Iterating makes the rest, in the order of the id lists, as the eagerly built Map had them.
+ */
+class GpuTable implements ReadonlyMap<string, GpuModel> {
+  #texts: Map<string, string> | undefined;
+  #models = new Map<string, GpuModel>();
+  #complete = false;
+
+  /** device id → pci.ids text; a later row for an id replaces the earlier one, as Map.set did. */
+  #textIndex(): Map<string, string> {
+    this.#texts ??= new Map([...SPOOF_RANGE_IDS, ...EXTRA_IDS]);
+    return this.#texts;
   }
-  return map;
+
+  /** Every model, in the lists' order. */
+  #all(): Map<string, GpuModel> {
+    if (!this.#complete) {
+      const all = new Map<string, GpuModel>();
+      for (const id of this.#textIndex().keys()) all.set(id, this.get(id)!);
+      this.#models = all;
+      this.#complete = true;
+    }
+    return this.#models;
+  }
+
+  get(deviceId: string): GpuModel | undefined {
+    let model = this.#models.get(deviceId);
+    if (model === undefined && !this.#complete) {
+      const text = this.#textIndex().get(deviceId);
+      if (text === undefined) return undefined;
+      model = modelOf(deviceId, text);
+      this.#models.set(deviceId, model);
+    }
+    return model;
+  }
+
+  has(deviceId: string): boolean {
+    return this.#textIndex().has(deviceId);
+  }
+
+  get size(): number {
+    return this.#textIndex().size;
+  }
+
+  keys(): MapIterator<string> {
+    return this.#all().keys();
+  }
+
+  values(): MapIterator<GpuModel> {
+    return this.#all().values();
+  }
+
+  entries(): MapIterator<[string, GpuModel]> {
+    return this.#all().entries();
+  }
+
+  [Symbol.iterator](): MapIterator<[string, GpuModel]> {
+    return this.entries();
+  }
+
+  forEach(
+    fn: (value: GpuModel, key: string, map: ReadonlyMap<string, GpuModel>) => void,
+    thisArg?: unknown,
+  ): void {
+    for (const [id, model] of this.#all()) fn.call(thisArg, model, id, this);
+  }
 }
 
 /** Every GPU the knowledge base knows, by device id. */
-export const GPU_TABLE: ReadonlyMap<string, GpuModel> = buildTable();
+export const GPU_TABLE: ReadonlyMap<string, GpuModel> = new GpuTable();
 
 /** "0x1E07", "10de:1e07", " 1E07 " → "1e07"; anything else → null. */
 export function normalizeDeviceId(input: string | null | undefined): string | null {

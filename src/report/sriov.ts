@@ -74,20 +74,38 @@ export function vfsOfGpu(f: Facts, pf: string): VirtualFunction[] {
 export function mixedSizesOf(f: Facts, address: string): MixedSizes | null {
   const q = f.nvidiaSmiQuery?.gpus.find((g) => g.busId === address);
   if (!q) return null;
-  // a field of this name, alone or as the last part of a section path ("… / vGPU Heterogeneous Mode")
-  const field = (name: string) =>
-    Object.entries(q.fields)
-      .find(([k]) => k === name || k.endsWith(` / ${name}`))?.[1]
-      ?.trim() ?? null;
-  const sizes = field("Heterogeneous Time-Slice Sizes");
-  const mode = field("vGPU Heterogeneous Mode");
-  const yes = (v: string | null, on: RegExp, off: RegExp) =>
-    v === null ? null : on.test(v) ? true : off.test(v) ? false : null;
+  const [sizes, mode] = fieldsNamed(q.fields, ["Heterogeneous Time-Slice Sizes", "vGPU Heterogeneous Mode"]);
+  // the words compared in lower case, as /^supported$/i did (under the i flag an ASCII letter matches only
+  // itself in either case): four case-insensitive expressions compiled at every inspect start (issue 16)
+  const yes = (v: string | null | undefined, on: string, off: string) => {
+    const word = v?.toLowerCase();
+    return word === on ? true : word === off ? false : null;
+  };
   const out = {
-    supported: yes(sizes, /^supported$/i, /^not supported$/i),
-    enabled: yes(mode, /^enabled$/i, /^disabled$/i),
+    supported: yes(sizes, "supported", "not supported"),
+    enabled: yes(mode, "enabled", "disabled"),
   };
   return out.supported === null && out.enabled === null ? null : out;
+}
+
+/**
+ * Each name's field (trimmed), alone or as the last part of a section path ("… / vGPU Heterogeneous Mode"):
+ * the first such field in the output's order, null when none. One pass over the fields for all names.
+ */
+function fieldsNamed(fields: Record<string, string>, names: readonly string[]): (string | null)[] {
+  const found: (string | null)[] = names.map(() => null);
+  const suffixes = names.map((n) => ` / ${n}`);
+  let left = names.length;
+  for (const k in fields) {
+    if (!Object.hasOwn(fields, k)) continue;
+    for (let i = 0; i < names.length; i++) {
+      if (found[i] !== null || (k !== names[i] && !k.endsWith(suffixes[i]!))) continue;
+      found[i] = fields[k]!.trim();
+      left--;
+    }
+    if (left === 0) break;
+  }
+  return found;
 }
 
 /** Which VM uses each VF: a VM config naming it (a running VM first), else an unclaimed vGPU of nvidia-smi. */
