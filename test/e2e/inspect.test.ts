@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { BUNDLED_CLI, runCli, tempSimDir } from "../helpers/cli.ts";
+import { BUNDLED_CLI, REPO, runCli, tempSimDir } from "../helpers/cli.ts";
 
 describe("vgpuctl inspect (built CLI against sim hosts)", () => {
   const env = { VGPUCTL_SIM_DIR: tempSimDir() };
@@ -107,6 +108,16 @@ describe("output into a closed pipe", () => {
         env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", VGPUCTL_SIM_DIR: tempSimDir() },
       },
     );
+    expect(r.stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(r.status).toBe(0);
+  });
+
+  it("`vgpuctl --version | true` through bin/vgpuctl.js (its own short write) ends quietly with status 0", () => {
+    const bin = join(REPO, "bin", "vgpuctl.js");
+    const r = spawnSync("bash", ["-c", `set -o pipefail; "${process.execPath}" "${bin}" --version | true`], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "" },
+    });
     expect(r.stderr).not.toMatch(/EPIPE|Unhandled/);
     expect(r.status).toBe(0);
   });
