@@ -8,7 +8,7 @@ import { BundleHost } from "../hosts/bundle/bundle-host.ts";
 import type { Host } from "../hosts/host.ts";
 import { MAX_PASTE_BYTES, type PasteResult, readPaste, renderRecognition } from "../paste/index.ts";
 import { UserError } from "../util/errors.ts";
-import type { CliContext, GlobalOptions } from "./context.ts";
+import type { CliContext } from "./context.ts";
 
 const TOO_LARGE = `the paste is larger than ${MAX_PASTE_BYTES / (1024 * 1024)} MiB: paste the outputs that matter, or make a support bundle (vgpuctl gather-script)`;
 

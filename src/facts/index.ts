@@ -160,7 +160,7 @@ function factReader(capture: Capture) {
 
 /** Kernel release, Proxmox VE versions, CPU vendor. */
 function readIdentity(r: FactReader) {
-  const { ev, notes, safe, command, okStdout, file } = r;
+  const { ev, notes, safe, okStdout } = r;
   let uname: Facts["uname"] = null;
   const unameCmd = ev.command(CMD.unameA);
   if (unameCmd && unameCmd.exitCode === 0) {

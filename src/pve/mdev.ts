@@ -51,7 +51,8 @@ function keyValues(description: string): Map<string, string> {
   const d = description.trim();
   for (const part of d.includes("\n") ? d.split("\n") : d.split(/,\s*/)) {
     const eq = part.indexOf("=");
-    if (eq > 0) out.set(part.slice(0, eq).trim().toLowerCase().replaceAll("-", "_"), part.slice(eq + 1).trim());
+    if (eq > 0)
+      out.set(part.slice(0, eq).trim().toLowerCase().replaceAll("-", "_"), part.slice(eq + 1).trim());
   }
   return out;
 }
