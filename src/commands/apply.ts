@@ -205,7 +205,7 @@ async function openSlots(
     });
   }
   const gathered = await gatherEntries(selected, deps, { ...quiet, hardware: mayMap(desired) });
-  const placed = await placeOnGathered(desired, selected, gathered, {});
+  const placed = await placeOnGathered(desired, selected, gathered);
   for (const n of placed.notes) deps.log?.("vgpu.yaml", n);
   for (const u of placed.unplaced)
     deps.log?.("vgpu.yaml", `VM ${u.vmid} (top-level vms:) not placed: ${u.reason}`);

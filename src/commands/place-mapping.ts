@@ -14,7 +14,7 @@ import type { FleetOutcome } from "./fleet.ts";
 import { checkSameGpu, selectNodeDevices } from "./mapping.ts";
 import type { GatheredEntry } from "./place.ts";
 
-export interface PlacedVm {
+interface PlacedVm {
   vmid: number;
   host: string;
   gpu: string;
@@ -23,7 +23,7 @@ export interface PlacedVm {
 }
 
 /** "NVIDIA A16" → "vgpu-a16"; "NVIDIA GeForce RTX 2080 Ti" → "vgpu-geforce-rtx-2080-ti". */
-export function mappingIdFor(model: string): string {
+function mappingIdFor(model: string): string {
   const board = model
     .replace(/^(NVIDIA|GRID)\s+/i, "")
     .toLowerCase()
@@ -59,7 +59,7 @@ export function attachPlaced(
   return mapped;
 }
 
-export function clusterMappings(
+function clusterMappings(
   placed: PlacedVm[],
   hosts: Array<{ host: string }>,
   gathered: Array<FleetOutcome<GatheredEntry>>,

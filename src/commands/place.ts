@@ -221,11 +221,8 @@ export function clusterOf(
 }
 
 /** How top-level vms: are attached: vgpu.yaml's `placement.attach`, else `mapping` on a cluster, else `host`. */
-export function attachMode(
-  desired: Pick<Desired, "placement" | "hosts">,
-  gathered: Array<FleetOutcome<GatheredEntry>>,
-): "mapping" | "host" {
-  return desired.placement?.attach ?? (clusterOf(desired, gathered) !== null ? "mapping" : "host");
+function attachMode(desired: Pick<Desired, "placement">, cluster: string | null): "mapping" | "host" {
+  return desired.placement?.attach ?? (cluster !== null ? "mapping" : "host");
 }
 
 /** Whether plan/apply have top-level `vms:` to place on these entries (VMs an entry lists stay there). */
@@ -246,7 +243,6 @@ export async function placeOnGathered(
   desired: Pick<Desired, "vms" | "placement" | "hosts">,
   entries: HostEntry[],
   gathered: Array<FleetOutcome<GatheredEntry>>,
-  opts: { solverTimeSec?: number },
 ): Promise<{ entries: HostEntry[]; unplaced: PlaceJson["unplaced"]; notes: string[] }> {
   const vms = topLevelVms(desired, entries);
   if (vms.length === 0) return { entries, unplaced: [], notes: [] };
@@ -262,14 +258,14 @@ export async function placeOnGathered(
       );
   });
   const problem = inventoryProblem(reports, pinnedRequests(vms, entries, gathered));
-  const result = await solvePlacement(problem, { timeLimitSec: opts.solverTimeSec });
+  const result = await solvePlacement(problem, {});
   const byId = new Map(problem.gpus.map((g) => [g.id, g]));
   const placed = result.placed.map((p) => {
     const g = byId.get(p.gpu)!;
     return { vmid: p.vmid, type: p.type, host: g.host, gpu: g.address, model: g.model };
   });
   const cluster = clusterOf(desired, gathered);
-  const mapped = attachPlaced(attachMode(desired, gathered), cluster, placed, entries, gathered);
+  const mapped = attachPlaced(attachMode(desired, cluster), cluster, placed, entries, gathered);
   const share = new Map<string, PlannedVmSpec[]>();
   for (const p of placed) {
     const mapping = mapped.byVm.get(p.vmid);

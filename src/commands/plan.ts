@@ -286,7 +286,7 @@ export async function runPlan(
     // top-level vms: every host is gathered once; the placement and each host's plan use those facts
     const gathered = await gatherEntries(selected, deps, { ...opts, hardware: mayMap(desired) });
     try {
-      const placed = await placeOnGathered(desired, selected, gathered, {});
+      const placed = await placeOnGathered(desired, selected, gathered);
       outcomes = await runFleet(
         selected.map((e) => e.host),
         (_spec, i) => {

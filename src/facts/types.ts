@@ -336,6 +336,17 @@ export interface PciMapEntry {
   raw?: string;
 }
 
+/** A PCI function as Proxmox VE's API lists it (GET /nodes/{node}/hardware/pci; `pvesh get` the same). */
+export interface PciDevice {
+  id: string;
+  class?: string;
+  vendor?: string;
+  device?: string;
+  iommugroup?: number;
+  mdev?: number | boolean;
+  [key: string]: unknown;
+}
+
 /** A node of /etc/pve/mapping/pci.cfg */
 export interface PciMapping {
   id: string;

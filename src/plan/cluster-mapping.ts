@@ -19,7 +19,7 @@
  * (src/PVE/API2/Qemu.pm check_hostpci_perm).
  */
 import type { PciMapping } from "../facts/types.ts";
-import { formatMapEntry } from "../pve/mappings.ts";
+import { formatMapEntry, parseMapEntry } from "../pve/mappings.ts";
 import type { Step } from "./types.ts";
 
 /** A mapping the plan must make hold these entries (`map` property strings, formatMapEntry). */
@@ -33,10 +33,8 @@ export interface ClusterMappingWant {
 
 /** "node path" of a map property string, to compare entries regardless of the other fields. */
 function nodePath(map: string): string {
-  const kv = Object.fromEntries(
-    map.split(",").map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)] as const),
-  );
-  return `${kv.node ?? ""} ${(kv.path ?? "").toLowerCase()}`;
+  const e = parseMapEntry(map);
+  return `${e.node ?? ""} ${(e.path ?? "").toLowerCase()}`;
 }
 
 /**

@@ -3,7 +3,9 @@
  * pinned fingerprint, errors mapped to actionable UserErrors, task waiting, and the handful of
  * endpoints vgpuctl needs. Requests go through one undici Agent per client.
  */
+
 import type { Dispatcher } from "undici";
+import type { PciDevice } from "../facts/types.ts";
 import { hideApiTokens } from "../redact/api-token.ts";
 import { UserError } from "../util/errors.ts";
 import {
@@ -90,15 +92,8 @@ export interface VmConfig {
   digest: string | null;
 }
 
-export interface PciDevice {
-  id: string;
-  class?: string;
-  vendor?: string;
-  device?: string;
-  iommugroup?: number;
-  mdev?: number | boolean;
-  [key: string]: unknown;
-}
+/** A PCI function as /nodes/{node}/hardware/pci lists it (the type lives with the facts: facts/types.ts). */
+export type { PciDevice };
 
 export interface PveClient {
   readonly baseUrl: string;

@@ -57,8 +57,10 @@ export function schemaRef(dir: string, script = process.argv[1]): string {
  */
 async function writeNewFile(path: string, text: string, force: boolean, shown: string): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
+  let created = false;
   try {
     await writeFile(tmp, text, { flag: "wx", mode: 0o644 });
+    created = true;
     if (force) await rename(tmp, path);
     else await link(tmp, path);
   } catch (e) {
@@ -70,9 +72,11 @@ async function writeNewFile(path: string, text: string, force: boolean, shown: s
       "choose another place with -o PATH, or -o - to print",
     );
   } finally {
-    // the temp name is gone after rename/link succeeded or when writeFile failed early: only ENOENT is expected
-    await unlink(tmp).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== "ENOENT") throw e;
-    });
+    // only a temp file this call made is removed (a failed writeFile's error stays the one reported);
+    // after rename it is gone already: only ENOENT is expected
+    if (created)
+      await unlink(tmp).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== "ENOENT") throw e;
+      });
   }
 }

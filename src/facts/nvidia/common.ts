@@ -22,8 +22,8 @@ const NO_VALUE: ReadonlySet<string> = new Set([
 export function naToNull(value: string | undefined | null): string | null {
   if (value === undefined || value === null) return null;
   const v = value.trim();
-  // a set lookup, not /^(n\/a|not found|…)$/i (start-up cost, issue 16); toLowerCase maps no other
-  // character onto these letters but the Kelvin sign (to "k", in none of them), which the regex would not match
+  // a set lookup, not /^(n\/a|not found|…)$/i (start-up cost, issue 16). toLowerCase maps one other
+  // character onto these letters: the Kelvin sign (to the "k" of "unknown error"), which the regex did not match
   if (v === "" || (NO_VALUE.has(v.toLowerCase()) && !v.includes("\u212a"))) return null;
   return v;
 }

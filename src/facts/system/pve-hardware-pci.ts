@@ -1,4 +1,4 @@
-import type { PciDevice } from "../../pve/client.ts";
+import type { PciDevice } from "../types.ts";
 
 /**
  * `pvesh get /nodes/localhost/hardware/pci --pci-class-blacklist "" --output-format json`: the node's PCI

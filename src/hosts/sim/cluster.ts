@@ -10,7 +10,8 @@ import { join } from "node:path";
 import type { SimState } from "./state.ts";
 
 /** The cluster-wide files the nodes share (pmxcfs; pve-guest-common PVE/Mapping/PCI.pm 'mapping/pci.cfg'). */
-export const CLUSTER_FILES = ["/etc/pve/mapping/pci.cfg"];
+export const PCI_MAPPING_CFG = "/etc/pve/mapping/pci.cfg";
+export const CLUSTER_FILES = [PCI_MAPPING_CFG];
 
 /** Copy N of a cluster scenario is node `pve<N>`. */
 export function nameClusterNode(s: SimState, copy: number): void {

@@ -17,11 +17,12 @@
  */
 import type { CmdContext } from "./commands.ts";
 import { iommuState, offeredTypes, physfnOf, virtualFunctions } from "./logic.ts";
+import { PCI_MAPPING_CFG } from "./cluster.ts";
 import { allPciFunctions } from "./render/pci.ts";
 import { type CmdResult, fail, ok } from "./render/types.ts";
 import type { SimState } from "./state.ts";
 
-const PCI_CFG = "/etc/pve/mapping/pci.cfg";
+const PCI_CFG = PCI_MAPPING_CFG;
 
 interface Section {
   id: string;
