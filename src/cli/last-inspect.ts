@@ -6,9 +6,11 @@
  * user, nothing from files. Written atomically (a temporary file renamed over the old one). Each list is
  * one line of the file, so the completion scripts (src/commands/completion.ts) read it with the shell alone.
  */
+
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { InspectReport } from "../commands/inspect.ts";
+import { withoutVendor } from "../knowledge/type-name.ts";
 
 export interface LastInspection {
   vmids: string[];
@@ -24,22 +26,6 @@ export function lastInspectPath(env: NodeJS.ProcessEnv): string | null {
 
 /** A word a shell completes as it is: no quotes, spaces or other characters a shell or JSON treats specially. */
 const completable = (w: string) => /^[\w.:+-]+$/.test(w);
-
-/**
- * The type name without a leading "GRID" or "NVIDIA" (any case) and the white space after it, as
- * `name.replace(/^(GRID|NVIDIA)\s+/i, "")`: under the i flag an ASCII letter matches only itself in either
- * case, which comparing the lowercased head gives, and trimStart removes what \s matches. Without the
- * expression, whose compile was part of every inspect start (issue 16).
- */
-function withoutVendor(name: string): string {
-  for (const vendor of ["grid", "nvidia"]) {
-    if (name.slice(0, vendor.length).toLowerCase() !== vendor) continue;
-    const rest = name.slice(vendor.length);
-    const trimmed = rest.trimStart();
-    if (trimmed.length < rest.length) return trimmed;
-  }
-  return name;
-}
 
 /** The VM ids and the types the GPUs offer, by mdev type ("nvidia-1155") and name without vendor ("L40S-24Q"). */
 export function lastInspection(report: InspectReport): LastInspection {

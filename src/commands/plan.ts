@@ -3,6 +3,7 @@
  * reboots), or why it cannot. Also the helpers apply/uninstall share: loading vgpu.yaml, choosing
  * host entries, and gathering facts + probes from a Host.
  */
+
 import { basename, resolve } from "node:path";
 import { BOOT_ID_PATH, JOURNAL_PATH, LOCK_PATH } from "../apply/journal.ts";
 import { type Gathered, type GatherFn, planHost } from "../apply/run.ts";
@@ -16,6 +17,7 @@ import { parsePveHardwarePci } from "../facts/system/pve-hardware-pci.ts";
 import { shaResult } from "../facts/system/sha256sum.ts";
 import { GATHER_SPEC } from "../hosts/gather-spec.ts";
 import type { Host } from "../hosts/host.ts";
+import { withoutVendor } from "../knowledge/type-name.ts";
 import { formatMiB } from "../knowledge/vram.ts";
 import { preloadSolver } from "../place/opt/highs.ts";
 import { probeRequests } from "../plan/build.ts";
@@ -338,7 +340,7 @@ export function planJson(p: Plan) {
  */
 export function splitLines(split: NonNullable<Plan["split"]>): string[] {
   return split.map((g) => {
-    const type = g.typeName ? g.typeName.replace(/^(GRID|NVIDIA)\s+/i, "") : (g.type ?? "no vGPU type");
+    const type = g.typeName ? withoutVendor(g.typeName) : (g.type ?? "no vGPU type");
     const size = (m: number | null) => (m === null ? "?" : formatMiB(m));
     const vms = [
       ...g.vms.map((v) => `VM ${v.vmid} (${size(v.vramMiB)})`),

@@ -9,7 +9,9 @@
  * 510.47.03 table and in the 16.x/17.x XML). Series letters: A = app streaming (1 head, Windows only),
  * B = business desktops (45 fps FRL), C = compute (Linux only; not in this XML), Q = workstation.
  */
+
 import { classifyGpu, normalizeDeviceId } from "./gpus.ts";
+import { withoutVendor } from "./type-name.ts";
 import { boardOfTypeId, vgpuTypeBoards, vgpuTypeRowsOfBoard } from "./vgpu-types-data.ts";
 
 export type Series = "A" | "B" | "C" | "Q";
@@ -68,8 +70,6 @@ export interface VgpuType extends VgpuTypeRow {
   series: Series | null;
 }
 
-const PREFIX = /^(GRID|NVIDIA)\s+/i;
-
 /** "GRID RTX6000-4Q" → "Q"; "GRID P4-2B4" → "B"; anything else → null. */
 export function seriesOf(name: string): Series | null {
   if (typeof name !== "string") return null;
@@ -81,7 +81,7 @@ function toType(r: VgpuTypeRow): VgpuType {
   return {
     ...r,
     framebufferMiB: r.profileMiB,
-    shortName: r.name.replace(PREFIX, ""),
+    shortName: withoutVendor(r.name),
     series: seriesOf(r.name),
   };
 }
@@ -140,7 +140,7 @@ export function findType(idOrName: string): VgpuType | null {
   if (m) return typeById(Number.parseInt(m[1]!, 16));
   const key = s.toLowerCase().replace(/\s+/g, " ");
   const { byName } = allTypes();
-  return byName.get(key) ?? byName.get(key.replace(PREFIX, "")) ?? null;
+  return byName.get(key) ?? byName.get(withoutVendor(key)) ?? null;
 }
 
 /** Types offered by one physical board (pgpu id + subsystem; pgpu subsystem "0000" matches any), in ascending type id. */

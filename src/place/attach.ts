@@ -16,8 +16,10 @@
  * vGPUs with the same amount of frame buffer", NVIDIA vGPU 17+ user guide; research/proxmox.md §3), and more
  * vGPUs than the type's per-GPU maximum, counting every VM configured on the GPU's VFs, running or not.
  */
+
 import { mdevUuidFor } from "../facts/derive.ts";
 import { normalisePciAddress } from "../facts/pci.ts";
+import { withoutVendor } from "../knowledge/type-name.ts";
 import { findType } from "../knowledge/vgpu-types.ts";
 import { effectiveVramMiB } from "../knowledge/vram.ts";
 import { sizeText } from "../report/units.ts";
@@ -116,11 +118,9 @@ export interface AttachPlan {
   notes: string[];
 }
 
-const PREFIX = /^(GRID|NVIDIA)\s+/i;
-
 function sameName(a: string | null, b: string): boolean {
   if (!a) return false;
-  const n = (s: string) => s.trim().toLowerCase().replace(PREFIX, "").replace(/\s+/g, " ");
+  const n = (s: string) => withoutVendor(s.trim().toLowerCase()).replace(/\s+/g, " ");
   return n(a) === n(b);
 }
 

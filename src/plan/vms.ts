@@ -24,6 +24,7 @@ import {
   setOverride,
   unsetOverride,
 } from "../formats/profile-override/index.ts";
+import { withoutVendor } from "../knowledge/type-name.ts";
 import { seriesOf, typesForGpu } from "../knowledge/vgpu-types.ts";
 import { formatMiB, parseSize } from "../knowledge/vram.ts";
 import { MAX_HOSTPCI } from "../place/attach.ts";
@@ -341,7 +342,7 @@ function attachStep(
   if (ov.change) changesOut.push(ov.change);
   if (changesOut.length === 0) return null;
 
-  const what = `${p.typeName ? p.typeName.replace(/^(GRID|NVIDIA)\s+/i, "") : p.type} (${p.type})`;
+  const what = `${p.typeName ? withoutVendor(p.typeName) : p.type} (${p.type})`;
   const vram = p.vramMiB !== null ? `, ${formatMiB(p.vramMiB)}` : "";
   const title = attached
     ? `Set the vGPU overrides of VM ${vm.vmid} (${what}${vram})`

@@ -15,9 +15,11 @@
  *   (pve-manager PVE/API2/Cluster/Mapping/PCI.pm @ 14a22df3). Errors go to stderr with exit status 255
  *   (PVE::CLIHandler dies).
  */
+
+import { compareText } from "../../util/compare.ts";
+import { PCI_MAPPING_CFG } from "./cluster.ts";
 import type { CmdContext } from "./commands.ts";
 import { iommuState, offeredTypes, physfnOf, virtualFunctions } from "./logic.ts";
-import { PCI_MAPPING_CFG } from "./cluster.ts";
 import { allPciFunctions } from "./render/pci.ts";
 import { type CmdResult, fail, ok } from "./render/types.ts";
 import type { SimState } from "./state.ts";
@@ -45,9 +47,9 @@ function readCfg(s: SimState): Section[] {
 /** SectionConfig write_config: sections in id order, properties in key order (map entries as given). */
 function writeCfg(ctx: CmdContext, sections: Section[]): void {
   const text = [...sections]
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .sort((a, b) => compareText(a.id, b.id))
     .map((sec) => {
-      const props = [...sec.props].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      const props = [...sec.props].sort((a, b) => compareText(a[0], b[0]));
       return `${sec.id}\n${props.map(([k, v]) => `\t${k} ${v}\n`).join("")}`;
     })
     .join("\n");
